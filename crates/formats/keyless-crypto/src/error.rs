@@ -1,0 +1,32 @@
+use thiserror::Error;
+
+/// Why a key could not be used or a signature did not verify.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The SubjectPublicKeyInfo (or PEM around it) is not well formed.
+    #[error("malformed public key: {0}")]
+    MalformedKey(String),
+    /// The key is well formed but of a kind we do not accept.
+    #[error("unsupported public key algorithm: {0}")]
+    UnsupportedKey(String),
+    /// The signature algorithm cannot be used with this key (e.g. RSA with an EC key).
+    #[error("signature algorithm {algorithm:?} cannot be used with a {key:?} key")]
+    AlgorithmMismatch {
+        algorithm: crate::SignatureAlgorithm,
+        key: crate::KeyAlgorithm,
+    },
+    /// A pre-hashed verification was asked of an algorithm that signs whole messages (Ed25519).
+    #[error("{0:?} cannot verify a signature from a digest alone; the whole message is needed")]
+    NeedsMessage(crate::SignatureAlgorithm),
+    /// A digest of the wrong length for its algorithm.
+    #[error("digest has {found} bytes, {algorithm:?} needs {expected}")]
+    DigestLength {
+        algorithm: crate::HashAlgorithm,
+        expected: usize,
+        found: usize,
+    },
+    /// The signature does not verify.
+    #[error("signature does not verify")]
+    BadSignature,
+}

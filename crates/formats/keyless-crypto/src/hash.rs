@@ -1,0 +1,125 @@
+use aws_lc_rs::digest;
+
+use crate::CryptoError;
+
+/// The hash functions Sigstore uses for artifacts, logs and certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    pub(crate) fn aws(self) -> &'static digest::Algorithm {
+        match self {
+            Self::Sha256 => &digest::SHA256,
+            Self::Sha384 => &digest::SHA384,
+            Self::Sha512 => &digest::SHA512,
+        }
+    }
+
+    /// Output length in bytes.
+    pub fn output_len(self) -> usize {
+        self.aws().output_len()
+    }
+
+    /// Hash `data` in one go.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        digest::digest(self.aws(), data).as_ref().to_vec()
+    }
+
+    /// The name used by Sigstore's `HashAlgorithm` enum in protobuf-specs.
+    pub fn proto_name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "SHA2_256",
+            Self::Sha384 => "SHA2_384",
+            Self::Sha512 => "SHA2_512",
+        }
+    }
+
+    /// Parse the protobuf-specs enum name.
+    pub fn from_proto_name(name: &str) -> Option<Self> {
+        match name {
+            "SHA2_256" => Some(Self::Sha256),
+            "SHA2_384" => Some(Self::Sha384),
+            "SHA2_512" => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn import(self, digest: &[u8]) -> Result<digest::Digest, CryptoError> {
+        digest::Digest::import_less_safe(digest, self.aws()).map_err(|_| CryptoError::DigestLength {
+            algorithm: self,
+            expected: self.output_len(),
+            found: digest.len(),
+        })
+    }
+}
+
+/// Incremental hashing, so that artifacts are hashed as a stream and never
+/// held in memory whole.
+pub struct Hasher {
+    ctx: digest::Context,
+}
+
+impl Hasher {
+    pub fn new(algorithm: HashAlgorithm) -> Self {
+        Self { ctx: digest::Context::new(algorithm.aws()) }
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        self.ctx.update(data);
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        self.ctx.finish().as_ref().to_vec()
+    }
+}
+
+impl std::io::Write for Hasher {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest::digest(&digest::SHA256, data).as_ref());
+    out
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    sha256(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaming_equals_one_shot() {
+        let data = b"the quick brown fox jumps over the lazy dog";
+        let mut h = Hasher::new(HashAlgorithm::Sha384);
+        for chunk in data.chunks(7) {
+            h.update(chunk);
+        }
+        assert_eq!(h.finish(), HashAlgorithm::Sha384.digest(data));
+    }
+
+    #[test]
+    fn sha256_known_answer() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,292 @@
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use const_oid::ObjectIdentifier;
+use der::{Decode, Encode};
+use spki::SubjectPublicKeyInfoRef;
+
+use crate::{CryptoError, HashAlgorithm};
+
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// The kind of a public key, with the parameters that matter for verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    EcdsaP256,
+    EcdsaP384,
+    EcdsaP521,
+    Ed25519,
+    Rsa,
+}
+
+/// A signature scheme: key family, padding and hash together, as named by
+/// X.509 signature algorithm OIDs and Sigstore's key-details registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SignatureAlgorithm {
+    EcdsaSha256,
+    EcdsaSha384,
+    EcdsaSha512,
+    Ed25519,
+    RsaPkcs1Sha256,
+    RsaPkcs1Sha384,
+    RsaPkcs1Sha512,
+    RsaPssSha256,
+    RsaPssSha384,
+    RsaPssSha512,
+}
+
+impl SignatureAlgorithm {
+    /// The hash the scheme applies to the message, if it hashes at all
+    /// (Ed25519 signs the message itself).
+    pub fn hash(self) -> Option<HashAlgorithm> {
+        use SignatureAlgorithm::*;
+        match self {
+            EcdsaSha256 | RsaPkcs1Sha256 | RsaPssSha256 => Some(HashAlgorithm::Sha256),
+            EcdsaSha384 | RsaPkcs1Sha384 | RsaPssSha384 => Some(HashAlgorithm::Sha384),
+            EcdsaSha512 | RsaPkcs1Sha512 | RsaPssSha512 => Some(HashAlgorithm::Sha512),
+            Ed25519 => None,
+        }
+    }
+
+    /// Map an X.509 / CMS signature algorithm OID. RSASSA-PSS needs its
+    /// parameters to pick the hash, which the caller passes as the hash it found.
+    pub fn from_oid(oid: &ObjectIdentifier, pss_hash: Option<HashAlgorithm>) -> Option<Self> {
+        Some(match oid.to_string().as_str() {
+            "1.2.840.10045.4.3.2" => Self::EcdsaSha256,
+            "1.2.840.10045.4.3.3" => Self::EcdsaSha384,
+            "1.2.840.10045.4.3.4" => Self::EcdsaSha512,
+            "1.3.101.112" => Self::Ed25519,
+            "1.2.840.113549.1.1.11" => Self::RsaPkcs1Sha256,
+            "1.2.840.113549.1.1.12" => Self::RsaPkcs1Sha384,
+            "1.2.840.113549.1.1.13" => Self::RsaPkcs1Sha512,
+            "1.2.840.113549.1.1.10" => match pss_hash? {
+                HashAlgorithm::Sha256 => Self::RsaPssSha256,
+                HashAlgorithm::Sha384 => Self::RsaPssSha384,
+                HashAlgorithm::Sha512 => Self::RsaPssSha512,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed public key. Existing values are always usable: parsing checks
+/// the algorithm and that aws-lc accepts the key material.
+#[derive(Clone)]
+pub struct PublicKey {
+    algorithm: KeyAlgorithm,
+    /// The DER SubjectPublicKeyInfo, kept for comparison and key IDs.
+    spki_der: Vec<u8>,
+    /// The bit string inside the SPKI: an EC point, an Ed25519 key or a PKCS#1 RSA key.
+    raw: Vec<u8>,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PublicKey({:?}, {} bytes)", self.algorithm, self.spki_der.len())
+    }
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.spki_der == other.spki_der
+    }
+}
+impl Eq for PublicKey {}
+
+impl PublicKey {
+    /// Parse a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let spki = SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let raw = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| CryptoError::MalformedKey("key bit string has unused bits".into()))?
+            .to_vec();
+        let algorithm = match spki.algorithm.oid {
+            OID_EC_PUBLIC_KEY => {
+                let curve: ObjectIdentifier = spki
+                    .algorithm
+                    .parameters_oid()
+                    .map_err(|_| CryptoError::MalformedKey("EC key without named curve".into()))?;
+                match curve {
+                    OID_P256 => KeyAlgorithm::EcdsaP256,
+                    OID_P384 => KeyAlgorithm::EcdsaP384,
+                    OID_P521 => KeyAlgorithm::EcdsaP521,
+                    other => return Err(CryptoError::UnsupportedKey(format!("EC curve {other}"))),
+                }
+            }
+            OID_ED25519 => KeyAlgorithm::Ed25519,
+            OID_RSA => KeyAlgorithm::Rsa,
+            other => return Err(CryptoError::UnsupportedKey(format!("algorithm {other}"))),
+        };
+        // Re-encode to get a canonical DER form for equality comparisons.
+        let spki_der = spki.to_der().map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let key = Self { algorithm, spki_der, raw };
+        key.check_material()?;
+        Ok(key)
+    }
+
+    /// Parse a PEM `PUBLIC KEY` block.
+    pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
+        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+            .map_err(|e| CryptoError::MalformedKey(format!("PEM: {e}")))?;
+        if label != "PUBLIC KEY" {
+            return Err(CryptoError::MalformedKey(format!("PEM label {label:?}, expected \"PUBLIC KEY\"")));
+        }
+        Self::from_spki_der(&der)
+    }
+
+    /// The PEM `PUBLIC KEY` encoding.
+    pub fn to_pem(&self) -> String {
+        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
+            .unwrap_or_default()
+    }
+
+    /// Make sure aws-lc accepts the key, so that a bad point is reported
+    /// when the key is loaded rather than as a bad signature later.
+    fn check_material(&self) -> Result<(), CryptoError> {
+        let alg = self.default_signature_algorithm();
+        let verifier = self.aws_algorithm(alg)?;
+        UnparsedPublicKey::new(verifier, &self.raw)
+            .parse()
+            .map(|_| ())
+            .map_err(|e| CryptoError::MalformedKey(e.to_string()))
+    }
+
+    pub fn algorithm(&self) -> KeyAlgorithm {
+        self.algorithm
+    }
+
+    /// The DER SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> &[u8] {
+        &self.spki_der
+    }
+
+    /// The signature scheme Sigstore uses with this key when nothing else is
+    /// said (protobuf-specs `PublicKeyDetails`): the hash follows the curve.
+    pub fn default_signature_algorithm(&self) -> SignatureAlgorithm {
+        match self.algorithm {
+            KeyAlgorithm::EcdsaP256 => SignatureAlgorithm::EcdsaSha256,
+            KeyAlgorithm::EcdsaP384 => SignatureAlgorithm::EcdsaSha384,
+            KeyAlgorithm::EcdsaP521 => SignatureAlgorithm::EcdsaSha512,
+            KeyAlgorithm::Ed25519 => SignatureAlgorithm::Ed25519,
+            KeyAlgorithm::Rsa => SignatureAlgorithm::RsaPkcs1Sha256,
+        }
+    }
+
+    fn aws_algorithm(
+        &self,
+        alg: SignatureAlgorithm,
+    ) -> Result<&'static dyn VerificationAlgorithm, CryptoError> {
+        use KeyAlgorithm as K;
+        use SignatureAlgorithm as S;
+        let mismatch = || CryptoError::AlgorithmMismatch { algorithm: alg, key: self.algorithm };
+        Ok(match (self.algorithm, alg) {
+            (K::EcdsaP256, S::EcdsaSha256) => &signature::ECDSA_P256_SHA256_ASN1,
+            (K::EcdsaP256, S::EcdsaSha384) => &signature::ECDSA_P256_SHA384_ASN1,
+            (K::EcdsaP256, S::EcdsaSha512) => &signature::ECDSA_P256_SHA512_ASN1,
+            (K::EcdsaP384, S::EcdsaSha256) => &signature::ECDSA_P384_SHA256_ASN1,
+            (K::EcdsaP384, S::EcdsaSha384) => &signature::ECDSA_P384_SHA384_ASN1,
+            (K::EcdsaP384, S::EcdsaSha512) => &signature::ECDSA_P384_SHA512_ASN1,
+            (K::EcdsaP521, S::EcdsaSha256) => &signature::ECDSA_P521_SHA256_ASN1,
+            (K::EcdsaP521, S::EcdsaSha384) => &signature::ECDSA_P521_SHA384_ASN1,
+            (K::EcdsaP521, S::EcdsaSha512) => &signature::ECDSA_P521_SHA512_ASN1,
+            (K::Ed25519, S::Ed25519) => &signature::ED25519,
+            (K::Rsa, S::RsaPkcs1Sha256) => &signature::RSA_PKCS1_2048_8192_SHA256,
+            (K::Rsa, S::RsaPkcs1Sha384) => &signature::RSA_PKCS1_2048_8192_SHA384,
+            (K::Rsa, S::RsaPkcs1Sha512) => &signature::RSA_PKCS1_2048_8192_SHA512,
+            (K::Rsa, S::RsaPssSha256) => &signature::RSA_PSS_2048_8192_SHA256,
+            (K::Rsa, S::RsaPssSha384) => &signature::RSA_PSS_2048_8192_SHA384,
+            (K::Rsa, S::RsaPssSha512) => &signature::RSA_PSS_2048_8192_SHA512,
+            _ => return Err(mismatch()),
+        })
+    }
+
+    /// Verify `signature` over `message` with the given scheme.
+    pub fn verify(
+        &self,
+        alg: SignatureAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let verifier = self.aws_algorithm(alg)?;
+        UnparsedPublicKey::new(verifier, &self.raw)
+            .verify(message, signature)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Verify `signature` over a message known only by its `digest` (the
+    /// `sha256:<hex>` artifact form). Ed25519 cannot do this.
+    pub fn verify_prehashed(
+        &self,
+        alg: SignatureAlgorithm,
+        digest: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        let hash = alg.hash().ok_or(CryptoError::NeedsMessage(alg))?;
+        let digest = hash.import(digest)?;
+        let verifier = self.aws_algorithm(alg)?;
+        UnparsedPublicKey::new(verifier, &self.raw)
+            .verify_digest(&digest, signature)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use aws_lc_rs::encoding::AsDer;
+
+    #[test]
+    fn ecdsa_roundtrip_and_prehash() {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+        let spki = kp.public_key().as_der().unwrap();
+        let key = PublicKey::from_spki_der(spki.as_ref()).unwrap();
+        assert_eq!(key.algorithm(), KeyAlgorithm::EcdsaP256);
+        let msg = b"hello";
+        let sig = kp.sign(&rng, msg).unwrap();
+        key.verify(SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref()).unwrap();
+        let digest = HashAlgorithm::Sha256.digest(msg);
+        key.verify_prehashed(SignatureAlgorithm::EcdsaSha256, &digest, sig.as_ref()).unwrap();
+        assert_eq!(
+            key.verify(SignatureAlgorithm::EcdsaSha256, b"other", sig.as_ref()),
+            Err(CryptoError::BadSignature)
+        );
+        let pem = key.to_pem();
+        assert_eq!(PublicKey::from_pem(&pem).unwrap(), key);
+    }
+
+    #[test]
+    fn ed25519_needs_message() {
+        let rng = SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let kp = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let spki = kp.public_key().as_der().unwrap();
+        let key = PublicKey::from_spki_der(spki.as_ref()).unwrap();
+        let sig = kp.sign(b"m");
+        key.verify(SignatureAlgorithm::Ed25519, b"m", sig.as_ref()).unwrap();
+        assert!(matches!(
+            key.verify_prehashed(SignatureAlgorithm::Ed25519, &[0; 32], sig.as_ref()),
+            Err(CryptoError::NeedsMessage(_))
+        ));
+        assert!(matches!(
+            key.verify(SignatureAlgorithm::EcdsaSha256, b"m", sig.as_ref()),
+            Err(CryptoError::AlgorithmMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        assert!(matches!(PublicKey::from_spki_der(b"\x30\x03\x02\x01\x00"), Err(CryptoError::MalformedKey(_))));
+    }
+}

@@ -1,0 +1,1 @@
+//! RFC 6962 Merkle hashing and proofs, C2SP signed notes and checkpoints.

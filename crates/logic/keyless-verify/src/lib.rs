@@ -1,0 +1,1 @@
+//! Sigstore bundle verification: trust material + policy + artifact -> verified or a precise error.
