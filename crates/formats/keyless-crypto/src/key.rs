@@ -132,6 +132,22 @@ impl PublicKey {
         Ok(key)
     }
 
+    /// Parse a bare PKCS#1 `RSAPublicKey` (trusted roots list some CT log keys
+    /// this way, with key details `PKCS1_RSA_PKCS1V5`), by wrapping it in the
+    /// SubjectPublicKeyInfo that every other key uses.
+    pub fn from_pkcs1_rsa_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let spki = spki::SubjectPublicKeyInfoOwned {
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: OID_RSA,
+                parameters: Some(der::asn1::Null.into()),
+            },
+            subject_public_key: der::asn1::BitString::from_bytes(der)
+                .map_err(|e| CryptoError::MalformedKey(e.to_string()))?,
+        };
+        let spki_der = spki.to_der().map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        Self::from_spki_der(&spki_der)
+    }
+
     /// Parse a PEM `PUBLIC KEY` block.
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
         let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())

@@ -1,1 +1,32 @@
-//! Sigstore bundle verification: trust material + policy + artifact -> verified or a precise error.
+//! Sigstore bundle verification: trust material + policy + artifact →
+//! verified, or an error that names the failed check.
+//!
+//! ```text
+//! Bundle::from_json        step 0: structure (keyless-types)
+//! signature::*             step 4: signature over the artifact / DSSE + subjects
+//! tlog::verify_entry       step 1: log entries, bound to the bundle; SET; proof + checkpoint
+//! timestamp::*             step 2: RFC 3161 timestamps → verified times
+//! certificate::*           step 3: chain at every verified time, SCT, identity
+//! policy::Policy           who must have signed
+//! ```
+
+mod artifact;
+mod binding;
+mod certificate;
+pub mod error;
+pub mod policy;
+mod signature;
+mod signer;
+mod timestamp;
+mod tlog;
+mod trust;
+mod verifier;
+
+pub use artifact::Artifact;
+pub use certificate::VerifiedCertificate;
+pub use error::{ErrorKind, VerificationError};
+pub use policy::{Identity, Matcher, Policy};
+pub use timestamp::VerifiedTimestamp;
+pub use tlog::VerifiedEntry;
+pub use trust::{TrustMaterial, TrustedAuthority, TrustedLog, PUBLIC_GOOD_TRUSTED_ROOT};
+pub use verifier::{TimeSource, VerificationResult, VerifiedTime, Verifier, VerifierOptions};

@@ -1,0 +1,247 @@
+//! Rekor entry bodies: the `canonicalizedBody` of a bundle's log entry, and
+//! what a log stores. Supported kinds: hashedrekord 0.0.1 and 0.0.2, dsse
+//! 0.0.1 and 0.0.2, intoto 0.0.2. Anything else is an error, never skipped.
+
+use serde::{Deserialize, Serialize};
+
+use crate::b64;
+use crate::error::BodyError;
+
+/// The kind and API version of an entry, read before the rest of the body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    pub api_version: String,
+    pub kind: String,
+}
+
+/// A parsed entry body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EntryBody {
+    HashedRekordV001(HashedRekordV001),
+    HashedRekordV002(HashedRekordV002),
+    DsseV001(DsseV001),
+    DsseV002(DsseV002),
+    IntotoV002(IntotoV002),
+}
+
+impl EntryBody {
+    /// Parse a body; the kind and version come from the body itself.
+    pub fn parse(body: &[u8]) -> Result<Self, BodyError> {
+        let header: Header = serde_json::from_slice(body).map_err(|e| BodyError::Json(e.to_string()))?;
+        let json = |e: serde_json::Error| BodyError::Json(e.to_string());
+        Ok(match (header.kind.as_str(), header.api_version.as_str()) {
+            ("hashedrekord", "0.0.1") => {
+                let b: Typed<HashedRekordV001> = serde_json::from_slice(body).map_err(json)?;
+                Self::HashedRekordV001(b.spec)
+            }
+            ("hashedrekord", "0.0.2") => {
+                let b: Typed<HashedRekordV002Spec> = serde_json::from_slice(body).map_err(json)?;
+                Self::HashedRekordV002(b.spec.hashed_rekord_v002)
+            }
+            ("dsse", "0.0.1") => {
+                let b: Typed<DsseV001> = serde_json::from_slice(body).map_err(json)?;
+                Self::DsseV001(b.spec)
+            }
+            ("dsse", "0.0.2") => {
+                let b: Typed<DsseV002Spec> = serde_json::from_slice(body).map_err(json)?;
+                Self::DsseV002(b.spec.dsse_v002)
+            }
+            ("intoto", "0.0.2") => {
+                let b: Typed<IntotoV002> = serde_json::from_slice(body).map_err(json)?;
+                Self::IntotoV002(b.spec)
+            }
+            (kind, version) => {
+                return Err(BodyError::UnsupportedKind { kind: kind.to_string(), version: version.to_string() })
+            }
+        })
+    }
+
+    /// `(kind, apiVersion)` of this body.
+    pub fn kind_version(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::HashedRekordV001(_) => ("hashedrekord", "0.0.1"),
+            Self::HashedRekordV002(_) => ("hashedrekord", "0.0.2"),
+            Self::DsseV001(_) => ("dsse", "0.0.1"),
+            Self::DsseV002(_) => ("dsse", "0.0.2"),
+            Self::IntotoV002(_) => ("intoto", "0.0.2"),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Typed<T> {
+    spec: T,
+}
+
+// ------------------------------------------------------ hashedrekord 0.0.1
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashedRekordV001 {
+    pub data: HrData,
+    pub signature: HrSignature,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HrData {
+    pub hash: HexHash,
+}
+
+/// A hash as Rekor v1 writes it: lower-case algorithm name and hex value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HexHash {
+    pub algorithm: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HrSignature {
+    #[serde(with = "b64::bytes")]
+    pub content: Vec<u8>,
+    #[serde(rename = "publicKey")]
+    pub public_key: HrPublicKey,
+}
+
+/// PEM bytes (a certificate or a public key), base64-encoded once more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HrPublicKey {
+    #[serde(with = "b64::bytes")]
+    pub content: Vec<u8>,
+}
+
+// ------------------------------------------------------ hashedrekord 0.0.2
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HashedRekordV002Spec {
+    hashed_rekord_v002: HashedRekordV002,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HashedRekordV002 {
+    pub data: ProtoHash,
+    pub signature: V2Signature,
+}
+
+/// A hash as protobuf-specs writes it: enum name and base64 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtoHash {
+    pub algorithm: String,
+    #[serde(with = "b64::bytes")]
+    pub digest: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct V2Signature {
+    #[serde(with = "b64::bytes")]
+    pub content: Vec<u8>,
+    pub verifier: V2Verifier,
+}
+
+/// Who signed, in a Rekor v2 entry: a certificate or a public key, plus the
+/// key details enum name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct V2Verifier {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<RawBytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x509_certificate: Option<RawBytes>,
+    #[serde(default)]
+    pub key_details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RawBytes {
+    #[serde(with = "b64::bytes")]
+    pub raw_bytes: Vec<u8>,
+}
+
+// --------------------------------------------------------------- dsse 0.0.1
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DsseV001 {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_hash: Option<HexHash>,
+    pub payload_hash: HexHash,
+    pub signatures: Vec<DsseV001Signature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DsseV001Signature {
+    #[serde(with = "b64::bytes")]
+    pub signature: Vec<u8>,
+    /// PEM of a certificate or key, base64-encoded.
+    #[serde(with = "b64::bytes")]
+    pub verifier: Vec<u8>,
+}
+
+// --------------------------------------------------------------- dsse 0.0.2
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DsseV002Spec {
+    dsse_v002: DsseV002,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DsseV002 {
+    pub payload_hash: ProtoHash,
+    pub signatures: Vec<V2Signature>,
+}
+
+// ------------------------------------------------------------- intoto 0.0.2
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntotoV002 {
+    pub content: IntotoContent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntotoContent {
+    pub envelope: IntotoEnvelope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<HexHash>,
+    pub payload_hash: HexHash,
+}
+
+/// Rekor's intoto 0.0.2 stores the envelope with payload and signatures
+/// base64-encoded a second time; these fields hold the decoded-once
+/// strings' bytes, which are themselves base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntotoEnvelope {
+    #[serde(default, with = "b64::bytes")]
+    pub payload: Vec<u8>,
+    pub payload_type: String,
+    pub signatures: Vec<IntotoSignature>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntotoSignature {
+    #[serde(with = "b64::bytes")]
+    pub public_key: Vec<u8>,
+    #[serde(with = "b64::bytes")]
+    pub sig: Vec<u8>,
+}
+
+impl IntotoSignature {
+    /// The signature bytes under the second layer of base64.
+    pub fn signature_bytes(&self) -> Option<Vec<u8>> {
+        std::str::from_utf8(&self.sig).ok().and_then(|s| b64::decode(s.trim()).ok())
+    }
+}
+
+impl IntotoEnvelope {
+    /// The payload bytes under the second layer of base64.
+    pub fn payload_bytes(&self) -> Option<Vec<u8>> {
+        std::str::from_utf8(&self.payload).ok().and_then(|s| b64::decode(s.trim()).ok())
+    }
+}

@@ -1,0 +1,35 @@
+//! RFC 3339 timestamps as Unix seconds. Every time in keyless's public APIs
+//! is an `i64` of seconds since the epoch; sub-second parts are dropped
+//! (rounded down), which keeps closed-interval comparisons exact for the
+//! whole-second times that logs and certificates carry.
+
+use ::time::format_description::well_known::Rfc3339;
+use ::time::OffsetDateTime;
+
+/// Parse an RFC 3339 timestamp to Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| format!("invalid RFC 3339 time {s:?}: {e}"))
+}
+
+/// Format Unix seconds as RFC 3339 (UTC, `Z`).
+pub fn format_rfc3339(secs: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractional_seconds_round_down() {
+        assert_eq!(parse_rfc3339("2022-12-31T23:59:59.999Z").unwrap(), 1672531199);
+        assert_eq!(parse_rfc3339("2022-12-31T23:59:59Z").unwrap(), 1672531199);
+        assert_eq!(format_rfc3339(1672531199), "2022-12-31T23:59:59Z");
+        assert!(parse_rfc3339("yesterday").is_err());
+    }
+}

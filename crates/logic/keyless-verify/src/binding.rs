@@ -1,0 +1,154 @@
+//! Bind a log entry to the bundle: the entry must record exactly this
+//! bundle's signature, signer and artifact digest. Done for every entry,
+//! always (TOB-SIGSTORE-2): an entry that verifies in the log but is about
+//! something else proves nothing about this artifact.
+
+use keyless_crypto::{sha256, HashAlgorithm};
+use keyless_types::rekor::{EntryBody, HexHash, ProtoHash, V2Verifier};
+use keyless_types::{pae, Content, Envelope};
+
+use crate::error::LogError;
+use crate::signer::Signer;
+
+/// What the bundle says was signed, with digests computed by us.
+pub(crate) struct Signed<'a> {
+    pub content: &'a Content,
+    /// The artifact digest for message signatures, under `digest_algorithm`.
+    pub artifact_digest: Option<(HashAlgorithm, Vec<u8>)>,
+    pub signer: &'a Signer,
+}
+
+pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Result<(), LogError> {
+    let mismatch = |field: &'static str, expected: String, found: String| LogError::Mismatch { entry, field, expected, found };
+    match (body, signed.content) {
+        (EntryBody::HashedRekordV001(hr), Content::MessageSignature(ms)) => {
+            eq_bytes(entry, "signature", &ms.signature, &hr.signature.content)?;
+            if !signed.signer.matches_pem(&hr.signature.public_key.content) {
+                return Err(mismatch("public key", signed.signer.describe(), "a different key or certificate".into()));
+            }
+            let (alg, digest) = artifact_digest(entry, signed)?;
+            eq_hex_hash(entry, "artifact digest", alg, digest, &hr.data.hash)
+        }
+        (EntryBody::HashedRekordV002(hr), content) => {
+            let (alg, digest) = match content {
+                Content::MessageSignature(_) => {
+                    let (alg, d) = artifact_digest(entry, signed)?;
+                    (alg, d.clone())
+                }
+                Content::Dsse(env) => (HashAlgorithm::Sha256, sha256(&dsse_pae(env)).to_vec()),
+                _ => return Err(mismatch("content", "a supported content".into(), "unknown".into())),
+            };
+            eq_proto_hash(entry, "artifact digest", alg, &digest, &hr.data)?;
+            eq_bytes(entry, "signature", content.signature(), &hr.signature.content)?;
+            check_v2_verifier(entry, signed.signer, &hr.signature.verifier)
+        }
+        (EntryBody::DsseV001(d), Content::Dsse(env)) => {
+            eq_hex_hash(entry, "payload hash", HashAlgorithm::Sha256, &sha256(&env.payload), &d.payload_hash)?;
+            let [sig] = d.signatures.as_slice() else {
+                return Err(mismatch("signature count", "1".into(), d.signatures.len().to_string()));
+            };
+            eq_bytes(entry, "signature", signed.content.signature(), &sig.signature)?;
+            if !signed.signer.matches_pem(&sig.verifier) {
+                return Err(mismatch("verifier", signed.signer.describe(), "a different key or certificate".into()));
+            }
+            Ok(())
+        }
+        (EntryBody::DsseV002(d), Content::Dsse(env)) => {
+            eq_proto_hash(entry, "payload hash", HashAlgorithm::Sha256, &sha256(&env.payload), &d.payload_hash)?;
+            let [sig] = d.signatures.as_slice() else {
+                return Err(mismatch("signature count", "1".into(), d.signatures.len().to_string()));
+            };
+            eq_bytes(entry, "signature", signed.content.signature(), &sig.content)?;
+            check_v2_verifier(entry, signed.signer, &sig.verifier)
+        }
+        (EntryBody::IntotoV002(i), Content::Dsse(env)) => {
+            let c = &i.content;
+            eq_hex_hash(entry, "payload hash", HashAlgorithm::Sha256, &sha256(&env.payload), &c.payload_hash)?;
+            if c.envelope.payload_type != env.payload_type {
+                return Err(mismatch("payload type", env.payload_type.clone(), c.envelope.payload_type.clone()));
+            }
+            if !c.envelope.payload.is_empty() && c.envelope.payload_bytes().as_deref() != Some(env.payload.as_slice()) {
+                return Err(mismatch("payload", "the bundle's DSSE payload".into(), "a different payload".into()));
+            }
+            let [sig] = c.envelope.signatures.as_slice() else {
+                return Err(mismatch("signature count", "1".into(), c.envelope.signatures.len().to_string()));
+            };
+            let logged = sig.signature_bytes().unwrap_or_default();
+            eq_bytes(entry, "signature", signed.content.signature(), &logged)?;
+            if !signed.signer.matches_pem(&sig.public_key) {
+                return Err(mismatch("public key", signed.signer.describe(), "a different key or certificate".into()));
+            }
+            Ok(())
+        }
+        (body, content) => {
+            let (kind, version) = body.kind_version();
+            let content = match content {
+                Content::MessageSignature(_) => "a message signature",
+                _ => "a DSSE envelope",
+            };
+            Err(mismatch("entry kind", format!("an entry kind that records {content}"), format!("{kind} {version}")))
+        }
+    }
+}
+
+pub(crate) fn dsse_pae(env: &Envelope) -> Vec<u8> {
+    pae(&env.payload_type, &env.payload)
+}
+
+fn artifact_digest<'a>(entry: usize, signed: &'a Signed<'_>) -> Result<(HashAlgorithm, &'a Vec<u8>), LogError> {
+    signed.artifact_digest.as_ref().map(|(a, d)| (*a, d)).ok_or(LogError::Mismatch {
+        entry,
+        field: "artifact digest",
+        expected: "a digest of the artifact".into(),
+        found: "none computed".into(),
+    })
+}
+
+fn check_v2_verifier(entry: usize, signer: &Signer, v: &V2Verifier) -> Result<(), LogError> {
+    let ok = match (&v.x509_certificate, &v.public_key) {
+        (Some(c), None) => signer.matches_certificate_der(&c.raw_bytes),
+        (None, Some(k)) => signer.matches_spki_der(&k.raw_bytes),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(LogError::Mismatch { entry, field: "verifier", expected: signer.describe(), found: "a different key or certificate".into() })
+    }
+}
+
+fn eq_bytes(entry: usize, field: &'static str, expected: &[u8], found: &[u8]) -> Result<(), LogError> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(LogError::Mismatch { entry, field, expected: keyless_types::b64::encode(expected), found: keyless_types::b64::encode(found) })
+    }
+}
+
+fn hex_alg_name(alg: HashAlgorithm) -> &'static str {
+    match alg {
+        HashAlgorithm::Sha384 => "sha384",
+        HashAlgorithm::Sha512 => "sha512",
+        _ => "sha256",
+    }
+}
+
+fn eq_hex_hash(entry: usize, field: &'static str, alg: HashAlgorithm, digest: &[u8], logged: &HexHash) -> Result<(), LogError> {
+    let expected = format!("{}:{}", hex_alg_name(alg), hex::encode(digest));
+    let found = format!("{}:{}", logged.algorithm, logged.value.to_ascii_lowercase());
+    if expected == found {
+        Ok(())
+    } else {
+        Err(LogError::Mismatch { entry, field, expected, found })
+    }
+}
+
+fn eq_proto_hash(entry: usize, field: &'static str, alg: HashAlgorithm, digest: &[u8], logged: &ProtoHash) -> Result<(), LogError> {
+    let expected = format!("{}:{}", alg.proto_name(), hex::encode(digest));
+    let found = format!("{}:{}", logged.algorithm, hex::encode(&logged.digest));
+    if expected == found {
+        Ok(())
+    } else {
+        Err(LogError::Mismatch { entry, field, expected, found })
+    }
+}

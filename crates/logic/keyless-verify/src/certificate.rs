@@ -1,0 +1,83 @@
+//! Step 3 of the client specification: the signing certificate. It must
+//! chain to a Fulcio CA of the trusted root at every verified time (the
+//! hybrid model: each certificate valid at that time, GHSA-wfqv), carry an
+//! SCT from a trusted CT log, and name an identity.
+
+use keyless_types::time::format_rfc3339;
+use keyless_x509::{fulcio_identity, verify_chain, verify_embedded_scts, Certificate, FulcioIdentity, Purpose};
+
+use crate::error::CertificateError;
+use crate::trust::TrustMaterial;
+use crate::VerifiedTime;
+
+/// A certificate that passed every check.
+#[derive(Debug, Clone)]
+pub struct VerifiedCertificate {
+    pub identity: FulcioIdentity,
+    /// Leaf first, trust anchor last.
+    pub path: Vec<Certificate>,
+    /// Distinct CT logs whose SCT verified.
+    pub sct_logs: usize,
+}
+
+/// Reject a bundle chain that carries a root: trust anchors come only from
+/// the trusted root, never from the bundle (client-spec §4.6).
+pub(crate) fn check_bundle_chain(rest: &[Vec<u8>]) -> Result<(), CertificateError> {
+    for der in rest {
+        let cert = Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
+        if cert.is_self_issued() && cert.is_ca() {
+            return Err(CertificateError::RootInBundle { subject: cert.subject() });
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn verify_certificate(
+    leaf: &Certificate,
+    trust: &TrustMaterial,
+    times: &[VerifiedTime],
+    require_sct: bool,
+) -> Result<VerifiedCertificate, CertificateError> {
+    let mut path = None;
+    for t in times {
+        if !leaf.is_valid_at(t.time) {
+            return Err(CertificateError::TimeOutsideValidity {
+                time_kind: t.source.describe(),
+                time: format_rfc3339(t.time),
+                not_before: format_rfc3339(leaf.not_before()),
+                not_after: format_rfc3339(leaf.not_after()),
+            });
+        }
+        path = Some(chain_at(leaf, trust, t.time)?);
+    }
+    // No verified time means the caller did not establish one; the verifier
+    // refuses before this, but never build a path "now" for a short-lived cert.
+    let path = path.ok_or_else(|| CertificateError::NoAuthorityAtTime { time: "(no verified time)".into(), checked: 0 })?;
+
+    let sct_logs = match path.get(1) {
+        Some(issuer) if require_sct => {
+            verify_embedded_scts(leaf, issuer, &trust.ctlogs).map_err(|e| CertificateError::Sct(e.to_string()))?
+        }
+        _ => 0,
+    };
+    let identity = fulcio_identity(leaf).map_err(|e| CertificateError::Identity(e.to_string()))?;
+    Ok(VerifiedCertificate { identity, path, sct_logs })
+}
+
+fn chain_at(leaf: &Certificate, trust: &TrustMaterial, at: i64) -> Result<Vec<Certificate>, CertificateError> {
+    let mut reasons = Vec::new();
+    let mut checked = 0;
+    for ca in trust.fulcio.iter().filter(|ca| ca.valid_for.contains(at)) {
+        checked += 1;
+        // Intermediates from the bundle are not used: the trusted root
+        // lists the whole chain, and anything else is unauthenticated.
+        match verify_chain(leaf, &[], &ca.chain, at, Purpose::CodeSigning) {
+            Ok(path) => return Ok(path),
+            Err(e) => reasons.push(format!("{}: {e}", ca.uri)),
+        }
+    }
+    if checked == 0 {
+        return Err(CertificateError::NoAuthorityAtTime { time: format_rfc3339(at), checked: trust.fulcio.len() });
+    }
+    Err(CertificateError::Chain { time: format_rfc3339(at), reasons: reasons.join("; ") })
+}

@@ -1,0 +1,79 @@
+//! Step 2 of the client specification: trusted times from RFC 3161
+//! timestamps. A token counts only if it covers this bundle's signature,
+//! chains to a timestamp authority in the trusted root, and its time lies
+//! inside that same authority's validity window (TOB-SIGSTORE-11).
+
+use keyless_tsp::TimestampToken;
+use keyless_types::time::format_rfc3339;
+
+use crate::error::TimestampError;
+use crate::trust::TrustMaterial;
+
+/// A time vouched for by a timestamp authority.
+#[derive(Debug, Clone)]
+pub struct VerifiedTimestamp {
+    pub time: i64,
+    pub authority: String,
+    /// Index of the authority in the trusted root, for de-duplication.
+    pub(crate) authority_index: usize,
+}
+
+/// Verify every timestamp; any that fails is an error (a bundle carrying
+/// evidence that does not check out is not one we half-trust).
+pub(crate) fn verify_timestamps(
+    tokens: &[Vec<u8>],
+    signature: &[u8],
+    trust: &TrustMaterial,
+) -> Result<Vec<VerifiedTimestamp>, TimestampError> {
+    let mut verified = Vec::new();
+    for (index, der) in tokens.iter().enumerate() {
+        let token = TimestampToken::from_der(der).map_err(|e| TimestampError::Invalid { index, problem: e.to_string() })?;
+        let mut reasons = Vec::new();
+        let mut found = None;
+        for (authority_index, tsa) in trust.tsas.iter().enumerate() {
+            match token.verify(signature, &tsa.chain) {
+                Ok(time) => {
+                    if !tsa.valid_for.contains(time) {
+                        return Err(TimestampError::OutsideAuthorityValidity {
+                            index,
+                            time: format_rfc3339(time),
+                            tsa: tsa.uri.clone(),
+                            window: window(tsa.valid_for),
+                        });
+                    }
+                    found = Some(VerifiedTimestamp { time, authority: tsa.uri.clone(), authority_index });
+                    break;
+                }
+                // A token over other bytes fails the same way against every
+                // authority; say so directly rather than "untrusted".
+                Err(e @ keyless_tsp::TspError::ImprintMismatch { .. }) => {
+                    return Err(TimestampError::Invalid { index, problem: e.to_string() })
+                }
+                Err(e) => reasons.push(format!("{}: {e}", tsa.uri)),
+            }
+        }
+        match found {
+            Some(v) => verified.push(v),
+            None if trust.tsas.is_empty() => {
+                return Err(TimestampError::Untrusted { index, reasons: "the trusted root lists no timestamp authorities".into() })
+            }
+            None => return Err(TimestampError::Untrusted { index, reasons: reasons.join("; ") }),
+        }
+    }
+    Ok(verified)
+}
+
+/// Count distinct authorities among verified timestamps.
+pub(crate) fn distinct_authorities(ts: &[VerifiedTimestamp]) -> usize {
+    let mut seen: Vec<usize> = ts.iter().map(|t| t.authority_index).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+pub(crate) fn window(v: keyless_types::ValidityPeriod) -> String {
+    match v.end {
+        Some(end) => format!("{} to {}", format_rfc3339(v.start), format_rfc3339(end)),
+        None => format!("from {}", format_rfc3339(v.start)),
+    }
+}

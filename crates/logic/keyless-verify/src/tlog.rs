@@ -1,0 +1,133 @@
+//! Step 1 of the client specification: transparency log entries. For each
+//! entry: the body is of the kind the bundle claims and is about this
+//! bundle; the log is trusted; the signed entry timestamp (Rekor v1)
+//! verifies; the inclusion proof leads to the root of a checkpoint the log
+//! signed. Returns the times the log vouches for.
+
+use keyless_tlog::{leaf_hash, verify_inclusion, Checkpoint, NoteVerifier, SignedNote};
+use keyless_types::bundle::{InclusionProof, TlogEntry};
+use keyless_types::rekor::EntryBody;
+use keyless_types::time::format_rfc3339;
+
+use crate::binding::{self, Signed};
+use crate::error::LogError;
+use crate::trust::{TrustMaterial, TrustedLog};
+
+/// Seconds of clock skew allowed when deciding an integrated time is in the future.
+const FUTURE_SKEW: i64 = 60;
+
+/// What one verified entry contributes.
+#[derive(Debug, Clone)]
+pub struct VerifiedEntry {
+    pub log_id: Vec<u8>,
+    pub log_index: u64,
+    pub log_url: String,
+    /// The integrated time, only if its signed entry timestamp verified:
+    /// an inclusion proof alone says nothing about when (TOB-SIGSTORE-3).
+    pub integrated_time: Option<i64>,
+}
+
+pub(crate) fn verify_entry(
+    i: usize,
+    entry: &TlogEntry,
+    trust: &TrustMaterial,
+    signed: &Signed<'_>,
+    now: i64,
+) -> Result<VerifiedEntry, LogError> {
+    let body = EntryBody::parse(&entry.canonicalized_body).map_err(|source| LogError::Body { entry: i, source })?;
+    let (kind, version) = body.kind_version();
+    if (kind, version) != (entry.kind.as_str(), entry.version.as_str()) {
+        return Err(LogError::KindMismatch {
+            entry: i,
+            expected: format!("{} {}", entry.kind, entry.version),
+            found: format!("{kind} {version}"),
+        });
+    }
+    binding::check(i, &body, signed)?;
+
+    let log = trust.log(&entry.log_id).ok_or_else(|| LogError::UnknownLog { entry: i, log_id: hex::encode(&entry.log_id) })?;
+    // Rekor v2 serves hashedrekord and dsse at 0.0.2; intoto 0.0.2 is a Rekor v1 type.
+    let rekor_v2 = matches!((kind, version), ("hashedrekord", "0.0.2") | ("dsse", "0.0.2"));
+
+    let mut integrated_time = None;
+    if let (Some(set), Some(t)) = (&entry.signed_entry_timestamp, entry.integrated_time) {
+        verify_set(i, entry, log, set, t)?;
+        if t > now + FUTURE_SKEW {
+            return Err(LogError::IntegratedTimeInFuture { entry: i, time: format_rfc3339(t), now: format_rfc3339(now) });
+        }
+        integrated_time = Some(t);
+    } else if entry.signed_entry_timestamp.is_some() {
+        return Err(LogError::SignedEntryTimestamp { entry: i, problem: "present without an integrated time".into() });
+    }
+
+    match &entry.inclusion_proof {
+        Some(proof) => verify_proof(i, entry, proof, log, rekor_v2)?,
+        None if rekor_v2 => return Err(LogError::MissingInclusionProof { entry: i }),
+        // A v0.1 bundle may carry only the promise; the bundle parser has
+        // already required a proof for v0.2 and later.
+        None => {}
+    }
+    if entry.inclusion_proof.is_none() && integrated_time.is_none() {
+        return Err(LogError::MissingInclusionProof { entry: i });
+    }
+
+    Ok(VerifiedEntry { log_id: entry.log_id.clone(), log_index: entry.log_index, log_url: log.base_url.clone(), integrated_time })
+}
+
+/// Rekor v1's signed entry timestamp: the log's signature over the
+/// canonical JSON `{"body","integratedTime","logID","logIndex"}` (keys
+/// sorted, no spaces), by a key valid at the integrated time.
+fn verify_set(i: usize, entry: &TlogEntry, log: &TrustedLog, set: &[u8], t: i64) -> Result<(), LogError> {
+    if !log.valid_for.contains(t) {
+        return Err(LogError::LogKeyNotValidAtTime { entry: i, log: log.base_url.clone(), time: format_rfc3339(t) });
+    }
+    let payload = format!(
+        "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",
+        keyless_types::b64::encode(&entry.canonicalized_body),
+        t,
+        hex::encode(&entry.log_id),
+        entry.log_index
+    );
+    log.key
+        .verify(log.key.default_signature_algorithm(), payload.as_bytes(), set)
+        .map_err(|e| LogError::SignedEntryTimestamp { entry: i, problem: format!("does not verify with the key of {}: {e}", log.base_url) })
+}
+
+fn verify_proof(i: usize, entry: &TlogEntry, proof: &InclusionProof, log: &TrustedLog, rekor_v2: bool) -> Result<(), LogError> {
+    let leaf = leaf_hash(&entry.canonicalized_body);
+    verify_inclusion(proof.log_index, proof.tree_size, &leaf, &proof.hashes, &proof.root_hash)
+        .map_err(|e| LogError::InclusionProof { entry: i, problem: e.to_string() })?;
+
+    // Without a signed checkpoint the root hash above is only the bundle's
+    // word (rekor-spec §9.3).
+    let text = proof.checkpoint.as_deref().ok_or(LogError::MissingCheckpoint { entry: i })?;
+    let cp_err = |problem: String| LogError::Checkpoint { entry: i, problem };
+    let note = SignedNote::parse(text).map_err(|e| cp_err(e.to_string()))?;
+    // Parse the body before checking signatures, so that a checkpoint with
+    // a missing line is reported as such and not as a bad signature.
+    let checkpoint = Checkpoint::parse(note.body()).map_err(|e| cp_err(e.to_string()))?;
+    let verifier = if rekor_v2 {
+        // Rekor v2 signs as its origin, the host of its base URL.
+        NoteVerifier::new(&log.origin, log.key.clone())
+    } else {
+        // Rekor v1 names itself by hostname and a tree ID that changes with
+        // each shard; sigstore-go matches v1 checkpoints by key hint alone.
+        NoteVerifier::any_name(log.key.clone())
+    }
+    .map_err(|e| cp_err(format!("log key unusable for checkpoints: {e}")))?;
+    note.verify(&verifier).map_err(|e| cp_err(e.to_string()))?;
+    if rekor_v2 && checkpoint.origin != log.origin {
+        return Err(cp_err(format!("origin is {:?}, expected {:?}", checkpoint.origin, log.origin)));
+    }
+    if checkpoint.root_hash != proof.root_hash {
+        return Err(cp_err(format!(
+            "root hash {} differs from the inclusion proof's {}",
+            hex::encode(checkpoint.root_hash),
+            hex::encode(proof.root_hash)
+        )));
+    }
+    if checkpoint.size != proof.tree_size {
+        return Err(cp_err(format!("tree size {} differs from the inclusion proof's {}", checkpoint.size, proof.tree_size)));
+    }
+    Ok(())
+}
