@@ -1,1 +1,35 @@
-fn main() {}
+//! `keyless`: keyless signing and verification in the style of cosign.
+
+use clap::{Parser, Subcommand};
+use keyless_cli::{commands, exit};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyless",
+    version,
+    about = "Sign and verify artifacts without long-lived keys (Sigstore-compatible)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify a blob (file or digest) against a Sigstore bundle.
+    VerifyBlob(commands::verify_blob::VerifyBlob),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match &cli.command {
+        Command::VerifyBlob(c) => c.run(),
+    };
+    std::process::exit(match code {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            exit::FAILURE
+        }
+    });
+}

@@ -50,10 +50,12 @@ impl HashAlgorithm {
     }
 
     pub(crate) fn import(self, digest: &[u8]) -> Result<digest::Digest, CryptoError> {
-        digest::Digest::import_less_safe(digest, self.aws()).map_err(|_| CryptoError::DigestLength {
-            algorithm: self,
-            expected: self.output_len(),
-            found: digest.len(),
+        digest::Digest::import_less_safe(digest, self.aws()).map_err(|_| {
+            CryptoError::DigestLength {
+                algorithm: self,
+                expected: self.output_len(),
+                found: digest.len(),
+            }
         })
     }
 }
@@ -66,7 +68,9 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(algorithm: HashAlgorithm) -> Self {
-        Self { ctx: digest::Context::new(algorithm.aws()) }
+        Self {
+            ctx: digest::Context::new(algorithm.aws()),
+        }
     }
 
     pub fn update(&mut self, data: &[u8]) {

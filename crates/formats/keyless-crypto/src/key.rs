@@ -87,7 +87,12 @@ pub struct PublicKey {
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PublicKey({:?}, {} bytes)", self.algorithm, self.spki_der.len())
+        write!(
+            f,
+            "PublicKey({:?}, {} bytes)",
+            self.algorithm,
+            self.spki_der.len()
+        )
     }
 }
 
@@ -126,8 +131,14 @@ impl PublicKey {
             other => return Err(CryptoError::UnsupportedKey(format!("algorithm {other}"))),
         };
         // Re-encode to get a canonical DER form for equality comparisons.
-        let spki_der = spki.to_der().map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
-        let key = Self { algorithm, spki_der, raw };
+        let spki_der = spki
+            .to_der()
+            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let key = Self {
+            algorithm,
+            spki_der,
+            raw,
+        };
         key.check_material()?;
         Ok(key)
     }
@@ -144,16 +155,19 @@ impl PublicKey {
             subject_public_key: der::asn1::BitString::from_bytes(der)
                 .map_err(|e| CryptoError::MalformedKey(e.to_string()))?,
         };
-        let spki_der = spki.to_der().map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let spki_der = spki
+            .to_der()
+            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
         Self::from_spki_der(&spki_der)
     }
 
     /// Parse a PEM `PUBLIC KEY` block.
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
-            .map_err(|e| CryptoError::MalformedKey(format!("PEM: {e}")))?;
+        let (label, der) = crate::pem::decode(pem)?;
         if label != "PUBLIC KEY" {
-            return Err(CryptoError::MalformedKey(format!("PEM label {label:?}, expected \"PUBLIC KEY\"")));
+            return Err(CryptoError::MalformedKey(format!(
+                "PEM label {label:?}, expected \"PUBLIC KEY\""
+            )));
         }
         Self::from_spki_der(&der)
     }
@@ -202,7 +216,10 @@ impl PublicKey {
     ) -> Result<&'static dyn VerificationAlgorithm, CryptoError> {
         use KeyAlgorithm as K;
         use SignatureAlgorithm as S;
-        let mismatch = || CryptoError::AlgorithmMismatch { algorithm: alg, key: self.algorithm };
+        let mismatch = || CryptoError::AlgorithmMismatch {
+            algorithm: alg,
+            key: self.algorithm,
+        };
         Ok(match (self.algorithm, alg) {
             (K::EcdsaP256, S::EcdsaSha256) => &signature::ECDSA_P256_SHA256_ASN1,
             (K::EcdsaP256, S::EcdsaSha384) => &signature::ECDSA_P256_SHA384_ASN1,
@@ -257,9 +274,11 @@ impl PublicKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
     use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{
+        EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
+    };
 
     #[test]
     fn ecdsa_roundtrip_and_prehash() {
@@ -271,9 +290,11 @@ mod tests {
         assert_eq!(key.algorithm(), KeyAlgorithm::EcdsaP256);
         let msg = b"hello";
         let sig = kp.sign(&rng, msg).unwrap();
-        key.verify(SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref()).unwrap();
+        key.verify(SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref())
+            .unwrap();
         let digest = HashAlgorithm::Sha256.digest(msg);
-        key.verify_prehashed(SignatureAlgorithm::EcdsaSha256, &digest, sig.as_ref()).unwrap();
+        key.verify_prehashed(SignatureAlgorithm::EcdsaSha256, &digest, sig.as_ref())
+            .unwrap();
         assert_eq!(
             key.verify(SignatureAlgorithm::EcdsaSha256, b"other", sig.as_ref()),
             Err(CryptoError::BadSignature)
@@ -290,7 +311,8 @@ mod tests {
         let spki = kp.public_key().as_der().unwrap();
         let key = PublicKey::from_spki_der(spki.as_ref()).unwrap();
         let sig = kp.sign(b"m");
-        key.verify(SignatureAlgorithm::Ed25519, b"m", sig.as_ref()).unwrap();
+        key.verify(SignatureAlgorithm::Ed25519, b"m", sig.as_ref())
+            .unwrap();
         assert!(matches!(
             key.verify_prehashed(SignatureAlgorithm::Ed25519, &[0; 32], sig.as_ref()),
             Err(CryptoError::NeedsMessage(_))
@@ -303,6 +325,9 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        assert!(matches!(PublicKey::from_spki_der(b"\x30\x03\x02\x01\x00"), Err(CryptoError::MalformedKey(_))));
+        assert!(matches!(
+            PublicKey::from_spki_der(b"\x30\x03\x02\x01\x00"),
+            Err(CryptoError::MalformedKey(_))
+        ));
     }
 }

@@ -8,6 +8,7 @@
 mod error;
 mod hash;
 mod key;
+pub mod pem;
 
 pub use error::CryptoError;
 pub use hash::{sha256, sha256_hex, HashAlgorithm, Hasher};

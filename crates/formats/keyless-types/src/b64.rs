@@ -82,7 +82,9 @@ pub mod int64 {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         match Repr::deserialize(d)? {
             Repr::Num(n) => Ok(n),
-            Repr::Str(s) => s.parse().map_err(|_| D::Error::custom(format!("invalid int64 {s:?}"))),
+            Repr::Str(s) => s
+                .parse()
+                .map_err(|_| D::Error::custom(format!("invalid int64 {s:?}"))),
         }
     }
 }

@@ -105,7 +105,11 @@ impl Content {
     pub fn signature(&self) -> &[u8] {
         match self {
             Self::MessageSignature(m) => &m.signature,
-            Self::Dsse(e) => e.signatures.first().map(|s| s.sig.as_slice()).unwrap_or_default(),
+            Self::Dsse(e) => e
+                .signatures
+                .first()
+                .map(|s| s.sig.as_slice())
+                .unwrap_or_default(),
         }
     }
 }
@@ -151,9 +155,13 @@ impl Bundle {
     /// Parse and validate a bundle from JSON bytes.
     pub fn from_json(json: &[u8]) -> Result<Self, BundleError> {
         if json.len() > MAX_BUNDLE_BYTES {
-            return Err(BundleError::TooLarge { size: json.len(), max: MAX_BUNDLE_BYTES });
+            return Err(BundleError::TooLarge {
+                size: json.len(),
+                max: MAX_BUNDLE_BYTES,
+            });
         }
-        let wire: wire::Bundle = serde_json::from_slice(json).map_err(|e| BundleError::Json(e.to_string()))?;
+        let wire: wire::Bundle =
+            serde_json::from_slice(json).map_err(|e| BundleError::Json(e.to_string()))?;
         Self::from_wire(wire)
     }
 
@@ -161,13 +169,19 @@ impl Bundle {
     pub fn from_wire(w: wire::Bundle) -> Result<Self, BundleError> {
         let version = BundleVersion::from_media_type(&w.media_type)
             .ok_or_else(|| BundleError::UnknownMediaType(w.media_type.clone()))?;
-        let vm = w.verification_material.ok_or(BundleError::MissingVerificationMaterial)?;
+        let vm = w
+            .verification_material
+            .ok_or(BundleError::MissingVerificationMaterial)?;
 
         let material = material(version, &vm)?;
         let content = content(w.message_signature, w.dsse_envelope)?;
 
         if vm.tlog_entries.len() > MAX_TLOG_ENTRIES {
-            return Err(BundleError::TooMany { what: "tlog entries", found: vm.tlog_entries.len(), max: MAX_TLOG_ENTRIES });
+            return Err(BundleError::TooMany {
+                what: "tlog entries",
+                found: vm.tlog_entries.len(),
+                max: MAX_TLOG_ENTRIES,
+            });
         }
         let mut seen = HashSet::new();
         let mut tlog_entries = Vec::with_capacity(vm.tlog_entries.len());
@@ -175,7 +189,11 @@ impl Bundle {
             let entry = tlog_entry(i, e)?;
             match version {
                 BundleVersion::V0_1 if entry.signed_entry_timestamp.is_none() => {
-                    return Err(BundleError::MissingForVersion { version: "v0.1", what: "an inclusion promise", entry: i })
+                    return Err(BundleError::MissingForVersion {
+                        version: "v0.1",
+                        what: "an inclusion promise",
+                        entry: i,
+                    })
                 }
                 BundleVersion::V0_2 | BundleVersion::V0_3 if entry.inclusion_proof.is_none() => {
                     return Err(BundleError::MissingForVersion {
@@ -187,41 +205,75 @@ impl Bundle {
                 _ => {}
             }
             if !seen.insert((entry.log_id.clone(), entry.log_index)) {
-                return Err(BundleError::DuplicateTlogEntry { log_id: hex::encode(&entry.log_id), index: entry.log_index as i64 });
+                return Err(BundleError::DuplicateTlogEntry {
+                    log_id: hex::encode(&entry.log_id),
+                    index: entry.log_index as i64,
+                });
             }
             tlog_entries.push(entry);
         }
 
         let timestamps: Vec<Vec<u8>> = vm
             .timestamp_verification_data
-            .map(|t| t.rfc3161_timestamps.into_iter().map(|t| t.signed_timestamp).collect())
+            .map(|t| {
+                t.rfc3161_timestamps
+                    .into_iter()
+                    .map(|t| t.signed_timestamp)
+                    .collect()
+            })
             .unwrap_or_default();
         if timestamps.len() > MAX_TIMESTAMPS {
-            return Err(BundleError::TooMany { what: "RFC 3161 timestamps", found: timestamps.len(), max: MAX_TIMESTAMPS });
+            return Err(BundleError::TooMany {
+                what: "RFC 3161 timestamps",
+                found: timestamps.len(),
+                max: MAX_TIMESTAMPS,
+            });
         }
 
-        Ok(Self { version, media_type: w.media_type, material, content, tlog_entries, timestamps })
+        Ok(Self {
+            version,
+            media_type: w.media_type,
+            material,
+            content,
+            tlog_entries,
+            timestamps,
+        })
     }
 }
 
-fn material(version: BundleVersion, vm: &wire::VerificationMaterial) -> Result<VerificationMaterial, BundleError> {
-    let count = [vm.public_key.is_some(), vm.x509_certificate_chain.is_some(), vm.certificate.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
+fn material(
+    version: BundleVersion,
+    vm: &wire::VerificationMaterial,
+) -> Result<VerificationMaterial, BundleError> {
+    let count = [
+        vm.public_key.is_some(),
+        vm.x509_certificate_chain.is_some(),
+        vm.certificate.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if count != 1 {
         return Err(BundleError::VerificationMaterialCount(count));
     }
     if let Some(pk) = &vm.public_key {
-        return Ok(VerificationMaterial::PublicKey { hint: pk.hint.clone() });
+        return Ok(VerificationMaterial::PublicKey {
+            hint: pk.hint.clone(),
+        });
     }
     if let Some(cert) = &vm.certificate {
         return Ok(VerificationMaterial::Certificate(cert.raw_bytes.clone()));
     }
     let chain = vm.x509_certificate_chain.as_ref().map(|c| &c.certificates);
-    let chain: Vec<Vec<u8>> = chain.into_iter().flatten().map(|c| c.raw_bytes.clone()).collect();
+    let chain: Vec<Vec<u8>> = chain
+        .into_iter()
+        .flatten()
+        .map(|c| c.raw_bytes.clone())
+        .collect();
     if version >= BundleVersion::V0_3 {
-        return Err(BundleError::ChainNotAllowed { version: version.as_str() });
+        return Err(BundleError::ChainNotAllowed {
+            version: version.as_str(),
+        });
     }
     if chain.is_empty() || chain.iter().any(Vec::is_empty) {
         return Err(BundleError::EmptyCertificateChain);
@@ -232,7 +284,10 @@ fn material(version: BundleVersion, vm: &wire::VerificationMaterial) -> Result<V
     Ok(VerificationMaterial::Chain(chain))
 }
 
-fn content(ms: Option<wire::MessageSignature>, dsse: Option<Envelope>) -> Result<Content, BundleError> {
+fn content(
+    ms: Option<wire::MessageSignature>,
+    dsse: Option<Envelope>,
+) -> Result<Content, BundleError> {
     match (ms, dsse) {
         (Some(ms), None) => {
             let digest = match ms.message_digest {
@@ -244,7 +299,10 @@ fn content(ms: Option<wire::MessageSignature>, dsse: Option<Envelope>) -> Result
                 }
                 None => None,
             };
-            Ok(Content::MessageSignature(MessageSignature { digest, signature: ms.signature }))
+            Ok(Content::MessageSignature(MessageSignature {
+                digest,
+                signature: ms.signature,
+            }))
         }
         (None, Some(env)) => {
             if env.signatures.len() != 1 {
@@ -252,18 +310,30 @@ fn content(ms: Option<wire::MessageSignature>, dsse: Option<Envelope>) -> Result
             }
             Ok(Content::Dsse(env))
         }
-        (a, b) => Err(BundleError::ContentCount(a.is_some() as usize + b.is_some() as usize)),
+        (a, b) => Err(BundleError::ContentCount(
+            a.is_some() as usize + b.is_some() as usize,
+        )),
     }
 }
 
 fn tlog_entry(i: usize, e: wire::TransparencyLogEntry) -> Result<TlogEntry, BundleError> {
     let non_negative = |field: &'static str, value: i64| {
-        u64::try_from(value).map_err(|_| BundleError::NegativeInteger { entry: i, field, value })
+        u64::try_from(value).map_err(|_| BundleError::NegativeInteger {
+            entry: i,
+            field,
+            value,
+        })
     };
     let bad = |problem: String| BundleError::BadTlogEntry { entry: i, problem };
     let log_index = non_negative("logIndex", e.log_index)?;
     let integrated_time = match e.integrated_time {
-        Some(t) if t < 0 => return Err(BundleError::NegativeInteger { entry: i, field: "integratedTime", value: t }),
+        Some(t) if t < 0 => {
+            return Err(BundleError::NegativeInteger {
+                entry: i,
+                field: "integratedTime",
+                value: t,
+            })
+        }
         Some(0) | None => None,
         Some(t) => Some(t),
     };
@@ -271,16 +341,24 @@ fn tlog_entry(i: usize, e: wire::TransparencyLogEntry) -> Result<TlogEntry, Bund
         None => None,
         Some(p) => {
             let hash32 = |h: Vec<u8>, what: &str| -> Result<[u8; 32], BundleError> {
-                <[u8; 32]>::try_from(h.as_slice()).map_err(|_| bad(format!("{what} has {} bytes, expected 32", h.len())))
+                <[u8; 32]>::try_from(h.as_slice())
+                    .map_err(|_| bad(format!("{what} has {} bytes, expected 32", h.len())))
             };
             if p.hashes.len() > 64 {
-                return Err(bad(format!("inclusion proof has {} hashes, at most 64 are possible", p.hashes.len())));
+                return Err(bad(format!(
+                    "inclusion proof has {} hashes, at most 64 are possible",
+                    p.hashes.len()
+                )));
             }
             Some(InclusionProof {
                 log_index: non_negative("inclusionProof.logIndex", p.log_index)?,
                 tree_size: non_negative("inclusionProof.treeSize", p.tree_size)?,
                 root_hash: hash32(p.root_hash, "inclusion proof root hash")?,
-                hashes: p.hashes.into_iter().map(|h| hash32(h, "inclusion proof hash")).collect::<Result<_, _>>()?,
+                hashes: p
+                    .hashes
+                    .into_iter()
+                    .map(|h| hash32(h, "inclusion proof hash"))
+                    .collect::<Result<_, _>>()?,
                 checkpoint: p.checkpoint.map(|c| c.envelope).filter(|c| !c.is_empty()),
             })
         }
@@ -294,7 +372,10 @@ fn tlog_entry(i: usize, e: wire::TransparencyLogEntry) -> Result<TlogEntry, Bund
         kind: e.kind_version.kind,
         version: e.kind_version.version,
         integrated_time,
-        signed_entry_timestamp: e.inclusion_promise.map(|p| p.signed_entry_timestamp).filter(|s| !s.is_empty()),
+        signed_entry_timestamp: e
+            .inclusion_promise
+            .map(|p| p.signed_entry_timestamp)
+            .filter(|s| !s.is_empty()),
         inclusion_proof,
         canonicalized_body: e.canonicalized_body,
     })
@@ -308,11 +389,23 @@ mod tests {
     fn media_type_spellings() {
         use BundleVersion::*;
         for (mt, v) in [
-            ("application/vnd.dev.sigstore.bundle+json;version=0.1", Some(V0_1)),
-            ("application/vnd.dev.sigstore.bundle+json;version=0.2", Some(V0_2)),
-            ("application/vnd.dev.sigstore.bundle+json;version=0.3", Some(V0_3)),
+            (
+                "application/vnd.dev.sigstore.bundle+json;version=0.1",
+                Some(V0_1),
+            ),
+            (
+                "application/vnd.dev.sigstore.bundle+json;version=0.2",
+                Some(V0_2),
+            ),
+            (
+                "application/vnd.dev.sigstore.bundle+json;version=0.3",
+                Some(V0_3),
+            ),
             ("application/vnd.dev.sigstore.bundle.v0.3+json", Some(V0_3)),
-            ("application/vnd.dev.sigstore.bundle+json;version=99.9", None),
+            (
+                "application/vnd.dev.sigstore.bundle+json;version=99.9",
+                None,
+            ),
             ("application/json", None),
         ] {
             assert_eq!(BundleVersion::from_media_type(mt), v, "{mt}");
@@ -324,6 +417,9 @@ mod tests {
         let j = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":"x"}},"messageSignature":{"signature":"AA=="},"dsseEnvelope":{"payload":"","payloadType":"t","signatures":[]}}"#;
         assert_eq!(Bundle::from_json(j), Err(BundleError::ContentCount(2)));
         let j = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{},"messageSignature":{"signature":"AA=="}}"#;
-        assert_eq!(Bundle::from_json(j), Err(BundleError::VerificationMaterialCount(0)));
+        assert_eq!(
+            Bundle::from_json(j),
+            Err(BundleError::VerificationMaterialCount(0))
+        );
     }
 }

@@ -23,15 +23,27 @@ pub enum BundleError {
     #[error("a {version} bundle must carry a single certificate, not x509CertificateChain")]
     ChainNotAllowed { version: &'static str },
     #[error("bundle has {found} {what}, at most {max} are allowed")]
-    TooMany { what: &'static str, found: usize, max: usize },
+    TooMany {
+        what: &'static str,
+        found: usize,
+        max: usize,
+    },
     #[error("bundle has no transparency log entries")]
     NoTlogEntries,
     #[error("transparency log entry {entry}: {field} is negative ({value})")]
-    NegativeInteger { entry: usize, field: &'static str, value: i64 },
+    NegativeInteger {
+        entry: usize,
+        field: &'static str,
+        value: i64,
+    },
     #[error("transparency log entry {entry}: {problem}")]
     BadTlogEntry { entry: usize, problem: String },
     #[error("a {version} bundle requires {what} in every log entry (entry {entry} has none)")]
-    MissingForVersion { version: &'static str, what: &'static str, entry: usize },
+    MissingForVersion {
+        version: &'static str,
+        what: &'static str,
+        entry: usize,
+    },
     #[error("duplicate transparency log entry (log {log_id}, index {index})")]
     DuplicateTlogEntry { log_id: String, index: i64 },
     #[error("DSSE envelope must have exactly one signature, found {0}")]
@@ -48,10 +60,16 @@ pub enum TrustedRootError {
     Json(String),
     #[error("unsupported trusted root media type {0:?}")]
     UnknownMediaType(String),
-    #[error("{what} {name}: validFor.start is required (a missing start is malformed, not unbounded)")]
+    #[error(
+        "{what} {name}: validFor.start is required (a missing start is malformed, not unbounded)"
+    )]
     MissingValidityStart { what: &'static str, name: String },
     #[error("{what} {name}: {problem}")]
-    Invalid { what: &'static str, name: String, problem: String },
+    Invalid {
+        what: &'static str,
+        name: String,
+        problem: String,
+    },
 }
 
 /// Why a transparency-log entry body could not be read.

@@ -18,7 +18,9 @@ pub mod time;
 pub mod trusted_root;
 pub mod wire;
 
-pub use bundle::{Bundle, BundleVersion, Content, MessageSignature, TlogEntry, VerificationMaterial};
+pub use bundle::{
+    Bundle, BundleVersion, Content, MessageSignature, TlogEntry, VerificationMaterial,
+};
 pub use dsse::{pae, Envelope, EnvelopeSignature};
 pub use error::{BodyError, BundleError, TrustedRootError};
 pub use trusted_root::{CertificateAuthority, TransparencyLog, TrustedRoot, ValidityPeriod};

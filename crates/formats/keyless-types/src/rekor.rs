@@ -29,7 +29,8 @@ pub enum EntryBody {
 impl EntryBody {
     /// Parse a body; the kind and version come from the body itself.
     pub fn parse(body: &[u8]) -> Result<Self, BodyError> {
-        let header: Header = serde_json::from_slice(body).map_err(|e| BodyError::Json(e.to_string()))?;
+        let header: Header =
+            serde_json::from_slice(body).map_err(|e| BodyError::Json(e.to_string()))?;
         let json = |e: serde_json::Error| BodyError::Json(e.to_string());
         Ok(match (header.kind.as_str(), header.api_version.as_str()) {
             ("hashedrekord", "0.0.1") => {
@@ -53,7 +54,10 @@ impl EntryBody {
                 Self::IntotoV002(b.spec)
             }
             (kind, version) => {
-                return Err(BodyError::UnsupportedKind { kind: kind.to_string(), version: version.to_string() })
+                return Err(BodyError::UnsupportedKind {
+                    kind: kind.to_string(),
+                    version: version.to_string(),
+                })
             }
         })
     }
@@ -233,15 +237,24 @@ pub struct IntotoSignature {
 }
 
 impl IntotoSignature {
-    /// The signature bytes under the second layer of base64.
-    pub fn signature_bytes(&self) -> Option<Vec<u8>> {
-        std::str::from_utf8(&self.sig).ok().and_then(|s| b64::decode(s.trim()).ok())
+    /// The signature bytes. Rekor has stored these both base64-encoded
+    /// twice and once; a DER signature is never valid base64 text, so a
+    /// second layer is removed only when there is one.
+    pub fn signature_bytes(&self) -> Vec<u8> {
+        strip_second_base64(&self.sig)
     }
 }
 
 impl IntotoEnvelope {
-    /// The payload bytes under the second layer of base64.
-    pub fn payload_bytes(&self) -> Option<Vec<u8>> {
-        std::str::from_utf8(&self.payload).ok().and_then(|s| b64::decode(s.trim()).ok())
+    /// The payload bytes, with the second base64 layer removed if present.
+    pub fn payload_bytes(&self) -> Vec<u8> {
+        strip_second_base64(&self.payload)
     }
+}
+
+fn strip_second_base64(bytes: &[u8]) -> Vec<u8> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| b64::decode(s.trim()).ok())
+        .unwrap_or_else(|| bytes.to_vec())
 }

@@ -27,7 +27,10 @@ mod tests {
 
     #[test]
     fn fractional_seconds_round_down() {
-        assert_eq!(parse_rfc3339("2022-12-31T23:59:59.999Z").unwrap(), 1672531199);
+        assert_eq!(
+            parse_rfc3339("2022-12-31T23:59:59.999Z").unwrap(),
+            1672531199
+        );
         assert_eq!(parse_rfc3339("2022-12-31T23:59:59Z").unwrap(), 1672531199);
         assert_eq!(format_rfc3339(1672531199), "2022-12-31T23:59:59Z");
         assert!(parse_rfc3339("yesterday").is_err());

@@ -19,12 +19,28 @@ impl ValidityPeriod {
         t >= self.start && self.end.is_none_or(|end| t <= end)
     }
 
-    fn from_wire(what: &'static str, name: &str, r: Option<&wire::TimeRange>) -> Result<Self, TrustedRootError> {
-        let missing = || TrustedRootError::MissingValidityStart { what, name: name.to_string() };
+    fn from_wire(
+        what: &'static str,
+        name: &str,
+        r: Option<&wire::TimeRange>,
+    ) -> Result<Self, TrustedRootError> {
+        let missing = || TrustedRootError::MissingValidityStart {
+            what,
+            name: name.to_string(),
+        };
         let r = r.ok_or_else(missing)?;
-        let invalid = |problem: String| TrustedRootError::Invalid { what, name: name.to_string(), problem };
+        let invalid = |problem: String| TrustedRootError::Invalid {
+            what,
+            name: name.to_string(),
+            problem,
+        };
         let start = parse_rfc3339(r.start.as_deref().ok_or_else(missing)?).map_err(invalid)?;
-        let end = r.end.as_deref().map(parse_rfc3339).transpose().map_err(invalid)?;
+        let end = r
+            .end
+            .as_deref()
+            .map(parse_rfc3339)
+            .transpose()
+            .map_err(invalid)?;
         if end.is_some_and(|end| end < start) {
             return Err(invalid("validFor.end is before validFor.start".into()));
         }
@@ -49,7 +65,10 @@ impl TransparencyLog {
     /// The origin a Rekor v2 log signs its checkpoints under: the host (and
     /// port) of its base URL.
     pub fn origin(&self) -> &str {
-        let rest = self.base_url.split_once("://").map_or(self.base_url.as_str(), |(_, r)| r);
+        let rest = self
+            .base_url
+            .split_once("://")
+            .map_or(self.base_url.as_str(), |(_, r)| r);
         rest.split('/').next().unwrap_or(rest)
     }
 }
@@ -80,21 +99,38 @@ const MAX_TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
 impl TrustedRoot {
     pub fn from_json(json: &[u8]) -> Result<Self, TrustedRootError> {
         if json.len() > MAX_TRUSTED_ROOT_BYTES {
-            return Err(TrustedRootError::Json(format!("{} bytes is larger than allowed", json.len())));
+            return Err(TrustedRootError::Json(format!(
+                "{} bytes is larger than allowed",
+                json.len()
+            )));
         }
-        let w: wire::TrustedRoot = serde_json::from_slice(json).map_err(|e| TrustedRootError::Json(e.to_string()))?;
+        let w: wire::TrustedRoot =
+            serde_json::from_slice(json).map_err(|e| TrustedRootError::Json(e.to_string()))?;
         Self::from_wire(w)
     }
 
     pub fn from_wire(w: wire::TrustedRoot) -> Result<Self, TrustedRootError> {
-        let known = w.media_type.starts_with("application/vnd.dev.sigstore.trustedroot+json;version=0.")
-            || (w.media_type.starts_with("application/vnd.dev.sigstore.trustedroot.v0.") && w.media_type.ends_with("+json"));
+        let known = w
+            .media_type
+            .starts_with("application/vnd.dev.sigstore.trustedroot+json;version=0.")
+            || (w
+                .media_type
+                .starts_with("application/vnd.dev.sigstore.trustedroot.v0.")
+                && w.media_type.ends_with("+json"));
         if !known {
             return Err(TrustedRootError::UnknownMediaType(w.media_type));
         }
         Ok(Self {
-            tlogs: w.tlogs.iter().map(|l| log("transparency log", l)).collect::<Result<_, _>>()?,
-            ctlogs: w.ctlogs.iter().map(|l| log("CT log", l)).collect::<Result<_, _>>()?,
+            tlogs: w
+                .tlogs
+                .iter()
+                .map(|l| log("transparency log", l))
+                .collect::<Result<_, _>>()?,
+            ctlogs: w
+                .ctlogs
+                .iter()
+                .map(|l| log("CT log", l))
+                .collect::<Result<_, _>>()?,
             certificate_authorities: w
                 .certificate_authorities
                 .iter()
@@ -110,10 +146,17 @@ impl TrustedRoot {
     }
 }
 
-fn log(what: &'static str, l: &wire::TransparencyLogInstance) -> Result<TransparencyLog, TrustedRootError> {
+fn log(
+    what: &'static str,
+    l: &wire::TransparencyLogInstance,
+) -> Result<TransparencyLog, TrustedRootError> {
     let valid_for = ValidityPeriod::from_wire(what, &l.base_url, l.public_key.valid_for.as_ref())?;
     if l.log_id.key_id.is_empty() || l.public_key.raw_bytes.is_empty() {
-        return Err(TrustedRootError::Invalid { what, name: l.base_url.clone(), problem: "empty log ID or key".into() });
+        return Err(TrustedRootError::Invalid {
+            what,
+            name: l.base_url.clone(),
+            problem: "empty log ID or key".into(),
+        });
     }
     Ok(TransparencyLog {
         base_url: l.base_url.clone(),
@@ -126,11 +169,23 @@ fn log(what: &'static str, l: &wire::TransparencyLogInstance) -> Result<Transpar
     })
 }
 
-fn authority(what: &'static str, c: &wire::CertificateAuthority) -> Result<CertificateAuthority, TrustedRootError> {
+fn authority(
+    what: &'static str,
+    c: &wire::CertificateAuthority,
+) -> Result<CertificateAuthority, TrustedRootError> {
     let valid_for = ValidityPeriod::from_wire(what, &c.uri, c.valid_for.as_ref())?;
-    let cert_chain: Vec<Vec<u8>> = c.cert_chain.certificates.iter().map(|c| c.raw_bytes.clone()).collect();
+    let cert_chain: Vec<Vec<u8>> = c
+        .cert_chain
+        .certificates
+        .iter()
+        .map(|c| c.raw_bytes.clone())
+        .collect();
     if cert_chain.is_empty() {
-        return Err(TrustedRootError::Invalid { what, name: c.uri.clone(), problem: "empty certificate chain".into() });
+        return Err(TrustedRootError::Invalid {
+            what,
+            name: c.uri.clone(),
+            problem: "empty certificate chain".into(),
+        });
     }
     Ok(CertificateAuthority {
         uri: c.uri.clone(),
@@ -147,9 +202,16 @@ mod tests {
 
     #[test]
     fn closed_interval() {
-        let v = ValidityPeriod { start: 10, end: Some(20) };
+        let v = ValidityPeriod {
+            start: 10,
+            end: Some(20),
+        };
         assert!(v.contains(10) && v.contains(20) && !v.contains(9) && !v.contains(21));
-        assert!(ValidityPeriod { start: 10, end: None }.contains(i64::MAX));
+        assert!(ValidityPeriod {
+            start: 10,
+            end: None
+        }
+        .contains(i64::MAX));
     }
 
     #[test]
@@ -159,7 +221,10 @@ mod tests {
             hash_algorithm: String::new(),
             key_bytes: vec![1],
             key_details: String::new(),
-            valid_for: ValidityPeriod { start: 0, end: None },
+            valid_for: ValidityPeriod {
+                start: 0,
+                end: None,
+            },
             log_id: vec![1],
             checkpoint_key_id: None,
         };

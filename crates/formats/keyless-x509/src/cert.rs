@@ -68,8 +68,9 @@ impl Certificate {
 
     /// Parse exactly one PEM `CERTIFICATE` block.
     pub fn from_pem(pem: &str) -> Result<Self, X509Error> {
-        let (label, der) = der::pem::decode_vec(pem.trim().as_bytes())
-            .map_err(|e| X509Error::Pem(e.to_string()))?;
+        // Tolerant of line widths, as Go's PEM decoder (and so Rekor) is.
+        let (label, der) =
+            keyless_crypto::pem::decode(pem).map_err(|e| X509Error::Pem(e.to_string()))?;
         if label != "CERTIFICATE" {
             return Err(X509Error::Pem(format!(
                 "label {label:?}, expected \"CERTIFICATE\""

@@ -19,7 +19,10 @@ pub enum Artifact {
     /// A file on disk; digests are computed on demand, streaming.
     File(PathBuf),
     /// Only the digest is known.
-    Digest { algorithm: HashAlgorithm, digest: Vec<u8> },
+    Digest {
+        algorithm: HashAlgorithm,
+        digest: Vec<u8>,
+    },
     /// Bytes in memory.
     Bytes(Vec<u8>),
 }
@@ -31,7 +34,10 @@ impl Artifact {
         if let Some(hex_digest) = arg.strip_prefix("sha256:") {
             if hex_digest.len() == 64 && !Path::new(arg).exists() {
                 if let Ok(digest) = hex::decode(hex_digest) {
-                    return Self::Digest { algorithm: HashAlgorithm::Sha256, digest };
+                    return Self::Digest {
+                        algorithm: HashAlgorithm::Sha256,
+                        digest,
+                    };
                 }
             }
         }
@@ -64,13 +70,16 @@ impl Artifact {
                 "this signature scheme (Ed25519) needs the artifact itself, not its digest".into(),
             )),
             Self::File(path) => {
-                let file = File::open(path).map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
+                let file = File::open(path)
+                    .map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
                 let mut out = Vec::new();
                 file.take(MAX_WHOLE_ARTIFACT + 1)
                     .read_to_end(&mut out)
                     .map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
                 if out.len() as u64 > MAX_WHOLE_ARTIFACT {
-                    return Err(ArtifactError::Unsupported("artifact too large to verify an Ed25519 signature over".into()));
+                    return Err(ArtifactError::Unsupported(
+                        "artifact too large to verify an Ed25519 signature over".into(),
+                    ));
                 }
                 Ok(out)
             }
@@ -85,8 +94,14 @@ mod tests {
     #[test]
     fn digest_argument_rules() {
         let hex64 = "a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf";
-        assert!(matches!(Artifact::from_arg(&format!("sha256:{hex64}")), Artifact::Digest { .. }));
-        assert!(matches!(Artifact::from_arg("sha256:abc"), Artifact::File(_)));
+        assert!(matches!(
+            Artifact::from_arg(&format!("sha256:{hex64}")),
+            Artifact::Digest { .. }
+        ));
+        assert!(matches!(
+            Artifact::from_arg("sha256:abc"),
+            Artifact::File(_)
+        ));
         assert!(matches!(Artifact::from_arg("a.txt"), Artifact::File(_)));
     }
 
@@ -95,7 +110,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("keyless-artifact-{}", std::process::id()));
         std::fs::write(&dir, b"abc").unwrap();
         let a = Artifact::File(dir.clone());
-        assert_eq!(hex::encode(a.digest(HashAlgorithm::Sha256).unwrap()), keyless_crypto::sha256_hex(b"abc"));
+        assert_eq!(
+            hex::encode(a.digest(HashAlgorithm::Sha256).unwrap()),
+            keyless_crypto::sha256_hex(b"abc")
+        );
         std::fs::remove_file(dir).unwrap();
     }
 }

@@ -19,12 +19,21 @@ pub(crate) struct Signed<'a> {
 }
 
 pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Result<(), LogError> {
-    let mismatch = |field: &'static str, expected: String, found: String| LogError::Mismatch { entry, field, expected, found };
+    let mismatch = |field: &'static str, expected: String, found: String| LogError::Mismatch {
+        entry,
+        field,
+        expected,
+        found,
+    };
     match (body, signed.content) {
         (EntryBody::HashedRekordV001(hr), Content::MessageSignature(ms)) => {
             eq_bytes(entry, "signature", &ms.signature, &hr.signature.content)?;
             if !signed.signer.matches_pem(&hr.signature.public_key.content) {
-                return Err(mismatch("public key", signed.signer.describe(), "a different key or certificate".into()));
+                return Err(mismatch(
+                    "public key",
+                    signed.signer.describe(),
+                    "a different key or certificate".into(),
+                ));
             }
             let (alg, digest) = artifact_digest(entry, signed)?;
             eq_hex_hash(entry, "artifact digest", alg, digest, &hr.data.hash)
@@ -36,47 +45,113 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
                     (alg, d.clone())
                 }
                 Content::Dsse(env) => (HashAlgorithm::Sha256, sha256(&dsse_pae(env)).to_vec()),
-                _ => return Err(mismatch("content", "a supported content".into(), "unknown".into())),
+                _ => {
+                    return Err(mismatch(
+                        "content",
+                        "a supported content".into(),
+                        "unknown".into(),
+                    ))
+                }
             };
             eq_proto_hash(entry, "artifact digest", alg, &digest, &hr.data)?;
-            eq_bytes(entry, "signature", content.signature(), &hr.signature.content)?;
+            eq_bytes(
+                entry,
+                "signature",
+                content.signature(),
+                &hr.signature.content,
+            )?;
             check_v2_verifier(entry, signed.signer, &hr.signature.verifier)
         }
         (EntryBody::DsseV001(d), Content::Dsse(env)) => {
-            eq_hex_hash(entry, "payload hash", HashAlgorithm::Sha256, &sha256(&env.payload), &d.payload_hash)?;
+            eq_hex_hash(
+                entry,
+                "payload hash",
+                HashAlgorithm::Sha256,
+                &sha256(&env.payload),
+                &d.payload_hash,
+            )?;
             let [sig] = d.signatures.as_slice() else {
-                return Err(mismatch("signature count", "1".into(), d.signatures.len().to_string()));
+                return Err(mismatch(
+                    "signature count",
+                    "1".into(),
+                    d.signatures.len().to_string(),
+                ));
             };
-            eq_bytes(entry, "signature", signed.content.signature(), &sig.signature)?;
+            eq_bytes(
+                entry,
+                "signature",
+                signed.content.signature(),
+                &sig.signature,
+            )?;
             if !signed.signer.matches_pem(&sig.verifier) {
-                return Err(mismatch("verifier", signed.signer.describe(), "a different key or certificate".into()));
+                return Err(mismatch(
+                    "verifier",
+                    signed.signer.describe(),
+                    "a different key or certificate".into(),
+                ));
             }
             Ok(())
         }
         (EntryBody::DsseV002(d), Content::Dsse(env)) => {
-            eq_proto_hash(entry, "payload hash", HashAlgorithm::Sha256, &sha256(&env.payload), &d.payload_hash)?;
+            eq_proto_hash(
+                entry,
+                "payload hash",
+                HashAlgorithm::Sha256,
+                &sha256(&env.payload),
+                &d.payload_hash,
+            )?;
             let [sig] = d.signatures.as_slice() else {
-                return Err(mismatch("signature count", "1".into(), d.signatures.len().to_string()));
+                return Err(mismatch(
+                    "signature count",
+                    "1".into(),
+                    d.signatures.len().to_string(),
+                ));
             };
             eq_bytes(entry, "signature", signed.content.signature(), &sig.content)?;
             check_v2_verifier(entry, signed.signer, &sig.verifier)
         }
         (EntryBody::IntotoV002(i), Content::Dsse(env)) => {
             let c = &i.content;
-            eq_hex_hash(entry, "payload hash", HashAlgorithm::Sha256, &sha256(&env.payload), &c.payload_hash)?;
+            eq_hex_hash(
+                entry,
+                "payload hash",
+                HashAlgorithm::Sha256,
+                &sha256(&env.payload),
+                &c.payload_hash,
+            )?;
             if c.envelope.payload_type != env.payload_type {
-                return Err(mismatch("payload type", env.payload_type.clone(), c.envelope.payload_type.clone()));
+                return Err(mismatch(
+                    "payload type",
+                    env.payload_type.clone(),
+                    c.envelope.payload_type.clone(),
+                ));
             }
-            if !c.envelope.payload.is_empty() && c.envelope.payload_bytes().as_deref() != Some(env.payload.as_slice()) {
-                return Err(mismatch("payload", "the bundle's DSSE payload".into(), "a different payload".into()));
+            if !c.envelope.payload.is_empty() && c.envelope.payload_bytes() != env.payload {
+                return Err(mismatch(
+                    "payload",
+                    "the bundle's DSSE payload".into(),
+                    "a different payload".into(),
+                ));
             }
             let [sig] = c.envelope.signatures.as_slice() else {
-                return Err(mismatch("signature count", "1".into(), c.envelope.signatures.len().to_string()));
+                return Err(mismatch(
+                    "signature count",
+                    "1".into(),
+                    c.envelope.signatures.len().to_string(),
+                ));
             };
-            let logged = sig.signature_bytes().unwrap_or_default();
-            eq_bytes(entry, "signature", signed.content.signature(), &logged)?;
+            eq_bytes(
+                entry,
+                "signature",
+                signed.content.signature(),
+                &sig.signature_bytes(),
+            )?;
             if !signed.signer.matches_pem(&sig.public_key) {
-                return Err(mismatch("public key", signed.signer.describe(), "a different key or certificate".into()));
+                return Err(mismatch(
+                    "public key",
+                    signed.signer.describe(),
+                    "a different key or certificate".into(),
+                ));
             }
             Ok(())
         }
@@ -86,7 +161,11 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
                 Content::MessageSignature(_) => "a message signature",
                 _ => "a DSSE envelope",
             };
-            Err(mismatch("entry kind", format!("an entry kind that records {content}"), format!("{kind} {version}")))
+            Err(mismatch(
+                "entry kind",
+                format!("an entry kind that records {content}"),
+                format!("{kind} {version}"),
+            ))
         }
     }
 }
@@ -95,13 +174,20 @@ pub(crate) fn dsse_pae(env: &Envelope) -> Vec<u8> {
     pae(&env.payload_type, &env.payload)
 }
 
-fn artifact_digest<'a>(entry: usize, signed: &'a Signed<'_>) -> Result<(HashAlgorithm, &'a Vec<u8>), LogError> {
-    signed.artifact_digest.as_ref().map(|(a, d)| (*a, d)).ok_or(LogError::Mismatch {
-        entry,
-        field: "artifact digest",
-        expected: "a digest of the artifact".into(),
-        found: "none computed".into(),
-    })
+fn artifact_digest<'a>(
+    entry: usize,
+    signed: &'a Signed<'_>,
+) -> Result<(HashAlgorithm, &'a Vec<u8>), LogError> {
+    signed
+        .artifact_digest
+        .as_ref()
+        .map(|(a, d)| (*a, d))
+        .ok_or(LogError::Mismatch {
+            entry,
+            field: "artifact digest",
+            expected: "a digest of the artifact".into(),
+            found: "none computed".into(),
+        })
 }
 
 fn check_v2_verifier(entry: usize, signer: &Signer, v: &V2Verifier) -> Result<(), LogError> {
@@ -113,15 +199,30 @@ fn check_v2_verifier(entry: usize, signer: &Signer, v: &V2Verifier) -> Result<()
     if ok {
         Ok(())
     } else {
-        Err(LogError::Mismatch { entry, field: "verifier", expected: signer.describe(), found: "a different key or certificate".into() })
+        Err(LogError::Mismatch {
+            entry,
+            field: "verifier",
+            expected: signer.describe(),
+            found: "a different key or certificate".into(),
+        })
     }
 }
 
-fn eq_bytes(entry: usize, field: &'static str, expected: &[u8], found: &[u8]) -> Result<(), LogError> {
+fn eq_bytes(
+    entry: usize,
+    field: &'static str,
+    expected: &[u8],
+    found: &[u8],
+) -> Result<(), LogError> {
     if expected == found {
         Ok(())
     } else {
-        Err(LogError::Mismatch { entry, field, expected: keyless_types::b64::encode(expected), found: keyless_types::b64::encode(found) })
+        Err(LogError::Mismatch {
+            entry,
+            field,
+            expected: keyless_types::b64::encode(expected),
+            found: keyless_types::b64::encode(found),
+        })
     }
 }
 
@@ -133,22 +234,44 @@ fn hex_alg_name(alg: HashAlgorithm) -> &'static str {
     }
 }
 
-fn eq_hex_hash(entry: usize, field: &'static str, alg: HashAlgorithm, digest: &[u8], logged: &HexHash) -> Result<(), LogError> {
+fn eq_hex_hash(
+    entry: usize,
+    field: &'static str,
+    alg: HashAlgorithm,
+    digest: &[u8],
+    logged: &HexHash,
+) -> Result<(), LogError> {
     let expected = format!("{}:{}", hex_alg_name(alg), hex::encode(digest));
     let found = format!("{}:{}", logged.algorithm, logged.value.to_ascii_lowercase());
     if expected == found {
         Ok(())
     } else {
-        Err(LogError::Mismatch { entry, field, expected, found })
+        Err(LogError::Mismatch {
+            entry,
+            field,
+            expected,
+            found,
+        })
     }
 }
 
-fn eq_proto_hash(entry: usize, field: &'static str, alg: HashAlgorithm, digest: &[u8], logged: &ProtoHash) -> Result<(), LogError> {
+fn eq_proto_hash(
+    entry: usize,
+    field: &'static str,
+    alg: HashAlgorithm,
+    digest: &[u8],
+    logged: &ProtoHash,
+) -> Result<(), LogError> {
     let expected = format!("{}:{}", alg.proto_name(), hex::encode(digest));
     let found = format!("{}:{}", logged.algorithm, hex::encode(&logged.digest));
     if expected == found {
         Ok(())
     } else {
-        Err(LogError::Mismatch { entry, field, expected, found })
+        Err(LogError::Mismatch {
+            entry,
+            field,
+            expected,
+            found,
+        })
     }
 }

@@ -4,7 +4,9 @@
 //! SCT from a trusted CT log, and name an identity.
 
 use keyless_types::time::format_rfc3339;
-use keyless_x509::{fulcio_identity, verify_chain, verify_embedded_scts, Certificate, FulcioIdentity, Purpose};
+use keyless_x509::{
+    fulcio_identity, verify_chain, verify_embedded_scts, Certificate, FulcioIdentity, Purpose,
+};
 
 use crate::error::CertificateError;
 use crate::trust::TrustMaterial;
@@ -24,9 +26,12 @@ pub struct VerifiedCertificate {
 /// the trusted root, never from the bundle (client-spec §4.6).
 pub(crate) fn check_bundle_chain(rest: &[Vec<u8>]) -> Result<(), CertificateError> {
     for der in rest {
-        let cert = Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
+        let cert =
+            Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
         if cert.is_self_issued() && cert.is_ca() {
-            return Err(CertificateError::RootInBundle { subject: cert.subject() });
+            return Err(CertificateError::RootInBundle {
+                subject: cert.subject(),
+            });
         }
     }
     Ok(())
@@ -52,19 +57,29 @@ pub(crate) fn verify_certificate(
     }
     // No verified time means the caller did not establish one; the verifier
     // refuses before this, but never build a path "now" for a short-lived cert.
-    let path = path.ok_or_else(|| CertificateError::NoAuthorityAtTime { time: "(no verified time)".into(), checked: 0 })?;
+    let path = path.ok_or_else(|| CertificateError::NoAuthorityAtTime {
+        time: "(no verified time)".into(),
+        checked: 0,
+    })?;
 
     let sct_logs = match path.get(1) {
-        Some(issuer) if require_sct => {
-            verify_embedded_scts(leaf, issuer, &trust.ctlogs).map_err(|e| CertificateError::Sct(e.to_string()))?
-        }
+        Some(issuer) if require_sct => verify_embedded_scts(leaf, issuer, &trust.ctlogs)
+            .map_err(|e| CertificateError::Sct(e.to_string()))?,
         _ => 0,
     };
     let identity = fulcio_identity(leaf).map_err(|e| CertificateError::Identity(e.to_string()))?;
-    Ok(VerifiedCertificate { identity, path, sct_logs })
+    Ok(VerifiedCertificate {
+        identity,
+        path,
+        sct_logs,
+    })
 }
 
-fn chain_at(leaf: &Certificate, trust: &TrustMaterial, at: i64) -> Result<Vec<Certificate>, CertificateError> {
+fn chain_at(
+    leaf: &Certificate,
+    trust: &TrustMaterial,
+    at: i64,
+) -> Result<Vec<Certificate>, CertificateError> {
     let mut reasons = Vec::new();
     let mut checked = 0;
     for ca in trust.fulcio.iter().filter(|ca| ca.valid_for.contains(at)) {
@@ -77,7 +92,13 @@ fn chain_at(leaf: &Certificate, trust: &TrustMaterial, at: i64) -> Result<Vec<Ce
         }
     }
     if checked == 0 {
-        return Err(CertificateError::NoAuthorityAtTime { time: format_rfc3339(at), checked: trust.fulcio.len() });
+        return Err(CertificateError::NoAuthorityAtTime {
+            time: format_rfc3339(at),
+            checked: trust.fulcio.len(),
+        });
     }
-    Err(CertificateError::Chain { time: format_rfc3339(at), reasons: reasons.join("; ") })
+    Err(CertificateError::Chain {
+        time: format_rfc3339(at),
+        reasons: reasons.join("; "),
+    })
 }

@@ -77,8 +77,12 @@ impl VerificationError {
             Self::Certificate(CertificateError::Sct(_)) => ErrorKind::Sct,
             Self::Certificate(_) => ErrorKind::Certificate,
             Self::Log(e) => match e {
-                LogError::InclusionProof { .. } | LogError::MissingInclusionProof { .. } => ErrorKind::InclusionProof,
-                LogError::Checkpoint { .. } | LogError::MissingCheckpoint { .. } => ErrorKind::Checkpoint,
+                LogError::InclusionProof { .. } | LogError::MissingInclusionProof { .. } => {
+                    ErrorKind::InclusionProof
+                }
+                LogError::Checkpoint { .. } | LogError::MissingCheckpoint { .. } => {
+                    ErrorKind::Checkpoint
+                }
                 LogError::SignedEntryTimestamp { .. } => ErrorKind::SignedEntryTimestamp,
                 _ => ErrorKind::LogEntry,
             },
@@ -114,7 +118,11 @@ pub enum TrustRootError {
     #[error(transparent)]
     Format(#[from] TrustedRootError),
     #[error("{what} {name}: {problem}")]
-    Material { what: &'static str, name: String, problem: String },
+    Material {
+        what: &'static str,
+        name: String,
+        problem: String,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -124,7 +132,9 @@ pub enum CertificateError {
     Parse(String),
     #[error("the bundle's certificate chain contains a root CA ({subject}); roots must come only from the trusted root")]
     RootInBundle { subject: String },
-    #[error("no certificate authority in the trusted root was valid at {time} (checked {checked})")]
+    #[error(
+        "no certificate authority in the trusted root was valid at {time} (checked {checked})"
+    )]
     NoAuthorityAtTime { time: String, checked: usize },
     #[error("certificate chain does not verify to any trusted Fulcio CA at {time}: {reasons}")]
     Chain { time: String, reasons: String },
@@ -133,7 +143,12 @@ pub enum CertificateError {
     #[error("cannot read the certificate identity: {0}")]
     Identity(String),
     #[error("{time_kind} {time} is outside the signing certificate's validity ({not_before} to {not_after})")]
-    TimeOutsideValidity { time_kind: &'static str, time: String, not_before: String, not_after: String },
+    TimeOutsideValidity {
+        time_kind: &'static str,
+        time: String,
+        not_before: String,
+        not_after: String,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -144,27 +159,50 @@ pub enum LogError {
     #[error("entry {entry}: {source}")]
     Body { entry: usize, source: BodyError },
     #[error("entry {entry}: body is {found}, but the bundle says {expected}")]
-    KindMismatch { entry: usize, expected: String, found: String },
+    KindMismatch {
+        entry: usize,
+        expected: String,
+        found: String,
+    },
     #[error("entry {entry}: log ID {log_id} is not a transparency log in the trusted root")]
     UnknownLog { entry: usize, log_id: String },
     #[error("entry {entry}: log key of {log} is unusable: {problem}")]
-    LogKey { entry: usize, log: String, problem: String },
+    LogKey {
+        entry: usize,
+        log: String,
+        problem: String,
+    },
     #[error("entry {entry}: signed entry timestamp: {problem}")]
     SignedEntryTimestamp { entry: usize, problem: String },
     #[error("entry {entry}: a Rekor v2 entry must carry an inclusion proof")]
     MissingInclusionProof { entry: usize },
-    #[error("entry {entry}: the inclusion proof has no checkpoint; its root hash cannot be trusted")]
+    #[error(
+        "entry {entry}: the inclusion proof has no checkpoint; its root hash cannot be trusted"
+    )]
     MissingCheckpoint { entry: usize },
     #[error("entry {entry}: inclusion proof: {problem}")]
     InclusionProof { entry: usize, problem: String },
     #[error("entry {entry}: checkpoint: {problem}")]
     Checkpoint { entry: usize, problem: String },
     #[error("entry {entry}: the log entry does not match this bundle: {field} differs (expected {expected}, found {found})")]
-    Mismatch { entry: usize, field: &'static str, expected: String, found: String },
+    Mismatch {
+        entry: usize,
+        field: &'static str,
+        expected: String,
+        found: String,
+    },
     #[error("entry {entry}: integrated time {time} is in the future (now {now})")]
-    IntegratedTimeInFuture { entry: usize, time: String, now: String },
+    IntegratedTimeInFuture {
+        entry: usize,
+        time: String,
+        now: String,
+    },
     #[error("entry {entry}: log key of {log} was not valid at integrated time {time}")]
-    LogKeyNotValidAtTime { entry: usize, log: String, time: String },
+    LogKeyNotValidAtTime {
+        entry: usize,
+        log: String,
+        time: String,
+    },
     #[error("only {verified} distinct transparency log(s) verified, {required} required")]
     Threshold { verified: usize, required: usize },
 }
@@ -177,7 +215,12 @@ pub enum TimestampError {
     #[error("RFC 3161 timestamp {index} was not issued by any timestamp authority in the trusted root: {reasons}")]
     Untrusted { index: usize, reasons: String },
     #[error("RFC 3161 timestamp {index}: time {time} is outside the validity of timestamp authority {tsa} ({window})")]
-    OutsideAuthorityValidity { index: usize, time: String, tsa: String, window: String },
+    OutsideAuthorityValidity {
+        index: usize,
+        time: String,
+        tsa: String,
+        window: String,
+    },
     #[error("only {verified} timestamp(s) verified, {required} required")]
     Threshold { verified: usize, required: usize },
     #[error("no verified time: the bundle has neither a signed entry timestamp that verified nor a trusted RFC 3161 timestamp")]
@@ -206,7 +249,9 @@ pub enum ArtifactError {
     Io(String),
     #[error("artifact digest does not match the bundle's message digest: expected {expected}, found {found}")]
     DigestMismatch { expected: String, found: String },
-    #[error("the artifact digest {digest} is not among the in-toto statement's subjects [{subjects}]")]
+    #[error(
+        "the artifact digest {digest} is not among the in-toto statement's subjects [{subjects}]"
+    )]
     NotInSubjects { digest: String, subjects: String },
     #[error("{0}")]
     Unsupported(String),
@@ -227,5 +272,10 @@ pub enum PolicyError {
     #[error("invalid policy: {0}")]
     Invalid(String),
     #[error("certificate extension {name} ({oid}) is {found:?}, expected {expected:?}")]
-    Extension { name: String, oid: String, expected: String, found: String },
+    Extension {
+        name: String,
+        oid: String,
+        expected: String,
+        found: String,
+    },
 }

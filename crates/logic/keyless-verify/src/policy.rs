@@ -49,7 +49,11 @@ pub struct Identity {
 
 impl Identity {
     pub fn new(san: Matcher, issuer: Matcher) -> Self {
-        Self { san, issuer, extensions: Vec::new() }
+        Self {
+            san,
+            issuer,
+            extensions: Vec::new(),
+        }
     }
 
     fn check_extensions(&self, id: &FulcioIdentity) -> Result<(), PolicyError> {
@@ -57,7 +61,10 @@ impl Identity {
             let found = id.extensions.get(oid).cloned().unwrap_or_default();
             if &found != expected {
                 return Err(PolicyError::Extension {
-                    name: oid.parse().map(|o| keyless_x509::oid::name(&o)).unwrap_or_else(|_| oid.clone()),
+                    name: oid
+                        .parse()
+                        .map(|o| keyless_x509::oid::name(&o))
+                        .unwrap_or_else(|_| oid.clone()),
                     oid: oid.clone(),
                     expected: expected.clone(),
                     found,
@@ -84,7 +91,9 @@ impl Policy {
 
     /// Check a certificate's identity against this policy.
     pub(crate) fn check_identity(&self, id: &FulcioIdentity) -> Result<(), PolicyError> {
-        let Self::Identities(ids) = self else { return Err(PolicyError::CertificateSignedBundle) };
+        let Self::Identities(ids) = self else {
+            return Err(PolicyError::CertificateSignedBundle);
+        };
         if ids.is_empty() {
             return Err(PolicyError::Invalid("no identities given".into()));
         }
@@ -98,10 +107,16 @@ impl Policy {
                 }
             }
         }
-        Err(last_extension_error.unwrap_or_else(|| PolicyError::IdentityMismatch {
-            subjects: id.sans.join(" "),
-            issuer: if issuer.is_empty() { "(none)".into() } else { issuer.into() },
-        }))
+        Err(
+            last_extension_error.unwrap_or_else(|| PolicyError::IdentityMismatch {
+                subjects: id.sans.join(" "),
+                issuer: if issuer.is_empty() {
+                    "(none)".into()
+                } else {
+                    issuer.into()
+                },
+            }),
+        )
     }
 }
 
@@ -126,15 +141,24 @@ mod tests {
             issuer: Some("https://accounts.example.com".into()),
             extensions: Default::default(),
         };
-        let p = Policy::identity(Identity::new(Matcher::exact("bob@example.com"), Matcher::exact("https://accounts.example.com")));
+        let p = Policy::identity(Identity::new(
+            Matcher::exact("bob@example.com"),
+            Matcher::exact("https://accounts.example.com"),
+        ));
         let e = p.check_identity(&id).unwrap_err().to_string();
         assert_eq!(
             e,
             "none of the expected identities matched what was in the certificate, got subjects [alice@example.com] with issuer https://accounts.example.com"
         );
-        let p = Policy::identity(Identity::new(Matcher::exact("alice@example.com"), Matcher::exact("https://other")));
+        let p = Policy::identity(Identity::new(
+            Matcher::exact("alice@example.com"),
+            Matcher::exact("https://other"),
+        ));
         assert!(p.check_identity(&id).is_err());
-        let p = Policy::identity(Identity::new(Matcher::exact("alice@example.com"), Matcher::exact("https://accounts.example.com")));
+        let p = Policy::identity(Identity::new(
+            Matcher::exact("alice@example.com"),
+            Matcher::exact("https://accounts.example.com"),
+        ));
         assert!(p.check_identity(&id).is_ok());
     }
 }

@@ -13,7 +13,9 @@ use crate::error::{ArtifactError, SignatureError, VerificationError};
 
 /// The hash a message signature by `key` is made over.
 pub(crate) fn message_hash(key: &PublicKey) -> HashAlgorithm {
-    key.default_signature_algorithm().hash().unwrap_or(HashAlgorithm::Sha256)
+    key.default_signature_algorithm()
+        .hash()
+        .unwrap_or(HashAlgorithm::Sha256)
 }
 
 /// Check the bundle's digest hint against the artifact, then the signature.
@@ -27,11 +29,20 @@ pub(crate) fn verify_message(
     if let Some((name, hinted)) = &ms.digest {
         // The hint is unauthenticated, but a hint that disagrees with the
         // artifact means the bundle is for something else.
-        let hint_alg = HashAlgorithm::from_proto_name(name)
-            .ok_or_else(|| ArtifactError::Unsupported(format!("message digest algorithm {name}")))?;
-        let ours = if hint_alg == message_hash(key) { digest.to_vec() } else { artifact.digest(hint_alg)? };
+        let hint_alg = HashAlgorithm::from_proto_name(name).ok_or_else(|| {
+            ArtifactError::Unsupported(format!("message digest algorithm {name}"))
+        })?;
+        let ours = if hint_alg == message_hash(key) {
+            digest.to_vec()
+        } else {
+            artifact.digest(hint_alg)?
+        };
         if &ours != hinted {
-            return Err(ArtifactError::DigestMismatch { expected: hex::encode(hinted), found: hex::encode(ours) }.into());
+            return Err(ArtifactError::DigestMismatch {
+                expected: hex::encode(hinted),
+                found: hex::encode(ours),
+            }
+            .into());
         }
     }
     let result = match alg.hash() {
@@ -42,16 +53,25 @@ pub(crate) fn verify_message(
 }
 
 /// Verify a DSSE envelope and that the artifact is one of its subjects.
-pub(crate) fn verify_dsse(env: &Envelope, key: &PublicKey, artifact: &Artifact) -> Result<Statement, VerificationError> {
+pub(crate) fn verify_dsse(
+    env: &Envelope,
+    key: &PublicKey,
+    artifact: &Artifact,
+) -> Result<Statement, VerificationError> {
     if env.payload_type != PAYLOAD_TYPE {
         return Err(SignatureError::PayloadType(env.payload_type.clone()).into());
     }
     let sig = env.signatures.first().ok_or(SignatureError::Dsse)?;
-    key.verify(key.default_signature_algorithm(), &dsse_pae(env), &sig.sig).map_err(|_| SignatureError::Dsse)?;
-    let statement: Statement =
-        serde_json::from_slice(&env.payload).map_err(|e| SignatureError::Statement(e.to_string()))?;
+    key.verify(key.default_signature_algorithm(), &dsse_pae(env), &sig.sig)
+        .map_err(|_| SignatureError::Dsse)?;
+    let statement: Statement = serde_json::from_slice(&env.payload)
+        .map_err(|e| SignatureError::Statement(e.to_string()))?;
     if !statement.type_.starts_with("https://in-toto.io/Statement/") {
-        return Err(SignatureError::Statement(format!("unknown statement type {:?}", statement.type_)).into());
+        return Err(SignatureError::Statement(format!(
+            "unknown statement type {:?}",
+            statement.type_
+        ))
+        .into());
     }
     let digest = hex::encode(artifact.digest(HashAlgorithm::Sha256)?);
     if !statement.has_subject_digest("sha256", &digest) {
@@ -59,10 +79,20 @@ pub(crate) fn verify_dsse(env: &Envelope, key: &PublicKey, artifact: &Artifact) 
             .subject
             .iter()
             .take(8)
-            .map(|s| format!("{} sha256:{}", s.name, s.digest.get("sha256").map_or("-", String::as_str)))
+            .map(|s| {
+                format!(
+                    "{} sha256:{}",
+                    s.name,
+                    s.digest.get("sha256").map_or("-", String::as_str)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
-        return Err(ArtifactError::NotInSubjects { digest: format!("sha256:{digest}"), subjects }.into());
+        return Err(ArtifactError::NotInSubjects {
+            digest: format!("sha256:{digest}"),
+            subjects,
+        }
+        .into());
     }
     Ok(statement)
 }

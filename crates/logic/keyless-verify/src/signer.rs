@@ -8,7 +8,10 @@ use keyless_x509::Certificate;
 /// Who signed the bundle's content.
 #[derive(Debug, Clone)]
 pub(crate) enum Signer {
-    Certificate { cert: Certificate, key: PublicKey },
+    Certificate {
+        cert: Box<Certificate>,
+        key: PublicKey,
+    },
     Key(PublicKey),
 }
 
@@ -21,9 +24,13 @@ impl Signer {
 
     /// Does a PEM block (certificate or public key) name this signer?
     pub fn matches_pem(&self, pem: &[u8]) -> bool {
-        let Ok(text) = std::str::from_utf8(pem) else { return false };
+        let Ok(text) = std::str::from_utf8(pem) else {
+            return false;
+        };
         match self {
-            Self::Certificate { cert, .. } => Certificate::from_pem(text).is_ok_and(|c| c.der() == cert.der()),
+            Self::Certificate { cert, .. } => {
+                Certificate::from_pem(text).is_ok_and(|c| c.der() == cert.der())
+            }
             Self::Key(key) => PublicKey::from_pem(text).is_ok_and(|k| &k == key),
         }
     }
@@ -42,7 +49,10 @@ impl Signer {
     pub fn describe(&self) -> String {
         match self {
             Self::Certificate { cert, .. } => format!("certificate {}", cert.describe()),
-            Self::Key(key) => format!("public key sha256:{}", keyless_crypto::sha256_hex(key.spki_der())),
+            Self::Key(key) => format!(
+                "public key sha256:{}",
+                keyless_crypto::sha256_hex(key.spki_der())
+            ),
         }
     }
 }

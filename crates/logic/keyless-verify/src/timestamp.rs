@@ -27,7 +27,10 @@ pub(crate) fn verify_timestamps(
 ) -> Result<Vec<VerifiedTimestamp>, TimestampError> {
     let mut verified = Vec::new();
     for (index, der) in tokens.iter().enumerate() {
-        let token = TimestampToken::from_der(der).map_err(|e| TimestampError::Invalid { index, problem: e.to_string() })?;
+        let token = TimestampToken::from_der(der).map_err(|e| TimestampError::Invalid {
+            index,
+            problem: e.to_string(),
+        })?;
         let mut reasons = Vec::new();
         let mut found = None;
         for (authority_index, tsa) in trust.tsas.iter().enumerate() {
@@ -41,13 +44,20 @@ pub(crate) fn verify_timestamps(
                             window: window(tsa.valid_for),
                         });
                     }
-                    found = Some(VerifiedTimestamp { time, authority: tsa.uri.clone(), authority_index });
+                    found = Some(VerifiedTimestamp {
+                        time,
+                        authority: tsa.uri.clone(),
+                        authority_index,
+                    });
                     break;
                 }
                 // A token over other bytes fails the same way against every
                 // authority; say so directly rather than "untrusted".
                 Err(e @ keyless_tsp::TspError::ImprintMismatch { .. }) => {
-                    return Err(TimestampError::Invalid { index, problem: e.to_string() })
+                    return Err(TimestampError::Invalid {
+                        index,
+                        problem: e.to_string(),
+                    })
                 }
                 Err(e) => reasons.push(format!("{}: {e}", tsa.uri)),
             }
@@ -55,9 +65,17 @@ pub(crate) fn verify_timestamps(
         match found {
             Some(v) => verified.push(v),
             None if trust.tsas.is_empty() => {
-                return Err(TimestampError::Untrusted { index, reasons: "the trusted root lists no timestamp authorities".into() })
+                return Err(TimestampError::Untrusted {
+                    index,
+                    reasons: "the trusted root lists no timestamp authorities".into(),
+                })
             }
-            None => return Err(TimestampError::Untrusted { index, reasons: reasons.join("; ") }),
+            None => {
+                return Err(TimestampError::Untrusted {
+                    index,
+                    reasons: reasons.join("; "),
+                })
+            }
         }
     }
     Ok(verified)

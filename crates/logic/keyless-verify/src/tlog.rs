@@ -34,7 +34,8 @@ pub(crate) fn verify_entry(
     signed: &Signed<'_>,
     now: i64,
 ) -> Result<VerifiedEntry, LogError> {
-    let body = EntryBody::parse(&entry.canonicalized_body).map_err(|source| LogError::Body { entry: i, source })?;
+    let body = EntryBody::parse(&entry.canonicalized_body)
+        .map_err(|source| LogError::Body { entry: i, source })?;
     let (kind, version) = body.kind_version();
     if (kind, version) != (entry.kind.as_str(), entry.version.as_str()) {
         return Err(LogError::KindMismatch {
@@ -45,19 +46,34 @@ pub(crate) fn verify_entry(
     }
     binding::check(i, &body, signed)?;
 
-    let log = trust.log(&entry.log_id).ok_or_else(|| LogError::UnknownLog { entry: i, log_id: hex::encode(&entry.log_id) })?;
+    let log = trust
+        .log(&entry.log_id)
+        .ok_or_else(|| LogError::UnknownLog {
+            entry: i,
+            log_id: hex::encode(&entry.log_id),
+        })?;
     // Rekor v2 serves hashedrekord and dsse at 0.0.2; intoto 0.0.2 is a Rekor v1 type.
-    let rekor_v2 = matches!((kind, version), ("hashedrekord", "0.0.2") | ("dsse", "0.0.2"));
+    let rekor_v2 = matches!(
+        (kind, version),
+        ("hashedrekord", "0.0.2") | ("dsse", "0.0.2")
+    );
 
     let mut integrated_time = None;
     if let (Some(set), Some(t)) = (&entry.signed_entry_timestamp, entry.integrated_time) {
         verify_set(i, entry, log, set, t)?;
         if t > now + FUTURE_SKEW {
-            return Err(LogError::IntegratedTimeInFuture { entry: i, time: format_rfc3339(t), now: format_rfc3339(now) });
+            return Err(LogError::IntegratedTimeInFuture {
+                entry: i,
+                time: format_rfc3339(t),
+                now: format_rfc3339(now),
+            });
         }
         integrated_time = Some(t);
     } else if entry.signed_entry_timestamp.is_some() {
-        return Err(LogError::SignedEntryTimestamp { entry: i, problem: "present without an integrated time".into() });
+        return Err(LogError::SignedEntryTimestamp {
+            entry: i,
+            problem: "present without an integrated time".into(),
+        });
     }
 
     match &entry.inclusion_proof {
@@ -71,15 +87,30 @@ pub(crate) fn verify_entry(
         return Err(LogError::MissingInclusionProof { entry: i });
     }
 
-    Ok(VerifiedEntry { log_id: entry.log_id.clone(), log_index: entry.log_index, log_url: log.base_url.clone(), integrated_time })
+    Ok(VerifiedEntry {
+        log_id: entry.log_id.clone(),
+        log_index: entry.log_index,
+        log_url: log.base_url.clone(),
+        integrated_time,
+    })
 }
 
 /// Rekor v1's signed entry timestamp: the log's signature over the
 /// canonical JSON `{"body","integratedTime","logID","logIndex"}` (keys
 /// sorted, no spaces), by a key valid at the integrated time.
-fn verify_set(i: usize, entry: &TlogEntry, log: &TrustedLog, set: &[u8], t: i64) -> Result<(), LogError> {
+fn verify_set(
+    i: usize,
+    entry: &TlogEntry,
+    log: &TrustedLog,
+    set: &[u8],
+    t: i64,
+) -> Result<(), LogError> {
     if !log.valid_for.contains(t) {
-        return Err(LogError::LogKeyNotValidAtTime { entry: i, log: log.base_url.clone(), time: format_rfc3339(t) });
+        return Err(LogError::LogKeyNotValidAtTime {
+            entry: i,
+            log: log.base_url.clone(),
+            time: format_rfc3339(t),
+        });
     }
     let payload = format!(
         "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",
@@ -89,18 +120,43 @@ fn verify_set(i: usize, entry: &TlogEntry, log: &TrustedLog, set: &[u8], t: i64)
         entry.log_index
     );
     log.key
-        .verify(log.key.default_signature_algorithm(), payload.as_bytes(), set)
-        .map_err(|e| LogError::SignedEntryTimestamp { entry: i, problem: format!("does not verify with the key of {}: {e}", log.base_url) })
+        .verify(
+            log.key.default_signature_algorithm(),
+            payload.as_bytes(),
+            set,
+        )
+        .map_err(|e| LogError::SignedEntryTimestamp {
+            entry: i,
+            problem: format!("does not verify with the key of {}: {e}", log.base_url),
+        })
 }
 
-fn verify_proof(i: usize, entry: &TlogEntry, proof: &InclusionProof, log: &TrustedLog, rekor_v2: bool) -> Result<(), LogError> {
+fn verify_proof(
+    i: usize,
+    entry: &TlogEntry,
+    proof: &InclusionProof,
+    log: &TrustedLog,
+    rekor_v2: bool,
+) -> Result<(), LogError> {
     let leaf = leaf_hash(&entry.canonicalized_body);
-    verify_inclusion(proof.log_index, proof.tree_size, &leaf, &proof.hashes, &proof.root_hash)
-        .map_err(|e| LogError::InclusionProof { entry: i, problem: e.to_string() })?;
+    verify_inclusion(
+        proof.log_index,
+        proof.tree_size,
+        &leaf,
+        &proof.hashes,
+        &proof.root_hash,
+    )
+    .map_err(|e| LogError::InclusionProof {
+        entry: i,
+        problem: e.to_string(),
+    })?;
 
     // Without a signed checkpoint the root hash above is only the bundle's
     // word (rekor-spec §9.3).
-    let text = proof.checkpoint.as_deref().ok_or(LogError::MissingCheckpoint { entry: i })?;
+    let text = proof
+        .checkpoint
+        .as_deref()
+        .ok_or(LogError::MissingCheckpoint { entry: i })?;
     let cp_err = |problem: String| LogError::Checkpoint { entry: i, problem };
     let note = SignedNote::parse(text).map_err(|e| cp_err(e.to_string()))?;
     // Parse the body before checking signatures, so that a checkpoint with
@@ -117,7 +173,10 @@ fn verify_proof(i: usize, entry: &TlogEntry, proof: &InclusionProof, log: &Trust
     .map_err(|e| cp_err(format!("log key unusable for checkpoints: {e}")))?;
     note.verify(&verifier).map_err(|e| cp_err(e.to_string()))?;
     if rekor_v2 && checkpoint.origin != log.origin {
-        return Err(cp_err(format!("origin is {:?}, expected {:?}", checkpoint.origin, log.origin)));
+        return Err(cp_err(format!(
+            "origin is {:?}, expected {:?}",
+            checkpoint.origin, log.origin
+        )));
     }
     if checkpoint.root_hash != proof.root_hash {
         return Err(cp_err(format!(
@@ -127,7 +186,10 @@ fn verify_proof(i: usize, entry: &TlogEntry, proof: &InclusionProof, log: &Trust
         )));
     }
     if checkpoint.size != proof.tree_size {
-        return Err(cp_err(format!("tree size {} differs from the inclusion proof's {}", checkpoint.size, proof.tree_size)));
+        return Err(cp_err(format!(
+            "tree size {} differs from the inclusion proof's {}",
+            checkpoint.size, proof.tree_size
+        )));
     }
     Ok(())
 }

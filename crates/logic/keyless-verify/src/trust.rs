@@ -10,7 +10,8 @@ use crate::error::{TrustRootError, TrustedRootError};
 
 /// The production ("public good") Sigstore trusted root, embedded as the
 /// default trust as every Sigstore client does. Updated through TUF.
-pub const PUBLIC_GOOD_TRUSTED_ROOT: &str = include_str!("../../../../assets/public-good/trusted_root.json");
+pub const PUBLIC_GOOD_TRUSTED_ROOT: &str =
+    include_str!("../../../../assets/public-good/trusted_root.json");
 
 /// A transparency log the verifier trusts.
 #[derive(Debug, Clone)]
@@ -61,7 +62,12 @@ impl TrustMaterial {
                     base_url: l.base_url.clone(),
                     origin: l.origin().to_string(),
                     log_id: l.log_id.clone(),
-                    key: log_key("transparency log", &l.base_url, &l.key_bytes, &l.key_details)?,
+                    key: log_key(
+                        "transparency log",
+                        &l.base_url,
+                        &l.key_bytes,
+                        &l.key_details,
+                    )?,
                     valid_for: l.valid_for,
                 })
             })
@@ -84,7 +90,12 @@ impl TrustMaterial {
             .iter()
             .map(|a| authority("timestamp authority", a))
             .collect::<Result<_, _>>()?;
-        Ok(Self { tlogs, ctlogs, fulcio, tsas })
+        Ok(Self {
+            tlogs,
+            ctlogs,
+            fulcio,
+            tsas,
+        })
     }
 
     /// The trusted log with this log ID.
@@ -93,23 +104,43 @@ impl TrustMaterial {
     }
 }
 
-fn log_key(what: &'static str, name: &str, bytes: &[u8], details: &str) -> Result<PublicKey, TrustRootError> {
+fn log_key(
+    what: &'static str,
+    name: &str,
+    bytes: &[u8],
+    details: &str,
+) -> Result<PublicKey, TrustRootError> {
     let parsed = if details.starts_with("PKCS1_RSA") {
         PublicKey::from_pkcs1_rsa_der(bytes)
     } else {
         PublicKey::from_spki_der(bytes)
     };
-    parsed.map_err(|e| TrustRootError::Material { what, name: name.to_string(), problem: e.to_string() })
+    parsed.map_err(|e| TrustRootError::Material {
+        what,
+        name: name.to_string(),
+        problem: e.to_string(),
+    })
 }
 
-fn authority(what: &'static str, a: &keyless_types::CertificateAuthority) -> Result<TrustedAuthority, TrustRootError> {
+fn authority(
+    what: &'static str,
+    a: &keyless_types::CertificateAuthority,
+) -> Result<TrustedAuthority, TrustRootError> {
     let chain = a
         .cert_chain
         .iter()
         .map(|der| Certificate::from_der(der))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TrustRootError::Material { what, name: a.uri.clone(), problem: e.to_string() })?;
-    Ok(TrustedAuthority { uri: a.uri.clone(), chain, valid_for: a.valid_for })
+        .map_err(|e| TrustRootError::Material {
+            what,
+            name: a.uri.clone(),
+            problem: e.to_string(),
+        })?;
+    Ok(TrustedAuthority {
+        uri: a.uri.clone(),
+        chain,
+        valid_for: a.valid_for,
+    })
 }
 
 impl From<TrustedRootError> for crate::VerificationError {
@@ -127,6 +158,9 @@ mod tests {
         assert_eq!(t.fulcio.len(), 2);
         assert_eq!(t.ctlogs.len(), 2);
         assert_eq!(t.tsas.len(), 1);
-        assert!(t.tlogs.iter().any(|l| l.origin == "log2025-1.rekor.sigstore.dev"));
+        assert!(t
+            .tlogs
+            .iter()
+            .any(|l| l.origin == "log2025-1.rekor.sigstore.dev"));
     }
 }

@@ -10,7 +10,9 @@ use keyless_x509::{Certificate, FulcioIdentity};
 use crate::artifact::Artifact;
 use crate::binding::Signed;
 use crate::certificate::{check_bundle_chain, verify_certificate};
-use crate::error::{CertificateError, LogError, PolicyError, SignatureError, TimestampError, VerificationError};
+use crate::error::{
+    CertificateError, LogError, PolicyError, SignatureError, TimestampError, VerificationError,
+};
 use crate::policy::Policy;
 use crate::signature::{message_hash, verify_dsse, verify_message};
 use crate::signer::Signer;
@@ -35,7 +37,12 @@ pub struct VerifierOptions {
 
 impl Default for VerifierOptions {
     fn default() -> Self {
-        Self { tlog_threshold: 1, timestamp_threshold: 0, require_sct: true, now: None }
+        Self {
+            tlog_threshold: 1,
+            timestamp_threshold: 0,
+            require_sct: true,
+            now: None,
+        }
     }
 }
 
@@ -98,13 +105,27 @@ impl Verifier {
     }
 
     /// Parse and verify a bundle from its JSON.
-    pub fn verify_json(&self, bundle_json: &[u8], artifact: &Artifact, policy: &Policy) -> Result<VerificationResult, VerificationError> {
+    pub fn verify_json(
+        &self,
+        bundle_json: &[u8],
+        artifact: &Artifact,
+        policy: &Policy,
+    ) -> Result<VerificationResult, VerificationError> {
         let bundle = Bundle::from_json(bundle_json)?;
         self.verify(&bundle, artifact, policy)
     }
 
-    pub fn verify(&self, bundle: &Bundle, artifact: &Artifact, policy: &Policy) -> Result<VerificationResult, VerificationError> {
+    pub fn verify(
+        &self,
+        bundle: &Bundle,
+        artifact: &Artifact,
+        policy: &Policy,
+    ) -> Result<VerificationResult, VerificationError> {
         let now = self.options.now.unwrap_or_else(unix_now);
+
+        // Step 0, the part that needs X.509: trust anchors come only from
+        // the trusted root, so a bundle chain carrying a root is malformed.
+        check_bundle_chain(bundle.material.chain_rest())?;
 
         // Who signed, as the policy allows it.
         let signer = signer(&bundle.material, policy)?;
@@ -128,7 +149,11 @@ impl Verifier {
         };
 
         // Step 1: log entries, each bound to this bundle.
-        let signed = Signed { content: &bundle.content, artifact_digest, signer: &signer };
+        let signed = Signed {
+            content: &bundle.content,
+            artifact_digest,
+            signer: &signer,
+        };
         let mut log_entries = Vec::new();
         for (i, entry) in bundle.tlog_entries.iter().enumerate() {
             log_entries.push(verify_entry(i, entry, &self.trust, &signed, now)?);
@@ -138,25 +163,41 @@ impl Verifier {
         logs.dedup();
         if logs.len() < self.options.tlog_threshold {
             return Err(if bundle.tlog_entries.is_empty() {
-                LogError::NoEntries { required: self.options.tlog_threshold }
+                LogError::NoEntries {
+                    required: self.options.tlog_threshold,
+                }
             } else {
-                LogError::Threshold { verified: logs.len(), required: self.options.tlog_threshold }
+                LogError::Threshold {
+                    verified: logs.len(),
+                    required: self.options.tlog_threshold,
+                }
             }
             .into());
         }
 
         // Step 2: verified times.
-        let timestamps = verify_timestamps(&bundle.timestamps, bundle.content.signature(), &self.trust)?;
+        let timestamps =
+            verify_timestamps(&bundle.timestamps, bundle.content.signature(), &self.trust)?;
         let tsa_count = distinct_authorities(&timestamps);
         if tsa_count < self.options.timestamp_threshold {
-            return Err(TimestampError::Threshold { verified: tsa_count, required: self.options.timestamp_threshold }.into());
+            return Err(TimestampError::Threshold {
+                verified: tsa_count,
+                required: self.options.timestamp_threshold,
+            }
+            .into());
         }
         let mut times: Vec<VerifiedTime> = log_entries
             .iter()
             .filter_map(|e| e.integrated_time)
-            .map(|time| VerifiedTime { time, source: TimeSource::IntegratedTime })
+            .map(|time| VerifiedTime {
+                time,
+                source: TimeSource::IntegratedTime,
+            })
             .collect();
-        times.extend(timestamps.iter().map(|t| VerifiedTime { time: t.time, source: TimeSource::Timestamp }));
+        times.extend(timestamps.iter().map(|t| VerifiedTime {
+            time: t.time,
+            source: TimeSource::Timestamp,
+        }));
 
         // Step 3: the certificate and the identity policy.
         let mut result = VerificationResult {
@@ -174,12 +215,12 @@ impl Verifier {
                 // someone vouched for (client-spec §4.2).
                 return Err(TimestampError::NoVerifiedTime.into());
             }
-            check_bundle_chain(bundle.material.chain_rest())?;
-            let verified = verify_certificate(cert, &self.trust, &result.times, self.options.require_sct)?;
+            let verified =
+                verify_certificate(cert, &self.trust, &result.times, self.options.require_sct)?;
             policy.check_identity(&verified.identity)?;
             result.sct_logs = verified.sct_logs;
             result.identity = Some(verified.identity);
-            result.certificate = Some(cert.clone());
+            result.certificate = Some((**cert).clone());
         }
         Ok(result)
     }
@@ -193,10 +234,18 @@ fn signer(material: &VerificationMaterial, policy: &Policy) -> Result<Signer, Ve
         }
         (_, Policy::Key(_)) => Err(PolicyError::CertificateSignedBundle.into()),
         (m, Policy::Identities(_)) => {
-            let der = m.leaf_der().ok_or(CertificateError::Parse("no leaf certificate".into()))?;
-            let cert = Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
-            let key: PublicKey = cert.public_key().map_err(|e| CertificateError::Parse(e.to_string()))?;
-            Ok(Signer::Certificate { cert, key })
+            let der = m
+                .leaf_der()
+                .ok_or(CertificateError::Parse("no leaf certificate".into()))?;
+            let cert =
+                Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
+            let key: PublicKey = cert
+                .public_key()
+                .map_err(|e| CertificateError::Parse(e.to_string()))?;
+            Ok(Signer::Certificate {
+                cert: Box::new(cert),
+                key,
+            })
         }
     }
 }

@@ -1,1 +1,109 @@
-fn main() {}
+//! `keyless-conformance`: the sigstore-conformance client protocol
+//! (sigstore-conformance `docs/cli_protocol.md`), so the upstream suite and
+//! our own test can drive keyless exactly as they drive other clients.
+//!
+//! ```text
+//! keyless-conformance verify-bundle [--staging] --bundle B --certificate-identity ID --certificate-oidc-issuer URL [--trusted-root TR] FILE_OR_DIGEST
+//! keyless-conformance verify-bundle [--staging] --bundle B --key KEY.pem [--trusted-root TR] FILE_OR_DIGEST
+//! keyless-conformance sign-bundle   [--staging] [--in-toto] --identity-token JWT --bundle OUT [--trusted-root TR] [--signing-config SC] FILE
+//! ```
+//! Exit code 0 is success; anything else is failure (the codes are those
+//! of `keyless verify-blob`).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use keyless_cli::commands::verify_blob::VerifyBlob;
+use keyless_cli::exit;
+use keyless_cli::verify_args::PolicyArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyless-conformance",
+    about = "sigstore-conformance client protocol entry point for keyless"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify a bundle (identity or key policy).
+    VerifyBundle {
+        /// Use the staging instance's trust.
+        #[arg(long)]
+        staging: bool,
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        certificate_identity: Option<String>,
+        #[arg(long)]
+        certificate_oidc_issuer: Option<String>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        trusted_root: Option<PathBuf>,
+        artifact: String,
+    },
+    /// Sign a file into a bundle.
+    SignBundle {
+        #[arg(long)]
+        staging: bool,
+        #[arg(long)]
+        in_toto: bool,
+        #[arg(long)]
+        identity_token: String,
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        trusted_root: Option<PathBuf>,
+        #[arg(long)]
+        signing_config: Option<PathBuf>,
+        file: PathBuf,
+    },
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::VerifyBundle {
+            staging,
+            bundle,
+            certificate_identity,
+            certificate_oidc_issuer,
+            key,
+            trusted_root,
+            artifact,
+        } => {
+            if staging && trusted_root.is_none() {
+                bail!("--staging needs --trusted-root: keyless embeds only the production trusted root");
+            }
+            let cmd = VerifyBlob {
+                bundle,
+                policy: PolicyArgs {
+                    certificate_identity,
+                    certificate_oidc_issuer,
+                    key,
+                    ..Default::default()
+                },
+                trusted_root,
+                artifact,
+            };
+            cmd.run()
+        }
+        Command::SignBundle { .. } => {
+            bail!(
+                "sign-bundle is not supported yet: keyless signing arrives with the signing client"
+            )
+        }
+    }
+}
+
+fn main() {
+    let code = run(Cli::parse()).unwrap_or_else(|e| {
+        eprintln!("Error: {e:#}");
+        exit::FAILURE
+    });
+    std::process::exit(code);
+}

@@ -1,0 +1,14 @@
+//! The `keyless` command line, as a library so that its binaries
+//! (`keyless`, `keyless-conformance`) share flags, messages and exit codes.
+
+pub mod commands;
+pub mod exit;
+pub mod verify_args;
+
+/// Print a verification failure the way cosign users expect, plus a hint,
+/// and return its exit code.
+pub fn report_verification_error(e: &keyless_verify::VerificationError) -> i32 {
+    eprintln!("Error: {e}");
+    eprintln!("hint: {}", e.hint());
+    exit::for_kind(e.kind())
+}

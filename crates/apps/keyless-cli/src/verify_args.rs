@@ -1,0 +1,76 @@
+//! Turning command-line flags into trust material, a policy and an
+//! artifact; shared by `keyless verify-blob` and `keyless-conformance`.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use keyless_crypto::PublicKey;
+use keyless_verify::{Identity, Matcher, Policy, TrustMaterial};
+
+/// Load the trusted root: the given file, or the embedded public-good root.
+pub fn trust(
+    trusted_root: Option<&Path>,
+) -> Result<TrustMaterial, keyless_verify::VerificationError> {
+    match trusted_root {
+        Some(path) => {
+            let json = std::fs::read(path).map_err(|e| {
+                keyless_verify::error::TrustRootError::Material {
+                    what: "trusted root file",
+                    name: path.display().to_string(),
+                    problem: e.to_string(),
+                }
+            })?;
+            Ok(TrustMaterial::from_json(&json)?)
+        }
+        None => Ok(TrustMaterial::public_good()?),
+    }
+}
+
+/// The identity or key flags, as cosign spells them.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct PolicyArgs {
+    /// The identity expected in the certificate's subject alternative name
+    /// (an email address or a URI, e.g. a GitHub workflow).
+    #[arg(long, value_name = "ID")]
+    pub certificate_identity: Option<String>,
+    /// A regular expression the certificate identity must match in full.
+    #[arg(long, value_name = "REGEX", conflicts_with = "certificate_identity")]
+    pub certificate_identity_regexp: Option<String>,
+    /// The OIDC issuer expected in the certificate (e.g.
+    /// https://token.actions.githubusercontent.com).
+    #[arg(long, value_name = "URL")]
+    pub certificate_oidc_issuer: Option<String>,
+    /// A regular expression the OIDC issuer must match in full.
+    #[arg(long, value_name = "REGEX", conflicts_with = "certificate_oidc_issuer")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// Verify with this PEM public key instead of a certificate identity
+    /// (for bundles signed with a long-lived key).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<std::path::PathBuf>,
+}
+
+impl PolicyArgs {
+    pub fn policy(&self) -> Result<Policy> {
+        if let Some(path) = &self.key {
+            if self.certificate_identity.is_some() || self.certificate_identity_regexp.is_some() {
+                bail!("--key and --certificate-identity cannot be used together");
+            }
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("reading key {}", path.display()))?;
+            let key = PublicKey::from_pem(&pem)
+                .with_context(|| format!("parsing key {}", path.display()))?;
+            return Ok(Policy::Key(key));
+        }
+        let san = match (&self.certificate_identity, &self.certificate_identity_regexp) {
+            (Some(id), None) => Matcher::exact(id),
+            (None, Some(re)) => Matcher::regex(re)?,
+            _ => bail!("--certificate-identity or --certificate-identity-regexp is required for keyless verification"),
+        };
+        let issuer = match (&self.certificate_oidc_issuer, &self.certificate_oidc_issuer_regexp) {
+            (Some(iss), None) => Matcher::exact(iss),
+            (None, Some(re)) => Matcher::regex(re)?,
+            _ => bail!("--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for keyless verification"),
+        };
+        Ok(Policy::identity(Identity::new(san, issuer)))
+    }
+}

@@ -1,0 +1,67 @@
+//! PEM decoding that accepts what Sigstore services actually emit.
+//!
+//! RFC 7468's strict form wraps base64 at 64 columns; Go's `encoding/pem`
+//! (and so Rekor and Fulcio) also accepts other widths, and some log
+//! entries carry a PEM whose body is a single long line. We try the strict
+//! decoder first and fall back to a tolerant reading of the same format:
+//! one BEGIN/END pair with matching labels, base64 in between, whitespace
+//! ignored.
+
+use base64::Engine;
+
+use crate::CryptoError;
+
+/// Most PEM text we decode; certificates and keys are a few KiB.
+const MAX_PEM: usize = 256 * 1024;
+
+/// Decode one PEM block, returning its label and DER contents.
+pub fn decode(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
+    let text = text.trim();
+    if text.len() > MAX_PEM {
+        return Err(CryptoError::MalformedKey(format!(
+            "PEM is {} bytes, more than {MAX_PEM}",
+            text.len()
+        )));
+    }
+    if let Ok((label, der)) = pem_rfc7468::decode_vec(text.as_bytes()) {
+        return Ok((label.to_string(), der));
+    }
+    let malformed = |why: &str| CryptoError::MalformedKey(format!("PEM: {why}"));
+    let first = text.lines().next().unwrap_or_default().trim();
+    let label = first
+        .strip_prefix("-----BEGIN ")
+        .and_then(|l| l.strip_suffix("-----"))
+        .ok_or_else(|| malformed("no BEGIN line"))?;
+    let end = format!("-----END {label}-----");
+    let body_and_end = text.get(first.len()..).unwrap_or_default();
+    let (body, rest) = body_and_end
+        .split_once(end.as_str())
+        .ok_or_else(|| malformed("no matching END line"))?;
+    if !rest.trim().is_empty() {
+        return Err(malformed("data after the END line"));
+    }
+    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| malformed(&format!("invalid base64: {e}")))?;
+    Ok((label.to_string(), der))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strict_and_single_line_forms() {
+        let strict = "-----BEGIN TEST-----\nAAEC\n-----END TEST-----\n";
+        assert_eq!(
+            super::decode(strict).unwrap(),
+            ("TEST".to_string(), vec![0, 1, 2])
+        );
+        let long = format!(
+            "-----BEGIN TEST-----\n{}\n-----END TEST-----",
+            "AAAA".repeat(30)
+        );
+        assert_eq!(super::decode(&long).unwrap().1.len(), 90);
+        assert!(super::decode("-----BEGIN A-----\nAAAA\n-----END B-----").is_err());
+        assert!(super::decode("AAAA").is_err());
+    }
+}
