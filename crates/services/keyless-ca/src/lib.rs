@@ -1,0 +1,1 @@
+//! Fulcio-compatible certificate authority and the CT log it submits precertificates to.

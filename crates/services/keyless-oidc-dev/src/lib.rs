@@ -1,0 +1,1 @@
+//! Development-only OpenID Connect issuer.
