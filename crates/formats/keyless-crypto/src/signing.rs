@@ -48,7 +48,9 @@ impl SigningKey {
         let pkcs8 = match alg {
             KeyAlgorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8(&rng),
             other => {
-                let a = ecdsa_alg(other).ok_or_else(|| CryptoError::UnsupportedKey(format!("cannot generate {other:?} keys")))?;
+                let a = ecdsa_alg(other).ok_or_else(|| {
+                    CryptoError::UnsupportedKey(format!("cannot generate {other:?} keys"))
+                })?;
                 EcdsaKeyPair::generate_pkcs8(a, &rng)
             }
         }
@@ -58,26 +60,38 @@ impl SigningKey {
 
     /// Load a PKCS#8 private key (ECDSA P-256/384/521 or Ed25519).
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let inner = [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384, KeyAlgorithm::EcdsaP521]
-            .into_iter()
-            .filter_map(ecdsa_alg)
-            .find_map(|a| EcdsaKeyPair::from_pkcs8(a, der).ok())
-            .map(Inner::Ecdsa)
-            .or_else(|| Ed25519KeyPair::from_pkcs8(der).ok().map(Inner::Ed25519))
-            .ok_or_else(|| CryptoError::MalformedKey("not a PKCS#8 ECDSA or Ed25519 private key".into()))?;
+        let inner = [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::EcdsaP521,
+        ]
+        .into_iter()
+        .filter_map(ecdsa_alg)
+        .find_map(|a| EcdsaKeyPair::from_pkcs8(a, der).ok())
+        .map(Inner::Ecdsa)
+        .or_else(|| Ed25519KeyPair::from_pkcs8(der).ok().map(Inner::Ed25519))
+        .ok_or_else(|| {
+            CryptoError::MalformedKey("not a PKCS#8 ECDSA or Ed25519 private key".into())
+        })?;
         let spki = match &inner {
             Inner::Ecdsa(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
             Inner::Ed25519(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
         }
         .map_err(|_| CryptoError::MalformedKey("cannot encode public key".into()))?;
-        Ok(Self { inner, public: PublicKey::from_spki_der(&spki)?, pkcs8: der.to_vec() })
+        Ok(Self {
+            inner,
+            public: PublicKey::from_spki_der(&spki)?,
+            pkcs8: der.to_vec(),
+        })
     }
 
     /// Load a PEM `PRIVATE KEY` (PKCS#8).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, CryptoError> {
         let (label, der) = crate::pem::decode(pem)?;
         if label != "PRIVATE KEY" {
-            return Err(CryptoError::MalformedKey(format!("PEM label {label:?}, expected \"PRIVATE KEY\"")));
+            return Err(CryptoError::MalformedKey(format!(
+                "PEM label {label:?}, expected \"PRIVATE KEY\""
+            )));
         }
         Self::from_pkcs8_der(&der)
     }
@@ -89,7 +103,8 @@ impl SigningKey {
 
     /// PKCS#8 PEM. Secret: store with 0600 permissions, never log.
     pub fn to_pkcs8_pem(&self) -> String {
-        pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &self.pkcs8).unwrap_or_default()
+        pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &self.pkcs8)
+            .unwrap_or_default()
     }
 
     pub fn public_key(&self) -> &PublicKey {
@@ -133,11 +148,20 @@ mod tests {
 
     #[test]
     fn sign_and_verify_every_algorithm() {
-        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384, KeyAlgorithm::Ed25519] {
+        for alg in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::Ed25519,
+        ] {
             let k = SigningKey::generate(alg).unwrap();
             let sig = k.sign(b"msg").unwrap();
-            k.public_key().verify(k.signature_algorithm(), b"msg", &sig).unwrap();
-            assert!(k.public_key().verify(k.signature_algorithm(), b"other", &sig).is_err());
+            k.public_key()
+                .verify(k.signature_algorithm(), b"msg", &sig)
+                .unwrap();
+            assert!(k
+                .public_key()
+                .verify(k.signature_algorithm(), b"other", &sig)
+                .is_err());
             let again = SigningKey::from_pkcs8_pem(&k.to_pkcs8_pem()).unwrap();
             assert_eq!(again.public_key(), k.public_key());
             assert!(!format!("{k:?}").contains("PRIVATE"));
@@ -149,6 +173,8 @@ mod tests {
         let k = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let digest = HashAlgorithm::Sha256.digest(b"big artifact");
         let sig = k.sign_prehashed(&digest).unwrap();
-        k.public_key().verify(SignatureAlgorithm::EcdsaSha256, b"big artifact", &sig).unwrap();
+        k.public_key()
+            .verify(SignatureAlgorithm::EcdsaSha256, b"big artifact", &sig)
+            .unwrap();
     }
 }

@@ -12,11 +12,15 @@
 //!   plus reference tree builders for tests and the log's own integrity checks.
 //! - [`note`]: C2SP signed notes and the keys that verify them.
 //! - [`checkpoint`]: the C2SP tlog-checkpoint body carried inside a note.
+//! - [`signer`]: the signing side of notes, for logs publishing checkpoints.
+//! - [`tiles`]: C2SP tlog-tiles paths and entry-bundle framing.
 
 pub mod checkpoint;
 pub mod hash;
 pub mod note;
 pub mod proof;
+pub mod signer;
+pub mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
@@ -25,6 +29,8 @@ pub use proof::{
     consistency_proof, inclusion_proof, root_from_inclusion_proof, root_from_leaves,
     verify_consistency, verify_inclusion, ProofError,
 };
+pub use signer::NoteSigner;
+pub use tiles::{TileError, TileId, TileKind};
 
 /// Lower-case hex of a byte string, for error messages.
 pub(crate) fn hex(bytes: &[u8]) -> String {
