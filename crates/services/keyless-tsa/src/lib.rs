@@ -1,0 +1,1 @@
+//! RFC 3161 timestamp authority over HTTP.

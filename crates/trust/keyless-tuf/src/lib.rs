@@ -1,0 +1,1 @@
+//! TUF client and repository writer.
