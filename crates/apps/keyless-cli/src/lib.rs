@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod exit;
+pub mod instance;
 pub mod verify_args;
 
 /// Print a verification failure the way cosign users expect, plus a hint,

@@ -1,30 +1,9 @@
 //! Turning command-line flags into trust material, a policy and an
 //! artifact; shared by `keyless verify-blob` and `keyless-conformance`.
 
-use std::path::Path;
-
 use anyhow::{bail, Context, Result};
 use keyless_crypto::PublicKey;
-use keyless_verify::{Identity, Matcher, Policy, TrustMaterial};
-
-/// Load the trusted root: the given file, or the embedded public-good root.
-pub fn trust(
-    trusted_root: Option<&Path>,
-) -> Result<TrustMaterial, keyless_verify::VerificationError> {
-    match trusted_root {
-        Some(path) => {
-            let json = std::fs::read(path).map_err(|e| {
-                keyless_verify::error::TrustRootError::Material {
-                    what: "trusted root file",
-                    name: path.display().to_string(),
-                    problem: e.to_string(),
-                }
-            })?;
-            Ok(TrustMaterial::from_json(&json)?)
-        }
-        None => Ok(TrustMaterial::public_good()?),
-    }
-}
+use keyless_verify::{Identity, Matcher, Policy};
 
 /// The identity or key flags, as cosign spells them.
 #[derive(Debug, Default, Clone, clap::Args)]

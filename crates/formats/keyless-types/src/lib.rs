@@ -14,6 +14,7 @@ pub mod dsse;
 mod error;
 pub mod intoto;
 pub mod rekor;
+pub mod signing_config;
 pub mod time;
 pub mod trusted_root;
 pub mod wire;

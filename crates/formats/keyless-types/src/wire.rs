@@ -200,7 +200,7 @@ pub struct PublicKey {
     pub valid_for: Option<TimeRange>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeRange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<String>,

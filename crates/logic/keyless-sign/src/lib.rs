@@ -1,1 +1,70 @@
-//! The keyless signing flow.
+//! The keyless signing flow, as a state machine over four services:
+//!
+//! ```text
+//! ephemeral key ──token + proof of possession──▶ CA: certificate chain (SCT embedded)
+//! sign artifact (or DSSE PAE) with the key
+//! signature ──▶ TSA: RFC 3161 timestamp (optional; required with Rekor v2)
+//! signature + certificate + digest ──▶ log: entry with inclusion proof
+//! ──▶ bundle v0.3, verified before it is returned; the key is dropped
+//! ```
+//!
+//! All I/O is behind the [`CertificateAuthority`], [`TransparencyLog`] and
+//! [`TimestampAuthority`] traits; [`http`] has the implementations that talk
+//! to Fulcio-, Rekor- and RFC 3161-compatible servers.
+
+mod bundle;
+mod error;
+pub mod http;
+mod signer;
+
+pub use bundle::bundle_json;
+pub use error::SignError;
+pub use signer::{Artifact, Progress, SignedBundle, Signer};
+
+use keyless_crypto::SigningKey;
+use keyless_types::dsse::Envelope;
+use keyless_types::wire;
+
+/// The certificate authority (Fulcio's job).
+pub trait CertificateAuthority {
+    /// Exchange an identity token and proof of possession of `key` for a
+    /// certificate chain, leaf first, DER.
+    fn signing_certificate(
+        &self,
+        token: &str,
+        challenge: &str,
+        key: &SigningKey,
+    ) -> impl std::future::Future<Output = Result<Vec<Vec<u8>>, SignError>> + Send;
+}
+
+/// What is submitted to a transparency log.
+#[derive(Debug, Clone)]
+pub enum LogRequest<'a> {
+    /// A signature over an artifact digest (hashedrekord).
+    Message { digest: &'a [u8], signature: &'a [u8], certificate: &'a [u8], key_details: &'a str },
+    /// A DSSE envelope (dsse).
+    Dsse { envelope: &'a Envelope, certificate: &'a [u8], key_details: &'a str },
+}
+
+/// The transparency log (Rekor's job).
+pub trait TransparencyLog {
+    /// Submit an entry; returns it as a bundle carries it (with inclusion
+    /// proof and checkpoint, and for Rekor v1 a signed entry timestamp).
+    fn submit(&self, request: &LogRequest<'_>) -> impl std::future::Future<Output = Result<wire::TransparencyLogEntry, SignError>> + Send;
+}
+
+/// An RFC 3161 timestamp authority.
+pub trait TimestampAuthority {
+    /// A DER TimeStampResp over `signature`.
+    fn timestamp(&self, signature: &[u8]) -> impl std::future::Future<Output = Result<Vec<u8>, SignError>> + Send;
+}
+
+/// A log that is not used (signing with a timestamp only is not a flow we
+/// offer, but the type lets the signer be built without a TSA).
+pub struct NoTimestamps;
+
+impl TimestampAuthority for NoTimestamps {
+    async fn timestamp(&self, _signature: &[u8]) -> Result<Vec<u8>, SignError> {
+        Err(SignError::Config("no timestamp authority configured".into()))
+    }
+}

@@ -16,6 +16,7 @@ use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use keyless_cli::commands::verify_blob::VerifyBlob;
 use keyless_cli::exit;
+use keyless_cli::instance::InstanceArgs;
 use keyless_cli::verify_args::PolicyArgs;
 
 #[derive(Debug, Parser)]
@@ -87,7 +88,9 @@ fn run(cli: Cli) -> Result<i32> {
                     key,
                     ..Default::default()
                 },
-                trusted_root,
+                // Only the given root (or the embedded one): the harness must
+                // not pick up a trust config from the environment.
+                instance: InstanceArgs { trusted_root, trust_config: None },
                 artifact,
             };
             cmd.run()

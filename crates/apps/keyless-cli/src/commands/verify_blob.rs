@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use keyless_verify::{Artifact, Verifier, VerifierOptions};
 
 use crate::exit;
-use crate::verify_args::{trust, PolicyArgs};
+use crate::instance::InstanceArgs;
+use crate::verify_args::PolicyArgs;
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = exit::TABLE)]
@@ -17,9 +18,8 @@ pub struct VerifyBlob {
     pub bundle: PathBuf,
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// A trusted_root.json to use instead of the embedded public-good root.
-    #[arg(long, value_name = "FILE")]
-    pub trusted_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub instance: InstanceArgs,
     /// The artifact: a file path, or `sha256:<64 hex>` for its digest.
     #[arg(value_name = "FILE|sha256:HEX")]
     pub artifact: String,
@@ -32,8 +32,8 @@ impl VerifyBlob {
         let bundle = std::fs::read(&self.bundle)
             .with_context(|| format!("reading bundle {}", self.bundle.display()))?;
         let artifact = Artifact::from_arg(&self.artifact);
-        let outcome = trust(self.trusted_root.as_deref()).and_then(|t| {
-            Verifier::new(t, VerifierOptions::default()).verify_json(&bundle, &artifact, &policy)
+        let outcome = self.instance.resolve().and_then(|i| {
+            Verifier::new(i.trust, VerifierOptions::default()).verify_json(&bundle, &artifact, &policy)
         });
         match outcome {
             Ok(result) => {

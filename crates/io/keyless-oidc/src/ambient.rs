@@ -1,0 +1,141 @@
+//! Ambient credentials: CI systems and clouds that hand a workload an
+//! identity token without a person present. Each provider is detected from
+//! its environment and speaks its platform's real protocol, so it can be
+//! tested against a loopback stand-in by pointing the same variables at it.
+
+use std::process::Command;
+
+use serde::Deserialize;
+
+use crate::{IdentityToken, OidcError};
+
+/// The ambient providers we know, in the order they are tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AmbientProvider {
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+    GitHubActions { url: String, bearer: String },
+    /// `BUILDKITE=true`: `buildkite-agent oidc request-token`.
+    Buildkite,
+    /// `CIRCLECI=true`: `circleci run oidc get`.
+    CircleCi,
+    /// Google Cloud Build / any GCP workload impersonating a service account
+    /// (`GOOGLE_SERVICE_ACCOUNT_NAME`): metadata access token, then the IAM
+    /// Credentials `generateIdToken` call.
+    GoogleImpersonation { service_account: String, metadata_host: String, iam_endpoint: String },
+    /// A GCE/GKE workload: the metadata server's identity endpoint
+    /// (detected through `GCE_METADATA_HOST`, as Google's libraries do).
+    GceMetadata { metadata_host: String },
+}
+
+/// Detect the ambient provider of this environment, if any.
+pub fn detect_ambient() -> Option<AmbientProvider> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    if let (Some(url), Some(bearer)) = (var("ACTIONS_ID_TOKEN_REQUEST_URL"), var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+        return Some(AmbientProvider::GitHubActions { url, bearer });
+    }
+    if var("BUILDKITE").as_deref() == Some("true") {
+        return Some(AmbientProvider::Buildkite);
+    }
+    if var("CIRCLECI").as_deref() == Some("true") {
+        return Some(AmbientProvider::CircleCi);
+    }
+    let metadata_host = var("GCE_METADATA_HOST");
+    if let Some(service_account) = var("GOOGLE_SERVICE_ACCOUNT_NAME") {
+        return Some(AmbientProvider::GoogleImpersonation {
+            service_account,
+            metadata_host: metadata_host.unwrap_or_else(|| "metadata.google.internal".into()),
+            iam_endpoint: var("GOOGLE_IAMCREDENTIALS_ENDPOINT").unwrap_or_else(|| "https://iamcredentials.googleapis.com".into()),
+        });
+    }
+    metadata_host.map(|metadata_host| AmbientProvider::GceMetadata { metadata_host })
+}
+
+impl AmbientProvider {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::GitHubActions { .. } => "github-actions",
+            Self::Buildkite => "buildkite-agent",
+            Self::CircleCi => "circleci",
+            Self::GoogleImpersonation { .. } => "google-impersonation",
+            Self::GceMetadata { .. } => "gce-metadata",
+        }
+    }
+
+    /// Fetch a token for `audience`.
+    pub async fn fetch(&self, audience: &str) -> Result<IdentityToken, OidcError> {
+        let name = self.name();
+        let fail = |problem: String| OidcError::Ambient { provider: name, problem };
+        let raw = match self {
+            Self::GitHubActions { url, bearer } => {
+                #[derive(Deserialize)]
+                struct Resp {
+                    value: String,
+                }
+                let mut u = url::Url::parse(url).map_err(|e| fail(format!("ACTIONS_ID_TOKEN_REQUEST_URL: {e}")))?;
+                u.query_pairs_mut().append_pair("audience", audience);
+                let resp = client()?.get(u).bearer_auth(bearer).send().await?;
+                let resp = check(resp, name).await?;
+                resp.json::<Resp>().await.map_err(|e| fail(format!("bad response: {e}")))?.value
+            }
+            Self::Buildkite => run(name, "buildkite-agent", &["oidc", "request-token", "--audience", audience])?,
+            Self::CircleCi => {
+                let claims = format!("{{\"aud\":\"{audience}\"}}");
+                run(name, "circleci", &["run", "oidc", "get", "--claims", &claims])?
+            }
+            Self::GceMetadata { metadata_host } => {
+                let url = format!(
+                    "http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={audience}&format=full"
+                );
+                let resp = client()?.get(url).header("Metadata-Flavor", "Google").send().await?;
+                check(resp, name).await?.text().await?
+            }
+            Self::GoogleImpersonation { service_account, metadata_host, iam_endpoint } => {
+                #[derive(Deserialize)]
+                struct Access {
+                    access_token: String,
+                }
+                #[derive(Deserialize)]
+                struct IdToken {
+                    token: String,
+                }
+                let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/token");
+                let resp = client()?.get(url).header("Metadata-Flavor", "Google").send().await?;
+                let access = check(resp, name).await?.json::<Access>().await.map_err(|e| fail(format!("metadata token: {e}")))?;
+                let url = format!("{iam_endpoint}/v1/projects/-/serviceAccounts/{service_account}:generateIdToken");
+                let body = serde_json::json!({ "audience": audience, "includeEmail": true });
+                let resp = client()?.post(url).bearer_auth(access.access_token).json(&body).send().await?;
+                check(resp, name).await?.json::<IdToken>().await.map_err(|e| fail(format!("generateIdToken: {e}")))?.token
+            }
+        };
+        IdentityToken::parse(raw.trim())
+    }
+}
+
+fn client() -> Result<reqwest::Client, OidcError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(OidcError::from)
+}
+
+async fn check(resp: reqwest::Response, provider: &'static str) -> Result<reqwest::Response, OidcError> {
+    if resp.status().is_success() {
+        Ok(resp)
+    } else {
+        Err(OidcError::Ambient { provider, problem: format!("token request answered {}", resp.status()) })
+    }
+}
+
+/// Run a CI agent's token command; its stdout is the token.
+fn run(provider: &'static str, program: &str, args: &[&str]) -> Result<String, OidcError> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .map_err(|e| OidcError::Ambient { provider, problem: format!("cannot run {program}: {e}") })?;
+    if !out.status.success() {
+        return Err(OidcError::Ambient { provider, problem: format!("{program} exited with {}", out.status) });
+    }
+    String::from_utf8(out.stdout).map_err(|_| OidcError::Ambient { provider, problem: format!("{program} printed non-UTF-8") })
+}

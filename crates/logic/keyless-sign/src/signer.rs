@@ -1,0 +1,146 @@
+//! The signing state machine.
+
+use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_types::dsse::{pae, Envelope, EnvelopeSignature};
+use keyless_types::wire;
+use keyless_verify::{Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions};
+use keyless_x509::{fulcio_identity, verify_embedded_scts, Certificate};
+
+use crate::bundle::{build, SignedContent};
+use crate::{CertificateAuthority, LogRequest, SignError, TimestampAuthority, TransparencyLog};
+
+/// Progress messages, as cosign prints them.
+pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);
+
+/// What to sign.
+#[derive(Debug, Clone)]
+pub enum Artifact {
+    /// A blob, known by its SHA-256 (hashed streaming by the caller).
+    Digest([u8; 32]),
+    /// A DSSE payload (an in-toto statement for attestations).
+    Dsse { payload_type: String, payload: Vec<u8> },
+}
+
+/// The result of signing.
+#[derive(Debug, Clone)]
+pub struct SignedBundle {
+    pub bundle: wire::Bundle,
+    /// DER certificates, leaf first.
+    pub chain: Vec<Vec<u8>>,
+    pub signature: Vec<u8>,
+    pub log_index: i64,
+    /// The identity the certificate names, and its issuer.
+    pub identity: String,
+    pub issuer: String,
+}
+
+/// Signs with one CA, one log and optionally one TSA.
+pub struct Signer<C, L, T> {
+    pub ca: C,
+    pub log: L,
+    pub tsa: Option<T>,
+    /// Trust material for the SCT check and the final self-verification.
+    /// `None` skips both (for tests of the flow itself).
+    pub trust: Option<TrustMaterial>,
+}
+
+const KEY_DETAILS: &str = "PKIX_ECDSA_P256_SHA_256";
+
+impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<C, L, T> {
+    /// Sign `artifact` as the holder of `token`. `challenge` is the claim the
+    /// CA's proof of possession expects (email or subject).
+    pub async fn sign(&self, token: &str, challenge: &str, artifact: &Artifact, progress: Progress<'_>) -> Result<SignedBundle, SignError> {
+        progress("Generating ephemeral keys...");
+        // The key lives only in this stack frame and is dropped on return.
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
+
+        progress("Retrieving signed certificate...");
+        let chain = self.ca.signing_certificate(token, challenge, &key).await?;
+        let leaf_der = chain.first().ok_or_else(|| SignError::Certificate("the CA returned an empty chain".into()))?;
+        let leaf = Certificate::from_der(leaf_der).map_err(|e| SignError::Certificate(e.to_string()))?;
+        let leaf_key = leaf.public_key().map_err(|e| SignError::Certificate(e.to_string()))?;
+        if &leaf_key != key.public_key() {
+            return Err(SignError::Certificate("the certificate is for a different key than the one we proved".into()));
+        }
+        let id = fulcio_identity(&leaf).map_err(|e| SignError::Certificate(e.to_string()))?;
+        let identity = id.sans.first().cloned().unwrap_or_default();
+        let issuer = id.issuer.clone().unwrap_or_default();
+        if let Some(trust) = &self.trust {
+            let parent = chain
+                .get(1)
+                .map(|d| Certificate::from_der(d))
+                .transpose()
+                .map_err(|e| SignError::Certificate(e.to_string()))?
+                .ok_or_else(|| SignError::Certificate("the CA returned no issuer certificate".into()))?;
+            verify_embedded_scts(&leaf, &parent, &trust.ctlogs).map_err(|e| SignError::Sct(e.to_string()))?;
+            progress("Successfully verified SCT...");
+        }
+
+        let (signature, envelope) = match artifact {
+            Artifact::Digest(digest) => (key.sign_prehashed(digest)?, None),
+            Artifact::Dsse { payload_type, payload } => {
+                let sig = key.sign(&pae(payload_type, payload))?;
+                let env = Envelope {
+                    payload: payload.clone(),
+                    payload_type: payload_type.clone(),
+                    signatures: vec![EnvelopeSignature { sig: sig.clone(), keyid: String::new() }],
+                };
+                (sig, Some(env))
+            }
+        };
+        drop(key);
+
+        let mut timestamps = Vec::new();
+        if let Some(tsa) = &self.tsa {
+            timestamps.push(tsa.timestamp(&signature).await?);
+        }
+
+        let request = match (&envelope, artifact) {
+            (Some(env), _) => LogRequest::Dsse { envelope: env, certificate: leaf_der, key_details: KEY_DETAILS },
+            (None, Artifact::Digest(d)) => {
+                LogRequest::Message { digest: d, signature: &signature, certificate: leaf_der, key_details: KEY_DETAILS }
+            }
+            (None, Artifact::Dsse { .. }) => unreachable!("a DSSE artifact always yields an envelope"),
+        };
+        let entry = self.log.submit(&request).await?;
+        progress(&format!("tlog entry created with index: {}", entry.log_index));
+        let log_index = entry.log_index;
+
+        let content = match (&envelope, artifact) {
+            (Some(env), _) => SignedContent::Dsse(env),
+            (None, Artifact::Digest(d)) => SignedContent::Message { digest: d, signature: &signature },
+            (None, Artifact::Dsse { .. }) => unreachable!("a DSSE artifact always yields an envelope"),
+        };
+        let bundle = build(leaf_der, content, entry, timestamps);
+
+        if let Some(trust) = &self.trust {
+            self.self_check(trust, &bundle, artifact, &identity, &issuer)?;
+        }
+        Ok(SignedBundle { bundle, chain, signature, log_index, identity, issuer })
+    }
+
+    /// Verify what we are about to hand out, as a verifier will.
+    fn self_check(&self, trust: &TrustMaterial, bundle: &wire::Bundle, artifact: &Artifact, identity: &str, issuer: &str) -> Result<(), SignError> {
+        let verifier = Verifier::new(trust.clone(), VerifierOptions::default());
+        let policy = Policy::identity(Identity::new(Matcher::exact(identity), Matcher::exact(issuer)));
+        let digest = match artifact {
+            Artifact::Digest(d) => d.to_vec(),
+            Artifact::Dsse { payload, .. } => {
+                // Attestations are verified against a subject; use the first.
+                let statement: keyless_types::intoto::Statement = serde_json::from_slice(payload)
+                    .map_err(|e| SignError::Artifact(format!("payload is not an in-toto statement: {e}")))?;
+                let hex_digest = statement
+                    .subject
+                    .first()
+                    .and_then(|s| s.digest.get("sha256"))
+                    .ok_or_else(|| SignError::Artifact("the statement has no sha256 subject".into()))?;
+                hex::decode(hex_digest).map_err(|e| SignError::Artifact(format!("subject digest: {e}")))?
+            }
+        };
+        let artifact = keyless_verify::Artifact::Digest { algorithm: keyless_crypto::HashAlgorithm::Sha256, digest };
+        let parsed = keyless_types::Bundle::from_wire(bundle.clone()).map_err(keyless_verify::VerificationError::from)?;
+        verifier.verify(&parsed, &artifact, &policy)?;
+        Ok(())
+    }
+}
+
