@@ -2,8 +2,11 @@
 //! (`keyless`, `keyless-conformance`) share flags, messages and exit codes.
 
 pub mod commands;
+pub mod consent;
+pub mod hashing;
 pub mod exit;
 pub mod instance;
+pub mod signing;
 pub mod verify_args;
 
 /// Print a verification failure the way cosign users expect, plus a hint,

@@ -16,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Sign a blob keylessly into a Sigstore bundle.
+    SignBlob(commands::sign_blob::SignBlob),
     /// Verify a blob (file or digest) against a Sigstore bundle.
     VerifyBlob(commands::verify_blob::VerifyBlob),
 }
@@ -23,6 +25,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let code = match &cli.command {
+        Command::SignBlob(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
     };
     std::process::exit(match code {

@@ -274,3 +274,35 @@ impl TimestampAuthority for TsaClient {
         Ok(der)
     }
 }
+
+/// Either Rekor API, chosen at run time from the signing config.
+#[derive(Debug, Clone)]
+pub enum AnyRekor {
+    V1(RekorV1Client),
+    V2(RekorV2Client),
+}
+
+impl AnyRekor {
+    /// The client for `url` speaking API major version `version`.
+    pub fn new(url: &str, version: u32) -> Self {
+        if version == 1 {
+            Self::V1(RekorV1Client { url: url.to_string() })
+        } else {
+            Self::V2(RekorV2Client { url: url.to_string() })
+        }
+    }
+}
+
+impl TransparencyLog for AnyRekor {
+    async fn submit(&self, request: &LogRequest<'_>) -> Result<wire::TransparencyLogEntry, SignError> {
+        match self {
+            Self::V1(c) => c.submit(request).await,
+            Self::V2(c) => c.submit(request).await,
+        }
+    }
+}
+
+/// PEM for a DER certificate (64-column lines).
+pub fn certificate_pem(der: &[u8]) -> String {
+    pem_cert(der)
+}

@@ -1,1 +1,2 @@
+pub mod sign_blob;
 pub mod verify_blob;
