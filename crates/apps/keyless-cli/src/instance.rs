@@ -19,6 +19,10 @@ pub struct InstanceArgs {
     /// A trusted_root.json to trust instead of the instance's.
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    /// Ignore the TUF cache and SIGSTORE_ROOT_FILE: the embedded root unless
+    /// a file is given (the conformance protocol's "built-in trust").
+    #[arg(skip)]
+    pub builtin_only: bool,
 }
 
 /// Flags that pick the services a signer uses.
@@ -87,10 +91,56 @@ impl InstanceArgs {
             (None, Some(tc)) => TrustMaterial::from_trusted_root(
                 &keyless_types::TrustedRoot::from_wire(tc.trusted_root.clone()).map_err(keyless_verify::VerificationError::from)?,
             )?,
-            (None, None) => TrustMaterial::public_good()?,
+            (None, None) if self.builtin_only => return Ok(Instance { trust: TrustMaterial::public_good()?, signing: None }),
+            (None, None) => match crate::commands::tuf::cached_trust() {
+                Ok(Some((root, signing))) => {
+                    let signing = signing.and_then(|s| SigningConfig::from_json(&s).ok());
+                    return Ok(Instance { trust: with_root_file(TrustMaterial::from_json(&root)?)?, signing });
+                }
+                Ok(None) => TrustMaterial::public_good()?,
+                Err(e) => {
+                    eprintln!("WARNING: the TUF cache is unusable ({e:#}); using the embedded public-good root");
+                    TrustMaterial::public_good()?
+                }
+            },
         };
-        Ok(Instance { trust, signing: trust_config.map(|t| t.signing_config) })
+        Ok(Instance { trust: with_root_file(trust)?, signing: trust_config.map(|t| t.signing_config) })
     }
+}
+
+/// `SIGSTORE_ROOT_FILE`, as in cosign: a PEM file of CA certificates that
+/// replaces the trusted root's certificate authorities (self-signed ones are
+/// roots, the rest intermediates), trusted without a time bound.
+fn with_root_file(mut trust: TrustMaterial) -> Result<TrustMaterial, keyless_verify::VerificationError> {
+    let Some(path) = std::env::var_os("SIGSTORE_ROOT_FILE").filter(|p| !p.is_empty()) else { return Ok(trust) };
+    let path = PathBuf::from(path);
+    let pem = std::fs::read_to_string(&path).map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
+    let mut roots = Vec::new();
+    let mut intermediates = Vec::new();
+    for block in pem.split_inclusive("-----END CERTIFICATE-----").filter(|b| b.contains("-----BEGIN")) {
+        let cert = keyless_x509::Certificate::from_pem(block).map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
+        if cert.is_self_issued() {
+            roots.push(cert);
+        } else {
+            intermediates.push(cert);
+        }
+    }
+    if roots.is_empty() {
+        return Err(material_error("SIGSTORE_ROOT_FILE", &path, "no self-signed root certificate in the file".into()));
+    }
+    trust.fulcio = roots
+        .into_iter()
+        .map(|root| {
+            let mut chain = intermediates.clone();
+            chain.push(root);
+            keyless_verify::TrustedAuthority {
+                uri: path.display().to_string(),
+                chain,
+                valid_for: keyless_types::ValidityPeriod { start: i64::MIN, end: None },
+            }
+        })
+        .collect();
+    Ok(trust)
 }
 
 fn material_error(what: &'static str, path: &Path, problem: String) -> keyless_verify::VerificationError {

@@ -18,6 +18,11 @@ struct Cli {
 enum Command {
     /// Sign a blob keylessly into a Sigstore bundle.
     SignBlob(commands::sign_blob::SignBlob),
+    /// Trust a TUF repository's root and cache its trusted root (like `cosign initialize`).
+    Initialize(commands::tuf::Initialize),
+    /// Maintain a TUF repository for a private instance.
+    #[command(subcommand)]
+    Tuf(commands::tuf::TufCommand),
     /// Verify a blob (file or digest) against a Sigstore bundle.
     VerifyBlob(commands::verify_blob::VerifyBlob),
 }
@@ -27,6 +32,8 @@ fn main() {
     let code = match &cli.command {
         Command::SignBlob(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
+        Command::Initialize(c) => c.run(),
+        Command::Tuf(c) => c.run(),
     };
     std::process::exit(match code {
         Ok(code) => code,

@@ -6,7 +6,7 @@ use keyless_oidc::{get_token, InteractiveOptions, TokenOptions};
 use keyless_sign::http::{AnyRekor, FulcioClient, TsaClient};
 use keyless_sign::{Artifact, SignedBundle, Signer};
 
-use crate::instance::{InstanceArgs, ServiceArgs};
+use crate::instance::{Endpoints, Instance, InstanceArgs, ServiceArgs};
 
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct SignArgs {
@@ -25,12 +25,17 @@ pub struct SignArgs {
 }
 
 impl SignArgs {
-    /// Run the signing flow for `artifact`, printing progress as cosign does.
-    pub async fn sign(&self, artifact: &Artifact) -> Result<SignedBundle> {
+    /// Resolve the instance (outside any async runtime: the TUF client is
+    /// blocking) and ask for consent.
+    pub fn prepare(&self) -> Result<(Instance, Endpoints)> {
         let instance = self.instance.resolve()?;
         let endpoints = instance.endpoints(&self.services)?;
         crate::consent::confirm(self.yes)?;
+        Ok((instance, endpoints))
+    }
 
+    /// Run the signing flow for `artifact`, printing progress as cosign does.
+    pub async fn sign(&self, instance: &Instance, endpoints: &Endpoints, artifact: &Artifact) -> Result<SignedBundle> {
         let interactive = endpoints.oidc_issuer.as_ref().map(|issuer| {
             let mut o = InteractiveOptions::new(issuer.clone());
             o.client_id = endpoints.oidc_client_id.clone();

@@ -90,7 +90,7 @@ fn run(cli: Cli) -> Result<i32> {
                 },
                 // Only the given root (or the embedded one): the harness must
                 // not pick up a trust config from the environment.
-                instance: InstanceArgs { trusted_root, trust_config: None },
+                instance: InstanceArgs { trusted_root, trust_config: None, builtin_only: true },
                 artifact,
             };
             cmd.run()

@@ -1,2 +1,3 @@
 pub mod sign_blob;
+pub mod tuf;
 pub mod verify_blob;

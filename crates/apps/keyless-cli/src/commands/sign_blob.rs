@@ -29,7 +29,8 @@ pub struct SignBlob {
 impl SignBlob {
     pub fn run(&self) -> Result<i32> {
         let digest = crate::hashing::sha256_file(&self.file)?;
-        let signed = runtime()?.block_on(self.sign.sign(&Artifact::Digest(digest)))?;
+        let (instance, endpoints) = self.sign.prepare()?;
+        let signed = runtime()?.block_on(self.sign.sign(&instance, &endpoints, &Artifact::Digest(digest)))?;
         let json = keyless_sign::bundle_json(&signed.bundle)?;
         std::fs::write(&self.bundle, json).with_context(|| format!("writing {}", self.bundle.display()))?;
         if let Some(p) = &self.output_certificate {
