@@ -1,1 +1,60 @@
-//! OCI registry storage for signatures.
+//! Registry storage for keyless signatures, compatible with cosign.
+//!
+//! - [`reference`]: parse `host[:port]/repo[:tag][@sha256:…]` with Docker Hub
+//!   defaults as cosign (go-containerregistry) applies them.
+//! - [`client`]: the distribution API v2 client (manifests, blobs, anonymous /
+//!   Basic / Bearer auth, HTTPS unless insecure registries are allowed).
+//! - [`cosign`]: the `sha256-<hex>.sig` / `.att` tag layout with simple
+//!   signing payloads and cosign's layer annotations; appends never drop
+//!   earlier signatures, even with concurrent signers.
+//! - [`referrers`]: Sigstore bundles as OCI 1.1 referrers, with the referrers
+//!   tag schema fallback for registries without the API.
+//! - [`testing`]: a real registry on a loopback port for tests.
+//!
+//! Everything read from a registry is size-capped and digest-checked before
+//! use; a registry is storage, never a source of trust.
+
+pub mod auth;
+pub mod client;
+pub mod cosign;
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod reference;
+pub mod referrers;
+pub mod testing;
+
+pub use auth::{AuthError, Credentials, DockerConfig};
+pub use client::{ClientOptions, CredentialSource, PushedManifest, RegistryClient};
+pub use cosign::{Attached, SignatureLayer, SimpleSigning, StoredSignature};
+pub use digest::{Digest, DigestError};
+pub use error::{ContentError, Error, Operation};
+pub use manifest::{Descriptor, ImageIndex, ImageManifest, RawManifest};
+pub use reference::{Reference, ReferenceError, ReferenceErrorKind, Repository};
+pub use referrers::{PushedReferrer, Referrers, ReferrersSource, StoredBundle};
+
+/// Everything stored for one image: cosign-layout signatures and
+/// attestations, and Sigstore bundles attached as referrers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSignatures {
+    /// The manifest digest everything below is about.
+    pub image: Digest,
+    pub signatures: Vec<StoredSignature>,
+    pub attestations: Vec<StoredSignature>,
+    pub bundles: Vec<StoredBundle>,
+}
+
+impl RegistryClient {
+    /// Read everything stored for `image` (resolving its tag once, so all
+    /// three lists are about the same digest).
+    pub async fn list_signatures(&self, image: &Reference) -> Result<ImageSignatures, Error> {
+        let digest = self.resolve_digest(image).await?;
+        let pinned = image.with_digest(digest.clone());
+        Ok(ImageSignatures {
+            signatures: self.signatures(&pinned).await?,
+            attestations: self.attestations(&pinned).await?,
+            bundles: self.bundles(&pinned).await?,
+            image: digest,
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! OCI 1.1 referrers: Sigstore bundles stored as artifacts whose `subject` is
+//! the signed image, found with `GET /v2/<name>/referrers/<digest>`.
+//!
+//! Registries without that API (distribution 2.8 among them) are handled with
+//! the spec's fallback, the referrers tag schema: an image index under tag
+//! `sha256-<hex>` listing every manifest whose subject is that digest, kept
+//! up to date by the clients that push referrers.
+
+use std::collections::BTreeMap;
+
+use reqwest::header;
+use reqwest::StatusCode;
+
+use crate::client::{expect_status, read_capped, Access, RegistryClient, UpdatePlan};
+use crate::digest::Digest;
+use crate::error::{ContentError, Error, Operation};
+use crate::manifest::{
+    Descriptor, ImageIndex, ImageManifest, RawManifest, OCI_EMPTY_CONTENT, OCI_INDEX, OCI_MANIFEST,
+};
+use crate::reference::{Reference, Repository};
+
+/// Artifact type (and layer media type) of a Sigstore bundle v0.3.
+pub const SIGSTORE_BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Where a referrers listing came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReferrersSource {
+    /// The registry's referrers API.
+    Api,
+    /// The fallback `sha256-<hex>` tag index.
+    TagSchema,
+}
+
+/// Manifests that refer to a subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referrers {
+    pub source: ReferrersSource,
+    pub manifests: Vec<Descriptor>,
+}
+
+/// A Sigstore bundle read from a referrer artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBundle {
+    /// The artifact manifest that holds the bundle.
+    pub manifest: Descriptor,
+    /// The bundle JSON, checked against its layer digest.
+    pub bundle: Vec<u8>,
+}
+
+/// What pushing a referrer did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedReferrer {
+    /// The artifact manifest's descriptor (as listed among referrers).
+    pub descriptor: Descriptor,
+    /// The signed image.
+    pub subject: Descriptor,
+    /// Whether the fallback tag index was updated (registry lacks the API).
+    pub used_tag_schema: bool,
+}
+
+impl RegistryClient {
+    /// Push `content` as an OCI 1.1 artifact referring to `image`: empty
+    /// config, one layer, `artifactType`, `subject`. Updates the fallback tag
+    /// index unless the registry confirms it indexed the subject itself.
+    pub async fn attach_artifact(
+        &self,
+        image: &Reference,
+        artifact_type: &str,
+        content: &[u8],
+        annotations: BTreeMap<String, String>,
+    ) -> Result<PushedReferrer, Error> {
+        let repo = image.repository();
+        let subject = self.resolve(image).await?;
+        let subject = Descriptor {
+            media_type: subject.media_type,
+            digest: subject.digest,
+            size: subject.size,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+            extra: BTreeMap::new(),
+        };
+        self.push_blob(repo, OCI_EMPTY_CONTENT).await?;
+        self.push_blob(repo, content).await?;
+        let mut manifest = ImageManifest::new(
+            Descriptor::empty(),
+            vec![Descriptor::for_content(artifact_type, content)],
+        );
+        manifest.artifact_type = Some(artifact_type.to_owned());
+        manifest.subject = Some(subject.clone());
+        manifest.annotations = annotations.clone();
+        let bytes = serde_json::to_vec(&manifest).map_err(|source| ContentError::InvalidJson {
+            what: format!("referrer of {image}"),
+            expected: "serializable manifest",
+            source,
+        })?;
+        let mut descriptor = Descriptor::for_content(OCI_MANIFEST, &bytes);
+        descriptor.artifact_type = Some(artifact_type.to_owned());
+        descriptor.annotations = annotations;
+        let digest_ref = descriptor.digest.to_string();
+        let pushed = self
+            .put_manifest(repo, &digest_ref, OCI_MANIFEST, bytes, None)
+            .await?;
+        let used_tag_schema = pushed.oci_subject.as_ref() != Some(&subject.digest);
+        if used_tag_schema {
+            self.add_to_tag_index(repo, &subject.digest, &descriptor)
+                .await?;
+        }
+        Ok(PushedReferrer {
+            descriptor,
+            subject,
+            used_tag_schema,
+        })
+    }
+
+    /// Push a Sigstore bundle (v0.3 JSON) as a referrer of `image`.
+    pub async fn attach_bundle(
+        &self,
+        image: &Reference,
+        bundle_json: &[u8],
+    ) -> Result<PushedReferrer, Error> {
+        self.attach_artifact(
+            image,
+            SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+            bundle_json,
+            BTreeMap::new(),
+        )
+        .await
+    }
+
+    async fn add_to_tag_index(
+        &self,
+        repo: &Repository,
+        subject: &Digest,
+        entry: &Descriptor,
+    ) -> Result<(), Error> {
+        let tag = subject.tag_form();
+        let what = format!("referrers tag index {repo}:{tag}");
+        self.update_tag(repo, &tag, |current| {
+            let mut index = match current {
+                Some(raw) => parse_index(raw, &what)?,
+                None => ImageIndex::new(),
+            };
+            if index.manifests.iter().any(|d| d.digest == entry.digest) {
+                return Ok(None);
+            }
+            index.manifests.push(entry.clone());
+            let bytes = serde_json::to_vec(&index).map_err(|source| ContentError::InvalidJson {
+                what: what.clone(),
+                expected: "serializable index",
+                source,
+            })?;
+            Ok(Some(UpdatePlan {
+                media_type: OCI_INDEX.to_owned(),
+                manifest: bytes,
+                blobs: Vec::new(),
+            }))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Manifests referring to `subject` in `repo`, optionally only those of
+    /// `artifact_type`: from the referrers API, or from the fallback tag when
+    /// the registry does not have the API (it answers 404 there).
+    pub async fn referrers(
+        &self,
+        repo: &Repository,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Referrers, Error> {
+        let mut url = self.url(repo, &format!("referrers/{subject}")).await?;
+        if let Some(t) = artifact_type {
+            let mut u = url::Url::parse(&url).map_err(|e| ContentError::Malformed {
+                what: url.clone(),
+                reason: e.to_string(),
+            })?;
+            u.query_pairs_mut().append_pair("artifactType", t);
+            url = u.to_string();
+        }
+        let response = self
+            .send(Operation::Referrers, repo, Access::Pull, &url, |c| {
+                c.get(&url).header(header::ACCEPT, OCI_INDEX)
+            })
+            .await?;
+        let filter = |manifests: Vec<Descriptor>| -> Vec<Descriptor> {
+            manifests
+                .into_iter()
+                .filter(|d| artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)))
+                .collect()
+        };
+        match response.status() {
+            StatusCode::NOT_FOUND
+            | StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::NOT_IMPLEMENTED => {
+                tracing::debug!(%repo, "no referrers API; reading the fallback tag");
+                let tag = subject.tag_form();
+                let manifests = match self.fetch_manifest(repo, &tag).await? {
+                    Some(raw) => {
+                        parse_index(&raw, &format!("referrers tag index {repo}:{tag}"))?.manifests
+                    }
+                    None => Vec::new(),
+                };
+                Ok(Referrers {
+                    source: ReferrersSource::TagSchema,
+                    manifests: filter(manifests),
+                })
+            }
+            _ => {
+                let response =
+                    expect_status(response, Operation::Referrers, &url, &[StatusCode::OK]).await?;
+                let body =
+                    read_capped(response, Operation::Referrers, &url, 4 * 1024 * 1024).await?;
+                let index: ImageIndex =
+                    serde_json::from_slice(&body).map_err(|source| ContentError::InvalidJson {
+                        what: format!("referrers of {repo}@{subject}"),
+                        expected: "OCI image index",
+                        source,
+                    })?;
+                Ok(Referrers {
+                    source: ReferrersSource::Api,
+                    manifests: filter(index.manifests),
+                })
+            }
+        }
+    }
+
+    /// The Sigstore bundles attached to `image` as referrers.
+    pub async fn bundles(&self, image: &Reference) -> Result<Vec<StoredBundle>, Error> {
+        let repo = image.repository();
+        let digest = self.resolve_digest(image).await?;
+        let listed = self
+            .referrers(repo, &digest, Some(SIGSTORE_BUNDLE_V03_MEDIA_TYPE))
+            .await?;
+        let mut out = Vec::new();
+        for manifest in listed.manifests {
+            let what = format!("bundle artifact {repo}@{}", manifest.digest);
+            let Some(raw) = self
+                .fetch_manifest(repo, &manifest.digest.to_string())
+                .await?
+            else {
+                return Err(Error::NotFound {
+                    operation: Operation::GetManifest,
+                    url: what,
+                });
+            };
+            let parsed: ImageManifest =
+                serde_json::from_slice(&raw.bytes).map_err(|source| ContentError::InvalidJson {
+                    what: what.clone(),
+                    expected: "OCI image manifest",
+                    source,
+                })?;
+            let Some(layer) = parsed.layers.first() else {
+                return Err(ContentError::Malformed {
+                    what,
+                    reason: "the artifact has no layer".to_owned(),
+                }
+                .into());
+            };
+            let bundle = self
+                .fetch_blob(repo, &layer.digest, layer.size.min(self.max_blob_bytes()))
+                .await?;
+            out.push(StoredBundle { manifest, bundle });
+        }
+        Ok(out)
+    }
+}
+
+fn parse_index(raw: &RawManifest, what: &str) -> Result<ImageIndex, Error> {
+    if raw.media_type != OCI_INDEX {
+        return Err(ContentError::UnexpectedMediaType {
+            what: what.to_owned(),
+            expected: vec![OCI_INDEX.to_owned()],
+            found: raw.media_type.clone(),
+        }
+        .into());
+    }
+    serde_json::from_slice(&raw.bytes).map_err(|source| {
+        ContentError::InvalidJson {
+            what: what.to_owned(),
+            expected: "OCI image index",
+            source,
+        }
+        .into()
+    })
+}
