@@ -7,6 +7,8 @@ pub mod hashing;
 pub mod exit;
 pub mod instance;
 pub mod signing;
+pub mod stack;
+mod tuf_repo;
 pub mod verify_args;
 
 /// Print a verification failure the way cosign users expect, plus a hint,

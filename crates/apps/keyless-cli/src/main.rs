@@ -18,6 +18,10 @@ struct Cli {
 enum Command {
     /// Sign a blob keylessly into a Sigstore bundle.
     SignBlob(commands::sign_blob::SignBlob),
+    /// Run the servers: the whole local stack (--dev) or one service.
+    Server(commands::server::Server),
+    /// Print an identity token from the local stack's development OIDC issuer.
+    DevToken(commands::dev_token::DevToken),
     /// Trust a TUF repository's root and cache its trusted root (like `cosign initialize`).
     Initialize(commands::tuf::Initialize),
     /// Maintain a TUF repository for a private instance.
@@ -33,6 +37,8 @@ fn main() {
         Command::SignBlob(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
         Command::Initialize(c) => c.run(),
+        Command::Server(c) => c.run(),
+        Command::DevToken(c) => c.run(),
         Command::Tuf(c) => c.run(),
     };
     std::process::exit(match code {

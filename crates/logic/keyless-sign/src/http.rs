@@ -111,10 +111,16 @@ impl TransparencyLog for RekorV2Client {
                     }
                 }
             }),
+            // Rekor v2 logs a DSSE envelope as a hashedrekord over the hash
+            // of its PAE, with the envelope's signature (rekor-v2 spec
+            // §6.1.4); that is what verifiers rebuild and compare.
             LogRequest::Dsse { envelope, certificate, key_details } => json!({
-                "dsseRequestV002": {
-                    "envelope": envelope,
-                    "verifiers": [{ "x509Certificate": { "rawBytes": B64.encode(certificate) }, "keyDetails": key_details }],
+                "hashedRekordRequestV002": {
+                    "digest": B64.encode(keyless_crypto::sha256(&keyless_types::pae(&envelope.payload_type, &envelope.payload))),
+                    "signature": {
+                        "content": B64.encode(envelope.signatures.first().map(|s| s.sig.as_slice()).unwrap_or_default()),
+                        "verifier": { "x509Certificate": { "rawBytes": B64.encode(certificate) }, "keyDetails": key_details },
+                    }
                 }
             }),
         };

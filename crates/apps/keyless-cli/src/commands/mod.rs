@@ -1,3 +1,5 @@
+pub mod dev_token;
+pub mod server;
 pub mod sign_blob;
 pub mod tuf;
 pub mod verify_blob;

@@ -1,0 +1,122 @@
+//! `keyless server …`: run the services.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+
+#[derive(Debug, clap::Args)]
+pub struct Server {
+    /// Run the whole local stack (OIDC issuer, CA + CT log, transparency
+    /// log, TSA, TUF repository) in one process. Development only: the
+    /// OIDC issuer approves every sign-in.
+    #[arg(long)]
+    pub dev: bool,
+    /// Where keys, the log and the client files live (created if missing).
+    #[arg(long, value_name = "DIR", default_value = ".keyless-dev")]
+    pub data_dir: PathBuf,
+    /// Address of the health endpoint; services use the next five ports
+    /// (all random when the port is 0).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(subcommand)]
+    pub service: Option<Service>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Service {
+    /// The transparency log alone (Rekor v1/v2 APIs and tlog-tiles).
+    Log {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Checkpoint origin; defaults to the listen address (host:port).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// The certificate authority alone (Fulcio v2 API).
+    Ca {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5555")]
+        listen: SocketAddr,
+        /// Fulcio-style issuer configuration (JSON with OIDCIssuers / MetaIssuers).
+        #[arg(long, value_name = "FILE")]
+        issuers: PathBuf,
+    },
+    /// The development OIDC issuer alone.
+    Oidc {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5556")]
+        listen: SocketAddr,
+    },
+    /// The RFC 3161 timestamp authority alone.
+    Tsa {
+        #[arg(long, value_name = "DIR")]
+        data_dir: PathBuf,
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5557")]
+        listen: SocketAddr,
+    },
+}
+
+impl Server {
+    pub fn run(&self) -> Result<i32> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+            .with_writer(std::io::stderr)
+            .try_init();
+        let rt = crate::signing::runtime()?;
+        rt.block_on(async {
+            match (&self.service, self.dev) {
+                (None, true) => self.dev_stack().await,
+                (None, false) => bail!("say which server to run: `keyless server --dev` or `keyless server log|ca|oidc|tsa`"),
+                (Some(s), _) => s.run().await,
+            }
+        })?;
+        Ok(crate::exit::OK)
+    }
+
+    async fn dev_stack(&self) -> Result<()> {
+        let started = std::time::Instant::now();
+        let stack = crate::stack::start(&self.data_dir, self.listen).await?;
+        let dir = std::fs::canonicalize(&stack.data_dir).unwrap_or_else(|_| stack.data_dir.clone());
+        eprintln!("keyless dev stack ready in {} ms (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)", started.elapsed().as_millis());
+        eprintln!("  OIDC issuer  {}", stack.urls.oidc_issuer);
+        eprintln!("  CA           {}", stack.urls.ca_url);
+        eprintln!("  log          {}", stack.urls.log_url);
+        eprintln!("  TSA          {}", stack.urls.tsa_url);
+        eprintln!("  TUF          {}", stack.urls.tuf_url);
+        eprintln!("  health       {}", stack.urls.health_url);
+        println!("export SIGSTORE_TRUST_CONFIG={}", dir.join("trust_config.json").display());
+        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        Ok(())
+    }
+}
+
+impl Service {
+    async fn run(&self) -> Result<()> {
+        match self {
+            Self::Log { data_dir, listen, origin } => {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                let origin = origin.clone().unwrap_or_else(|| listen.to_string());
+                keyless_log::serve(keyless_log::LogConfig::new(data_dir, origin), listener).await?;
+            }
+            Self::Ca { data_dir, listen, issuers } => {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                let config = keyless_ca::CaConfig::new(data_dir, keyless_ca::IssuersSource::File(issuers.clone()));
+                keyless_ca::serve(config, listener).await?;
+            }
+            Self::Oidc { data_dir, listen } => {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                keyless_oidc_dev::serve(keyless_oidc_dev::OidcDevConfig::new(data_dir), listener).await?;
+            }
+            Self::Tsa { data_dir, listen } => {
+                let listener = tokio::net::TcpListener::bind(listen).await?;
+                keyless_tsa::serve(keyless_tsa::TsaConfig::new(data_dir), listener).await?;
+            }
+        }
+        Ok(())
+    }
+}

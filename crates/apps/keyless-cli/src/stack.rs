@@ -1,0 +1,217 @@
+//! `keyless server --dev`: the whole system on loopback in one process —
+//! development OIDC issuer, CA with its CT log, transparency log, timestamp
+//! authority and a static TUF repository — on embedded storage in one data
+//! directory, keys generated on first start and reused after.
+//!
+//! Before it reports ready it writes, in the data directory:
+//! `trusted_root.json`, `signing_config.json` (Sigstore formats),
+//! `trust_config.json` (ClientTrustConfig), `stack.json` (every service's
+//! URL) and `tuf/root.json` (the TUF repository's initial root).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use keyless_types::signing_config::{
+    ClientTrustConfig, Service, SigningConfig, CLIENT_TRUST_CONFIG_MEDIA_TYPE, SIGNING_CONFIG_MEDIA_TYPE,
+};
+use keyless_types::wire::{self, TimeRange};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+/// The URLs of a running stack, as `stack.json` lists them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StackUrls {
+    pub ca_url: String,
+    pub log_url: String,
+    pub tsa_url: String,
+    pub oidc_issuer: String,
+    pub tuf_url: String,
+    /// Where `/healthz` answers.
+    pub health_url: String,
+}
+
+/// A started stack.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub data_dir: PathBuf,
+    pub urls: StackUrls,
+}
+
+impl Stack {
+    pub fn trust_config_path(&self) -> PathBuf {
+        self.data_dir.join("trust_config.json")
+    }
+}
+
+async fn bind(host: std::net::IpAddr, port: u16) -> Result<TcpListener> {
+    TcpListener::bind(SocketAddr::new(host, port)).await.with_context(|| format!("listening on {host}:{port}"))
+}
+
+/// Start every service and write the client files. Services run on the
+/// current tokio runtime until the process ends. `listen` is the health
+/// endpoint's address; the services take the next five ports (or random
+/// ports when `listen`'s port is 0).
+pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let host = listen.ip();
+    let port = |i: u16| if listen.port() == 0 { 0 } else { listen.port() + i };
+    let front = bind(host, listen.port()).await?;
+    let (oidc_l, ca_l, log_l, tsa_l, tuf_l) =
+        (bind(host, port(1)).await?, bind(host, port(2)).await?, bind(host, port(3)).await?, bind(host, port(4)).await?, bind(host, port(5)).await?);
+    let url = |l: &TcpListener| -> Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
+    let urls = StackUrls {
+        oidc_issuer: url(&oidc_l)?,
+        ca_url: url(&ca_l)?,
+        log_url: url(&log_l)?,
+        tsa_url: format!("{}{}", url(&tsa_l)?, keyless_tsa::TIMESTAMP_PATH),
+        tuf_url: url(&tuf_l)?,
+        health_url: format!("{}/healthz", url(&front)?),
+    };
+
+    // Development OIDC issuer.
+    let mut oidc_config = keyless_oidc_dev::OidcDevConfig::new(data_dir.join("oidc"));
+    oidc_config.issuer_url = Some(urls.oidc_issuer.clone());
+    let issuer = keyless_oidc_dev::open_for(oidc_config, &oidc_l).context("starting the development OIDC issuer")?;
+    let issuers_json = issuer.ca_issuers_config();
+    tokio::spawn(async move { axum::serve(oidc_l, keyless_oidc_dev::router(issuer)).await });
+
+    // Certificate authority and its CT log, trusting the dev issuer.
+    let issuers: keyless_ca::IssuersConfig =
+        serde_json::from_value(issuers_json).context("the dev issuer's CA configuration")?;
+    let mut ca_config = keyless_ca::CaConfig::new(data_dir.join("ca"), keyless_ca::IssuersSource::Inline(issuers));
+    ca_config.public_url = Some(urls.ca_url.clone());
+    let material = keyless_ca::CaMaterial::load_or_create(&ca_config.data_dir).context("CA keys and certificates")?;
+    let ca_root = keyless_ca::trusted_root(&material, &urls.ca_url, &urls.ca_url);
+    let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
+    tokio::spawn(async move { axum::serve(ca_l, keyless_ca::router(ca_state)).await });
+
+    // Transparency log (Rekor v2 personality), signing as host:port.
+    let origin = urls.log_url.trim_start_matches("http://").to_string();
+    let log_config = keyless_log::LogConfig::new(data_dir.join("log"), origin.clone());
+    let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(log_config)).await?.context("opening the transparency log")?;
+    let log_entry = tlog_entry(&urls.log_url, &origin, log.public_key(), log.log_id())?;
+    tokio::spawn(async move { axum::serve(log_l, keyless_log::router(log)).await });
+
+    // Timestamp authority.
+    let mut tsa_config = keyless_tsa::TsaConfig::new(data_dir.join("tsa"));
+    tsa_config.uri = Some(urls.tsa_url.clone());
+    let tsa = keyless_tsa::Tsa::open(&tsa_config).context("starting the timestamp authority")?;
+    let tsa_entry: wire::CertificateAuthority =
+        serde_json::from_value(tsa.trusted_root_entry()).context("the TSA's trusted-root entry")?;
+    let tsa = Arc::new(tsa);
+    tokio::spawn(async move { keyless_tsa::serve_tsa(tsa, tsa_l).await });
+
+    // The client files.
+    let trusted_root = wire::TrustedRoot {
+        media_type: "application/vnd.dev.sigstore.trustedroot+json;version=0.1".into(),
+        tlogs: vec![log_entry],
+        certificate_authorities: ca_root.certificate_authorities,
+        ctlogs: ca_root.ctlogs,
+        timestamp_authorities: vec![tsa_entry],
+    };
+    let signing_config = signing_config(&urls);
+    write_json(&data_dir.join("trusted_root.json"), &trusted_root)?;
+    write_json(&data_dir.join("signing_config.json"), &signing_config)?;
+    let trust_config = ClientTrustConfig {
+        media_type: CLIENT_TRUST_CONFIG_MEDIA_TYPE.into(),
+        trusted_root: trusted_root.clone(),
+        signing_config: signing_config.clone(),
+    };
+    write_json(&data_dir.join("trust_config.json"), &trust_config)?;
+    // The verifier must accept what we publish; fail now rather than later.
+    keyless_verify::TrustMaterial::from_json(&std::fs::read(data_dir.join("trusted_root.json"))?)
+        .context("the stack's own trusted_root.json does not load")?;
+
+    // TUF repository distributing the two files.
+    let tuf_dir = crate::tuf_repo::publish_stack_repo(data_dir)?;
+    tokio::spawn(async move { axum::serve(tuf_l, axum::Router::new().fallback_service(tower_http::services::ServeDir::new(tuf_dir))).await });
+
+    write_json(&data_dir.join("stack.json"), &urls)?;
+    let health = axum::Router::new()
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/stack.json", axum::routing::get({
+            let urls = urls.clone();
+            move || async move { axum::Json(urls) }
+        }));
+    tokio::spawn(async move { axum::serve(front, health).await });
+    wait_healthy(&urls).await?;
+    Ok(Stack { data_dir: data_dir.to_path_buf(), urls })
+}
+
+fn tlog_entry(url: &str, origin: &str, key: &keyless_crypto::PublicKey, log_id: [u8; 32]) -> Result<wire::TransparencyLogInstance> {
+    let _ = origin;
+    let key_details = match key.algorithm() {
+        keyless_crypto::KeyAlgorithm::Ed25519 => "PKIX_ED25519",
+        _ => "PKIX_ECDSA_P256_SHA_256",
+    };
+    Ok(wire::TransparencyLogInstance {
+        base_url: url.to_string(),
+        hash_algorithm: "SHA2_256".into(),
+        public_key: wire::PublicKey {
+            raw_bytes: key.spki_der().to_vec(),
+            key_details: key_details.into(),
+            valid_for: Some(TimeRange { start: Some(epoch_start()), end: None }),
+        },
+        log_id: wire::LogId { key_id: log_id.to_vec() },
+        checkpoint_key_id: None,
+        operator: Some("keyless dev stack".into()),
+    })
+}
+
+/// Validity windows start at the Unix epoch: the stack's keys are trusted
+/// for everything they ever signed (they are development keys).
+fn epoch_start() -> String {
+    "1970-01-01T00:00:00Z".into()
+}
+
+fn signing_config(urls: &StackUrls) -> SigningConfig {
+    let svc = |url: &str, v: u32| Service {
+        url: url.to_string(),
+        major_api_version: v,
+        valid_for: TimeRange { start: Some(epoch_start()), end: None },
+        operator: "keyless dev stack".into(),
+    };
+    SigningConfig {
+        media_type: SIGNING_CONFIG_MEDIA_TYPE.into(),
+        ca_urls: vec![svc(&urls.ca_url, 1)],
+        oidc_urls: vec![svc(&urls.oidc_issuer, 1)],
+        rekor_tlog_urls: vec![svc(&urls.log_url, 2)],
+        rekor_tlog_config: Some(keyless_types::signing_config::ServiceConfiguration { selector: "ANY".into(), count: None }),
+        tsa_urls: vec![svc(&urls.tsa_url, 1)],
+        tsa_config: Some(keyless_types::signing_config::ServiceConfiguration { selector: "ANY".into(), count: None }),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_vec_pretty(value)?;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, json).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+async fn wait_healthy(urls: &StackUrls) -> Result<()> {
+    let client = reqwest::Client::new();
+    let checks = [
+        format!("{}/.well-known/openid-configuration", urls.oidc_issuer),
+        format!("{}/api/v2/configuration", urls.ca_url),
+        format!("{}/checkpoint", urls.log_url),
+        format!("{}{}", urls.tsa_url.trim_end_matches(keyless_tsa::TIMESTAMP_PATH), keyless_tsa::CERTCHAIN_PATH),
+        format!("{}/root.json", urls.tuf_url),
+        urls.health_url.clone(),
+    ];
+    for url in checks {
+        let mut ok = false;
+        for _ in 0..100 {
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        anyhow::ensure!(ok, "service at {url} did not come up");
+    }
+    Ok(())
+}
