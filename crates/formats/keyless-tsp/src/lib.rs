@@ -7,11 +7,15 @@
 //! beyond RFC 3161 / RFC 5652; the trusted-root `validFor` window and the
 //! signing-certificate lifetime are checked by the verifier, which has them.
 //!
+//! The [`issue`] module is the other half, for our own TSA: requests,
+//! signed tokens and rejections.
+//!
 //! All ASN.1 goes through RustCrypto's `x509-tsp`, `cms`, `x509-cert` and
 //! `der`; all cryptography through `keyless-crypto`; path validation through
 //! `keyless-x509`.
 
 mod error;
+pub mod issue;
 mod token;
 mod verify;
 

@@ -1,0 +1,116 @@
+//! End to end against `keyless server --dev`: keyless signing and
+//! verification with the real services, interop with sigstore-python in
+//! both directions, TUF bootstrap, and persistence across a restart.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn sign_verify_interop_and_restart() {
+    let dir = temp_dir("stack");
+    let port = free_base_port();
+    let stack = DevStack::start(&dir, port);
+    let issuer = stack.url("oidcIssuer");
+    for f in ["trusted_root.json", "signing_config.json", "trust_config.json", "stack.json", "tuf/root.json"] {
+        assert!(dir.join(f).is_file(), "{f} written before ready");
+    }
+    let artifact = dir.join("artifact.txt");
+    std::fs::write(&artifact, b"release 1.0\n").unwrap();
+    let bundle = dir.join("artifact.sigstore.json");
+
+    // keyless sign-blob → keyless verify-blob, with the trust config from the environment.
+    let token = stack.token("alice@example.com");
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+        .arg(&bundle)
+        .arg(&artifact));
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    for line in ["Generating ephemeral keys...", "Retrieving signed certificate...", "Successfully verified SCT...", "tlog entry created with index: "] {
+        assert!(out.contains(line), "missing {line:?} in {out}");
+    }
+    let trust_config = stack.trust_config();
+    let verify = |bundle: &std::path::Path, identity: &str, file: &std::path::Path| {
+        run(keyless()
+            .env("SIGSTORE_TRUST_CONFIG", &trust_config)
+            .args(["verify-blob", "--certificate-identity", identity, "--certificate-oidc-issuer", &issuer, "--bundle"])
+            .arg(bundle)
+            .arg(file))
+    };
+    let o = verify(&bundle, "alice@example.com", &artifact);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = verify(&bundle, "mallory@example.com", &artifact);
+    assert_eq!(o.status.code(), Some(22), "{}", text(&o));
+    assert!(text(&o).contains("none of the expected identities matched what was in the certificate, got subjects [alice@example.com]"));
+    let other = dir.join("other.txt");
+    std::fs::write(&other, b"release 1.1\n").unwrap();
+    let o = verify(&bundle, "alice@example.com", &other);
+    assert!(!o.status.success(), "a different file must not verify");
+
+    // sigstore-python verifies our bundle.
+    let py = sigstore_python();
+    let o = run(std::process::Command::new(&py)
+        .arg("--trust-config")
+        .arg(stack.trust_config())
+        .args(["verify", "identity", "--offline", "--cert-identity", "alice@example.com", "--cert-oidc-issuer", &issuer, "--bundle"])
+        .arg(&bundle)
+        .arg(&artifact));
+    assert!(o.status.success(), "sigstore-python rejected our bundle: {}", text(&o));
+
+    // sigstore-python signs against our stack; we verify its bundle.
+    let py_bundle = dir.join("py.sigstore.json");
+    let token = stack.token("bob@example.com");
+    let o = run(std::process::Command::new(&py)
+        .arg("--trust-config")
+        .arg(stack.trust_config())
+        .args(["sign", "--identity-token", &token, "--bundle"])
+        .arg(&py_bundle)
+        .arg(&artifact));
+    assert!(o.status.success(), "sigstore-python could not sign against the stack: {}", text(&o));
+    let o = verify(&py_bundle, "bob@example.com", &artifact);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // TUF: bootstrap our client from the stack's repository.
+    let home = dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let o = run(keyless()
+        .env("HOME", &home)
+        .env_remove("SIGSTORE_TRUST_CONFIG")
+        .args(["initialize", "--mirror", &stack.url("tufUrl"), "--root"])
+        .arg(dir.join("tuf/root.json")));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(keyless()
+        .env("HOME", &home)
+        .env_remove("SIGSTORE_TRUST_CONFIG")
+        .args(["verify-blob", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", &issuer, "--bundle"])
+        .arg(&py_bundle)
+        .arg(&artifact));
+    assert!(o.status.success(), "verify with TUF-distributed trust: {}", text(&o));
+
+    // Restart on the same data directory and ports: same keys, the log
+    // keeps growing, bundles made before still verify.
+    let trusted_before = std::fs::read(dir.join("trusted_root.json")).unwrap();
+    stack.stop();
+    let stack = DevStack::start(&dir, port);
+    let trusted_after = std::fs::read(dir.join("trusted_root.json")).unwrap();
+    let keys = |j: &[u8]| {
+        let v: serde_json::Value = serde_json::from_slice(j).unwrap();
+        (v["tlogs"][0]["publicKey"].clone(), v["certificateAuthorities"].clone(), v["timestampAuthorities"][0]["certChain"].clone())
+    };
+    assert_eq!(keys(&trusted_before), keys(&trusted_after), "keys survive a restart");
+    let o = verify(&bundle, "alice@example.com", &artifact);
+    assert!(o.status.success(), "a bundle from before the restart: {}", text(&o));
+    let token = stack.token("carol@example.com");
+    let bundle2 = dir.join("after-restart.sigstore.json");
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+        .arg(&bundle2)
+        .arg(&artifact));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("tlog entry created with index: 2"), "the log continues after restart: {}", text(&o));
+    stack.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

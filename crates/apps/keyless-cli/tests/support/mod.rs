@@ -1,0 +1,127 @@
+//! Running `keyless server --dev` as a child process for end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn keyless() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_keyless"))
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("keyless-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// A base port with the five after it free right now (the stack uses six).
+pub fn free_base_port() -> u16 {
+    for _ in 0..50 {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = l.local_addr().expect("addr").port();
+        drop(l);
+        if base > 65000 {
+            continue;
+        }
+        if (0..6).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+/// A running dev stack; killed when dropped.
+pub struct DevStack {
+    pub dir: PathBuf,
+    child: Child,
+    pub stack: serde_json::Value,
+}
+
+impl DevStack {
+    pub fn start(dir: &Path, port: u16) -> Self {
+        let _ = std::fs::remove_file(dir.join("stack.json"));
+        let child = keyless()
+            .args(["server", "--dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keyless server --dev");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let stack = loop {
+            if let Ok(bytes) = std::fs::read(dir.join("stack.json")) {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    break v;
+                }
+            }
+            assert!(Instant::now() < deadline, "the dev stack did not write stack.json");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let health = stack["healthUrl"].as_str().expect("healthUrl").to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !http_ok(&health) {
+            assert!(Instant::now() < deadline, "the dev stack never became healthy");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { dir: dir.to_path_buf(), child, stack }
+    }
+
+    pub fn trust_config(&self) -> PathBuf {
+        self.dir.join("trust_config.json")
+    }
+
+    pub fn url(&self, key: &str) -> String {
+        self.stack[key].as_str().unwrap_or_else(|| panic!("{key} in stack.json")).to_string()
+    }
+
+    pub fn token(&self, subject: &str) -> String {
+        let out = keyless().args(["dev-token", "--subject", subject, "--data-dir"]).arg(&self.dir).output().expect("dev-token");
+        assert!(out.status.success(), "dev-token failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DevStack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bare-bones HTTP GET on loopback (std only), true on a 200.
+pub fn http_ok(url: &str) -> bool {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let Ok(mut s) = std::net::TcpStream::connect(host) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.1 200")
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run command")
+}
+
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// sigstore-python from the venv `scripts/ci/install-python-sigstore.sh` makes.
+pub fn sigstore_python() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target/sigstore-venv/bin/sigstore");
+    assert!(p.exists(), "sigstore-python not found at {}: run scripts/ci/install-python-sigstore.sh", p.display());
+    p
+}

@@ -1,0 +1,367 @@
+//! The TSA's certificate chain: a root, an intermediate and a time-stamping
+//! leaf, generated into the data directory on first start and loaded after.
+//!
+//! Certificates are assembled from `x509-cert` types (TbsCertificate and the
+//! PKIX extension structs) and signed with `keyless-crypto`; the `builder`
+//! feature of x509-cert was not needed, as it would only add signature-trait
+//! glue and SHA-1 key identifiers around the same structures.
+//!
+//! Profile (RFC 3161 §2.3, RFC 5280): the leaf is an end entity
+//! (basicConstraints cA=FALSE, critical), keyUsage digitalSignature
+//! (critical) and a single critical EKU id-kp-timeStamping; the
+//! intermediate has pathLenConstraint 0 and the CAs keyCertSign|cRLSign.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
+use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512};
+use const_oid::AssociatedOid;
+use der::asn1::{BitString, OctetString, UtcTime};
+use der::{Decode, Encode, EncodePem};
+use keyless_crypto::{KeyAlgorithm, SignatureAlgorithm, SigningKey};
+use keyless_x509::{verify_chain, Certificate, Purpose};
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
+    SubjectKeyIdentifier,
+};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::time::{Time, Validity};
+use x509_cert::TbsCertificate;
+
+use crate::error::{encode_err, PkiError, TsaError};
+use crate::store;
+
+/// How long generated certificates are valid: long enough that a local
+/// deployment never sees its TSA expire, short enough to stay in UTCTime.
+const VALIDITY: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// notBefore is backdated a little so that a verifier whose clock is
+/// slightly behind ours still accepts fresh tokens.
+const BACKDATE: u64 = 60;
+
+const ROOT_KEY: &str = "root.key";
+const INTERMEDIATE_KEY: &str = "intermediate.key";
+const LEAF_KEY: &str = "signing.key";
+const ROOT_CERT: &str = "root.pem";
+const INTERMEDIATE_CERT: &str = "intermediate.pem";
+/// Written last: its presence marks a complete chain.
+const LEAF_CERT: &str = "signing.pem";
+
+/// The loaded chain and the leaf's signing key.
+pub(crate) struct Pki {
+    /// Leaf, intermediate, root.
+    pub chain: Vec<Certificate>,
+    pub leaf_key: SigningKey,
+}
+
+/// Load the chain from `dir`, or generate one there if none is complete.
+pub(crate) fn load_or_generate(
+    dir: &Path,
+    algorithm: KeyAlgorithm,
+    organization: &str,
+    now: u64,
+) -> Result<Pki, TsaError> {
+    store::ensure_dir(dir)?;
+    if store::exists(&dir.join(LEAF_CERT)) {
+        return load(dir, now);
+    }
+    let pki = generate(algorithm, organization, now)?;
+    // Keys first, the leaf certificate last (it marks completeness).
+    store::write(&dir.join(ROOT_KEY), &pki.root_key.to_pkcs8_pem(), true)?;
+    store::write(
+        &dir.join(INTERMEDIATE_KEY),
+        &pki.intermediate_key.to_pkcs8_pem(),
+        true,
+    )?;
+    store::write(&dir.join(LEAF_KEY), &pki.leaf.leaf_key.to_pkcs8_pem(), true)?;
+    for (name, cert) in [(ROOT_CERT, 2), (INTERMEDIATE_CERT, 1), (LEAF_CERT, 0)] {
+        store::write(&dir.join(name), &pem(&pki.leaf.chain[cert])?, false)?;
+    }
+    tracing::info!(dir = %dir.display(), "generated a new TSA certificate chain");
+    Ok(pki.leaf)
+}
+
+fn load(dir: &Path, now: u64) -> Result<Pki, TsaError> {
+    let cert = |name: &str, what: &'static str| -> Result<Certificate, TsaError> {
+        Certificate::from_pem(&store::read(&dir.join(name))?).map_err(|e| {
+            TsaError::Pki(PkiError::Stored {
+                what,
+                reason: e.to_string(),
+            })
+        })
+    };
+    let chain = vec![
+        cert(LEAF_CERT, "signing")?,
+        cert(INTERMEDIATE_CERT, "intermediate")?,
+        cert(ROOT_CERT, "root")?,
+    ];
+    let key_path = dir.join(LEAF_KEY);
+    let leaf_key =
+        SigningKey::from_pkcs8_pem(&store::read(&key_path)?).map_err(|source| TsaError::Key {
+            path: key_path.clone(),
+            source,
+        })?;
+    // A chain that no longer validates (expired, edited) would make every
+    // token fail verification: refuse to start instead.
+    let at = i64::try_from(now).unwrap_or(i64::MAX);
+    verify_chain(
+        &chain[0],
+        &chain[1..2],
+        &chain[2..],
+        at,
+        Purpose::TimeStamping,
+    )
+    .map_err(|e| PkiError::Chain(e.to_string()))?;
+    Ok(Pki { chain, leaf_key })
+}
+
+/// The PEM text of a certificate.
+pub(crate) fn pem(cert: &Certificate) -> Result<String, PkiError> {
+    cert.inner()
+        .to_pem(der::pem::LineEnding::LF)
+        .map_err(encode_err("PEM certificate"))
+}
+
+struct Generated {
+    leaf: Pki,
+    root_key: SigningKey,
+    intermediate_key: SigningKey,
+}
+
+fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Generated, PkiError> {
+    if !matches!(algorithm, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384) {
+        return Err(PkiError::UnsupportedAlgorithm(format!("{algorithm:?}")));
+    }
+    let key = |what: &'static str| {
+        SigningKey::generate(algorithm).map_err(|e| PkiError::KeyGeneration {
+            algorithm: format!("{algorithm:?} ({what})"),
+            reason: e.to_string(),
+        })
+    };
+    let (root_key, intermediate_key, leaf_key) = (key("root")?, key("intermediate")?, key("leaf")?);
+    let name = |cn: &str| {
+        // RFC 4514 order: most specific first. Commas would split RDNs.
+        let org = organization.replace([',', '+', '=', '\\', '"'], " ");
+        Name::from_str(&format!("CN={cn},O={org}")).map_err(encode_err("name"))
+    };
+    let root_name = name("keyless-tsa-root")?;
+    let intermediate_name = name("keyless-tsa-intermediate")?;
+    let leaf_name = name("keyless-tsa")?;
+    let validity = validity(now)?;
+
+    let ca_usage = KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign);
+    let root = sign(
+        Template {
+            subject: root_name.clone(),
+            issuer: root_name.clone(),
+            validity,
+            subject_key: &root_key,
+            extensions: vec![
+                ext(
+                    &BasicConstraints {
+                        ca: true,
+                        path_len_constraint: None,
+                    },
+                    true,
+                )?,
+                ext(&ca_usage, true)?,
+                ext(&ski(&root_key)?, false)?,
+            ],
+        },
+        &root_key,
+        "root",
+    )?;
+    let intermediate = sign(
+        Template {
+            subject: intermediate_name.clone(),
+            issuer: root_name,
+            validity,
+            subject_key: &intermediate_key,
+            extensions: vec![
+                ext(
+                    &BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(0),
+                    },
+                    true,
+                )?,
+                ext(&ca_usage, true)?,
+                ext(&ski(&intermediate_key)?, false)?,
+                ext(&aki(&root_key)?, false)?,
+            ],
+        },
+        &root_key,
+        "intermediate",
+    )?;
+    let leaf = sign(
+        Template {
+            subject: leaf_name,
+            issuer: intermediate_name,
+            validity,
+            subject_key: &leaf_key,
+            extensions: vec![
+                ext(
+                    &BasicConstraints {
+                        ca: false,
+                        path_len_constraint: None,
+                    },
+                    true,
+                )?,
+                ext(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
+                // RFC 3161 §2.3: exactly one EKU, id-kp-timeStamping, critical.
+                ext(&ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]), true)?,
+                ext(&ski(&leaf_key)?, false)?,
+                ext(&aki(&intermediate_key)?, false)?,
+            ],
+        },
+        &intermediate_key,
+        "signing",
+    )?;
+    Ok(Generated {
+        leaf: Pki {
+            chain: vec![leaf, intermediate, root],
+            leaf_key,
+        },
+        root_key,
+        intermediate_key,
+    })
+}
+
+struct Template<'a> {
+    subject: Name,
+    issuer: Name,
+    validity: Validity,
+    subject_key: &'a SigningKey,
+    extensions: Vec<Extension>,
+}
+
+fn sign(
+    t: Template<'_>,
+    issuer_key: &SigningKey,
+    what: &'static str,
+) -> Result<Certificate, PkiError> {
+    let signature_alg = AlgorithmIdentifierOwned {
+        oid: match issuer_key.signature_algorithm() {
+            SignatureAlgorithm::EcdsaSha256 => ECDSA_WITH_SHA_256,
+            SignatureAlgorithm::EcdsaSha384 => ECDSA_WITH_SHA_384,
+            SignatureAlgorithm::EcdsaSha512 => ECDSA_WITH_SHA_512,
+            other => return Err(PkiError::UnsupportedAlgorithm(format!("{other:?}"))),
+        },
+        parameters: None,
+    };
+    let tbs = TbsCertificate {
+        version: x509_cert::Version::V3,
+        serial_number: random_serial()?,
+        signature: signature_alg.clone(),
+        issuer: t.issuer,
+        validity: t.validity,
+        subject: t.subject,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(
+            t.subject_key.public_key().spki_der(),
+        )
+        .map_err(encode_err("subjectPublicKeyInfo"))?,
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(t.extensions),
+    };
+    let tbs_der = tbs.to_der().map_err(encode_err("TBSCertificate"))?;
+    let signature = issuer_key.sign(&tbs_der).map_err(|e| PkiError::Sign {
+        what,
+        reason: e.to_string(),
+    })?;
+    let cert = x509_cert::Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: signature_alg,
+        signature: BitString::from_bytes(&signature).map_err(encode_err("signature"))?,
+    };
+    let der = cert.to_der().map_err(encode_err("certificate"))?;
+    Certificate::from_der(&der).map_err(|e| PkiError::Encode {
+        what: "certificate",
+        reason: e.to_string(),
+    })
+}
+
+fn validity(now: u64) -> Result<Validity, PkiError> {
+    let start = Duration::from_secs(now.saturating_sub(BACKDATE));
+    let end = start + VALIDITY;
+    Ok(Validity {
+        not_before: Time::UtcTime(
+            UtcTime::from_unix_duration(start).map_err(encode_err("notBefore"))?,
+        ),
+        not_after: Time::UtcTime(UtcTime::from_unix_duration(end).map_err(encode_err("notAfter"))?),
+    })
+}
+
+fn ext<E: AssociatedOid + Encode>(value: &E, critical: bool) -> Result<Extension, PkiError> {
+    Ok(Extension {
+        extn_id: E::OID,
+        critical,
+        extn_value: OctetString::new(value.to_der().map_err(encode_err("extension"))?)
+            .map_err(encode_err("extension"))?,
+    })
+}
+
+/// Key identifier: the leftmost 160 bits of the SHA-256 of the
+/// subjectPublicKey bits (RFC 7093 §2 method 1).
+fn key_id(key: &SigningKey) -> Result<OctetString, PkiError> {
+    let spki = SubjectPublicKeyInfoOwned::from_der(key.public_key().spki_der())
+        .map_err(encode_err("subjectPublicKeyInfo"))?;
+    let digest = keyless_crypto::sha256(spki.subject_public_key.raw_bytes());
+    OctetString::new(&digest[..20]).map_err(encode_err("key identifier"))
+}
+
+fn ski(key: &SigningKey) -> Result<SubjectKeyIdentifier, PkiError> {
+    Ok(SubjectKeyIdentifier(key_id(key)?))
+}
+
+fn aki(issuer_key: &SigningKey) -> Result<AuthorityKeyIdentifier, PkiError> {
+    Ok(AuthorityKeyIdentifier {
+        key_identifier: Some(key_id(issuer_key)?),
+        authority_cert_issuer: None,
+        authority_cert_serial_number: None,
+    })
+}
+
+/// 128 random bits, made positive (RFC 5280 §4.1.2.2: at most 20 octets,
+/// unpredictable serials are CA/B practice).
+fn random_serial() -> Result<SerialNumber, PkiError> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Random)?;
+    bytes[0] &= 0x7f;
+    bytes[0] |= 0x01;
+    SerialNumber::new(&bytes).map_err(encode_err("serial number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_chain_validates_for_time_stamping() {
+        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
+            let now = 1_750_000_000;
+            let g = generate(alg, "test", now).unwrap();
+            let chain = &g.leaf.chain;
+            let at = now as i64;
+            verify_chain(&chain[0], &[], chain, at, Purpose::TimeStamping).unwrap();
+            assert!(!chain[0].is_ca());
+            let (critical, eku) = chain[0].extended_key_usage().unwrap().unwrap();
+            assert!(critical);
+            assert_eq!(eku.0, vec![ID_KP_TIME_STAMPING]);
+            assert!(chain[0].not_before() < at && chain[0].not_after() > at);
+        }
+    }
+
+    #[test]
+    fn ed25519_is_refused() {
+        assert!(matches!(
+            generate(KeyAlgorithm::Ed25519, "t", 1_750_000_000),
+            Err(PkiError::UnsupportedAlgorithm(_))
+        ));
+    }
+}
