@@ -40,4 +40,5 @@ Exit codes:
   13  SCT                         19  no verified time
   14  log entry                   20  signature
   15  inclusion proof             21  artifact / digest
-                                  22  identity or key policy";
+                                  22  identity or key policy
+                                  23  no signatures found (images)";

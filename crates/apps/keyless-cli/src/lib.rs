@@ -6,6 +6,7 @@ pub mod consent;
 pub mod hashing;
 pub mod exit;
 pub mod instance;
+pub mod registry;
 pub mod signing;
 pub mod stack;
 mod tuf_repo;

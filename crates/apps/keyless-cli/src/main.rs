@@ -16,6 +16,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Sign a container image keylessly (signature stored in the registry, as cosign does).
+    Sign(commands::image::Sign),
+    /// Attest to a container image with an in-toto predicate.
+    Attest(commands::image::Attest),
+    /// Attest to a file with an in-toto predicate, into a bundle.
+    AttestBlob(commands::image::AttestBlob),
+    /// Verify a container image's signatures against an identity.
+    Verify(commands::verify_image::VerifyImage),
+    /// Verify a container image's attestations against an identity.
+    VerifyAttestation(commands::verify_image::VerifyAttestation),
     /// Sign a blob keylessly into a Sigstore bundle.
     SignBlob(commands::sign_blob::SignBlob),
     /// Run the servers: the whole local stack (--dev) or one service.
@@ -35,6 +45,11 @@ fn main() {
     let cli = Cli::parse();
     let code = match &cli.command {
         Command::SignBlob(c) => c.run(),
+        Command::Sign(c) => c.run(),
+        Command::Attest(c) => c.run(),
+        Command::AttestBlob(c) => c.run(),
+        Command::Verify(c) => c.run(),
+        Command::VerifyAttestation(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
         Command::Initialize(c) => c.run(),
         Command::Server(c) => c.run(),

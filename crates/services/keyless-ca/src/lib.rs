@@ -1,1 +1,167 @@
-//! Fulcio-compatible certificate authority and the CT log it submits precertificates to.
+//! Fulcio-compatible certificate authority and the CT log it submits
+//! precertificates to.
+//!
+//! ```text
+//! config    issuer allow-list (OIDCIssuers, MetaIssuers, CIIssuerMetadata)
+//! token     size/shape → issuer → discovery+JWKS → signature → claims
+//! identity  claims → SAN, challenge, Fulcio extensions (templates for CI)
+//! pop       challenge signature or CSR self-signature; key policy
+//! profile   the certificate profile (SPEC-CHECKS §3.2)
+//! ct        in-process RFC 6962 log: precert → SCT
+//! ca        precert → SCT → final certificate, fail-closed
+//! pki       root / intermediate / CT keys in the data dir, self-check
+//! trust     the CA's part of trusted_root.json
+//! api       Fulcio v2 / v1 HTTP, /ct/v1/*, /trusted_root.json
+//! ```
+//!
+//! The CLI calls [`CaConfig`] + [`serve`]; tests and embedders use
+//! [`CaState::new`] + [`router`].
+
+pub mod api;
+pub mod ca;
+pub mod config;
+pub mod ct;
+pub mod error;
+pub mod identity;
+pub mod pki;
+pub mod pop;
+pub mod profile;
+pub mod template;
+pub mod token;
+pub mod trust;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use api::router;
+pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
+pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
+pub use error::{CaError, CtError, IdentityError, IssueError, PopError, RequestError, SetupError, TokenError};
+pub use pki::CaMaterial;
+pub use token::{TokenPolicy, TokenVerifier};
+pub use trust::{trusted_root, trusted_root_json, write_trusted_root};
+
+/// Where the issuer allow-list comes from.
+#[derive(Debug, Clone)]
+pub enum IssuersSource {
+    /// A Fulcio-style JSON file.
+    File(PathBuf),
+    /// An in-memory configuration (tests, embedding).
+    Inline(IssuersConfig),
+}
+
+/// Everything `keyless server ca` needs.
+#[derive(Debug, Clone)]
+pub struct CaConfig {
+    /// Keys (0600) and certificates; created on first start.
+    pub data_dir: PathBuf,
+    pub issuers: IssuersSource,
+    /// The base URL clients reach this CA at, written into
+    /// trusted_root.json; defaults to `http://<listen address>`.
+    pub public_url: Option<String>,
+    pub token_policy: TokenPolicy,
+    /// Largest request body accepted (Fulcio caps at 4 MiB; real requests
+    /// are a few KiB).
+    pub max_body_bytes: usize,
+}
+
+impl CaConfig {
+    pub fn new(data_dir: impl Into<PathBuf>, issuers: IssuersSource) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            issuers,
+            public_url: None,
+            token_policy: TokenPolicy::default(),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// The running CA: token verifier, issuer, CT log, and what it publishes.
+pub struct CaState {
+    pub verifier: TokenVerifier,
+    pub issuer: ca::Issuer,
+    pub ct: Arc<CtLog>,
+    /// PEM intermediate → root.
+    pub chain_pem: Vec<String>,
+    pub trusted_root_json: String,
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+impl std::fmt::Debug for CaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaState").field("public_url", &self.public_url).finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl CaState {
+    /// Load (or create) the key material, check it, and set up the CA.
+    pub fn new(config: &CaConfig, public_url: &str) -> Result<Arc<Self>, SetupError> {
+        let issuers = match &config.issuers {
+            IssuersSource::File(p) => Issuers::from_file(p)?,
+            IssuersSource::Inline(c) => Issuers::new(c.clone()).map_err(|reason| SetupError::Config {
+                path: "(inline)".into(),
+                reason,
+            })?,
+        };
+        let material = CaMaterial::load_or_create(&config.data_dir)?;
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let trusted_root_json = trusted_root_json(&material, &public_url, &public_url)
+            .map_err(|e| SetupError::SelfCheck(e.to_string()))?;
+        let chain_pem = material.chain_pem();
+        let CaMaterial { root, intermediate, intermediate_key, ct_key, .. } = material;
+        let ct = Arc::new(CtLog::new(ct_key, vec![root.clone()]));
+        let issuer = ca::Issuer::new(intermediate, intermediate_key, root, ct.clone());
+        let verifier = TokenVerifier::new(Arc::new(issuers), config.token_policy.clone())
+            .map_err(|e| SetupError::Http(e.to_string()))?;
+        Ok(Arc::new(Self {
+            verifier,
+            issuer,
+            ct,
+            chain_pem,
+            trusted_root_json,
+            public_url,
+            max_body_bytes: config.max_body_bytes,
+        }))
+    }
+
+    /// The whole pipeline for one request: token → identity → proof of
+    /// possession → precert → SCT → certificate. Returns PEM, leaf first.
+    pub async fn issue(&self, token: &str, key_request: &pop::KeyRequest) -> Result<Vec<String>, CaError> {
+        let verified = self.verifier.verify(token).await?;
+        let principal = identity::principal(&verified, self.verifier.issuers())?;
+        let key = pop::verify(key_request, &principal.challenge, &principal.challenge_claim)?;
+        let chain = self.issuer.issue(&principal, &key, now())?;
+        tracing::info!(san = principal.san.value(), issuer = %principal.issuer, "issued certificate");
+        Ok(chain.certificates.iter().map(|d| pki::pem_encode("CERTIFICATE", d)).collect())
+    }
+}
+
+/// Serve the CA on `listener` until the process ends.
+pub async fn serve(config: CaConfig, listener: tokio::net::TcpListener) -> Result<(), SetupError> {
+    serve_with_shutdown(config, listener, std::future::pending()).await
+}
+
+/// Serve the CA on `listener` until `shutdown` completes.
+pub async fn serve_with_shutdown(
+    config: CaConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), SetupError> {
+    let addr = listener.local_addr().map_err(|source| SetupError::Io { path: "listener".into(), source })?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let state = CaState::new(&config, &public_url)?;
+    tracing::info!(%addr, url = %public_url, "keyless CA listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|source| SetupError::Io { path: addr.to_string(), source })
+}

@@ -1,0 +1,276 @@
+//! Fulcio's HTTP API (v2 JSON as served by Fulcio's grpc-gateway, and v1
+//! for old clients), plus RFC 6962 `add-pre-chain`/`get-sth` for the CT
+//! log and the CA's part of `trusted_root.json`.
+//!
+//! Errors are `{"code": <gRPC code>, "message": "..."}` with an HTTP
+//! status that says who is at fault. Tokens are never logged.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::ct::CtSubmitter;
+use crate::error::{CaError, CtError, RequestError};
+use crate::pop::KeyRequest;
+use crate::CaState;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Build the router over a CA state.
+pub fn router(state: Arc<CaState>) -> Router {
+    Router::new()
+        .route("/api/v2/signingCert", post(signing_cert_v2))
+        .route("/api/v2/trustBundle", get(trust_bundle))
+        .route("/api/v2/configuration", get(configuration))
+        .route("/api/v1/signingCert", post(signing_cert_v1))
+        .route("/api/v1/rootCert", get(root_cert_v1))
+        .route("/ct/v1/add-pre-chain", post(add_pre_chain))
+        .route("/ct/v1/get-sth", get(get_sth))
+        .route("/trusted_root.json", get(trusted_root))
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+fn grpc_code(status: u16) -> u16 {
+    match status {
+        400 => 3,  // INVALID_ARGUMENT
+        401 => 16, // UNAUTHENTICATED
+        413 => 8,  // RESOURCE_EXHAUSTED
+        503 => 14, // UNAVAILABLE
+        _ => 13,   // INTERNAL
+    }
+}
+
+/// The JSON error answer.
+pub struct ApiError(pub CaError);
+
+impl<E: Into<CaError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.http_status();
+        let message = self.0.to_string();
+        if status >= 500 {
+            tracing::error!(error = %message, "certificate request failed");
+        } else {
+            tracing::info!(error = %message, "certificate request rejected");
+        }
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (code, Json(json!({"code": grpc_code(status), "message": message}))).into_response()
+    }
+}
+
+async fn read_body(state: &CaState, body: Body) -> Result<Vec<u8>, RequestError> {
+    axum::body::to_bytes(body, state.max_body_bytes)
+        .await
+        .map(|b| b.to_vec())
+        .map_err(|_| RequestError::TooLarge { max: state.max_body_bytes })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+}
+
+fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, RequestError> {
+    keyless_types::b64::decode(s).map_err(|_| RequestError::Base64 { field })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Request {
+    #[serde(default)]
+    credentials: Option<Credentials>,
+    #[serde(default)]
+    public_key_request: Option<PublicKeyRequest>,
+    #[serde(default)]
+    certificate_signing_request: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Credentials {
+    #[serde(default)]
+    oidc_identity_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicKeyRequest {
+    public_key: V2PublicKey,
+    #[serde(default)]
+    proof_of_possession: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V2PublicKey {
+    #[serde(default)]
+    algorithm: Option<String>,
+    content: String,
+}
+
+/// One token, from the body or the Authorization header; both may be
+/// given only if they agree.
+fn pick_token(body: Option<String>, headers: &HeaderMap) -> Result<String, RequestError> {
+    match (body.filter(|t| !t.is_empty()), bearer(headers)) {
+        (Some(a), Some(b)) if a != b => Err(RequestError::ConflictingTokens),
+        (Some(t), _) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(RequestError::MissingToken),
+    }
+}
+
+async fn signing_cert_v2(State(state): State<Arc<CaState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let body = read_body(&state, body).await?;
+    let req: V2Request = serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
+    let token = pick_token(req.credentials.and_then(|c| c.oidc_identity_token), &headers)?;
+    let key_request = match (req.public_key_request, req.certificate_signing_request) {
+        (Some(pk), None) => KeyRequest::Signed {
+            public_key: pk.public_key.content.into_bytes(),
+            algorithm: pk.public_key.algorithm,
+            proof: b64(
+                "publicKeyRequest.proofOfPossession",
+                pk.proof_of_possession
+                    .as_deref()
+                    .ok_or(RequestError::MissingField { field: "publicKeyRequest.proofOfPossession" })?,
+            )?,
+        },
+        (None, Some(csr)) => KeyRequest::Csr(b64("certificateSigningRequest", &csr)?),
+        _ => return Err(RequestError::KeyRequestShape.into()),
+    };
+    let chain = state.issue(&token, &key_request).await?;
+    let body = json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}});
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Request {
+    public_key: V1PublicKey,
+    #[serde(default)]
+    signed_email_address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V1PublicKey {
+    content: String,
+    #[serde(default)]
+    algorithm: Option<String>,
+}
+
+/// v1: base64 key (PEM or DER) and base64 signature over the challenge;
+/// the answer is a PEM chain, leaf first.
+async fn signing_cert_v1(State(state): State<Arc<CaState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let body = read_body(&state, body).await?;
+    let req: V1Request = serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
+    let token = pick_token(None, &headers)?;
+    let key_request = KeyRequest::Signed {
+        public_key: b64("publicKey.content", &req.public_key.content)?,
+        algorithm: req.public_key.algorithm.map(|a| a.to_ascii_uppercase()),
+        proof: b64(
+            "signedEmailAddress",
+            req.signed_email_address.as_deref().ok_or(RequestError::MissingField { field: "signedEmailAddress" })?,
+        )?,
+    };
+    let chain = state.issue(&token, &key_request).await?;
+    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/pem-certificate-chain")], chain.concat()).into_response())
+}
+
+async fn trust_bundle(State(state): State<Arc<CaState>>) -> Json<Value> {
+    Json(json!({"chains": [{"certificates": state.chain_pem}]}))
+}
+
+async fn root_cert_v1(State(state): State<Arc<CaState>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/pem-certificate-chain")], state.chain_pem.concat()).into_response()
+}
+
+async fn configuration(State(state): State<Arc<CaState>>) -> Json<Value> {
+    let cfg = state.verifier.issuers().config();
+    let mut issuers = Vec::new();
+    for iss in cfg.oidc_issuers.values() {
+        issuers.push(issuer_json(json!({"issuerUrl": iss.issuer_url}), iss));
+    }
+    for (pattern, iss) in &cfg.meta_issuers {
+        issuers.push(issuer_json(json!({"wildcardIssuerUrl": pattern}), iss));
+    }
+    Json(json!({ "issuers": issuers }))
+}
+
+fn issuer_json(mut v: Value, iss: &crate::config::IssuerConfig) -> Value {
+    v["audience"] = json!(iss.client_id);
+    v["challengeClaim"] = json!(iss.challenge_claim());
+    if let Some(td) = &iss.spiffe_trust_domain {
+        v["spiffeTrustDomain"] = json!(td);
+    }
+    v
+}
+
+async fn trusted_root(State(state): State<Arc<CaState>>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], state.trusted_root_json.clone()).into_response()
+}
+
+#[derive(Deserialize)]
+struct AddChain {
+    chain: Vec<String>,
+}
+
+fn ct_error(e: CtError) -> Response {
+    let status = match e {
+        CtError::Sign(_) | CtError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, Json(json!({"error": e.to_string()}))).into_response()
+}
+
+/// RFC 6962 §4.1.
+async fn add_pre_chain(State(state): State<Arc<CaState>>, body: Body) -> Response {
+    let Ok(body) = read_body(&state, body).await else {
+        return ct_error(CtError::Malformed("request too large".into()));
+    };
+    let Ok(req) = serde_json::from_slice::<AddChain>(&body) else {
+        return ct_error(CtError::Malformed("body is not {\"chain\": [base64 DER…]}".into()));
+    };
+    let chain: Result<Vec<Vec<u8>>, _> = req.chain.iter().map(|c| B64.decode(c)).collect();
+    let Ok(chain) = chain else {
+        return ct_error(CtError::Malformed("chain entry is not base64".into()));
+    };
+    match state.ct.add_pre_chain(&chain).and_then(|sct| Ok((sct.digitally_signed()?, sct))) {
+        Ok((ds, sct)) => Json(json!({
+            "sct_version": 0,
+            "id": B64.encode(sct.log_id),
+            "timestamp": sct.timestamp,
+            "extensions": B64.encode(&sct.extensions),
+            "signature": B64.encode(ds),
+        }))
+        .into_response(),
+        Err(e) => ct_error(e),
+    }
+}
+
+/// RFC 6962 §4.3.
+async fn get_sth(State(state): State<Arc<CaState>>) -> Response {
+    match state.ct.signed_tree_head() {
+        Ok((size, ts, root, sig)) => Json(json!({
+            "tree_size": size,
+            "timestamp": ts,
+            "sha256_root_hash": B64.encode(root),
+            "tree_head_signature": B64.encode(sig),
+        }))
+        .into_response(),
+        Err(e) => ct_error(e),
+    }
+}

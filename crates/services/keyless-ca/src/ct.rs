@@ -1,0 +1,218 @@
+//! An in-process RFC 6962 Certificate Transparency log.
+//!
+//! The CA submits each precertificate here before it signs the final
+//! certificate (fail-closed: no SCT, no certificate). The log checks the
+//! chain, appends a Merkle leaf and answers with a v1 SCT signed by its
+//! own ECDSA P-256 key; the log ID is SHA-256 of that key's SPKI.
+//!
+//! Entries are kept in memory: this log exists so that certificates carry
+//! a verifiable SCT, not (yet) as a durable public log.
+
+use std::sync::Mutex;
+
+use keyless_crypto::{PublicKey, SigningKey};
+use keyless_tlog::Hash;
+use keyless_x509::{oid, precert_tbs, Certificate};
+
+use crate::error::CtError;
+
+/// A v1 SignedCertificateTimestamp for a precertificate entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCertificateTimestamp {
+    pub log_id: [u8; 32],
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+    pub extensions: Vec<u8>,
+    /// DER ECDSA signature (hash 4 = SHA-256, signature 3 = ECDSA).
+    pub signature: Vec<u8>,
+}
+
+fn u16_len(n: usize) -> Result<[u8; 2], CtError> {
+    u16::try_from(n).map(u16::to_be_bytes).map_err(|_| CtError::Malformed("field longer than 65535 bytes".into()))
+}
+
+impl SignedCertificateTimestamp {
+    /// The `digitally-signed` struct: hash, signature algorithm, u16 length, signature.
+    pub fn digitally_signed(&self) -> Result<Vec<u8>, CtError> {
+        let mut out = vec![4, 3];
+        out.extend_from_slice(&u16_len(self.signature.len())?);
+        out.extend_from_slice(&self.signature);
+        Ok(out)
+    }
+
+    /// The serialized SCT (RFC 6962 §3.2).
+    pub fn to_tls(&self) -> Result<Vec<u8>, CtError> {
+        let mut out = vec![0u8];
+        out.extend_from_slice(&self.log_id);
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&u16_len(self.extensions.len())?);
+        out.extend_from_slice(&self.extensions);
+        out.extend_from_slice(&self.digitally_signed()?);
+        Ok(out)
+    }
+
+    /// A TLS SignedCertificateTimestampList (RFC 6962 §3.3) of these SCTs.
+    pub fn list_to_tls(scts: &[SignedCertificateTimestamp]) -> Result<Vec<u8>, CtError> {
+        let mut items = Vec::new();
+        for s in scts {
+            let one = s.to_tls()?;
+            items.extend_from_slice(&u16_len(one.len())?);
+            items.extend_from_slice(&one);
+        }
+        let mut out = u16_len(items.len())?.to_vec();
+        out.extend_from_slice(&items);
+        Ok(out)
+    }
+}
+
+/// Anything that turns a precertificate chain into an SCT: the in-process
+/// log, or (later) a client for a remote one.
+pub trait CtSubmitter: Send + Sync {
+    /// RFC 6962 §4.1 `add-pre-chain`: `chain[0]` is the precertificate,
+    /// then its issuer, up to a root.
+    fn add_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError>;
+}
+
+/// The in-process CT log.
+pub struct CtLog {
+    key: SigningKey,
+    log_id: [u8; 32],
+    roots: Vec<Certificate>,
+    leaves: Mutex<Vec<Hash>>,
+}
+
+impl std::fmt::Debug for CtLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CtLog").field("log_id", &hex::encode(self.log_id)).finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The RFC 6962 §3.2 fields shared by the signed data and the Merkle leaf:
+/// timestamp, entry_type = precert_entry, issuer_key_hash, TBS, extensions.
+fn precert_entry(timestamp: u64, issuer_key_hash: &[u8; 32], tbs: &[u8], exts: &[u8]) -> Result<Vec<u8>, CtError> {
+    let tbs_len = u32::try_from(tbs.len())
+        .ok()
+        .filter(|l| *l < (1 << 24))
+        .ok_or_else(|| CtError::Malformed("TBS too long".into()))?;
+    let mut out = Vec::with_capacity(tbs.len() + 64);
+    out.extend_from_slice(&timestamp.to_be_bytes());
+    out.extend_from_slice(&1u16.to_be_bytes());
+    out.extend_from_slice(issuer_key_hash);
+    out.extend_from_slice(&tbs_len.to_be_bytes()[1..]);
+    out.extend_from_slice(tbs);
+    out.extend_from_slice(&u16_len(exts.len())?);
+    out.extend_from_slice(exts);
+    Ok(out)
+}
+
+impl CtLog {
+    /// A log that accepts chains ending at one of `roots`.
+    pub fn new(key: SigningKey, roots: Vec<Certificate>) -> Self {
+        let log_id = keyless_crypto::sha256(key.public_key().spki_der());
+        Self { key, log_id, roots, leaves: Mutex::new(Vec::new()) }
+    }
+
+    pub fn public_key(&self) -> &PublicKey {
+        self.key.public_key()
+    }
+
+    /// SHA-256 of the log's SPKI (RFC 6962 §3.2 LogID).
+    pub fn log_id(&self) -> [u8; 32] {
+        self.log_id
+    }
+
+    /// Number of entries logged so far.
+    pub fn size(&self) -> usize {
+        self.leaves.lock().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// Current tree size and RFC 6962 root hash.
+    pub fn tree_head(&self) -> (u64, Hash) {
+        let leaves = self.leaves.lock().map(|l| l.clone()).unwrap_or_default();
+        (leaves.len() as u64, merkle_root(&leaves))
+    }
+
+    /// A signed tree head (RFC 6962 §3.5): size, timestamp (ms), root, and
+    /// the DER signature over the TreeHeadSignature struct.
+    pub fn signed_tree_head(&self) -> Result<(u64, u64, Hash, Vec<u8>), CtError> {
+        let (size, root) = self.tree_head();
+        let ts = now_ms();
+        let mut data = vec![0u8, 1u8];
+        data.extend_from_slice(&ts.to_be_bytes());
+        data.extend_from_slice(&size.to_be_bytes());
+        data.extend_from_slice(&root);
+        let sig = self.key.sign(&data).map_err(|e| CtError::Sign(e.to_string()))?;
+        let mut ds = vec![4, 3];
+        ds.extend_from_slice(&u16_len(sig.len())?);
+        ds.extend_from_slice(&sig);
+        Ok((size, ts, root, ds))
+    }
+
+    fn check_chain(&self, chain: &[Certificate]) -> Result<(), CtError> {
+        for pair in chain.windows(2) {
+            pair[0].verify_signed_by(&pair[1]).map_err(|e| CtError::Signature(e.to_string()))?;
+        }
+        let last = chain.last().ok_or(CtError::EmptyChain)?;
+        let anchored = self.roots.iter().any(|r| r == last || last.verify_signed_by(r).is_ok());
+        if anchored {
+            Ok(())
+        } else {
+            Err(CtError::UntrustedRoot)
+        }
+    }
+}
+
+/// RFC 6962 §2.1 Merkle tree hash.
+fn merkle_root(leaves: &[Hash]) -> Hash {
+    match leaves.len() {
+        0 => keyless_tlog::EMPTY_ROOT,
+        1 => leaves[0],
+        n => {
+            let k = n.next_power_of_two() / 2;
+            keyless_tlog::node_hash(&merkle_root(&leaves[..k]), &merkle_root(&leaves[k..]))
+        }
+    }
+}
+
+impl CtSubmitter for CtLog {
+    fn add_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError> {
+        let certs = chain
+            .iter()
+            .map(|d| Certificate::from_der(d).map_err(|e| CtError::Malformed(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (precert, issuer) = match certs.as_slice() {
+            [] => return Err(CtError::EmptyChain),
+            [_] => return Err(CtError::Malformed("no issuer certificate after the precertificate".into())),
+            [p, i, ..] => (p, i),
+        };
+        match precert.extension(&oid::CT_PRECERT_POISON) {
+            Some(e) if e.critical => {}
+            _ => return Err(CtError::NotPrecert),
+        }
+        self.check_chain(&certs)?;
+        let tbs = precert_tbs(precert).map_err(|e| CtError::Malformed(e.to_string()))?;
+        let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der().map_err(|e| CtError::Malformed(e.to_string()))?);
+        let timestamp = now_ms();
+        let entry = precert_entry(timestamp, &issuer_key_hash, &tbs, &[])?;
+        // digitally-signed: version v1, signature_type certificate_timestamp, then the entry.
+        let mut signed = vec![0u8, 0u8];
+        signed.extend_from_slice(&entry);
+        let signature = self.key.sign(&signed).map_err(|e| CtError::Sign(e.to_string()))?;
+        // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the entry.
+        let mut leaf = vec![0u8, 0u8];
+        leaf.extend_from_slice(&entry);
+        let hash = keyless_tlog::leaf_hash(&leaf);
+        self.leaves
+            .lock()
+            .map_err(|_| CtError::Unavailable("log state poisoned".into()))?
+            .push(hash);
+        Ok(SignedCertificateTimestamp { log_id: self.log_id, timestamp, extensions: Vec::new(), signature })
+    }
+}

@@ -1,0 +1,90 @@
+//! In-process stack for tests: the development OIDC issuer and the CA,
+//! each on 127.0.0.1:0.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use base64::Engine;
+use keyless_ca::{CaConfig, CaState, IssuersSource};
+use keyless_crypto::SigningKey;
+use keyless_oidc_dev::{DevIssuer, OidcDevConfig};
+
+pub struct Stack {
+    pub oidc: Arc<DevIssuer>,
+    pub ca: Arc<CaState>,
+    pub ca_url: String,
+    pub dir: PathBuf,
+}
+
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let mut r = [0u8; 8];
+    aws_lc_rs_fill(&mut r);
+    let d = std::env::temp_dir().join(format!("keyless-{tag}-{}-{}", std::process::id(), hex::encode(r)));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn aws_lc_rs_fill(buf: &mut [u8]) {
+    // A fresh key's public point is random enough for unique dir names.
+    let k = SigningKey::generate(keyless_crypto::KeyAlgorithm::Ed25519).expect("key");
+    let spki = k.public_key().spki_der();
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = spki[spki.len() - 1 - i];
+    }
+}
+
+pub async fn start() -> Stack {
+    let dir = temp_dir("ca-test");
+    let oidc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let oidc = keyless_oidc_dev::open_for(OidcDevConfig::new(dir.join("oidc")), &oidc_listener).expect("oidc");
+    let app = keyless_oidc_dev::router(oidc.clone());
+    tokio::spawn(async move { axum::serve(oidc_listener, app).await });
+
+    let issuers = serde_json::from_value(oidc.ca_issuers_config()).expect("issuers config");
+    let ca_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let ca_url = format!("http://{}", ca_listener.local_addr().expect("addr"));
+    let config = CaConfig::new(dir.join("ca"), IssuersSource::Inline(issuers));
+    let ca = CaState::new(&config, &ca_url).expect("CA starts");
+    let app = keyless_ca::router(ca.clone());
+    tokio::spawn(async move { axum::serve(ca_listener, app).await });
+    Stack { oidc, ca, ca_url, dir }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The v2 publicKeyRequest body.
+pub fn v2_body(token: &str, key: &SigningKey, challenge: &str) -> serde_json::Value {
+    let proof = key.sign(challenge.as_bytes()).expect("sign");
+    serde_json::json!({
+        "credentials": {"oidcIdentityToken": token},
+        "publicKeyRequest": {
+            "publicKey": {"algorithm": "ECDSA", "content": key.public_key().to_pem()},
+            "proofOfPossession": b64(&proof)
+        }
+    })
+}
+
+/// A PKCS#10 CSR signed by `key`, PEM, built with x509-cert's types.
+pub fn csr_pem(key: &SigningKey) -> String {
+    use der::{Decode, Encode};
+    let info = x509_cert::request::CertReqInfo {
+        version: x509_cert::request::Version::V1,
+        subject: Default::default(),
+        public_key: spki::SubjectPublicKeyInfoOwned::from_der(key.public_key().spki_der()).unwrap(),
+        attributes: Default::default(),
+    };
+    let sig = key.sign(&info.to_der().unwrap()).unwrap();
+    let req = x509_cert::request::CertReq {
+        info,
+        algorithm: keyless_ca::profile::signature_algorithm_id(key).unwrap(),
+        signature: der::asn1::BitString::from_bytes(&sig).unwrap(),
+    };
+    keyless_ca::pki::pem_encode("CERTIFICATE REQUEST", &req.to_der().unwrap())
+}

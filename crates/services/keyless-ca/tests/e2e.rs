@@ -1,0 +1,232 @@
+//! End to end, in process: dev OIDC issuer → CA over HTTP → certificate,
+//! checked with keyless-x509 and keyless-verify's trust material.
+
+mod common;
+
+use common::*;
+use const_oid::db::rfc5280 as ids;
+use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_oidc_dev::MintOptions;
+use keyless_x509::{fulcio_identity, oid, verify_chain, verify_embedded_scts, Certificate, Purpose};
+use serde_json::Value;
+
+struct Issued {
+    leaf: Certificate,
+    chain: Vec<Certificate>,
+}
+
+async fn post_v2(stack: &Stack, body: &Value, bearer: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new().post(format!("{}/api/v2/signingCert", stack.ca_url)).json(body);
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("request")
+}
+
+async fn parse_issued(resp: reqwest::Response) -> Issued {
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(status, 201, "body: {body}");
+    let certs: Vec<Certificate> = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .expect("certificates")
+        .iter()
+        .map(|p| Certificate::from_pem(p.as_str().expect("pem")).expect("cert"))
+        .collect();
+    assert_eq!(certs.len(), 3, "leaf, intermediate, root");
+    Issued { leaf: certs[0].clone(), chain: certs[1..].to_vec() }
+}
+
+/// What keyless-verify does with a Fulcio certificate, from our trusted root.
+fn verify_like_a_client(stack: &Stack, issued: &Issued) -> keyless_x509::FulcioIdentity {
+    let trust = keyless_verify::TrustMaterial::from_json(stack.ca.trusted_root_json.as_bytes()).expect("trusted root loads");
+    assert_eq!(trust.fulcio.len(), 1);
+    assert_eq!(trust.ctlogs.len(), 1);
+    let ca = &trust.fulcio[0];
+    let at = now();
+    assert!(ca.valid_for.contains(at));
+    let path = verify_chain(&issued.leaf, &[], &ca.chain, at, Purpose::CodeSigning).expect("chain verifies at now");
+    assert_eq!(path.len(), 3);
+    assert_eq!(&path[1], &issued.chain[0]);
+    let logs = verify_embedded_scts(&issued.leaf, &path[1], &trust.ctlogs).expect("SCT verifies");
+    assert_eq!(logs, 1);
+    fulcio_identity(&issued.leaf).expect("identity")
+}
+
+#[tokio::test]
+async fn email_identity_public_key_request() {
+    let stack = start().await;
+    let token = stack.oidc.mint(&MintOptions { subject: Some("alice@keyless.test".into()), ..Default::default() }).unwrap();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, "alice@keyless.test"), None).await).await;
+    let id = verify_like_a_client(&stack, &issued);
+    assert_eq!(id.sans, vec!["alice@keyless.test".to_string()]);
+    assert_eq!(id.issuer.as_deref(), Some(stack.oidc.base_url.as_str()));
+    assert_eq!(&issued.leaf.public_key().unwrap(), key.public_key());
+    // The key signs a blob that verifies with the certificate's key.
+    let sig = key.sign(b"blob").unwrap();
+    issued.leaf.public_key().unwrap().verify(key.signature_algorithm(), b"blob", &sig).unwrap();
+    assert_eq!(stack.ca.ct.size(), 1);
+}
+
+#[tokio::test]
+async fn csr_with_bearer_header_as_sigstore_python_sends() {
+    let stack = start().await;
+    let token = stack.oidc.mint(&MintOptions::default()).unwrap();
+    for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384, KeyAlgorithm::EcdsaP521, KeyAlgorithm::Ed25519] {
+        let key = SigningKey::generate(alg).unwrap();
+        let body = serde_json::json!({"certificateSigningRequest": b64(csr_pem(&key).as_bytes())});
+        let issued = parse_issued(post_v2(&stack, &body, Some(&token)).await).await;
+        let id = verify_like_a_client(&stack, &issued);
+        assert_eq!(id.sans, vec!["dev@keyless.test".to_string()]);
+        assert_eq!(&issued.leaf.public_key().unwrap(), key.public_key());
+    }
+}
+
+#[tokio::test]
+async fn v1_api_returns_pem_chain() {
+    let stack = start().await;
+    let token = stack.oidc.mint(&MintOptions::default()).unwrap();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let body = serde_json::json!({
+        "publicKey": {"content": b64(key.public_key().to_pem().as_bytes())},
+        "signedEmailAddress": b64(&key.sign(b"dev@keyless.test").unwrap()),
+    });
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/signingCert", stack.ca_url))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let text = resp.text().await.unwrap();
+    assert_eq!(text.matches("BEGIN CERTIFICATE").count(), 3);
+}
+
+#[tokio::test]
+async fn github_workflow_identity_gets_ci_extensions() {
+    let stack = start().await;
+    let token = stack.oidc.mint(&MintOptions { identity: Some("github".into()), ..Default::default() }).unwrap();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let sub = "repo:keyless-dev/widgets:ref:refs/heads/main";
+    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, sub), None).await).await;
+    let id = verify_like_a_client(&stack, &issued);
+    let san = "https://github.com/keyless-dev/widgets/.github/workflows/release.yml@refs/heads/main";
+    assert_eq!(id.sans, vec![san.to_string()]);
+    assert_eq!(id.issuer, Some(format!("{}/github", stack.oidc.base_url)));
+    let ext = |o: const_oid::ObjectIdentifier| id.extensions.get(&o.to_string()).cloned();
+    assert_eq!(ext(oid::BUILD_SIGNER_URI).as_deref(), Some(san));
+    assert_eq!(ext(oid::RUNNER_ENVIRONMENT).as_deref(), Some("github-hosted"));
+    assert_eq!(ext(oid::SOURCE_REPOSITORY_URI).as_deref(), Some("https://github.com/keyless-dev/widgets"));
+    assert_eq!(ext(oid::RUN_INVOCATION_URI).as_deref(), Some("https://github.com/keyless-dev/widgets/actions/runs/42/attempts/1"));
+    assert_eq!(ext(oid::GITHUB_WORKFLOW_TRIGGER).as_deref(), Some("push"));
+    assert_eq!(ext(oid::SOURCE_REPOSITORY_VISIBILITY_AT_SIGNING).as_deref(), Some("public"));
+}
+
+#[tokio::test]
+async fn gitlab_and_buildkite_identities() {
+    let stack = start().await;
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let token = stack.oidc.mint(&MintOptions { identity: Some("gitlab".into()), ..Default::default() }).unwrap();
+    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, "project_path:keyless-dev/widgets:ref_type:branch:ref:main"), None).await).await;
+    let id = verify_like_a_client(&stack, &issued);
+    assert_eq!(id.sans, vec!["https://gitlab.com/keyless-dev/widgets//.gitlab-ci.yml@refs/heads/main".to_string()]);
+    assert_eq!(id.extensions.get(&oid::SOURCE_REPOSITORY_REF.to_string()).map(String::as_str), Some("refs/heads/main"));
+
+    let token = stack.oidc.mint(&MintOptions { identity: Some("buildkite".into()), ..Default::default() }).unwrap();
+    let sub = "organization:acme:pipeline:widgets:ref:refs/heads/main:commit:abc:step:build";
+    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, sub), None).await).await;
+    let id = verify_like_a_client(&stack, &issued);
+    assert_eq!(id.sans, vec!["https://buildkite.com/acme/widgets".to_string()]);
+}
+
+/// Every extension of an issued leaf against SPEC-CHECKS §3.2.
+#[tokio::test]
+async fn leaf_matches_fulcio_profile() {
+    use der::Decode;
+    use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectKeyIdentifier};
+    let stack = start().await;
+    let token = stack.oidc.mint(&MintOptions::default()).unwrap();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, "dev@keyless.test"), None).await).await;
+    let leaf = &issued.leaf;
+    let tbs = &leaf.inner().tbs_certificate;
+    assert_eq!(leaf.not_after() - leaf.not_before(), 600, "10-minute validity");
+    assert!(tbs.subject.0.is_empty(), "empty subject");
+    let serial = tbs.serial_number.as_bytes();
+    assert!(serial.len() <= 20 && serial.len() >= 19, "160-bit serial, got {} bytes", serial.len());
+    let got: Vec<(String, bool)> = leaf.extensions().iter().map(|e| (e.extn_id.to_string(), e.critical)).collect();
+    let want: Vec<(String, bool)> = [
+        (ids::ID_CE_KEY_USAGE, true),
+        (ids::ID_CE_EXT_KEY_USAGE, false),
+        (ids::ID_CE_SUBJECT_KEY_IDENTIFIER, false),
+        (ids::ID_CE_AUTHORITY_KEY_IDENTIFIER, false),
+        (ids::ID_CE_SUBJECT_ALT_NAME, true),
+        (oid::ISSUER_V1, false),
+        (oid::ISSUER_V2, false),
+        (oid::CT_SCT_LIST, false),
+    ]
+    .iter()
+    .map(|(o, c)| (o.to_string(), *c))
+    .collect();
+    assert_eq!(got, want);
+    let ku = leaf.key_usage().unwrap().unwrap();
+    assert!(ku.digital_signature() && !ku.key_cert_sign() && !ku.crl_sign() && !ku.key_encipherment());
+    let (_, eku) = leaf.extended_key_usage().unwrap().unwrap();
+    assert_eq!(eku.0, vec![ids::ID_KP_CODE_SIGNING]);
+    assert!(leaf.basic_constraints().unwrap().is_none_or(|b| !b.ca));
+    let (_, ski) = leaf.decode_extension::<SubjectKeyIdentifier>(&ids::ID_CE_SUBJECT_KEY_IDENTIFIER).unwrap().unwrap();
+    assert_eq!(ski.0.as_bytes().len(), 20);
+    let (_, aki) = leaf.decode_extension::<AuthorityKeyIdentifier>(&ids::ID_CE_AUTHORITY_KEY_IDENTIFIER).unwrap().unwrap();
+    let (_, int_ski) = issued.chain[0]
+        .decode_extension::<SubjectKeyIdentifier>(&ids::ID_CE_SUBJECT_KEY_IDENTIFIER)
+        .unwrap()
+        .unwrap();
+    assert_eq!(aki.key_identifier.unwrap().as_bytes(), int_ski.0.as_bytes(), "AKI = issuer SKI");
+    // .1.1 raw bytes, .1.8 DER UTF8String, same value.
+    let v1 = leaf.extension(&oid::ISSUER_V1).unwrap().extn_value.as_bytes();
+    assert_eq!(v1, stack.oidc.base_url.as_bytes());
+    let v2 = der::asn1::Utf8StringRef::from_der(leaf.extension(&oid::ISSUER_V2).unwrap().extn_value.as_bytes()).unwrap();
+    assert_eq!(v2.as_str(), stack.oidc.base_url);
+    // Intermediate and root.
+    let int = &issued.chain[0];
+    let bc = int.basic_constraints().unwrap().unwrap();
+    assert!(bc.ca && bc.path_len_constraint == Some(0));
+    let iku = int.key_usage().unwrap().unwrap();
+    assert!(iku.key_cert_sign() && iku.crl_sign() && !iku.digital_signature());
+    assert_eq!(int.extended_key_usage().unwrap().unwrap().1 .0, vec![ids::ID_KP_CODE_SIGNING]);
+    let root = &issued.chain[1];
+    assert!(root.is_ca() && root.is_self_issued() && root.extended_key_usage().unwrap().is_none());
+    assert!(leaf.not_after() <= int.not_after() && int.not_after() <= root.not_after());
+
+    // If openssl is installed, let it read the certificate too.
+    let path = stack.dir.join("leaf.der");
+    std::fs::write(&path, leaf.der()).unwrap();
+    if let Ok(out) = std::process::Command::new("openssl").args(["x509", "-inform", "DER", "-noout", "-text", "-in"]).arg(&path).output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "openssl failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(text.contains("X509v3 Key Usage: critical"), "{text}");
+        assert!(text.contains("Digital Signature"), "{text}");
+        assert!(text.contains("Code Signing"), "{text}");
+        assert!(text.contains("X509v3 Subject Alternative Name: critical"), "{text}");
+        assert!(text.contains("email:dev@keyless.test"), "{text}");
+        assert!(text.contains("CT Precertificate SCTs"), "{text}");
+        assert!(text.contains("1.3.6.1.4.1.57264.1.8"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn trust_bundle_configuration_and_trusted_root_are_served() {
+    let stack = start().await;
+    let c = reqwest::Client::new();
+    let tb: Value = c.get(format!("{}/api/v2/trustBundle", stack.ca_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(tb["chains"][0]["certificates"].as_array().unwrap().len(), 2);
+    let cfg: Value = c.get(format!("{}/api/v2/configuration", stack.ca_url)).send().await.unwrap().json().await.unwrap();
+    let issuers = cfg["issuers"].as_array().unwrap();
+    assert!(issuers.iter().any(|i| i["issuerUrl"] == stack.oidc.base_url.as_str() && i["challengeClaim"] == "email" && i["audience"] == "sigstore"));
+    let root = c.get(format!("{}/trusted_root.json", stack.ca_url)).send().await.unwrap().bytes().await.unwrap();
+    keyless_verify::TrustMaterial::from_json(&root).expect("served root loads");
+    let sth: Value = c.get(format!("{}/ct/v1/get-sth", stack.ca_url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(sth["tree_size"], 0);
+}
