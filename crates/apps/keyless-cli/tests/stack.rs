@@ -72,6 +72,51 @@ fn sign_verify_interop_and_restart() {
     let o = verify(&py_bundle, "bob@example.com", &artifact);
     assert!(o.status.success(), "{}", text(&o));
 
+    // The conformance protocol's sign-bundle against the stack, then its verify-bundle.
+    let conf = || std::process::Command::new(env!("CARGO_BIN_EXE_keyless-conformance"));
+    let conf_bundle = dir.join("conformance.sigstore.json");
+    let token = stack.token("dave@example.com");
+    let o = run(conf()
+        .args(["sign-bundle", "--identity-token", &token, "--bundle"])
+        .arg(&conf_bundle)
+        .arg("--trusted-root")
+        .arg(dir.join("trusted_root.json"))
+        .arg("--signing-config")
+        .arg(dir.join("signing_config.json"))
+        .arg(&artifact));
+    assert!(o.status.success(), "sign-bundle: {}", text(&o));
+    let o = run(conf()
+        .args(["verify-bundle", "--bundle"])
+        .arg(&conf_bundle)
+        .args(["--certificate-identity", "dave@example.com", "--certificate-oidc-issuer", &issuer, "--trusted-root"])
+        .arg(dir.join("trusted_root.json"))
+        .arg(&artifact));
+    assert!(o.status.success(), "verify-bundle: {}", text(&o));
+    let statement = dir.join("statement.json");
+    let digest = hex_sha256(&std::fs::read(&artifact).unwrap());
+    std::fs::write(
+        &statement,
+        format!(r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"artifact.txt","digest":{{"sha256":"{digest}"}}}}],"predicateType":"https://example.com/p","predicate":{{}}}}"#),
+    )
+    .unwrap();
+    let token = stack.token("dave@example.com");
+    let o = run(conf()
+        .args(["sign-bundle", "--in-toto", "--identity-token", &token, "--bundle"])
+        .arg(&conf_bundle)
+        .arg("--trusted-root")
+        .arg(dir.join("trusted_root.json"))
+        .arg("--signing-config")
+        .arg(dir.join("signing_config.json"))
+        .arg(&statement));
+    assert!(o.status.success(), "sign-bundle --in-toto: {}", text(&o));
+    let o = run(conf()
+        .args(["verify-bundle", "--bundle"])
+        .arg(&conf_bundle)
+        .args(["--certificate-identity", "dave@example.com", "--certificate-oidc-issuer", &issuer, "--trusted-root"])
+        .arg(dir.join("trusted_root.json"))
+        .arg(format!("sha256:{digest}")));
+    assert!(o.status.success(), "verify-bundle of the DSSE bundle: {}", text(&o));
+
     // TUF: bootstrap our client from the stack's repository.
     let home = dir.join("home");
     std::fs::create_dir_all(&home).unwrap();
@@ -110,7 +155,11 @@ fn sign_verify_interop_and_restart() {
         .arg(&bundle2)
         .arg(&artifact));
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("tlog entry created with index: 2"), "the log continues after restart: {}", text(&o));
+    assert!(text(&o).contains("tlog entry created with index: 4"), "the log continues after restart: {}", text(&o));
     stack.stop();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    keyless_crypto::sha256_hex(data)
 }

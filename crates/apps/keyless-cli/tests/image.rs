@@ -1,0 +1,74 @@
+//! Container images end to end: a real registry (Debian's docker-registry,
+//! started here on loopback), a test image pushed by the test, and
+//! `keyless sign` / `verify` / `attest` / `verify-attestation` against the
+//! dev stack, with cosign's messages for the failure cases.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn sign_and_verify_images_in_a_real_registry() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let registry = rt.block_on(keyless_oci::testing::TestRegistry::start()).expect("start docker-registry (scripts/ci/install-registry.sh installs it)");
+    let image = format!("{}/demo/app:1.0", registry.host());
+    rt.block_on(async {
+        let client = keyless_oci::RegistryClient::new(keyless_oci::ClientOptions::new().danger_allow_insecure_registry(true)).unwrap();
+        keyless_oci::testing::push_test_image(&client, &keyless_oci::Reference::parse(&image).unwrap(), "app").await.unwrap();
+    });
+
+    let dir = temp_dir("image");
+    let stack = DevStack::start(&dir, free_base_port());
+    let issuer = stack.url("oidcIssuer");
+    let tc = stack.trust_config();
+    let k = |args: &[&str]| run(keyless().env("SIGSTORE_TRUST_CONFIG", &tc).args(args));
+    let verify = |who: &str| k(&["verify", "--allow-insecure-registry", "--certificate-identity", who, "--certificate-oidc-issuer", &issuer, &image]);
+
+    let o = verify("alice@example.com");
+    assert_eq!(o.status.code(), Some(23), "{}", text(&o));
+    assert!(text(&o).contains("Error: no signatures found for image"), "{}", text(&o));
+
+    let token = stack.token("alice@example.com");
+    let o = k(&["sign", "--yes", "--allow-insecure-registry", "--identity-token", &token, &image]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Pushing signature to: ") && text(&o).contains(".sig"), "{}", text(&o));
+
+    let o = verify("alice@example.com");
+    assert!(o.status.success(), "{}", text(&o));
+    let payloads: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON payloads on stdout");
+    assert_eq!(payloads[0]["critical"]["type"], "cosign container image signature");
+    assert!(text(&o).contains("The following checks were performed"), "{}", text(&o));
+
+    let o = verify("mallory@example.com");
+    assert_eq!(o.status.code(), Some(22), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!(
+            "Error: no matching signatures: none of the expected identities matched what was in the certificate, got subjects [alice@example.com] with issuer {issuer}"
+        )),
+        "{}",
+        text(&o)
+    );
+
+    // A second signer appends; both signatures stay.
+    let token = stack.token("bob@example.com");
+    let o = k(&["sign", "--yes", "--allow-insecure-registry", "--identity-token", &token, &image]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(verify("alice@example.com").status.success(), "the first signature survives a second signer");
+    assert!(verify("bob@example.com").status.success());
+
+    // Attestations.
+    let predicate = dir.join("predicate.json");
+    std::fs::write(&predicate, br#"{"buildType":"https://example.com/build"}"#).unwrap();
+    let token = stack.token("alice@example.com");
+    let o = k(&["attest", "--yes", "--allow-insecure-registry", "--identity-token", &token, "--type", "slsaprovenance1", "--predicate", predicate.to_str().unwrap(), &image]);
+    assert!(o.status.success(), "{}", text(&o));
+    let va = |t: &str| k(&["verify-attestation", "--allow-insecure-registry", "--type", t, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", &issuer, &image]);
+    let o = va("slsaprovenance1");
+    assert!(o.status.success(), "{}", text(&o));
+    let statements: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(statements[0]["predicateType"], "https://slsa.dev/provenance/v1");
+    assert!(!va("spdx").status.success(), "wrong predicate type must not match");
+    stack.stop();
+    drop(registry);
+    let _ = std::fs::remove_dir_all(&dir);
+}
