@@ -1,1 +1,63 @@
 //! Transparency log: tiled RFC 6962 log core, storage backends, Rekor v1/v2 personalities.
+//!
+//! ```text
+//! HTTP (api)  ──parse + verify signature (entries)──▶ Log::submit
+//!                                                     │ queue
+//!                                   sequencer thread ◀┘ batch ≤ batch_size / batch_interval
+//!                                      │ tree.push, tiles, sign checkpoint
+//!                                      ▼
+//!                                 Storage::commit (fsync, checkpoint last) ──▶ answer submitters
+//! reads: /checkpoint, /tile/... (C2SP tlog-tiles), Rekor v1 lookups, proofs
+//! ```
+//!
+//! Use [`serve`] to run a log on a listener, or [`Log::open`] + [`router`]
+//! to embed one. [`remote::verify_consistency_remote`] and
+//! [`integrity::check_log`] check a running log from the outside.
+
+pub mod api;
+pub mod config;
+pub mod entries;
+pub mod error;
+mod index;
+pub mod integrity;
+pub mod keys;
+pub mod merkle;
+pub mod remote;
+mod sequencer;
+mod state;
+pub mod storage;
+
+use std::future::Future;
+
+pub use api::{router, ApiError};
+pub use config::{LogConfig, LogKeyType, DEFAULT_MAX_BODY};
+pub use error::{LogError, StorageError};
+pub use integrity::{check_log, IntegrityError, IntegrityReport};
+pub use remote::{verify_consistency_remote, RemoteError};
+pub use state::{committed_width, Log, Published, Sequenced, Submission, MAX_ENTRY_SIZE};
+
+/// Open the log described by `config` and serve it on `listener` until
+/// the process ends.
+pub async fn serve(config: LogConfig, listener: tokio::net::TcpListener) -> Result<(), LogError> {
+    serve_with_shutdown(config, listener, std::future::pending()).await
+}
+
+/// Like [`serve`], stopping gracefully when `shutdown` completes.
+pub async fn serve_with_shutdown(
+    config: LogConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), LogError> {
+    let log = tokio::task::spawn_blocking(move || Log::open(config))
+        .await
+        .map_err(|e| LogError::Server(format!("opening the log: {e}")))??;
+    tracing::info!(
+        origin = log.origin(),
+        size = log.published().size,
+        "transparency log open"
+    );
+    axum::serve(listener, router(log))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| LogError::Server(e.to_string()))
+}

@@ -1,0 +1,63 @@
+//! A minimal stand-alone log server, for the crash-safety test and the
+//! load generator. The `keyless server log` CLI command is the real entry.
+//!
+//! Usage: keyless-log-server --data-dir DIR [--listen ADDR] [--origin ORIGIN]
+//! Prints `listening on <addr>` once it accepts connections.
+
+use std::io::Write;
+
+fn main() {
+    let mut data_dir = None;
+    let mut listen = "127.0.0.1:0".to_string();
+    let mut origin = None;
+    let mut ecdsa = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--data-dir" => data_dir = args.next(),
+            "--listen" => listen = args.next().unwrap_or(listen),
+            "--origin" => origin = args.next(),
+            "--ecdsa" => ecdsa = true,
+            other => {
+                eprintln!("unknown argument {other:?}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let Some(data_dir) = data_dir else {
+        eprintln!("--data-dir is required");
+        std::process::exit(2);
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .map_err(|e| keyless_log::LogError::Server(format!("bind {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| keyless_log::LogError::Server(e.to_string()))?;
+        let mut config =
+            keyless_log::LogConfig::new(data_dir, origin.unwrap_or_else(|| addr.to_string()));
+        if ecdsa {
+            config.key_type = keyless_log::LogKeyType::EcdsaP256;
+        }
+        let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+            .await
+            .map_err(|e| keyless_log::LogError::Server(e.to_string()))??;
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+        axum::serve(listener, keyless_log::router(log))
+            .await
+            .map_err(|e| keyless_log::LogError::Server(e.to_string()))
+    });
+    if let Err(e) = result {
+        eprintln!("keyless-log-server: {e}");
+        std::process::exit(1);
+    }
+}

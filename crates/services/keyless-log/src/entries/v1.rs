@@ -1,0 +1,146 @@
+//! Rekor v1 requests (`POST /api/v1/log/entries`): hashedrekord 0.0.1.
+//! The body is a "proposed entry" whose canonical form is the entry body
+//! itself.
+
+use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
+use keyless_types::b64;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::v2::Entry;
+use super::{canonical_json, verify_digest, EntryError};
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Proposed {
+    api_version: String,
+    kind: String,
+    spec: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HashedRekordSpec {
+    data: Data,
+    signature: Sig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    hash: Hash,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Hash {
+    algorithm: String,
+    value: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Sig {
+    #[serde(with = "b64::bytes")]
+    content: Vec<u8>,
+    public_key: PemBytes,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PemBytes {
+    #[serde(with = "b64::bytes")]
+    content: Vec<u8>,
+}
+
+/// Parse and verify a Rekor v1 proposed entry.
+pub fn parse_request(body: &[u8]) -> Result<Entry, EntryError> {
+    let p: Proposed =
+        serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
+    match (p.kind.as_str(), p.api_version.as_str()) {
+        ("hashedrekord", "0.0.1") => hashed_rekord(p.spec),
+        (kind, version) => Err(EntryError::UnsupportedKind {
+            kind: kind.into(),
+            version: version.into(),
+        }),
+    }
+}
+
+/// The key in a PEM public key or certificate.
+fn pem_key(pem: &[u8]) -> Result<PublicKey, EntryError> {
+    let text = std::str::from_utf8(pem)
+        .map_err(|_| EntryError::Verifier("publicKey is not PEM text".into()))?;
+    if text.contains("BEGIN CERTIFICATE") {
+        keyless_x509::Certificate::from_pem(text)
+            .and_then(|c| c.public_key())
+            .map_err(|e| EntryError::Verifier(format!("certificate: {e}")))
+    } else {
+        PublicKey::from_pem(text).map_err(|e| EntryError::Verifier(e.to_string()))
+    }
+}
+
+fn hashed_rekord(spec: serde_json::Value) -> Result<Entry, EntryError> {
+    let spec: HashedRekordSpec =
+        serde_json::from_value(spec).map_err(|e| EntryError::Malformed(e.to_string()))?;
+    let hash = match spec.data.hash.algorithm.as_str() {
+        "sha256" => HashAlgorithm::Sha256,
+        "sha384" => HashAlgorithm::Sha384,
+        "sha512" => HashAlgorithm::Sha512,
+        other => {
+            return Err(EntryError::Malformed(format!(
+                "unsupported hash algorithm {other:?}"
+            )))
+        }
+    };
+    let value = spec.data.hash.value.to_ascii_lowercase();
+    let digest =
+        hex::decode(&value).map_err(|_| EntryError::Malformed("hash value is not hex".into()))?;
+    if spec.signature.content.is_empty() {
+        return Err(EntryError::Malformed("empty signature".into()));
+    }
+    let key = pem_key(&spec.signature.public_key.content)?;
+    // Rekor v1 pairs the key with the digest's hash (ECDSA) or PKCS#1 v1.5 (RSA).
+    let alg = match (key.algorithm(), hash) {
+        (KeyAlgorithm::Rsa, HashAlgorithm::Sha256) => SignatureAlgorithm::RsaPkcs1Sha256,
+        (KeyAlgorithm::Rsa, HashAlgorithm::Sha384) => SignatureAlgorithm::RsaPkcs1Sha384,
+        (KeyAlgorithm::Rsa, HashAlgorithm::Sha512) => SignatureAlgorithm::RsaPkcs1Sha512,
+        (KeyAlgorithm::Ed25519, _) => {
+            return Err(EntryError::Verifier(
+                "Ed25519 signatures cannot be verified from a digest".into(),
+            ))
+        }
+        (KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 | KeyAlgorithm::EcdsaP521, h) => match h
+        {
+            HashAlgorithm::Sha384 => SignatureAlgorithm::EcdsaSha384,
+            HashAlgorithm::Sha512 => SignatureAlgorithm::EcdsaSha512,
+            _ => SignatureAlgorithm::EcdsaSha256,
+        },
+        (other, _) => {
+            return Err(EntryError::Verifier(format!(
+                "unsupported key type {other:?}"
+            )))
+        }
+    };
+    verify_digest(&key, alg, &digest, &spec.signature.content)?;
+    let body = json!({
+        "apiVersion": "0.0.1",
+        "kind": "hashedrekord",
+        "spec": {
+            "data": { "hash": { "algorithm": spec.data.hash.algorithm, "value": value } },
+            "signature": {
+                "content": b64::encode(&spec.signature.content),
+                "publicKey": { "content": b64::encode(&spec.signature.public_key.content) },
+            },
+        },
+    });
+    let artifact_sha256 = (hash == HashAlgorithm::Sha256).then(|| {
+        let mut d = [0u8; 32];
+        d.copy_from_slice(&digest);
+        d
+    });
+    Ok(Entry {
+        kind: "hashedrekord",
+        body: canonical_json(&body),
+        artifact_sha256,
+    })
+}

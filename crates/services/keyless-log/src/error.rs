@@ -1,0 +1,66 @@
+//! Errors of the log library. Request-level errors (what a client sent
+//! wrong) live in [`crate::api::ApiError`]; these are the log's own.
+
+use thiserror::Error;
+
+use crate::merkle::TreeError;
+
+/// Why the log could not start, store or sign.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The configuration cannot work (e.g. an origin a checkpoint cannot carry).
+    #[error("invalid log configuration: {0}")]
+    Config(String),
+    /// Reading or writing durable state failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The log key could not be loaded, generated or used.
+    #[error("log key: {0}")]
+    Key(String),
+    /// Durable state disagrees with itself; the log refuses to go on
+    /// rather than publish a history that differs from one it signed.
+    #[error("log state is inconsistent: {0}")]
+    Corrupt(String),
+    /// A proof or root was asked of the tree that it cannot answer.
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    /// The sequencer stopped (the log is shutting down or failed).
+    #[error("the log's sequencer is not running")]
+    SequencerStopped,
+    /// Too many entries are waiting to be sequenced.
+    #[error("the log is overloaded: {0} entries are waiting")]
+    Overloaded(usize),
+    /// An entry is larger than an entry bundle can frame.
+    #[error("entry is {size} bytes, more than the {max}-byte limit")]
+    EntryTooLarge { size: usize, max: usize },
+    /// The HTTP server failed.
+    #[error("server: {0}")]
+    Server(String),
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Stored bytes do not have the shape they must have.
+    #[error("{what} is malformed: {problem}")]
+    Malformed { what: String, problem: String },
+}
+
+impl StorageError {
+    pub(crate) fn io(op: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Self::Io {
+            op,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! A client for any C2SP tlog-tiles log: fetch and verify checkpoints,
+//! compute Merkle hashes from tiles, and check that a log's current tree
+//! extends a checkpoint remembered earlier (`keyless log verify
+//! --from-checkpoint`). Only the tiles are fetched, never a server-made
+//! proof, so this works against other tiled logs too.
+
+use std::collections::HashMap;
+
+use keyless_tlog::tiles::{TILE_HEIGHT, TILE_WIDTH};
+use keyless_tlog::{
+    node_hash, verify_consistency, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind,
+};
+use thiserror::Error;
+
+use crate::state::committed_width;
+
+/// Why a remote log could not be read or did not check out.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum RemoteError {
+    #[error("fetching {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("{what} checkpoint: {reason}")]
+    Checkpoint { what: &'static str, reason: String },
+    #[error("the log's origin changed from {old:?} to {new:?}")]
+    OriginChanged { old: String, new: String },
+    #[error("the log shrank from {old} to {new} entries: it rewrote its history")]
+    Shrunk { old: u64, new: u64 },
+    #[error("tile {path} is malformed: {reason}")]
+    Tile { path: String, reason: String },
+    #[error("the current tree ({new} entries) is not an extension of the remembered one ({old} entries): {reason}")]
+    Inconsistent { old: u64, new: u64, reason: String },
+}
+
+/// Reads tiles from a log's base URL, caching them per call.
+pub struct TileClient {
+    base: String,
+    http: reqwest::Client,
+    cache: HashMap<TileId, Vec<u8>>,
+}
+
+impl TileClient {
+    pub fn new(base_url: &str) -> Self {
+        Self {
+            base: base_url.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+            cache: HashMap::new(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<Vec<u8>, RemoteError> {
+        let url = format!("{}/{path}", self.base);
+        let fail = |reason: String| RemoteError::Fetch {
+            url: url.clone(),
+            reason,
+        };
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(fail(format!("HTTP {}", resp.status())));
+        }
+        Ok(resp
+            .bytes()
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .to_vec())
+    }
+
+    /// The log's current checkpoint text.
+    pub async fn checkpoint_text(&self) -> Result<String, RemoteError> {
+        let b = self.get("checkpoint").await?;
+        String::from_utf8(b).map_err(|_| RemoteError::Checkpoint {
+            what: "current",
+            reason: "not UTF-8".into(),
+        })
+    }
+
+    /// A tile (or entry bundle), fetched once.
+    pub async fn tile(&mut self, id: TileId) -> Result<&[u8], RemoteError> {
+        if !self.cache.contains_key(&id) {
+            let data = self.get(&id.path()).await?;
+            let ok = match id.kind {
+                TileKind::Hashes { .. } => data.len() == usize::from(id.width) * 32,
+                TileKind::Entries => true,
+            };
+            if !ok {
+                return Err(RemoteError::Tile {
+                    path: id.path(),
+                    reason: format!("{} bytes", data.len()),
+                });
+            }
+            self.cache.insert(id, data);
+        }
+        Ok(self.cache.get(&id).map(Vec::as_slice).unwrap_or_default())
+    }
+
+    /// Root of the complete subtree of `2^height` leaves starting at leaf
+    /// `start`, in a tree of `size` leaves.
+    async fn node(&mut self, start: u64, height: u32, size: u64) -> Result<Hash, RemoteError> {
+        let level = height / TILE_HEIGHT;
+        let r = height % TILE_HEIGHT;
+        let base = start >> (TILE_HEIGHT * level);
+        let t = base / TILE_WIDTH;
+        let kind = TileKind::Hashes { level: level as u8 };
+        let width = committed_width(kind, t, size).ok_or_else(|| RemoteError::Tile {
+            path: format!("level {level} tile {t}"),
+            reason: "beyond the tree".into(),
+        })?;
+        let id = TileId {
+            kind,
+            index: t,
+            width,
+        };
+        let data = self.tile(id).await?;
+        let off = ((base % TILE_WIDTH) as usize) * 32;
+        let count = 1usize << r;
+        let bytes = data
+            .get(off..off + count * 32)
+            .ok_or_else(|| RemoteError::Tile {
+                path: id.path(),
+                reason: "too short".into(),
+            })?;
+        let mut hashes: Vec<Hash> = bytes
+            .chunks_exact(32)
+            .map(|c| {
+                let mut h = [0u8; 32];
+                h.copy_from_slice(c);
+                h
+            })
+            .collect();
+        while hashes.len() > 1 {
+            hashes = hashes
+                .chunks_exact(2)
+                .map(|p| node_hash(&p[0], &p[1]))
+                .collect();
+        }
+        Ok(hashes[0])
+    }
+
+    /// RFC 6962 MTH of leaves `[lo, hi)` in a tree of `size` leaves, from
+    /// the complete subtrees the range decomposes into.
+    pub async fn range_hash(&mut self, lo: u64, hi: u64, size: u64) -> Result<Hash, RemoteError> {
+        let mut parts = Vec::new();
+        let mut start = lo;
+        while start < hi {
+            let h = 63 - (hi - start).leading_zeros();
+            parts.push(self.node(start, h, size).await?);
+            start += 1u64 << h;
+        }
+        let mut acc = parts.pop().ok_or_else(|| RemoteError::Tile {
+            path: String::new(),
+            reason: "empty range".into(),
+        })?;
+        while let Some(left) = parts.pop() {
+            acc = node_hash(&left, &acc);
+        }
+        Ok(acc)
+    }
+
+    /// RFC 6962 consistency proof from `first` to `size`, computed from tiles.
+    pub async fn consistency_proof(
+        &mut self,
+        first: u64,
+        size: u64,
+    ) -> Result<Vec<Hash>, RemoteError> {
+        let mut out = Vec::new();
+        if first == 0 || first >= size {
+            return Ok(out);
+        }
+        for (lo, hi) in subproof_ranges(first, size) {
+            out.push(self.range_hash(lo, hi, size).await?);
+        }
+        Ok(out)
+    }
+}
+
+fn split_point(n: u64) -> u64 {
+    1u64 << (63 - (n - 1).leading_zeros())
+}
+
+/// The ranges whose hashes make up RFC 6962 SUBPROOF(m, D[0:n], true), in order.
+fn subproof_ranges(m: u64, n: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let (mut m, mut lo, mut hi, mut complete) = (m, 0u64, n, true);
+    let mut rights = Vec::new();
+    loop {
+        let len = hi - lo;
+        if m == len {
+            if !complete {
+                out.push((lo, hi));
+            }
+            break;
+        }
+        let k = split_point(len);
+        if m <= k {
+            rights.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            rights.push((lo, lo + k));
+            m -= k;
+            lo += k;
+            complete = false;
+        }
+    }
+    out.extend(rights.into_iter().rev());
+    out
+}
+
+/// Parse and verify a checkpoint note.
+pub fn verify_checkpoint(
+    text: &str,
+    verifier: &NoteVerifier,
+    what: &'static str,
+) -> Result<Checkpoint, RemoteError> {
+    let err = |reason: String| RemoteError::Checkpoint { what, reason };
+    let note = SignedNote::parse(text).map_err(|e| err(e.to_string()))?;
+    note.verify(verifier).map_err(|e| err(e.to_string()))?;
+    Checkpoint::parse(note.body()).map_err(|e| err(e.to_string()))
+}
+
+/// Check that the log at `url` still contains the tree of a checkpoint
+/// remembered earlier, and return its (verified) current checkpoint.
+pub async fn verify_consistency_remote(
+    url: &str,
+    old_checkpoint_text: &str,
+    verifier: &NoteVerifier,
+) -> Result<Checkpoint, RemoteError> {
+    let old = verify_checkpoint(old_checkpoint_text, verifier, "remembered")?;
+    let mut client = TileClient::new(url);
+    let new = verify_checkpoint(&client.checkpoint_text().await?, verifier, "current")?;
+    if new.origin != old.origin {
+        return Err(RemoteError::OriginChanged {
+            old: old.origin,
+            new: new.origin,
+        });
+    }
+    if new.size < old.size {
+        return Err(RemoteError::Shrunk {
+            old: old.size,
+            new: new.size,
+        });
+    }
+    let proof = client.consistency_proof(old.size, new.size).await?;
+    verify_consistency(old.size, new.size, &old.root_hash, &new.root_hash, &proof).map_err(
+        |e| RemoteError::Inconsistent {
+            old: old.size,
+            new: new.size,
+            reason: e.to_string(),
+        },
+    )?;
+    Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyless_tlog::{consistency_proof, leaf_hash, root_from_leaves};
+
+    #[test]
+    fn subproof_ranges_match_reference() {
+        let leaves: Vec<Hash> = (0u32..40).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for n in 2..=40u64 {
+            for m in 1..n {
+                let want = consistency_proof(&leaves[..n as usize], m).unwrap();
+                let got: Vec<Hash> = subproof_ranges(m, n)
+                    .into_iter()
+                    .map(|(lo, hi)| root_from_leaves(&leaves[lo as usize..hi as usize]))
+                    .collect();
+                assert_eq!(got, want, "m={m} n={n}");
+            }
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Durable state behind a trait, so that backends other than the embedded
+//! file store (e.g. PostgreSQL) can be added without touching the
+//! sequencer or the HTTP layer.
+//!
+//! The contract that keeps acknowledged entries safe: [`Storage::commit`]
+//! makes everything in the commit durable, and writes the checkpoint
+//! **last**. The checkpoint is the commit point: state past the size it
+//! names is ignored (and overwritten) after a restart, so a crash halfway
+//! through a commit loses only entries nobody was told about.
+
+pub mod files;
+
+use keyless_tlog::TileId;
+
+use crate::error::StorageError;
+
+/// Per-entry data that is not part of the entry itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryMeta {
+    /// Unix seconds when the entry was sequenced (Rekor v1's integrated time).
+    pub integrated_time: i64,
+    /// SHA-256 of the artifact (or DSSE payload) the entry is about, for
+    /// Rekor v1's search by hash.
+    pub artifact_sha256: Option<[u8; 32]>,
+}
+
+/// One batch, in the order it must become durable.
+#[derive(Debug, Clone)]
+pub struct Commit {
+    /// Tree size before the batch (index of its first entry).
+    pub first_index: u64,
+    /// Metadata of the batch's entries, in index order.
+    pub meta: Vec<EntryMeta>,
+    /// Entry bundles and hash tiles, each the full contents at its path.
+    pub tiles: Vec<(TileId, Vec<u8>)>,
+    /// The signed checkpoint text covering the batch; written last.
+    pub checkpoint: String,
+}
+
+/// A durable home for a log.
+pub trait Storage: Send + Sync + 'static {
+    /// Make the commit durable; return only once it is (fsync done).
+    fn commit(&self, commit: &Commit) -> Result<(), StorageError>;
+    /// The latest committed checkpoint, if any.
+    fn read_checkpoint(&self) -> Result<Option<String>, StorageError>;
+    /// The stored bytes of exactly this tile (full or partial width).
+    fn read_tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, StorageError>;
+    /// Metadata of entries `[start, start + count)`.
+    fn read_meta(&self, start: u64, count: u64) -> Result<Vec<EntryMeta>, StorageError>;
+    /// Recovery: forget metadata past the committed `size`; an error if
+    /// metadata for committed entries is missing.
+    fn recover(&self, size: u64) -> Result<(), StorageError>;
+}

@@ -1,0 +1,148 @@
+//! Shared test helpers: a real log server on 127.0.0.1:0, request
+//! builders, and a trusted root listing the log.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
+use keyless_log::{Log, LogConfig, LogKeyType};
+use serde_json::{json, Value};
+
+pub struct Server {
+    pub url: String,
+    pub log: Log,
+    pub dir: tempfile::TempDir,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+pub async fn start(key_type: LogKeyType) -> Server {
+    start_in(tempfile::tempdir().unwrap(), key_type).await
+}
+
+pub async fn start_in(dir: tempfile::TempDir, key_type: LogKeyType) -> Server {
+    start_with(dir, key_type, None).await
+}
+
+/// Start on a fresh port; the origin is the address unless given.
+pub async fn start_with(
+    dir: tempfile::TempDir,
+    key_type: LogKeyType,
+    origin: Option<String>,
+) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = LogConfig::new(dir.path(), origin.unwrap_or_else(|| addr.to_string()));
+    config.key_type = key_type;
+    config.batch_interval = Duration::from_millis(20);
+    let log = tokio::task::spawn_blocking(move || Log::open(config))
+        .await
+        .unwrap()
+        .unwrap();
+    let router = keyless_log::router(log.clone());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Server {
+        url: format!("http://{addr}"),
+        log,
+        dir,
+        task,
+    }
+}
+
+pub fn b64(b: &[u8]) -> String {
+    B64.encode(b)
+}
+
+pub fn signer() -> SigningKey {
+    SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap()
+}
+
+pub fn hashed_rekord_v2(key: &SigningKey, artifact: &[u8]) -> (Value, Vec<u8>) {
+    let digest = sha256(artifact);
+    let sig = key.sign(artifact).unwrap();
+    let req = json!({ "hashedRekordRequestV002": {
+        "digest": b64(&digest),
+        "signature": {
+            "content": b64(&sig),
+            "verifier": { "publicKey": { "rawBytes": b64(key.public_key().spki_der()) }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" },
+        },
+    }});
+    (req, sig)
+}
+
+pub fn hashed_rekord_v1(key: &SigningKey, artifact: &[u8]) -> (Value, Vec<u8>) {
+    let sig = key.sign(artifact).unwrap();
+    let req = json!({
+        "apiVersion": "0.0.1", "kind": "hashedrekord",
+        "spec": {
+            "data": { "hash": { "algorithm": "sha256", "value": hex::encode(sha256(artifact)) } },
+            "signature": { "content": b64(&sig), "publicKey": { "content": b64(key.public_key().to_pem().as_bytes()) } },
+        },
+    });
+    (req, sig)
+}
+
+/// A trusted_root.json listing the log (and nothing else).
+pub fn trusted_root(server: &Server) -> Vec<u8> {
+    let key = server.log.public_key();
+    let details = match key.algorithm() {
+        KeyAlgorithm::Ed25519 => "PKIX_ED25519",
+        _ => "PKIX_ECDSA_P256_SHA_256",
+    };
+    serde_json::to_vec(&json!({
+        "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+        "tlogs": [{
+            "baseUrl": server.url,
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": { "rawBytes": b64(key.spki_der()), "keyDetails": details, "validFor": { "start": "2020-01-01T00:00:00Z" } },
+            "logId": { "keyId": b64(&server.log.log_id()) },
+        }],
+        "certificateAuthorities": [], "ctlogs": [], "timestampAuthorities": [],
+    }))
+    .unwrap()
+}
+
+pub fn message_bundle(_key: &SigningKey, artifact: &[u8], sig: &[u8], tle: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": { "publicKey": { "hint": "" }, "tlogEntries": [tle] },
+        "messageSignature": { "messageDigest": { "algorithm": "SHA2_256", "digest": b64(&sha256(artifact)) }, "signature": b64(sig) },
+    }))
+    .unwrap()
+}
+
+pub fn verify(
+    server: &Server,
+    key: &SigningKey,
+    bundle: &[u8],
+    artifact: &[u8],
+) -> Result<keyless_verify::VerificationResult, keyless_verify::VerificationError> {
+    let trust = keyless_verify::TrustMaterial::from_json(&trusted_root(server)).unwrap();
+    let verifier = keyless_verify::Verifier::new(trust, keyless_verify::VerifierOptions::default());
+    verifier.verify_json(
+        bundle,
+        &keyless_verify::Artifact::Bytes(artifact.to_vec()),
+        &keyless_verify::Policy::Key(key.public_key().clone()),
+    )
+}
+
+pub async fn post(url: &str, body: &Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let v = resp.json().await.unwrap_or(Value::Null);
+    (status, v)
+}
+
+pub async fn get_json(url: &str) -> (u16, Value) {
+    let resp = reqwest::get(url).await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}

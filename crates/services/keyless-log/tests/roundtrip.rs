@@ -1,0 +1,314 @@
+//! Entries created through the HTTP API, built into bundles, verified by
+//! keyless-verify against a trusted root that lists the log; plus the
+//! integrity checker, remote consistency checks and restart recovery.
+
+mod common;
+
+use common::*;
+use keyless_crypto::sha256;
+use keyless_log::LogKeyType;
+use serde_json::json;
+
+#[tokio::test]
+async fn v2_hashedrekord_bundle_verifies() {
+    let server = start(LogKeyType::Ed25519).await;
+    let key = signer();
+    let artifact = b"artifact one";
+    let (req, sig) = hashed_rekord_v2(&key, artifact);
+    let (status, tle) = post(&format!("{}/api/v2/log/entries", server.url), &req).await;
+    assert_eq!(status, 201, "{tle}");
+    assert_eq!(
+        tle["kindVersion"],
+        json!({"kind": "hashedrekord", "version": "0.0.2"})
+    );
+    assert_eq!(tle["logIndex"], "0");
+    assert!(tle.get("integratedTime").is_none());
+    let bundle = message_bundle(&key, artifact, &sig, tle.clone());
+    let result = verify(&server, &key, &bundle, artifact).expect("bundle verifies");
+    assert_eq!(result.log_entries.len(), 1);
+
+    // The same bundle does not verify for another artifact, nor with a
+    // tampered checkpoint.
+    assert!(verify(&server, &key, &bundle, b"other artifact").is_err());
+    let mut bad = tle.clone();
+    let env = bad["inclusionProof"]["checkpoint"]["envelope"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bad["inclusionProof"]["checkpoint"]["envelope"] = json!(env.replacen("\n1\n", "\n2\n", 1));
+    assert!(verify(
+        &server,
+        &key,
+        &message_bundle(&key, artifact, &sig, bad),
+        artifact
+    )
+    .is_err());
+
+    // Duplicate: the same entry, same index, 200.
+    let (status, again) = post(&format!("{}/api/v2/log/entries", server.url), &req).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["logIndex"], "0");
+    assert_eq!(again["canonicalizedBody"], tle["canonicalizedBody"]);
+}
+
+#[tokio::test]
+async fn v2_dsse_bundle_verifies() {
+    let server = start(LogKeyType::Ed25519).await;
+    let key = signer();
+    let artifact = b"built thing";
+    let statement = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{ "name": "thing", "digest": { "sha256": hex::encode(sha256(artifact)) } }],
+        "predicateType": "https://example.com/test/v1",
+        "predicate": {},
+    });
+    let payload = serde_json::to_vec(&statement).unwrap();
+    let ptype = "application/vnd.in-toto+json";
+    let sig = key.sign(&keyless_types::pae(ptype, &payload)).unwrap();
+    let envelope = json!({ "payload": b64(&payload), "payloadType": ptype, "signatures": [{ "sig": b64(&sig), "keyid": "" }] });
+    let req = json!({ "dsseRequestV002": {
+        "envelope": envelope,
+        "verifiers": [{ "publicKey": { "rawBytes": b64(key.public_key().spki_der()) }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" }],
+    }});
+    let (status, tle) = post(&format!("{}/api/v2/log/entries", server.url), &req).await;
+    assert_eq!(status, 201, "{tle}");
+    assert_eq!(tle["kindVersion"]["kind"], "dsse");
+    let bundle = serde_json::to_vec(&json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": { "publicKey": { "hint": "" }, "tlogEntries": [tle] },
+        "dsseEnvelope": envelope,
+    }))
+    .unwrap();
+    verify(&server, &key, &bundle, artifact).expect("DSSE bundle verifies");
+}
+
+#[tokio::test]
+async fn v1_hashedrekord_with_set_verifies() {
+    let server = start(LogKeyType::EcdsaP256).await;
+    let key = signer();
+    let artifact = b"v1 artifact";
+    let (req, sig) = hashed_rekord_v1(&key, artifact);
+    let (status, resp) = post(&format!("{}/api/v1/log/entries", server.url), &req).await;
+    assert_eq!(status, 201, "{resp}");
+    let (uuid, entry) = resp
+        .as_object()
+        .unwrap()
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    assert_eq!(uuid.len(), 64);
+    let proof = &entry["verification"]["inclusionProof"];
+    let hashes: Vec<String> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| b64(&hex::decode(h.as_str().unwrap()).unwrap()))
+        .collect();
+    let tle = json!({
+        "logIndex": entry["logIndex"].to_string(),
+        "logId": { "keyId": b64(&hex::decode(entry["logID"].as_str().unwrap()).unwrap()) },
+        "kindVersion": { "kind": "hashedrekord", "version": "0.0.1" },
+        "integratedTime": entry["integratedTime"].to_string(),
+        "inclusionPromise": { "signedEntryTimestamp": entry["verification"]["signedEntryTimestamp"] },
+        "inclusionProof": {
+            "logIndex": proof["logIndex"].to_string(),
+            "rootHash": b64(&hex::decode(proof["rootHash"].as_str().unwrap()).unwrap()),
+            "treeSize": proof["treeSize"].to_string(),
+            "hashes": hashes,
+            "checkpoint": { "envelope": proof["checkpoint"] },
+        },
+        "canonicalizedBody": entry["body"],
+    });
+    let bundle = message_bundle(&key, artifact, &sig, tle.clone());
+    let result = verify(&server, &key, &bundle, artifact).expect("v1 bundle verifies");
+    assert!(
+        result.log_entries[0].integrated_time.is_some(),
+        "the SET made the integrated time count"
+    );
+
+    // A forged integrated time breaks the SET.
+    let mut bad = tle;
+    bad["integratedTime"] = json!("1700000000");
+    assert!(verify(
+        &server,
+        &key,
+        &message_bundle(&key, artifact, &sig, bad),
+        artifact
+    )
+    .is_err());
+
+    // Lookups and the duplicate rule.
+    let (s, by_index) = get_json(&format!("{}/api/v1/log/entries?logIndex=0", server.url)).await;
+    assert_eq!(s, 200);
+    assert_eq!(by_index[&uuid]["body"], entry["body"]);
+    let (s, by_uuid) = get_json(&format!("{}/api/v1/log/entries/{uuid}", server.url)).await;
+    assert_eq!(s, 200);
+    assert_eq!(by_uuid[&uuid]["logIndex"], 0);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/log/entries", server.url))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 409);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/api/v1/log/entries/{uuid}").as_str()
+    );
+    let (s, found) = post(
+        &format!("{}/api/v1/index/retrieve", server.url),
+        &json!({ "hash": format!("sha256:{}", hex::encode(sha256(artifact))) }),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(found, json!([uuid]));
+    let (_, none) = post(
+        &format!("{}/api/v1/index/retrieve", server.url),
+        &json!({ "hash": format!("sha256:{}", "00".repeat(32)) }),
+    )
+    .await;
+    assert_eq!(none, json!([]));
+    let (s, info) = get_json(&format!("{}/api/v1/log", server.url)).await;
+    assert_eq!(s, 200);
+    assert_eq!(info["treeSize"], 1);
+    let pem = reqwest::get(format!("{}/api/v1/log/publicKey", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        keyless_crypto::PublicKey::from_pem(&pem).unwrap(),
+        *server.log.public_key()
+    );
+}
+
+async fn append_many(server: &Server, n: usize, tag: &str) -> Vec<String> {
+    let key = signer();
+    let mut checkpoints = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (req, _) = hashed_rekord_v2(&key, format!("{tag} {i}").as_bytes());
+        let url = format!("{}/api/v2/log/entries", server.url);
+        tasks.push(tokio::spawn(async move { post(&url, &req).await }));
+    }
+    for t in tasks {
+        let (status, tle) = t.await.unwrap();
+        assert_eq!(status, 201, "{tle}");
+        checkpoints.push(
+            tle["inclusionProof"]["checkpoint"]["envelope"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    checkpoints.sort();
+    checkpoints.dedup();
+    checkpoints
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integrity_consistency_and_restart() {
+    let server = start(LogKeyType::Ed25519).await;
+    let first = append_many(&server, 300, "a").await;
+    let old_cp = server.log.published().note.clone();
+    let mut seen = first.clone();
+    seen.extend(append_many(&server, 320, "b").await);
+    assert_eq!(server.log.published().size, 620);
+    assert!(seen.len() > 2, "batching produced several checkpoints");
+
+    let report = keyless_log::check_log(&server.url, server.log.verifier(), &seen)
+        .await
+        .expect("log is intact");
+    assert_eq!(report.size, 620);
+    assert_eq!(report.checkpoints_checked, seen.len());
+
+    // Consistency from a remembered checkpoint, via tiles only.
+    let cp = keyless_log::verify_consistency_remote(&server.url, &old_cp, server.log.verifier())
+        .await
+        .unwrap();
+    assert_eq!(cp.size, 620);
+    for old in &seen {
+        keyless_log::verify_consistency_remote(&server.url, old, server.log.verifier())
+            .await
+            .unwrap();
+    }
+    // A forged "remembered" checkpoint fails.
+    assert!(keyless_log::verify_consistency_remote(
+        &server.url,
+        &old_cp.replacen("\n300\n", "\n301\n", 1),
+        server.log.verifier()
+    )
+    .await
+    .is_err());
+
+    // Tiles: full tiles are immutable, partial ones are not, widths beyond the tree 404.
+    let full = reqwest::get(format!("{}/tile/0/000", server.url))
+        .await
+        .unwrap();
+    assert_eq!(full.status(), 200);
+    assert!(full.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(full.bytes().await.unwrap().len(), 256 * 32);
+    let partial = reqwest::get(format!("{}/tile/0/002.p/108", server.url))
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), 200);
+    assert!(!partial.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("immutable"));
+    assert_eq!(
+        reqwest::get(format!("{}/tile/0/002.p/109", server.url))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        reqwest::get(format!("{}/tile/0/003", server.url))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let narrower = reqwest::get(format!("{}/tile/entries/002.p/5", server.url))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        keyless_tlog::tiles::decode_entry_bundle(&narrower)
+            .unwrap()
+            .len(),
+        5
+    );
+
+    // Restart from the same directory: same tree, same key, appends continue.
+    let Server { dir, task, log, .. } = server;
+    let origin = log.origin().to_string();
+    let before = log.published();
+    task.abort();
+    drop(log);
+    // Another origin cannot take over this log's history.
+    assert!(
+        keyless_log::Log::open(keyless_log::LogConfig::new(dir.path(), "other.example")).is_err()
+    );
+    let server = start_with(dir, LogKeyType::EcdsaP256, Some(origin)).await;
+    let after = server.log.published();
+    assert_eq!(
+        (after.size, after.root, &after.note),
+        (before.size, before.root, &before.note)
+    );
+    seen.extend(append_many(&server, 10, "c").await);
+    let report = keyless_log::check_log(&server.url, server.log.verifier(), &seen)
+        .await
+        .expect("intact after restart");
+    assert_eq!(report.size, 630);
+    let (s, e) = get_json(&format!("{}/api/v1/log/entries?logIndex=5", server.url)).await;
+    assert_eq!(s, 200, "{e}");
+}
