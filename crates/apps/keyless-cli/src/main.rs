@@ -30,6 +30,9 @@ enum Command {
     SignBlob(commands::sign_blob::SignBlob),
     /// Run the servers: the whole local stack (--dev) or one service.
     Server(commands::server::Server),
+    /// Transparency log tools (consistency between checkpoints).
+    #[command(subcommand)]
+    Log(commands::log::LogCommand),
     /// Print an identity token from the local stack's development OIDC issuer.
     DevToken(commands::dev_token::DevToken),
     /// Trust a TUF repository's root and cache its trusted root (like `cosign initialize`).
@@ -54,6 +57,7 @@ fn main() {
         Command::Initialize(c) => c.run(),
         Command::Server(c) => c.run(),
         Command::DevToken(c) => c.run(),
+        Command::Log(c) => c.run(),
         Command::Tuf(c) => c.run(),
     };
     std::process::exit(match code {

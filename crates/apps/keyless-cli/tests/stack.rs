@@ -49,6 +49,11 @@ fn sign_verify_interop_and_restart() {
     let o = verify(&bundle, "alice@example.com", &other);
     assert!(!o.status.success(), "a different file must not verify");
 
+    // Remember the log's checkpoint now; later it must still be consistent.
+    let checkpoint_file = dir.join("checkpoint.txt");
+    let log_url = stack.url("logUrl");
+    std::fs::write(&checkpoint_file, http_get(&format!("{log_url}/checkpoint"))).unwrap();
+
     // sigstore-python verifies our bundle.
     let py = sigstore_python();
     let o = run(std::process::Command::new(&py)
@@ -116,6 +121,23 @@ fn sign_verify_interop_and_restart() {
         .arg(dir.join("trusted_root.json"))
         .arg(format!("sha256:{digest}")));
     assert!(o.status.success(), "verify-bundle of the DSSE bundle: {}", text(&o));
+
+    // The log grew; the remembered checkpoint is consistent with the new one.
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["log", "verify", "--url", &log_url, "--from-checkpoint"])
+        .arg(&checkpoint_file));
+    assert!(o.status.success(), "log verify: {}", text(&o));
+    assert!(text(&o).contains("Consistent"), "{}", text(&o));
+    // A forged checkpoint (signature of another note) is refused.
+    let forged = std::fs::read_to_string(&checkpoint_file).unwrap().replace("\n1\n", "\n7\n");
+    assert_ne!(forged, std::fs::read_to_string(&checkpoint_file).unwrap(), "the forgery changes the tree size");
+    std::fs::write(dir.join("forged.txt"), forged).unwrap();
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["log", "verify", "--url", &log_url, "--from-checkpoint"])
+        .arg(dir.join("forged.txt")));
+    assert!(!o.status.success(), "a forged checkpoint must be refused: {}", text(&o));
 
     // TUF: bootstrap our client from the stack's repository.
     let home = dir.join("home");

@@ -1,5 +1,6 @@
 pub mod dev_token;
 pub mod image;
+pub mod log;
 pub mod server;
 pub mod sign_blob;
 pub mod tuf;

@@ -96,6 +96,19 @@ impl Drop for DevStack {
     }
 }
 
+/// The body of a GET on loopback (std only); empty on failure.
+pub fn http_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let Some(rest) = url.strip_prefix("http://") else { return String::new() };
+    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let Ok(mut s) = std::net::TcpStream::connect(host) else { return String::new() };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
 /// A bare-bones HTTP GET on loopback (std only), true on a 200.
 pub fn http_ok(url: &str) -> bool {
     use std::io::{Read, Write};

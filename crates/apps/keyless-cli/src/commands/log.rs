@@ -1,0 +1,44 @@
+//! `keyless log verify`: check that a log still contains the tree of a
+//! checkpoint remembered earlier (append-only, no rewritten history) — the
+//! basis for monitors and witnesses.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use keyless_tlog::NoteVerifier;
+
+use crate::instance::InstanceArgs;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LogCommand {
+    /// Verify consistency between a remembered checkpoint and the log's current one.
+    Verify {
+        /// The log's base URL (as in the trusted root's tlogs).
+        #[arg(long, value_name = "URL")]
+        url: String,
+        /// A signed checkpoint saved earlier (e.g. from GET URL/checkpoint).
+        #[arg(long, value_name = "FILE")]
+        from_checkpoint: PathBuf,
+        #[command(flatten)]
+        instance: InstanceArgs,
+    },
+}
+
+impl LogCommand {
+    pub fn run(&self) -> Result<i32> {
+        let Self::Verify { url, from_checkpoint, instance } = self;
+        let trust = instance.resolve()?.trust;
+        let base = url.trim_end_matches('/');
+        let log = trust
+            .tlogs
+            .iter()
+            .find(|l| l.base_url.trim_end_matches('/') == base)
+            .with_context(|| format!("{url} is not a transparency log in the trusted root"))?;
+        let verifier = NoteVerifier::new(&log.origin, log.key.clone()).context("the log's key cannot verify checkpoints")?;
+        let old = std::fs::read_to_string(from_checkpoint).with_context(|| format!("reading {}", from_checkpoint.display()))?;
+        let rt = crate::signing::runtime()?;
+        let new = rt.block_on(keyless_log::verify_consistency_remote(base, &old, &verifier))?;
+        eprintln!("Consistent: the log at {url} now has {} entries (root {}) and contains the remembered tree", new.size, hex::encode(new.root_hash));
+        Ok(crate::exit::OK)
+    }
+}
