@@ -40,13 +40,7 @@ impl Sign {
             let (leaf, chain) = pems(&signed.chain);
             let layer = SignatureLayer::signature(payload, &base64::engine::general_purpose::STANDARD.encode(&signed.signature))
                 .with_certificate(&leaf, &chain);
-            eprintln!("Pushing signature to: {}", pinned.repository().tag(&keyless_oci::cosign::signature_tag(&digest))?);
-            client.attach_signature(&pinned, layer).await?;
-            client.attach_bundle(&pinned, bundle.as_bytes()).await?;
-            if let Some(p) = &self.bundle {
-                std::fs::write(p, &bundle).with_context(|| format!("writing {}", p.display()))?;
-            }
-            Ok::<_, anyhow::Error>(())
+            store(&client, &pinned, Stored::Signature(layer), &bundle, self.bundle.as_deref()).await
         })?;
         Ok(crate::exit::OK)
     }
@@ -104,13 +98,7 @@ impl Attest {
             let envelope = signed.bundle.dsse_envelope.as_ref().context("no envelope")?;
             let (leaf, chain) = pems(&signed.chain);
             let layer = SignatureLayer::attestation(serde_json::to_vec(envelope)?, &ptype).with_certificate(&leaf, &chain);
-            eprintln!("Pushing attestation to: {}", pinned.repository().tag(&keyless_oci::cosign::attestation_tag(&digest))?);
-            client.attach_attestation(&pinned, layer).await?;
-            client.attach_bundle(&pinned, bundle.as_bytes()).await?;
-            if let Some(p) = &self.bundle {
-                std::fs::write(p, &bundle).with_context(|| format!("writing {}", p.display()))?;
-            }
-            Ok::<_, anyhow::Error>(())
+            store(&client, &pinned, Stored::Attestation(layer), &bundle, self.bundle.as_deref()).await
         })?;
         Ok(crate::exit::OK)
     }
@@ -144,6 +132,38 @@ impl AttestBlob {
         eprintln!("Wrote bundle to file {}", self.bundle.display());
         Ok(crate::exit::OK)
     }
+}
+
+enum Stored {
+    Signature(SignatureLayer),
+    Attestation(SignatureLayer),
+}
+
+/// Store a signed image's evidence: the cosign-layout layer under the
+/// `.sig`/`.att` tag, the bundle as a referrer, and optionally a local copy.
+async fn store(
+    client: &keyless_oci::RegistryClient,
+    pinned: &keyless_oci::Reference,
+    layer: Stored,
+    bundle: &str,
+    bundle_out: Option<&std::path::Path>,
+) -> Result<()> {
+    let digest = pinned.digest().context("the image reference is not pinned to a digest")?;
+    match layer {
+        Stored::Signature(layer) => {
+            eprintln!("Pushing signature to: {}", pinned.repository().tag(&keyless_oci::cosign::signature_tag(digest))?);
+            client.attach_signature(pinned, layer).await?;
+        }
+        Stored::Attestation(layer) => {
+            eprintln!("Pushing attestation to: {}", pinned.repository().tag(&keyless_oci::cosign::attestation_tag(digest))?);
+            client.attach_attestation(pinned, layer).await?;
+        }
+    }
+    client.attach_bundle(pinned, bundle.as_bytes()).await?;
+    if let Some(p) = bundle_out {
+        std::fs::write(p, bundle).with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
 }
 
 fn pems(chain: &[Vec<u8>]) -> (String, String) {
