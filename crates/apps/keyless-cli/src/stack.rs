@@ -83,7 +83,7 @@ pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
         serde_json::from_value(issuers_json).context("the dev issuer's CA configuration")?;
     let mut ca_config = keyless_ca::CaConfig::new(data_dir.join("ca"), keyless_ca::IssuersSource::Inline(issuers));
     ca_config.public_url = Some(urls.ca_url.clone());
-    let material = keyless_ca::CaMaterial::load_or_create(&ca_config.data_dir).context("CA keys and certificates")?;
+    let material = keyless_ca::CaMaterial::load_or_create_with(&ca_config.data_dir, &ca_config.keys).context("CA keys and certificates")?;
     let ca_root = keyless_ca::trusted_root(&material, &urls.ca_url, &urls.ca_url);
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
     tokio::spawn(async move { axum::serve(ca_l, keyless_ca::router(ca_state)).await });

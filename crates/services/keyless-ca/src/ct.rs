@@ -8,7 +8,8 @@
 //! Entries are kept in memory: this log exists so that certificates carry
 //! a verifiable SCT, not (yet) as a durable public log.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_tlog::Hash;
@@ -71,6 +72,34 @@ pub trait CtSubmitter: Send + Sync {
     /// RFC 6962 §4.1 `add-pre-chain`: `chain[0]` is the precertificate,
     /// then its issuer, up to a root.
     fn add_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError>;
+
+    /// The same, submitted by the CA that has just signed `chain[0]` itself,
+    /// in this process. A log may skip re-verifying that one signature (it
+    /// was made a moment ago with the key the CA holds); everything else is
+    /// checked as for [`CtSubmitter::add_pre_chain`]. The default is exactly
+    /// `add_pre_chain`, which is what a remote log must do.
+    fn add_own_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError> {
+        self.add_pre_chain(chain)
+    }
+}
+
+/// A chain tail (issuer … root) whose links and anchor have been verified.
+struct VerifiedTail {
+    issuer: Certificate,
+    issuer_key_hash: [u8; 32],
+}
+
+/// Most distinct verified chain tails remembered (a CA has one or two).
+const MAX_VERIFIED_TAILS: usize = 64;
+
+/// Cache key of a chain tail: SHA-256 over each certificate's length and DER.
+fn tail_key(tail: &[Vec<u8>]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(tail.iter().map(|c| c.len() + 8).sum());
+    for c in tail {
+        buf.extend_from_slice(&(c.len() as u64).to_be_bytes());
+        buf.extend_from_slice(c);
+    }
+    keyless_crypto::sha256(&buf)
 }
 
 /// The in-process CT log.
@@ -79,6 +108,9 @@ pub struct CtLog {
     log_id: [u8; 32],
     roots: Vec<Certificate>,
     leaves: Mutex<Vec<Hash>>,
+    /// Chain tails (issuer → … → root) already verified, by [`tail_key`]:
+    /// the CA's intermediate ← root link is checked once, not per request.
+    verified_tails: Mutex<HashMap<[u8; 32], Arc<VerifiedTail>>>,
 }
 
 impl std::fmt::Debug for CtLog {
@@ -116,7 +148,7 @@ impl CtLog {
     /// A log that accepts chains ending at one of `roots`.
     pub fn new(key: SigningKey, roots: Vec<Certificate>) -> Self {
         let log_id = keyless_crypto::sha256(key.public_key().spki_der());
-        Self { key, log_id, roots, leaves: Mutex::new(Vec::new()) }
+        Self { key, log_id, roots, leaves: Mutex::new(Vec::new()), verified_tails: Mutex::new(HashMap::new()) }
     }
 
     pub fn public_key(&self) -> &PublicKey {
@@ -167,6 +199,66 @@ impl CtLog {
             Err(CtError::UntrustedRoot)
         }
     }
+
+    /// Parse and verify `tail` (issuer first, up to a root), or find it
+    /// among the tails verified before. Only verified tails are cached, so
+    /// a bad chain is rejected every time it is sent.
+    fn verified_tail(&self, tail: &[Vec<u8>]) -> Result<Arc<VerifiedTail>, CtError> {
+        let key = tail_key(tail);
+        if let Some(t) = self.verified_tails.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(t);
+        }
+        let certs = tail
+            .iter()
+            .map(|d| Certificate::from_der(d).map_err(|e| CtError::Malformed(e.to_string())))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.check_chain(&certs)?;
+        let issuer = certs.into_iter().next().ok_or(CtError::EmptyChain)?;
+        let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der().map_err(|e| CtError::Malformed(e.to_string()))?);
+        let verified = Arc::new(VerifiedTail { issuer, issuer_key_hash });
+        if let Ok(mut m) = self.verified_tails.lock() {
+            if m.len() >= MAX_VERIFIED_TAILS {
+                m.clear();
+            }
+            m.insert(key, verified.clone());
+        }
+        Ok(verified)
+    }
+
+    /// `add-pre-chain`, verifying the precertificate's signature unless
+    /// the CA in this process submits what it has just signed.
+    fn submit(&self, chain: &[Vec<u8>], verify_precert_signature: bool) -> Result<SignedCertificateTimestamp, CtError> {
+        let (precert_der, tail) = match chain {
+            [] => return Err(CtError::EmptyChain),
+            [_] => return Err(CtError::Malformed("no issuer certificate after the precertificate".into())),
+            [p, rest @ ..] => (p, rest),
+        };
+        let precert = Certificate::from_der(precert_der).map_err(|e| CtError::Malformed(e.to_string()))?;
+        match precert.extension(&oid::CT_PRECERT_POISON) {
+            Some(e) if e.critical => {}
+            _ => return Err(CtError::NotPrecert),
+        }
+        let tail = self.verified_tail(tail)?;
+        if verify_precert_signature {
+            precert.verify_signed_by(&tail.issuer).map_err(|e| CtError::Signature(e.to_string()))?;
+        }
+        let tbs = precert_tbs(&precert).map_err(|e| CtError::Malformed(e.to_string()))?;
+        let timestamp = now_ms();
+        let entry = precert_entry(timestamp, &tail.issuer_key_hash, &tbs, &[])?;
+        // digitally-signed: version v1, signature_type certificate_timestamp, then the entry.
+        let mut signed = Vec::with_capacity(entry.len() + 2);
+        signed.extend_from_slice(&[0u8, 0u8]);
+        signed.extend_from_slice(&entry);
+        let signature = self.key.sign(&signed).map_err(|e| CtError::Sign(e.to_string()))?;
+        // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
+        // entry — the same bytes as `signed`.
+        let hash = keyless_tlog::leaf_hash(&signed);
+        self.leaves
+            .lock()
+            .map_err(|_| CtError::Unavailable("log state poisoned".into()))?
+            .push(hash);
+        Ok(SignedCertificateTimestamp { log_id: self.log_id, timestamp, extensions: Vec::new(), signature })
+    }
 }
 
 /// RFC 6962 §2.1 Merkle tree hash.
@@ -183,36 +275,10 @@ fn merkle_root(leaves: &[Hash]) -> Hash {
 
 impl CtSubmitter for CtLog {
     fn add_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError> {
-        let certs = chain
-            .iter()
-            .map(|d| Certificate::from_der(d).map_err(|e| CtError::Malformed(e.to_string())))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (precert, issuer) = match certs.as_slice() {
-            [] => return Err(CtError::EmptyChain),
-            [_] => return Err(CtError::Malformed("no issuer certificate after the precertificate".into())),
-            [p, i, ..] => (p, i),
-        };
-        match precert.extension(&oid::CT_PRECERT_POISON) {
-            Some(e) if e.critical => {}
-            _ => return Err(CtError::NotPrecert),
-        }
-        self.check_chain(&certs)?;
-        let tbs = precert_tbs(precert).map_err(|e| CtError::Malformed(e.to_string()))?;
-        let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der().map_err(|e| CtError::Malformed(e.to_string()))?);
-        let timestamp = now_ms();
-        let entry = precert_entry(timestamp, &issuer_key_hash, &tbs, &[])?;
-        // digitally-signed: version v1, signature_type certificate_timestamp, then the entry.
-        let mut signed = vec![0u8, 0u8];
-        signed.extend_from_slice(&entry);
-        let signature = self.key.sign(&signed).map_err(|e| CtError::Sign(e.to_string()))?;
-        // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the entry.
-        let mut leaf = vec![0u8, 0u8];
-        leaf.extend_from_slice(&entry);
-        let hash = keyless_tlog::leaf_hash(&leaf);
-        self.leaves
-            .lock()
-            .map_err(|_| CtError::Unavailable("log state poisoned".into()))?
-            .push(hash);
-        Ok(SignedCertificateTimestamp { log_id: self.log_id, timestamp, extensions: Vec::new(), signature })
+        self.submit(chain, true)
+    }
+
+    fn add_own_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError> {
+        self.submit(chain, false)
     }
 }

@@ -37,7 +37,8 @@ pub use api::router;
 pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
 pub use error::{CaError, CtError, IdentityError, IssueError, PopError, RequestError, SetupError, TokenError};
-pub use pki::CaMaterial;
+pub use keyless_crypto::KeyAlgorithm;
+pub use pki::{CaMaterial, KeyOptions};
 pub use token::{TokenPolicy, TokenVerifier};
 pub use trust::{trusted_root, trusted_root_json, write_trusted_root};
 
@@ -63,6 +64,9 @@ pub struct CaConfig {
     /// Largest request body accepted (Fulcio caps at 4 MiB; real requests
     /// are a few KiB).
     pub max_body_bytes: usize,
+    /// Intermediate key curve (first start) and the environment variable
+    /// holding the password of encrypted CA keys.
+    pub keys: KeyOptions,
 }
 
 impl CaConfig {
@@ -73,6 +77,7 @@ impl CaConfig {
             public_url: None,
             token_policy: TokenPolicy::default(),
             max_body_bytes: 1024 * 1024,
+            keys: KeyOptions::default(),
         }
     }
 }
@@ -112,7 +117,7 @@ impl CaState {
                 reason,
             })?,
         };
-        let material = CaMaterial::load_or_create(&config.data_dir)?;
+        let material = CaMaterial::load_or_create_with(&config.data_dir, &config.keys)?;
         let public_url = public_url.trim_end_matches('/').to_string();
         let trusted_root_json = trusted_root_json(&material, &public_url, &public_url)
             .map_err(|e| SetupError::SelfCheck(e.to_string()))?;
@@ -141,7 +146,13 @@ impl CaState {
         let key = pop::verify(key_request, &principal.challenge, &principal.challenge_claim)?;
         let chain = self.issuer.issue(&principal, &key, now())?;
         tracing::info!(san = principal.san.value(), issuer = %principal.issuer, "issued certificate");
-        Ok(chain.certificates.iter().map(|d| pki::pem_encode("CERTIFICATE", d)).collect())
+        // The intermediate and root PEMs are fixed: encode only the leaf.
+        let mut pem = Vec::with_capacity(1 + self.chain_pem.len());
+        if let Some(leaf) = chain.certificates.first() {
+            pem.push(pki::pem_encode("CERTIFICATE", leaf));
+        }
+        pem.extend(self.chain_pem.iter().cloned());
+        Ok(pem)
     }
 }
 

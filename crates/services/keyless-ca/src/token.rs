@@ -75,6 +75,9 @@ fn allowed_alg(alg: &str) -> Option<Algorithm> {
 /// Discovery + JWKS for one issuer, as fetched.
 struct Provider {
     jwks: JwkSet,
+    /// `DecodingKey` of each JWKS key (same order), built once per fetch
+    /// rather than per token; `None` where the key cannot be used.
+    decoding: Vec<Option<DecodingKey>>,
     /// `id_token_signing_alg_values_supported`, when the issuer lists it.
     algs: Option<Vec<String>>,
     fetched: Instant,
@@ -216,6 +219,7 @@ impl TokenVerifier {
             provider = self.provider(&issuer.issuer_url, true).await?;
             keys = select_keys(&provider.jwks, kid.as_deref(), alg);
         }
+        let keys: Vec<&DecodingKey> = keys.into_iter().filter_map(|i| provider.decoding.get(i)?.as_ref()).collect();
         if keys.is_empty() {
             return Err(match kid {
                 Some(kid) => TokenError::UnknownKid { kid },
@@ -231,9 +235,8 @@ impl TokenVerifier {
         validation.set_issuer(&[issuer.issuer_url.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         let mut last = TokenError::BadSignature;
-        for jwk in keys {
-            let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
-            match jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation) {
+        for key in keys {
+            match jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation) {
                 Ok(data) => {
                     let claims = data.claims;
                     check_iat(&claims, self.policy.leeway_secs)?;
@@ -290,7 +293,8 @@ impl TokenVerifier {
         });
         let jwks_value = self.fetch_json(jwks_uri).await.map_err(fail)?;
         let jwks = jwks_from_value(jwks_value).map_err(fail)?;
-        let provider = Arc::new(Provider { jwks, algs, fetched: Instant::now() });
+        let decoding = jwks.keys.iter().map(|k| DecodingKey::from_jwk(k).ok()).collect();
+        let provider = Arc::new(Provider { jwks, decoding, algs, fetched: Instant::now() });
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= MAX_CACHED_ISSUERS && !cache.contains_key(issuer) {
                 let oldest = cache.iter().min_by_key(|(_, p)| p.fetched).map(|(k, _)| k.clone());
@@ -334,9 +338,10 @@ fn jwks_from_value(v: Value) -> Result<JwkSet, String> {
     Ok(JwkSet { keys })
 }
 
-/// Keys that may have signed a token with this `kid` and `alg`: the key
-/// with that kid, or every key of the right family when there is no kid.
-fn select_keys<'a>(jwks: &'a JwkSet, kid: Option<&str>, alg: Algorithm) -> Vec<&'a Jwk> {
+/// Keys (indices into the JWKS) that may have signed a token with this
+/// `kid` and `alg`: the key with that kid, or every key of the right
+/// family when there is no kid.
+fn select_keys(jwks: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Vec<usize> {
     let family_ok = |k: &Jwk| {
         matches!(
             (&k.algorithm, alg),
@@ -350,11 +355,13 @@ fn select_keys<'a>(jwks: &'a JwkSet, kid: Option<&str>, alg: Algorithm) -> Vec<&
 
     jwks.keys
         .iter()
-        .filter(|k| match kid {
+        .enumerate()
+        .filter(|(_, k)| match kid {
             Some(kid) => k.common.key_id.as_deref() == Some(kid),
             None => true,
         })
-        .filter(|k| family_ok(k))
+        .filter(|(_, k)| family_ok(k))
+        .map(|(i, _)| i)
         .collect()
 }
 

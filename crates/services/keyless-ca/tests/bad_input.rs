@@ -192,3 +192,51 @@ fn data_dir_keys_are_private_and_reloaded() {
         assert!(keyless_ca::CaMaterial::load_or_create(&dir).is_err(), "world-readable key refused");
     }
 }
+
+/// The CT log caches verified chain tails (intermediate ← root) but still
+/// checks every precertificate's signature on `add-pre-chain`; only the
+/// CA's own in-process submission skips that one check.
+#[test]
+fn ct_log_caches_the_chain_tail_but_checks_each_precert() {
+    use keyless_ca::profile::{leaf_tbs, sign, CtSlot, LeafTemplate};
+    let dir = temp_dir("ct-cache");
+    let m = keyless_ca::CaMaterial::load_or_create(&dir).unwrap();
+    let log = keyless_ca::CtLog::new(SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap(), vec![m.root.clone()]);
+    let principal = keyless_ca::identity::Principal {
+        san: keyless_ca::identity::San::Email("a@b.example".into()),
+        issuer: "https://issuer.example".into(),
+        challenge: "a@b.example".into(),
+        challenge_claim: "email".into(),
+        extensions: vec![],
+    };
+    let leaf_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let precert = |signer: &SigningKey| {
+        let t = LeafTemplate::new(now(), &m.intermediate).unwrap();
+        let tbs = leaf_tbs(&principal, leaf_key.public_key(), &m.intermediate, &m.intermediate_key, &t, &CtSlot::Poison).unwrap();
+        sign(tbs, signer).unwrap()
+    };
+    let tail = [m.intermediate.der().to_vec(), m.root.der().to_vec()];
+    let chain = |p: Vec<u8>| [vec![p], tail.to_vec()].concat();
+
+    // Good chain, twice: the second time the tail comes from the cache.
+    log.add_pre_chain(&chain(precert(&m.intermediate_key))).unwrap();
+    log.add_pre_chain(&chain(precert(&m.intermediate_key))).unwrap();
+    // A precert not signed by the intermediate is refused, cached tail or not.
+    let forger = SigningKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
+    let forged = chain(precert(&forger));
+    assert!(matches!(log.add_pre_chain(&forged), Err(CtError::Signature(_))));
+    // A tail that does not verify is never cached: refused every time.
+    let other = keyless_ca::CaMaterial::load_or_create(&temp_dir("ct-cache-other")).unwrap();
+    let bad_tail = [precert(&m.intermediate_key), other.intermediate.der().to_vec(), m.root.der().to_vec()];
+    for _ in 0..2 {
+        assert!(log.add_pre_chain(&bad_tail).is_err());
+    }
+    // A non-precertificate is refused on the in-process path too.
+    let final_cert = {
+        let t = LeafTemplate::new(now(), &m.intermediate).unwrap();
+        let tbs = leaf_tbs(&principal, leaf_key.public_key(), &m.intermediate, &m.intermediate_key, &t, &CtSlot::Scts(vec![0, 0])).unwrap();
+        sign(tbs, &m.intermediate_key).unwrap()
+    };
+    assert!(matches!(log.add_own_pre_chain(&chain(final_cert)), Err(CtError::NotPrecert)));
+    assert_eq!(log.size(), 2);
+}

@@ -69,6 +69,27 @@ async fn email_identity_public_key_request() {
     assert_eq!(stack.ca.ct.size(), 1);
 }
 
+/// The development-stack options: a P-256 intermediate whose key is stored
+/// encrypted (password from an environment variable). Issued certificates
+/// verify exactly as with the default P-384 intermediate.
+#[tokio::test]
+async fn p256_intermediate_with_encrypted_key() {
+    std::env::set_var("KEYLESS_TEST_E2E_CA_KEY_PASSWORD", "e2e password");
+    let stack = start_with(|c| {
+        c.keys.intermediate_algorithm = KeyAlgorithm::EcdsaP256;
+        c.keys.password_env = Some("KEYLESS_TEST_E2E_CA_KEY_PASSWORD".into());
+    })
+    .await;
+    let key_file = std::fs::read_to_string(stack.dir.join("ca").join(keyless_ca::pki::INTERMEDIATE_KEY)).unwrap();
+    assert!(key_file.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    let token = stack.oidc.mint(&MintOptions { subject: Some("carol@keyless.test".into()), ..Default::default() }).unwrap();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, "carol@keyless.test"), None).await).await;
+    assert_eq!(issued.chain[0].public_key().unwrap().algorithm(), KeyAlgorithm::EcdsaP256);
+    let id = verify_like_a_client(&stack, &issued);
+    assert_eq!(id.sans, vec!["carol@keyless.test".to_string()]);
+}
+
 #[tokio::test]
 async fn csr_with_bearer_header_as_sigstore_python_sends() {
     let stack = start().await;

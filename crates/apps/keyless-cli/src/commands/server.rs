@@ -44,6 +44,13 @@ pub enum Service {
         /// Fulcio-style issuer configuration (JSON with OIDCIssuers / MetaIssuers).
         #[arg(long, value_name = "FILE")]
         issuers: PathBuf,
+        /// Curve of the issuing (intermediate) key generated on first start.
+        #[arg(long, value_name = "CURVE", default_value = "p384", value_parser = ["p256", "p384"])]
+        intermediate_key_algorithm: String,
+        /// Environment variable holding the password of the CA keys
+        /// (stored as encrypted PKCS#8 when set).
+        #[arg(long, value_name = "NAME")]
+        key_password_env: Option<String>,
     },
     /// The development OIDC issuer alone.
     Oidc {
@@ -103,9 +110,14 @@ impl Service {
                 let origin = origin.clone().unwrap_or_else(|| listen.to_string());
                 keyless_log::serve(keyless_log::LogConfig::new(data_dir, origin), listener).await?;
             }
-            Self::Ca { data_dir, listen, issuers } => {
+            Self::Ca { data_dir, listen, issuers, intermediate_key_algorithm, key_password_env } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                let config = keyless_ca::CaConfig::new(data_dir, keyless_ca::IssuersSource::File(issuers.clone()));
+                let mut config = keyless_ca::CaConfig::new(data_dir, keyless_ca::IssuersSource::File(issuers.clone()));
+                config.keys.intermediate_algorithm = match intermediate_key_algorithm.as_str() {
+                    "p256" => keyless_ca::KeyAlgorithm::EcdsaP256,
+                    _ => keyless_ca::KeyAlgorithm::EcdsaP384,
+                };
+                config.keys.password_env = key_password_env.clone();
                 keyless_ca::serve(config, listener).await?;
             }
             Self::Oidc { data_dir, listen } => {

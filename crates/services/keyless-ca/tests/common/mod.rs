@@ -35,6 +35,11 @@ fn aws_lc_rs_fill(buf: &mut [u8]) {
 }
 
 pub async fn start() -> Stack {
+    start_with(|_| {}).await
+}
+
+/// [`start`], with the CA configuration adjusted by `adjust`.
+pub async fn start_with(adjust: impl FnOnce(&mut CaConfig)) -> Stack {
     let dir = temp_dir("ca-test");
     let oidc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let oidc = keyless_oidc_dev::open_for(OidcDevConfig::new(dir.join("oidc")), &oidc_listener).expect("oidc");
@@ -44,7 +49,8 @@ pub async fn start() -> Stack {
     let issuers = serde_json::from_value(oidc.ca_issuers_config()).expect("issuers config");
     let ca_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let ca_url = format!("http://{}", ca_listener.local_addr().expect("addr"));
-    let config = CaConfig::new(dir.join("ca"), IssuersSource::Inline(issuers));
+    let mut config = CaConfig::new(dir.join("ca"), IssuersSource::Inline(issuers));
+    adjust(&mut config);
     let ca = CaState::new(&config, &ca_url).expect("CA starts");
     let app = keyless_ca::router(ca.clone());
     tokio::spawn(async move { axum::serve(ca_listener, app).await });
