@@ -3,8 +3,6 @@
 //! its environment and speaks its platform's real protocol, so it can be
 //! tested against a loopback stand-in by pointing the same variables at it.
 
-use std::process::Command;
-
 use serde::Deserialize;
 
 use crate::{IdentityToken, OidcError};
@@ -78,16 +76,17 @@ impl AmbientProvider {
                 let resp = check(resp, name).await?;
                 resp.json::<Resp>().await.map_err(|e| fail(format!("bad response: {e}")))?.value
             }
-            Self::Buildkite => run(name, "buildkite-agent", &["oidc", "request-token", "--audience", audience])?,
+            Self::Buildkite => run(name, "buildkite-agent", &["oidc", "request-token", "--audience", audience]).await?,
             Self::CircleCi => {
-                let claims = format!("{{\"aud\":\"{audience}\"}}");
-                run(name, "circleci", &["run", "oidc", "get", "--claims", &claims])?
+                let claims = serde_json::json!({ "aud": audience }).to_string();
+                run(name, "circleci", &["run", "oidc", "get", "--claims", &claims]).await?
             }
             Self::GceMetadata { metadata_host } => {
-                let url = format!(
-                    "http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/identity?audience={audience}&format=full"
-                );
-                let resp = client()?.get(url).header("Metadata-Flavor", "Google").send().await?;
+                let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/identity");
+                let mut u = url::Url::parse(&url).map_err(|e| fail(format!("GCE_METADATA_HOST: {e}")))?;
+                // The audience is a query value: encode it, never paste it.
+                u.query_pairs_mut().append_pair("audience", audience).append_pair("format", "full");
+                let resp = metadata_client()?.get(u).header("Metadata-Flavor", "Google").send().await?;
                 check(resp, name).await?.text().await?
             }
             Self::GoogleImpersonation { service_account, metadata_host, iam_endpoint } => {
@@ -100,7 +99,7 @@ impl AmbientProvider {
                     token: String,
                 }
                 let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/token");
-                let resp = client()?.get(url).header("Metadata-Flavor", "Google").send().await?;
+                let resp = metadata_client()?.get(url).header("Metadata-Flavor", "Google").send().await?;
                 let access = check(resp, name).await?.json::<Access>().await.map_err(|e| fail(format!("metadata token: {e}")))?;
                 let url = format!("{iam_endpoint}/v1/projects/-/serviceAccounts/{service_account}:generateIdToken");
                 let body = serde_json::json!({ "audience": audience, "includeEmail": true });
@@ -120,6 +119,17 @@ fn client() -> Result<reqwest::Client, OidcError> {
         .map_err(OidcError::from)
 }
 
+/// The metadata server is link-local: never reach it through a proxy (as
+/// Google's own client libraries do not).
+fn metadata_client() -> Result<reqwest::Client, OidcError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .map_err(OidcError::from)
+}
+
 async fn check(resp: reqwest::Response, provider: &'static str) -> Result<reqwest::Response, OidcError> {
     if resp.status().is_success() {
         Ok(resp)
@@ -128,11 +138,15 @@ async fn check(resp: reqwest::Response, provider: &'static str) -> Result<reqwes
     }
 }
 
-/// Run a CI agent's token command; its stdout is the token.
-fn run(provider: &'static str, program: &str, args: &[&str]) -> Result<String, OidcError> {
-    let out = Command::new(program)
+/// Run a CI agent's token command; its stdout is the token. Runs on
+/// tokio's process support so that the agent does not block the runtime.
+async fn run(provider: &'static str, program: &str, args: &[&str]) -> Result<String, OidcError> {
+    let out = tokio::process::Command::new(program)
         .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
         .output()
+        .await
         .map_err(|e| OidcError::Ambient { provider, problem: format!("cannot run {program}: {e}") })?;
     if !out.status.success() {
         return Err(OidcError::Ambient { provider, problem: format!("{program} exited with {}", out.status) });

@@ -23,6 +23,9 @@ pub struct TokenClaims {
     pub exp: Option<i64>,
     #[serde(default, deserialize_with = "aud")]
     pub aud: Vec<String>,
+    /// OpenID Connect `nonce`, echoed from the authentication request.
+    #[serde(default)]
+    pub nonce: Option<String>,
 }
 
 fn aud<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

@@ -175,7 +175,13 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
         form.push(("client_secret", secret.clone()));
     }
     let resp: TokenResponse = client()?.post(&d.token_endpoint).form(&form).send().await?.json().await?;
-    token_from(resp)
+    let token = token_from(resp)?;
+    // OpenID Connect Core §3.1.3.7: a nonce sent must come back unchanged,
+    // else the token may have been minted for another login.
+    if token.claims().nonce.as_deref() != Some(nonce.as_str()) {
+        return Err(OidcError::Authorization("the ID token's nonce does not match the login request".into()));
+    }
+    Ok(token)
 }
 
 fn token_from(resp: TokenResponse) -> Result<IdentityToken, OidcError> {
@@ -222,7 +228,8 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
     }
     let dev: DeviceResponse = resp.json().await?;
     let link = dev.verification_uri_complete.clone().unwrap_or_else(|| dev.verification_uri.clone());
-    println!("To sign in, open {link} and enter the code {}", dev.user_code);
+    // stderr: stdout may carry the command's output (a signature, a bundle).
+    eprintln!("To sign in, open {link} and enter the code {}", dev.user_code);
     if let Some(f) = &opts.open_url {
         f(link);
     }

@@ -28,7 +28,7 @@ mod tests {
         use base64::Engine;
         let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let c = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(keyless_crypto::sha256(v.as_bytes()));
-        assert_eq!(c, "E9Melhoa2OwvFrEMTJguCHaoeKt8URQ9RxVT0-AanbM");
+        assert_eq!(c, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         let (v, c) = super::pkce_pair();
         assert!(v.len() >= 43 && !c.is_empty());
     }

@@ -4,6 +4,7 @@
 //!
 //! `cargo run --release -p keyless-verify --example mutate -- 180`
 
+#[path = "../tests/support/mutator.rs"]
 mod mutator;
 #[path = "../tests/support/mod.rs"]
 mod support;

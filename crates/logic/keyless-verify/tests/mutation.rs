@@ -8,7 +8,7 @@
 
 mod support;
 
-#[path = "../examples/mutator.rs"]
+#[path = "support/mutator.rs"]
 mod mutator;
 
 use keyless_verify::{Verifier, VerifierOptions};

@@ -56,11 +56,13 @@ fn form(headers: &HeaderMap) -> Option<Form> {
         return None;
     }
     let value = std::str::from_utf8(value).ok()?;
-    let media = value.split(';').next()?.trim().to_ascii_lowercase();
-    match media.as_str() {
-        QUERY_TYPE => Some(Form::Der),
-        JSON_TYPE => Some(Form::Json),
-        _ => None,
+    let media = value.split(';').next()?.trim();
+    if media.eq_ignore_ascii_case(QUERY_TYPE) {
+        Some(Form::Der)
+    } else if media.eq_ignore_ascii_case(JSON_TYPE) {
+        Some(Form::Json)
+    } else {
+        None
     }
 }
 
