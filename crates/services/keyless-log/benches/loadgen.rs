@@ -4,7 +4,8 @@
 //!
 //! cargo bench -p keyless-log --bench loadgen
 //! Environment: LOADGEN_HTTP_ENTRIES (default 20000), LOADGEN_CONCURRENCY
-//! (default 64), LOADGEN_RSS_ENTRIES (default 1000000).
+//! (default 64), LOADGEN_RSS_ENTRIES (default 1000000), LOADGEN_POSTGRES
+//! (a connection string: store the log in that PostgreSQL database).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -66,7 +67,11 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = LogConfig::new(dir.path(), addr.to_string());
+        let mut config = LogConfig::new(dir.path(), addr.to_string());
+        if let Ok(url) = std::env::var("LOADGEN_POSTGRES") {
+            println!("storage: PostgreSQL");
+            config = config.with_postgres(url);
+        }
         let log = tokio::task::spawn_blocking(move || Log::open(config)).await.unwrap().unwrap();
         let router = keyless_log::router(log.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -143,7 +148,7 @@ fn main() {
             }
             i = log.published().size;
             if i >= next_report || i >= target {
-                println!("  size {i}: RSS {:.1} MiB, {:.0} appends/s (library, batch 256)", rss_mib(), (i as f64 - http_entries as f64) / start.elapsed().as_secs_f64());
+                println!("  size {i}: RSS {:.1} MiB, {:.0} appends/s (library, 4096 concurrent submits)", rss_mib(), (i as f64 - http_entries as f64) / start.elapsed().as_secs_f64());
                 next_report += 250_000;
             }
         }

@@ -15,17 +15,46 @@ pub enum LogKeyType {
     EcdsaP256,
 }
 
+/// Where the log keeps its durable state.
+#[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageBackend {
+    /// Files in the C2SP tlog-tiles layout under `data_dir` (the default).
+    #[default]
+    Files,
+    /// A PostgreSQL database (see [`crate::storage::postgres`]); `url` is a
+    /// `postgresql://` URL or libpq key=value string. The log key stays in
+    /// `data_dir`.
+    Postgres { url: String },
+}
+
+impl std::fmt::Debug for StorageBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Files => f.write_str("Files"),
+            // The URL may carry a password.
+            Self::Postgres { .. } => f.write_str("Postgres { url: <redacted> }"),
+        }
+    }
+}
+
 /// Everything the log needs to run.
 #[derive(Debug, Clone)]
 pub struct LogConfig {
-    /// Where tiles, entry bundles, the checkpoint and the log key live.
+    /// Where the log key lives, and with [`StorageBackend::Files`] also
+    /// the tiles, entry bundles and checkpoint.
     pub data_dir: PathBuf,
+    /// Which backend stores the log.
+    pub storage: StorageBackend,
     /// The checkpoint origin and signer name. Rekor v2 clients derive it
     /// from the log's base URL: `host[:port]`.
     pub origin: String,
     /// Key type generated on first start; an existing key is kept.
     pub key_type: LogKeyType,
-    /// Most entries sequenced in one batch (one durable commit).
+    /// Most entries sequenced in one batch (one durable commit). Batches
+    /// are adaptive: under light load they close after `batch_idle`; while
+    /// the previous batch is still being committed they keep growing up to
+    /// this size.
     pub batch_size: usize,
     /// Longest an entry waits for its batch to fill before the batch is
     /// committed anyway; bounds submit latency under light load.
@@ -48,13 +77,20 @@ impl LogConfig {
     pub fn new(data_dir: impl Into<PathBuf>, origin: impl Into<String>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            storage: StorageBackend::Files,
             origin: origin.into(),
             key_type: LogKeyType::default(),
-            batch_size: 256,
+            batch_size: 4096,
             batch_interval: Duration::from_millis(100),
             batch_idle: Duration::from_millis(5),
             max_body: DEFAULT_MAX_BODY,
             queue_capacity: 65_536,
         }
+    }
+
+    /// Store the log in PostgreSQL at `url` instead of files.
+    pub fn with_postgres(mut self, url: impl Into<String>) -> Self {
+        self.storage = StorageBackend::Postgres { url: url.into() };
+        self
     }
 }

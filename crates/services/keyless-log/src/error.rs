@@ -53,6 +53,13 @@ pub enum StorageError {
     /// Stored bytes do not have the shape they must have.
     #[error("{what} is malformed: {problem}")]
     Malformed { what: String, problem: String },
+    /// A database backend (PostgreSQL) failed; `op` says what the log was doing.
+    #[error("database: {op}: {source}")]
+    Database {
+        op: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl StorageError {

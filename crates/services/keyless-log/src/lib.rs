@@ -4,9 +4,11 @@
 //! HTTP (api)  ──parse + verify signature (entries)──▶ Log::submit
 //!                                                     │ queue
 //!                                   sequencer thread ◀┘ batch ≤ batch_size / batch_interval
-//!                                      │ tree.push, tiles, sign checkpoint
-//!                                      ▼
-//!                                 Storage::commit (fsync, checkpoint last) ──▶ answer submitters
+//!                                      │ tree.push, tiles, sign checkpoint   (grows the next batch
+//!                                      ▼                                     while this one commits)
+//!                        committer thread: Storage::commit (fsync, checkpoint last)
+//!                                      └──▶ publish checkpoint, answer submitters
+//! storage: files in the tlog-tiles layout (default) or PostgreSQL (LogConfig::with_postgres)
 //! reads: /checkpoint, /tile/... (C2SP tlog-tiles), Rekor v1 lookups, proofs
 //! ```
 //!
@@ -30,7 +32,7 @@ pub mod storage;
 use std::future::Future;
 
 pub use api::{router, ApiError};
-pub use config::{LogConfig, LogKeyType, DEFAULT_MAX_BODY};
+pub use config::{LogConfig, LogKeyType, StorageBackend, DEFAULT_MAX_BODY};
 pub use error::{LogError, StorageError};
 pub use integrity::{check_log, IntegrityError, IntegrityReport};
 pub use remote::{verify_consistency_remote, RemoteError};

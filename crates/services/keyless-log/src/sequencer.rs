@@ -3,20 +3,27 @@
 //!
 //! Each batch (up to `batch_size` entries, or whatever arrived within
 //! `batch_interval` of the first, closing early after `batch_idle` without
-//! a new entry) is assigned indices, added to the tree,
-//! written to storage with fsync, and covered by a newly signed
-//! checkpoint; only then are its submitters answered. One thread makes the
-//! order of entries, and so the tree, a single sequence with no locking
-//! subtleties. If storage fails the sequencer stops for good: after a
-//! failed fsync nobody knows what is on disk, and guessing could publish
+//! a new entry) is assigned indices, added to the tree, and covered by a
+//! newly signed checkpoint. A second thread, the committer, writes each
+//! batch to storage with fsync and only then publishes the checkpoint and
+//! answers the batch's submitters. The two form a pipeline: while one
+//! batch is being made durable the next one fills (and under load grows
+//! larger), so throughput is not capped at one batch per fsync round plus
+//! the batch's collection time. Batches are committed strictly in order.
+//!
+//! One thread makes the order of entries, and so the tree, a single
+//! sequence with no locking subtleties; the in-memory tree may run up to
+//! one batch ahead of the published checkpoint, and readers only look at
+//! the published size. If storage fails both threads stop for good: after
+//! a failed fsync nobody knows what is on disk, and guessing could publish
 //! two different trees of the same size. A restart recovers from whatever
 //! checkpoint is durable.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use keyless_tlog::tiles::{encode_entry_bundle, TILE_HEIGHT, TILE_WIDTH};
 use keyless_tlog::{Checkpoint, Hash, TileId, TileKind};
@@ -41,37 +48,113 @@ pub(crate) fn spawn(
     tail: Vec<Vec<u8>>,
     queued: Arc<AtomicUsize>,
 ) -> Result<(), LogError> {
+    let (commit_tx, commit_rx) = sync_channel::<Work>(1);
+    let failed = Arc::new(AtomicBool::new(false));
+    let (s2, f2) = (shared.clone(), failed.clone());
+    std::thread::Builder::new()
+        .name("keyless-log-committer".into())
+        .spawn(move || commit_loop(&s2, &commit_rx, &f2))
+        .map_err(|e| LogError::Server(format!("cannot start the committer thread: {e}")))?;
     std::thread::Builder::new()
         .name("keyless-log-sequencer".into())
-        .spawn(move || run(&shared, &rx, &config, tail, &queued))
+        .spawn(move || {
+            let mut seq = Sequencer {
+                shared: &shared,
+                tail,
+                in_flight: VecDeque::new(),
+                commit_tx,
+                failed: &failed,
+            };
+            seq.run(&rx, &config, &queued)
+        })
         .map(|_| ())
         .map_err(|e| LogError::Server(format!("cannot start the sequencer thread: {e}")))
 }
 
-fn run(
-    shared: &Shared,
-    rx: &Receiver<Pending>,
-    config: &LogConfig,
-    mut tail: Vec<Vec<u8>>,
-    queued: &AtomicUsize,
-) {
-    while let Ok(first) = rx.recv() {
-        let deadline = Instant::now() + config.batch_interval;
-        let mut batch = vec![first];
-        while batch.len() < config.batch_size {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
+/// What the committer does, in order.
+enum Work {
+    /// Make a batch durable, publish it, answer its submitters.
+    Batch(InFlight),
+    /// Answer duplicates of entries in batches sent earlier.
+    Answer(Vec<Reply>),
+}
+
+impl Work {
+    fn fail(self) {
+        let replies = match self {
+            Work::Batch(b) => b.replies,
+            Work::Answer(r) => r,
+        };
+        for (reply, _, _) in replies {
+            let _ = reply.send(Err(LogError::SequencerStopped));
+        }
+    }
+}
+
+/// A prepared batch on its way to storage.
+struct InFlight {
+    commit: Commit,
+    root: Hash,
+    old_size: u64,
+    new_size: u64,
+    leaves: Vec<Hash>,
+    artifacts: Vec<([u8; 32], u64)>,
+    replies: Vec<Reply>,
+}
+
+type Reply = (oneshot::Sender<Result<Sequenced, LogError>>, u64, bool);
+
+/// Make batches durable in order, then publish and answer.
+fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
+    while let Ok(work) = rx.recv() {
+        let b = match work {
+            Work::Batch(b) => b,
+            Work::Answer(replies) => {
+                let published = crate::state::read(&shared.published).clone();
+                for (reply, index, duplicate) in replies {
+                    let _ = reply.send(Ok(Sequenced {
+                        index,
+                        checkpoint: published.clone(),
+                        duplicate,
+                    }));
+                }
+                continue;
             }
-            match rx.recv_timeout((deadline - now).min(config.batch_idle)) {
-                Ok(p) => batch.push(p),
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+        };
+        if let Err(e) = shared.storage.commit(&b.commit) {
+            failed.store(true, Ordering::SeqCst);
+            tracing::error!(error = %e, "storage failed; the sequencer stops, restart the log to recover");
+            Work::Batch(b).fail();
+            // Answer whatever else was prepared, then stop.
+            while let Ok(w) = rx.recv() {
+                w.fail();
+            }
+            return;
+        }
+        {
+            let mut idx = write(&shared.leaves);
+            for (k, l) in b.leaves.iter().enumerate() {
+                idx.insert(l, b.old_size + k as u64);
             }
         }
-        queued.fetch_sub(batch.len(), Ordering::Relaxed);
-        if let Err(e) = sequence(shared, &mut tail, batch) {
-            tracing::error!(error = %e, "storage failed; the sequencer stops, restart the log to recover");
-            return;
+        {
+            let mut idx = write(&shared.artifacts);
+            for (d, i) in &b.artifacts {
+                idx.insert(d, *i);
+            }
+        }
+        let published = Arc::new(Published {
+            size: b.new_size,
+            root: b.root,
+            note: b.commit.checkpoint,
+        });
+        *write(&shared.published) = published.clone();
+        for (reply, index, duplicate) in b.replies {
+            let _ = reply.send(Ok(Sequenced {
+                index,
+                checkpoint: published.clone(),
+                duplicate,
+            }));
         }
     }
 }
@@ -83,104 +166,179 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
-/// Sequence one batch. An `Err` means storage failed and the batch's
-/// submitters were told so.
-fn sequence(shared: &Shared, tail: &mut Vec<Vec<u8>>, batch: Vec<Pending>) -> Result<(), LogError> {
-    let now = unix_now();
-    let old_size = crate::state::read(&shared.tree).size();
-    let mut in_batch: HashMap<Hash, u64> = HashMap::new();
-    let mut replies = Vec::with_capacity(batch.len());
-    let mut bodies = Vec::new();
-    let mut leaves = Vec::new();
-    let mut meta = Vec::new();
-    let mut artifacts = Vec::new();
-    for p in batch {
-        // Submitted twice, maybe concurrently: the first copy wins.
-        if let Some(i) = shared.find_leaf(&p.leaf) {
-            let checkpoint = crate::state::read(&shared.published).clone();
-            let _ = p.reply.send(Ok(Sequenced {
-                index: i,
-                checkpoint,
-                duplicate: true,
-            }));
-            continue;
-        }
-        if let Some(&i) = in_batch.get(&p.leaf) {
-            replies.push((p.reply, i, true));
-            continue;
-        }
-        let i = old_size + leaves.len() as u64;
-        in_batch.insert(p.leaf, i);
-        leaves.push(p.leaf);
-        meta.push(EntryMeta {
-            integrated_time: now,
-            artifact_sha256: p.submission.artifact_sha256,
-        });
-        if let Some(d) = p.submission.artifact_sha256 {
-            artifacts.push((d, i));
-        }
-        bodies.push(p.submission.body);
-        replies.push((p.reply, i, false));
-    }
-    if leaves.is_empty() {
-        return Ok(());
-    }
-    let new_size = old_size + leaves.len() as u64;
-    let tail_start = old_size / TILE_WIDTH * TILE_WIDTH;
-    let tail_len = tail.len();
-    tail.extend(bodies);
+struct Sequencer<'a> {
+    shared: &'a Shared,
+    /// Bodies of the entry bundle still being filled.
+    tail: Vec<Vec<u8>>,
+    /// Leaves of batches handed to the committer but maybe not yet
+    /// published, with the tree size each batch ends at.
+    in_flight: VecDeque<(u64, HashMap<Hash, u64>)>,
+    commit_tx: SyncSender<Work>,
+    failed: &'a AtomicBool,
+}
 
-    let prepared = {
-        let mut tree = write(&shared.tree);
-        for l in &leaves {
-            tree.push(*l);
-        }
-        prepare(shared, &tree, tail, tail_start, old_size, new_size, meta)
-    };
-    let result = prepared.and_then(|(commit, root)| {
-        shared.storage.commit(&commit)?;
-        Ok(Published {
-            size: new_size,
-            root,
-            note: commit.checkpoint,
-        })
-    });
-    let published = match result {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            write(&shared.tree).truncate(old_size);
-            tail.truncate(tail_len);
-            for (reply, _, _) in replies {
-                let _ = reply.send(Err(LogError::SequencerStopped));
+impl Sequencer<'_> {
+    /// Whether a batch handed to the committer is not yet published.
+    fn committer_busy(&self) -> bool {
+        !self.failed.load(Ordering::Relaxed)
+            && self
+                .in_flight
+                .back()
+                .is_some_and(|(end, _)| *end > crate::state::read(&self.shared.published).size)
+    }
+
+    fn run(&mut self, rx: &Receiver<Pending>, config: &LogConfig, queued: &AtomicUsize) {
+        while let Ok(first) = rx.recv() {
+            let deadline = Instant::now() + config.batch_interval;
+            let mut batch = vec![first];
+            while batch.len() < config.batch_size {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                match rx.recv_timeout((deadline - now).min(config.batch_idle)) {
+                    Ok(p) => batch.push(p),
+                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+                }
             }
-            return Err(e);
+            // Adaptive batching: while the committer is still busy with the
+            // previous batch, this one can grow at no cost in latency.
+            while batch.len() < config.batch_size && self.committer_busy() {
+                match rx.recv_timeout(Duration::from_millis(1)) {
+                    Ok(p) => batch.push(p),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
+            queued.fetch_sub(batch.len(), Ordering::Relaxed);
+            if self.failed.load(Ordering::SeqCst) {
+                for p in batch {
+                    let _ = p.reply.send(Err(LogError::SequencerStopped));
+                }
+                return;
+            }
+            if let Err(e) = self.sequence(batch) {
+                tracing::error!(error = %e, "the sequencer stops, restart the log to recover");
+                return;
+            }
         }
-    };
+    }
 
-    {
-        let mut idx = write(&shared.leaves);
-        for (k, l) in leaves.iter().enumerate() {
-            idx.insert(l, old_size + k as u64);
+    /// Sequence one batch and hand it to the committer. An `Err` means the
+    /// batch could not be prepared or the committer stopped, and the batch's
+    /// submitters were told so.
+    fn sequence(&mut self, batch: Vec<Pending>) -> Result<(), LogError> {
+        let shared = self.shared;
+        let now = unix_now();
+        // Forget in-flight batches that are published by now: their leaves
+        // are in the committed index.
+        let published = crate::state::read(&shared.published).size;
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|(end, _)| *end <= published)
+        {
+            self.in_flight.pop_front();
         }
-    }
-    {
-        let mut idx = write(&shared.artifacts);
-        for (d, i) in &artifacts {
-            idx.insert(d, *i);
+        let old_size = crate::state::read(&shared.tree).size();
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut replies = Vec::with_capacity(batch.len());
+        let mut bodies = Vec::new();
+        let mut leaves = Vec::new();
+        let mut meta = Vec::new();
+        let mut artifacts = Vec::new();
+        for p in batch {
+            // Submitted twice, maybe concurrently: the first copy wins.
+            if let Some(i) = shared.find_leaf(&p.leaf) {
+                let checkpoint = crate::state::read(&shared.published).clone();
+                let _ = p.reply.send(Ok(Sequenced {
+                    index: i,
+                    checkpoint,
+                    duplicate: true,
+                }));
+                continue;
+            }
+            // In this batch or one not yet published: answered once this
+            // batch (committed after it) is durable.
+            if let Some(i) = in_batch
+                .get(&p.leaf)
+                .or_else(|| self.in_flight.iter().find_map(|(_, m)| m.get(&p.leaf)))
+            {
+                replies.push((p.reply, *i, true));
+                continue;
+            }
+            let i = old_size + leaves.len() as u64;
+            in_batch.insert(p.leaf, i);
+            leaves.push(p.leaf);
+            meta.push(EntryMeta {
+                integrated_time: now,
+                artifact_sha256: p.submission.artifact_sha256,
+            });
+            if let Some(d) = p.submission.artifact_sha256 {
+                artifacts.push((d, i));
+            }
+            bodies.push(p.submission.body);
+            replies.push((p.reply, i, false));
         }
+        if leaves.is_empty() && replies.is_empty() {
+            return Ok(());
+        }
+        if leaves.is_empty() {
+            // Only duplicates of entries still in flight: the committer
+            // answers them after the batches ahead of them are published.
+            return self
+                .commit_tx
+                .send(Work::Answer(replies))
+                .map_err(|_| LogError::SequencerStopped);
+        }
+        let new_size = old_size + leaves.len() as u64;
+        let tail_start = old_size / TILE_WIDTH * TILE_WIDTH;
+        let tail = &mut self.tail;
+        let tail_len = tail.len();
+        tail.extend(bodies);
+
+        let prepared = {
+            let mut tree = write(&shared.tree);
+            for l in &leaves {
+                tree.push(*l);
+            }
+            prepare(shared, &tree, tail, tail_start, old_size, new_size, meta)
+        };
+        let (commit, root) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                write(&shared.tree).truncate(old_size);
+                tail.truncate(tail_len);
+                for (reply, _, _) in replies {
+                    let _ = reply.send(Err(LogError::SequencerStopped));
+                }
+                return Err(e);
+            }
+        };
+        // Keep only the bodies of the entry bundle still being filled.
+        let new_tail_start = new_size / TILE_WIDTH * TILE_WIDTH;
+        tail.drain(..(new_tail_start - tail_start) as usize);
+        let map = leaves
+            .iter()
+            .enumerate()
+            .map(|(k, l)| (*l, old_size + k as u64))
+            .collect();
+        self.in_flight.push_back((new_size, map));
+        self.commit_tx
+            .send(Work::Batch(InFlight {
+                commit,
+                root,
+                old_size,
+                new_size,
+                leaves,
+                artifacts,
+                replies,
+            }))
+            .map_err(|e| {
+                e.0.fail();
+                LogError::SequencerStopped
+            })
     }
-    *write(&shared.published) = published.clone();
-    // Keep only the bodies of the entry bundle still being filled.
-    let new_tail_start = new_size / TILE_WIDTH * TILE_WIDTH;
-    tail.drain(..(new_tail_start - tail_start) as usize);
-    for (reply, index, duplicate) in replies {
-        let _ = reply.send(Ok(Sequenced {
-            index,
-            checkpoint: published.clone(),
-            duplicate,
-        }));
-    }
-    Ok(())
 }
 
 /// The commit for growing the tree from `old_size` to `new_size`: the

@@ -12,12 +12,13 @@ use keyless_tlog::{
 };
 use tokio::sync::oneshot;
 
-use crate::config::LogConfig;
+use crate::config::{LogConfig, StorageBackend};
 use crate::error::LogError;
 use crate::index::PrefixIndex;
 use crate::merkle::MerkleTree;
 use crate::sequencer::{self, Pending};
 use crate::storage::files::FileStorage;
+use crate::storage::postgres::PgStorage;
 use crate::storage::{Commit, EntryMeta, Storage};
 
 /// Longest entry the log stores: entry bundles frame entries with a
@@ -100,13 +101,17 @@ impl std::fmt::Debug for Log {
 }
 
 impl Log {
-    /// Open the log in `config.data_dir` with the embedded file storage,
-    /// generating a key on first start and recovering from whatever a
+    /// Open the log with the storage `config.storage` names (files in
+    /// `config.data_dir` by default, or PostgreSQL), generating a key in
+    /// `config.data_dir` on first start and recovering from whatever a
     /// previous run left durable. Blocking (reads the whole tree).
     pub fn open(config: LogConfig) -> Result<Self, LogError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| LogError::Config(format!("{}: {e}", config.data_dir.display())))?;
-        let storage = Arc::new(FileStorage::open(&config.data_dir)?);
+        let storage: Arc<dyn Storage> = match &config.storage {
+            StorageBackend::Files => Arc::new(FileStorage::open(&config.data_dir)?),
+            StorageBackend::Postgres { url } => Arc::new(PgStorage::connect(url)?),
+        };
         let key = crate::keys::load_or_generate(&config.data_dir, config.key_type)?;
         Self::open_with_storage(config, storage, key)
     }

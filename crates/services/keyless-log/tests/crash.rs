@@ -13,9 +13,12 @@ use common::*;
 use keyless_tlog::{leaf_hash, verify_inclusion, NoteVerifier};
 use serde_json::Value;
 
-fn spawn_server(dir: &std::path::Path, origin: &str) -> (Child, String) {
+both_backends!(acknowledged_entries_survive_sigkill);
+
+fn spawn_server(store: &Store, origin: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_keyless-log-server"))
-        .args(["--data-dir", dir.to_str().unwrap(), "--origin", origin])
+        .args(store.args())
+        .args(["--origin", origin])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -31,9 +34,10 @@ fn spawn_server(dir: &std::path::Path, origin: &str) -> (Child, String) {
     (child, format!("http://{addr}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_entries_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
+async fn acknowledged_entries_survive_sigkill(backend: Backend) {
+    let store = tokio::task::spawn_blocking(move || Store::new(backend))
+        .await
+        .unwrap();
     let origin = "crash.test";
     let key = signer();
     let client = reqwest::Client::builder()
@@ -46,7 +50,7 @@ async fn acknowledged_entries_survive_sigkill() {
     let mut kills = 0;
     let mut n = 0u64;
     while kills < 22 {
-        let (mut child, url) = spawn_server(dir.path(), origin);
+        let (mut child, url) = spawn_server(&store, origin);
         // Append concurrently for a random-ish short while, then kill.
         let deadline = Instant::now() + Duration::from_millis(150 + (kills as u64 * 37) % 200);
         while Instant::now() < deadline {
@@ -103,7 +107,7 @@ async fn acknowledged_entries_survive_sigkill() {
     );
 
     // Restart and check everything.
-    let (mut child, url) = spawn_server(dir.path(), origin);
+    let (mut child, url) = spawn_server(&store, origin);
     let pem = reqwest::get(format!("{url}/api/v1/log/publicKey"))
         .await
         .unwrap()

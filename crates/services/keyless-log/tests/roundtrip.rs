@@ -5,13 +5,19 @@
 mod common;
 
 use common::*;
+
+both_backends!(
+    v2_hashedrekord_bundle_verifies,
+    v2_dsse_bundle_verifies,
+    v1_hashedrekord_with_set_verifies,
+    integrity_consistency_and_restart,
+);
 use keyless_crypto::sha256;
 use keyless_log::LogKeyType;
 use serde_json::json;
 
-#[tokio::test]
-async fn v2_hashedrekord_bundle_verifies() {
-    let server = start(LogKeyType::Ed25519).await;
+async fn v2_hashedrekord_bundle_verifies(backend: Backend) {
+    let server = start_on(backend, LogKeyType::Ed25519).await;
     let key = signer();
     let artifact = b"artifact one";
     let (req, sig) = hashed_rekord_v2(&key, artifact);
@@ -51,9 +57,8 @@ async fn v2_hashedrekord_bundle_verifies() {
     assert_eq!(again["canonicalizedBody"], tle["canonicalizedBody"]);
 }
 
-#[tokio::test]
-async fn v2_dsse_bundle_verifies() {
-    let server = start(LogKeyType::Ed25519).await;
+async fn v2_dsse_bundle_verifies(backend: Backend) {
+    let server = start_on(backend, LogKeyType::Ed25519).await;
     let key = signer();
     let artifact = b"built thing";
     let statement = json!({
@@ -82,9 +87,8 @@ async fn v2_dsse_bundle_verifies() {
     verify(&server, &key, &bundle, artifact).expect("DSSE bundle verifies");
 }
 
-#[tokio::test]
-async fn v1_hashedrekord_with_set_verifies() {
-    let server = start(LogKeyType::EcdsaP256).await;
+async fn v1_hashedrekord_with_set_verifies(backend: Backend) {
+    let server = start_on(backend, LogKeyType::EcdsaP256).await;
     let key = signer();
     let artifact = b"v1 artifact";
     let (req, sig) = hashed_rekord_v1(&key, artifact);
@@ -208,9 +212,8 @@ async fn append_many(server: &Server, n: usize, tag: &str) -> Vec<String> {
     checkpoints
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn integrity_consistency_and_restart() {
-    let server = start(LogKeyType::Ed25519).await;
+async fn integrity_consistency_and_restart(backend: Backend) {
+    let server = start_on(backend, LogKeyType::Ed25519).await;
     let first = append_many(&server, 300, "a").await;
     let old_cp = server.log.published().note.clone();
     let mut seen = first.clone();
@@ -289,16 +292,22 @@ async fn integrity_consistency_and_restart() {
     );
 
     // Restart from the same directory: same tree, same key, appends continue.
-    let Server { dir, task, log, .. } = server;
+    let Server {
+        store, task, log, ..
+    } = server;
     let origin = log.origin().to_string();
     let before = log.published();
     task.abort();
     drop(log);
     // Another origin cannot take over this log's history.
+    let other = store.config("other.example");
     assert!(
-        keyless_log::Log::open(keyless_log::LogConfig::new(dir.path(), "other.example")).is_err()
+        tokio::task::spawn_blocking(move || keyless_log::Log::open(other))
+            .await
+            .unwrap()
+            .is_err()
     );
-    let server = start_with(dir, LogKeyType::EcdsaP256, Some(origin)).await;
+    let server = start_with(store, LogKeyType::EcdsaP256, Some(origin)).await;
     let after = server.log.published();
     assert_eq!(
         (after.size, after.root, &after.note),

@@ -34,6 +34,10 @@ pub enum Service {
         /// Checkpoint origin; defaults to the listen address (host:port).
         #[arg(long)]
         origin: Option<String>,
+        /// Store the log in PostgreSQL (postgresql://… URL) instead of files
+        /// in --data-dir (which then holds only the log key).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
     /// The certificate authority alone (Fulcio v2 API).
     Ca {
@@ -105,10 +109,14 @@ impl Server {
 impl Service {
     async fn run(&self) -> Result<()> {
         match self {
-            Self::Log { data_dir, listen, origin } => {
+            Self::Log { data_dir, listen, origin, postgres } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let origin = origin.clone().unwrap_or_else(|| listen.to_string());
-                keyless_log::serve(keyless_log::LogConfig::new(data_dir, origin), listener).await?;
+                let mut config = keyless_log::LogConfig::new(data_dir, origin);
+                if let Some(url) = postgres {
+                    config = config.with_postgres(url.clone());
+                }
+                keyless_log::serve(config, listener).await?;
             }
             Self::Ca { data_dir, listen, issuers, intermediate_key_algorithm, key_password_env } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -1,7 +1,10 @@
 //! A minimal stand-alone log server, for the crash-safety test and the
 //! load generator. The `keyless server log` CLI command is the real entry.
 //!
-//! Usage: keyless-log-server --data-dir DIR [--listen ADDR] [--origin ORIGIN]
+//! Usage: keyless-log-server --data-dir DIR [--listen ADDR] [--origin ORIGIN] [--ecdsa]
+//!        [--postgres URL]
+//! With `--postgres`, the log is stored in that PostgreSQL database and
+//! DIR holds only the log key.
 //! Prints `listening on <addr>` once it accepts connections.
 
 use std::io::Write;
@@ -11,6 +14,7 @@ fn main() {
     let mut listen = "127.0.0.1:0".to_string();
     let mut origin = None;
     let mut ecdsa = false;
+    let mut postgres = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -18,6 +22,7 @@ fn main() {
             "--listen" => listen = args.next().unwrap_or(listen),
             "--origin" => origin = args.next(),
             "--ecdsa" => ecdsa = true,
+            "--postgres" => postgres = args.next(),
             other => {
                 eprintln!("unknown argument {other:?}");
                 std::process::exit(2);
@@ -46,6 +51,9 @@ fn main() {
             keyless_log::LogConfig::new(data_dir, origin.unwrap_or_else(|| addr.to_string()));
         if ecdsa {
             config.key_type = keyless_log::LogKeyType::EcdsaP256;
+        }
+        if let Some(url) = postgres {
+            config = config.with_postgres(url);
         }
         let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
             .await

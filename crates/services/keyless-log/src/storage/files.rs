@@ -7,12 +7,21 @@
 //! <data_dir>/meta                       48-byte records: integrated time, artifact hash
 //! ```
 //!
-//! Every file is replaced atomically (write a temporary file, fsync,
-//! rename, fsync the directory), so a reader or a restart sees either the
-//! old or the new contents, never a torn file. `meta` is the one file
-//! written in place: fixed-size records at `index · 48`, each with a
-//! checksum, fsynced before the checkpoint is replaced; records past the
-//! checkpoint's size are truncated on recovery.
+//! A commit costs two rounds of fsync latency. Round 1 writes every
+//! changed tile and entry bundle, the metadata records and the new
+//! checkpoint (under a temporary name), then fsyncs all of them and every
+//! directory that got a new name, concurrently (the file system folds
+//! concurrent fsyncs into few journal commits). Round 2 renames the
+//! checkpoint into place and fsyncs the root: the commit point.
+//!
+//! Tiles are written in place, not via rename: each tile in a commit is
+//! wider than the committed one, so its path (`…/N.p/W`, or the full
+//! tile) is one no published checkpoint refers to yet. A crash can leave a
+//! torn file only past the durable checkpoint; it is never read (reads go
+//! to committed widths) and the next commit rewrites it. `meta` holds
+//! fixed-size records at `index · 48`, each with a checksum; records past
+//! the checkpoint's size are truncated on recovery. The checkpoint itself
+//! is replaced atomically (temporary file, fsync, rename, fsync).
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
@@ -58,15 +67,17 @@ impl FileStorage {
         self.root.join(id.path())
     }
 
-    /// Write `data` at `path` atomically, but leave the directory fsync to
-    /// the caller (one per directory per commit). Records every directory
-    /// that was created, since its parent then needs an fsync too.
-    fn write_file(
+    /// Write `data` at `path` (under a temporary name if `tmp`), not yet
+    /// synced. Records every directory that gets a new
+    /// entry (the file's, and the parents of directories created), since
+    /// those need an fsync before the commit point.
+    fn stage(
         &self,
         path: &Path,
         data: &[u8],
+        tmp: bool,
         dirs: &mut BTreeSet<PathBuf>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Staged, StorageError> {
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         if !dir.exists() {
             fs::create_dir_all(&dir).map_err(|e| StorageError::io("create", &dir, e))?;
@@ -80,26 +91,69 @@ impl FileStorage {
             }
         }
         dirs.insert(dir);
-        let mut tmp_name = path
-            .file_name()
-            .map(|n| n.to_os_string())
-            .unwrap_or_default();
-        tmp_name.push(".tmp");
-        let tmp = path.with_file_name(tmp_name);
-        let mut f = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
-        f.write_all(data)
+        let tmp = if tmp {
+            let mut tmp_name = path
+                .file_name()
+                .map(|n| n.to_os_string())
+                .unwrap_or_default();
+            tmp_name.push(".tmp");
+            path.with_file_name(tmp_name)
+        } else {
+            path.to_path_buf()
+        };
+        let mut file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
+        file.write_all(data)
             .map_err(|e| StorageError::io("write", &tmp, e))?;
-        f.sync_all()
-            .map_err(|e| StorageError::io("fsync", &tmp, e))?;
-        drop(f);
-        fs::rename(&tmp, path).map_err(|e| StorageError::io("rename", path, e))?;
-        Ok(())
+        Ok(Staged {
+            tmp,
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     fn meta_lock(&self) -> std::sync::MutexGuard<'_, File> {
         // A panic while holding the lock cannot leave the file in a state
         // recovery does not handle, so a poisoned lock is still usable.
         self.meta.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A file written under a temporary name, to be synced and renamed.
+struct Staged {
+    /// Where the data was written.
+    tmp: PathBuf,
+    /// Where it belongs.
+    path: PathBuf,
+    file: File,
+}
+
+/// Run `f` on every item, concurrently: the file system can fold
+/// concurrent fsyncs into one journal commit, so a commit costs a few
+/// rounds of fsync latency instead of one per file.
+fn in_parallel<T: Sync>(
+    items: &[T],
+    f: impl Fn(&T) -> Result<(), StorageError> + Sync,
+) -> Result<(), StorageError> {
+    match items {
+        [] => Ok(()),
+        [one] => f(one),
+        [first, rest @ ..] => std::thread::scope(|s| {
+            let f = &f;
+            let handles: Vec<_> = rest.iter().map(|it| s.spawn(move || f(it))).collect();
+            let mut result = f(first);
+            for h in handles {
+                let r = h.join().unwrap_or_else(|_| {
+                    Err(StorageError::Malformed {
+                        what: "fsync thread".into(),
+                        problem: "panicked".into(),
+                    })
+                });
+                if result.is_ok() {
+                    result = r;
+                }
+            }
+            result
+        }),
     }
 }
 
@@ -152,31 +206,52 @@ fn decode_meta(index: u64, r: &[u8]) -> Result<EntryMeta, StorageError> {
 impl Storage for FileStorage {
     fn commit(&self, commit: &Commit) -> Result<(), StorageError> {
         let meta_path = self.root.join("meta");
-        {
-            let meta = self.meta_lock();
-            let mut buf = Vec::with_capacity(commit.meta.len() * META_RECORD as usize);
-            for m in &commit.meta {
-                buf.extend_from_slice(&encode_meta(m));
-            }
-            meta.write_all_at(&buf, commit.first_index * META_RECORD)
-                .map_err(|e| StorageError::io("write", &meta_path, e))?;
-            meta.sync_data()
-                .map_err(|e| StorageError::io("fsync", &meta_path, e))?;
+        let meta = self.meta_lock();
+        let mut buf = Vec::with_capacity(commit.meta.len() * META_RECORD as usize);
+        for m in &commit.meta {
+            buf.extend_from_slice(&encode_meta(m));
         }
+        meta.write_all_at(&buf, commit.first_index * META_RECORD)
+            .map_err(|e| StorageError::io("write", &meta_path, e))?;
+        // Round 1: metadata, every changed tile, the directories that
+        // got new names, and the next checkpoint (under a temporary name),
+        // all synced concurrently. Tiles are written in place: each one in
+        // a commit is wider than the committed tile, so its path is one no
+        // published checkpoint refers to yet (a crash leaves at most a torn
+        // file past the checkpoint, rewritten by the next commit).
         let mut dirs = BTreeSet::new();
+        let mut staged = Vec::with_capacity(commit.tiles.len() + 1);
         for (id, data) in &commit.tiles {
-            self.write_file(&self.tile_path(id), data, &mut dirs)?;
+            staged.push(self.stage(&self.tile_path(id), data, false, &mut dirs)?);
         }
-        for d in &dirs {
-            sync_dir(d)?;
-        }
-        // The commit point: only now does the new size exist.
-        let mut root_dir = BTreeSet::new();
-        self.write_file(
+        let checkpoint = self.stage(
             &self.root.join("checkpoint"),
             commit.checkpoint.as_bytes(),
-            &mut root_dir,
+            true,
+            &mut BTreeSet::new(),
         )?;
+        let dir_files = dirs
+            .iter()
+            .map(|d| {
+                File::open(d)
+                    .map(|f| (d.clone(), f))
+                    .map_err(|e| StorageError::io("open directory", d, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut files: Vec<(&Path, &File)> = staged
+            .iter()
+            .chain([&checkpoint])
+            .map(|s| (s.tmp.as_path(), &s.file))
+            .collect();
+        files.push((&meta_path, &meta));
+        files.extend(dir_files.iter().map(|(p, f)| (p.as_path(), f)));
+        in_parallel(&files, |(path, file)| {
+            file.sync_all()
+                .map_err(|e| StorageError::io("fsync", path, e))
+        })?;
+        // Round 2, the commit point: only now does the new size exist.
+        fs::rename(&checkpoint.tmp, &checkpoint.path)
+            .map_err(|e| StorageError::io("rename", &checkpoint.path, e))?;
         sync_dir(&self.root)
     }
 

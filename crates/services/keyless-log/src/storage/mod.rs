@@ -7,8 +7,12 @@
 //! **last**. The checkpoint is the commit point: state past the size it
 //! names is ignored (and overwritten) after a restart, so a crash halfway
 //! through a commit loses only entries nobody was told about.
+//!
+//! Backends: [`files::FileStorage`] (the embedded default) and
+//! [`postgres::PgStorage`]; [`crate::LogConfig::storage`] picks one.
 
 pub mod files;
+pub mod postgres;
 
 use keyless_tlog::TileId;
 

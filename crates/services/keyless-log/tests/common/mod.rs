@@ -2,6 +2,9 @@
 //! builders, and a trusted root listing the log.
 #![allow(dead_code)]
 
+pub mod pg;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -10,30 +13,97 @@ use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
 use keyless_log::{Log, LogConfig, LogKeyType};
 use serde_json::{json, Value};
 
+/// Which storage backend a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Files,
+    Postgres,
+}
+
+/// Where a test log lives: a directory (the key, and with files the log)
+/// and, for PostgreSQL, a throwaway cluster that outlives log restarts.
+pub struct Store {
+    pub dir: tempfile::TempDir,
+    pub pg: Option<Arc<pg::PgCluster>>,
+}
+
+impl Store {
+    /// Blocking for PostgreSQL (initdb + start).
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            pg: (backend == Backend::Postgres).then(|| Arc::new(pg::PgCluster::start())),
+        }
+    }
+
+    pub fn config(&self, origin: impl Into<String>) -> LogConfig {
+        let config = LogConfig::new(self.dir.path(), origin);
+        match &self.pg {
+            Some(pg) => config.with_postgres(pg.url()),
+            None => config,
+        }
+    }
+
+    /// The server binary's storage arguments.
+    pub fn args(&self) -> Vec<String> {
+        let mut a = vec![
+            "--data-dir".to_string(),
+            self.dir.path().to_str().unwrap().to_string(),
+        ];
+        if let Some(pg) = &self.pg {
+            a.extend(["--postgres".to_string(), pg.url()]);
+        }
+        a
+    }
+}
+
+/// Generate `files::NAME` and `postgres::NAME` tests calling the async
+/// `NAME(Backend)`, so every storage-dependent test runs on both backends.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod files {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Files).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
 pub struct Server {
     pub url: String,
     pub log: Log,
-    pub dir: tempfile::TempDir,
+    pub store: Store,
     pub task: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(key_type: LogKeyType) -> Server {
-    start_in(tempfile::tempdir().unwrap(), key_type).await
+    start_on(Backend::Files, key_type).await
 }
 
-pub async fn start_in(dir: tempfile::TempDir, key_type: LogKeyType) -> Server {
-    start_with(dir, key_type, None).await
+pub async fn start_on(backend: Backend, key_type: LogKeyType) -> Server {
+    let store = tokio::task::spawn_blocking(move || Store::new(backend))
+        .await
+        .unwrap();
+    start_with(store, key_type, None).await
 }
 
 /// Start on a fresh port; the origin is the address unless given.
-pub async fn start_with(
-    dir: tempfile::TempDir,
-    key_type: LogKeyType,
-    origin: Option<String>,
-) -> Server {
+pub async fn start_with(store: Store, key_type: LogKeyType, origin: Option<String>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut config = LogConfig::new(dir.path(), origin.unwrap_or_else(|| addr.to_string()));
+    let mut config = store.config(origin.unwrap_or_else(|| addr.to_string()));
     config.key_type = key_type;
     config.batch_interval = Duration::from_millis(20);
     let log = tokio::task::spawn_blocking(move || Log::open(config))
@@ -47,7 +117,7 @@ pub async fn start_with(
     Server {
         url: format!("http://{addr}"),
         log,
-        dir,
+        store,
         task,
     }
 }

@@ -1,0 +1,431 @@
+//! PostgreSQL storage, for deployments that outgrow one disk or want
+//! replicas.
+//!
+//! The schema lives in `migrations/NNNN_*.sql` (compiled in) and is
+//! applied at open, recorded in `keyless_log_schema_version`. Every
+//! [`Storage::commit`] is **one transaction** writing the batch's entry
+//! metadata, the tiles and entry bundles it changed, and the checkpoint,
+//! so a crash (of the log or of the database) never exposes half a
+//! batch, and nothing past the checkpoint is ever stored. Durability is
+//! PostgreSQL's: `COMMIT` returns once the WAL is flushed (with the
+//! default `synchronous_commit = on`; with synchronous replication, once
+//! the standbys have it too).
+//!
+//! Tiles are stored one row per tile at the width of the latest commit;
+//! a narrower partial tile (a reader that loaded an older checkpoint) is
+//! served as a prefix of the stored one, since the log only appends.
+//!
+//! The [`Storage`] trait is synchronous, so the connection is driven by a
+//! small runtime on a dedicated thread and calls block the calling thread
+//! on the reply, whether or not it runs inside another tokio runtime.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use keyless_tlog::tiles::{decode_entry_bundle, encode_entry_bundle};
+use keyless_tlog::{TileId, TileKind};
+use tokio_postgres::{Client, NoTls, Statement};
+
+use super::{Commit, EntryMeta, Storage};
+use crate::error::StorageError;
+
+/// Schema migrations in order; the version of each is its position + 1.
+const MIGRATIONS: &[(&str, &str)] =
+    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Log storage in a PostgreSQL database.
+pub struct PgStorage {
+    client: Mutex<Client>,
+    st: Statements,
+}
+
+impl std::fmt::Debug for PgStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The connection string may hold a password; never print it.
+        f.debug_struct("PgStorage").finish_non_exhaustive()
+    }
+}
+
+struct Statements {
+    insert_meta: Statement,
+    upsert_tiles: Statement,
+    upsert_checkpoint: Statement,
+    read_checkpoint: Statement,
+    read_tile: Statement,
+    read_meta: Statement,
+    delete_meta_from: Statement,
+    meta_exists: Statement,
+}
+
+fn db(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StorageError {
+    move |e| StorageError::Database {
+        op,
+        source: Box::new(e),
+    }
+}
+
+/// Wake a parked thread.
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Run a client future to completion on this thread. The connection is
+/// polled by its own runtime thread, so client futures only wait on
+/// channels; this works inside or outside a tokio runtime.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+fn level_of(kind: TileKind) -> i16 {
+    match kind {
+        TileKind::Entries => -1,
+        TileKind::Hashes { level } => i16::from(level),
+    }
+}
+
+impl PgStorage {
+    /// Connect to `url` (a libpq-style connection string or
+    /// `postgresql://` URL; TLS is not supported, so use loopback, a Unix
+    /// socket or a trusted network) and apply pending schema migrations.
+    /// Blocking.
+    pub fn connect(url: &str) -> Result<Self, StorageError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(db("parse the connection string"))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("keyless-log-postgres".into())
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(StorageError::Database {
+                            op: "start the connection runtime",
+                            source: Box::new(e),
+                        }));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    match config.connect(NoTls).await {
+                        Ok((client, connection)) => {
+                            let _ = tx.send(Ok(client));
+                            // Runs until the client is dropped or the connection fails.
+                            if let Err(e) = connection.await {
+                                tracing::error!(error = %e, "PostgreSQL connection failed");
+                            }
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(db("connect")(e)));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| StorageError::Database {
+                op: "start the connection thread",
+                source: Box::new(e),
+            })?;
+        let client = rx.recv().map_err(|e| StorageError::Database {
+            op: "connect",
+            source: Box::new(e),
+        })??;
+        migrate(&client)?;
+        let prep = |sql: &str| block_on(client.prepare(sql)).map_err(db("prepare a statement"));
+        let st = Statements {
+            insert_meta: prep(
+                "INSERT INTO keyless_log_entry_meta (idx, integrated_time, artifact_sha256) \
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BYTEA[]) \
+                 ON CONFLICT (idx) DO UPDATE SET integrated_time = EXCLUDED.integrated_time, \
+                 artifact_sha256 = EXCLUDED.artifact_sha256",
+            )?,
+            upsert_tiles: prep(
+                "INSERT INTO keyless_log_tiles (level, idx, width, data) \
+                 SELECT * FROM UNNEST($1::SMALLINT[], $2::BIGINT[], $3::INTEGER[], $4::BYTEA[]) \
+                 ON CONFLICT (level, idx) DO UPDATE SET width = EXCLUDED.width, data = EXCLUDED.data",
+            )?,
+            upsert_checkpoint: prep(
+                "INSERT INTO keyless_log_checkpoint (id, note) VALUES (0, $1) \
+                 ON CONFLICT (id) DO UPDATE SET note = EXCLUDED.note",
+            )?,
+            read_checkpoint: prep("SELECT note FROM keyless_log_checkpoint WHERE id = 0")?,
+            read_tile: prep("SELECT width, data FROM keyless_log_tiles WHERE level = $1 AND idx = $2")?,
+            read_meta: prep(
+                "SELECT idx, integrated_time, artifact_sha256 FROM keyless_log_entry_meta \
+                 WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            )?,
+            delete_meta_from: prep("DELETE FROM keyless_log_entry_meta WHERE idx >= $1")?,
+            meta_exists: prep("SELECT EXISTS (SELECT 1 FROM keyless_log_entry_meta WHERE idx = $1)")?,
+        };
+        Ok(Self {
+            client: Mutex::new(client),
+            st,
+        })
+    }
+
+    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+        // Statements leave no client-side state behind across a panic.
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Apply the migrations this database lacks, each in its own transaction,
+/// serialized against concurrent openers by a table lock.
+fn migrate(client: &Client) -> Result<(), StorageError> {
+    block_on(client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS keyless_log_schema_version (\
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    ))
+    .map_err(db("create keyless_log_schema_version"))?;
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate() {
+        let version = i as i32 + 1;
+        let result: Result<i32, tokio_postgres::Error> = block_on(async {
+            client.batch_execute("BEGIN").await?;
+            client
+                .batch_execute("LOCK TABLE keyless_log_schema_version IN EXCLUSIVE MODE")
+                .await?;
+            let current: i32 = client
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM keyless_log_schema_version",
+                    &[],
+                )
+                .await?
+                .get(0);
+            if current >= version {
+                client.batch_execute("COMMIT").await?;
+                return Ok(current);
+            }
+            client.batch_execute(sql).await?;
+            client
+                .execute(
+                    "INSERT INTO keyless_log_schema_version (version, name) VALUES ($1, $2)",
+                    &[&version, name],
+                )
+                .await?;
+            client.batch_execute("COMMIT").await?;
+            tracing::info!(version, name, "applied PostgreSQL schema migration");
+            Ok(current)
+        });
+        let current = match result {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = block_on(client.batch_execute("ROLLBACK"));
+                return Err(StorageError::Database {
+                    op: "apply schema migration",
+                    source: format!("{name}: {e}").into(),
+                });
+            }
+        };
+        if current > SCHEMA_VERSION {
+            return Err(StorageError::Malformed {
+                what: "PostgreSQL schema".into(),
+                problem: format!(
+                    "version {current} is newer than this build's {SCHEMA_VERSION}; upgrade keyless-log"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Storage for PgStorage {
+    fn commit(&self, commit: &Commit) -> Result<(), StorageError> {
+        let n = commit.meta.len();
+        let mut idx = Vec::with_capacity(n);
+        let mut times = Vec::with_capacity(n);
+        let mut hashes: Vec<Option<&[u8]>> = Vec::with_capacity(n);
+        for (i, m) in commit.meta.iter().enumerate() {
+            idx.push(i64::try_from(commit.first_index + i as u64).map_err(|_| {
+                StorageError::Malformed {
+                    what: "commit".into(),
+                    problem: "index beyond i64".into(),
+                }
+            })?);
+            times.push(m.integrated_time);
+            hashes.push(m.artifact_sha256.as_ref().map(|d| &d[..]));
+        }
+        let mut levels = Vec::with_capacity(commit.tiles.len());
+        let mut tile_idx = Vec::with_capacity(commit.tiles.len());
+        let mut widths = Vec::with_capacity(commit.tiles.len());
+        let mut datas: Vec<&[u8]> = Vec::with_capacity(commit.tiles.len());
+        for (id, data) in &commit.tiles {
+            levels.push(level_of(id.kind));
+            tile_idx.push(id.index as i64);
+            widths.push(i32::from(id.width));
+            datas.push(data);
+        }
+        let client = self.client();
+        let st = &self.st;
+        let result = block_on(async {
+            client.batch_execute("BEGIN").await?;
+            // Sent back to back; the server runs them in order.
+            let meta = async {
+                if n > 0 {
+                    client
+                        .execute(&st.insert_meta, &[&idx, &times, &hashes])
+                        .await?;
+                }
+                Ok::<_, tokio_postgres::Error>(())
+            };
+            let tiles = async {
+                if !levels.is_empty() {
+                    client
+                        .execute(&st.upsert_tiles, &[&levels, &tile_idx, &widths, &datas])
+                        .await?;
+                }
+                Ok(())
+            };
+            let cp_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&commit.checkpoint];
+            let cp = client.execute(&st.upsert_checkpoint, &cp_params);
+            let (a, b, c) = tokio::join!(meta, tiles, cp);
+            a?;
+            b?;
+            c?;
+            client.batch_execute("COMMIT").await
+        });
+        if let Err(e) = result {
+            let _ = block_on(client.batch_execute("ROLLBACK"));
+            return Err(db("commit")(e));
+        }
+        Ok(())
+    }
+
+    fn read_checkpoint(&self) -> Result<Option<String>, StorageError> {
+        let client = self.client();
+        let row = block_on(client.query_opt(&self.st.read_checkpoint, &[]))
+            .map_err(db("read the checkpoint"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn read_tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, StorageError> {
+        let row = {
+            let client = self.client();
+            block_on(client.query_opt(
+                &self.st.read_tile,
+                &[&level_of(id.kind), &(id.index as i64)],
+            ))
+            .map_err(db("read a tile"))?
+        };
+        let Some(row) = row else { return Ok(None) };
+        let width: i32 = row.get(0);
+        let data: Vec<u8> = row.get(1);
+        let want = i32::from(id.width);
+        if width == want {
+            return Ok(Some(data));
+        }
+        if width < want {
+            return Ok(None);
+        }
+        let bad = |problem: String| StorageError::Malformed {
+            what: format!("tile {}", id.path()),
+            problem,
+        };
+        match id.kind {
+            TileKind::Hashes { .. } => data
+                .get(..usize::from(id.width) * 32)
+                .map(|d| Some(d.to_vec()))
+                .ok_or_else(|| bad(format!("{} bytes for width {width}", data.len()))),
+            TileKind::Entries => {
+                let entries = decode_entry_bundle(&data).map_err(|e| bad(e.to_string()))?;
+                encode_entry_bundle(entries.into_iter().take(usize::from(id.width)))
+                    .map(Some)
+                    .map_err(|e| bad(e.to_string()))
+            }
+        }
+    }
+
+    fn read_meta(&self, start: u64, count: u64) -> Result<Vec<EntryMeta>, StorageError> {
+        let range = |v: u64| {
+            i64::try_from(v).map_err(|_| StorageError::Malformed {
+                what: "meta".into(),
+                problem: "range too large".into(),
+            })
+        };
+        let (lo, hi) = (range(start)?, range(start.saturating_add(count))?);
+        let rows = {
+            let client = self.client();
+            block_on(client.query(&self.st.read_meta, &[&lo, &hi])).map_err(db("read metadata"))?
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for (k, r) in rows.iter().enumerate() {
+            let i: i64 = r.get(0);
+            if i != lo + k as i64 {
+                break;
+            }
+            let hash: Option<Vec<u8>> = r.get(2);
+            let artifact_sha256 = match hash {
+                None => None,
+                Some(h) => Some(<[u8; 32]>::try_from(h.as_slice()).map_err(|_| {
+                    StorageError::Malformed {
+                        what: format!("meta record {i}"),
+                        problem: "artifact hash is not 32 bytes".into(),
+                    }
+                })?),
+            };
+            out.push(EntryMeta {
+                integrated_time: r.get(1),
+                artifact_sha256,
+            });
+        }
+        if out.len() as u64 != count {
+            return Err(StorageError::Malformed {
+                what: "meta".into(),
+                problem: format!(
+                    "entries {start}..{} requested, metadata for {} found",
+                    start.saturating_add(count),
+                    out.len()
+                ),
+            });
+        }
+        Ok(out)
+    }
+
+    fn recover(&self, size: u64) -> Result<(), StorageError> {
+        let size = i64::try_from(size).map_err(|_| StorageError::Malformed {
+            what: "checkpoint".into(),
+            problem: "size beyond i64".into(),
+        })?;
+        let client = self.client();
+        // Commits are transactions, so nothing should lie past the
+        // checkpoint; clear it anyway, as the file backend does.
+        block_on(client.execute(&self.st.delete_meta_from, &[&size]))
+            .map_err(db("drop metadata past the checkpoint"))?;
+        if size > 0 {
+            let present: bool = block_on(client.query_one(&self.st.meta_exists, &[&(size - 1)]))
+                .map_err(db("check metadata"))?
+                .get(0);
+            if !present {
+                return Err(StorageError::Malformed {
+                    what: "meta".into(),
+                    problem: format!(
+                        "the checkpoint covers {size} entries, but entry {} has no metadata",
+                        size - 1
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
