@@ -156,6 +156,52 @@ fn sign_verify_interop_and_restart() {
         .arg(&artifact));
     assert!(o.status.success(), "verify with TUF-distributed trust: {}", text(&o));
 
+    // sigstore-python trusts the stack through its TUF repository, then signs
+    // and verifies with `--instance`.
+    let py_home = dir.join("py-home");
+    std::fs::create_dir_all(&py_home).unwrap();
+    let tuf_url = stack.url("tufUrl");
+    let py_instance = |args: &[&str]| {
+        run(std::process::Command::new(&py).env("HOME", &py_home).args(["--instance", &tuf_url]).args(args))
+    };
+    let o = py_instance(&["trust-instance", dir.join("tuf/root.json").to_str().unwrap()]);
+    assert!(o.status.success(), "sigstore trust-instance: {}", text(&o));
+    let token = stack.token("erin@example.com");
+    let tuf_bundle = dir.join("tuf.sigstore.json");
+    let o = py_instance(&["sign", "--identity-token", &token, "--bundle", tuf_bundle.to_str().unwrap(), artifact.to_str().unwrap()]);
+    assert!(o.status.success(), "sigstore --instance sign: {}", text(&o));
+    let o = py_instance(&["verify", "identity", "--cert-identity", "erin@example.com", "--cert-oidc-issuer", &issuer, "--bundle", tuf_bundle.to_str().unwrap(), artifact.to_str().unwrap()]);
+    assert!(o.status.success(), "sigstore --instance verify: {}", text(&o));
+
+    // Without --yes, a person at a terminal is asked first; "n" signs nothing.
+    let token = stack.token("alice@example.com");
+    let declined = dir.join("declined.sigstore.json");
+    let command = format!(
+        "{} sign-blob --identity-token {token} --bundle {} {}",
+        env!("CARGO_BIN_EXE_keyless"),
+        declined.display(),
+        artifact.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = stdin.write_all(b"n\n");
+    }
+    let o = child.wait_with_output().unwrap();
+    let out = text(&o);
+    assert!(out.contains("Are you sure you want to continue? (y/[N])"), "the consent question on a terminal: {out}");
+    assert!(!o.status.success() && out.contains("signing cancelled"), "declining cancels: {out}");
+    assert!(!declined.exists(), "nothing written after declining");
+
     // Restart on the same data directory and ports: same keys, the log
     // keeps growing, bundles made before still verify.
     let trusted_before = std::fs::read(dir.join("trusted_root.json")).unwrap();
@@ -177,7 +223,9 @@ fn sign_verify_interop_and_restart() {
         .arg(&bundle2)
         .arg(&artifact));
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains("tlog entry created with index: 4"), "the log continues after restart: {}", text(&o));
+    // Five entries before the restart: three by keyless (sign-blob, and the
+    // conformance binary's plain and DSSE bundles), two by sigstore-python.
+    assert!(text(&o).contains("tlog entry created with index: 5"), "the log continues after restart: {}", text(&o));
     stack.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
