@@ -93,9 +93,9 @@ impl InstanceArgs {
             )?,
             (None, None) if self.builtin_only => return Ok(Instance { trust: TrustMaterial::public_good()?, signing: None }),
             (None, None) => match crate::commands::tuf::cached_trust() {
-                Ok(Some((root, signing))) => {
-                    let signing = signing.and_then(|s| SigningConfig::from_json(&s).ok());
-                    return Ok(Instance { trust: with_root_file(TrustMaterial::from_json(&root)?)?, signing });
+                Ok(Some(cached)) => {
+                    let signing = cached.signing_config.and_then(|s| SigningConfig::from_json(&s).ok());
+                    return Ok(Instance { trust: with_root_file(TrustMaterial::from_json(&cached.trusted_root)?)?, signing });
                 }
                 Ok(None) => TrustMaterial::public_good()?,
                 Err(e) => {

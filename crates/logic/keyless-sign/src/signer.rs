@@ -34,6 +34,22 @@ pub struct SignedBundle {
     pub issuer: String,
 }
 
+/// What the ephemeral key produced.
+enum Made<'a> {
+    Message { digest: &'a [u8; 32], signature: Vec<u8> },
+    Dsse(Envelope),
+}
+
+impl Made<'_> {
+    /// The raw signature: what the TSA timestamps and the log records.
+    fn signature(&self) -> &[u8] {
+        match self {
+            Self::Message { signature, .. } => signature,
+            Self::Dsse(env) => env.signatures.first().map(|s| s.sig.as_slice()).unwrap_or_default(),
+        }
+    }
+}
+
 /// Signs with one CA, one log and optionally one TSA.
 pub struct Signer<C, L, T> {
     pub ca: C,
@@ -76,40 +92,38 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
             progress("Successfully verified SCT...");
         }
 
-        let (signature, envelope) = match artifact {
-            Artifact::Digest(digest) => (key.sign_prehashed(digest)?, None),
+        let made = match artifact {
+            Artifact::Digest(digest) => Made::Message { digest, signature: key.sign_prehashed(digest)? },
             Artifact::Dsse { payload_type, payload } => {
                 let sig = key.sign(&pae(payload_type, payload))?;
-                let env = Envelope {
+                Made::Dsse(Envelope {
                     payload: payload.clone(),
                     payload_type: payload_type.clone(),
-                    signatures: vec![EnvelopeSignature { sig: sig.clone(), keyid: String::new() }],
-                };
-                (sig, Some(env))
+                    signatures: vec![EnvelopeSignature { sig, keyid: String::new() }],
+                })
             }
         };
         drop(key);
+        let signature = made.signature().to_vec();
 
         let mut timestamps = Vec::new();
         if let Some(tsa) = &self.tsa {
             timestamps.push(tsa.timestamp(&signature).await?);
         }
 
-        let request = match (&envelope, artifact) {
-            (Some(env), _) => LogRequest::Dsse { envelope: env, certificate: leaf_der, key_details: KEY_DETAILS },
-            (None, Artifact::Digest(d)) => {
-                LogRequest::Message { digest: d, signature: &signature, certificate: leaf_der, key_details: KEY_DETAILS }
+        let request = match &made {
+            Made::Dsse(env) => LogRequest::Dsse { envelope: env, certificate: leaf_der, key_details: KEY_DETAILS },
+            Made::Message { digest, signature } => {
+                LogRequest::Message { digest: digest.as_slice(), signature, certificate: leaf_der, key_details: KEY_DETAILS }
             }
-            (None, Artifact::Dsse { .. }) => unreachable!("a DSSE artifact always yields an envelope"),
         };
         let entry = self.log.submit(&request).await?;
         progress(&format!("tlog entry created with index: {}", entry.log_index));
         let log_index = entry.log_index;
 
-        let content = match (&envelope, artifact) {
-            (Some(env), _) => SignedContent::Dsse(env),
-            (None, Artifact::Digest(d)) => SignedContent::Message { digest: d, signature: &signature },
-            (None, Artifact::Dsse { .. }) => unreachable!("a DSSE artifact always yields an envelope"),
+        let content = match &made {
+            Made::Dsse(env) => SignedContent::Dsse(env),
+            Made::Message { digest, signature } => SignedContent::Message { digest: digest.as_slice(), signature },
         };
         let bundle = build(leaf_der, content, entry, timestamps);
 

@@ -56,9 +56,15 @@ fn cache_root(given: Option<&Path>) -> Result<PathBuf> {
 
 const MIRROR_FILE: &str = "keyless-mirror";
 
+/// `trusted_root.json` and, when the repository has one, the signing config.
+pub struct CachedTrust {
+    pub trusted_root: Vec<u8>,
+    pub signing_config: Option<Vec<u8>>,
+}
+
 /// Trusted root and signing config from an initialized TUF cache, refreshed
 /// when stale; `None` when `keyless initialize` was never run.
-pub fn cached_trust() -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
+pub fn cached_trust() -> Result<Option<CachedTrust>> {
     let Some(cache) = default_cache_root() else { return Ok(None) };
     let Ok(mirror) = std::fs::read_to_string(cache.join(MIRROR_FILE)) else { return Ok(None) };
     let mirror = mirror.trim();
@@ -74,7 +80,7 @@ pub fn cached_trust() -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>> {
     if let Freshness::Offline { warning } = tuf.refresh_if_stale()? {
         eprintln!("WARNING: {warning}");
     }
-    Ok(Some((tuf.trusted_root()?, tuf.signing_config()?)))
+    Ok(Some(CachedTrust { trusted_root: tuf.trusted_root()?, signing_config: tuf.signing_config()? }))
 }
 
 #[derive(Debug, clap::Subcommand)]
