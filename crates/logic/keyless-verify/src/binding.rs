@@ -28,13 +28,12 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
     match (body, signed.content) {
         (EntryBody::HashedRekordV001(hr), Content::MessageSignature(ms)) => {
             eq_bytes(entry, "signature", &ms.signature, &hr.signature.content)?;
-            if !signed.signer.matches_pem(&hr.signature.public_key.content) {
-                return Err(mismatch(
-                    "public key",
-                    signed.signer.describe(),
-                    "a different key or certificate".into(),
-                ));
-            }
+            check_pem(
+                entry,
+                "public key",
+                signed.signer,
+                &hr.signature.public_key.content,
+            )?;
             let (alg, digest) = artifact_digest(entry, signed)?;
             eq_hex_hash(entry, "artifact digest", alg, digest, &hr.data.hash)
         }
@@ -70,26 +69,14 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
                 &sha256(&env.payload),
                 &d.payload_hash,
             )?;
-            let [sig] = d.signatures.as_slice() else {
-                return Err(mismatch(
-                    "signature count",
-                    "1".into(),
-                    d.signatures.len().to_string(),
-                ));
-            };
+            let sig = single(entry, &d.signatures)?;
             eq_bytes(
                 entry,
                 "signature",
                 signed.content.signature(),
                 &sig.signature,
             )?;
-            if !signed.signer.matches_pem(&sig.verifier) {
-                return Err(mismatch(
-                    "verifier",
-                    signed.signer.describe(),
-                    "a different key or certificate".into(),
-                ));
-            }
+            check_pem(entry, "verifier", signed.signer, &sig.verifier)?;
             Ok(())
         }
         (EntryBody::DsseV002(d), Content::Dsse(env)) => {
@@ -100,13 +87,7 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
                 &sha256(&env.payload),
                 &d.payload_hash,
             )?;
-            let [sig] = d.signatures.as_slice() else {
-                return Err(mismatch(
-                    "signature count",
-                    "1".into(),
-                    d.signatures.len().to_string(),
-                ));
-            };
+            let sig = single(entry, &d.signatures)?;
             eq_bytes(entry, "signature", signed.content.signature(), &sig.content)?;
             check_v2_verifier(entry, signed.signer, &sig.verifier)
         }
@@ -133,26 +114,14 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
                     "a different payload".into(),
                 ));
             }
-            let [sig] = c.envelope.signatures.as_slice() else {
-                return Err(mismatch(
-                    "signature count",
-                    "1".into(),
-                    c.envelope.signatures.len().to_string(),
-                ));
-            };
+            let sig = single(entry, &c.envelope.signatures)?;
             eq_bytes(
                 entry,
                 "signature",
                 signed.content.signature(),
                 &sig.signature_bytes(),
             )?;
-            if !signed.signer.matches_pem(&sig.public_key) {
-                return Err(mismatch(
-                    "public key",
-                    signed.signer.describe(),
-                    "a different key or certificate".into(),
-                ));
-            }
+            check_pem(entry, "public key", signed.signer, &sig.public_key)?;
             Ok(())
         }
         (body, content) => {
@@ -188,6 +157,38 @@ fn artifact_digest<'a>(
             expected: "a digest of the artifact".into(),
             found: "none computed".into(),
         })
+}
+
+/// The one signature an entry about a single-signature envelope must carry.
+fn single<T>(entry: usize, signatures: &[T]) -> Result<&T, LogError> {
+    match signatures {
+        [sig] => Ok(sig),
+        _ => Err(LogError::Mismatch {
+            entry,
+            field: "signature count",
+            expected: "1".into(),
+            found: signatures.len().to_string(),
+        }),
+    }
+}
+
+/// The PEM key or certificate an entry records must be the signer's.
+fn check_pem(
+    entry: usize,
+    field: &'static str,
+    signer: &Signer,
+    pem: &[u8],
+) -> Result<(), LogError> {
+    if signer.matches_pem(pem) {
+        Ok(())
+    } else {
+        Err(LogError::Mismatch {
+            entry,
+            field,
+            expected: signer.describe(),
+            found: "a different key or certificate".into(),
+        })
+    }
 }
 
 fn check_v2_verifier(entry: usize, signer: &Signer, v: &V2Verifier) -> Result<(), LogError> {
