@@ -92,7 +92,7 @@ pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
     let origin = urls.log_url.trim_start_matches("http://").to_string();
     let log_config = keyless_log::LogConfig::new(data_dir.join("log"), origin.clone());
     let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(log_config)).await?.context("opening the transparency log")?;
-    let log_entry = tlog_entry(&urls.log_url, &origin, log.public_key(), log.log_id())?;
+    let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     tokio::spawn(async move { axum::serve(log_l, keyless_log::router(log)).await });
 
     // Timestamp authority.
@@ -141,13 +141,14 @@ pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
     Ok(Stack { data_dir: data_dir.to_path_buf(), urls })
 }
 
-fn tlog_entry(url: &str, origin: &str, key: &keyless_crypto::PublicKey, log_id: [u8; 32]) -> Result<wire::TransparencyLogInstance> {
-    let _ = origin;
+/// The log's `tlogs[]` entry. Its checkpoint origin is not listed: verifiers
+/// derive it from `baseUrl`, which is why the log signs as host:port.
+fn tlog_entry(url: &str, key: &keyless_crypto::PublicKey, log_id: [u8; 32]) -> wire::TransparencyLogInstance {
     let key_details = match key.algorithm() {
         keyless_crypto::KeyAlgorithm::Ed25519 => "PKIX_ED25519",
         _ => "PKIX_ECDSA_P256_SHA_256",
     };
-    Ok(wire::TransparencyLogInstance {
+    wire::TransparencyLogInstance {
         base_url: url.to_string(),
         hash_algorithm: "SHA2_256".into(),
         public_key: wire::PublicKey {
@@ -158,7 +159,7 @@ fn tlog_entry(url: &str, origin: &str, key: &keyless_crypto::PublicKey, log_id: 
         log_id: wire::LogId { key_id: log_id.to_vec() },
         checkpoint_key_id: None,
         operator: Some("keyless dev stack".into()),
-    })
+    }
 }
 
 /// Validity windows start at the Unix epoch: the stack's keys are trusted
