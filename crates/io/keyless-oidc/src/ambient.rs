@@ -3,7 +3,11 @@
 //! its environment and speaks its platform's real protocol, so it can be
 //! tested against a loopback stand-in by pointing the same variables at it.
 
+mod spiffe;
+
 use serde::Deserialize;
+
+pub use spiffe::{SpiffeError, SPIFFE_ENDPOINT_SOCKET};
 
 use crate::{IdentityToken, OidcError};
 
@@ -17,6 +21,11 @@ pub enum AmbientProvider {
     Buildkite,
     /// `CIRCLECI=true`: `circleci run oidc get`.
     CircleCi,
+    /// `SPIFFE_ENDPOINT_SOCKET`: a JWT-SVID from the SPIFFE Workload API
+    /// (e.g. a SPIRE agent) on that Unix socket. `endpoint` is the raw
+    /// value (`unix:///path`, `unix:/path` or a bare path), checked when
+    /// fetching so that a bad value is reported rather than skipped.
+    Spiffe { endpoint: String },
     /// Google Cloud Build / any GCP workload impersonating a service account
     /// (`GOOGLE_SERVICE_ACCOUNT_NAME`): metadata access token, then the IAM
     /// Credentials `generateIdToken` call.
@@ -27,6 +36,14 @@ pub enum AmbientProvider {
 }
 
 /// Detect the ambient provider of this environment, if any.
+///
+/// CI systems come first: their variables are set by the platform for every
+/// job. SPIFFE comes next, before the Google providers, because a workload
+/// given a Workload API socket is meant to use that identity even when it
+/// runs on Google Cloud. (cosign keeps its providers in a Go map, so its
+/// order among several enabled ones is unspecified; we pick one and test it.)
+/// Unlike cosign, an unset `SPIFFE_ENDPOINT_SOCKET` never falls back to a
+/// default socket path: a stray socket must not change who signs.
 pub fn detect_ambient() -> Option<AmbientProvider> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     if let (Some(url), Some(bearer)) = (var("ACTIONS_ID_TOKEN_REQUEST_URL"), var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
@@ -37,6 +54,9 @@ pub fn detect_ambient() -> Option<AmbientProvider> {
     }
     if var("CIRCLECI").as_deref() == Some("true") {
         return Some(AmbientProvider::CircleCi);
+    }
+    if let Some(endpoint) = var(SPIFFE_ENDPOINT_SOCKET) {
+        return Some(AmbientProvider::Spiffe { endpoint });
     }
     let metadata_host = var("GCE_METADATA_HOST");
     if let Some(service_account) = var("GOOGLE_SERVICE_ACCOUNT_NAME") {
@@ -55,6 +75,7 @@ impl AmbientProvider {
             Self::GitHubActions { .. } => "github-actions",
             Self::Buildkite => "buildkite-agent",
             Self::CircleCi => "circleci",
+            Self::Spiffe { .. } => "spiffe",
             Self::GoogleImpersonation { .. } => "google-impersonation",
             Self::GceMetadata { .. } => "gce-metadata",
         }
@@ -81,6 +102,7 @@ impl AmbientProvider {
                 let claims = serde_json::json!({ "aud": audience }).to_string();
                 run(name, "circleci", &["run", "oidc", "get", "--claims", &claims]).await?
             }
+            Self::Spiffe { endpoint } => spiffe::fetch_jwt_svid(endpoint, audience, spiffe::FETCH_TIMEOUT).await?,
             Self::GceMetadata { metadata_host } => {
                 let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/identity");
                 let mut u = url::Url::parse(&url).map_err(|e| fail(format!("GCE_METADATA_HOST: {e}")))?;

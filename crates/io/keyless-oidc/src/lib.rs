@@ -2,8 +2,10 @@
 //!
 //! 1. an explicit token (`--identity-token`),
 //! 2. the `SIGSTORE_ID_TOKEN` environment variable (also GitLab's way),
-//! 3. an ambient CI provider (GitHub Actions, Buildkite, CircleCI, GCE
-//!    metadata, Google Cloud Build impersonation),
+//! 3. an ambient provider, the first one detected of: GitHub Actions,
+//!    Buildkite, CircleCI, the SPIFFE Workload API (`SPIFFE_ENDPOINT_SOCKET`),
+//!    Google service-account impersonation (Cloud Build), GCE metadata
+//!    (GitLab hands its token over through `SIGSTORE_ID_TOKEN`),
 //! 4. interactively: the browser authorization-code flow with PKCE on a
 //!    loopback redirect when a terminal is attached, else the device flow
 //!    (RFC 8628) with the link printed.
@@ -17,7 +19,7 @@ mod error;
 mod interactive;
 mod pkce;
 
-pub use ambient::{detect_ambient, AmbientProvider};
+pub use ambient::{detect_ambient, AmbientProvider, SpiffeError, SPIFFE_ENDPOINT_SOCKET};
 pub use claims::{IdentityToken, TokenClaims};
 pub use error::OidcError;
 pub use interactive::{browser_flow, device_flow, discover, Discovery, InteractiveOptions};

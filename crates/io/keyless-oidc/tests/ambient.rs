@@ -1,6 +1,6 @@
-//! Ambient providers that speak HTTP, each constructed explicitly (no
-//! process environment) and pointed at a loopback stand-in that mints with
-//! the development issuer.
+//! Ambient providers that speak HTTP or gRPC, each constructed explicitly
+//! (no process environment) and pointed at a loopback stand-in that mints
+//! with the development issuer.
 
 mod common;
 
@@ -184,4 +184,183 @@ async fn google_impersonation_access_token_then_generate_id_token() {
         ),
         "{e}"
     );
+}
+
+#[cfg(unix)]
+mod spiffe {
+    use super::*;
+    use common::spiffe::{WorkloadApi, SPIFFE_ID};
+    use keyless_oidc::SpiffeError;
+
+    fn provider(endpoint: impl Into<String>) -> AmbientProvider {
+        AmbientProvider::Spiffe {
+            endpoint: endpoint.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn fetches_a_jwt_svid_for_the_audience() {
+        let issuer = common::start_issuer(5).await;
+        let api = WorkloadApi::start(issuer.clone()).await;
+        let socket = api.socket.display().to_string();
+
+        // The spec's URI form, its one-slash form, and cosign's bare path.
+        for endpoint in [
+            format!("unix://{socket}"),
+            format!("unix:{socket}"),
+            socket.clone(),
+        ] {
+            let p = provider(&endpoint);
+            assert_eq!(p.name(), "spiffe");
+            let t = p.fetch(SIGSTORE_AUDIENCE).await.unwrap();
+            assert_eq!(
+                t.raw(),
+                api.issued().last().unwrap(),
+                "exactly the SVID the agent returned ({endpoint})"
+            );
+            assert_eq!(t.claims().iss, issuer.base_url);
+            assert_eq!(t.identity(), SPIFFE_ID);
+            assert_eq!(t.claims().aud, vec!["sigstore"]);
+        }
+        let seen = api.seen();
+        assert_eq!(seen.len(), 3);
+        for call in &seen {
+            assert_eq!(call.path, "/SpiffeWorkloadAPI/FetchJWTSVID");
+            assert_eq!(call.security_header.as_deref(), Some("true"));
+            assert_eq!(call.audience, vec!["sigstore"]);
+        }
+
+        // The audience is the caller's, as for the other providers.
+        let t = provider(&socket)
+            .fetch("https://fulcio.test")
+            .await
+            .unwrap();
+        assert_eq!(t.claims().aud, vec!["https://fulcio.test"]);
+    }
+
+    #[tokio::test]
+    async fn stand_in_refuses_calls_without_the_security_header() {
+        // The stand-in must hold the client to the header, as SPIRE does;
+        // a raw tonic client without it gets InvalidArgument.
+        let issuer = common::start_issuer(5).await;
+        let api = WorkloadApi::start(issuer).await;
+        let socket = api.socket.clone();
+        let channel = tonic::transport::Endpoint::from_static("http://localhost")
+            .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+                let socket = socket.clone();
+                async move {
+                    tokio::net::UnixStream::connect(socket)
+                        .await
+                        .map(hyper_util::rt::TokioIo::new)
+                }
+            }))
+            .await
+            .unwrap();
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let req = tonic::Request::new(common::spiffe::JwtSvidRequest {
+            audience: vec!["sigstore".into()],
+            spiffe_id: String::new(),
+        });
+        let status = grpc
+            .unary::<_, common::spiffe::JwtSvidResponse, _>(
+                req,
+                http::uri::PathAndQuery::from_static("/SpiffeWorkloadAPI/FetchJWTSVID"),
+                tonic_prost::ProstCodec::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert_eq!(status.message(), "security header missing from request");
+        assert_eq!(api.seen()[0].security_header, None);
+    }
+
+    #[tokio::test]
+    async fn agent_errors_name_the_socket() {
+        let issuer = common::start_issuer(5).await;
+        let api = WorkloadApi::start(issuer).await;
+        let socket = api.socket.display().to_string();
+
+        // No registration entry matches: the agent's gRPC status comes through.
+        let e = provider(&socket).fetch("denied").await.unwrap_err();
+        assert!(
+            matches!(&e, OidcError::Spiffe { socket: s, problem: SpiffeError::Status { code, message } }
+                if *s == socket && code == "PermissionDenied" && message == "no identity issued"),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&socket), "{e}");
+
+        // An answer with no SVID in it.
+        let e = provider(&socket).fetch("none").await.unwrap_err();
+        assert!(
+            matches!(&e, OidcError::Spiffe { problem: SpiffeError::NoSvid { audience }, .. } if audience == "none"),
+            "{e}"
+        );
+
+        // No agent: nothing at the path.
+        let missing = common::temp_dir("spiffe-none").join("agent.sock");
+        let missing = missing.display().to_string();
+        let e = provider(format!("unix://{missing}"))
+            .fetch(SIGSTORE_AUDIENCE)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, OidcError::Spiffe { socket, problem: SpiffeError::NoSocket } if *socket == missing),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&missing), "{e}");
+
+        // A stale socket file whose agent is gone: connection refused.
+        let stale = common::temp_dir("spiffe-stale").join("agent.sock");
+        drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+        let e = provider(stale.display().to_string())
+            .fetch(SIGSTORE_AUDIENCE)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, OidcError::Spiffe { problem: SpiffeError::Connect(io), .. }
+                if io.kind() == std::io::ErrorKind::ConnectionRefused),
+            "{e}"
+        );
+
+        // An address this client cannot use.
+        let e = provider("tcp://127.0.0.1:8081")
+            .fetch(SIGSTORE_AUDIENCE)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, OidcError::Spiffe { socket, problem: SpiffeError::BadAddress(_) } if socket == "tcp://127.0.0.1:8081"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_silent_agent_times_out() {
+        // Something listens but never answers: the fetch gives up after
+        // its timeout instead of hanging the signer.
+        let dir = common::temp_dir("spiffe-silent");
+        let socket = dir.join("agent.sock");
+        let _listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let started = std::time::Instant::now();
+        let e = provider(socket.display().to_string())
+            .fetch(SIGSTORE_AUDIENCE)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                OidcError::Spiffe {
+                    problem: SpiffeError::Timeout(_),
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let waited = started.elapsed();
+        assert!(
+            waited >= std::time::Duration::from_secs(4)
+                && waited < std::time::Duration::from_secs(15),
+            "{waited:?}"
+        );
+    }
 }

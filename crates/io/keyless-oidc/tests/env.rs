@@ -24,6 +24,7 @@ const VARS: &[&str] = &[
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "BUILDKITE",
     "CIRCLECI",
+    "SPIFFE_ENDPOINT_SOCKET",
     "GOOGLE_SERVICE_ACCOUNT_NAME",
     "GCE_METADATA_HOST",
     "GOOGLE_IAMCREDENTIALS_ENDPOINT",
@@ -98,7 +99,27 @@ async fn detect_ambient_reads_each_providers_variables() {
     assert_eq!(detect_ambient(), Some(AmbientProvider::Buildkite));
     env.set("BUILDKITE", "false");
     assert_eq!(detect_ambient(), Some(AmbientProvider::CircleCi));
+    // SPIFFE after the CI systems, before the Google providers.
+    env.set(
+        "SPIFFE_ENDPOINT_SOCKET",
+        "unix:///run/spire/sockets/agent.sock",
+    );
+    assert_eq!(detect_ambient().unwrap().name(), "circleci");
     env.unset("CIRCLECI");
+    assert_eq!(
+        detect_ambient(),
+        Some(AmbientProvider::Spiffe {
+            endpoint: "unix:///run/spire/sockets/agent.sock".into()
+        })
+    );
+    env.set(
+        "GOOGLE_SERVICE_ACCOUNT_NAME",
+        "sa@p.iam.gserviceaccount.com",
+    );
+    assert_eq!(detect_ambient().unwrap().name(), "spiffe");
+    env.unset("GOOGLE_SERVICE_ACCOUNT_NAME");
+    // Set but empty is unset (no default socket is probed).
+    env.set("SPIFFE_ENDPOINT_SOCKET", "");
     assert_eq!(
         detect_ambient(),
         Some(AmbientProvider::GceMetadata {
@@ -308,6 +329,57 @@ async fn get_token_prefers_flag_then_environment_then_ambient() {
     assert_eq!(s, TokenSource::Ambient("github-actions".into()));
     assert_eq!(t.claims().iss, format!("{}/github", issuer.base_url));
     assert_eq!(t.claims().aud, vec![SIGSTORE_AUDIENCE]);
+    drop(env);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn get_token_uses_spiffe_after_sigstore_id_token() {
+    let issuer = common::start_issuer(5).await;
+    let api = common::spiffe::WorkloadApi::start(issuer.clone()).await;
+    let from_env = issuer
+        .mint(&keyless_oidc_dev::MintOptions {
+            subject: Some("env@keyless.test".into()),
+            ..Default::default()
+        })
+        .unwrap();
+
+    let _lock = ENV.lock().await;
+    let env = EnvGuard::clean();
+    env.set(
+        "SPIFFE_ENDPOINT_SOCKET",
+        format!("unix://{}", api.socket.display()),
+    )
+    .set("SIGSTORE_ID_TOKEN", &from_env);
+
+    // SIGSTORE_ID_TOKEN wins; the agent is not even asked.
+    let (t, s) = get_token(&TokenOptions::default()).await.unwrap();
+    assert_eq!((t.raw(), s), (from_env.as_str(), TokenSource::Environment));
+    assert!(api.seen().is_empty());
+
+    // Without it, the Workload API's SVID, for the Sigstore audience.
+    env.unset("SIGSTORE_ID_TOKEN");
+    let (t, s) = get_token(&TokenOptions::default()).await.unwrap();
+    assert_eq!(s, TokenSource::Ambient("spiffe".into()));
+    assert_eq!(t.raw(), api.issued()[0]);
+    assert_eq!(t.identity(), common::spiffe::SPIFFE_ID);
+    assert_eq!(api.seen()[0].audience, vec![SIGSTORE_AUDIENCE]);
+
+    // A configured but absent agent is an error, not a silent fall-through
+    // to an interactive sign-in as someone else.
+    let gone = common::temp_dir("spiffe-gone").join("agent.sock");
+    env.set("SPIFFE_ENDPOINT_SOCKET", &gone);
+    let e = get_token(&TokenOptions::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            OidcError::Spiffe {
+                problem: keyless_oidc::SpiffeError::NoSocket,
+                ..
+            }
+        ),
+        "{e}"
+    );
     drop(env);
 }
 

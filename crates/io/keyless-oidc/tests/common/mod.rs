@@ -2,6 +2,9 @@
 //! stand-ins for the token services of CI systems and Google Cloud.
 #![allow(dead_code)] // each test binary uses a different subset
 
+#[cfg(unix)]
+pub mod spiffe;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
