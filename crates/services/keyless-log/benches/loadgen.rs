@@ -3,18 +3,30 @@
 //! for context, and the log's RSS as it grows.
 //!
 //! cargo bench -p keyless-log --bench loadgen
-//! Environment: LOADGEN_HTTP_ENTRIES (default 20000), LOADGEN_CONCURRENCY
+//! Environment: LOADGEN_HTTP_ENTRIES (default 30000), LOADGEN_CONCURRENCY
 //! (default 64), LOADGEN_RSS_ENTRIES (default 1000000), LOADGEN_POSTGRES
 //! (a connection string: store the log in that PostgreSQL database).
+//!
+//! Server and load generator share the machine's cores, so besides the
+//! wall-clock rate the bench charges CPU time to each side, thread by
+//! thread (`/proc/self/task/*/stat`): the server's HTTP workers
+//! (`log-http`), the sequencer and committer threads, and the client's
+//! runtime (`loadgen`). The server's CPU per append gives the rate the
+//! log would sustain with the cores to itself, and its ratio to the
+//! single-core verification rate shows how close it is to the floor of one
+//! signature check per entry.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
 use keyless_log::{Log, LogConfig, Submission};
-
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -52,19 +64,86 @@ fn verify_rate(alg: KeyAlgorithm) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
+/// CPU time (user + system) of this process's threads, summed by thread
+/// name. Clock ticks are 10 ms, fine over runs of seconds.
+fn thread_cpu() -> HashMap<String, Duration> {
+    let mut out: HashMap<String, Duration> = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let name = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // utime and stime: fields 14 and 15 of stat(5), 11 and 12 after the name.
+        *out.entry(name).or_default() += Duration::from_millis((ticks(11) + ticks(12)) * 10);
+    }
+    out
+}
+
+/// CPU used between two snapshots by threads whose name starts with `prefix`.
+fn cpu_since(before: &HashMap<String, Duration>, after: &HashMap<String, Duration>, prefix: &str) -> Duration {
+    let sum = |m: &HashMap<String, Duration>| -> Duration {
+        m.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).sum()
+    };
+    sum(after).saturating_sub(sum(before))
+}
+
+/// One simulated client: a kept-alive HTTP/1.1 connection, requests one
+/// after another, each answered only once durable and provable.
+async fn client(addr: std::net::SocketAddr, bodies: Arc<Vec<Bytes>>, next: Arc<AtomicUsize>) -> Vec<Duration> {
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut lat = Vec::new();
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(body) = bodies.get(i) else { break };
+        let req = hyper::Request::post("/api/v2/log/entries")
+            .header(hyper::header::HOST, addr.to_string())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(body.clone()))
+            .expect("request");
+        let t = Instant::now();
+        send.ready().await.expect("ready");
+        let resp = send.send_request(req).await.expect("request");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&bytes));
+        lat.push(t.elapsed());
+    }
+    lat
+}
+
 fn main() {
-    let http_entries = env("LOADGEN_HTTP_ENTRIES", 20_000);
+    let http_entries = env("LOADGEN_HTTP_ENTRIES", 30_000);
     let concurrency = env("LOADGEN_CONCURRENCY", 64);
     let rss_entries = env("LOADGEN_RSS_ENTRIES", 1_000_000);
-    println!(
-        "single-core verify: Ed25519 {:.0}/s, ECDSA P-256 {:.0}/s",
-        verify_rate(KeyAlgorithm::Ed25519),
-        verify_rate(KeyAlgorithm::EcdsaP256)
-    );
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let ed25519 = verify_rate(KeyAlgorithm::Ed25519);
+    let p256 = verify_rate(KeyAlgorithm::EcdsaP256);
+    println!("single-core verify: Ed25519 {ed25519:.0}/s, ECDSA P-256 {p256:.0}/s");
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async move {
-        let dir = tempfile::tempdir().unwrap();
+    // The server's runtime, as `keyless server log` runs it: one worker per core.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .thread_name("log-http")
+        .enable_all()
+        .build()
+        .unwrap();
+    // The load generator's own runtime, so its CPU is charged to it.
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(env("LOADGEN_CLIENT_THREADS", 1))
+        .thread_name("loadgen")
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (log, addr) = server_rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = LogConfig::new(dir.path(), addr.to_string());
@@ -75,62 +154,73 @@ fn main() {
         let log = tokio::task::spawn_blocking(move || Log::open(config)).await.unwrap().unwrap();
         let router = keyless_log::router(log.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
+        (log, addr)
+    });
 
-        // Pre-sign the requests so the client's signing is not measured.
-        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-        let spki = B64.encode(key.public_key().spki_der());
-        let bodies: Vec<Vec<u8>> = (0..http_entries)
-            .map(|i| {
-                let artifact = format!("artifact {i}");
-                let sig = key.sign(artifact.as_bytes()).unwrap();
-                serde_json::to_vec(&serde_json::json!({ "hashedRekordRequestV002": {
-                    "digest": B64.encode(sha256(artifact.as_bytes())),
-                    "signature": { "content": B64.encode(sig), "verifier": { "publicKey": { "rawBytes": spki }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" } },
-                }}))
-                .unwrap()
-            })
+    // Pre-sign the requests so the client's signing is not measured.
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let spki = B64.encode(key.public_key().spki_der());
+    let bodies: Vec<Bytes> = (0..http_entries)
+        .map(|i| {
+            let artifact = format!("artifact {i}");
+            let sig = key.sign(artifact.as_bytes()).unwrap();
+            Bytes::from(serde_json::to_vec(&serde_json::json!({ "hashedRekordRequestV002": {
+                "digest": B64.encode(sha256(artifact.as_bytes())),
+                "signature": { "content": B64.encode(sig), "verifier": { "publicKey": { "rawBytes": spki }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" } },
+            }}))
+            .unwrap())
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+
+    let cpu0 = thread_cpu();
+    let start = Instant::now();
+    let mut lat: Vec<Duration> = client_rt.block_on(async {
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| tokio::spawn(client(addr, bodies.clone(), next.clone())))
             .collect();
-        let bodies = Arc::new(bodies);
-        let client = reqwest::Client::new();
-        let url = format!("http://{addr}/api/v2/log/entries");
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let start = Instant::now();
-        let mut tasks = Vec::new();
-        for _ in 0..concurrency {
-            let (bodies, client, url, next) = (bodies.clone(), client.clone(), url.clone(), next.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(b) = bodies.get(i) else { break };
-                    let t = Instant::now();
-                    let r = client.post(&url).header("content-type", "application/json").body(b.clone()).send().await.unwrap();
-                    assert_eq!(r.status().as_u16(), 201);
-                    let _ = r.bytes().await;
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
-        }
-        let mut lat: Vec<Duration> = Vec::new();
+        let mut lat = Vec::new();
         for t in tasks {
             lat.extend(t.await.unwrap());
         }
-        let elapsed = start.elapsed();
-        lat.sort();
-        let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
-        println!(
-            "HTTP v2 hashedrekord: {http_entries} durable appends with {concurrency} concurrent clients in {:.2}s = {:.0}/s; submit->inclusion latency p50 {:?} p99 {:?} max {:?}",
-            elapsed.as_secs_f64(),
-            http_entries as f64 / elapsed.as_secs_f64(),
-            pct(0.50),
-            pct(0.99),
-            lat[lat.len() - 1]
-        );
-        println!("RSS after {} entries: {:.1} MiB", log.published().size, rss_mib());
+        lat
+    });
+    let elapsed = start.elapsed();
+    let cpu1 = thread_cpu();
+    lat.sort();
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let rate = http_entries as f64 / elapsed.as_secs_f64();
+    println!(
+        "HTTP v2 hashedrekord: {http_entries} durable appends with {concurrency} concurrent clients in {:.2}s = {rate:.0}/s; submit->inclusion latency p50 {:?} p99 {:?} max {:?}",
+        elapsed.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / http_entries as f64;
+    let http = cpu_since(&cpu0, &cpu1, "log-http");
+    let seq = cpu_since(&cpu0, &cpu1, "keyless-log-seq");
+    let commit = cpu_since(&cpu0, &cpu1, "keyless-log-com");
+    let gen = cpu_since(&cpu0, &cpu1, "loadgen");
+    let server = http + seq + commit;
+    let total: Duration = cpu_since(&cpu0, &cpu1, "");
+    println!(
+        "CPU per append: server {:.0} µs (HTTP workers {:.0}, sequencer {:.0}, committer {:.0}); load generator {:.0} µs; whole process {:.0} µs; CPU share {:.0}% of {cores} cores",
+        per(server), per(http), per(seq), per(commit), per(gen), per(total),
+        100.0 * total.as_secs_f64() / (elapsed.as_secs_f64() * cores as f64)
+    );
+    let capacity = cores as f64 * 1e6 / per(server);
+    println!(
+        "server CPU-bound capacity on {cores} cores: {capacity:.0} appends/s; measured rate / single-core P-256 verify rate = {:.2}, capacity / that rate = {:.2}",
+        rate / p256,
+        capacity / p256
+    );
+    println!("RSS after {} entries: {:.1} MiB", log.published().size, rss_mib());
 
-        // Grow the log through the library API (no HTTP, no signatures) to
-        // see memory at scale; entries are ~450-byte synthetic bodies.
+    // Grow the log through the library API (no HTTP, no signatures) to
+    // see memory at scale; entries are ~450-byte synthetic bodies.
+    server_rt.block_on(async move {
         let target = rss_entries as u64;
         let start = Instant::now();
         let mut i = log.published().size;

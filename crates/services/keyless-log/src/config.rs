@@ -52,16 +52,19 @@ pub struct LogConfig {
     /// Key type generated on first start; an existing key is kept.
     pub key_type: LogKeyType,
     /// Most entries sequenced in one batch (one durable commit). Batches
-    /// are adaptive: under light load they close after `batch_idle`; while
-    /// the previous batch is still being committed they keep growing up to
-    /// this size.
+    /// are formed by group commit: entries that arrive while the previous
+    /// batch is being made durable join the next one, so batches grow with
+    /// load on their own, up to this size.
     pub batch_size: usize,
-    /// Longest an entry waits for its batch to fill before the batch is
-    /// committed anyway; bounds submit latency under light load.
+    /// Longest a batch stays open waiting for the committer to finish the
+    /// previous one; after that it is handed over (and queued) anyway, so
+    /// a slow storage round cannot make one batch grow without bound in
+    /// time.
     pub batch_interval: Duration,
-    /// A batch also closes once no entry arrived for this long, so that a
-    /// few closed-loop clients do not each wait out `batch_interval`.
-    pub batch_idle: Duration,
+    /// How long a batch stays open for more entries when the committer is
+    /// idle. Zero (the default) commits at once: under load, batching
+    /// comes from group commit, and a lone client never waits on a timer.
+    pub batch_linger: Duration,
     /// Largest request body accepted (bytes).
     pub max_body: usize,
     /// Most entries waiting to be sequenced before submissions get 503.
@@ -82,7 +85,7 @@ impl LogConfig {
             key_type: LogKeyType::default(),
             batch_size: 4096,
             batch_interval: Duration::from_millis(100),
-            batch_idle: Duration::from_millis(5),
+            batch_linger: Duration::ZERO,
             max_body: DEFAULT_MAX_BODY,
             queue_capacity: 65_536,
         }

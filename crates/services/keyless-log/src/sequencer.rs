@@ -1,10 +1,10 @@
 //! The sequencer: one thread that turns queued entries into durable,
 //! signed tree growth.
 //!
-//! Each batch (up to `batch_size` entries, or whatever arrived within
-//! `batch_interval` of the first, closing early after `batch_idle` without
-//! a new entry) is assigned indices, added to the tree, and covered by a
-//! newly signed checkpoint. A second thread, the committer, writes each
+//! Each batch (group commit: whatever arrived while the previous batch was
+//! being made durable, up to `batch_size` entries or `batch_interval`) is
+//! assigned indices, added to the tree, and covered by a newly signed
+//! checkpoint. A second thread, the committer, writes each
 //! batch to storage with fsync and only then publishes the checkpoint and
 //! answers the batch's submitters. The two form a pipeline: while one
 //! batch is being made durable the next one fills (and under load grows
@@ -159,6 +159,10 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
     }
 }
 
+/// How often a sequencer waiting for the committer checks whether it is
+/// done: a small fraction of one fsync round (milliseconds).
+const COMMITTER_POLL: Duration = Duration::from_micros(200);
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -189,27 +193,7 @@ impl Sequencer<'_> {
 
     fn run(&mut self, rx: &Receiver<Pending>, config: &LogConfig, queued: &AtomicUsize) {
         while let Ok(first) = rx.recv() {
-            let deadline = Instant::now() + config.batch_interval;
-            let mut batch = vec![first];
-            while batch.len() < config.batch_size {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                match rx.recv_timeout((deadline - now).min(config.batch_idle)) {
-                    Ok(p) => batch.push(p),
-                    Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-                }
-            }
-            // Adaptive batching: while the committer is still busy with the
-            // previous batch, this one can grow at no cost in latency.
-            while batch.len() < config.batch_size && self.committer_busy() {
-                match rx.recv_timeout(Duration::from_millis(1)) {
-                    Ok(p) => batch.push(p),
-                    Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => break,
-                }
-            }
+            let batch = self.collect(first, rx, config);
             queued.fetch_sub(batch.len(), Ordering::Relaxed);
             if self.failed.load(Ordering::SeqCst) {
                 for p in batch {
@@ -222,6 +206,43 @@ impl Sequencer<'_> {
                 return;
             }
         }
+    }
+
+    /// Close a batch by group commit. Whatever is already queued joins
+    /// the first entry; then, while the committer is still making the
+    /// previous batch durable, the batch keeps growing, since it could not
+    /// be committed any sooner (bounded by `batch_interval` and
+    /// `batch_size`). Once the committer is free the batch closes at once,
+    /// or after `batch_linger` if one is configured. So a lone client never
+    /// waits on a timer, and under load each fsync round covers everything
+    /// that arrived during the previous one.
+    fn collect(&self, first: Pending, rx: &Receiver<Pending>, config: &LogConfig) -> Vec<Pending> {
+        let start = Instant::now();
+        let deadline = start + config.batch_interval;
+        let linger_until = start + config.batch_linger;
+        let mut batch = vec![first];
+        while batch.len() < config.batch_size {
+            if let Ok(p) = rx.try_recv() {
+                batch.push(p);
+                continue;
+            }
+            let now = Instant::now();
+            // The committer does not signal when it is done; poll its state
+            // at a granularity well below one fsync.
+            let wait = if self.committer_busy() && now < deadline {
+                (deadline - now).min(COMMITTER_POLL)
+            } else if now < linger_until {
+                linger_until - now
+            } else {
+                break;
+            };
+            match rx.recv_timeout(wait) {
+                Ok(p) => batch.push(p),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        batch
     }
 
     /// Sequence one batch and hand it to the committer. An `Err` means the
