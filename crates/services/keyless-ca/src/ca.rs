@@ -4,18 +4,21 @@
 
 use std::sync::Arc;
 
-use keyless_crypto::{PublicKey, SigningKey};
+use keyless_crypto::PublicKey;
 use keyless_x509::Certificate;
 
 use crate::ct::{CtSubmitter, SignedCertificateTimestamp};
 use crate::error::{CaError, IssueError};
 use crate::identity::Principal;
 use crate::profile::{leaf_tbs, sign, CtSlot, LeafTemplate};
+use crate::signer::CaKey;
 
 /// The issuing side of the CA: intermediate key and chain, and the CT log.
+/// The key may be in software or on a PKCS#11 token ([`CaKey`]); nothing
+/// here depends on which.
 pub struct Issuer {
     intermediate: Certificate,
-    intermediate_key: SigningKey,
+    intermediate_key: CaKey,
     root: Certificate,
     ct: Arc<dyn CtSubmitter>,
 }
@@ -34,8 +37,8 @@ pub struct IssuedChain {
 }
 
 impl Issuer {
-    pub fn new(intermediate: Certificate, intermediate_key: SigningKey, root: Certificate, ct: Arc<dyn CtSubmitter>) -> Self {
-        Self { intermediate, intermediate_key, root, ct }
+    pub fn new(intermediate: Certificate, intermediate_key: impl Into<CaKey>, root: Certificate, ct: Arc<dyn CtSubmitter>) -> Self {
+        Self { intermediate, intermediate_key: intermediate_key.into(), root, ct }
     }
 
     pub fn intermediate(&self) -> &Certificate {

@@ -210,4 +210,7 @@ pub enum SetupError {
     Issue(#[from] IssueError),
     #[error("HTTP client: {0}")]
     Http(String),
+    /// The intermediate key's PKCS#11 token could not be used.
+    #[error(transparent)]
+    Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
 }

@@ -10,12 +10,33 @@
 //! ct        in-process RFC 6962 log: precert → SCT
 //! ca        precert → SCT → final certificate, fail-closed
 //! pki       root / intermediate / CT keys in the data dir, self-check
+//! signer    CaSigner / CaKey: the issuing key, in software or on a token
+//! pkcs11    the issuing key on a PKCS#11 token (HSM, SoftHSM2)
 //! trust     the CA's part of trusted_root.json
 //! api       Fulcio v2 / v1 HTTP, /ct/v1/*, /trusted_root.json
 //! ```
 //!
 //! The CLI calls [`CaConfig`] + [`serve`]; tests and embedders use
 //! [`CaState::new`] + [`router`].
+//!
+//! # CA keys on a PKCS#11 token
+//!
+//! By default the root and intermediate keys are files in the data
+//! directory (0600, optionally encrypted PKCS#8). With
+//! [`KeyOptions::pkcs11`] set to a [`Pkcs11Config`] (module path, token
+//! label, key label, and the *name* of the environment variable holding
+//! the user PIN), the issuing intermediate key stays on the token instead:
+//! an ECDSA P-256 or P-384 key used through `CKM_ECDSA` over a digest
+//! computed in software, in a small pool of sessions logged in once at
+//! start-up ([`pkcs11`]). On first start the root (still a software key in
+//! the data directory: it signs nothing after that) issues the
+//! intermediate certificate for the public key read from the token
+//! (`CKA_EC_POINT`, `CKA_EC_PARAMS`); later starts check that the token key
+//! matches that certificate. [`Pkcs11Config::generate_key`] creates the
+//! key pair on the token (sensitive, non-extractable) when the label is
+//! not found. Issuance does not know where the key is: it signs through
+//! [`CaSigner`] / [`CaKey`]. Tested against SoftHSM2
+//! (`tests/pkcs11.rs`; `scripts/ci/install-softhsm.sh` installs it).
 
 pub mod api;
 pub mod ca;
@@ -23,9 +44,11 @@ pub mod config;
 pub mod ct;
 pub mod error;
 pub mod identity;
+pub mod pkcs11;
 pub mod pki;
 pub mod pop;
 pub mod profile;
+pub mod signer;
 pub mod template;
 pub mod token;
 pub mod trust;
@@ -38,7 +61,9 @@ pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
 pub use error::{CaError, CtError, IdentityError, IssueError, PopError, RequestError, SetupError, TokenError};
 pub use keyless_crypto::KeyAlgorithm;
+pub use pkcs11::{Pkcs11Config, Pkcs11Error};
 pub use pki::{CaMaterial, KeyOptions};
+pub use signer::{CaKey, CaSigner};
 pub use token::{TokenPolicy, TokenVerifier};
 pub use trust::{trusted_root, trusted_root_json, write_trusted_root};
 

@@ -9,13 +9,22 @@
 //! writes), with the password taken from an environment variable named in
 //! [`KeyOptions::password_env`]. The decryption is RustCrypto's `pkcs8`.
 //! The CT log key is not covered: it is the log's key, not the CA's.
+//!
+//! The intermediate key may instead live on a PKCS#11 token
+//! ([`KeyOptions::pkcs11`], see [`crate::pkcs11`]). Then the data directory
+//! holds no `intermediate.key.pem`: on first start the root is created as
+//! usual (software key, 0600, encrypted if a password is configured) and
+//! issues the intermediate certificate for the token key's public key; on
+//! later starts the token key must match that certificate.
 
 use std::path::{Path, PathBuf};
 
-use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_crypto::{KeyAlgorithm, PublicKey, SigningKey};
 use keyless_x509::Certificate;
 
 use crate::error::SetupError;
+use crate::pkcs11::{Pkcs11Config, Pkcs11Key};
+use crate::signer::CaKey;
 use crate::profile::{ca_certificate, CaKind};
 
 pub const ROOT_CERT: &str = "root.crt.pem";
@@ -43,11 +52,15 @@ pub struct KeyOptions {
     /// intermediate key must be an `ENCRYPTED PRIVATE KEY`. When unset, an
     /// encrypted key is refused with an error saying so.
     pub password_env: Option<String>,
+    /// Keep the intermediate key on a PKCS#11 token instead of in
+    /// `intermediate.key.pem`. The root key stays in the data directory
+    /// (it signs only the intermediate certificate, on first start).
+    pub pkcs11: Option<Pkcs11Config>,
 }
 
 impl Default for KeyOptions {
     fn default() -> Self {
-        Self { intermediate_algorithm: KeyAlgorithm::EcdsaP384, password_env: None }
+        Self { intermediate_algorithm: KeyAlgorithm::EcdsaP384, password_env: None, pkcs11: None }
     }
 }
 
@@ -123,7 +136,8 @@ pub fn decode_key_pem(pem: &str, password: Option<&[u8]>) -> Result<SigningKey, 
 pub struct CaMaterial {
     pub root: Certificate,
     pub intermediate: Certificate,
-    pub intermediate_key: SigningKey,
+    /// The issuing key: software, or on a PKCS#11 token.
+    pub intermediate_key: CaKey,
     pub ct_key: SigningKey,
     /// When the CT key entered service (its file's creation, else the
     /// root's notBefore): `validFor.start` in the trusted root.
@@ -227,6 +241,12 @@ impl CaMaterial {
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let p = |name: &str| -> PathBuf { dir.join(name) };
+        // The token key first: a wrong PIN or label fails before anything
+        // is written to a fresh data directory.
+        let token_key = match &options.pkcs11 {
+            Some(config) => Some(Pkcs11Key::open(config, options.intermediate_algorithm)?),
+            None => None,
+        };
         if !p(ROOT_CERT).exists() {
             let t = now();
             let root_key = SigningKey::generate(KeyAlgorithm::EcdsaP384).map_err(|e| key_err(dir, e))?;
@@ -240,18 +260,31 @@ impl CaMaterial {
                 t + ROOT_YEARS * YEAR,
             )?;
             let root = Certificate::from_der(&root_der).map_err(|e| SetupError::SelfCheck(e.to_string()))?;
-            let int_key = SigningKey::generate(options.intermediate_algorithm).map_err(|e| key_err(dir, e))?;
+            // A software intermediate key is generated here; a token key
+            // already exists (or was just generated on the token).
+            let int_key = match &token_key {
+                Some(_) => None,
+                None => Some(SigningKey::generate(options.intermediate_algorithm).map_err(|e| key_err(dir, e))?),
+            };
+            let int_public: &PublicKey = match (&int_key, &token_key) {
+                (Some(k), _) => k.public_key(),
+                (None, Some(k)) => crate::signer::CaSigner::public_key(k),
+                (None, None) => return Err(key_err(dir, "no intermediate key")),
+            };
             let int_der = ca_certificate(
                 CaKind::Intermediate,
                 "CN=keyless intermediate,O=keyless",
-                int_key.public_key(),
+                int_public,
                 Some((&root, &root_key)),
-                &int_key,
+                // Signs only self-signed (root) certificates: unused here.
+                &root_key,
                 t,
                 t + INTERMEDIATE_YEARS * YEAR,
             )?;
             write_secret(&p(ROOT_KEY), key_pem(&root_key)?.as_bytes())?;
-            write_secret(&p(INTERMEDIATE_KEY), key_pem(&int_key)?.as_bytes())?;
+            if let Some(int_key) = &int_key {
+                write_secret(&p(INTERMEDIATE_KEY), key_pem(int_key)?.as_bytes())?;
+            }
             std::fs::write(p(INTERMEDIATE_CERT), pem_cert(&int_der)).map_err(io(&p(INTERMEDIATE_CERT)))?;
             // The root last: its presence marks a complete setup.
             std::fs::write(p(ROOT_CERT), pem_cert(&root_der)).map_err(io(&p(ROOT_CERT)))?;
@@ -268,9 +301,34 @@ impl CaMaterial {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(root.not_before())
             .max(root.not_before());
+        let intermediate = read_cert(&p(INTERMEDIATE_CERT))?;
+        let intermediate_key = match token_key {
+            Some(key) => {
+                // Say which key and which directory disagree, rather than
+                // the generic self-check message below.
+                let cert_key = intermediate.public_key().map_err(|e| key_err(&p(INTERMEDIATE_CERT), e))?;
+                if &cert_key != crate::signer::CaSigner::public_key(&key) {
+                    return Err(key_err(&p(INTERMEDIATE_CERT), format!(
+                        "the certificate is for another key than {:?} on PKCS#11 token {:?}: this data directory was set up \
+                         with a different intermediate key; use a fresh data directory or the key it was set up with",
+                        key.key_label(),
+                        key.token_label()
+                    )));
+                }
+                CaKey::Pkcs11(key)
+            }
+            None if !p(INTERMEDIATE_KEY).exists() => {
+                return Err(key_err(
+                    &p(INTERMEDIATE_KEY),
+                    "missing; if this data directory's intermediate key is on a PKCS#11 token, configure the token \
+                     (keyless server ca --pkcs11-module … --pkcs11-token-label … --pkcs11-key-label …)",
+                ))
+            }
+            None => CaKey::Software(read_key(&p(INTERMEDIATE_KEY), password)?),
+        };
         let material = Self {
-            intermediate: read_cert(&p(INTERMEDIATE_CERT))?,
-            intermediate_key: read_key(&p(INTERMEDIATE_KEY), password)?,
+            intermediate,
+            intermediate_key,
             ct_key: read_key(&p(CT_LOG_KEY), None)?,
             ct_key_since,
             root,
@@ -330,7 +388,7 @@ mod tests {
             Some(p) => std::env::set_var(var, p),
             None => std::env::remove_var(var),
         }
-        KeyOptions { intermediate_algorithm: KeyAlgorithm::EcdsaP384, password_env: Some(var.into()) }
+        KeyOptions { intermediate_algorithm: KeyAlgorithm::EcdsaP384, password_env: Some(var.into()), pkcs11: None }
     }
 
     fn err_text(r: Result<CaMaterial, SetupError>) -> String {
@@ -429,7 +487,7 @@ mod tests {
     #[test]
     fn only_p256_and_p384_intermediates() {
         let dir = temp_dir("alg");
-        let opts = KeyOptions { intermediate_algorithm: KeyAlgorithm::Ed25519, password_env: None };
+        let opts = KeyOptions { intermediate_algorithm: KeyAlgorithm::Ed25519, password_env: None, pkcs11: None };
         assert!(err_text(CaMaterial::load_or_create_with(&dir, &opts)).contains("P-256 or P-384"));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -31,6 +31,7 @@ use x509_cert::{TbsCertificate, Version};
 
 use crate::error::IssueError;
 use crate::identity::{Principal, San};
+use crate::signer::CaSigner;
 
 /// Leaf lifetime: ten minutes (fulcio-spec §7.3, `ca/common.go`).
 pub const LEAF_VALIDITY_SECS: i64 = 600;
@@ -50,8 +51,9 @@ pub fn x509_time(unix: i64) -> Result<Time, IssueError> {
     }
 }
 
-/// The AlgorithmIdentifier for what `SigningKey::sign` produces.
-pub fn signature_algorithm_id(key: &SigningKey) -> Result<AlgorithmIdentifierOwned, IssueError> {
+/// The AlgorithmIdentifier for what `key` signs with (a software key or a
+/// token key: see [`CaSigner`]).
+pub fn signature_algorithm_id<S: CaSigner + ?Sized>(key: &S) -> Result<AlgorithmIdentifierOwned, IssueError> {
     let oid = match key.signature_algorithm() {
         SignatureAlgorithm::EcdsaSha256 => "1.2.840.10045.4.3.2",
         SignatureAlgorithm::EcdsaSha384 => "1.2.840.10045.4.3.3",
@@ -92,9 +94,9 @@ fn spki_of(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned, IssueError> {
 }
 
 /// Sign a TBS certificate with `key`, returning the certificate DER.
-pub fn sign(tbs: TbsCertificate, key: &SigningKey) -> Result<Vec<u8>, IssueError> {
+pub fn sign<S: CaSigner + ?Sized>(tbs: TbsCertificate, key: &S) -> Result<Vec<u8>, IssueError> {
     let tbs_der = tbs.to_der().map_err(der_err)?;
-    let sig = key.sign(&tbs_der).map_err(|e| IssueError::Sign(e.to_string()))?;
+    let sig = key.sign(&tbs_der)?;
     let cert = x509_cert::Certificate {
         signature_algorithm: tbs.signature.clone(),
         tbs_certificate: tbs,
@@ -208,11 +210,11 @@ fn san_extension(san: &San) -> Result<Extension, IssueError> {
 }
 
 /// Build a leaf TBS for `principal` and `key`, issued by `issuer`.
-pub fn leaf_tbs(
+pub fn leaf_tbs<S: CaSigner + ?Sized>(
     principal: &Principal,
     key: &PublicKey,
     issuer: &Certificate,
-    issuer_key: &SigningKey,
+    issuer_key: &S,
     template: &LeafTemplate,
     slot: &CtSlot,
 ) -> Result<TbsCertificate, IssueError> {

@@ -210,7 +210,7 @@ fn ct_log_caches_the_chain_tail_but_checks_each_precert() {
         extensions: vec![],
     };
     let leaf_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let precert = |signer: &SigningKey| {
+    let precert = |signer: &dyn keyless_ca::CaSigner| {
         let t = LeafTemplate::new(now(), &m.intermediate).unwrap();
         let tbs = leaf_tbs(&principal, leaf_key.public_key(), &m.intermediate, &m.intermediate_key, &t, &CtSlot::Poison).unwrap();
         sign(tbs, signer).unwrap()

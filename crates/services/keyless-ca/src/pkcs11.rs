@@ -1,0 +1,622 @@
+//! The intermediate (issuing) key on a PKCS#11 token (an HSM, a cloud HSM's
+//! PKCS#11 library, or SoftHSM2 for tests), through the `cryptoki` crate.
+//!
+//! # What is configured
+//!
+//! [`Pkcs11Config`]: the module (the vendor's `.so`), the token's label,
+//! the key's label (`CKA_LABEL`, shared by the private and public key
+//! objects), and the *name* of the environment variable holding the user
+//! PIN. The PIN itself is never a flag value or a config field (so it is
+//! not in `ps`, shell history or `Debug` output), is read once at start-up
+//! into a buffer wiped on drop, and is never logged or put in an error.
+//!
+//! # How signing works
+//!
+//! The token holds an ECDSA P-256 or P-384 key. We hash the TBS in software
+//! (SHA-256 or SHA-384, the curve's hash as Fulcio uses), ask the token for
+//! a raw `CKM_ECDSA` signature over the digest — the one ECDSA mechanism
+//! every token implements, unlike `CKM_ECDSA_SHA384` — and convert the
+//! token's fixed-size `r || s` into the DER `Ecdsa-Sig-Value` that X.509
+//! carries, with the `der` crate's `INTEGER` encoder.
+//!
+//! # Sessions
+//!
+//! Opening a session and logging in costs round trips to the device, so
+//! [`Pkcs11Key`] opens a small pool of sessions once ([`Pkcs11Config::sessions`],
+//! default 2: the CA signs a precertificate and a certificate per request,
+//! and concurrent requests should not queue behind one device call) and
+//! keeps them for its lifetime. The first session logs in; PKCS#11 login
+//! state belongs to the application and token, so the others are logged in
+//! too. A `cryptoki` session is `Send` but not `Sync` (PKCS#11 forbids two
+//! concurrent calls on one session), so each sits behind a mutex.
+//!
+//! The module is initialised (`C_Initialize`) once per process and never
+//! finalised: two `Pkcs11` contexts over the same library would share its
+//! global state, and dropping one would `C_Finalize` the other's sessions.
+//!
+//! # Why this is not behind a cargo feature
+//!
+//! `cryptoki` loads the module at run time with `dlopen`; nothing is
+//! linked and no C headers are needed at build time (its bindings are
+//! pre-generated). The dependency costs a few small crates of compile
+//! time, while a feature would mean two configurations to build and test
+//! and `--pkcs11-*` flags that exist but fail at run time.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+
+use const_oid::ObjectIdentifier;
+use cryptoki::context::{CInitializeArgs, Pkcs11};
+use cryptoki::error::{Error as CkError, RvError};
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use cryptoki::types::RawAuthPin;
+use der::asn1::{Any, BitString, OctetStringRef, UintRef};
+use der::{Decode, Encode};
+use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
+use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use thiserror::Error;
+
+use crate::error::IssueError;
+use crate::signer::CaSigner;
+
+/// The environment variable the user PIN is read from unless configured.
+pub const DEFAULT_PIN_ENV: &str = "KEYLESS_PKCS11_PIN";
+
+/// Debian's SoftHSM2 module (package `softhsm2`), used by the tests.
+pub const SOFTHSM2_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+/// Where the CA's intermediate key lives on a PKCS#11 token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pkcs11Config {
+    /// Path of the PKCS#11 module (shared library), e.g.
+    /// `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    /// `CKA_LABEL` of the token (as `softhsm2-util --init-token --label`
+    /// set it); exactly one initialised token must carry it.
+    pub token_label: String,
+    /// `CKA_LABEL` of the key pair: one private key, and its public key
+    /// (from which `CKA_EC_POINT` and `CKA_EC_PARAMS` are read).
+    pub key_label: String,
+    /// Name of the environment variable holding the user PIN
+    /// ([`DEFAULT_PIN_ENV`] by default). The PIN is never stored here.
+    pub pin_env: String,
+    /// Generate the key pair on the token (`C_GenerateKeyPair`, on-token,
+    /// sensitive, non-extractable) when no key carries `key_label`, on the
+    /// curve of [`crate::KeyOptions::intermediate_algorithm`]. Off by
+    /// default: a missing key is then an error, which catches a mistyped
+    /// label instead of silently minting a new CA key.
+    pub generate_key: bool,
+    /// Sessions kept open for signing (at least one).
+    pub sessions: usize,
+}
+
+impl Pkcs11Config {
+    /// A configuration with the default PIN variable, no key generation
+    /// and two sessions.
+    pub fn new(module: impl Into<PathBuf>, token_label: impl Into<String>, key_label: impl Into<String>) -> Self {
+        Self {
+            module: module.into(),
+            token_label: token_label.into(),
+            key_label: key_label.into(),
+            pin_env: DEFAULT_PIN_ENV.into(),
+            generate_key: false,
+            sessions: 2,
+        }
+    }
+}
+
+/// Why the PKCS#11 key could not be opened. Messages name the module,
+/// token, key label or PIN variable involved, never the PIN.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Pkcs11Error {
+    #[error("PKCS#11 module {path}: no such file; install the token vendor's PKCS#11 library (for SoftHSM2, Debian's softhsm2 package: scripts/ci/install-softhsm.sh)")]
+    ModuleMissing { path: String },
+    #[error("PKCS#11 module {path} could not be loaded: {reason}")]
+    ModuleLoad { path: String, reason: String },
+    #[error("PKCS#11 module {path}: C_Initialize failed: {source}")]
+    Initialize {
+        path: String,
+        #[source]
+        source: CkError,
+    },
+    #[error("no initialized token labelled {label:?} in PKCS#11 module {module} (tokens found: {found:?})")]
+    TokenNotFound { label: String, module: String, found: Vec<String> },
+    #[error("{count} initialized tokens are labelled {label:?} in PKCS#11 module {module}; token labels must be unique")]
+    AmbiguousToken { label: String, module: String, count: usize },
+    #[error("the PKCS#11 user PIN variable {var} is not set")]
+    PinNotSet { var: String },
+    #[error("the PKCS#11 user PIN variable {var} is empty")]
+    PinEmpty { var: String },
+    #[error("PKCS#11 login to token {token:?} failed: wrong user PIN (read from ${var})")]
+    WrongPin { token: String, var: String },
+    #[error("PKCS#11 login to token {token:?} failed: the user PIN is locked (too many wrong attempts); the token's security officer must reset it")]
+    PinLocked { token: String },
+    #[error("PKCS#11 login to token {token:?} failed: {source}")]
+    Login {
+        token: String,
+        #[source]
+        source: CkError,
+    },
+    #[error("no private key labelled {label:?} on PKCS#11 token {token:?}; create or import one with that label, or let the CA generate it (--pkcs11-generate-key)")]
+    KeyNotFound { label: String, token: String },
+    #[error("{count} {class} objects are labelled {label:?} on PKCS#11 token {token:?}; the key label must name exactly one key pair")]
+    AmbiguousKey { label: String, token: String, class: &'static str, count: usize },
+    #[error("no public key object labelled {label:?} on PKCS#11 token {token:?}: the CA reads the key's CKA_EC_POINT from it; import the public key with the same label (and CKA_ID)")]
+    PublicKeyNotFound { label: String, token: String },
+    #[error("key {label:?} on PKCS#11 token {token:?}: {reason}")]
+    UnsupportedKey { label: String, token: String, reason: String },
+    #[error("key {label:?} on PKCS#11 token {token:?} failed its signing self-test: {reason}")]
+    SelfTest { label: String, token: String, reason: String },
+    #[error("PKCS#11 {operation} on token {token:?} failed: {source}")]
+    Token {
+        operation: &'static str,
+        token: String,
+        #[source]
+        source: CkError,
+    },
+}
+
+/// How well the token protects the private key (`CKA_SENSITIVE`,
+/// `CKA_EXTRACTABLE`), as the token reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyProtection {
+    pub sensitive: bool,
+    pub extractable: bool,
+}
+
+/// An ECDSA key on a PKCS#11 token, with logged-in sessions to sign with.
+pub struct Pkcs11Key {
+    sessions: Vec<Mutex<Session>>,
+    next: AtomicUsize,
+    private: ObjectHandle,
+    public: PublicKey,
+    hash: HashAlgorithm,
+    field_len: usize,
+    protection: KeyProtection,
+    token: String,
+    label: String,
+}
+
+impl std::fmt::Debug for Pkcs11Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pkcs11Key")
+            .field("token", &self.token)
+            .field("label", &self.label)
+            .field("algorithm", &self.public.algorithm())
+            .field("sessions", &self.sessions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One initialised context per module path for the whole process (see the
+/// module docs for why it is never finalised).
+fn module_context(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
+    static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
+    let shown = path.display().to_string();
+    let canonical = std::fs::canonicalize(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Pkcs11Error::ModuleMissing { path: shown.clone() },
+        _ => Pkcs11Error::ModuleLoad { path: shown.clone(), reason: e.to_string() },
+    })?;
+    let mut modules = MODULES.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(ctx) = modules.get(&canonical) {
+        return Ok(ctx.clone());
+    }
+    let ctx = Pkcs11::new(&canonical).map_err(|e| Pkcs11Error::ModuleLoad { path: shown.clone(), reason: e.to_string() })?;
+    match ctx.initialize(CInitializeArgs::OsThreads) {
+        // Someone else in this process initialised the library: its state
+        // is shared, so use it (and keep this context alive, see above).
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(source) => return Err(Pkcs11Error::Initialize { path: shown, source }),
+    }
+    modules.insert(canonical, ctx.clone());
+    Ok(ctx)
+}
+
+/// The user PIN from the environment, in a buffer wiped on drop.
+fn read_pin(var: &str) -> Result<RawAuthPin, Pkcs11Error> {
+    match std::env::var_os(var) {
+        None => Err(Pkcs11Error::PinNotSet { var: var.into() }),
+        Some(v) if v.is_empty() => Err(Pkcs11Error::PinEmpty { var: var.into() }),
+        Some(v) => {
+            #[cfg(unix)]
+            let bytes = std::os::unix::ffi::OsStringExt::into_vec(v);
+            #[cfg(not(unix))]
+            let bytes = v.to_string_lossy().into_owned().into_bytes();
+            Ok(RawAuthPin::new(bytes))
+        }
+    }
+}
+
+/// The curve's key algorithm, scalar size and hash, from `CKA_EC_PARAMS`
+/// (a DER namedCurve OID; explicit curve parameters are not accepted).
+fn curve_from_params(params: &[u8]) -> Result<(KeyAlgorithm, ObjectIdentifier, usize, HashAlgorithm), String> {
+    let oid = ObjectIdentifier::from_der(params).map_err(|_| "CKA_EC_PARAMS is not a named curve OID".to_string())?;
+    match oid {
+        OID_P256 => Ok((KeyAlgorithm::EcdsaP256, oid, 32, HashAlgorithm::Sha256)),
+        OID_P384 => Ok((KeyAlgorithm::EcdsaP384, oid, 48, HashAlgorithm::Sha384)),
+        other => Err(format!("curve {other}: only P-256 and P-384 CA keys are supported")),
+    }
+}
+
+fn curve_oid(alg: KeyAlgorithm) -> Option<ObjectIdentifier> {
+    match alg {
+        KeyAlgorithm::EcdsaP256 => Some(OID_P256),
+        KeyAlgorithm::EcdsaP384 => Some(OID_P384),
+        _ => None,
+    }
+}
+
+/// The uncompressed point from `CKA_EC_POINT`: PKCS#11 specifies a DER
+/// OCTET STRING around it, but some tokens return the bare point. The two
+/// cannot be confused: their lengths differ by the DER header.
+fn ec_point(value: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
+    let uncompressed = |p: &[u8]| p.len() == 1 + 2 * field_len && p[0] == 0x04;
+    if uncompressed(value) {
+        return Ok(value.to_vec());
+    }
+    let inner = OctetStringRef::from_der(value).map_err(|e| format!("CKA_EC_POINT is neither a point nor a DER OCTET STRING: {e}"))?;
+    if uncompressed(inner.as_bytes()) {
+        Ok(inner.as_bytes().to_vec())
+    } else {
+        Err("CKA_EC_POINT is not an uncompressed point on the key's curve".into())
+    }
+}
+
+/// SubjectPublicKeyInfo (id-ecPublicKey, namedCurve) around `point`.
+fn public_key(curve: ObjectIdentifier, point: &[u8]) -> Result<PublicKey, String> {
+    let spki = SubjectPublicKeyInfoOwned {
+        algorithm: AlgorithmIdentifierOwned {
+            oid: OID_EC_PUBLIC_KEY,
+            parameters: Some(Any::encode_from(&curve).map_err(|e| e.to_string())?),
+        },
+        subject_public_key: BitString::from_bytes(point).map_err(|e| e.to_string())?,
+    };
+    let der = spki.to_der().map_err(|e| e.to_string())?;
+    PublicKey::from_spki_der(&der).map_err(|e| format!("CKA_EC_POINT is not a valid public key: {e}"))
+}
+
+/// ASN.1 `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279
+/// §2.2.3), encoded by `der`.
+#[derive(der::Sequence)]
+struct EcdsaSigValue<'a> {
+    r: UintRef<'a>,
+    s: UintRef<'a>,
+}
+
+/// Convert a PKCS#11 ECDSA signature (`r || s`, each `field_len` bytes,
+/// big-endian) into DER. `UintRef` strips leading zeros and adds the sign
+/// octet where the high bit is set, as DER requires.
+pub fn raw_signature_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
+    if raw.len() != 2 * field_len {
+        return Err(format!("ECDSA signature is {} bytes, expected {}", raw.len(), 2 * field_len));
+    }
+    let (r, s) = raw.split_at(field_len);
+    let value = EcdsaSigValue {
+        r: UintRef::new(r).map_err(|e| e.to_string())?,
+        s: UintRef::new(s).map_err(|e| e.to_string())?,
+    };
+    value.to_der().map_err(|e| e.to_string())
+}
+
+/// Fixed data signed and verified at start-up.
+const SELF_TEST_MESSAGE: &[u8] = b"keyless-ca: PKCS#11 key self-test";
+
+impl Pkcs11Key {
+    /// Load the module, find the token, log in with the PIN from
+    /// `config.pin_env`, find (or, if configured, generate on the curve
+    /// `generate_algorithm`) the key pair labelled `config.key_label`,
+    /// read its public key, and check with one signature that the private
+    /// and public key objects belong together.
+    pub fn open(config: &Pkcs11Config, generate_algorithm: KeyAlgorithm) -> Result<Self, Pkcs11Error> {
+        let ctx = module_context(&config.module)?;
+        let token = config.token_label.clone();
+        let label = config.key_label.clone();
+        let ck = |operation: &'static str| {
+            let token = token.clone();
+            move |source: CkError| Pkcs11Error::Token { operation, token, source }
+        };
+        let slot = find_slot(&ctx, config)?;
+
+        let first = ctx.open_ro_session(slot).map_err(ck("C_OpenSession"))?;
+        {
+            let pin = read_pin(&config.pin_env)?;
+            match first.login_with_raw(UserType::User, &pin) {
+                Ok(()) => {}
+                // Login state is per application and token, not per
+                // session: another key object in this process (a second
+                // CA on the same token, a reload) is already logged in.
+                Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+                Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
+                    return Err(Pkcs11Error::WrongPin { token, var: config.pin_env.clone() })
+                }
+                Err(CkError::Pkcs11(RvError::PinLocked, _)) => return Err(Pkcs11Error::PinLocked { token }),
+                Err(source) => return Err(Pkcs11Error::Login { token, source }),
+            }
+        } // the PIN buffer is wiped here
+
+        let label_attr = || Attribute::Label(label.as_bytes().to_vec());
+        let mut private_keys =
+            first.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()]).map_err(ck("C_FindObjects"))?;
+        if private_keys.is_empty() && config.generate_key {
+            generate_key_pair(&ctx, slot, &label, generate_algorithm).map_err(|e| match e {
+                GenerateError::Unsupported(reason) => Pkcs11Error::UnsupportedKey { label: label.clone(), token: token.clone(), reason },
+                GenerateError::Token(op, source) => Pkcs11Error::Token { operation: op, token: token.clone(), source },
+            })?;
+            tracing::info!(token = %token, key = %label, algorithm = ?generate_algorithm, "generated the CA key pair on the PKCS#11 token");
+            private_keys =
+                first.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()]).map_err(ck("C_FindObjects"))?;
+        }
+        let private = match private_keys.as_slice() {
+            [] => return Err(Pkcs11Error::KeyNotFound { label, token }),
+            [one] => *one,
+            more => {
+                return Err(Pkcs11Error::AmbiguousKey { label, token, class: "private key", count: more.len() })
+            }
+        };
+        let unsupported = |reason: String| Pkcs11Error::UnsupportedKey { label: label.clone(), token: token.clone(), reason };
+
+        let attrs = first
+            .get_attributes(private, &[
+                AttributeType::KeyType,
+                AttributeType::Id,
+                AttributeType::EcParams,
+                AttributeType::Sensitive,
+                AttributeType::Extractable,
+            ])
+            .map_err(ck("C_GetAttributeValue"))?;
+        let mut id = Vec::new();
+        let mut private_params = None;
+        let mut protection = KeyProtection { sensitive: false, extractable: true };
+        for a in attrs {
+            match a {
+                Attribute::KeyType(t) if t != KeyType::EC => {
+                    return Err(unsupported(format!("key type {t}: only EC (ECDSA P-256 / P-384) keys are supported")))
+                }
+                Attribute::Id(v) => id = v,
+                Attribute::EcParams(p) => private_params = Some(p),
+                Attribute::Sensitive(b) => protection.sensitive = b,
+                Attribute::Extractable(b) => protection.extractable = b,
+                _ => {}
+            }
+        }
+
+        let mut template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY), label_attr()];
+        if !id.is_empty() {
+            template.push(Attribute::Id(id));
+        }
+        let public_object = match first.find_objects(&template).map_err(ck("C_FindObjects"))?.as_slice() {
+            [] => return Err(Pkcs11Error::PublicKeyNotFound { label, token }),
+            [one] => *one,
+            more => {
+                return Err(Pkcs11Error::AmbiguousKey { label, token, class: "public key", count: more.len() })
+            }
+        };
+        let mut params = None;
+        let mut point = None;
+        for a in first
+            .get_attributes(public_object, &[AttributeType::EcParams, AttributeType::EcPoint])
+            .map_err(ck("C_GetAttributeValue"))?
+        {
+            match a {
+                Attribute::EcParams(p) => params = Some(p),
+                Attribute::EcPoint(p) => point = Some(p),
+                _ => {}
+            }
+        }
+        let params = params.ok_or_else(|| unsupported("the public key has no CKA_EC_PARAMS".into()))?;
+        let point = point.ok_or_else(|| unsupported("the public key has no CKA_EC_POINT".into()))?;
+        if private_params.as_ref().is_some_and(|p| p != &params) {
+            return Err(unsupported("the private and public key objects are on different curves".into()));
+        }
+        let (algorithm, curve, field_len, hash) = curve_from_params(&params).map_err(unsupported)?;
+        let public = public_key(curve, &ec_point(&point, field_len).map_err(unsupported)?).map_err(unsupported)?;
+
+        if !protection.sensitive || protection.extractable {
+            tracing::warn!(token = %token, key = %label, ?protection,
+                "the CA key on the PKCS#11 token can be exported (CKA_SENSITIVE false or CKA_EXTRACTABLE true)");
+        }
+
+        let mut sessions = vec![Mutex::new(first)];
+        for _ in 1..config.sessions.max(1) {
+            // Logged in already: login state is shared by the application's sessions.
+            sessions.push(Mutex::new(ctx.open_ro_session(slot).map_err(ck("C_OpenSession"))?));
+        }
+        let key = Self { sessions, next: AtomicUsize::new(0), private, public, hash, field_len, protection, token, label };
+
+        // The public key object might not belong to the private key (a
+        // stale import, an ID clash): one signature proves they match
+        // before a certificate is issued for the public one.
+        let sig = CaSigner::sign(&key, SELF_TEST_MESSAGE)
+            .map_err(|e| Pkcs11Error::SelfTest { label: key.label.clone(), token: key.token.clone(), reason: e.to_string() })?;
+        key.public.verify(key.signature_algorithm(), SELF_TEST_MESSAGE, &sig).map_err(|_| Pkcs11Error::SelfTest {
+            label: key.label.clone(),
+            token: key.token.clone(),
+            reason: "the signature does not verify with the public key object's CKA_EC_POINT: they are not one key pair".into(),
+        })?;
+        tracing::info!(token = %key.token, key = %key.label, algorithm = ?algorithm, sessions = key.sessions.len(),
+            "CA intermediate key on PKCS#11 token");
+        Ok(key)
+    }
+
+    /// The token's label.
+    pub fn token_label(&self) -> &str {
+        &self.token
+    }
+
+    /// The key pair's label.
+    pub fn key_label(&self) -> &str {
+        &self.label
+    }
+
+    /// `CKA_SENSITIVE` / `CKA_EXTRACTABLE` of the private key as read at
+    /// start-up (a warning is logged if the key can leave the token).
+    pub fn protection(&self) -> KeyProtection {
+        self.protection
+    }
+
+    /// A free session if there is one, else wait for the next in turn.
+    fn session(&self) -> MutexGuard<'_, Session> {
+        let n = self.sessions.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            match self.sessions[(start + i) % n].try_lock() {
+                Ok(guard) => return guard,
+                // A panic while signing does not corrupt a PKCS#11 session.
+                Err(TryLockError::Poisoned(p)) => return p.into_inner(),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        }
+        self.sessions[start].lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl CaSigner for Pkcs11Key {
+    fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    fn signature_algorithm(&self) -> SignatureAlgorithm {
+        self.public.default_signature_algorithm()
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
+        let digest = self.hash.digest(message);
+        let raw = self.session().sign(&Mechanism::Ecdsa, self.private, &digest).map_err(|e| {
+            let hint = match e {
+                CkError::Pkcs11(RvError::UserNotLoggedIn, _) => " (the token logged the CA out; restart it)",
+                _ => "",
+            };
+            IssueError::Sign(format!("PKCS#11 C_Sign with key {:?} on token {:?}: {e}{hint}", self.label, self.token))
+        })?;
+        raw_signature_to_der(&raw, self.field_len).map_err(IssueError::Sign)
+    }
+}
+
+fn find_slot(ctx: &Pkcs11, config: &Pkcs11Config) -> Result<Slot, Pkcs11Error> {
+    let module = config.module.display().to_string();
+    let ck = |operation: &'static str| {
+        let token = config.token_label.clone();
+        move |source: CkError| Pkcs11Error::Token { operation, token, source }
+    };
+    let mut found = Vec::new();
+    let mut matching = Vec::new();
+    for slot in ctx.get_slots_with_initialized_token().map_err(ck("C_GetSlotList"))? {
+        let info = ctx.get_token_info(slot).map_err(ck("C_GetTokenInfo"))?;
+        if info.label() == config.token_label {
+            matching.push(slot);
+        }
+        found.push(info.label().to_string());
+    }
+    match matching.as_slice() {
+        [] => Err(Pkcs11Error::TokenNotFound { label: config.token_label.clone(), module, found }),
+        [one] => Ok(*one),
+        more => Err(Pkcs11Error::AmbiguousToken { label: config.token_label.clone(), module, count: more.len() }),
+    }
+}
+
+enum GenerateError {
+    Unsupported(String),
+    Token(&'static str, CkError),
+}
+
+/// `C_GenerateKeyPair` on the token: both objects persistent
+/// (`CKA_TOKEN`), the private key `CKA_SENSITIVE` and not
+/// `CKA_EXTRACTABLE`, so that it never leaves the device; a random
+/// `CKA_ID` pairs the two objects. Needs a read-write session, opened
+/// only for this (the signing sessions are read-only).
+fn generate_key_pair(ctx: &Pkcs11, slot: Slot, label: &str, algorithm: KeyAlgorithm) -> Result<(), GenerateError> {
+    let curve = curve_oid(algorithm)
+        .ok_or_else(|| GenerateError::Unsupported(format!("cannot generate a {algorithm:?} CA key: P-256 or P-384 only")))?;
+    let params = curve.to_der().map_err(|e| GenerateError::Unsupported(e.to_string()))?;
+    let mut id = vec![0u8; 16];
+    aws_lc_rs::rand::fill(&mut id).map_err(|_| GenerateError::Unsupported("random CKA_ID".into()))?;
+    let public = [
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Verify(true),
+        Attribute::EcParams(params),
+        Attribute::Label(label.as_bytes().to_vec()),
+        Attribute::Id(id.clone()),
+    ];
+    let private = [
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(true),
+        Attribute::Label(label.as_bytes().to_vec()),
+        Attribute::Id(id),
+    ];
+    let rw = ctx.open_rw_session(slot).map_err(|e| GenerateError::Token("C_OpenSession (read-write)", e))?;
+    rw.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
+        .map_err(|e| GenerateError::Token("C_GenerateKeyPair", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
+    use keyless_crypto::SigningKey;
+
+    /// A fixed-format (`r || s`) signature from aws-lc-rs, converted by
+    /// us, verifies as DER under the same key: the conversion is what a
+    /// token's CKM_ECDSA output goes through.
+    #[test]
+    fn raw_signatures_convert_to_der_that_verifies() {
+        for (alg, fixed, n) in [
+            (KeyAlgorithm::EcdsaP256, &ECDSA_P256_SHA256_FIXED_SIGNING, 32),
+            (KeyAlgorithm::EcdsaP384, &ECDSA_P384_SHA384_FIXED_SIGNING, 48),
+        ] {
+            let key = SigningKey::generate(alg).unwrap();
+            let pair = EcdsaKeyPair::from_pkcs8(fixed, key.to_pkcs8_der()).unwrap();
+            // Enough signatures that some r or s has a high bit set or a
+            // leading zero byte.
+            for i in 0..64u32 {
+                let msg = i.to_be_bytes();
+                let raw = pair.sign(&aws_lc_rs::rand::SystemRandom::new(), &msg).unwrap();
+                let der = raw_signature_to_der(raw.as_ref(), n).unwrap();
+                key.public_key().verify(key.signature_algorithm(), &msg, &der).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn integer_encoding_is_minimal_and_positive() {
+        let mut raw = vec![0u8; 64];
+        raw[31] = 0x01; // r = 1
+        raw[32] = 0x80; // s has its high bit set
+        let der = raw_signature_to_der(&raw, 32).unwrap();
+        // SEQUENCE { INTEGER 1 (3 octets), INTEGER 0x00 0x80… (2 + 33 octets) }
+        assert_eq!(&der[..5], &[0x30, 3 + 2 + 33, 0x02, 0x01, 0x01]);
+        assert_eq!(&der[5..8], &[0x02, 33, 0x00]);
+        assert!(raw_signature_to_der(&raw[..63], 32).unwrap_err().contains("63 bytes"));
+    }
+
+    #[test]
+    fn ec_point_accepts_der_wrapped_and_bare_points() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let spki = spki::SubjectPublicKeyInfoRef::from_der(key.public_key().spki_der()).unwrap();
+        let bare = spki.subject_public_key.raw_bytes().to_vec();
+        let wrapped = der::asn1::OctetString::new(bare.clone()).unwrap().to_der().unwrap();
+        assert_eq!(ec_point(&bare, 32).unwrap(), bare);
+        assert_eq!(ec_point(&wrapped, 32).unwrap(), bare);
+        assert!(ec_point(&wrapped, 48).is_err());
+        let params = OID_P256.to_der().unwrap();
+        let (alg, curve, n, _) = curve_from_params(&params).unwrap();
+        assert_eq!((alg, n), (KeyAlgorithm::EcdsaP256, 32));
+        assert_eq!(&public_key(curve, &bare).unwrap(), key.public_key());
+        let p521 = ObjectIdentifier::new_unwrap("1.3.132.0.35").to_der().unwrap();
+        assert!(curve_from_params(&p521).unwrap_err().contains("only P-256 and P-384"));
+    }
+}
