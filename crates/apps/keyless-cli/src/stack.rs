@@ -55,6 +55,20 @@ async fn bind(host: std::net::IpAddr, port: u16) -> Result<TcpListener> {
 /// endpoint's address; the services take the next five ports (or random
 /// ports when `listen`'s port is 0).
 pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
+    start_with(data_dir, listen, &StackOptions::default()).await
+}
+
+/// Choices for the stack beyond where it lives and listens.
+#[derive(Debug, Clone, Default)]
+pub struct StackOptions {
+    /// Keep the transparency log in this PostgreSQL database
+    /// (`postgresql://…` or `host=… port=…`) instead of files in the data
+    /// directory, which then holds only the log's key.
+    pub postgres: Option<String>,
+}
+
+/// [`start`] with [`StackOptions`].
+pub async fn start_with(data_dir: &Path, listen: SocketAddr, options: &StackOptions) -> Result<Stack> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
     let host = listen.ip();
     let port = |i: u16| if listen.port() == 0 { 0 } else { listen.port() + i };
@@ -90,7 +104,10 @@ pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
 
     // Transparency log (Rekor v2 personality), signing as host:port.
     let origin = urls.log_url.trim_start_matches("http://").to_string();
-    let log_config = keyless_log::LogConfig::new(data_dir.join("log"), origin.clone());
+    let mut log_config = keyless_log::LogConfig::new(data_dir.join("log"), origin.clone());
+    if let Some(url) = &options.postgres {
+        log_config = log_config.with_postgres(url.clone());
+    }
     let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(log_config)).await?.context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     tokio::spawn(async move { axum::serve(log_l, keyless_log::router(log)).await });

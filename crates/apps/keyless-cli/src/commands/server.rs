@@ -19,6 +19,11 @@ pub struct Server {
     /// (all random when the port is 0).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// With --dev: keep the transparency log in PostgreSQL (postgresql://…
+    /// URL or key=value connection string) instead of files in --data-dir.
+    /// The schema is created on first start.
+    #[arg(long, value_name = "URL", requires = "dev")]
+    pub postgres: Option<String>,
     #[command(subcommand)]
     pub service: Option<Service>,
 }
@@ -48,13 +53,37 @@ pub enum Service {
         /// Fulcio-style issuer configuration (JSON with OIDCIssuers / MetaIssuers).
         #[arg(long, value_name = "FILE")]
         issuers: PathBuf,
-        /// Curve of the issuing (intermediate) key generated on first start.
+        /// Curve of the issuing (intermediate) key generated on first start
+        /// (in --data-dir, or on the token with --pkcs11-generate-key).
         #[arg(long, value_name = "CURVE", default_value = "p384", value_parser = ["p256", "p384"])]
         intermediate_key_algorithm: String,
         /// Environment variable holding the password of the CA keys
         /// (stored as encrypted PKCS#8 when set).
         #[arg(long, value_name = "NAME")]
         key_password_env: Option<String>,
+        /// PKCS#11 module (shared library) of the token holding the issuing
+        /// (intermediate) key, e.g. /usr/lib/softhsm/libsofthsm2.so. The key
+        /// then never leaves the token; --data-dir keeps the root key and
+        /// the certificates. On first start the root issues the
+        /// intermediate certificate for the token key.
+        #[arg(long, value_name = "PATH", requires_all = ["pkcs11_token_label", "pkcs11_key_label"])]
+        pkcs11_module: Option<PathBuf>,
+        /// Label of the PKCS#11 token (as given when it was initialized).
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        pkcs11_token_label: Option<String>,
+        /// Label (CKA_LABEL) of the issuing key pair on the token.
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        pkcs11_key_label: Option<String>,
+        /// Environment variable holding the token's user PIN. The PIN is
+        /// never taken as a flag value and never logged.
+        #[arg(long, value_name = "VAR", default_value = keyless_ca::pkcs11::DEFAULT_PIN_ENV)]
+        pkcs11_pin_env: String,
+        /// Generate the key pair on the token (persistent, sensitive,
+        /// non-extractable; curve from --intermediate-key-algorithm) when no
+        /// key carries --pkcs11-key-label. Without it a missing key is an
+        /// error, so that a mistyped label does not mint a new CA key.
+        #[arg(long, requires = "pkcs11_module")]
+        pkcs11_generate_key: bool,
     },
     /// The development OIDC issuer alone.
     Oidc {
@@ -91,7 +120,8 @@ impl Server {
 
     async fn dev_stack(&self) -> Result<()> {
         let started = std::time::Instant::now();
-        let stack = crate::stack::start(&self.data_dir, self.listen).await?;
+        let options = crate::stack::StackOptions { postgres: self.postgres.clone() };
+        let stack = crate::stack::start_with(&self.data_dir, self.listen, &options).await?;
         let dir = std::fs::canonicalize(&stack.data_dir).unwrap_or_else(|_| stack.data_dir.clone());
         eprintln!("keyless dev stack ready in {} ms (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)", started.elapsed().as_millis());
         eprintln!("  OIDC issuer  {}", stack.urls.oidc_issuer);
@@ -118,7 +148,18 @@ impl Service {
                 }
                 keyless_log::serve(config, listener).await?;
             }
-            Self::Ca { data_dir, listen, issuers, intermediate_key_algorithm, key_password_env } => {
+            Self::Ca {
+                data_dir,
+                listen,
+                issuers,
+                intermediate_key_algorithm,
+                key_password_env,
+                pkcs11_module,
+                pkcs11_token_label,
+                pkcs11_key_label,
+                pkcs11_pin_env,
+                pkcs11_generate_key,
+            } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let mut config = keyless_ca::CaConfig::new(data_dir, keyless_ca::IssuersSource::File(issuers.clone()));
                 config.keys.intermediate_algorithm = match intermediate_key_algorithm.as_str() {
@@ -126,6 +167,16 @@ impl Service {
                     _ => keyless_ca::KeyAlgorithm::EcdsaP384,
                 };
                 config.keys.password_env = key_password_env.clone();
+                if let Some(module) = pkcs11_module {
+                    // clap enforces both labels with --pkcs11-module.
+                    let (Some(token), Some(key)) = (pkcs11_token_label, pkcs11_key_label) else {
+                        bail!("--pkcs11-module needs --pkcs11-token-label and --pkcs11-key-label");
+                    };
+                    let mut pkcs11 = keyless_ca::Pkcs11Config::new(module, token.clone(), key.clone());
+                    pkcs11.pin_env = pkcs11_pin_env.clone();
+                    pkcs11.generate_key = *pkcs11_generate_key;
+                    config.keys.pkcs11 = Some(pkcs11);
+                }
                 keyless_ca::serve(config, listener).await?;
             }
             Self::Oidc { data_dir, listen } => {

@@ -41,10 +41,16 @@ pub struct DevStack {
 
 impl DevStack {
     pub fn start(dir: &Path, port: u16) -> Self {
+        Self::start_with_args(dir, port, &[])
+    }
+
+    /// [`DevStack::start`] with more `keyless server --dev` arguments.
+    pub fn start_with_args(dir: &Path, port: u16, extra: &[&str]) -> Self {
         let _ = std::fs::remove_file(dir.join("stack.json"));
         let child = keyless()
             .args(["server", "--dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(dir)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
