@@ -217,11 +217,13 @@ pub struct IntotoContent {
 
 /// Rekor's intoto 0.0.2 stores the envelope with payload and signatures
 /// base64-encoded a second time; these fields hold the decoded-once
-/// strings' bytes, which are themselves base64.
+/// strings' bytes, which are themselves base64. Current Rekor no longer
+/// stores the payload (only its hash), so an empty payload is omitted
+/// when serializing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntotoEnvelope {
-    #[serde(default, with = "b64::bytes")]
+    #[serde(default, with = "b64::bytes", skip_serializing_if = "Vec::is_empty")]
     pub payload: Vec<u8>,
     pub payload_type: String,
     pub signatures: Vec<IntotoSignature>,
@@ -230,6 +232,9 @@ pub struct IntotoEnvelope {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct IntotoSignature {
+    /// The envelope signature's optional key ID, kept as Rekor keeps it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub keyid: String,
     #[serde(with = "b64::bytes")]
     pub public_key: Vec<u8>,
     #[serde(with = "b64::bytes")]
@@ -257,4 +262,22 @@ fn strip_second_base64(bytes: &[u8]) -> Vec<u8> {
         .ok()
         .and_then(|s| b64::decode(s.trim()).ok())
         .unwrap_or_else(|| bytes.to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intoto_keyid_round_trips_and_empty_payload_is_omitted() {
+        let body = br#"{"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"envelope":{"payloadType":"t","signatures":[{"keyid":"k1","publicKey":"UEVN","sig":"VTBsSA=="}]},"payloadHash":{"algorithm":"sha256","value":"00"}}}}"#;
+        let EntryBody::IntotoV002(i) = EntryBody::parse(body).unwrap() else {
+            panic!("not intoto")
+        };
+        assert_eq!(i.content.envelope.signatures[0].keyid, "k1");
+        assert_eq!(i.content.envelope.signatures[0].signature_bytes(), b"SIG");
+        let out = serde_json::to_value(&i).unwrap();
+        assert!(out["content"]["envelope"].get("payload").is_none());
+        assert_eq!(out["content"]["envelope"]["signatures"][0]["keyid"], "k1");
+    }
 }

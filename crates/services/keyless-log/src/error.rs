@@ -53,6 +53,10 @@ pub enum StorageError {
     /// Stored bytes do not have the shape they must have.
     #[error("{what} is malformed: {problem}")]
     Malformed { what: String, problem: String },
+    /// The data directory is locked by another open log (another process,
+    /// or another `Log` in this one); two writers would corrupt it.
+    #[error("data directory {dir} is in use by another keyless log (lock file {lock}); stop that log first")]
+    Locked { dir: String, lock: String },
     /// A database backend (PostgreSQL) failed; `op` says what the log was doing.
     #[error("database: {op}: {source}")]
     Database {

@@ -25,6 +25,7 @@ pub mod integrity;
 pub mod keys;
 pub mod merkle;
 pub mod remote;
+mod search;
 mod sequencer;
 mod state;
 pub mod storage;

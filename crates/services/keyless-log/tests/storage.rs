@@ -93,3 +93,84 @@ fn contract(backend: Backend) {
     assert_eq!(s.read_meta(0, 4).unwrap(), vec![m(0), m(1), m(2), m(3)]);
     assert_eq!(s.read_tile(&bundle(5)).unwrap(), Some(encode(5)));
 }
+
+/// Two logs on one data directory would corrupt it: the second `Log`
+/// (here in the same process; another process gets the same lock) is
+/// refused with an error naming the directory and the lock file, and the
+/// directory is usable again once the first is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_log_on_the_same_directory_is_refused() {
+    let store = Store::new(Backend::Files);
+    let first = {
+        let config = store.config("lock.test");
+        tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let config = store.config("lock.test");
+    let err = tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+        .await
+        .unwrap()
+        .expect_err("the directory is in use");
+    assert!(
+        matches!(
+            err,
+            keyless_log::LogError::Storage(keyless_log::StorageError::Locked { .. })
+        ),
+        "{err}"
+    );
+    let msg = err.to_string();
+    let dir = store.dir.path().display().to_string();
+    assert!(
+        msg.contains(&format!(
+            "data directory {dir} is in use by another keyless log"
+        )),
+        "{msg}"
+    );
+    assert!(msg.contains(&format!("{dir}/LOCK")), "{msg}");
+    assert_eq!(first.published().size, 0, "the first log is untouched");
+
+    drop(first);
+    wait_unlocked(&store).await;
+    let config = store.config("lock.test");
+    tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+        .await
+        .unwrap()
+        .expect("reopens once the first log is gone");
+}
+
+/// The same across processes: a second server on a directory another
+/// server has open exits with the lock error instead of serving.
+#[test]
+fn a_second_server_process_is_refused() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let store = Store::new(Backend::Files);
+    let server = |out: Stdio| {
+        Command::new(env!("CARGO_BIN_EXE_keyless-log-server"))
+            .args(store.args())
+            .args(["--origin", "lock.test"])
+            .stdout(out)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts")
+    };
+    let mut first = server(Stdio::piped());
+    let mut line = String::new();
+    BufReader::new(first.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on "), "{line:?}");
+
+    let second = server(Stdio::null()).wait_with_output().unwrap();
+    let _ = first.kill();
+    let _ = first.wait();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("is in use by another keyless log"),
+        "{stderr}"
+    );
+}

@@ -123,6 +123,9 @@ pub fn router(log: Log) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(std::sync::Arc::new(
+            crate::search::SearchIndex::default(),
+        )))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))

@@ -5,7 +5,15 @@
 //! <data_dir>/tile/<L>/<N>[.p/<W>]       Merkle tree tiles
 //! <data_dir>/tile/entries/<N>[.p/<W>]   entry bundles
 //! <data_dir>/meta                       48-byte records: integrated time, artifact hash
+//! <data_dir>/LOCK                       held (flock) while a log has the directory open
 //! ```
+//!
+//! One writer only: two logs appending to the same files would interleave
+//! tiles and checkpoints and corrupt the history both had signed. Opening
+//! takes an exclusive lock on `LOCK`, kept for the life of the storage; a
+//! second opener, in this process or another, fails at once with
+//! [`StorageError::Locked`]. The kernel drops the lock when the process
+//! dies, so a crash never leaves the directory locked.
 //!
 //! A commit costs two rounds of fsync latency. Round 1 writes every
 //! changed tile and entry bundle, the metadata records and the new
@@ -21,7 +29,10 @@
 //! to committed widths) and the next commit rewrites it. `meta` holds
 //! fixed-size records at `index · 48`, each with a checksum; records past
 //! the checkpoint's size are truncated on recovery. The checkpoint itself
-//! is replaced atomically (temporary file, fsync, rename, fsync).
+//! is replaced atomically: written under `checkpoint.tmp`, fsynced, then
+//! exchanged with `checkpoint` and the directory fsynced (see
+//! `swap_into_place`); `checkpoint.tmp` then holds the previous checkpoint
+//! until the next commit overwrites it.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
@@ -37,17 +48,44 @@ use crate::error::StorageError;
 
 const META_RECORD: u64 = 48;
 
+/// Name of the lock file inside the data directory.
+pub const LOCK_FILE: &str = "LOCK";
+
 /// File storage rooted at a data directory.
 #[derive(Debug)]
 pub struct FileStorage {
     root: PathBuf,
     meta: Mutex<File>,
+    /// Holds the exclusive lock on `LOCK` until the storage is dropped.
+    _lock: File,
+}
+
+/// Take the data directory's lock, or say who has it.
+fn lock(root: &Path) -> Result<File, StorageError> {
+    let path = root.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| StorageError::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StorageError::Locked {
+            dir: root.display().to_string(),
+            lock: path.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(StorageError::io("lock", &path, e)),
+    }
 }
 
 impl FileStorage {
-    /// Open (creating if needed) the store in `root`.
+    /// Open (creating if needed) the store in `root`. Fails with
+    /// [`StorageError::Locked`] while another storage has it open.
     pub fn open(root: &Path) -> Result<Self, StorageError> {
         fs::create_dir_all(root).map_err(|e| StorageError::io("create", root, e))?;
+        let lock = lock(root)?;
         let meta_path = root.join("meta");
         let meta = OpenOptions::new()
             .read(true)
@@ -60,6 +98,7 @@ impl FileStorage {
         Ok(Self {
             root: root.to_path_buf(),
             meta: Mutex::new(meta),
+            _lock: lock,
         })
     }
 
@@ -157,6 +196,31 @@ fn in_parallel<T: Sync>(
     }
 }
 
+/// Atomically make `staged` the file at `path`. Where the file system
+/// can (ext4, XFS, btrfs, tmpfs), the two names are exchanged
+/// (`renameat2(RENAME_EXCHANGE)`) rather than `path` being replaced: the
+/// previous checkpoint lands under the staging name and is overwritten by
+/// the next commit, so no inode is freed and allocated per commit. With a
+/// replacing rename, every commit deletes an inode, and ext4's inode
+/// allocator then spends its time skipping recently deleted inodes on
+/// every file the following commits create (a third of the committer's
+/// CPU under load, measured with perf).
+fn swap_into_place(staged: &Path, path: &Path) -> Result<(), StorageError> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, staged, CWD, path, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(()),
+        // No file at `path` yet (the first commit), or no exchange here.
+        Err(e)
+            if e == rustix::io::Errno::NOENT
+                || e == rustix::io::Errno::INVAL
+                || e == rustix::io::Errno::NOSYS =>
+        {
+            fs::rename(staged, path).map_err(|e| StorageError::io("rename", path, e))
+        }
+        Err(e) => Err(StorageError::io("rename", path, e.into())),
+    }
+}
+
 fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
@@ -250,8 +314,7 @@ impl Storage for FileStorage {
                 .map_err(|e| StorageError::io("fsync", path, e))
         })?;
         // Round 2, the commit point: only now does the new size exist.
-        fs::rename(&checkpoint.tmp, &checkpoint.path)
-            .map_err(|e| StorageError::io("rename", &checkpoint.path, e))?;
+        swap_into_place(&checkpoint.tmp, &checkpoint.path)?;
         sync_dir(&self.root)
     }
 
@@ -326,6 +389,22 @@ impl Storage for FileStorage {
 mod tests {
     use super::*;
     use keyless_tlog::TileKind;
+
+    #[test]
+    fn a_second_opener_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = FileStorage::open(dir.path()).unwrap();
+        let err = FileStorage::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StorageError::Locked { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("in use by another keyless log"), "{msg}");
+        assert!(
+            msg.contains(&dir.path().join(LOCK_FILE).display().to_string()),
+            "{msg}"
+        );
+        drop(first);
+        FileStorage::open(dir.path()).expect("free again once closed");
+    }
 
     #[test]
     fn commit_then_read_and_recover() {

@@ -122,6 +122,33 @@ pub async fn start_with(store: Store, key_type: LogKeyType, origin: Option<Strin
     }
 }
 
+/// Wait until no log holds `store`'s data directory: a dropped `Log`
+/// releases it only once its sequencer threads (and any HTTP connection
+/// still holding a clone) have finished.
+pub async fn wait_unlocked(store: &Store) {
+    if store.pg.is_some() {
+        return;
+    }
+    let dir = store.dir.path().to_path_buf();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = dir.clone();
+        let r = tokio::task::spawn_blocking(move || {
+            keyless_log::storage::files::FileStorage::open(&d).map(drop)
+        })
+        .await
+        .unwrap();
+        match r {
+            Err(keyless_log::StorageError::Locked { .. })
+                if std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            other => return other.expect("data directory is free again"),
+        }
+    }
+}
+
 pub fn b64(b: &[u8]) -> String {
     B64.encode(b)
 }

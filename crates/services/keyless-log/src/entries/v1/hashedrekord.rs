@@ -1,22 +1,15 @@
-//! Rekor v1 requests (`POST /api/v1/log/entries`): hashedrekord 0.0.1.
-//! The body is a "proposed entry" whose canonical form is the entry body
-//! itself.
+//! hashedrekord 0.0.1: a signature over an artifact known by its digest.
+//! The proposed spec is already the canonical form: the body stores it
+//! with the hash value lower-cased.
 
-use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
+use keyless_crypto::{HashAlgorithm, KeyAlgorithm, SignatureAlgorithm};
 use keyless_types::b64;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::v2::Entry;
-use super::{canonical_json, verify_digest, EntryError};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Proposed {
-    api_version: String,
-    kind: String,
-    spec: serde_json::Value,
-}
+use super::verifier::RekorKey;
+use crate::entries::v2::Entry;
+use crate::entries::{canonical_json, verify_digest, EntryError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,33 +46,8 @@ struct PemBytes {
     content: Vec<u8>,
 }
 
-/// Parse and verify a Rekor v1 proposed entry.
-pub fn parse_request(body: &[u8]) -> Result<Entry, EntryError> {
-    let p: Proposed =
-        serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
-    match (p.kind.as_str(), p.api_version.as_str()) {
-        ("hashedrekord", "0.0.1") => hashed_rekord(p.spec),
-        (kind, version) => Err(EntryError::UnsupportedKind {
-            kind: kind.into(),
-            version: version.into(),
-        }),
-    }
-}
-
-/// The key in a PEM public key or certificate.
-fn pem_key(pem: &[u8]) -> Result<PublicKey, EntryError> {
-    let text = std::str::from_utf8(pem)
-        .map_err(|_| EntryError::Verifier("publicKey is not PEM text".into()))?;
-    if text.contains("BEGIN CERTIFICATE") {
-        keyless_x509::Certificate::from_pem(text)
-            .and_then(|c| c.public_key())
-            .map_err(|e| EntryError::Verifier(format!("certificate: {e}")))
-    } else {
-        PublicKey::from_pem(text).map_err(|e| EntryError::Verifier(e.to_string()))
-    }
-}
-
-fn hashed_rekord(spec: serde_json::Value) -> Result<Entry, EntryError> {
+/// Parse and verify the `spec` of a hashedrekord 0.0.1 proposed entry.
+pub(super) fn parse(spec: serde_json::Value) -> Result<Entry, EntryError> {
     let spec: HashedRekordSpec =
         serde_json::from_value(spec).map_err(|e| EntryError::Malformed(e.to_string()))?;
     let hash = match spec.data.hash.algorithm.as_str() {
@@ -98,7 +66,7 @@ fn hashed_rekord(spec: serde_json::Value) -> Result<Entry, EntryError> {
     if spec.signature.content.is_empty() {
         return Err(EntryError::Malformed("empty signature".into()));
     }
-    let key = pem_key(&spec.signature.public_key.content)?;
+    let key = RekorKey::from_pem(&spec.signature.public_key.content)?.key;
     // Rekor v1 pairs the key with the digest's hash (ECDSA) or PKCS#1 v1.5 (RSA).
     let alg = match (key.algorithm(), hash) {
         (KeyAlgorithm::Rsa, HashAlgorithm::Sha256) => SignatureAlgorithm::RsaPkcs1Sha256,

@@ -2,7 +2,12 @@
 //! UUID, search by artifact hash, tree info, consistency proofs and the
 //! public key. Entries carry an integrated time and a signed entry
 //! timestamp (SET): the log's signature over the canonical JSON
-//! `{"body","integratedTime","logID","logIndex"}`.
+//! `{"body","integratedTime","logID","logIndex"}`. Search lives in
+//! [`search`].
+
+mod search;
+
+pub(super) use search::search;
 
 use std::collections::HashMap;
 
@@ -20,7 +25,7 @@ use crate::entries::v1::parse_request;
 use crate::state::{Log, Published, Submission};
 
 /// Rekor's entry UUID: the hex leaf hash.
-fn uuid(body: &[u8]) -> String {
+pub(super) fn uuid(body: &[u8]) -> String {
     hex::encode(keyless_tlog::leaf_hash(body))
 }
 
@@ -167,37 +172,6 @@ pub(super) async fn by_uuid(
         .find_leaf(&leaf)
         .ok_or_else(|| ApiError::not_found(format!("no entry with UUID {hex_part}")))?;
     entry_response(log, index).await
-}
-
-pub(super) async fn search(
-    State(log): State<Log>,
-    headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let raw = body(&headers, raw)?;
-    let v: Value = serde_json::from_slice(&raw)
-        .map_err(|e| ApiError::bad_request(format!("malformed request: {e}")))?;
-    let hash = v.get("hash").and_then(Value::as_str).ok_or_else(|| {
-        ApiError::bad_request("only search by \"hash\" (sha256:<hex>) is supported")
-    })?;
-    let hex_digest = hash
-        .strip_prefix("sha256:")
-        .unwrap_or(hash)
-        .to_ascii_lowercase();
-    let digest: [u8; 32] = hex::decode(&hex_digest)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| ApiError::bad_request("hash must be sha256:<64 hex>"))?;
-    let found = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
-        let mut out = Vec::new();
-        for i in log.find_artifact(&digest)? {
-            out.push(uuid(&log.entry(i)?));
-        }
-        Ok(out)
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "search failed"))??;
-    Ok(Json(found).into_response())
 }
 
 pub(super) async fn log_info(State(log): State<Log>) -> Response {

@@ -1,0 +1,205 @@
+//! `POST /api/v1/index/retrieve`: Rekor's `SearchIndex` query,
+//! `{"hash": "sha256:<hex>", "publicKey": {"format": "x509", "content":
+//! "<base64 PEM>"}, "operator": "and" | "or"}`, answered with the UUIDs of
+//! matching entries in log order.
+//!
+//! A hash finds entries through the artifact digest in their metadata
+//! (for DSSE entries made here: the first attested subject) and through
+//! every hash their bodies name (see [`crate::search`]). A public key
+//! finds entries signed with that key or certificate, whatever PEM
+//! spelling either side used. Search by e-mail, by key URL (the log would
+//! fetch arbitrary URLs) and for key formats other than x509 is refused
+//! with a 400 saying so.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use keyless_types::b64;
+use serde::Deserialize;
+
+use super::uuid;
+use crate::api::{body, ApiError};
+use crate::search::{IndexKey, SearchIndex};
+use crate::state::Log;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Query {
+    #[serde(default)]
+    hash: Option<String>,
+    #[serde(default)]
+    public_key: Option<QueryKey>,
+    #[serde(default)]
+    email: Option<serde_json::Value>,
+    #[serde(default)]
+    operator: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryKey {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+/// One search criterion, parsed.
+enum Criterion {
+    /// `alg:hex`; for SHA-256 also the digest, for the metadata index.
+    Hash(IndexKey, Option<[u8; 32]>),
+    Signer(IndexKey),
+}
+
+/// Rekor's `util.PrefixSHA` plus its pattern: `[alg:]hex`, where a bare
+/// value's algorithm follows from its length.
+fn hash_criterion(hash: &str) -> Result<Criterion, ApiError> {
+    let hash = hash.trim().to_ascii_lowercase();
+    let (alg, hex_value) = match hash.split_once(':') {
+        Some((alg, v)) => (alg.to_string(), v.to_string()),
+        None => {
+            let alg = match hash.len() {
+                40 => "sha1",
+                64 => "sha256",
+                96 => "sha384",
+                128 => "sha512",
+                _ => "?",
+            };
+            (alg.to_string(), hash.clone())
+        }
+    };
+    let want = match alg.as_str() {
+        "sha1" => 40,
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => 0,
+    };
+    let digest = hex::decode(&hex_value).ok().filter(|d| d.len() * 2 == want);
+    let Some(digest) = digest else {
+        return Err(ApiError::bad_request(format!(
+            "hash must be [sha1:|sha256:|sha384:|sha512:]<hex digest of that length>, got {hash:?}"
+        )));
+    };
+    Ok(Criterion::Hash(
+        IndexKey::Hash(format!("{alg}:{hex_value}")),
+        digest.try_into().ok(),
+    ))
+}
+
+fn key_criterion(q: &QueryKey) -> Result<Criterion, ApiError> {
+    if q.url.as_deref().is_some_and(|u| !u.is_empty()) {
+        return Err(ApiError::bad_request(
+            "publicKey.url is not supported: send the key itself in publicKey.content",
+        ));
+    }
+    match q.format.as_deref() {
+        Some("x509") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+            "publicKey.format {other:?} is not supported; only \"x509\" keys and certificates are"
+        )))
+        }
+        None => {
+            return Err(ApiError::bad_request(
+                "publicKey.format is required (\"x509\")",
+            ))
+        }
+    }
+    let pem = q
+        .content
+        .as_deref()
+        .ok_or_else(|| ApiError::bad_request("publicKey.content is required"))
+        .and_then(|c| {
+            b64::decode(c).map_err(|_| ApiError::bad_request("publicKey.content is not base64"))
+        })?;
+    IndexKey::signer_pem(&pem)
+        .map(Criterion::Signer)
+        .ok_or_else(|| {
+            ApiError::bad_request("publicKey.content is not a PEM public key or certificate")
+        })
+}
+
+/// Entries matching one criterion: index → body.
+fn matches(
+    log: &Log,
+    index: &SearchIndex,
+    size: u64,
+    c: &Criterion,
+) -> Result<BTreeMap<u64, Vec<u8>>, ApiError> {
+    Ok(match c {
+        Criterion::Hash(key, digest) => index.find(log, size, key, digest.as_ref())?,
+        Criterion::Signer(key) => index.find(log, size, key, None)?,
+    })
+}
+
+pub(in crate::api) async fn search(
+    State(log): State<Log>,
+    Extension(index): Extension<Arc<SearchIndex>>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let raw = body(&headers, raw)?;
+    let q: Query = serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::bad_request(format!("malformed search query: {e}")))?;
+    if q.email.is_some() {
+        return Err(ApiError::bad_request(
+            "search by email is not supported; search by \"hash\" or \"publicKey\"",
+        ));
+    }
+    let and = match q.operator.as_deref() {
+        None | Some("or") => false,
+        Some("and") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "operator must be \"and\" or \"or\", got {other:?}"
+            )))
+        }
+    };
+    let mut criteria = Vec::new();
+    if let Some(h) = &q.hash {
+        criteria.push(hash_criterion(h)?);
+    }
+    if let Some(k) = &q.public_key {
+        criteria.push(key_criterion(k)?);
+    }
+    if criteria.is_empty() {
+        return Err(ApiError::bad_request(
+            "search by \"hash\" (sha256:<hex>) or \"publicKey\" ({\"format\": \"x509\", \"content\": <base64 PEM>})",
+        ));
+    }
+    let found = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
+        let size = log.published().size;
+        let mut result: Option<BTreeMap<u64, Vec<u8>>> = None;
+        for c in &criteria {
+            let m = matches(&log, &index, size, c)?;
+            result = Some(match result {
+                None => m,
+                Some(mut r) if and => {
+                    r.retain(|i, _| m.contains_key(i));
+                    r
+                }
+                Some(mut r) => {
+                    r.extend(m);
+                    r
+                }
+            });
+        }
+        Ok(result
+            .unwrap_or_default()
+            .values()
+            .map(|b| uuid(b))
+            .collect())
+    })
+    .await
+    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "search failed"))??;
+    Ok(Json(found).into_response())
+}
