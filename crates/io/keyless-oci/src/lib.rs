@@ -19,6 +19,7 @@ pub mod client;
 pub mod cosign;
 pub mod digest;
 pub mod error;
+mod link;
 pub mod manifest;
 pub mod reference;
 pub mod referrers;

@@ -14,6 +14,7 @@ use reqwest::StatusCode;
 use crate::client::{expect_status, read_capped, Access, RegistryClient, UpdatePlan};
 use crate::digest::Digest;
 use crate::error::{ContentError, Error, Operation};
+use crate::link::next_page;
 use crate::manifest::{
     Descriptor, ImageIndex, ImageManifest, RawManifest, OCI_EMPTY_CONTENT, OCI_INDEX, OCI_MANIFEST,
 };
@@ -21,6 +22,11 @@ use crate::reference::{Reference, Repository};
 
 /// Artifact type (and layer media type) of a Sigstore bundle v0.3.
 pub const SIGSTORE_BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Most pages of a paginated referrers listing read before giving up.
+const MAX_REFERRERS_PAGES: u32 = 64;
+/// Most bytes read for one referrers listing, all pages together.
+const MAX_REFERRERS_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Where a referrers listing came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,8 +167,10 @@ impl RegistryClient {
     }
 
     /// Manifests referring to `subject` in `repo`, optionally only those of
-    /// `artifact_type`: from the referrers API, or from the fallback tag when
-    /// the registry does not have the API (it answers 404 there).
+    /// `artifact_type`: from the referrers API (following its `Link`
+    /// pagination), or from the fallback tag when the registry does not have
+    /// the API (it answers 404 there). The type filter is applied here too,
+    /// since registries may ignore it.
     pub async fn referrers(
         &self,
         repo: &Repository,
@@ -178,51 +186,82 @@ impl RegistryClient {
             u.query_pairs_mut().append_pair("artifactType", t);
             url = u.to_string();
         }
-        let response = self
-            .send(Operation::Referrers, repo, Access::Pull, &url, |c| {
-                c.get(&url).header(header::ACCEPT, OCI_INDEX)
-            })
-            .await?;
         let filter = |manifests: Vec<Descriptor>| -> Vec<Descriptor> {
             manifests
                 .into_iter()
                 .filter(|d| artifact_type.is_none_or(|t| d.artifact_type.as_deref() == Some(t)))
                 .collect()
         };
-        match response.status() {
-            StatusCode::NOT_FOUND
-            | StatusCode::METHOD_NOT_ALLOWED
-            | StatusCode::NOT_IMPLEMENTED => {
+        let what = || format!("referrers of {repo}@{subject}");
+        let mut manifests = Vec::new();
+        let mut budget = MAX_REFERRERS_BYTES;
+        let mut pages = 0u32;
+        let mut next = Some(url);
+        // The listing may be paginated (`Link: <…>; rel="next"`); every page
+        // is read, or referrers past the first page would silently go
+        // missing. Pages and total bytes are bounded against endless chains.
+        while let Some(page) = next.take() {
+            let response = self
+                .send(Operation::Referrers, repo, Access::Pull, &page, |c| {
+                    c.get(&page).header(header::ACCEPT, OCI_INDEX)
+                })
+                .await?;
+            let unsupported = matches!(
+                response.status(),
+                StatusCode::NOT_FOUND
+                    | StatusCode::METHOD_NOT_ALLOWED
+                    | StatusCode::NOT_IMPLEMENTED
+            );
+            if pages == 0 && unsupported {
                 tracing::debug!(%repo, "no referrers API; reading the fallback tag");
-                let tag = subject.tag_form();
-                let manifests = match self.fetch_manifest(repo, &tag).await? {
-                    Some(raw) => {
-                        parse_index(&raw, &format!("referrers tag index {repo}:{tag}"))?.manifests
-                    }
-                    None => Vec::new(),
-                };
-                Ok(Referrers {
+                return Ok(Referrers {
                     source: ReferrersSource::TagSchema,
-                    manifests: filter(manifests),
-                })
+                    manifests: filter(self.tag_schema_referrers(repo, subject).await?),
+                });
             }
-            _ => {
-                let response =
-                    expect_status(response, Operation::Referrers, &url, &[StatusCode::OK]).await?;
-                let body =
-                    read_capped(response, Operation::Referrers, &url, 4 * 1024 * 1024).await?;
-                let index: ImageIndex =
-                    serde_json::from_slice(&body).map_err(|source| ContentError::InvalidJson {
-                        what: format!("referrers of {repo}@{subject}"),
-                        expected: "OCI image index",
-                        source,
-                    })?;
-                Ok(Referrers {
-                    source: ReferrersSource::Api,
-                    manifests: filter(index.manifests),
-                })
+            pages += 1;
+            let response =
+                expect_status(response, Operation::Referrers, &page, &[StatusCode::OK]).await?;
+            let current = url::Url::parse(&page).map_err(|e| ContentError::Malformed {
+                what: page.clone(),
+                reason: e.to_string(),
+            })?;
+            next = next_page(response.headers(), &current)?.map(String::from);
+            if next.is_some() && pages >= MAX_REFERRERS_PAGES {
+                return Err(ContentError::Malformed {
+                    what: what(),
+                    reason: format!("more than {MAX_REFERRERS_PAGES} pages"),
+                }
+                .into());
             }
+            let body = read_capped(response, Operation::Referrers, &page, budget).await?;
+            budget -= body.len() as u64;
+            let index: ImageIndex =
+                serde_json::from_slice(&body).map_err(|source| ContentError::InvalidJson {
+                    what: what(),
+                    expected: "OCI image index",
+                    source,
+                })?;
+            manifests.extend(index.manifests);
         }
+        Ok(Referrers {
+            source: ReferrersSource::Api,
+            manifests: filter(manifests),
+        })
+    }
+
+    /// The referrers listed in the fallback `sha256-<hex>` tag index (none if
+    /// the tag does not exist).
+    async fn tag_schema_referrers(
+        &self,
+        repo: &Repository,
+        subject: &Digest,
+    ) -> Result<Vec<Descriptor>, Error> {
+        let tag = subject.tag_form();
+        Ok(match self.fetch_manifest(repo, &tag).await? {
+            Some(raw) => parse_index(&raw, &format!("referrers tag index {repo}:{tag}"))?.manifests,
+            None => Vec::new(),
+        })
     }
 
     /// The Sigstore bundles attached to `image` as referrers.
