@@ -67,6 +67,15 @@ fn verify_rate(alg: KeyAlgorithm) -> f64 {
 /// CPU time (user + system) of this process's threads, summed by thread
 /// name. Clock ticks are 10 ms, fine over runs of seconds.
 fn thread_cpu() -> HashMap<String, Duration> {
+    thread_times(&[11, 12])
+}
+
+/// Like [`thread_cpu`], system (kernel) time only.
+fn thread_sys() -> HashMap<String, Duration> {
+    thread_times(&[12])
+}
+
+fn thread_times(which: &[usize]) -> HashMap<String, Duration> {
     let mut out: HashMap<String, Duration> = HashMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
     for task in tasks.flatten() {
@@ -76,7 +85,8 @@ fn thread_cpu() -> HashMap<String, Duration> {
         let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
         let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
         // utime and stime: fields 14 and 15 of stat(5), 11 and 12 after the name.
-        *out.entry(name).or_default() += Duration::from_millis((ticks(11) + ticks(12)) * 10);
+        let sum: u64 = which.iter().map(|&i| ticks(i)).sum();
+        *out.entry(name).or_default() += Duration::from_millis(sum * 10);
     }
     out
 }
@@ -174,7 +184,7 @@ fn main() {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
 
-    let cpu0 = thread_cpu();
+    let (cpu0, sys0) = (thread_cpu(), thread_sys());
     let start = Instant::now();
     let mut lat: Vec<Duration> = client_rt.block_on(async {
         let tasks: Vec<_> = (0..concurrency)
@@ -187,7 +197,7 @@ fn main() {
         lat
     });
     let elapsed = start.elapsed();
-    let cpu1 = thread_cpu();
+    let (cpu1, sys1) = (thread_cpu(), thread_sys());
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     let rate = http_entries as f64 / elapsed.as_secs_f64();
@@ -205,9 +215,10 @@ fn main() {
     let gen = cpu_since(&cpu0, &cpu1, "loadgen");
     let server = http + seq + commit;
     let total: Duration = cpu_since(&cpu0, &cpu1, "");
+    let server_sys = cpu_since(&sys0, &sys1, "log-http") + cpu_since(&sys0, &sys1, "keyless-log-");
     println!(
-        "CPU per append: server {:.0} µs (HTTP workers {:.0}, sequencer {:.0}, committer {:.0}); load generator {:.0} µs; whole process {:.0} µs; CPU share {:.0}% of {cores} cores",
-        per(server), per(http), per(seq), per(commit), per(gen), per(total),
+        "CPU per append: server {:.0} µs (HTTP workers {:.0}, sequencer {:.0}, committer {:.0}; in the kernel {:.0}); load generator {:.0} µs; whole process {:.0} µs; CPU share {:.0}% of {cores} cores",
+        per(server), per(http), per(seq), per(commit), per(server_sys), per(gen), per(total),
         100.0 * total.as_secs_f64() / (elapsed.as_secs_f64() * cores as f64)
     );
     let capacity = cores as f64 * 1e6 / per(server);

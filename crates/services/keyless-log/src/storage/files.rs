@@ -36,7 +36,6 @@
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -140,8 +139,17 @@ impl FileStorage {
         } else {
             path.to_path_buf()
         };
-        let mut file = File::create(&tmp).map_err(|e| StorageError::io("create", &tmp, e))?;
-        file.write_all(data)
+        // Overwrite in place, then trim: truncating first would free the
+        // file's block and allocate a new one on every commit for the
+        // staged checkpoint, which is rewritten each time.
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&tmp)
+            .map_err(|e| StorageError::io("create", &tmp, e))?;
+        file.write_all_at(data, 0)
+            .and_then(|()| file.set_len(data.len() as u64))
             .map_err(|e| StorageError::io("write", &tmp, e))?;
         Ok(Staged {
             tmp,
