@@ -4,8 +4,9 @@
 //!
 //! cargo bench -p keyless-log --bench loadgen
 //! Environment: LOADGEN_HTTP_ENTRIES (default 30000), LOADGEN_CONCURRENCY
-//! (default 64), LOADGEN_RSS_ENTRIES (default 1000000), LOADGEN_POSTGRES
-//! (a connection string: store the log in that PostgreSQL database).
+//! (default 256), LOADGEN_CLIENT_THREADS (default 1), LOADGEN_RSS_ENTRIES
+//! (default 1000000), LOADGEN_POSTGRES (a connection string: store the log
+//! in that PostgreSQL database).
 //!
 //! Server and load generator share the machine's cores, so besides the
 //! wall-clock rate the bench charges CPU time to each side, thread by
@@ -130,7 +131,7 @@ async fn client(addr: std::net::SocketAddr, bodies: Arc<Vec<Bytes>>, next: Arc<A
 
 fn main() {
     let http_entries = env("LOADGEN_HTTP_ENTRIES", 30_000);
-    let concurrency = env("LOADGEN_CONCURRENCY", 64);
+    let concurrency = env("LOADGEN_CONCURRENCY", 256);
     let rss_entries = env("LOADGEN_RSS_ENTRIES", 1_000_000);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let ed25519 = verify_rate(KeyAlgorithm::Ed25519);
