@@ -42,37 +42,32 @@
 //! time, while a feature would mean two configurations to build and test
 //! and `--pkcs11-*` flags that exist but fail at run time.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
-use const_oid::ObjectIdentifier;
-use cryptoki::context::{CInitializeArgs, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
-use cryptoki::slot::Slot;
-use cryptoki::types::RawAuthPin;
-use der::asn1::{Any, BitString, OctetStringRef, UintRef};
-use der::{Decode, Encode};
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
-use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use thiserror::Error;
 
 use crate::error::IssueError;
 use crate::signer::CaSigner;
+
+mod ec;
+mod token;
+
+pub use ec::raw_signature_to_der;
+use ec::{curve_from_params, ec_point, public_key};
+use token::{find_slot, generate_key_pair, module_context, read_pin, GenerateError};
 
 /// The environment variable the user PIN is read from unless configured.
 pub const DEFAULT_PIN_ENV: &str = "KEYLESS_PKCS11_PIN";
 
 /// Debian's SoftHSM2 module (package `softhsm2`), used by the tests.
 pub const SOFTHSM2_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// Where the CA's intermediate key lives on a PKCS#11 token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,116 +191,6 @@ impl std::fmt::Debug for Pkcs11Key {
             .field("sessions", &self.sessions.len())
             .finish_non_exhaustive()
     }
-}
-
-/// One initialised context per module path for the whole process (see the
-/// module docs for why it is never finalised).
-fn module_context(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
-    static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
-    let shown = path.display().to_string();
-    let canonical = std::fs::canonicalize(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Pkcs11Error::ModuleMissing { path: shown.clone() },
-        _ => Pkcs11Error::ModuleLoad { path: shown.clone(), reason: e.to_string() },
-    })?;
-    let mut modules = MODULES.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(ctx) = modules.get(&canonical) {
-        return Ok(ctx.clone());
-    }
-    let ctx = Pkcs11::new(&canonical).map_err(|e| Pkcs11Error::ModuleLoad { path: shown.clone(), reason: e.to_string() })?;
-    match ctx.initialize(CInitializeArgs::OsThreads) {
-        // Someone else in this process initialised the library: its state
-        // is shared, so use it (and keep this context alive, see above).
-        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(source) => return Err(Pkcs11Error::Initialize { path: shown, source }),
-    }
-    modules.insert(canonical, ctx.clone());
-    Ok(ctx)
-}
-
-/// The user PIN from the environment, in a buffer wiped on drop.
-fn read_pin(var: &str) -> Result<RawAuthPin, Pkcs11Error> {
-    match std::env::var_os(var) {
-        None => Err(Pkcs11Error::PinNotSet { var: var.into() }),
-        Some(v) if v.is_empty() => Err(Pkcs11Error::PinEmpty { var: var.into() }),
-        Some(v) => {
-            #[cfg(unix)]
-            let bytes = std::os::unix::ffi::OsStringExt::into_vec(v);
-            #[cfg(not(unix))]
-            let bytes = v.to_string_lossy().into_owned().into_bytes();
-            Ok(RawAuthPin::new(bytes))
-        }
-    }
-}
-
-/// The curve's key algorithm, scalar size and hash, from `CKA_EC_PARAMS`
-/// (a DER namedCurve OID; explicit curve parameters are not accepted).
-fn curve_from_params(params: &[u8]) -> Result<(KeyAlgorithm, ObjectIdentifier, usize, HashAlgorithm), String> {
-    let oid = ObjectIdentifier::from_der(params).map_err(|_| "CKA_EC_PARAMS is not a named curve OID".to_string())?;
-    match oid {
-        OID_P256 => Ok((KeyAlgorithm::EcdsaP256, oid, 32, HashAlgorithm::Sha256)),
-        OID_P384 => Ok((KeyAlgorithm::EcdsaP384, oid, 48, HashAlgorithm::Sha384)),
-        other => Err(format!("curve {other}: only P-256 and P-384 CA keys are supported")),
-    }
-}
-
-fn curve_oid(alg: KeyAlgorithm) -> Option<ObjectIdentifier> {
-    match alg {
-        KeyAlgorithm::EcdsaP256 => Some(OID_P256),
-        KeyAlgorithm::EcdsaP384 => Some(OID_P384),
-        _ => None,
-    }
-}
-
-/// The uncompressed point from `CKA_EC_POINT`: PKCS#11 specifies a DER
-/// OCTET STRING around it, but some tokens return the bare point. The two
-/// cannot be confused: their lengths differ by the DER header.
-fn ec_point(value: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
-    let uncompressed = |p: &[u8]| p.len() == 1 + 2 * field_len && p[0] == 0x04;
-    if uncompressed(value) {
-        return Ok(value.to_vec());
-    }
-    let inner = OctetStringRef::from_der(value).map_err(|e| format!("CKA_EC_POINT is neither a point nor a DER OCTET STRING: {e}"))?;
-    if uncompressed(inner.as_bytes()) {
-        Ok(inner.as_bytes().to_vec())
-    } else {
-        Err("CKA_EC_POINT is not an uncompressed point on the key's curve".into())
-    }
-}
-
-/// SubjectPublicKeyInfo (id-ecPublicKey, namedCurve) around `point`.
-fn public_key(curve: ObjectIdentifier, point: &[u8]) -> Result<PublicKey, String> {
-    let spki = SubjectPublicKeyInfoOwned {
-        algorithm: AlgorithmIdentifierOwned {
-            oid: OID_EC_PUBLIC_KEY,
-            parameters: Some(Any::encode_from(&curve).map_err(|e| e.to_string())?),
-        },
-        subject_public_key: BitString::from_bytes(point).map_err(|e| e.to_string())?,
-    };
-    let der = spki.to_der().map_err(|e| e.to_string())?;
-    PublicKey::from_spki_der(&der).map_err(|e| format!("CKA_EC_POINT is not a valid public key: {e}"))
-}
-
-/// ASN.1 `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279
-/// §2.2.3), encoded by `der`.
-#[derive(der::Sequence)]
-struct EcdsaSigValue<'a> {
-    r: UintRef<'a>,
-    s: UintRef<'a>,
-}
-
-/// Convert a PKCS#11 ECDSA signature (`r || s`, each `field_len` bytes,
-/// big-endian) into DER. `UintRef` strips leading zeros and adds the sign
-/// octet where the high bit is set, as DER requires.
-pub fn raw_signature_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
-    if raw.len() != 2 * field_len {
-        return Err(format!("ECDSA signature is {} bytes, expected {}", raw.len(), 2 * field_len));
-    }
-    let (r, s) = raw.split_at(field_len);
-    let value = EcdsaSigValue {
-        r: UintRef::new(r).map_err(|e| e.to_string())?,
-        s: UintRef::new(s).map_err(|e| e.to_string())?,
-    };
-    value.to_der().map_err(|e| e.to_string())
 }
 
 /// Fixed data signed and verified at start-up.
@@ -502,121 +387,3 @@ impl CaSigner for Pkcs11Key {
     }
 }
 
-fn find_slot(ctx: &Pkcs11, config: &Pkcs11Config) -> Result<Slot, Pkcs11Error> {
-    let module = config.module.display().to_string();
-    let ck = |operation: &'static str| {
-        let token = config.token_label.clone();
-        move |source: CkError| Pkcs11Error::Token { operation, token, source }
-    };
-    let mut found = Vec::new();
-    let mut matching = Vec::new();
-    for slot in ctx.get_slots_with_initialized_token().map_err(ck("C_GetSlotList"))? {
-        let info = ctx.get_token_info(slot).map_err(ck("C_GetTokenInfo"))?;
-        if info.label() == config.token_label {
-            matching.push(slot);
-        }
-        found.push(info.label().to_string());
-    }
-    match matching.as_slice() {
-        [] => Err(Pkcs11Error::TokenNotFound { label: config.token_label.clone(), module, found }),
-        [one] => Ok(*one),
-        more => Err(Pkcs11Error::AmbiguousToken { label: config.token_label.clone(), module, count: more.len() }),
-    }
-}
-
-enum GenerateError {
-    Unsupported(String),
-    Token(&'static str, CkError),
-}
-
-/// `C_GenerateKeyPair` on the token: both objects persistent
-/// (`CKA_TOKEN`), the private key `CKA_SENSITIVE` and not
-/// `CKA_EXTRACTABLE`, so that it never leaves the device; a random
-/// `CKA_ID` pairs the two objects. Needs a read-write session, opened
-/// only for this (the signing sessions are read-only).
-fn generate_key_pair(ctx: &Pkcs11, slot: Slot, label: &str, algorithm: KeyAlgorithm) -> Result<(), GenerateError> {
-    let curve = curve_oid(algorithm)
-        .ok_or_else(|| GenerateError::Unsupported(format!("cannot generate a {algorithm:?} CA key: P-256 or P-384 only")))?;
-    let params = curve.to_der().map_err(|e| GenerateError::Unsupported(e.to_string()))?;
-    let mut id = vec![0u8; 16];
-    aws_lc_rs::rand::fill(&mut id).map_err(|_| GenerateError::Unsupported("random CKA_ID".into()))?;
-    let public = [
-        Attribute::Token(true),
-        Attribute::Private(false),
-        Attribute::Verify(true),
-        Attribute::EcParams(params),
-        Attribute::Label(label.as_bytes().to_vec()),
-        Attribute::Id(id.clone()),
-    ];
-    let private = [
-        Attribute::Token(true),
-        Attribute::Private(true),
-        Attribute::Sensitive(true),
-        Attribute::Extractable(false),
-        Attribute::Sign(true),
-        Attribute::Label(label.as_bytes().to_vec()),
-        Attribute::Id(id),
-    ];
-    let rw = ctx.open_rw_session(slot).map_err(|e| GenerateError::Token("C_OpenSession (read-write)", e))?;
-    rw.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
-        .map_err(|e| GenerateError::Token("C_GenerateKeyPair", e))?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
-    use keyless_crypto::SigningKey;
-
-    /// A fixed-format (`r || s`) signature from aws-lc-rs, converted by
-    /// us, verifies as DER under the same key: the conversion is what a
-    /// token's CKM_ECDSA output goes through.
-    #[test]
-    fn raw_signatures_convert_to_der_that_verifies() {
-        for (alg, fixed, n) in [
-            (KeyAlgorithm::EcdsaP256, &ECDSA_P256_SHA256_FIXED_SIGNING, 32),
-            (KeyAlgorithm::EcdsaP384, &ECDSA_P384_SHA384_FIXED_SIGNING, 48),
-        ] {
-            let key = SigningKey::generate(alg).unwrap();
-            let pair = EcdsaKeyPair::from_pkcs8(fixed, key.to_pkcs8_der()).unwrap();
-            // Enough signatures that some r or s has a high bit set or a
-            // leading zero byte.
-            for i in 0..64u32 {
-                let msg = i.to_be_bytes();
-                let raw = pair.sign(&aws_lc_rs::rand::SystemRandom::new(), &msg).unwrap();
-                let der = raw_signature_to_der(raw.as_ref(), n).unwrap();
-                key.public_key().verify(key.signature_algorithm(), &msg, &der).unwrap();
-            }
-        }
-    }
-
-    #[test]
-    fn integer_encoding_is_minimal_and_positive() {
-        let mut raw = vec![0u8; 64];
-        raw[31] = 0x01; // r = 1
-        raw[32] = 0x80; // s has its high bit set
-        let der = raw_signature_to_der(&raw, 32).unwrap();
-        // SEQUENCE { INTEGER 1 (3 octets), INTEGER 0x00 0x80… (2 + 33 octets) }
-        assert_eq!(&der[..5], &[0x30, 3 + 2 + 33, 0x02, 0x01, 0x01]);
-        assert_eq!(&der[5..8], &[0x02, 33, 0x00]);
-        assert!(raw_signature_to_der(&raw[..63], 32).unwrap_err().contains("63 bytes"));
-    }
-
-    #[test]
-    fn ec_point_accepts_der_wrapped_and_bare_points() {
-        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-        let spki = spki::SubjectPublicKeyInfoRef::from_der(key.public_key().spki_der()).unwrap();
-        let bare = spki.subject_public_key.raw_bytes().to_vec();
-        let wrapped = der::asn1::OctetString::new(bare.clone()).unwrap().to_der().unwrap();
-        assert_eq!(ec_point(&bare, 32).unwrap(), bare);
-        assert_eq!(ec_point(&wrapped, 32).unwrap(), bare);
-        assert!(ec_point(&wrapped, 48).is_err());
-        let params = OID_P256.to_der().unwrap();
-        let (alg, curve, n, _) = curve_from_params(&params).unwrap();
-        assert_eq!((alg, n), (KeyAlgorithm::EcdsaP256, 32));
-        assert_eq!(&public_key(curve, &bare).unwrap(), key.public_key());
-        let p521 = ObjectIdentifier::new_unwrap("1.3.132.0.35").to_der().unwrap();
-        assert!(curve_from_params(&p521).unwrap_err().contains("only P-256 and P-384"));
-    }
-}
