@@ -78,13 +78,24 @@ fn thread_sys() -> HashMap<String, Duration> {
 
 fn thread_times(which: &[usize]) -> HashMap<String, Duration> {
     let mut out: HashMap<String, Duration> = HashMap::new();
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return out };
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
     for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else { continue };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else { continue };
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
         let name = stat[open + 1..close].to_string();
         let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         // utime and stime: fields 14 and 15 of stat(5), 11 and 12 after the name.
         let sum: u64 = which.iter().map(|&i| ticks(i)).sum();
         *out.entry(name).or_default() += Duration::from_millis(sum * 10);
@@ -93,21 +104,33 @@ fn thread_times(which: &[usize]) -> HashMap<String, Duration> {
 }
 
 /// CPU used between two snapshots by threads whose name starts with `prefix`.
-fn cpu_since(before: &HashMap<String, Duration>, after: &HashMap<String, Duration>, prefix: &str) -> Duration {
+fn cpu_since(
+    before: &HashMap<String, Duration>,
+    after: &HashMap<String, Duration>,
+    prefix: &str,
+) -> Duration {
     let sum = |m: &HashMap<String, Duration>| -> Duration {
-        m.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| *v).sum()
+        m.iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| *v)
+            .sum()
     };
     sum(after).saturating_sub(sum(before))
 }
 
 /// One simulated client: a kept-alive HTTP/1.1 connection, requests one
 /// after another, each answered only once durable and provable.
-async fn client(addr: std::net::SocketAddr, bodies: Arc<Vec<Bytes>>, next: Arc<AtomicUsize>) -> Vec<Duration> {
+async fn client(
+    addr: std::net::SocketAddr,
+    bodies: Arc<Vec<Bytes>>,
+    next: Arc<AtomicUsize>,
+) -> Vec<Duration> {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .expect("handshake");
+    let (mut send, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
     tokio::spawn(conn);
     let mut lat = Vec::new();
     loop {
@@ -133,7 +156,9 @@ fn main() {
     let http_entries = env("LOADGEN_HTTP_ENTRIES", 30_000);
     let concurrency = env("LOADGEN_CONCURRENCY", 256);
     let rss_entries = env("LOADGEN_RSS_ENTRIES", 1_000_000);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let ed25519 = verify_rate(KeyAlgorithm::Ed25519);
     let p256 = verify_rate(KeyAlgorithm::EcdsaP256);
     println!("single-core verify: Ed25519 {ed25519:.0}/s, ECDSA P-256 {p256:.0}/s");
@@ -162,7 +187,10 @@ fn main() {
             println!("storage: PostgreSQL");
             config = config.with_postgres(url);
         }
-        let log = tokio::task::spawn_blocking(move || Log::open(config)).await.unwrap().unwrap();
+        let log = tokio::task::spawn_blocking(move || Log::open(config))
+            .await
+            .unwrap()
+            .unwrap();
         let router = keyless_log::router(log.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         (log, addr)
@@ -228,7 +256,11 @@ fn main() {
         rate / p256,
         capacity / p256
     );
-    println!("RSS after {} entries: {:.1} MiB", log.published().size, rss_mib());
+    println!(
+        "RSS after {} entries: {:.1} MiB",
+        log.published().size,
+        rss_mib()
+    );
 
     // Grow the log through the library API (no HTTP, no signatures) to
     // see memory at scale; entries are ~450-byte synthetic bodies.

@@ -1,13 +1,50 @@
-//! In-memory lookups rebuilt from durable state on start: entry hash →
-//! index (de-duplication, Rekor v1 UUIDs) and artifact hash → indices
-//! (Rekor v1 search).
+//! Lookups over every committed entry: entry (leaf) hash → index, for
+//! de-duplication (Rekor's 409) and Rekor v1 UUIDs, and artifact SHA-256
+//! → indices, for Rekor v1 search.
 //!
-//! Keys are stored as their first 8 bytes, which keeps a million entries
-//! at about 20 MB per index; callers confirm candidates against the full
-//! value (the tree's leaf hash, or the stored metadata), so a prefix
-//! collision costs a comparison, never a wrong answer.
+//! Both must cover the whole log, so an in-memory map grows by tens of
+//! bytes per entry, forever. A backend that can keep them on disk does so
+//! ([`crate::storage::Storage::open_index`]; the file backend uses a
+//! sorted-run index, see [`crate::storage::run_index`]). Otherwise
+//! [`MemoryIndex`] keeps 8-byte key prefixes in memory, rebuilt on open.
+//!
+//! The index is written by the committer *after* a batch is durable and
+//! is not itself synced on every commit, so it may lag the checkpoint
+//! after a crash: it records the size it covers
+//! ([`EntryIndex::indexed_size`]) and [`Log::open`](crate::Log::open)
+//! re-indexes the entries from there up to the checkpoint. Lookups return
+//! *candidates*; callers confirm each against the tree's leaf hash or the
+//! stored metadata, so a prefix collision (or a stale index) costs a
+//! comparison, never a wrong answer.
 
 use std::collections::HashMap;
+use std::sync::RwLock;
+
+use keyless_tlog::Hash;
+
+use crate::error::StorageError;
+use crate::state::{read, write};
+
+/// What the log looks entries up by; see the module docs.
+pub trait EntryIndex: Send + Sync {
+    /// Entries `0..indexed_size()` are indexed.
+    fn indexed_size(&self) -> Result<u64, StorageError>;
+    /// Index entries `first..first + leaves.len()` (`first` must be
+    /// `indexed_size()`), with each one's artifact digest, if any.
+    fn add(
+        &self,
+        first: u64,
+        leaves: &[Hash],
+        artifacts: &[Option<[u8; 32]>],
+    ) -> Result<(), StorageError>;
+    /// Indices that may hold an entry with this leaf hash, ascending.
+    fn leaf_candidates(&self, leaf: &Hash) -> Result<Vec<u64>, StorageError>;
+    /// Indices that may hold entries about this artifact, ascending.
+    fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError>;
+    /// Forget everything (the index is ahead of the checkpoint, which
+    /// only a foreign or restored index file can be).
+    fn clear(&self) -> Result<(), StorageError>;
+}
 
 /// Prefix key → candidate indices.
 #[derive(Debug, Default)]
@@ -44,9 +81,59 @@ impl PrefixIndex {
         }
         out
     }
+}
 
-    pub fn reserve(&mut self, n: usize) {
-        self.first.reserve(n);
+/// The in-memory index, for backends without one of their own: about
+/// 20 MB per million entries per map, rebuilt from storage on open.
+#[derive(Debug, Default)]
+pub struct MemoryIndex {
+    size: RwLock<u64>,
+    leaves: RwLock<PrefixIndex>,
+    artifacts: RwLock<PrefixIndex>,
+}
+
+impl EntryIndex for MemoryIndex {
+    fn indexed_size(&self) -> Result<u64, StorageError> {
+        Ok(*read(&self.size))
+    }
+
+    fn add(
+        &self,
+        first: u64,
+        leaves: &[Hash],
+        artifacts: &[Option<[u8; 32]>],
+    ) -> Result<(), StorageError> {
+        {
+            let mut idx = write(&self.leaves);
+            for (k, l) in leaves.iter().enumerate() {
+                idx.insert(l, first + k as u64);
+            }
+        }
+        {
+            let mut idx = write(&self.artifacts);
+            for (k, d) in artifacts.iter().enumerate() {
+                if let Some(d) = d {
+                    idx.insert(d, first + k as u64);
+                }
+            }
+        }
+        *write(&self.size) = first + leaves.len() as u64;
+        Ok(())
+    }
+
+    fn leaf_candidates(&self, leaf: &Hash) -> Result<Vec<u64>, StorageError> {
+        Ok(read(&self.leaves).candidates(leaf))
+    }
+
+    fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+        Ok(read(&self.artifacts).candidates(digest))
+    }
+
+    fn clear(&self) -> Result<(), StorageError> {
+        *write(&self.leaves) = PrefixIndex::default();
+        *write(&self.artifacts) = PrefixIndex::default();
+        *write(&self.size) = 0;
+        Ok(())
     }
 }
 
@@ -64,5 +151,18 @@ mod tests {
         idx.insert(&b, 9);
         assert_eq!(idx.candidates(&a), vec![5, 9]);
         assert!(idx.candidates(&[3u8; 32]).is_empty());
+    }
+
+    #[test]
+    fn memory_index_tracks_its_size() {
+        let idx = MemoryIndex::default();
+        idx.add(0, &[[1; 32], [2; 32]], &[Some([7; 32]), None])
+            .unwrap();
+        assert_eq!(idx.indexed_size().unwrap(), 2);
+        assert_eq!(idx.leaf_candidates(&[2; 32]).unwrap(), vec![1]);
+        assert_eq!(idx.artifact_candidates(&[7; 32]).unwrap(), vec![0]);
+        idx.clear().unwrap();
+        assert_eq!(idx.indexed_size().unwrap(), 0);
+        assert!(idx.leaf_candidates(&[2; 32]).unwrap().is_empty());
     }
 }

@@ -20,7 +20,7 @@ pub mod api;
 pub mod config;
 pub mod entries;
 pub mod error;
-mod index;
+pub mod index;
 pub mod integrity;
 pub mod keys;
 pub mod merkle;
@@ -29,6 +29,7 @@ mod search;
 mod sequencer;
 mod state;
 pub mod storage;
+mod tile_cache;
 
 use std::future::Future;
 

@@ -38,6 +38,8 @@ use crate::storage::{Commit, EntryMeta};
 pub(crate) struct Pending {
     pub submission: Submission,
     pub leaf: Hash,
+    /// Entries below this size were searched for `leaf` at submission.
+    pub checked: u64,
     pub reply: oneshot::Sender<Result<Sequenced, LogError>>,
 }
 
@@ -62,6 +64,7 @@ pub(crate) fn spawn(
                 shared: &shared,
                 tail,
                 in_flight: VecDeque::new(),
+                recent: HashMap::new(),
                 commit_tx,
                 failed: &failed,
             };
@@ -98,7 +101,8 @@ struct InFlight {
     old_size: u64,
     new_size: u64,
     leaves: Vec<Hash>,
-    artifacts: Vec<([u8; 32], u64)>,
+    /// Artifact digest of each entry of `leaves`.
+    artifacts: Vec<Option<[u8; 32]>>,
     replies: Vec<Reply>,
 }
 
@@ -131,18 +135,17 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
             }
             return;
         }
-        {
-            let mut idx = write(&shared.leaves);
-            for (k, l) in b.leaves.iter().enumerate() {
-                idx.insert(l, b.old_size + k as u64);
-            }
+        // The batch's complete tiles are durable now: the tree can drop
+        // their lower nodes and read them back from storage when needed.
+        // They go to the cache first, as their proofs are asked for next.
+        let dropped = write(&shared.tree).drop_durable(b.new_size);
+        for (tile, nodes) in dropped {
+            shared.tiles.insert(tile, nodes);
         }
-        {
-            let mut idx = write(&shared.artifacts);
-            for (d, i) in &b.artifacts {
-                idx.insert(d, *i);
-            }
-        }
+        // Index before publishing, so that a submitter who sees the new
+        // checkpoint also finds its entry. The index is not synced here
+        // (see crate::index): a crash re-indexes from the checkpoint.
+        let indexed = shared.index.add(b.old_size, &b.leaves, &b.artifacts);
         let published = Arc::new(Published {
             size: b.new_size,
             root: b.root,
@@ -156,12 +159,27 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
                 duplicate,
             }));
         }
+        if let Err(e) = indexed {
+            // The batch is durable and published, but later duplicates of
+            // its entries would go unnoticed: stop, as for a storage error;
+            // a restart re-indexes.
+            failed.store(true, Ordering::SeqCst);
+            tracing::error!(error = %e, "the entry index failed; the sequencer stops, restart the log to recover");
+            while let Ok(w) = rx.recv() {
+                w.fail();
+            }
+            return;
+        }
     }
 }
 
 /// How often a sequencer waiting for the committer checks whether it is
 /// done: a small fraction of one fsync round (milliseconds).
 const COMMITTER_POLL: Duration = Duration::from_micros(200);
+
+/// Entries of published batches the sequencer keeps in memory for
+/// de-duplication (a few MB), see `Sequencer::in_flight`.
+const RECENT_ENTRIES: u64 = 1 << 16;
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -175,8 +193,15 @@ struct Sequencer<'a> {
     /// Bodies of the entry bundle still being filled.
     tail: Vec<Vec<u8>>,
     /// Leaves of batches handed to the committer but maybe not yet
-    /// published, with the tree size each batch ends at.
-    in_flight: VecDeque<(u64, HashMap<Hash, u64>)>,
+    /// published, and of the last published ones (up to
+    /// [`RECENT_ENTRIES`]), with the tree sizes each batch starts and
+    /// ends at. An entry submitted while these were published was
+    /// searched only below them, so `recent` answers for the rest
+    /// without a second search of the entry index.
+    in_flight: VecDeque<(u64, u64, Vec<Hash>)>,
+    /// Leaf → index of every entry of the batches in `in_flight` (one
+    /// map, so a lookup costs one probe however small the batches are).
+    recent: HashMap<Hash, u64>,
     commit_tx: SyncSender<Work>,
     failed: &'a AtomicBool,
 }
@@ -188,7 +213,7 @@ impl Sequencer<'_> {
             && self
                 .in_flight
                 .back()
-                .is_some_and(|(end, _)| *end > crate::state::read(&self.shared.published).size)
+                .is_some_and(|(_, end, _)| *end > crate::state::read(&self.shared.published).size)
     }
 
     fn run(&mut self, rx: &Receiver<Pending>, config: &LogConfig, queued: &AtomicUsize) {
@@ -251,17 +276,27 @@ impl Sequencer<'_> {
     fn sequence(&mut self, batch: Vec<Pending>) -> Result<(), LogError> {
         let shared = self.shared;
         let now = unix_now();
-        // Forget in-flight batches that are published by now: their leaves
-        // are in the committed index.
+        // Forget batches published long enough ago: their leaves are in
+        // the committed index, and entries submitted since were searched
+        // there.
         let published = crate::state::read(&shared.published).size;
         while self
             .in_flight
             .front()
-            .is_some_and(|(end, _)| *end <= published)
+            .is_some_and(|(_, end, _)| *end <= published && end + RECENT_ENTRIES <= published)
         {
-            self.in_flight.pop_front();
+            if let Some((_, _, leaves)) = self.in_flight.pop_front() {
+                for l in &leaves {
+                    self.recent.remove(l);
+                }
+            }
         }
         let old_size = crate::state::read(&shared.tree).size();
+        // The maps cover every entry from here up to `old_size`.
+        let maps_from = self
+            .in_flight
+            .front()
+            .map_or(old_size, |(start, _, _)| *start);
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut replies = Vec::with_capacity(batch.len());
         let mut bodies = Vec::new();
@@ -270,23 +305,31 @@ impl Sequencer<'_> {
         let mut artifacts = Vec::new();
         for p in batch {
             // Submitted twice, maybe concurrently: the first copy wins.
-            if let Some(i) = shared.find_leaf(&p.leaf) {
-                let checkpoint = crate::state::read(&shared.published).clone();
-                let _ = p.reply.send(Ok(Sequenced {
-                    index: i,
-                    checkpoint,
-                    duplicate: true,
-                }));
-                continue;
-            }
-            // In this batch or one not yet published: answered once this
-            // batch (committed after it) is durable.
-            if let Some(i) = in_batch
-                .get(&p.leaf)
-                .or_else(|| self.in_flight.iter().find_map(|(_, m)| m.get(&p.leaf)))
-            {
+            // In this batch or a recent one (maybe not yet published):
+            // answered once this batch (committed after it) is durable.
+            if let Some(i) = in_batch.get(&p.leaf).or_else(|| self.recent.get(&p.leaf)) {
                 replies.push((p.reply, *i, true));
                 continue;
+            }
+            // Published between the submitter's search and the recent
+            // batches: search again (rare; only under a long queue).
+            if p.checked < maps_from {
+                let found = match shared.find_leaf(&p.leaf) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        let _ = p.reply.send(Err(e));
+                        continue;
+                    }
+                };
+                if let Some(i) = found {
+                    let checkpoint = crate::state::read(&shared.published).clone();
+                    let _ = p.reply.send(Ok(Sequenced {
+                        index: i,
+                        checkpoint,
+                        duplicate: true,
+                    }));
+                    continue;
+                }
             }
             let i = old_size + leaves.len() as u64;
             in_batch.insert(p.leaf, i);
@@ -295,9 +338,7 @@ impl Sequencer<'_> {
                 integrated_time: now,
                 artifact_sha256: p.submission.artifact_sha256,
             });
-            if let Some(d) = p.submission.artifact_sha256 {
-                artifacts.push((d, i));
-            }
+            artifacts.push(p.submission.artifact_sha256);
             bodies.push(p.submission.body);
             replies.push((p.reply, i, false));
         }
@@ -339,12 +380,11 @@ impl Sequencer<'_> {
         // Keep only the bodies of the entry bundle still being filled.
         let new_tail_start = new_size / TILE_WIDTH * TILE_WIDTH;
         tail.drain(..(new_tail_start - tail_start) as usize);
-        let map = leaves
-            .iter()
-            .enumerate()
-            .map(|(k, l)| (*l, old_size + k as u64))
-            .collect();
-        self.in_flight.push_back((new_size, map));
+        for (k, l) in leaves.iter().enumerate() {
+            self.recent.insert(*l, old_size + k as u64);
+        }
+        self.in_flight
+            .push_back((old_size, new_size, leaves.clone()));
         self.commit_tx
             .send(Work::Batch(InFlight {
                 commit,
@@ -400,7 +440,7 @@ fn prepare(
             let hi = (lo + TILE_WIDTH).min(new_n);
             let mut data = Vec::with_capacity(((hi - lo) * 32) as usize);
             for i in lo..hi {
-                let h = tree.node(height, i).ok_or_else(|| {
+                let h = tree.mem_node(height, i).ok_or_else(|| {
                     LogError::Corrupt(format!("tree lacks node {i} at height {height}"))
                 })?;
                 data.extend_from_slice(h);
@@ -415,7 +455,7 @@ fn prepare(
             ));
         }
     }
-    let root = tree.root(new_size)?;
+    let root = tree.root(new_size, &shared.tiles)?;
     let body = Checkpoint {
         origin: shared.origin.clone(),
         size: new_size,

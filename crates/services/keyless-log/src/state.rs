@@ -1,5 +1,12 @@
 //! The log handle: shared state, recovery from durable state on open, and
 //! submission to the sequencer.
+//!
+//! Recovery rebuilds the tree from what its tiles already summarize: the
+//! level-1 tiles (every height-8 node, 1/256 of the leaves) and the
+//! partial level-0 tile, checked against the checkpoint's root. Complete
+//! level-0 tiles stay in storage and are read on demand through
+//! [`TileCache`] (see [`crate::merkle`]), so neither opening nor running
+//! the log holds every leaf hash in memory.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
@@ -14,12 +21,13 @@ use tokio::sync::oneshot;
 
 use crate::config::{LogConfig, StorageBackend};
 use crate::error::LogError;
-use crate::index::PrefixIndex;
-use crate::merkle::MerkleTree;
+use crate::index::{EntryIndex, MemoryIndex};
+use crate::merkle::{MerkleTree, TreeError};
 use crate::sequencer::{self, Pending};
 use crate::storage::files::FileStorage;
 use crate::storage::postgres::PgStorage;
 use crate::storage::{Commit, EntryMeta, Storage};
+use crate::tile_cache::{TileCache, DEFAULT_CACHED_TILES};
 
 /// Longest entry the log stores: entry bundles frame entries with a
 /// 16-bit length.
@@ -54,8 +62,10 @@ pub struct Sequenced {
 pub(crate) struct Shared {
     pub tree: RwLock<MerkleTree>,
     pub published: RwLock<Arc<Published>>,
-    pub leaves: RwLock<PrefixIndex>,
-    pub artifacts: RwLock<PrefixIndex>,
+    /// Leaf hash and artifact lookups over every committed entry.
+    pub index: Box<dyn EntryIndex>,
+    /// Complete level-0 tiles the tree no longer keeps in memory.
+    pub tiles: TileCache,
     pub storage: Arc<dyn Storage>,
     pub signer: NoteSigner,
     pub origin: String,
@@ -73,13 +83,25 @@ pub(crate) fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 impl Shared {
     /// The committed index of an entry with this leaf hash.
-    pub fn find_leaf(&self, leaf: &Hash) -> Option<u64> {
+    pub fn find_leaf(&self, leaf: &Hash) -> Result<Option<u64>, LogError> {
+        self.find_leaf_checked(leaf).map(|(found, _)| found)
+    }
+
+    /// Like [`Self::find_leaf`], also returning the published size the
+    /// search covered: an entry with this leaf, if any, lies past it.
+    pub fn find_leaf_checked(&self, leaf: &Hash) -> Result<(Option<u64>, u64), LogError> {
         let size = read(&self.published).size;
+        let candidates = self.index.leaf_candidates(leaf)?;
+        if candidates.is_empty() {
+            return Ok((None, size));
+        }
         let tree = read(&self.tree);
-        read(&self.leaves)
-            .candidates(leaf)
-            .into_iter()
-            .find(|&i| i < size && tree.leaf(i) == Some(leaf))
+        for i in candidates.into_iter().filter(|&i| i < size) {
+            if tree.leaf(i, &self.tiles)? == *leaf {
+                return Ok((Some(i), size));
+            }
+        }
+        Ok((None, size))
     }
 }
 
@@ -104,7 +126,8 @@ impl Log {
     /// Open the log with the storage `config.storage` names (files in
     /// `config.data_dir` by default, or PostgreSQL), generating a key in
     /// `config.data_dir` on first start and recovering from whatever a
-    /// previous run left durable. Blocking (reads the whole tree).
+    /// previous run left durable. Blocking (reads the upper tiles, and
+    /// re-indexes entries the entry index lacks).
     pub fn open(config: LogConfig) -> Result<Self, LogError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| LogError::Config(format!("{}: {e}", config.data_dir.display())))?;
@@ -133,8 +156,8 @@ impl Log {
         let shared = Arc::new(Shared {
             tree: RwLock::new(recovered.tree),
             published: RwLock::new(Arc::new(recovered.published)),
-            leaves: RwLock::new(recovered.leaves),
-            artifacts: RwLock::new(recovered.artifacts),
+            index: recovered.index,
+            tiles: TileCache::new(storage.clone(), DEFAULT_CACHED_TILES),
             storage,
             signer,
             origin: config.origin.clone(),
@@ -167,7 +190,8 @@ impl Log {
             });
         }
         let leaf = leaf_hash(&submission.body);
-        if let Some(index) = self.shared.find_leaf(&leaf) {
+        let (found, checked) = self.shared.find_leaf_checked(&leaf)?;
+        if let Some(index) = found {
             return Ok(Sequenced {
                 index,
                 checkpoint: self.published(),
@@ -179,6 +203,7 @@ impl Log {
         match self.tx.try_send(Pending {
             submission,
             leaf,
+            checked,
             reply,
         }) {
             Ok(()) => {}
@@ -222,28 +247,31 @@ impl Log {
 
     /// Inclusion proof for `index` against the tree of `size` leaves.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
-        Ok(read(&self.shared.tree).inclusion_proof(index, size)?)
+        let shared = &*self.shared;
+        Ok(read(&shared.tree).inclusion_proof(index, size, &shared.tiles)?)
     }
 
     /// Consistency proof between two published sizes.
     pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, LogError> {
-        Ok(read(&self.shared.tree).consistency_proof(first, second)?)
+        let shared = &*self.shared;
+        Ok(read(&shared.tree).consistency_proof(first, second, &shared.tiles)?)
     }
 
     /// Root of the tree of `size` leaves.
     pub fn root(&self, size: u64) -> Result<Hash, LogError> {
-        Ok(read(&self.shared.tree).root(size)?)
+        let shared = &*self.shared;
+        Ok(read(&shared.tree).root(size, &shared.tiles)?)
     }
 
     /// The committed index of the entry with this leaf hash.
-    pub fn find_leaf(&self, leaf: &Hash) -> Option<u64> {
+    pub fn find_leaf(&self, leaf: &Hash) -> Result<Option<u64>, LogError> {
         self.shared.find_leaf(leaf)
     }
 
     /// Committed indices of entries about this artifact SHA-256.
     pub fn find_artifact(&self, digest: &[u8; 32]) -> Result<Vec<u64>, LogError> {
         let size = self.published().size;
-        let candidates = read(&self.shared.artifacts).candidates(digest);
+        let candidates = self.shared.index.artifact_candidates(digest)?;
         let mut out = Vec::new();
         for i in candidates.into_iter().filter(|&i| i < size) {
             if self.meta(i)?.artifact_sha256.as_ref() == Some(digest) {
@@ -257,7 +285,7 @@ impl Log {
     pub fn meta(&self, index: u64) -> Result<EntryMeta, LogError> {
         let size = self.published().size;
         if index >= size {
-            return Err(crate::merkle::TreeError::IndexOutOfRange { index, size }.into());
+            return Err(TreeError::IndexOutOfRange { index, size }.into());
         }
         self.shared
             .storage
@@ -271,12 +299,12 @@ impl Log {
         let size = self.published().size;
         let bundle = self
             .read_tile_prefix(TileKind::Entries, index / TILE_WIDTH, size)?
-            .ok_or(crate::merkle::TreeError::IndexOutOfRange { index, size })?;
+            .ok_or(TreeError::IndexOutOfRange { index, size })?;
         let entries = decode_entry_bundle(&bundle).map_err(|e| LogError::Corrupt(e.to_string()))?;
         entries
             .get((index % TILE_WIDTH) as usize)
             .map(|e| e.to_vec())
-            .ok_or_else(|| crate::merkle::TreeError::IndexOutOfRange { index, size }.into())
+            .ok_or_else(|| TreeError::IndexOutOfRange { index, size }.into())
     }
 
     /// The committed contents of a tile (or entry bundle) at tree `size`,
@@ -353,8 +381,7 @@ struct Recovered {
     tree: MerkleTree,
     published: Published,
     tail: Vec<Vec<u8>>,
-    leaves: PrefixIndex,
-    artifacts: PrefixIndex,
+    index: Box<dyn EntryIndex>,
 }
 
 /// Rebuild the in-memory state from storage and check it against the
@@ -386,6 +413,7 @@ fn recover(
             checkpoint: note.clone(),
         })?;
         storage.recover(0)?;
+        let index = open_index(storage, 0)?;
         return Ok(Recovered {
             tree: MerkleTree::new(),
             published: Published {
@@ -394,8 +422,7 @@ fn recover(
                 note,
             },
             tail: vec![],
-            leaves: PrefixIndex::default(),
-            artifacts: PrefixIndex::default(),
+            index,
         });
     };
     let note = SignedNote::parse(&text)
@@ -414,36 +441,29 @@ fn recover(
         )));
     }
     let size = cp.size;
-    let mut tree = MerkleTree::new();
-    let mut leaves = PrefixIndex::default();
-    leaves.reserve(usize::try_from(size).unwrap_or(0));
-    let tiles = size.div_ceil(TILE_WIDTH);
-    for t in 0..tiles {
-        let width = committed_width(TileKind::Hashes { level: 0 }, t, size).unwrap_or(0);
-        let id = TileId {
-            kind: TileKind::Hashes { level: 0 },
-            index: t,
-            width,
-        };
-        let data = storage
-            .read_tile(&id)?
-            .ok_or_else(|| LogError::Corrupt(format!("tile {} is missing", id.path())))?;
-        if data.len() != usize::from(width) * 32 {
-            return Err(LogError::Corrupt(format!(
-                "tile {} has {} bytes, expected {}",
-                id.path(),
-                data.len(),
-                usize::from(width) * 32
-            )));
-        }
-        for h in data.chunks_exact(32) {
-            let mut leaf = [0u8; 32];
-            leaf.copy_from_slice(h);
-            leaves.insert(&leaf, tree.size());
-            tree.push(leaf);
+    // Height-8 nodes, as the level-1 tiles hold them.
+    let mut height8 = Vec::with_capacity(usize::try_from(size / TILE_WIDTH).unwrap_or(0));
+    let level1 = TileKind::Hashes { level: 1 };
+    for t in 0..(size / TILE_WIDTH).div_ceil(TILE_WIDTH) {
+        if let Some(width) = committed_width(level1, t, size) {
+            height8.extend(read_hashes(storage, level1, t, width)?);
         }
     }
-    let root = tree.root(size)?;
+    let tail_start = size / TILE_WIDTH * TILE_WIDTH;
+    let level0 = TileKind::Hashes { level: 0 };
+    let partial = match committed_width(level0, size / TILE_WIDTH, size) {
+        Some(width) if size > tail_start => read_hashes(storage, level0, size / TILE_WIDTH, width)?,
+        _ => Vec::new(),
+    };
+    let tree = MerkleTree::from_tiles(size, &height8, &partial).ok_or_else(|| {
+        LogError::Corrupt(format!(
+            "tiles hold {} height-8 nodes and {} leaves of the last tile, not a tree of {size}",
+            height8.len(),
+            partial.len()
+        ))
+    })?;
+    // Every root is computed from memory (heights >= 8 and the partial tile).
+    let root = tree.root(size, &crate::merkle::NoTiles)?;
     if root != cp.root_hash {
         return Err(LogError::Corrupt(format!(
             "tiles give root {} for size {size}, the checkpoint says {}",
@@ -452,7 +472,6 @@ fn recover(
         )));
     }
     let mut tail = Vec::new();
-    let tail_start = size / TILE_WIDTH * TILE_WIDTH;
     if size > tail_start {
         let id = TileId {
             kind: TileKind::Entries,
@@ -464,35 +483,25 @@ fn recover(
             .ok_or_else(|| LogError::Corrupt(format!("entry bundle {} is missing", id.path())))?;
         let entries = decode_entry_bundle(&data)
             .map_err(|e| LogError::Corrupt(format!("{}: {e}", id.path())))?;
-        for (i, e) in entries.iter().enumerate() {
-            if tree.leaf(tail_start + i as u64) != Some(&leaf_hash(e)) {
-                return Err(LogError::Corrupt(format!(
-                    "entry {} does not match its leaf hash",
-                    tail_start + i as u64
-                )));
-            }
-        }
-        if entries.len() as u64 != size - tail_start {
+        if entries.len() != partial.len() {
             return Err(LogError::Corrupt(format!(
                 "entry bundle {} has {} entries",
                 id.path(),
                 entries.len()
             )));
         }
+        for (i, (e, l)) in entries.iter().zip(&partial).enumerate() {
+            if leaf_hash(e) != *l {
+                return Err(LogError::Corrupt(format!(
+                    "entry {} does not match its leaf hash",
+                    tail_start + i as u64
+                )));
+            }
+        }
         tail = entries.into_iter().map(<[u8]>::to_vec).collect();
     }
     storage.recover(size)?;
-    let mut artifacts = PrefixIndex::default();
-    let mut start = 0;
-    while start < size {
-        let n = (size - start).min(65_536);
-        for (i, m) in storage.read_meta(start, n)?.into_iter().enumerate() {
-            if let Some(d) = m.artifact_sha256 {
-                artifacts.insert(&d, start + i as u64);
-            }
-        }
-        start += n;
-    }
+    let index = open_index(storage, size)?;
     Ok(Recovered {
         tree,
         published: Published {
@@ -501,7 +510,83 @@ fn recover(
             note: text,
         },
         tail,
-        leaves,
-        artifacts,
+        index,
     })
+}
+
+/// The hashes in tile `index` of `kind`, stored at exactly `width`.
+fn read_hashes(
+    storage: &dyn Storage,
+    kind: TileKind,
+    index: u64,
+    width: u16,
+) -> Result<Vec<Hash>, LogError> {
+    let id = TileId { kind, index, width };
+    let data = storage
+        .read_tile(&id)?
+        .ok_or_else(|| LogError::Corrupt(format!("tile {} is missing", id.path())))?;
+    if data.len() != usize::from(width) * 32 {
+        return Err(LogError::Corrupt(format!(
+            "tile {} has {} bytes, expected {}",
+            id.path(),
+            data.len(),
+            usize::from(width) * 32
+        )));
+    }
+    Ok(data
+        .chunks_exact(32)
+        .map(|h| {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(h);
+            out
+        })
+        .collect())
+}
+
+/// The backend's entry index, or one in memory, brought up to `size`:
+/// entries past what it covers (it lags the checkpoint after a crash, or
+/// covers nothing if kept in memory) are indexed from the level-0 tiles
+/// and the metadata.
+fn open_index(storage: &dyn Storage, size: u64) -> Result<Box<dyn EntryIndex>, LogError> {
+    let index = storage
+        .open_index()?
+        .unwrap_or_else(|| Box::new(MemoryIndex::default()));
+    let mut from = index.indexed_size()?;
+    if from > size {
+        tracing::warn!(
+            indexed = from,
+            size,
+            "the entry index is ahead of the checkpoint; rebuilding it"
+        );
+        index.clear()?;
+        from = 0;
+    }
+    if from < size {
+        tracing::info!(from, size, "indexing entries");
+    }
+    let level0 = TileKind::Hashes { level: 0 };
+    // Chunks of whole tiles, so metadata is read in few large requests.
+    const CHUNK: u64 = 256 * TILE_WIDTH;
+    while from < size {
+        let end = ((from / CHUNK + 1) * CHUNK).min(size);
+        let mut leaves = Vec::with_capacity((end - from) as usize);
+        for t in from / TILE_WIDTH..end.div_ceil(TILE_WIDTH) {
+            let width = committed_width(level0, t, size).unwrap_or(0);
+            let hashes = read_hashes(storage, level0, t, width)?;
+            let lo = from.max(t * TILE_WIDTH) - t * TILE_WIDTH;
+            let hi = end.min(t * TILE_WIDTH + u64::from(width)) - t * TILE_WIDTH;
+            leaves.extend_from_slice(hashes.get(lo as usize..hi as usize).unwrap_or_default());
+        }
+        if leaves.len() as u64 != end - from {
+            return Err(LogError::Corrupt(format!(
+                "level-0 tiles hold {} of entries {from}..{end}",
+                leaves.len()
+            )));
+        }
+        let meta = storage.read_meta(from, end - from)?;
+        let artifacts: Vec<_> = meta.iter().map(|m| m.artifact_sha256).collect();
+        index.add(from, &leaves, &artifacts)?;
+        from = end;
+    }
+    Ok(index)
 }

@@ -69,7 +69,10 @@ impl From<LogError> for ApiError {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, e.to_string())
             }
             LogError::Tree(TreeError::IndexOutOfRange { .. }) => Self::not_found(e.to_string()),
-            LogError::Tree(_) => Self::bad_request(e.to_string()),
+            // Reading a tile the tree keeps in storage failed: the log's fault.
+            LogError::Tree(t) if !matches!(t, TreeError::Tile { .. }) => {
+                Self::bad_request(e.to_string())
+            }
             _ => {
                 tracing::error!(error = %e, "request failed inside the log");
                 Self::new(

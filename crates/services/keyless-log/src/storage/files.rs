@@ -6,6 +6,7 @@
 //! <data_dir>/tile/entries/<N>[.p/<W>]   entry bundles
 //! <data_dir>/meta                       48-byte records: integrated time, artifact hash
 //! <data_dir>/LOCK                       held (flock) while a log has the directory open
+//! <data_dir>/index/                    entry index (leaf and artifact hashes), see super::run_index
 //! ```
 //!
 //! One writer only: two logs appending to the same files would interleave
@@ -69,15 +70,30 @@ fn lock(root: &Path) -> Result<File, StorageError> {
         .truncate(false)
         .open(&path)
         .map_err(|e| StorageError::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(StorageError::Locked {
-            dir: root.display().to_string(),
-            lock: path.display().to_string(),
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(StorageError::io("lock", &path, e)),
+    // A lock that was just released can still look held for a moment: a
+    // process forked (to exec a child) while the previous holder had the
+    // file open keeps a copy of that descriptor until its exec closes it.
+    // So a busy lock is retried briefly before it counts as "in use".
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StorageError::Locked {
+                    dir: root.display().to_string(),
+                    lock: path.display().to_string(),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(StorageError::io("lock", &path, e)),
+        }
     }
 }
+
+/// How long a held lock is retried before opening fails as `Locked`.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl FileStorage {
     /// Open (creating if needed) the store in `root`. Fails with
@@ -365,6 +381,12 @@ impl Storage for FileStorage {
             .enumerate()
             .map(|(i, r)| decode_meta(start + i as u64, r))
             .collect()
+    }
+
+    fn open_index(&self) -> Result<Option<Box<dyn crate::index::EntryIndex>>, StorageError> {
+        Ok(Some(Box::new(super::run_index::RunIndex::open(
+            &self.root,
+        )?)))
     }
 
     fn recover(&self, size: u64) -> Result<(), StorageError> {

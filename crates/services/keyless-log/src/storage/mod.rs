@@ -13,10 +13,12 @@
 
 pub mod files;
 pub mod postgres;
+pub mod run_index;
 
 use keyless_tlog::TileId;
 
 use crate::error::StorageError;
+use crate::index::EntryIndex;
 
 /// Per-entry data that is not part of the entry itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,4 +56,9 @@ pub trait Storage: Send + Sync + 'static {
     /// Recovery: forget metadata past the committed `size`; an error if
     /// metadata for committed entries is missing.
     fn recover(&self, size: u64) -> Result<(), StorageError>;
+    /// The backend's own durable entry index (see [`crate::index`]), or
+    /// `None` to have the log keep one in memory, rebuilt on every open.
+    fn open_index(&self) -> Result<Option<Box<dyn EntryIndex>>, StorageError> {
+        Ok(None)
+    }
 }

@@ -169,7 +169,7 @@ pub(super) async fn by_uuid(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| ApiError::bad_request("entry UUID is not hex"))?;
     let index = log
-        .find_leaf(&leaf)
+        .find_leaf(&leaf)?
         .ok_or_else(|| ApiError::not_found(format!("no entry with UUID {hex_part}")))?;
     entry_response(log, index).await
 }
