@@ -32,8 +32,11 @@ pub struct Server {
 pub enum Service {
     /// The transparency log alone (Rekor v1/v2 APIs and tlog-tiles).
     Log {
+        /// Where the log keeps its key, tiles, checkpoint and entry index
+        /// (created if missing; locked while the log runs).
         #[arg(long, value_name = "DIR")]
         data_dir: PathBuf,
+        /// Address to serve the Rekor APIs and tlog-tiles on.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3000")]
         listen: SocketAddr,
         /// Checkpoint origin; defaults to the listen address (host:port).
@@ -43,6 +46,21 @@ pub enum Service {
         /// in --data-dir (which then holds only the log key).
         #[arg(long, value_name = "URL")]
         postgres: Option<String>,
+        /// Most entries made durable in one commit. Batches form by group
+        /// commit: what arrives while the previous batch is being synced.
+        #[arg(long, value_name = "N", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..=65536))]
+        batch_size: u32,
+        /// Longest a batch waits for the previous commit before it is
+        /// handed over anyway (milliseconds).
+        #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch_interval_ms: u64,
+        /// How long a batch stays open for more entries when nothing is
+        /// being committed (milliseconds; 0 commits at once).
+        #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+        batch_linger_ms: u64,
+        /// Largest request body accepted, in bytes (larger requests get 413).
+        #[arg(long, value_name = "BYTES", default_value_t = keyless_log::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
+        max_body: u64,
     },
     /// The certificate authority alone (Fulcio v2 API).
     Ca {
@@ -139,10 +157,14 @@ impl Server {
 impl Service {
     async fn run(&self) -> Result<()> {
         match self {
-            Self::Log { data_dir, listen, origin, postgres } => {
+            Self::Log { data_dir, listen, origin, postgres, batch_size, batch_interval_ms, batch_linger_ms, max_body } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let origin = origin.clone().unwrap_or_else(|| listen.to_string());
                 let mut config = keyless_log::LogConfig::new(data_dir, origin);
+                config.batch_size = *batch_size as usize;
+                config.batch_interval = std::time::Duration::from_millis(*batch_interval_ms);
+                config.batch_linger = std::time::Duration::from_millis(*batch_linger_ms);
+                config.max_body = usize::try_from(*max_body).context("--max-body")?;
                 if let Some(url) = postgres {
                     config = config.with_postgres(url.clone());
                 }
