@@ -7,51 +7,8 @@ use common::*;
 use const_oid::db::rfc5280 as ids;
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_oidc_dev::MintOptions;
-use keyless_x509::{fulcio_identity, oid, verify_chain, verify_embedded_scts, Certificate, Purpose};
+use keyless_x509::oid;
 use serde_json::Value;
-
-struct Issued {
-    leaf: Certificate,
-    chain: Vec<Certificate>,
-}
-
-async fn post_v2(stack: &Stack, body: &Value, bearer: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new().post(format!("{}/api/v2/signingCert", stack.ca_url)).json(body);
-    if let Some(t) = bearer {
-        req = req.bearer_auth(t);
-    }
-    req.send().await.expect("request")
-}
-
-async fn parse_issued(resp: reqwest::Response) -> Issued {
-    let status = resp.status();
-    let body: Value = resp.json().await.expect("json");
-    assert_eq!(status, 201, "body: {body}");
-    let certs: Vec<Certificate> = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
-        .as_array()
-        .expect("certificates")
-        .iter()
-        .map(|p| Certificate::from_pem(p.as_str().expect("pem")).expect("cert"))
-        .collect();
-    assert_eq!(certs.len(), 3, "leaf, intermediate, root");
-    Issued { leaf: certs[0].clone(), chain: certs[1..].to_vec() }
-}
-
-/// What keyless-verify does with a Fulcio certificate, from our trusted root.
-fn verify_like_a_client(stack: &Stack, issued: &Issued) -> keyless_x509::FulcioIdentity {
-    let trust = keyless_verify::TrustMaterial::from_json(stack.ca.trusted_root_json.as_bytes()).expect("trusted root loads");
-    assert_eq!(trust.fulcio.len(), 1);
-    assert_eq!(trust.ctlogs.len(), 1);
-    let ca = &trust.fulcio[0];
-    let at = now();
-    assert!(ca.valid_for.contains(at));
-    let path = verify_chain(&issued.leaf, &[], &ca.chain, at, Purpose::CodeSigning).expect("chain verifies at now");
-    assert_eq!(path.len(), 3);
-    assert_eq!(&path[1], &issued.chain[0]);
-    let logs = verify_embedded_scts(&issued.leaf, &path[1], &trust.ctlogs).expect("SCT verifies");
-    assert_eq!(logs, 1);
-    fulcio_identity(&issued.leaf).expect("identity")
-}
 
 #[tokio::test]
 async fn email_identity_public_key_request() {

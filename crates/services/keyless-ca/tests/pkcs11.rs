@@ -20,8 +20,6 @@ use keyless_ca::pki::{INTERMEDIATE_CERT, INTERMEDIATE_KEY, ROOT_CERT, ROOT_KEY};
 use keyless_ca::{CaKey, CaMaterial, KeyOptions, SetupError};
 use keyless_crypto::{KeyAlgorithm, PublicKey, SigningKey};
 use keyless_oidc_dev::MintOptions;
-use keyless_x509::{fulcio_identity, verify_chain, verify_embedded_scts, Certificate, Purpose};
-use serde_json::Value;
 
 /// The token the CA uses, and a second one only the wrong-PIN test logs
 /// in to (PKCS#11 login state is shared by all sessions of a process, so
@@ -119,36 +117,13 @@ fn token_key(material: &CaMaterial) -> &keyless_ca::pkcs11::Pkcs11Key {
 
 /// Issue a certificate through the Fulcio v2 API with a development OIDC
 /// token, and verify it as a client does, from the CA's trusted root.
-async fn issue_and_verify(stack: &Stack, subject: &str) -> Vec<Certificate> {
+async fn issue_and_verify(stack: &Stack, subject: &str) -> Issued {
     let token = stack.oidc.mint(&MintOptions { subject: Some(subject.into()), ..Default::default() }).expect("token");
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
-    let resp = reqwest::Client::new()
-        .post(format!("{}/api/v2/signingCert", stack.ca_url))
-        .json(&v2_body(&token, &key, subject))
-        .send()
-        .await
-        .expect("request");
-    let status = resp.status();
-    let body: Value = resp.json().await.expect("json");
-    assert_eq!(status, 201, "body: {body}");
-    let certs: Vec<Certificate> = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
-        .as_array()
-        .expect("certificates")
-        .iter()
-        .map(|p| Certificate::from_pem(p.as_str().expect("pem")).expect("cert"))
-        .collect();
-    assert_eq!(certs.len(), 3, "leaf, intermediate, root");
-    let leaf = &certs[0];
-    assert_eq!(&leaf.public_key().expect("leaf key"), key.public_key());
-
-    let trust = keyless_verify::TrustMaterial::from_json(stack.ca.trusted_root_json.as_bytes()).expect("trusted root loads");
-    let ca = &trust.fulcio[0];
-    let path = verify_chain(leaf, &[], &ca.chain, now(), Purpose::CodeSigning).expect("chain verifies");
-    assert_eq!(path.len(), 3);
-    assert_eq!(&path[1], &certs[1]);
-    assert_eq!(verify_embedded_scts(leaf, &path[1], &trust.ctlogs).expect("SCT verifies"), 1);
-    assert_eq!(fulcio_identity(leaf).expect("identity").sans, vec![subject.to_string()]);
-    certs
+    let issued = parse_issued(post_v2(stack, &v2_body(&token, &key, subject), None).await).await;
+    assert_eq!(&issued.leaf.public_key().expect("leaf key"), key.public_key());
+    assert_eq!(verify_like_a_client(stack, &issued).sans, vec![subject.to_string()]);
+    issued
 }
 
 #[cfg(unix)]
@@ -172,21 +147,21 @@ async fn imported_token_key_issues_certificates_that_verify() {
     assert_eq!(stack.ca.issuer.intermediate().public_key().expect("key"), hsm.imported);
 
     let first = issue_and_verify(&stack, "alice@keyless.test").await;
-    assert_eq!(first[1].public_key().expect("key").algorithm(), KeyAlgorithm::EcdsaP256);
+    assert_eq!(first.chain[0].public_key().expect("key").algorithm(), KeyAlgorithm::EcdsaP256);
     // Concurrent requests share the session pool.
     let (a, b, c) = tokio::join!(
         issue_and_verify(&stack, "b@keyless.test"),
         issue_and_verify(&stack, "c@keyless.test"),
         issue_and_verify(&stack, "d@keyless.test")
     );
-    for chain in [a, b, c] {
-        assert_eq!(chain[1], first[1]);
+    for issued in [a, b, c] {
+        assert_eq!(issued.chain[0], first.chain[0]);
     }
     assert_eq!(stack.ca.ct.size(), 4);
 
     // Restart on the same directory: same chain, same token key.
     let again = CaMaterial::load_or_create_with(&ca_dir, &options(config(IMPORTED))).expect("reload");
-    assert_eq!(again.intermediate, first[1]);
+    assert_eq!(again.intermediate, first.chain[0]);
     assert_eq!(again.intermediate_key.public_key(), &hsm.imported);
     // Without the token there is no key file to fall back to: say so.
     let e = setup_error(&ca_dir, &KeyOptions::default());
@@ -207,8 +182,8 @@ async fn key_generated_on_the_token_issues_certificates_that_verify() {
         c.keys.pkcs11 = Some(cfg.clone());
     })
     .await;
-    let chain = issue_and_verify(&stack, "carol@keyless.test").await;
-    let generated = chain[1].public_key().expect("key");
+    let issued = issue_and_verify(&stack, "carol@keyless.test").await;
+    let generated = issued.chain[0].public_key().expect("key");
     assert_eq!(generated.algorithm(), KeyAlgorithm::EcdsaP384);
 
     // A second CA (fresh data dir) on the same label uses the same key,

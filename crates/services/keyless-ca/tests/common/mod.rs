@@ -9,6 +9,8 @@ use base64::Engine;
 use keyless_ca::{CaConfig, CaState, IssuersSource};
 use keyless_crypto::SigningKey;
 use keyless_oidc_dev::{DevIssuer, OidcDevConfig};
+use keyless_x509::{fulcio_identity, verify_chain, verify_embedded_scts, Certificate, Purpose};
+use serde_json::Value;
 
 pub struct Stack {
     pub oidc: Arc<DevIssuer>,
@@ -93,4 +95,50 @@ pub fn csr_pem(key: &SigningKey) -> String {
         signature: der::asn1::BitString::from_bytes(&sig).unwrap(),
     };
     keyless_ca::pki::pem_encode("CERTIFICATE REQUEST", &req.to_der().unwrap())
+}
+
+/// A certificate the CA issued, and the chain it came with (intermediate, root).
+pub struct Issued {
+    pub leaf: Certificate,
+    pub chain: Vec<Certificate>,
+}
+
+/// `POST /api/v2/signingCert`, with the token in the header if `bearer`.
+pub async fn post_v2(stack: &Stack, body: &Value, bearer: Option<&str>) -> reqwest::Response {
+    let mut req = reqwest::Client::new().post(format!("{}/api/v2/signingCert", stack.ca_url)).json(body);
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.expect("request")
+}
+
+/// The certificates of a 201 answer (leaf first); fails the test otherwise.
+pub async fn parse_issued(resp: reqwest::Response) -> Issued {
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(status, 201, "body: {body}");
+    let certs: Vec<Certificate> = body["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+        .as_array()
+        .expect("certificates")
+        .iter()
+        .map(|p| Certificate::from_pem(p.as_str().expect("pem")).expect("cert"))
+        .collect();
+    assert_eq!(certs.len(), 3, "leaf, intermediate, root");
+    Issued { leaf: certs[0].clone(), chain: certs[1..].to_vec() }
+}
+
+/// What keyless-verify does with a Fulcio certificate, from our trusted root.
+pub fn verify_like_a_client(stack: &Stack, issued: &Issued) -> keyless_x509::FulcioIdentity {
+    let trust = keyless_verify::TrustMaterial::from_json(stack.ca.trusted_root_json.as_bytes()).expect("trusted root loads");
+    assert_eq!(trust.fulcio.len(), 1);
+    assert_eq!(trust.ctlogs.len(), 1);
+    let ca = &trust.fulcio[0];
+    let at = now();
+    assert!(ca.valid_for.contains(at));
+    let path = verify_chain(&issued.leaf, &[], &ca.chain, at, Purpose::CodeSigning).expect("chain verifies at now");
+    assert_eq!(path.len(), 3);
+    assert_eq!(&path[1], &issued.chain[0]);
+    let logs = verify_embedded_scts(&issued.leaf, &path[1], &trust.ctlogs).expect("SCT verifies");
+    assert_eq!(logs, 1);
+    fulcio_identity(&issued.leaf).expect("identity")
 }
