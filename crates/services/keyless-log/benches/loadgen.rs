@@ -65,19 +65,18 @@ fn verify_rate(alg: KeyAlgorithm) -> f64 {
     n as f64 / t.elapsed().as_secs_f64()
 }
 
-/// CPU time (user + system) of this process's threads, summed by thread
-/// name. Clock ticks are 10 ms, fine over runs of seconds.
-fn thread_cpu() -> HashMap<String, Duration> {
-    thread_times(&[11, 12])
+/// CPU time a thread group used: user + system, and system alone.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cpu {
+    total: Duration,
+    sys: Duration,
 }
 
-/// Like [`thread_cpu`], system (kernel) time only.
-fn thread_sys() -> HashMap<String, Duration> {
-    thread_times(&[12])
-}
-
-fn thread_times(which: &[usize]) -> HashMap<String, Duration> {
-    let mut out: HashMap<String, Duration> = HashMap::new();
+/// CPU time of this process's threads, summed by thread name, read in one
+/// pass over `/proc/self/task`. Clock ticks are 10 ms, fine over runs of
+/// seconds.
+fn thread_times() -> HashMap<String, Cpu> {
+    let mut out: HashMap<String, Cpu> = HashMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return out;
     };
@@ -97,25 +96,29 @@ fn thread_times(which: &[usize]) -> HashMap<String, Duration> {
                 .unwrap_or(0)
         };
         // utime and stime: fields 14 and 15 of stat(5), 11 and 12 after the name.
-        let sum: u64 = which.iter().map(|&i| ticks(i)).sum();
-        *out.entry(name).or_default() += Duration::from_millis(sum * 10);
+        let (user, sys) = (ticks(11), ticks(12));
+        let cpu = out.entry(name).or_default();
+        cpu.total += Duration::from_millis((user + sys) * 10);
+        cpu.sys += Duration::from_millis(sys * 10);
     }
     out
 }
 
 /// CPU used between two snapshots by threads whose name starts with `prefix`.
-fn cpu_since(
-    before: &HashMap<String, Duration>,
-    after: &HashMap<String, Duration>,
-    prefix: &str,
-) -> Duration {
-    let sum = |m: &HashMap<String, Duration>| -> Duration {
+fn cpu_since(before: &HashMap<String, Cpu>, after: &HashMap<String, Cpu>, prefix: &str) -> Cpu {
+    let sum = |m: &HashMap<String, Cpu>| -> Cpu {
         m.iter()
             .filter(|(k, _)| k.starts_with(prefix))
-            .map(|(_, v)| *v)
-            .sum()
+            .fold(Cpu::default(), |a, (_, c)| Cpu {
+                total: a.total + c.total,
+                sys: a.sys + c.sys,
+            })
     };
-    sum(after).saturating_sub(sum(before))
+    let (a, b) = (sum(before), sum(after));
+    Cpu {
+        total: b.total.saturating_sub(a.total),
+        sys: b.sys.saturating_sub(a.sys),
+    }
 }
 
 /// One simulated client: a kept-alive HTTP/1.1 connection, requests one
@@ -213,7 +216,7 @@ fn main() {
     let bodies = Arc::new(bodies);
     let next = Arc::new(AtomicUsize::new(0));
 
-    let (cpu0, sys0) = (thread_cpu(), thread_sys());
+    let cpu0 = thread_times();
     let start = Instant::now();
     let mut lat: Vec<Duration> = client_rt.block_on(async {
         let tasks: Vec<_> = (0..concurrency)
@@ -226,7 +229,7 @@ fn main() {
         lat
     });
     let elapsed = start.elapsed();
-    let (cpu1, sys1) = (thread_cpu(), thread_sys());
+    let cpu1 = thread_times();
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
     let rate = http_entries as f64 / elapsed.as_secs_f64();
@@ -239,12 +242,14 @@ fn main() {
     );
     let per = |d: Duration| d.as_secs_f64() * 1e6 / http_entries as f64;
     let http = cpu_since(&cpu0, &cpu1, "log-http");
-    let seq = cpu_since(&cpu0, &cpu1, "keyless-log-seq");
-    let commit = cpu_since(&cpu0, &cpu1, "keyless-log-com");
-    let gen = cpu_since(&cpu0, &cpu1, "loadgen");
+    let log_threads = cpu_since(&cpu0, &cpu1, "keyless-log-");
+    let seq = cpu_since(&cpu0, &cpu1, "keyless-log-seq").total;
+    let commit = cpu_since(&cpu0, &cpu1, "keyless-log-com").total;
+    let gen = cpu_since(&cpu0, &cpu1, "loadgen").total;
+    let server_sys = http.sys + log_threads.sys;
+    let http = http.total;
     let server = http + seq + commit;
-    let total: Duration = cpu_since(&cpu0, &cpu1, "");
-    let server_sys = cpu_since(&sys0, &sys1, "log-http") + cpu_since(&sys0, &sys1, "keyless-log-");
+    let total = cpu_since(&cpu0, &cpu1, "").total;
     println!(
         "CPU per append: server {:.0} µs (HTTP workers {:.0}, sequencer {:.0}, committer {:.0}; in the kernel {:.0}); load generator {:.0} µs; whole process {:.0} µs; CPU share {:.0}% of {cores} cores",
         per(server), per(http), per(seq), per(commit), per(server_sys), per(gen), per(total),
