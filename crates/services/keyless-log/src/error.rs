@@ -34,6 +34,10 @@ pub enum LogError {
     /// An entry is larger than an entry bundle can frame.
     #[error("entry is {size} bytes, more than the {max}-byte limit")]
     EntryTooLarge { size: usize, max: usize },
+    /// The duplicate search of a batch failed (the entry index is in a
+    /// database that did not answer); the batch's entries were not added.
+    #[error("entry index lookup failed: {0}")]
+    IndexLookup(String),
     /// The HTTP server failed.
     #[error("server: {0}")]
     Server(String),

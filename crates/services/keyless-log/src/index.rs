@@ -41,6 +41,19 @@ pub trait EntryIndex: Send + Sync {
     fn leaf_candidates(&self, leaf: &Hash) -> Result<Vec<u64>, StorageError>;
     /// Indices that may hold entries about this artifact, ascending.
     fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError>;
+    /// [`Self::leaf_candidates`] of each leaf, in order: one round trip
+    /// for an index that is a network hop away.
+    fn leaf_candidates_many(&self, leaves: &[Hash]) -> Result<Vec<Vec<u64>>, StorageError> {
+        leaves.iter().map(|l| self.leaf_candidates(l)).collect()
+    }
+    /// Whether a lookup waits on another process (a database). Such an
+    /// index is not searched by each submitter, on the async workers that
+    /// serve requests, but once per batch by the sequencer
+    /// ([`Self::leaf_candidates_many`]): a round trip per request would
+    /// park a worker for each one.
+    fn is_remote(&self) -> bool {
+        false
+    }
     /// Forget everything (the index is ahead of the checkpoint, which
     /// only a foreign or restored index file can be).
     fn clear(&self) -> Result<(), StorageError>;

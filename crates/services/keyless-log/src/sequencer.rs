@@ -297,6 +297,20 @@ impl Sequencer<'_> {
             .in_flight
             .front()
             .map_or(old_size, |(start, _, _)| *start);
+        // Entries whose submitter searched the index only below the
+        // recent batches (or not at all, for a remote index): one search
+        // for all of them. Rare for a local index (only under a long
+        // queue); every entry for a remote one.
+        let unsearched: Vec<Hash> = batch
+            .iter()
+            .filter(|p| p.checked < maps_from && !self.recent.contains_key(&p.leaf))
+            .map(|p| p.leaf)
+            .collect();
+        let committed = if unsearched.is_empty() {
+            Ok(HashMap::new())
+        } else {
+            shared.find_leaves(&unsearched).map_err(|e| e.to_string())
+        };
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut replies = Vec::with_capacity(batch.len());
         let mut bodies = Vec::new();
@@ -312,16 +326,16 @@ impl Sequencer<'_> {
                 continue;
             }
             // Published between the submitter's search and the recent
-            // batches: search again (rare; only under a long queue).
+            // batches, or not searched yet.
             if p.checked < maps_from {
-                let found = match shared.find_leaf(&p.leaf) {
-                    Ok(found) => found,
+                let found = match &committed {
+                    Ok(found) => found.get(&p.leaf),
                     Err(e) => {
-                        let _ = p.reply.send(Err(e));
+                        let _ = p.reply.send(Err(LogError::IndexLookup(e.clone())));
                         continue;
                     }
                 };
-                if let Some(i) = found {
+                if let Some(&i) = found {
                     let checkpoint = crate::state::read(&shared.published).clone();
                     let _ = p.reply.send(Ok(Sequenced {
                         index: i,

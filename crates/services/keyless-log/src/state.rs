@@ -8,6 +8,7 @@
 //! [`TileCache`] (see [`crate::merkle`]), so neither opening nor running
 //! the log holds every leaf hash in memory.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
@@ -103,6 +104,28 @@ impl Shared {
         }
         Ok((None, size))
     }
+
+    /// The committed index of each of these leaves that the log holds,
+    /// found with one index lookup for all of them (see
+    /// [`EntryIndex::is_remote`]).
+    pub fn find_leaves(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError> {
+        let size = read(&self.published).size;
+        let candidates = self.index.leaf_candidates_many(leaves)?;
+        let mut found = HashMap::new();
+        if candidates.iter().all(Vec::is_empty) {
+            return Ok(found);
+        }
+        let tree = read(&self.tree);
+        for (leaf, candidates) in leaves.iter().zip(candidates) {
+            for i in candidates.into_iter().filter(|&i| i < size) {
+                if tree.leaf(i, &self.tiles)? == *leaf {
+                    found.insert(*leaf, i);
+                    break;
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A running log: cheap to clone, shared by the HTTP handlers.
@@ -190,7 +213,13 @@ impl Log {
             });
         }
         let leaf = leaf_hash(&submission.body);
-        let (found, checked) = self.shared.find_leaf_checked(&leaf)?;
+        // A remote index is searched by the sequencer, a batch at a time;
+        // `checked: 0` tells it this entry was not searched at all.
+        let (found, checked) = if self.shared.index.is_remote() {
+            (None, 0)
+        } else {
+            self.shared.find_leaf_checked(&leaf)?
+        };
         if let Some(index) = found {
             return Ok(Sequenced {
                 index,

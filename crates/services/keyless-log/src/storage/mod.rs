@@ -12,6 +12,7 @@
 //! [`postgres::PgStorage`]; [`crate::LogConfig::storage`] picks one.
 
 pub mod files;
+pub mod pg_index;
 pub mod postgres;
 pub mod run_index;
 

@@ -11,6 +11,10 @@
 //! default `synchronous_commit = on`; with synchronous replication, once
 //! the standbys have it too).
 //!
+//! The entry index ([`crate::index`]) lives in the same database
+//! ([`super::pg_index`], schema version 2) rather than in memory, written
+//! after each commit on a connection of its own.
+//!
 //! Tiles are stored one row per tile at the width of the latest commit;
 //! a narrower partial tile (a reader that loaded an older checkpoint) is
 //! served as a prefix of the stored one, since the log only appends.
@@ -28,12 +32,19 @@ use keyless_tlog::tiles::{decode_entry_bundle, encode_entry_bundle};
 use keyless_tlog::{TileId, TileKind};
 use tokio_postgres::{Client, NoTls, Statement};
 
+use super::pg_index::PgIndex;
 use super::{Commit, EntryMeta, Storage};
 use crate::error::StorageError;
+use crate::index::EntryIndex;
 
 /// Schema migrations in order; the version of each is its position + 1.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_entry_index",
+        include_str!("../../migrations/0002_entry_index.sql"),
+    ),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
@@ -41,6 +52,9 @@ pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 /// Log storage in a PostgreSQL database.
 pub struct PgStorage {
     client: Mutex<Client>,
+    /// Kept to open the entry index's own connection (it may hold a
+    /// password: never printed).
+    config: tokio_postgres::Config,
     st: Statements,
 }
 
@@ -62,7 +76,7 @@ struct Statements {
     meta_exists: Statement,
 }
 
-fn db(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StorageError {
+pub(super) fn db(op: &'static str) -> impl FnOnce(tokio_postgres::Error) -> StorageError {
     move |e| StorageError::Database {
         op,
         source: Box::new(e),
@@ -84,7 +98,7 @@ impl Wake for ThreadWaker {
 /// Run a client future to completion on this thread. The connection is
 /// polled by its own runtime thread, so client futures only wait on
 /// channels; this works inside or outside a tokio runtime.
-fn block_on<F: Future>(f: F) -> F::Output {
+pub(super) fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
     let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
@@ -94,6 +108,52 @@ fn block_on<F: Future>(f: F) -> F::Output {
         }
         std::thread::park();
     }
+}
+
+/// Connect, driving the connection on a dedicated thread with its own
+/// small runtime, so that blocking callers work inside or outside tokio.
+pub(super) fn spawn_client(config: &tokio_postgres::Config) -> Result<Client, StorageError> {
+    let config = config.clone();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("keyless-log-postgres".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(StorageError::Database {
+                        op: "start the connection runtime",
+                        source: Box::new(e),
+                    }));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match config.connect(NoTls).await {
+                    Ok((client, connection)) => {
+                        let _ = tx.send(Ok(client));
+                        // Runs until the client is dropped or the connection fails.
+                        if let Err(e) = connection.await {
+                            tracing::error!(error = %e, "PostgreSQL connection failed");
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(db("connect")(e)));
+                    }
+                }
+            });
+        })
+        .map_err(|e| StorageError::Database {
+            op: "start the connection thread",
+            source: Box::new(e),
+        })?;
+    rx.recv().map_err(|e| StorageError::Database {
+        op: "connect",
+        source: Box::new(e),
+    })?
 }
 
 fn level_of(kind: TileKind) -> i16 {
@@ -111,46 +171,7 @@ impl PgStorage {
     pub fn connect(url: &str) -> Result<Self, StorageError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(db("parse the connection string"))?;
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("keyless-log-postgres".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = tx.send(Err(StorageError::Database {
-                            op: "start the connection runtime",
-                            source: Box::new(e),
-                        }));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    match config.connect(NoTls).await {
-                        Ok((client, connection)) => {
-                            let _ = tx.send(Ok(client));
-                            // Runs until the client is dropped or the connection fails.
-                            if let Err(e) = connection.await {
-                                tracing::error!(error = %e, "PostgreSQL connection failed");
-                            }
-                        }
-                        Err(e) => {
-                            let _ = tx.send(Err(db("connect")(e)));
-                        }
-                    }
-                });
-            })
-            .map_err(|e| StorageError::Database {
-                op: "start the connection thread",
-                source: Box::new(e),
-            })?;
-        let client = rx.recv().map_err(|e| StorageError::Database {
-            op: "connect",
-            source: Box::new(e),
-        })??;
+        let client = spawn_client(&config)?;
         migrate(&client)?;
         let prep = |sql: &str| block_on(client.prepare(sql)).map_err(db("prepare a statement"));
         let st = Statements {
@@ -180,6 +201,7 @@ impl PgStorage {
         };
         Ok(Self {
             client: Mutex::new(client),
+            config,
             st,
         })
     }
@@ -427,5 +449,13 @@ impl Storage for PgStorage {
             }
         }
         Ok(())
+    }
+
+    /// The index lives in the same database (`keyless_log_entry_index`),
+    /// so the log's memory stays flat as it grows; it has its own
+    /// connection, so lookups from request handlers do not queue behind
+    /// commits (and never run inside a commit's transaction).
+    fn open_index(&self) -> Result<Option<Box<dyn EntryIndex>>, StorageError> {
+        Ok(Some(Box::new(PgIndex::connect(&self.config)?)))
     }
 }

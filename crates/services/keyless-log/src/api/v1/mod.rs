@@ -168,8 +168,11 @@ pub(super) async fn by_uuid(
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| ApiError::bad_request("entry UUID is not hex"))?;
-    let index = log
-        .find_leaf(&leaf)?
+    // Off the async workers: the entry index may be a database query.
+    let finder = log.clone();
+    let index = tokio::task::spawn_blocking(move || finder.find_leaf(&leaf))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "entry lookup failed"))??
         .ok_or_else(|| ApiError::not_found(format!("no entry with UUID {hex_part}")))?;
     entry_response(log, index).await
 }
