@@ -6,12 +6,21 @@
 //! certificate of every signature (canonicalized, so any PEM spelling of
 //! the same key finds it).
 //!
-//! The index lives in memory and is derived from the committed bodies
-//! alone, so it needs no storage of its own and cannot disagree with the
-//! log: it is brought up to the published size on each search (the first
-//! search after a start reads every entry bundle once). Keys are kept as
-//! 8-byte prefixes of their SHA-256 ([`PrefixIndex`]); candidates are
-//! confirmed against their bodies before they are returned.
+//! The index is derived from the committed bodies alone, so it cannot
+//! disagree with the log and is not part of its record: it records the
+//! size it covers and is brought up to the published size on each search
+//! (reading each entry bundle once). Keys are kept as 8-byte prefixes of
+//! their SHA-256; candidates are confirmed against their bodies before
+//! they are returned, so a collision or a stale store costs a read, never
+//! a wrong answer.
+//!
+//! Where the keys live is the storage backend's choice
+//! ([`crate::storage::Storage::open_search_index`]): the file backend
+//! keeps them on disk as sorted runs next to the entry index, so memory
+//! stays flat as the log grows, and its covered size survives a restart
+//! (the first search after one indexes only what is new). Backends
+//! without a directory keep them in memory, rebuilt by the first search
+//! after each start.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -23,9 +32,9 @@ use keyless_types::rekor::{EntryBody, HexHash, ProtoHash, V2Verifier};
 use keyless_x509::Certificate;
 
 use crate::entries::v1::verifier::RekorKey;
-use crate::error::LogError;
-use crate::index::PrefixIndex;
+use crate::error::{LogError, StorageError};
 use crate::state::{committed_width, Log};
+use crate::storage::search_index::{MemorySearch, SearchStore};
 
 /// Something an entry can be found by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,17 +128,14 @@ pub fn index_keys(body: &[u8]) -> BTreeSet<IndexKey> {
     keys
 }
 
-/// The in-memory search index of one log; see the module documentation.
+/// The search index of one log; see the module documentation.
 #[derive(Debug, Default)]
 pub struct SearchIndex {
-    inner: Mutex<Inner>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// Entries `[0, indexed)` are in `keys`.
-    indexed: u64,
-    keys: PrefixIndex,
+    /// Opened by the first search, from the log it searches (one
+    /// `SearchIndex` serves one log). The lock makes catching up one
+    /// search's job; the others wait for it rather than read the same
+    /// bodies again.
+    store: Mutex<Option<Box<dyn SearchStore>>>,
 }
 
 /// Committed entry bodies read a bundle at a time, for one request.
@@ -197,9 +203,14 @@ impl SearchIndex {
         artifact_sha256: Option<&[u8; 32]>,
     ) -> Result<BTreeMap<u64, Vec<u8>>, LogError> {
         let candidates = {
-            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            inner.catch_up(log, size)?;
-            inner.keys.candidates(&key.digest())
+            // A panic leaves the store covering what it says it covers.
+            let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
+            let store = match &mut *guard {
+                Some(s) => s,
+                None => guard.insert(open_store(log)?),
+            };
+            catch_up(store.as_mut(), log, size)?;
+            store.candidates(&key.digest())?
         };
         // Already confirmed by their metadata.
         let by_meta = match artifact_sha256 {
@@ -224,23 +235,54 @@ impl SearchIndex {
     }
 }
 
-impl Inner {
-    /// Index the entries published since the last call.
-    fn catch_up(&mut self, log: &Log, size: u64) -> Result<(), LogError> {
-        let mut bodies = Bodies::new(log, size);
-        while self.indexed < size {
-            let i = self.indexed;
-            for key in index_keys(bodies.body(i)?) {
-                self.keys.insert(&key.digest(), i);
-            }
-            self.indexed += 1;
-            if i % TILE_WIDTH == TILE_WIDTH - 1 {
-                // Each bundle is read once; drop it when done.
-                bodies.bundles.clear();
-            }
+/// The backend's store, or one in memory. A store that covers more than
+/// the log (a data directory restored from an older backup) is cleared.
+/// If another search index of this log already has the backend's store
+/// (the log serves two routers), this one keeps its keys in memory.
+fn open_store(log: &Log) -> Result<Box<dyn SearchStore>, LogError> {
+    let mut store = match log.shared.storage.open_search_index() {
+        Ok(Some(s)) => s,
+        Ok(None) => Box::new(MemorySearch::default()),
+        Err(e @ StorageError::Locked { .. }) => {
+            tracing::warn!(error = %e, "the search index is in use; keeping this one in memory");
+            Box::new(MemorySearch::default())
         }
-        Ok(())
+        Err(e) => return Err(e.into()),
+    };
+    let size = log.published().size;
+    if store.indexed_size() > size {
+        tracing::warn!(
+            indexed = store.indexed_size(),
+            size,
+            "the search index is ahead of the log; rebuilding it"
+        );
+        store.clear()?;
     }
+    Ok(store)
+}
+
+/// Index the entries published since the last call. A search that
+/// started before a newer one caught up finds the store ahead of its
+/// `size`; its candidates are cut at `size` by the caller.
+fn catch_up(store: &mut dyn SearchStore, log: &Log, size: u64) -> Result<(), LogError> {
+    let mut bodies = Bodies::new(log, size);
+    let mut i = store.indexed_size();
+    if i < size {
+        tracing::debug!(from = i, size, "indexing entries for search");
+    }
+    while i < size {
+        let keys: Vec<[u8; 32]> = index_keys(bodies.body(i)?)
+            .iter()
+            .map(IndexKey::digest)
+            .collect();
+        store.add(i, &keys)?;
+        if i % TILE_WIDTH == TILE_WIDTH - 1 {
+            // Each bundle is read once; drop it when done.
+            bodies.bundles.clear();
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! <data_dir>/tile/entries/<N>[.p/<W>]   entry bundles
 //! <data_dir>/meta                       48-byte records: integrated time, artifact hash
 //! <data_dir>/LOCK                       held (flock) while a log has the directory open
-//! <data_dir>/index/                    entry index (leaf and artifact hashes), see super::run_index
+//! <data_dir>/index/                    entry index (leaf and artifact hashes), see super::run_index,
+//!                                       and v1 search index, see super::search_runs
 //! ```
 //!
 //! One writer only: two logs appending to the same files would interleave
@@ -385,6 +386,14 @@ impl Storage for FileStorage {
 
     fn open_index(&self) -> Result<Option<Box<dyn crate::index::EntryIndex>>, StorageError> {
         Ok(Some(Box::new(super::run_index::RunIndex::open(
+            &self.root,
+        )?)))
+    }
+
+    fn open_search_index(
+        &self,
+    ) -> Result<Option<Box<dyn super::search_index::SearchStore>>, StorageError> {
+        Ok(Some(Box::new(super::search_runs::SearchRuns::open(
             &self.root,
         )?)))
     }

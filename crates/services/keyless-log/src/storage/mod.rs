@@ -15,11 +15,15 @@ pub mod files;
 pub mod pg_index;
 pub mod postgres;
 pub mod run_index;
+mod runs;
+pub mod search_index;
+pub mod search_runs;
 
 use keyless_tlog::TileId;
 
 use crate::error::StorageError;
 use crate::index::EntryIndex;
+use search_index::SearchStore;
 
 /// Per-entry data that is not part of the entry itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,12 @@ pub trait Storage: Send + Sync + 'static {
     /// The backend's own durable entry index (see [`crate::index`]), or
     /// `None` to have the log keep one in memory, rebuilt on every open.
     fn open_index(&self) -> Result<Option<Box<dyn EntryIndex>>, StorageError> {
+        Ok(None)
+    }
+    /// The backend's own store for the Rekor v1 search index (see
+    /// [`search_index`]), or `None` to keep it in memory. Called when the
+    /// first search needs it; the store is derived and may be discarded.
+    fn open_search_index(&self) -> Result<Option<Box<dyn SearchStore>>, StorageError> {
         Ok(None)
     }
 }

@@ -232,8 +232,7 @@ impl EntryIndex for PgIndex {
         let keys: Vec<i64> = leaves.iter().map(key).collect();
         let rows = block_on(self.client.query(&self.lookup_many, &[&keys]))
             .map_err(db("look up the entry index"))?;
-        let mut by_key: std::collections::HashMap<i64, Vec<u64>> =
-            std::collections::HashMap::new();
+        let mut by_key: std::collections::HashMap<i64, Vec<u64>> = std::collections::HashMap::new();
         for r in &rows {
             let k: i64 = r.try_get(0).map_err(db("read the entry index"))?;
             by_key.entry(k).or_default().push(index_at(r, 1)?);
