@@ -16,11 +16,11 @@
 //!
 //! Where the keys live is the storage backend's choice
 //! ([`crate::storage::Storage::open_search_index`]): the file backend
-//! keeps them on disk as sorted runs next to the entry index, so memory
-//! stays flat as the log grows, and its covered size survives a restart
-//! (the first search after one indexes only what is new). Backends
-//! without a directory keep them in memory, rebuilt by the first search
-//! after each start.
+//! keeps them on disk as sorted runs next to the entry index, and
+//! PostgreSQL in a table next to its entry index, so memory stays flat as
+//! the log grows, and the covered size survives a restart (the first
+//! search after one indexes only what is new). Other backends keep them
+//! in memory, rebuilt by the first search after each start.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;

@@ -351,11 +351,64 @@ async fn restart(server: Server, between: impl FnOnce(&Store)) -> Server {
     start_with(store, LogKeyType::Ed25519, Some(origin)).await
 }
 
+/// The PostgreSQL search index as the database has it: its covered size,
+/// whether the marker row (key [`MARKER`]) is there, and whether a store
+/// holds its advisory lock.
+async fn pg_search_state(store: &Store) -> (i64, bool, bool) {
+    let url = store.pg.as_ref().expect("a PostgreSQL store").url();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let row = client
+        .query_one(
+            "SELECT (SELECT size FROM keyless_log_search_index_size WHERE id = 0), \
+             EXISTS (SELECT 1 FROM keyless_log_search_index WHERE key = $1), \
+             EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 \
+                 AND objid = 'keyless_log_search_index_size'::regclass::oid AND objsubid = 1)",
+            &[&MARKER],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+/// A key no entry has: a row under it survives only if nobody clears.
+const MARKER: i64 = 0x5eed;
+
+async fn pg_execute(store: &Store, sql: &str) {
+    let url = store.pg.as_ref().expect("a PostgreSQL store").url();
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+}
+
+/// Wait until the stopped log's search store has written its buffer and
+/// let go of the index (it goes when the aborted server drops its router),
+/// so the next search opens the table rather than a store in memory.
+async fn pg_search_released(store: &Store) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (size, _, locked) = pg_search_state(store).await;
+        if !locked {
+            return size;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old search store never let go"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Search by signer goes through the search index alone (artifact
-/// hashes are also found by the entries' metadata). On files its keys
-/// are on disk and its covered size survives a restart; a search index
+/// hashes are also found by the entries' metadata). On both backends its
+/// keys are stored and its covered size survives a restart; a search index
 /// that claims more than the log is rebuilt, never believed.
 async fn v1_search_survives_reopen(backend: Backend) {
+    let pg = backend == Backend::Postgres;
     let server = start_on(backend, LogKeyType::Ed25519).await;
     let key = signer();
     let q = json!({ "publicKey": { "format": "x509", "content": b64(key.public_key().to_pem().as_bytes()) } });
@@ -381,14 +434,28 @@ async fn v1_search_survives_reopen(backend: Backend) {
         let text = std::fs::read_to_string(&manifest).expect("the search index is on disk");
         assert!(text.contains("\nsize 303\n"), "{text}");
     }
+    if pg {
+        // Less than a flush batch: written when the old store was dropped.
+        assert_eq!(pg_search_released(&server.store).await, 303);
+        pg_execute(
+            &server.store,
+            &format!("INSERT INTO keyless_log_search_index (key, idx) VALUES ({MARKER}, 0)"),
+        )
+        .await;
+    }
     assert_eq!(search(&server, &q).await, before);
+    if pg {
+        // The new log's store has the table (not a store in memory) and
+        // continued from 303 rather than clearing it.
+        assert_eq!(pg_search_state(&server.store).await, (303, true, true));
+    }
     sign(&server, "after").await;
     let after = search(&server, &q).await;
     assert_eq!(after.len(), 6);
     assert!(before.iter().all(|u| after.contains(u)));
 
-    // A well-formed manifest that covers more than the log, with no runs:
-    // believed, it would find nothing.
+    // A well-formed manifest (or size row) that covers more than the log,
+    // with no runs (or rows) past it: believed, it would find nothing.
     let server = restart(server, |store| {
         if backend == Backend::Files {
             let manifest = store.dir.path().join("index/SEARCH");
@@ -397,5 +464,20 @@ async fn v1_search_survives_reopen(backend: Backend) {
         }
     })
     .await;
+    if pg {
+        assert_eq!(pg_search_released(&server.store).await, 306);
+        pg_execute(
+            &server.store,
+            "UPDATE keyless_log_search_index_size SET size = 999999",
+        )
+        .await;
+    }
     assert_eq!(search(&server, &q).await, after);
+    if pg {
+        // Cleared (the marker is gone), re-indexed into the buffer.
+        assert_eq!(pg_search_state(&server.store).await, (0, false, true));
+        let server = restart(server, |_| {}).await;
+        assert_eq!(pg_search_released(&server.store).await, 306);
+        assert_eq!(search(&server, &q).await, after);
+    }
 }

@@ -13,6 +13,7 @@
 
 pub mod files;
 pub mod pg_index;
+pub mod pg_search;
 pub mod postgres;
 pub mod run_index;
 mod runs;

@@ -13,7 +13,8 @@
 //!
 //! The entry index ([`crate::index`]) lives in the same database
 //! ([`super::pg_index`], schema version 2) rather than in memory, written
-//! after each commit on a connection of its own.
+//! after each commit on a connection of its own; so does the Rekor v1
+//! search index ([`super::pg_search`], schema version 3).
 //!
 //! Tiles are stored one row per tile at the width of the latest commit;
 //! a narrower partial tile (a reader that loaded an older checkpoint) is
@@ -33,6 +34,8 @@ use keyless_tlog::{TileId, TileKind};
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::pg_index::PgIndex;
+use super::pg_search::PgSearch;
+use super::search_index::SearchStore;
 use super::{Commit, EntryMeta, Storage};
 use crate::error::StorageError;
 use crate::index::EntryIndex;
@@ -44,6 +47,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_entry_index",
         include_str!("../../migrations/0002_entry_index.sql"),
     ),
+    (
+        "0003_search_index",
+        include_str!("../../migrations/0003_search_index.sql"),
+    ),
 ];
 
 /// The schema version this build writes.
@@ -52,8 +59,8 @@ pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 /// Log storage in a PostgreSQL database.
 pub struct PgStorage {
     client: Mutex<Client>,
-    /// Kept to open the entry index's own connection (it may hold a
-    /// password: never printed).
+    /// Kept to open the entry and search indexes' own connections (it
+    /// may hold a password: never printed).
     config: tokio_postgres::Config,
     st: Statements,
 }
@@ -457,5 +464,13 @@ impl Storage for PgStorage {
     /// commits (and never run inside a commit's transaction).
     fn open_index(&self) -> Result<Option<Box<dyn EntryIndex>>, StorageError> {
         Ok(Some(Box::new(PgIndex::connect(&self.config)?)))
+    }
+
+    /// The search index's keys live in the same database
+    /// (`keyless_log_search_index`), so memory stays flat and the covered
+    /// size survives a restart; on a connection of its own, so catching up
+    /// does not hold up commits.
+    fn open_search_index(&self) -> Result<Option<Box<dyn SearchStore>>, StorageError> {
+        Ok(Some(Box::new(PgSearch::connect(&self.config)?)))
     }
 }

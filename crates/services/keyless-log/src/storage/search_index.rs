@@ -8,7 +8,8 @@
 //! entries below that size (candidates are confirmed against the bodies).
 //!
 //! A backend with a directory of its own keeps the keys there, as sorted
-//! runs ([`super::search_runs`]), so memory stays flat as the log grows;
+//! runs ([`super::search_runs`]), and PostgreSQL in a table
+//! ([`super::pg_search`]), so memory stays flat as the log grows;
 //! others ([`super::Storage::open_search_index`] returns `None`) use
 //! [`MemorySearch`], 8-byte prefixes in memory, rebuilt after each start.
 
