@@ -6,7 +6,8 @@
 //! Environment: LOADGEN_HTTP_ENTRIES (default 30000), LOADGEN_CONCURRENCY
 //! (default 256), LOADGEN_CLIENT_THREADS (default 1), LOADGEN_RSS_ENTRIES
 //! (default 1000000), LOADGEN_POSTGRES (a connection string: store the log
-//! in that PostgreSQL database).
+//! in that PostgreSQL database), LOADGEN_LINGER_MS (the log's
+//! `batch_linger`; default: the log's default).
 //!
 //! Server and load generator share the machine's cores, so besides the
 //! wall-clock rate the bench charges CPU time to each side, thread by
@@ -186,6 +187,9 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = LogConfig::new(dir.path(), addr.to_string());
+        if let Ok(ms) = std::env::var("LOADGEN_LINGER_MS") {
+            config.batch_linger = Duration::from_millis(ms.parse().expect("LOADGEN_LINGER_MS"));
+        }
         if let Ok(url) = std::env::var("LOADGEN_POSTGRES") {
             println!("storage: PostgreSQL");
             config = config.with_postgres(url);
@@ -260,6 +264,17 @@ fn main() {
         "server CPU-bound capacity on {cores} cores: {capacity:.0} appends/s; measured rate / single-core P-256 verify rate = {:.2}, capacity / that rate = {:.2}",
         rate / p256,
         capacity / p256
+    );
+    // This machine's speed drifts by tens of percent within minutes (a
+    // shared host), so rates from different runs compare badly. The
+    // server's CPU per append counted in signature checks, with the
+    // verify rate measured on both sides of the run, moves much less.
+    let p256_after = verify_rate(KeyAlgorithm::EcdsaP256);
+    let verify_us = 2e6 / (p256 + p256_after);
+    println!(
+        "P-256 verify after the run: {p256_after:.0}/s; server CPU per append = {:.2} single-core P-256 verifies ({:.1} µs each, mean of before and after)",
+        per(server) / verify_us,
+        verify_us
     );
     println!(
         "RSS after {} entries: {:.1} MiB",

@@ -54,9 +54,12 @@ pub enum Service {
         /// handed over anyway (milliseconds).
         #[arg(long, value_name = "MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=10_000))]
         batch_interval_ms: u64,
-        /// How long a batch stays open for more entries when nothing is
-        /// being committed (milliseconds; 0 commits at once).
-        #[arg(long, value_name = "MS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+        /// Shortest time between two commits (milliseconds): under load a
+        /// batch stays open this long after the previous one closed, so
+        /// each round of fsyncs covers more entries; an entry after a quiet
+        /// spell is committed at once. 0 commits as soon as the previous
+        /// commit is done.
+        #[arg(long, value_name = "MS", default_value_t = keyless_log::DEFAULT_BATCH_LINGER.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=1_000))]
         batch_linger_ms: u64,
         /// Largest request body accepted, in bytes (larger requests get 413).
         #[arg(long, value_name = "BYTES", default_value_t = keyless_log::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]

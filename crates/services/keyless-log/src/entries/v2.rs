@@ -3,10 +3,14 @@
 
 use keyless_crypto::{sha256, HashAlgorithm, PublicKey};
 use keyless_types::{b64, pae, Envelope};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use super::{canonical_json, certificate_key, key_details, verify_digest, EntryError};
+use self::body::{
+    Body, DsseSpec, DsseV002, HashOut, HashedRekordSpec, HashedRekordV002, SignatureOut,
+};
+use super::{certificate_key, key_details, verify_digest, EntryError};
+
+mod body;
 
 /// The `CreateEntryRequest` oneof, as protobuf JSON.
 #[derive(Debug, Deserialize)]
@@ -34,18 +38,20 @@ struct Signature {
     verifier: Verifier,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+/// Read from the request and written back, as is, into the body; fields
+/// in sorted order (see [`body`]).
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Verifier {
     #[serde(default)]
-    public_key: Option<RawBytes>,
-    #[serde(default)]
-    x509_certificate: Option<RawBytes>,
-    #[serde(default)]
     key_details: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_key: Option<RawBytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x509_certificate: Option<RawBytes>,
 }
 
-#[derive(Debug, Deserialize, Clone)]
+#[derive(Debug, Deserialize, Serialize, Clone)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawBytes {
     #[serde(with = "b64::bytes")]
@@ -91,24 +97,6 @@ impl Verifier {
         }
         Ok((key, alg))
     }
-
-    fn to_json(&self) -> serde_json::Value {
-        let mut v = serde_json::Map::new();
-        v.insert("keyDetails".into(), json!(self.key_details));
-        if let Some(k) = &self.public_key {
-            v.insert(
-                "publicKey".into(),
-                json!({ "rawBytes": b64::encode(&k.raw_bytes) }),
-            );
-        }
-        if let Some(c) = &self.x509_certificate {
-            v.insert(
-                "x509Certificate".into(),
-                json!({ "rawBytes": b64::encode(&c.raw_bytes) }),
-            );
-        }
-        serde_json::Value::Object(v)
-    }
 }
 
 /// Parse and verify a `POST /api/v2/log/entries` body.
@@ -130,14 +118,22 @@ fn hashed_rekord(req: HashedRekordRequest) -> Result<Entry, EntryError> {
     }
     let (key, alg) = req.signature.verifier.key()?;
     let hash = verify_digest(&key, alg, &req.digest, &req.signature.content)?;
-    let body = json!({
-        "apiVersion": "0.0.2",
-        "kind": "hashedrekord",
-        "spec": { "hashedRekordV002": {
-            "data": { "algorithm": hash.proto_name(), "digest": b64::encode(&req.digest) },
-            "signature": { "content": b64::encode(&req.signature.content), "verifier": req.signature.verifier.to_json() },
-        }},
-    });
+    let body = Body {
+        api_version: "0.0.2",
+        kind: "hashedrekord",
+        spec: HashedRekordSpec {
+            hashed_rekord_v002: HashedRekordV002 {
+                data: HashOut {
+                    algorithm: hash.proto_name(),
+                    digest: &req.digest,
+                },
+                signature: SignatureOut {
+                    content: &req.signature.content,
+                    verifier: &req.signature.verifier,
+                },
+            },
+        },
+    };
     let artifact_sha256 = (hash == HashAlgorithm::Sha256).then(|| {
         let mut d = [0u8; 32];
         d.copy_from_slice(&req.digest);
@@ -145,7 +141,7 @@ fn hashed_rekord(req: HashedRekordRequest) -> Result<Entry, EntryError> {
     });
     Ok(Entry {
         kind: "hashedrekord",
-        body: canonical_json(&body),
+        body: body.to_json()?,
         artifact_sha256,
     })
 }
@@ -181,20 +177,28 @@ fn dsse(req: DsseRequest) -> Result<Entry, EntryError> {
                     "envelope signature {n} verifies with none of the verifiers"
                 ))
             })?;
-        signatures.push(json!({ "content": b64::encode(&sig.sig), "verifier": found.1.to_json() }));
+        signatures.push(SignatureOut {
+            content: &sig.sig,
+            verifier: found.1,
+        });
     }
     let payload_hash = sha256(&env.payload);
-    let body = json!({
-        "apiVersion": "0.0.2",
-        "kind": "dsse",
-        "spec": { "dsseV002": {
-            "payloadHash": { "algorithm": "SHA2_256", "digest": b64::encode(&payload_hash) },
-            "signatures": signatures,
-        }},
-    });
+    let body = Body {
+        api_version: "0.0.2",
+        kind: "dsse",
+        spec: DsseSpec {
+            dsse_v002: DsseV002 {
+                payload_hash: HashOut {
+                    algorithm: "SHA2_256",
+                    digest: &payload_hash,
+                },
+                signatures,
+            },
+        },
+    };
     Ok(Entry {
         kind: "dsse",
-        body: canonical_json(&body),
+        body: body.to_json()?,
         artifact_sha256: Some(payload_hash),
     })
 }

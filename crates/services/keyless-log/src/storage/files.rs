@@ -44,6 +44,7 @@ use std::sync::Mutex;
 
 use keyless_tlog::TileId;
 
+use super::sync_pool::SyncPool;
 use super::{Commit, EntryMeta, Storage};
 use crate::error::StorageError;
 
@@ -57,6 +58,8 @@ pub const LOCK_FILE: &str = "LOCK";
 pub struct FileStorage {
     root: PathBuf,
     meta: Mutex<File>,
+    /// Runs each commit's fsyncs concurrently.
+    sync: SyncPool,
     /// Holds the exclusive lock on `LOCK` until the storage is dropped.
     _lock: File,
 }
@@ -114,6 +117,7 @@ impl FileStorage {
         Ok(Self {
             root: root.to_path_buf(),
             meta: Mutex::new(meta),
+            sync: SyncPool::start()?,
             _lock: lock,
         })
     }
@@ -189,36 +193,6 @@ struct Staged {
     /// Where it belongs.
     path: PathBuf,
     file: File,
-}
-
-/// Run `f` on every item, concurrently: the file system can fold
-/// concurrent fsyncs into one journal commit, so a commit costs a few
-/// rounds of fsync latency instead of one per file.
-fn in_parallel<T: Sync>(
-    items: &[T],
-    f: impl Fn(&T) -> Result<(), StorageError> + Sync,
-) -> Result<(), StorageError> {
-    match items {
-        [] => Ok(()),
-        [one] => f(one),
-        [first, rest @ ..] => std::thread::scope(|s| {
-            let f = &f;
-            let handles: Vec<_> = rest.iter().map(|it| s.spawn(move || f(it))).collect();
-            let mut result = f(first);
-            for h in handles {
-                let r = h.join().unwrap_or_else(|_| {
-                    Err(StorageError::Malformed {
-                        what: "fsync thread".into(),
-                        problem: "panicked".into(),
-                    })
-                });
-                if result.is_ok() {
-                    result = r;
-                }
-            }
-            result
-        }),
-    }
 }
 
 /// Atomically make `staged` the file at `path`. Where the file system
@@ -334,10 +308,7 @@ impl Storage for FileStorage {
             .collect();
         files.push((&meta_path, &meta));
         files.extend(dir_files.iter().map(|(p, f)| (p.as_path(), f)));
-        in_parallel(&files, |(path, file)| {
-            file.sync_all()
-                .map_err(|e| StorageError::io("fsync", path, e))
-        })?;
+        self.sync.sync_all(&files)?;
         // Round 2, the commit point: only now does the new size exist.
         swap_into_place(&checkpoint.tmp, &checkpoint.path)?;
         sync_dir(&self.root)

@@ -19,6 +19,7 @@ pub mod run_index;
 mod runs;
 pub mod search_index;
 pub mod search_runs;
+mod sync_pool;
 
 use keyless_tlog::TileId;
 
