@@ -70,19 +70,31 @@ impl std::fmt::Debug for PgIndex {
 }
 
 /// The key of a hash: its first 8 bytes, big-endian, reinterpreted as the
-/// signed BIGINT PostgreSQL stores (only equality matters).
-fn key(h: &[u8; 32]) -> i64 {
+/// signed BIGINT PostgreSQL stores (only equality matters). Shared with
+/// the search index's table ([`super::pg_search`]).
+pub(super) fn key(h: &[u8; 32]) -> i64 {
     let mut p = [0u8; 8];
     p.copy_from_slice(&h[..8]);
     i64::from_be_bytes(p)
 }
 
-fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
+/// `v` (an index or a size) as a BIGINT column of `table`.
+pub(super) fn to_i64(table: &str, v: u64, what: &str) -> Result<i64, StorageError> {
     i64::try_from(v).map_err(|_| StorageError::Malformed {
-        what: "entry index".into(),
+        what: table.into(),
         problem: format!("{what} {v} is beyond i64"),
     })
 }
+
+/// A BIGINT column of `table` as an index or a size.
+pub(super) fn to_u64(table: &str, v: i64, what: &str) -> Result<u64, StorageError> {
+    u64::try_from(v).map_err(|_| StorageError::Malformed {
+        what: table.into(),
+        problem: format!("negative {what} {v}"),
+    })
+}
+
+const TABLE: &str = "entry index";
 
 impl PgIndex {
     /// Open a connection of its own to the database `config` names (whose
@@ -158,10 +170,7 @@ impl PgIndex {
 
 fn index_at(row: &tokio_postgres::Row, column: usize) -> Result<u64, StorageError> {
     let i: i64 = row.try_get(column).map_err(db("read the entry index"))?;
-    u64::try_from(i).map_err(|_| StorageError::Malformed {
-        what: "entry index".into(),
-        problem: format!("negative index {i}"),
-    })
+    to_u64(TABLE, i, "index")
 }
 
 impl EntryIndex for PgIndex {
@@ -172,10 +181,7 @@ impl EntryIndex for PgIndex {
         // and the first add (guarded by size = 0) fails loudly.
         let Some(row) = row else { return Ok(0) };
         let size: i64 = row.try_get(0).map_err(db("read the entry index size"))?;
-        u64::try_from(size).map_err(|_| StorageError::Malformed {
-            what: "entry index".into(),
-            problem: format!("negative size {size}"),
-        })
+        to_u64(TABLE, size, "size")
     }
 
     fn add(
@@ -191,17 +197,17 @@ impl EntryIndex for PgIndex {
         for (k, l) in leaves.iter().enumerate() {
             kinds.push(LEAF);
             keys.push(key(l));
-            idx.push(to_i64(first + k as u64, "index")?);
+            idx.push(to_i64(TABLE, first + k as u64, "index")?);
         }
         for (k, d) in artifacts.iter().enumerate() {
             if let Some(d) = d {
                 kinds.push(ARTIFACT);
                 keys.push(key(d));
-                idx.push(to_i64(first + k as u64, "index")?);
+                idx.push(to_i64(TABLE, first + k as u64, "index")?);
             }
         }
-        let old = to_i64(first, "size")?;
-        let new = to_i64(first + leaves.len() as u64, "size")?;
+        let old = to_i64(TABLE, first, "size")?;
+        let new = to_i64(TABLE, first + leaves.len() as u64, "size")?;
         let updated: i64 = block_on(
             self.client
                 .query_one(&self.add, &[&kinds, &keys, &idx, &old, &new]),

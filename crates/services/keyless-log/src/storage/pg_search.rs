@@ -32,6 +32,7 @@
 
 use tokio_postgres::{Client, Statement};
 
+use super::pg_index::{key, to_i64, to_u64};
 use super::postgres::{block_on, db, spawn_client};
 use super::search_index::{check_next, SearchStore};
 use crate::error::StorageError;
@@ -69,27 +70,7 @@ impl std::fmt::Debug for PgSearch {
     }
 }
 
-/// The key of a SHA-256: its first 8 bytes, big-endian, reinterpreted as
-/// the signed BIGINT PostgreSQL stores (only equality matters).
-fn key(h: &[u8; 32]) -> i64 {
-    let mut p = [0u8; 8];
-    p.copy_from_slice(&h[..8]);
-    i64::from_be_bytes(p)
-}
-
-fn to_i64(v: u64, what: &str) -> Result<i64, StorageError> {
-    i64::try_from(v).map_err(|_| StorageError::Malformed {
-        what: "search index".into(),
-        problem: format!("{what} {v} is beyond i64"),
-    })
-}
-
-fn to_u64(v: i64, what: &str) -> Result<u64, StorageError> {
-    u64::try_from(v).map_err(|_| StorageError::Malformed {
-        what: "search index".into(),
-        problem: format!("negative {what} {v}"),
-    })
-}
+const TABLE: &str = "search index";
 
 impl PgSearch {
     /// Open a connection of its own to the database `config` names (whose
@@ -140,7 +121,7 @@ impl PgSearch {
         match row {
             Some(row) => {
                 let size: i64 = row.try_get(0).map_err(db("read the search index size"))?;
-                store.stored = to_u64(size, "size")?;
+                store.stored = to_u64(TABLE, size, "size")?;
                 store.size = store.stored;
             }
             // The migration inserts the row; without it the rows cannot be
@@ -155,8 +136,8 @@ impl PgSearch {
         if self.size == self.stored {
             return Ok(());
         }
-        let old = to_i64(self.stored, "size")?;
-        let new = to_i64(self.size, "size")?;
+        let old = to_i64(TABLE, self.stored, "size")?;
+        let new = to_i64(TABLE, self.size, "size")?;
         let updated: i64 = block_on(
             self.client
                 .query_one(&self.add, &[&self.keys, &self.indices, &old, &new]),
@@ -189,7 +170,7 @@ impl SearchStore for PgSearch {
 
     fn add(&mut self, index: u64, keys: &[[u8; 32]]) -> Result<(), StorageError> {
         check_next("search index", index, self.size)?;
-        let i = to_i64(index, "index")?;
+        let i = to_i64(TABLE, index, "index")?;
         for k in keys {
             self.keys.push(key(k));
             self.indices.push(i);
@@ -209,7 +190,7 @@ impl SearchStore for PgSearch {
             .iter()
             .map(|r| {
                 let i: i64 = r.try_get(0).map_err(db("read the search index"))?;
-                to_u64(i, "index")
+                to_u64(TABLE, i, "index")
             })
             .collect::<Result<Vec<u64>, _>>()?;
         // Buffered entries all come after the table's, in order.
@@ -219,7 +200,7 @@ impl SearchStore for PgSearch {
             .zip(&self.indices)
             .filter(|(b, _)| **b == k)
         {
-            out.push(to_u64(i, "index")?);
+            out.push(to_u64(TABLE, i, "index")?);
         }
         Ok(out)
     }
