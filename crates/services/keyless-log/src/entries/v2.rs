@@ -5,9 +5,7 @@ use keyless_crypto::{sha256, HashAlgorithm, PublicKey};
 use keyless_types::{b64, pae, Envelope};
 use serde::{Deserialize, Serialize};
 
-use self::body::{
-    Body, DsseSpec, DsseV002, HashOut, HashedRekordSpec, HashedRekordV002, SignatureOut,
-};
+use self::body::{Body, HashOut, SignatureOut};
 use super::{certificate_key, key_details, verify_digest, EntryError};
 
 mod body;
@@ -118,22 +116,16 @@ fn hashed_rekord(req: HashedRekordRequest) -> Result<Entry, EntryError> {
     }
     let (key, alg) = req.signature.verifier.key()?;
     let hash = verify_digest(&key, alg, &req.digest, &req.signature.content)?;
-    let body = Body {
-        api_version: "0.0.2",
-        kind: "hashedrekord",
-        spec: HashedRekordSpec {
-            hashed_rekord_v002: HashedRekordV002 {
-                data: HashOut {
-                    algorithm: hash.proto_name(),
-                    digest: &req.digest,
-                },
-                signature: SignatureOut {
-                    content: &req.signature.content,
-                    verifier: &req.signature.verifier,
-                },
-            },
+    let body = Body::hashed_rekord(
+        HashOut {
+            algorithm: hash.proto_name(),
+            digest: &req.digest,
         },
-    };
+        SignatureOut {
+            content: &req.signature.content,
+            verifier: &req.signature.verifier,
+        },
+    );
     let artifact_sha256 = (hash == HashAlgorithm::Sha256).then(|| {
         let mut d = [0u8; 32];
         d.copy_from_slice(&req.digest);
@@ -183,19 +175,13 @@ fn dsse(req: DsseRequest) -> Result<Entry, EntryError> {
         });
     }
     let payload_hash = sha256(&env.payload);
-    let body = Body {
-        api_version: "0.0.2",
-        kind: "dsse",
-        spec: DsseSpec {
-            dsse_v002: DsseV002 {
-                payload_hash: HashOut {
-                    algorithm: "SHA2_256",
-                    digest: &payload_hash,
-                },
-                signatures,
-            },
+    let body = Body::dsse(
+        HashOut {
+            algorithm: "SHA2_256",
+            digest: &payload_hash,
         },
-    };
+        signatures,
+    );
     Ok(Entry {
         kind: "dsse",
         body: body.to_json()?,

@@ -64,21 +64,22 @@ pub struct FileStorage {
     _lock: File,
 }
 
-/// Take the data directory's lock, or say who has it.
-fn lock(root: &Path) -> Result<File, StorageError> {
-    let path = root.join(LOCK_FILE);
+/// Take an exclusive lock on the file `path` (created if missing) in
+/// `dir`, or say who has it: [`StorageError::Locked`] if it is still held
+/// after `wait`. The lock lasts as long as the returned file is open.
+pub(super) fn lock_file(
+    dir: &Path,
+    path: &Path,
+    wait: std::time::Duration,
+) -> Result<File, StorageError> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-        .map_err(|e| StorageError::io("open", &path, e))?;
-    // A lock that was just released can still look held for a moment: a
-    // process forked (to exec a child) while the previous holder had the
-    // file open keeps a copy of that descriptor until its exec closes it.
-    // So a busy lock is retried briefly before it counts as "in use".
-    let deadline = std::time::Instant::now() + LOCK_WAIT;
+        .open(path)
+        .map_err(|e| StorageError::io("open", path, e))?;
+    let deadline = std::time::Instant::now() + wait;
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(file),
@@ -87,13 +88,22 @@ fn lock(root: &Path) -> Result<File, StorageError> {
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(StorageError::Locked {
-                    dir: root.display().to_string(),
+                    dir: dir.display().to_string(),
                     lock: path.display().to_string(),
                 })
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(StorageError::io("lock", &path, e)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(StorageError::io("lock", path, e)),
         }
     }
+}
+
+/// Take the data directory's lock, or say who has it.
+fn lock(root: &Path) -> Result<File, StorageError> {
+    // A lock that was just released can still look held for a moment: a
+    // process forked (to exec a child) while the previous holder had the
+    // file open keeps a copy of that descriptor until its exec closes it.
+    // So a busy lock is retried briefly before it counts as "in use".
+    lock_file(root, &root.join(LOCK_FILE), LOCK_WAIT)
 }
 
 /// How long a held lock is retried before opening fails as `Locked`.

@@ -21,7 +21,7 @@
 //! keeps two stores from writing the same runs (the second one opened
 //! gets [`StorageError::Locked`]).
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::File;
 use std::path::Path;
 
 use super::run_index::INDEX_DIR;
@@ -48,24 +48,9 @@ impl SearchRuns {
     pub fn open(data_dir: &Path) -> Result<Self, StorageError> {
         let dir = data_dir.join(INDEX_DIR);
         std::fs::create_dir_all(&dir).map_err(|e| StorageError::io("create", &dir, e))?;
-        let path = dir.join(LOCK);
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| StorageError::io("open", &path, e))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                return Err(StorageError::Locked {
-                    dir: dir.display().to_string(),
-                    lock: path.display().to_string(),
-                })
-            }
-            Err(TryLockError::Error(e)) => return Err(StorageError::io("lock", &path, e)),
-        }
+        // No waiting: a search index already in use is replaced by one in
+        // memory (see `crate::search`), not waited for.
+        let lock = super::files::lock_file(&dir, &dir.join(LOCK), std::time::Duration::ZERO)?;
         let mut keys = RunSet::default();
         let files = Manifest::open(&dir, MANIFEST, "search index", &mut [(KIND, &mut keys)])?;
         Ok(Self {

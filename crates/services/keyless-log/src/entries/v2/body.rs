@@ -23,6 +23,35 @@ pub(super) struct Body<S> {
     pub spec: S,
 }
 
+impl<'a> Body<HashedRekordSpec<'a>> {
+    /// A hashedrekord 0.0.2 body.
+    pub fn hashed_rekord(data: HashOut<'a>, signature: SignatureOut<'a>) -> Self {
+        Self {
+            api_version: "0.0.2",
+            kind: "hashedrekord",
+            spec: HashedRekordSpec {
+                hashed_rekord_v002: HashedRekordV002 { data, signature },
+            },
+        }
+    }
+}
+
+impl<'a> Body<DsseSpec<'a>> {
+    /// A dsse 0.0.2 body.
+    pub fn dsse(payload_hash: HashOut<'a>, signatures: Vec<SignatureOut<'a>>) -> Self {
+        Self {
+            api_version: "0.0.2",
+            kind: "dsse",
+            spec: DsseSpec {
+                dsse_v002: DsseV002 {
+                    payload_hash,
+                    signatures,
+                },
+            },
+        }
+    }
+}
+
 impl<S: Serialize> Body<S> {
     pub fn to_json(&self) -> Result<Vec<u8>, EntryError> {
         serde_json::to_vec(self).map_err(|e| EntryError::Malformed(e.to_string()))
@@ -97,22 +126,16 @@ mod tests {
     fn hashedrekord_bodies_are_canonical() {
         for cert in [false, true] {
             let v = verifier(cert);
-            let body = Body {
-                api_version: "0.0.2",
-                kind: "hashedrekord",
-                spec: HashedRekordSpec {
-                    hashed_rekord_v002: HashedRekordV002 {
-                        data: HashOut {
-                            algorithm: "SHA2_256",
-                            digest: &[1, 2, 3],
-                        },
-                        signature: SignatureOut {
-                            content: &[4, 5, 250],
-                            verifier: &v,
-                        },
-                    },
+            let body = Body::hashed_rekord(
+                HashOut {
+                    algorithm: "SHA2_256",
+                    digest: &[1, 2, 3],
                 },
-            }
+                SignatureOut {
+                    content: &[4, 5, 250],
+                    verifier: &v,
+                },
+            )
             .to_json()
             .unwrap();
             assert_eq!(body, canonical(&body), "{}", String::from_utf8_lossy(&body));
@@ -126,28 +149,22 @@ mod tests {
     #[test]
     fn dsse_bodies_are_canonical() {
         let (a, b) = (verifier(false), verifier(true));
-        let body = Body {
-            api_version: "0.0.2",
-            kind: "dsse",
-            spec: DsseSpec {
-                dsse_v002: DsseV002 {
-                    payload_hash: HashOut {
-                        algorithm: "SHA2_256",
-                        digest: &[9; 32],
-                    },
-                    signatures: vec![
-                        SignatureOut {
-                            content: &[1],
-                            verifier: &a,
-                        },
-                        SignatureOut {
-                            content: &[2],
-                            verifier: &b,
-                        },
-                    ],
-                },
+        let body = Body::dsse(
+            HashOut {
+                algorithm: "SHA2_256",
+                digest: &[9; 32],
             },
-        }
+            vec![
+                SignatureOut {
+                    content: &[1],
+                    verifier: &a,
+                },
+                SignatureOut {
+                    content: &[2],
+                    verifier: &b,
+                },
+            ],
+        )
         .to_json()
         .unwrap();
         assert_eq!(body, canonical(&body), "{}", String::from_utf8_lossy(&body));
