@@ -59,6 +59,18 @@ pub trait EntryIndex: Send + Sync {
     fn clear(&self) -> Result<(), StorageError>;
 }
 
+/// An index is built in log order: `first`, the first entry added, must
+/// be the size the index covers; the error says otherwise.
+pub(crate) fn check_next(what: &str, first: u64, size: u64) -> Result<(), StorageError> {
+    if first == size {
+        return Ok(());
+    }
+    Err(StorageError::Malformed {
+        what: what.into(),
+        problem: format!("entries from {first} added to an index of {size}"),
+    })
+}
+
 /// Prefix key → candidate indices.
 #[derive(Debug, Default)]
 pub struct PrefixIndex {

@@ -39,6 +39,7 @@
 use std::time::{Duration, Instant};
 
 use keyless_tlog::Hash;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
 use super::postgres::{block_on, db, spawn_client};
@@ -92,6 +93,23 @@ pub(super) fn to_u64(table: &str, v: i64, what: &str) -> Result<u64, StorageErro
         what: table.into(),
         problem: format!("negative {what} {v}"),
     })
+}
+
+/// Run `add`: one statement that inserts rows and moves the table's size
+/// row from an old value to a new one, doing either only if the row still
+/// holds the old value (its last parameters), and selecting how many size
+/// rows it updated. Whether the guard held, so the rows went in.
+pub(super) fn guarded_add(
+    client: &Client,
+    add: &Statement,
+    params: &[&(dyn ToSql + Sync)],
+    op: &'static str,
+) -> Result<bool, StorageError> {
+    let updated: i64 = block_on(client.query_one(add, params))
+        .map_err(db(op))?
+        .try_get(0)
+        .map_err(db(op))?;
+    Ok(updated == 1)
 }
 
 const TABLE: &str = "entry index";
@@ -150,7 +168,7 @@ impl PgIndex {
         )?;
         let lookup_many = prep(
             "SELECT key, idx FROM keyless_log_entry_index \
-             WHERE kind = 0 AND key = ANY($1::BIGINT[]) ORDER BY idx",
+             WHERE kind = $1 AND key = ANY($2::BIGINT[]) ORDER BY idx",
         )?;
         Ok(Self {
             client,
@@ -208,14 +226,8 @@ impl EntryIndex for PgIndex {
         }
         let old = to_i64(TABLE, first, "size")?;
         let new = to_i64(TABLE, first + leaves.len() as u64, "size")?;
-        let updated: i64 = block_on(
-            self.client
-                .query_one(&self.add, &[&kinds, &keys, &idx, &old, &new]),
-        )
-        .map_err(db("write the entry index"))?
-        .try_get(0)
-        .map_err(db("write the entry index"))?;
-        if updated != 1 {
+        let params: [&(dyn ToSql + Sync); 5] = [&kinds, &keys, &idx, &old, &new];
+        if !guarded_add(&self.client, &self.add, &params, "write the entry index")? {
             return Err(StorageError::Malformed {
                 what: "entry index".into(),
                 problem: format!(
@@ -236,7 +248,7 @@ impl EntryIndex for PgIndex {
             return Ok(Vec::new());
         }
         let keys: Vec<i64> = leaves.iter().map(key).collect();
-        let rows = block_on(self.client.query(&self.lookup_many, &[&keys]))
+        let rows = block_on(self.client.query(&self.lookup_many, &[&LEAF, &keys]))
             .map_err(db("look up the entry index"))?;
         let mut by_key: std::collections::HashMap<i64, Vec<u64>> = std::collections::HashMap::new();
         for r in &rows {

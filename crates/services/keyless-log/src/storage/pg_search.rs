@@ -30,12 +30,14 @@
 //! once, and its user keeps its keys in memory instead: waiting would
 //! hold up a search, and the search index is only an optimization.
 
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use super::pg_index::{key, to_i64, to_u64};
+use super::pg_index::{guarded_add, key, to_i64, to_u64};
 use super::postgres::{block_on, db, spawn_client};
-use super::search_index::{check_next, SearchStore};
+use super::search_index::SearchStore;
 use crate::error::StorageError;
+use crate::index::check_next;
 
 /// Entries buffered before they are written: at ~2 keys per entry, one
 /// statement of ~8k rows (about 130 KiB of parameters).
@@ -138,14 +140,8 @@ impl PgSearch {
         }
         let old = to_i64(TABLE, self.stored, "size")?;
         let new = to_i64(TABLE, self.size, "size")?;
-        let updated: i64 = block_on(
-            self.client
-                .query_one(&self.add, &[&self.keys, &self.indices, &old, &new]),
-        )
-        .map_err(db("write the search index"))?
-        .try_get(0)
-        .map_err(db("write the search index"))?;
-        if updated != 1 {
+        let params: [&(dyn ToSql + Sync); 4] = [&self.keys, &self.indices, &old, &new];
+        if !guarded_add(&self.client, &self.add, &params, "write the search index")? {
             // Only a writer that ignored the lock can cause this; keep the
             // buffer (still answered from) and say so.
             return Err(StorageError::Malformed {

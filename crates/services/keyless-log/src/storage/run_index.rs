@@ -21,7 +21,7 @@ use keyless_tlog::Hash;
 
 use super::runs::{Manifest, RunSet};
 use crate::error::StorageError;
-use crate::index::EntryIndex;
+use crate::index::{check_next, EntryIndex};
 
 pub use super::runs::FLUSH_ENTRIES;
 // The tests (`use super::*`) still write run files by hand.
@@ -46,13 +46,6 @@ struct Inner {
 #[derive(Debug)]
 pub struct RunIndex {
     inner: RwLock<Inner>,
-}
-
-fn malformed(problem: String) -> StorageError {
-    StorageError::Malformed {
-        what: "entry index".into(),
-        problem,
-    }
 }
 
 impl Inner {
@@ -108,12 +101,7 @@ impl EntryIndex for RunIndex {
         artifacts: &[Option<[u8; 32]>],
     ) -> Result<(), StorageError> {
         let mut inner = self.write();
-        if first != inner.files.size {
-            return Err(malformed(format!(
-                "entries from {first} added to an index of {}",
-                inner.files.size
-            )));
-        }
+        check_next("entry index", first, inner.files.size)?;
         for (k, l) in leaves.iter().enumerate() {
             inner.leaves.push(l, first + k as u64);
         }

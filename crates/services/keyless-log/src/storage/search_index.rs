@@ -14,7 +14,7 @@
 //! [`MemorySearch`], 8-byte prefixes in memory, rebuilt after each start.
 
 use crate::error::StorageError;
-use crate::index::PrefixIndex;
+use crate::index::{check_next, PrefixIndex};
 
 /// A search index's keys; see the module docs.
 pub trait SearchStore: Send + std::fmt::Debug {
@@ -36,17 +36,6 @@ pub trait SearchStore: Send + std::fmt::Debug {
 pub struct MemorySearch {
     size: u64,
     keys: PrefixIndex,
-}
-
-/// `index` must be the next entry; the error says otherwise.
-pub(crate) fn check_next(what: &str, index: u64, size: u64) -> Result<(), StorageError> {
-    if index == size {
-        return Ok(());
-    }
-    Err(StorageError::Malformed {
-        what: what.into(),
-        problem: format!("entry {index} added to an index of {size}"),
-    })
 }
 
 impl SearchStore for MemorySearch {

@@ -26,8 +26,9 @@ use std::path::Path;
 
 use super::run_index::INDEX_DIR;
 use super::runs::{Manifest, RunSet, FLUSH_ENTRIES};
-use super::search_index::{check_next, SearchStore};
+use super::search_index::SearchStore;
 use crate::error::StorageError;
+use crate::index::check_next;
 
 const KIND: &str = "search";
 const MANIFEST: &str = "SEARCH";
