@@ -2,25 +2,14 @@
 
 mod support;
 
-use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::*;
 
-/// POST `body` to `path` on loopback (std only); the status code.
+/// POST `body` to `path` of the log; the status code (0 if none).
 fn post(port: u16, path: &str, body: &[u8]) -> u16 {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).expect("write");
-    let _ = s.write_all(body);
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+    http_exchange("POST", &format!("http://127.0.0.1:{port}{path}"), body, Duration::from_secs(10)).map_or(0, |(status, _)| status)
 }
 
 #[test]

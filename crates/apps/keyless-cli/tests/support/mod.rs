@@ -102,32 +102,36 @@ impl Drop for DevStack {
     }
 }
 
-/// The body of a GET on loopback (std only); empty on failure.
-pub fn http_get(url: &str) -> String {
+/// One HTTP/1.0 request on loopback (std only; the tests must not depend
+/// on the client under test), so the answer is never chunked: the status
+/// code and the body, or `None` if nothing sensible came back within
+/// `timeout`.
+pub fn http_exchange(method: &str, url: &str, body: &[u8], timeout: Duration) -> Option<(u16, String)> {
     use std::io::{Read, Write};
-    let Some(rest) = url.strip_prefix("http://") else { return String::new() };
+    let rest = url.strip_prefix("http://")?;
     let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let Ok(mut s) = std::net::TcpStream::connect(host) else { return String::new() };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    let content_type = if body.is_empty() { "" } else { "Content-Type: application/json\r\n" };
+    let head = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n{content_type}Content-Length: {}\r\n\r\n", body.len());
+    s.write_all(head.as_bytes()).ok()?;
+    // The server may answer (413) and close before it reads the body.
+    let _ = s.write_all(body);
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf);
-    buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    let status = buf.split_whitespace().nth(1)?.parse().ok()?;
+    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
 }
 
-/// A bare-bones HTTP GET on loopback (std only), true on a 200.
+/// The body of a GET on loopback; empty on failure.
+pub fn http_get(url: &str) -> String {
+    http_exchange("GET", url, b"", Duration::from_secs(5)).map(|(_, b)| b).unwrap_or_default()
+}
+
+/// True on a 200 to a GET on loopback.
 pub fn http_ok(url: &str) -> bool {
-    use std::io::{Read, Write};
-    let Some(rest) = url.strip_prefix("http://") else { return false };
-    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let Ok(mut s) = std::net::TcpStream::connect(host) else { return false };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").is_err() {
-        return false;
-    }
-    let mut buf = String::new();
-    let _ = s.read_to_string(&mut buf);
-    buf.starts_with("HTTP/1.1 200")
+    http_exchange("GET", url, b"", Duration::from_secs(2)).is_some_and(|(status, _)| status == 200)
 }
 
 pub fn run(cmd: &mut Command) -> Output {
