@@ -3,6 +3,11 @@
 use clap::{Parser, Subcommand};
 use keyless_cli::{commands, exit};
 
+/// mimalloc rather than glibc malloc: the append path allocates per
+/// request, and glibc's allocator was ~6 % of the log's CPU in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "keyless",

@@ -1,4 +1,4 @@
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoRef;
@@ -83,6 +83,10 @@ pub struct PublicKey {
     spki_der: Vec<u8>,
     /// The bit string inside the SPKI: an EC point, an Ed25519 key or a PKCS#1 RSA key.
     raw: Vec<u8>,
+    /// `raw` as aws-lc parsed it for the key's default scheme, the one
+    /// nearly every signature uses. Parsing an EC point costs a few percent
+    /// of a verification; the log checks one signature per request key.
+    parsed: ParsedPublicKey,
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -95,6 +99,12 @@ impl std::fmt::Debug for PublicKey {
         )
     }
 }
+
+// aws-lc's parsed key is a pointer, so the compiler cannot see that a
+// `PublicKey` is immutable once built; nothing a panic interrupts can leave
+// it half-changed.
+impl std::panic::UnwindSafe for PublicKey {}
+impl std::panic::RefUnwindSafe for PublicKey {}
 
 impl PartialEq for PublicKey {
     fn eq(&self, other: &Self) -> bool {
@@ -134,13 +144,13 @@ impl PublicKey {
         let spki_der = spki
             .to_der()
             .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
-        let key = Self {
+        let parsed = Self::parse_material(algorithm, &raw)?;
+        Ok(Self {
             algorithm,
             spki_der,
             raw,
-        };
-        key.check_material()?;
-        Ok(key)
+            parsed,
+        })
     }
 
     /// Parse a bare PKCS#1 `RSAPublicKey` (trusted roots list some CT log keys
@@ -180,13 +190,9 @@ impl PublicKey {
 
     /// Make sure aws-lc accepts the key, so that a bad point is reported
     /// when the key is loaded rather than as a bad signature later.
-    fn check_material(&self) -> Result<(), CryptoError> {
-        let alg = self.default_signature_algorithm();
-        let verifier = self.aws_algorithm(alg)?;
-        UnparsedPublicKey::new(verifier, &self.raw)
-            .parse()
-            .map(|_| ())
-            .map_err(|e| CryptoError::MalformedKey(e.to_string()))
+    fn parse_material(algorithm: KeyAlgorithm, raw: &[u8]) -> Result<ParsedPublicKey, CryptoError> {
+        let verifier = aws_algorithm(algorithm, default_signature_algorithm(algorithm))?;
+        ParsedPublicKey::new(verifier, raw).map_err(|e| CryptoError::MalformedKey(e.to_string()))
     }
 
     pub fn algorithm(&self) -> KeyAlgorithm {
@@ -201,44 +207,7 @@ impl PublicKey {
     /// The signature scheme Sigstore uses with this key when nothing else is
     /// said (protobuf-specs `PublicKeyDetails`): the hash follows the curve.
     pub fn default_signature_algorithm(&self) -> SignatureAlgorithm {
-        match self.algorithm {
-            KeyAlgorithm::EcdsaP256 => SignatureAlgorithm::EcdsaSha256,
-            KeyAlgorithm::EcdsaP384 => SignatureAlgorithm::EcdsaSha384,
-            KeyAlgorithm::EcdsaP521 => SignatureAlgorithm::EcdsaSha512,
-            KeyAlgorithm::Ed25519 => SignatureAlgorithm::Ed25519,
-            KeyAlgorithm::Rsa => SignatureAlgorithm::RsaPkcs1Sha256,
-        }
-    }
-
-    fn aws_algorithm(
-        &self,
-        alg: SignatureAlgorithm,
-    ) -> Result<&'static dyn VerificationAlgorithm, CryptoError> {
-        use KeyAlgorithm as K;
-        use SignatureAlgorithm as S;
-        let mismatch = || CryptoError::AlgorithmMismatch {
-            algorithm: alg,
-            key: self.algorithm,
-        };
-        Ok(match (self.algorithm, alg) {
-            (K::EcdsaP256, S::EcdsaSha256) => &signature::ECDSA_P256_SHA256_ASN1,
-            (K::EcdsaP256, S::EcdsaSha384) => &signature::ECDSA_P256_SHA384_ASN1,
-            (K::EcdsaP256, S::EcdsaSha512) => &signature::ECDSA_P256_SHA512_ASN1,
-            (K::EcdsaP384, S::EcdsaSha256) => &signature::ECDSA_P384_SHA256_ASN1,
-            (K::EcdsaP384, S::EcdsaSha384) => &signature::ECDSA_P384_SHA384_ASN1,
-            (K::EcdsaP384, S::EcdsaSha512) => &signature::ECDSA_P384_SHA512_ASN1,
-            (K::EcdsaP521, S::EcdsaSha256) => &signature::ECDSA_P521_SHA256_ASN1,
-            (K::EcdsaP521, S::EcdsaSha384) => &signature::ECDSA_P521_SHA384_ASN1,
-            (K::EcdsaP521, S::EcdsaSha512) => &signature::ECDSA_P521_SHA512_ASN1,
-            (K::Ed25519, S::Ed25519) => &signature::ED25519,
-            (K::Rsa, S::RsaPkcs1Sha256) => &signature::RSA_PKCS1_2048_8192_SHA256,
-            (K::Rsa, S::RsaPkcs1Sha384) => &signature::RSA_PKCS1_2048_8192_SHA384,
-            (K::Rsa, S::RsaPkcs1Sha512) => &signature::RSA_PKCS1_2048_8192_SHA512,
-            (K::Rsa, S::RsaPssSha256) => &signature::RSA_PSS_2048_8192_SHA256,
-            (K::Rsa, S::RsaPssSha384) => &signature::RSA_PSS_2048_8192_SHA384,
-            (K::Rsa, S::RsaPssSha512) => &signature::RSA_PSS_2048_8192_SHA512,
-            _ => return Err(mismatch()),
-        })
+        default_signature_algorithm(self.algorithm)
     }
 
     /// Verify `signature` over `message` with the given scheme.
@@ -248,10 +217,13 @@ impl PublicKey {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        let verifier = self.aws_algorithm(alg)?;
-        UnparsedPublicKey::new(verifier, &self.raw)
-            .verify(message, signature)
-            .map_err(|_| CryptoError::BadSignature)
+        let checked = if alg == self.default_signature_algorithm() {
+            self.parsed.verify_sig(message, signature)
+        } else {
+            UnparsedPublicKey::new(aws_algorithm(self.algorithm, alg)?, &self.raw)
+                .verify(message, signature)
+        };
+        checked.map_err(|_| CryptoError::BadSignature)
     }
 
     /// Verify `signature` over a message known only by its `digest` (the
@@ -264,11 +236,59 @@ impl PublicKey {
     ) -> Result<(), CryptoError> {
         let hash = alg.hash().ok_or(CryptoError::NeedsMessage(alg))?;
         let digest = hash.import(digest)?;
-        let verifier = self.aws_algorithm(alg)?;
-        UnparsedPublicKey::new(verifier, &self.raw)
-            .verify_digest(&digest, signature)
-            .map_err(|_| CryptoError::BadSignature)
+        let checked = if alg == self.default_signature_algorithm() {
+            self.parsed.verify_digest_sig(&digest, signature)
+        } else {
+            UnparsedPublicKey::new(aws_algorithm(self.algorithm, alg)?, &self.raw)
+                .verify_digest(&digest, signature)
+        };
+        checked.map_err(|_| CryptoError::BadSignature)
     }
+}
+
+/// The signature scheme Sigstore uses with a key when nothing else is said.
+fn default_signature_algorithm(key: KeyAlgorithm) -> SignatureAlgorithm {
+    match key {
+        KeyAlgorithm::EcdsaP256 => SignatureAlgorithm::EcdsaSha256,
+        KeyAlgorithm::EcdsaP384 => SignatureAlgorithm::EcdsaSha384,
+        KeyAlgorithm::EcdsaP521 => SignatureAlgorithm::EcdsaSha512,
+        KeyAlgorithm::Ed25519 => SignatureAlgorithm::Ed25519,
+        KeyAlgorithm::Rsa => SignatureAlgorithm::RsaPkcs1Sha256,
+    }
+}
+
+/// aws-lc's verifier for scheme `alg` with a key of kind `key`, or
+/// `AlgorithmMismatch` when the two do not go together.
+fn aws_algorithm(
+    key: KeyAlgorithm,
+    alg: SignatureAlgorithm,
+) -> Result<&'static dyn VerificationAlgorithm, CryptoError> {
+    use KeyAlgorithm as K;
+    use SignatureAlgorithm as S;
+    Ok(match (key, alg) {
+        (K::EcdsaP256, S::EcdsaSha256) => &signature::ECDSA_P256_SHA256_ASN1,
+        (K::EcdsaP256, S::EcdsaSha384) => &signature::ECDSA_P256_SHA384_ASN1,
+        (K::EcdsaP256, S::EcdsaSha512) => &signature::ECDSA_P256_SHA512_ASN1,
+        (K::EcdsaP384, S::EcdsaSha256) => &signature::ECDSA_P384_SHA256_ASN1,
+        (K::EcdsaP384, S::EcdsaSha384) => &signature::ECDSA_P384_SHA384_ASN1,
+        (K::EcdsaP384, S::EcdsaSha512) => &signature::ECDSA_P384_SHA512_ASN1,
+        (K::EcdsaP521, S::EcdsaSha256) => &signature::ECDSA_P521_SHA256_ASN1,
+        (K::EcdsaP521, S::EcdsaSha384) => &signature::ECDSA_P521_SHA384_ASN1,
+        (K::EcdsaP521, S::EcdsaSha512) => &signature::ECDSA_P521_SHA512_ASN1,
+        (K::Ed25519, S::Ed25519) => &signature::ED25519,
+        (K::Rsa, S::RsaPkcs1Sha256) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        (K::Rsa, S::RsaPkcs1Sha384) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        (K::Rsa, S::RsaPkcs1Sha512) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        (K::Rsa, S::RsaPssSha256) => &signature::RSA_PSS_2048_8192_SHA256,
+        (K::Rsa, S::RsaPssSha384) => &signature::RSA_PSS_2048_8192_SHA384,
+        (K::Rsa, S::RsaPssSha512) => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => {
+            return Err(CryptoError::AlgorithmMismatch {
+                algorithm: alg,
+                key,
+            })
+        }
+    })
 }
 
 #[cfg(test)]
@@ -301,6 +321,38 @@ mod tests {
         );
         let pem = key.to_pem();
         assert_eq!(PublicKey::from_pem(&pem).unwrap(), key);
+    }
+
+    /// The key is parsed once for its default scheme (P-521 with
+    /// SHA-512); another scheme the key allows still verifies, with and
+    /// without a prehashed message, and a scheme for another key kind is
+    /// refused.
+    #[test]
+    fn ecdsa_other_hash_than_the_default() {
+        use aws_lc_rs::signature::ECDSA_P521_SHA256_ASN1_SIGNING as P521_SHA256;
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&P521_SHA256, &rng).unwrap();
+        let kp = EcdsaKeyPair::from_pkcs8(&P521_SHA256, pkcs8.as_ref()).unwrap();
+        let key = PublicKey::from_spki_der(kp.public_key().as_der().unwrap().as_ref()).unwrap();
+        assert_eq!(
+            key.default_signature_algorithm(),
+            SignatureAlgorithm::EcdsaSha512
+        );
+        let msg = b"hello";
+        let sig = kp.sign(&rng, msg).unwrap();
+        key.verify(SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref())
+            .unwrap();
+        let digest = HashAlgorithm::Sha256.digest(msg);
+        key.verify_prehashed(SignatureAlgorithm::EcdsaSha256, &digest, sig.as_ref())
+            .unwrap();
+        assert_eq!(
+            key.verify(SignatureAlgorithm::EcdsaSha512, msg, sig.as_ref()),
+            Err(CryptoError::BadSignature)
+        );
+        assert!(matches!(
+            key.verify(SignatureAlgorithm::Ed25519, msg, sig.as_ref()),
+            Err(CryptoError::AlgorithmMismatch { .. })
+        ));
     }
 
     #[test]

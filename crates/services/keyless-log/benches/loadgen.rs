@@ -28,6 +28,10 @@ use base64::Engine;
 use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
 use keyless_log::{Log, LogConfig, Submission};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The allocator `keyless server log` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

@@ -9,6 +9,11 @@
 
 use std::io::Write;
 
+/// mimalloc rather than glibc malloc: the append path allocates per
+/// request, and glibc's allocator was ~6 % of the log's CPU in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let mut data_dir = None;
     let mut listen = "127.0.0.1:0".to_string();
