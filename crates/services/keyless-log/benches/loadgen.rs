@@ -7,7 +7,8 @@
 //! (default 256), LOADGEN_CLIENT_THREADS (default 1), LOADGEN_RSS_ENTRIES
 //! (default 1000000), LOADGEN_POSTGRES (a connection string: store the log
 //! in that PostgreSQL database), LOADGEN_LINGER_MS (the log's
-//! `batch_linger`; default: the log's default).
+//! `batch_linger`; default: the log's default), LOADGEN_KEEP_DATA (set: keep
+//! the log's data directory rather than delete it).
 //!
 //! Server and load generator share the machine's cores, so besides the
 //! wall-clock rate the bench charges CPU time to each side, thread by
@@ -227,6 +228,10 @@ fn main() {
         .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
+    // Deleting a run's data directory makes the next run slower on a
+    // journal-less ext4 for minutes (the inode allocator skips recently
+    // deleted inodes), so back-to-back runs can keep theirs.
+    let keep = std::env::var_os("LOADGEN_KEEP_DATA").is_some();
     let (log, addr) = server_rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -353,6 +358,9 @@ fn main() {
         }
         let disk: u64 = walk(dir.path());
         println!("RSS at {} entries: {:.1} MiB; data directory {:.1} MiB", log.published().size, rss_mib(), disk as f64 / 1048576.0);
+        if keep {
+            println!("data directory kept: {}", dir.keep().display());
+        }
     });
 }
 
