@@ -300,6 +300,19 @@ mod tests {
         EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
     };
 
+    /// `sig` verifies over `msg` under `alg`, given the message and given
+    /// only its digest.
+    fn verifies_whole_and_prehashed(
+        key: &PublicKey,
+        alg: SignatureAlgorithm,
+        msg: &[u8],
+        sig: &[u8],
+    ) {
+        key.verify(alg, msg, sig).unwrap();
+        let digest = alg.hash().unwrap().digest(msg);
+        key.verify_prehashed(alg, &digest, sig).unwrap();
+    }
+
     #[test]
     fn ecdsa_roundtrip_and_prehash() {
         let rng = SystemRandom::new();
@@ -310,11 +323,7 @@ mod tests {
         assert_eq!(key.algorithm(), KeyAlgorithm::EcdsaP256);
         let msg = b"hello";
         let sig = kp.sign(&rng, msg).unwrap();
-        key.verify(SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref())
-            .unwrap();
-        let digest = HashAlgorithm::Sha256.digest(msg);
-        key.verify_prehashed(SignatureAlgorithm::EcdsaSha256, &digest, sig.as_ref())
-            .unwrap();
+        verifies_whole_and_prehashed(&key, SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref());
         assert_eq!(
             key.verify(SignatureAlgorithm::EcdsaSha256, b"other", sig.as_ref()),
             Err(CryptoError::BadSignature)
@@ -340,11 +349,7 @@ mod tests {
         );
         let msg = b"hello";
         let sig = kp.sign(&rng, msg).unwrap();
-        key.verify(SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref())
-            .unwrap();
-        let digest = HashAlgorithm::Sha256.digest(msg);
-        key.verify_prehashed(SignatureAlgorithm::EcdsaSha256, &digest, sig.as_ref())
-            .unwrap();
+        verifies_whole_and_prehashed(&key, SignatureAlgorithm::EcdsaSha256, msg, sig.as_ref());
         assert_eq!(
             key.verify(SignatureAlgorithm::EcdsaSha512, msg, sig.as_ref()),
             Err(CryptoError::BadSignature)
