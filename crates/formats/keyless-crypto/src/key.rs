@@ -81,11 +81,11 @@ pub struct PublicKey {
     algorithm: KeyAlgorithm,
     /// The DER SubjectPublicKeyInfo, kept for comparison and key IDs.
     spki_der: Vec<u8>,
-    /// The bit string inside the SPKI: an EC point, an Ed25519 key or a PKCS#1 RSA key.
-    raw: Vec<u8>,
-    /// `raw` as aws-lc parsed it for the key's default scheme, the one
-    /// nearly every signature uses. Parsing an EC point costs a few percent
-    /// of a verification; the log checks one signature per request key.
+    /// The bit string inside the SPKI (an EC point, an Ed25519 key or a
+    /// PKCS#1 RSA key) as aws-lc parsed it for the key's default scheme,
+    /// the one nearly every signature uses: parsing an EC point costs a few
+    /// percent of a verification, and the log checks one signature per
+    /// request key. It keeps the bytes, for any other scheme.
     parsed: ParsedPublicKey,
 }
 
@@ -121,8 +121,7 @@ impl PublicKey {
         let raw = spki
             .subject_public_key
             .as_bytes()
-            .ok_or_else(|| CryptoError::MalformedKey("key bit string has unused bits".into()))?
-            .to_vec();
+            .ok_or_else(|| CryptoError::MalformedKey("key bit string has unused bits".into()))?;
         let algorithm = match spki.algorithm.oid {
             OID_EC_PUBLIC_KEY => {
                 let curve: ObjectIdentifier = spki
@@ -144,11 +143,10 @@ impl PublicKey {
         let spki_der = spki
             .to_der()
             .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
-        let parsed = Self::parse_material(algorithm, &raw)?;
+        let parsed = Self::parse_material(algorithm, raw)?;
         Ok(Self {
             algorithm,
             spki_der,
-            raw,
             parsed,
         })
     }
@@ -210,6 +208,14 @@ impl PublicKey {
         default_signature_algorithm(self.algorithm)
     }
 
+    /// The key for a scheme other than its default, parsed again on use.
+    fn unparsed(&self, alg: SignatureAlgorithm) -> Result<UnparsedPublicKey<&[u8]>, CryptoError> {
+        Ok(UnparsedPublicKey::new(
+            aws_algorithm(self.algorithm, alg)?,
+            self.parsed.as_ref(),
+        ))
+    }
+
     /// Verify `signature` over `message` with the given scheme.
     pub fn verify(
         &self,
@@ -220,8 +226,7 @@ impl PublicKey {
         let checked = if alg == self.default_signature_algorithm() {
             self.parsed.verify_sig(message, signature)
         } else {
-            UnparsedPublicKey::new(aws_algorithm(self.algorithm, alg)?, &self.raw)
-                .verify(message, signature)
+            self.unparsed(alg)?.verify(message, signature)
         };
         checked.map_err(|_| CryptoError::BadSignature)
     }
@@ -239,8 +244,7 @@ impl PublicKey {
         let checked = if alg == self.default_signature_algorithm() {
             self.parsed.verify_digest_sig(&digest, signature)
         } else {
-            UnparsedPublicKey::new(aws_algorithm(self.algorithm, alg)?, &self.raw)
-                .verify_digest(&digest, signature)
+            self.unparsed(alg)?.verify_digest(&digest, signature)
         };
         checked.map_err(|_| CryptoError::BadSignature)
     }
