@@ -171,35 +171,39 @@ fn http_request(addr: std::net::SocketAddr, body: &[u8]) -> Vec<u8> {
 /// starts. Panics on anything but a `Content-Length`-framed response, which
 /// is what the log sends.
 async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> (u16, usize) {
-    let mut head_end = None;
-    loop {
-        if buf.len() == buf.capacity() {
-            buf.reserve(buf.capacity());
+    let end = loop {
+        read_more(stream, buf).await;
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
         }
-        let n = stream.read_buf(buf).await.expect("read response");
-        assert!(n > 0, "server closed the connection mid-response");
-        if head_end.is_none() {
-            head_end = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
-        }
-        let Some(end) = head_end else { continue };
-        let head = std::str::from_utf8(&buf[..end]).expect("response head is ASCII");
-        let status: u16 = head
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .expect("status line");
-        let length: usize = head
-            .lines()
-            .find_map(|l| {
-                let (name, value) = l.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse().ok())?
-            })
-            .expect("Content-Length");
-        if buf.len() >= end + length {
-            assert_eq!(buf.len(), end + length, "bytes after the response");
-            return (status, end);
-        }
+    };
+    let head = std::str::from_utf8(&buf[..end]).expect("response head is ASCII");
+    let status: u16 = head
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .expect("Content-Length");
+    while buf.len() < end + length {
+        read_more(stream, buf).await;
     }
+    assert_eq!(buf.len(), end + length, "bytes after the response");
+    (status, end)
+}
+
+/// Appends what the connection has to `buf`, growing it when full.
+async fn read_more(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) {
+    if buf.len() == buf.capacity() {
+        buf.reserve(buf.capacity());
+    }
+    let n = stream.read_buf(buf).await.expect("read response");
+    assert!(n > 0, "server closed the connection mid-response");
 }
 
 fn main() {
