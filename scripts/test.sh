@@ -18,3 +18,8 @@ done
 
 echo "==> cargo test --workspace"
 cargo test --workspace --locked
+
+# Every cargo-fuzz target for a short time from its checked-in seed
+# corpus (fuzz/corpus-seed/); fails on any crash, hang or leak.
+echo "==> fuzz (fuzz/ci.sh)"
+bash fuzz/ci.sh
