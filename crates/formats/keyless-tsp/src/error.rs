@@ -168,6 +168,12 @@ pub enum UntrustedError {
     /// certificate the SignerInfo names.
     #[error("signer certificate {sid} not found in the trusted chain or the token")]
     SignerNotFound { sid: String },
+    /// The trusted chain names the TSA's signing certificate (its first
+    /// certificate is not a CA), and the token was signed by another one,
+    /// e.g. a sibling leaf under the same TSA root or a leaf the trusted
+    /// root no longer lists.
+    #[error("signer {found} is not the signing certificate {expected} the trusted root lists for this TSA")]
+    NotTrustedLeaf { found: String, expected: String },
     /// The signer certificate does not chain to the trusted TSA root.
     #[error("signer {subject} does not chain to the trusted TSA: {source}")]
     Chain {

@@ -102,6 +102,15 @@ fn subject_of(cert: &Certificate) -> String {
     cert.describe()
 }
 
+/// Subject and serial: sibling leaves of one TSA often share a subject.
+fn with_serial(cert: &Certificate) -> String {
+    format!(
+        "{} (serial {})",
+        cert.describe(),
+        hex(cert.inner().tbs_certificate.serial_number.as_bytes())
+    )
+}
+
 /// Does `cert` carry the identity the SignerInfo names?
 fn matches_sid(cert: &Certificate, sid: &SignerIdentifier) -> bool {
     let tbs = &cert.inner().tbs_certificate;
@@ -165,9 +174,11 @@ fn chain_failure(signer: &Certificate, gen_time: i64, err: ChainError) -> TspErr
 impl TimestampToken {
     /// Verify this token timestamps `timestamped` (in Sigstore, the raw
     /// signature bytes) and was issued by the TSA whose chain from
-    /// trusted_root.json is `tsa_chain` (ordered leaf..root; the leaf may or
-    /// may not be the signing cert — the signer cert may also be embedded in
-    /// the token). Returns genTime in Unix seconds.
+    /// trusted_root.json is `tsa_chain` (ordered leaf..root). If the chain's
+    /// first certificate is not a CA it is the TSA's signing certificate,
+    /// and the token must be signed by exactly that certificate; otherwise
+    /// (only CAs listed) the signer, from the chain or embedded in the token,
+    /// must chain to the last certificate. Returns genTime in Unix seconds.
     ///
     /// Not checked here, because they need context this crate does not have:
     /// genTime inside the trusted-root `validFor` window of this TSA, and
@@ -314,6 +325,23 @@ impl TimestampToken {
             Purpose::TimeStamping,
         )
         .map_err(|e| chain_failure(signer, gen_time, e))?;
+
+        // 6. When the trusted root lists the TSA's own signing certificate
+        // (a first certificate that is not a CA, as sigstore-go reads
+        // `certChain`), that certificate and no other speaks for this TSA:
+        // a sibling leaf under the same root, or a leaf the root has
+        // retired, chains just as well but was never trusted to stamp time.
+        // Checked after the chain so that a foreign TSA is reported as not
+        // chaining, and a sibling as the wrong leaf.
+        if let Some(listed) = tsa_chain.first().filter(|c| !c.is_ca()) {
+            if signer.der() != listed.der() {
+                return Err(UntrustedError::NotTrustedLeaf {
+                    found: with_serial(signer),
+                    expected: with_serial(listed),
+                }
+                .into());
+            }
+        }
 
         Ok(gen_time)
     }
