@@ -56,10 +56,16 @@ for t in "${targets[@]}"; do
   if ! cargo fuzz run "${BUILD_FLAGS[@]}" "$t" "$corpus" -- \
       -max_total_time="$PER_TARGET" -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$artifacts/" >"$scratch/$t.log" 2>&1; then
-    tail -n 40 "$scratch/$t.log" >&2
+    cp "$scratch/$t.log" "$artifacts/fuzz.log"
+    # The cause (panic message, sanitizer report, timeout), then the end.
+    grep -E -A4 -m4 "panicked at|==ERROR|ERROR: libFuzzer" "$scratch/$t.log" >&2 || true
+    tail -n 8 "$scratch/$t.log" >&2
+    echo "fuzz: $t: full output in $(pwd)/$artifacts/fuzz.log" >&2
     failed+=("$t")
     for f in "$artifacts"/*; do
-      [ -e "$f" ] && echo "fuzz: $t failed on input $(pwd)/$f" >&2
+      if [ "$f" != "$artifacts/fuzz.log" ] && [ -e "$f" ]; then
+        echo "fuzz: $t failed on input $(pwd)/$f" >&2
+      fi
     done
   else
     grep -E '^(stat::number_of_executed_units|Done )' "$scratch/$t.log" || true
