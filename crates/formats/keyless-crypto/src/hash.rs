@@ -39,6 +39,26 @@ impl HashAlgorithm {
         }
     }
 
+    /// The lower-case name Rekor v1 entries (`data.hash.algorithm`),
+    /// in-toto subjects and `<name>:<hex>` artifact digests use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// Parse the lower-case name (`sha256`, `sha384`, `sha512`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha256" => Some(Self::Sha256),
+            "sha384" => Some(Self::Sha384),
+            "sha512" => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+
     /// Parse the protobuf-specs enum name.
     pub fn from_proto_name(name: &str) -> Option<Self> {
         match name {
@@ -117,6 +137,16 @@ mod tests {
             h.update(chunk);
         }
         assert_eq!(h.finish(), HashAlgorithm::Sha384.digest(data));
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
+            assert_eq!(HashAlgorithm::from_name(alg.name()), Some(alg));
+            assert_eq!(HashAlgorithm::from_proto_name(alg.proto_name()), Some(alg));
+        }
+        assert_eq!(HashAlgorithm::from_name("SHA256"), None);
+        assert_eq!(HashAlgorithm::from_name("sha1"), None);
     }
 
     #[test]

@@ -53,6 +53,32 @@ impl SignatureAlgorithm {
         }
     }
 
+    /// The schemes a key of kind `key` may have used to sign a message
+    /// hashed with `hash`, in the order to try them. The hash is the one the
+    /// signed object declares (a bundle's message digest, bound to its log
+    /// entry), never one implied by the key: P-384 keys sign SHA-256
+    /// prehashes in the wild (older sigstore-python), and every curve goes
+    /// with every SHA-2 hash. RSA keys do not say which padding they sign
+    /// with, so both PKCS#1 v1.5 (the Sigstore default, tried first) and PSS
+    /// (salt as long as the hash, as sigstore-go and aws-lc use) are tried,
+    /// always with the declared hash: either one verifying is a signature by
+    /// this key over this digest. Ed25519 signs the message itself, so it
+    /// has one scheme whatever the hash.
+    pub fn for_key_and_hash(key: KeyAlgorithm, hash: HashAlgorithm) -> &'static [Self] {
+        use HashAlgorithm as H;
+        use KeyAlgorithm as K;
+        use SignatureAlgorithm as S;
+        match (key, hash) {
+            (K::EcdsaP256 | K::EcdsaP384 | K::EcdsaP521, H::Sha256) => &[S::EcdsaSha256],
+            (K::EcdsaP256 | K::EcdsaP384 | K::EcdsaP521, H::Sha384) => &[S::EcdsaSha384],
+            (K::EcdsaP256 | K::EcdsaP384 | K::EcdsaP521, H::Sha512) => &[S::EcdsaSha512],
+            (K::Rsa, H::Sha256) => &[S::RsaPkcs1Sha256, S::RsaPssSha256],
+            (K::Rsa, H::Sha384) => &[S::RsaPkcs1Sha384, S::RsaPssSha384],
+            (K::Rsa, H::Sha512) => &[S::RsaPkcs1Sha512, S::RsaPssSha512],
+            (K::Ed25519, _) => &[S::Ed25519],
+        }
+    }
+
     /// Map an X.509 / CMS signature algorithm OID. RSASSA-PSS needs its
     /// parameters to pick the hash, which the caller passes as the hash it found.
     pub fn from_oid(oid: &ObjectIdentifier, pss_hash: Option<HashAlgorithm>) -> Option<Self> {
