@@ -8,7 +8,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use keyless_sign::http::{AnyRekor, FulcioClient, TsaClient};
+use keyless_sign::http::{AnyRekor, FulcioClient, HttpClient, TsaClient};
 use keyless_sign::{Artifact, Signer};
 
 fn main() {
@@ -18,10 +18,11 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
     let stack = rt.block_on(keyless_cli::stack::start(&dir, "127.0.0.1:0".parse().expect("addr"))).expect("start stack");
     let trust = keyless_verify::TrustMaterial::from_json(&std::fs::read(dir.join("trusted_root.json")).expect("root")).expect("trust");
+    let http = HttpClient::shared().expect("HTTP client");
     let signer = Signer {
-        ca: FulcioClient { url: stack.urls.ca_url.clone() },
-        log: AnyRekor::new(&stack.urls.log_url, 2),
-        tsa: Some(TsaClient { url: stack.urls.tsa_url.clone() }),
+        ca: FulcioClient::new(&stack.urls.ca_url, http.clone()),
+        log: AnyRekor::new(&stack.urls.log_url, 2, http.clone()),
+        tsa: Some(TsaClient::new(&stack.urls.tsa_url, http.clone())),
         trust: Some(trust),
     };
     let steps = 5;

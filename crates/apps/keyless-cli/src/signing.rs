@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use keyless_oidc::{get_token, InteractiveOptions, TokenOptions};
-use keyless_sign::http::{AnyRekor, FulcioClient, TsaClient};
+use keyless_sign::http::{AnyRekor, FulcioClient, HttpClient, TsaClient};
 use keyless_sign::{Artifact, SignedBundle, Signer};
 
 use crate::instance::{Endpoints, Instance, InstanceArgs, ServiceArgs};
@@ -45,10 +45,11 @@ impl SignArgs {
             .await
             .context("getting an identity token")?;
 
+        let http = HttpClient::shared()?;
         let signer = Signer {
-            ca: FulcioClient { url: endpoints.fulcio.clone() },
-            log: AnyRekor::new(&endpoints.rekor, endpoints.rekor_version),
-            tsa: endpoints.tsa.as_ref().map(|url| TsaClient { url: url.clone() }),
+            ca: FulcioClient::new(&endpoints.fulcio, http.clone()),
+            log: AnyRekor::new(&endpoints.rekor, endpoints.rekor_version, http.clone()),
+            tsa: endpoints.tsa.as_ref().map(|url| TsaClient::new(url, http.clone())),
             trust: Some(instance.trust.clone()),
         };
         let progress = |m: &str| eprintln!("{m}");
