@@ -203,6 +203,13 @@ pub enum LogError {
         log: String,
         time: String,
     },
+    #[error("entry {entry}: checkpoint: the key of {log} is valid {window}, but the verified RFC 3161 time {time} is outside it")]
+    LogKeyNotValidAtTimestamp {
+        entry: usize,
+        log: String,
+        time: String,
+        window: String,
+    },
     #[error("only {verified} distinct transparency log(s) verified, {required} required")]
     Threshold { verified: usize, required: usize },
 }
@@ -277,5 +284,11 @@ pub enum PolicyError {
         oid: String,
         expected: String,
         found: String,
+    },
+    #[error("certificate extension {name} ({oid}) is absent, expected {expected:?}")]
+    ExtensionAbsent {
+        name: String,
+        oid: String,
+        expected: String,
     },
 }

@@ -56,19 +56,31 @@ impl Identity {
         }
     }
 
+    /// Every required extension is present with the expected value. A
+    /// missing extension never matches, not even an expected empty value.
     fn check_extensions(&self, id: &FulcioIdentity) -> Result<(), PolicyError> {
         for (oid, expected) in &self.extensions {
-            let found = id.extensions.get(oid).cloned().unwrap_or_default();
-            if &found != expected {
-                return Err(PolicyError::Extension {
-                    name: oid
-                        .parse()
-                        .map(|o| keyless_x509::oid::name(&o))
-                        .unwrap_or_else(|_| oid.clone()),
-                    oid: oid.clone(),
-                    expected: expected.clone(),
-                    found,
-                });
+            let name = oid
+                .parse()
+                .map(|o| keyless_x509::oid::name(&o))
+                .unwrap_or_else(|_| oid.clone());
+            match id.extensions.get(oid) {
+                None => {
+                    return Err(PolicyError::ExtensionAbsent {
+                        name,
+                        oid: oid.clone(),
+                        expected: expected.clone(),
+                    })
+                }
+                Some(found) if found != expected => {
+                    return Err(PolicyError::Extension {
+                        name,
+                        oid: oid.clone(),
+                        expected: expected.clone(),
+                        found: found.clone(),
+                    })
+                }
+                Some(_) => {}
             }
         }
         Ok(())
@@ -97,10 +109,19 @@ impl Policy {
         if ids.is_empty() {
             return Err(PolicyError::Invalid("no identities given".into()));
         }
-        let issuer = id.issuer.as_deref().unwrap_or("");
+        // A certificate without an issuer (or with an empty one) names no
+        // issuer: it must not reach the matchers as "", which `.*` would
+        // accept. Likewise an empty SAN names no one, and no SAN at all
+        // leaves nothing for the SAN matcher to accept.
+        let issuer = id.issuer.as_deref().filter(|i| !i.is_empty());
         let mut last_extension_error = None;
         for want in ids {
-            if want.issuer.matches(issuer) && id.sans.iter().any(|s| want.san.matches(s)) {
+            let issuer_ok = issuer.is_some_and(|i| want.issuer.matches(i));
+            let san_ok = id
+                .sans
+                .iter()
+                .any(|s| !s.is_empty() && want.san.matches(s));
+            if issuer_ok && san_ok {
                 match want.check_extensions(id) {
                     Ok(()) => return Ok(()),
                     Err(e) => last_extension_error = Some(e),
@@ -110,11 +131,7 @@ impl Policy {
         Err(
             last_extension_error.unwrap_or_else(|| PolicyError::IdentityMismatch {
                 subjects: id.sans.join(" "),
-                issuer: if issuer.is_empty() {
-                    "(none)".into()
-                } else {
-                    issuer.into()
-                },
+                issuer: issuer.unwrap_or("(none)").into(),
             }),
         )
     }
@@ -160,5 +177,67 @@ mod tests {
             Matcher::exact("https://accounts.example.com"),
         ));
         assert!(p.check_identity(&id).is_ok());
+    }
+
+    fn identity(sans: &[&str], issuer: Option<&str>) -> FulcioIdentity {
+        FulcioIdentity {
+            sans: sans.iter().map(|s| s.to_string()).collect(),
+            issuer: issuer.map(String::from),
+            extensions: Default::default(),
+        }
+    }
+
+    fn anything() -> Policy {
+        Policy::identity(Identity::new(
+            Matcher::regex(".*").unwrap(),
+            Matcher::regex(".*").unwrap(),
+        ))
+    }
+
+    #[test]
+    fn a_missing_issuer_satisfies_no_issuer_policy() {
+        assert!(anything()
+            .check_identity(&identity(&["alice@example.com"], Some("https://idp")))
+            .is_ok());
+        for issuer in [None, Some("")] {
+            let id = identity(&["alice@example.com"], issuer);
+            let e = anything().check_identity(&id).unwrap_err();
+            assert!(
+                matches!(&e, PolicyError::IdentityMismatch { issuer, .. } if issuer == "(none)"),
+                "{issuer:?}: {e:?}"
+            );
+            let exact_empty = Policy::identity(Identity::new(
+                Matcher::exact("alice@example.com"),
+                Matcher::exact(""),
+            ));
+            assert!(exact_empty.check_identity(&id).is_err(), "{issuer:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_san_satisfies_no_identity_policy() {
+        for sans in [&[][..], &[""][..]] {
+            let id = identity(sans, Some("https://idp"));
+            assert!(
+                matches!(
+                    anything().check_identity(&id),
+                    Err(PolicyError::IdentityMismatch { .. })
+                ),
+                "{sans:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_extension_is_not_an_empty_one() {
+        let oid = "1.3.6.1.4.1.57264.1.12".to_string();
+        let mut want = Identity::new(Matcher::regex(".*").unwrap(), Matcher::regex(".*").unwrap());
+        want.extensions.push((oid.clone(), String::new()));
+        let policy = Policy::identity(want);
+        let mut id = identity(&["alice@example.com"], Some("https://idp"));
+        let e = policy.check_identity(&id).unwrap_err();
+        assert!(matches!(e, PolicyError::ExtensionAbsent { .. }), "{e:?}");
+        id.extensions.insert(oid, String::new());
+        assert!(policy.check_identity(&id).is_ok());
     }
 }

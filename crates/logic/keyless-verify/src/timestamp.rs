@@ -1,7 +1,9 @@
 //! Step 2 of the client specification: trusted times from RFC 3161
 //! timestamps. A token counts only if it covers this bundle's signature,
-//! chains to a timestamp authority in the trusted root, and its time lies
-//! inside that same authority's validity window (TOB-SIGSTORE-11).
+//! was signed by a timestamp authority of the trusted root (by the leaf the
+//! root lists for it, when it lists one, else by a leaf chaining to its
+//! CAs), and its time lies inside that same authority's validity window
+//! (TOB-SIGSTORE-11).
 
 use keyless_tsp::TimestampToken;
 use keyless_types::time::format_rfc3339;
@@ -20,6 +22,13 @@ pub struct VerifiedTimestamp {
 
 /// Verify every timestamp; any that fails is an error (a bundle carrying
 /// evidence that does not check out is not one we half-trust).
+///
+/// A token counts for the first authority that both issued it and was
+/// trusted at its time. An authority that issued it but whose `validFor`
+/// does not contain the time (a retired TSA entry) does not end the search:
+/// the same signing certificate may be listed again with another window,
+/// as sigstore-go tries every authority. Only if none accepts it is the
+/// token rejected, as outside validity if some authority issued it.
 pub(crate) fn verify_timestamps(
     tokens: &[Vec<u8>],
     signature: &[u8],
@@ -32,24 +41,25 @@ pub(crate) fn verify_timestamps(
             problem: e.to_string(),
         })?;
         let mut reasons = Vec::new();
+        let mut outside = None;
         let mut found = None;
         for (authority_index, tsa) in trust.tsas.iter().enumerate() {
             match token.verify(signature, &tsa.chain) {
-                Ok(time) => {
-                    if !tsa.valid_for.contains(time) {
-                        return Err(TimestampError::OutsideAuthorityValidity {
-                            index,
-                            time: format_rfc3339(time),
-                            tsa: tsa.uri.clone(),
-                            window: window(tsa.valid_for),
-                        });
-                    }
+                Ok(time) if tsa.valid_for.contains(time) => {
                     found = Some(VerifiedTimestamp {
                         time,
                         authority: tsa.uri.clone(),
                         authority_index,
                     });
                     break;
+                }
+                Ok(time) => {
+                    outside.get_or_insert(TimestampError::OutsideAuthorityValidity {
+                        index,
+                        time: format_rfc3339(time),
+                        tsa: tsa.uri.clone(),
+                        window: window(tsa.valid_for),
+                    });
                 }
                 // A token over other bytes fails the same way against every
                 // authority; say so directly rather than "untrusted".
@@ -62,15 +72,16 @@ pub(crate) fn verify_timestamps(
                 Err(e) => reasons.push(format!("{}: {e}", tsa.uri)),
             }
         }
-        match found {
-            Some(v) => verified.push(v),
-            None if trust.tsas.is_empty() => {
+        match (found, outside) {
+            (Some(v), _) => verified.push(v),
+            (None, Some(outside)) => return Err(outside),
+            (None, None) if trust.tsas.is_empty() => {
                 return Err(TimestampError::Untrusted {
                     index,
                     reasons: "the trusted root lists no timestamp authorities".into(),
                 })
             }
-            None => {
+            (None, None) => {
                 return Err(TimestampError::Untrusted {
                     index,
                     reasons: reasons.join("; "),
@@ -95,3 +106,6 @@ pub(crate) fn window(v: keyless_types::ValidityPeriod) -> String {
         None => format!("from {}", format_rfc3339(v.start)),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,9 +8,11 @@ use keyless_tlog::{leaf_hash, verify_inclusion, Checkpoint, NoteVerifier, Signed
 use keyless_types::bundle::{InclusionProof, TlogEntry};
 use keyless_types::rekor::EntryBody;
 use keyless_types::time::format_rfc3339;
+use keyless_types::ValidityPeriod;
 
 use crate::binding::{self, Signed};
-use crate::error::LogError;
+use crate::error::{LogError, TimestampError, VerificationError};
+use crate::timestamp::{window, VerifiedTimestamp};
 use crate::trust::{TrustMaterial, TrustedLog};
 
 /// Seconds of clock skew allowed when deciding an integrated time is in the future.
@@ -25,6 +27,11 @@ pub struct VerifiedEntry {
     /// The integrated time, only if its signed entry timestamp verified:
     /// an inclusion proof alone says nothing about when (TOB-SIGSTORE-3).
     pub integrated_time: Option<i64>,
+    /// The log key's trusted-root validity, when the entry stands on its
+    /// checkpoint alone (no verified signed entry timestamp, so no
+    /// integrated time to check the key at): the key must then have been
+    /// valid at every verified RFC 3161 time. See [`check_checkpoint_keys`].
+    pub(crate) checkpoint_key_validity: Option<ValidityPeriod>,
 }
 
 pub(crate) fn verify_entry(
@@ -92,7 +99,43 @@ pub(crate) fn verify_entry(
         log_index: entry.log_index,
         log_url: log.base_url.clone(),
         integrated_time,
+        checkpoint_key_validity: match (&entry.inclusion_proof, integrated_time) {
+            (Some(_), None) => Some(log.valid_for),
+            _ => None,
+        },
     })
+}
+
+/// A checkpoint is only as good as the key that signed it, and a key in
+/// the trusted root is trusted only inside its `validFor`. For an entry
+/// with a verified signed entry timestamp the key was checked at the
+/// integrated time; an entry that stands on its checkpoint alone (every
+/// Rekor v2 entry) carries no time of its own, so its key must have been
+/// valid at every time a timestamp authority vouched for. With no such
+/// time there is nothing to check the key at, and that is a failure, not
+/// a pass.
+pub(crate) fn check_checkpoint_keys(
+    entries: &[VerifiedEntry],
+    timestamps: &[VerifiedTimestamp],
+) -> Result<(), VerificationError> {
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(valid_for) = entry.checkpoint_key_validity else {
+            continue;
+        };
+        if timestamps.is_empty() {
+            return Err(TimestampError::NoVerifiedTime.into());
+        }
+        if let Some(outside) = timestamps.iter().find(|t| !valid_for.contains(t.time)) {
+            return Err(LogError::LogKeyNotValidAtTimestamp {
+                entry: i,
+                log: entry.log_url.clone(),
+                time: format_rfc3339(outside.time),
+                window: window(valid_for),
+            }
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Rekor v1's signed entry timestamp: the log's signature over the
@@ -192,4 +235,60 @@ fn verify_proof(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    fn entry(checkpoint_key_validity: Option<ValidityPeriod>) -> VerifiedEntry {
+        VerifiedEntry {
+            log_id: vec![1],
+            log_index: 0,
+            log_url: "https://log.example".into(),
+            integrated_time: None,
+            checkpoint_key_validity,
+        }
+    }
+
+    fn stamp(time: i64) -> VerifiedTimestamp {
+        VerifiedTimestamp {
+            time,
+            authority: "https://tsa.example".into(),
+            authority_index: 0,
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_key_with_no_verified_time_fails() {
+        let window = ValidityPeriod {
+            start: 100,
+            end: None,
+        };
+        let err = check_checkpoint_keys(&[entry(Some(window))], &[]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::VerifiedTime, "{err}");
+        // An entry whose signed entry timestamp verified was checked then.
+        assert!(check_checkpoint_keys(&[entry(None)], &[]).is_ok());
+    }
+
+    #[test]
+    fn every_verified_time_must_lie_in_the_key_window() {
+        let window = ValidityPeriod {
+            start: 100,
+            end: Some(200),
+        };
+        let entries = [entry(None), entry(Some(window))];
+        assert!(check_checkpoint_keys(&entries, &[stamp(100), stamp(200)]).is_ok());
+        for outside in [99, 201] {
+            let err = check_checkpoint_keys(&entries, &[stamp(150), stamp(outside)]).unwrap_err();
+            assert!(
+                matches!(
+                    &err,
+                    VerificationError::Log(LogError::LogKeyNotValidAtTimestamp { entry: 1, .. })
+                ),
+                "{err:?}"
+            );
+        }
+    }
 }

@@ -17,7 +17,7 @@ use crate::policy::Policy;
 use crate::signature::{message_hash, verify_dsse, verify_message};
 use crate::signer::Signer;
 use crate::timestamp::{distinct_authorities, verify_timestamps, VerifiedTimestamp};
-use crate::tlog::{verify_entry, VerifiedEntry};
+use crate::tlog::{check_checkpoint_keys, verify_entry, VerifiedEntry};
 use crate::trust::TrustMaterial;
 
 /// Thresholds and knobs. The defaults are what cosign and sigstore-go
@@ -186,6 +186,8 @@ impl Verifier {
             }
             .into());
         }
+        // Step 1's checkpoints, at the times step 2 established.
+        check_checkpoint_keys(&log_entries, &timestamps)?;
         let mut times: Vec<VerifiedTime> = log_entries
             .iter()
             .filter_map(|e| e.integrated_time)
