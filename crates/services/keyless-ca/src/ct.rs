@@ -102,12 +102,72 @@ fn tail_key(tail: &[Vec<u8>]) -> [u8; 32] {
     keyless_crypto::sha256(&buf)
 }
 
+/// The RFC 6962 Merkle tree of the log, kept as its right edge: the roots
+/// of the perfect subtrees that make up the first `size` leaves, largest
+/// first (one per set bit of `size`). Appending merges equal-sized
+/// subtrees (amortized O(1) hashes), and the root of the whole tree takes
+/// at most one hash per subtree (O(log n)). Leaf hashes are not kept, so
+/// `get-sth` cannot rehash every leaf: its cost does not grow with the
+/// number of entries.
+#[derive(Debug, Clone, Default)]
+pub struct CompactTree {
+    size: u64,
+    /// `(height, root)` of each perfect subtree, largest (leftmost) first.
+    edge: Vec<(u32, Hash)>,
+}
+
+impl CompactTree {
+    /// An empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of leaves.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Number of subtree roots kept: the number of set bits of the size.
+    pub fn edge_len(&self) -> usize {
+        self.edge.len()
+    }
+
+    /// Append one leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (0u32, leaf);
+        while let Some(&(height, left)) = self.edge.last() {
+            if height != node.0 {
+                break;
+            }
+            self.edge.pop();
+            node = (height + 1, keyless_tlog::node_hash(&left, &node.1));
+        }
+        self.edge.push(node);
+        self.size += 1;
+    }
+
+    /// RFC 6962 §2.1 Merkle tree hash of all leaves: the subtree roots
+    /// folded from the right, `edge_len() - 1` node hashes.
+    pub fn root(&self) -> Hash {
+        let mut nodes = self.edge.iter().rev().map(|(_, h)| *h);
+        let Some(mut acc) = nodes.next() else {
+            return keyless_tlog::EMPTY_ROOT;
+        };
+        for left in nodes {
+            acc = keyless_tlog::node_hash(&left, &acc);
+        }
+        acc
+    }
+}
+
 /// The in-process CT log.
 pub struct CtLog {
     key: SigningKey,
     log_id: [u8; 32],
     roots: Vec<Certificate>,
-    leaves: Mutex<Vec<Hash>>,
+    /// The tree, and its root as of its current size (computed by the
+    /// first `get-sth` after a change, reused until the next append).
+    tree: Mutex<(CompactTree, Option<Hash>)>,
     /// Chain tails (issuer → … → root) already verified, by [`tail_key`]:
     /// the CA's intermediate ← root link is checked once, not per request.
     verified_tails: Mutex<HashMap<[u8; 32], Arc<VerifiedTail>>>,
@@ -148,7 +208,13 @@ impl CtLog {
     /// A log that accepts chains ending at one of `roots`.
     pub fn new(key: SigningKey, roots: Vec<Certificate>) -> Self {
         let log_id = keyless_crypto::sha256(key.public_key().spki_der());
-        Self { key, log_id, roots, leaves: Mutex::new(Vec::new()), verified_tails: Mutex::new(HashMap::new()) }
+        Self {
+            key,
+            log_id,
+            roots,
+            tree: Mutex::new((CompactTree::new(), None)),
+            verified_tails: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn public_key(&self) -> &PublicKey {
@@ -162,19 +228,23 @@ impl CtLog {
 
     /// Number of entries logged so far.
     pub fn size(&self) -> usize {
-        self.leaves.lock().map(|l| l.len()).unwrap_or(0)
+        self.tree.lock().map(|t| t.0.size() as usize).unwrap_or(0)
     }
 
-    /// Current tree size and RFC 6962 root hash.
-    pub fn tree_head(&self) -> (u64, Hash) {
-        let leaves = self.leaves.lock().map(|l| l.clone()).unwrap_or_default();
-        (leaves.len() as u64, merkle_root(&leaves))
+    /// Current tree size and RFC 6962 root hash, from the tree's right
+    /// edge ([`CompactTree`]), cached until the next append. Fails (rather
+    /// than answer an empty tree) if the log state is poisoned.
+    pub fn tree_head(&self) -> Result<(u64, Hash), CtError> {
+        let mut guard = self.tree.lock().map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
+        let (tree, cached) = &mut *guard;
+        let root = *cached.get_or_insert_with(|| tree.root());
+        Ok((tree.size(), root))
     }
 
     /// A signed tree head (RFC 6962 §3.5): size, timestamp (ms), root, and
     /// the DER signature over the TreeHeadSignature struct.
     pub fn signed_tree_head(&self) -> Result<(u64, u64, Hash, Vec<u8>), CtError> {
-        let (size, root) = self.tree_head();
+        let (size, root) = self.tree_head()?;
         let ts = now_ms();
         let mut data = vec![0u8, 1u8];
         data.extend_from_slice(&ts.to_be_bytes());
@@ -253,23 +323,12 @@ impl CtLog {
         // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
         // entry — the same bytes as `signed`.
         let hash = keyless_tlog::leaf_hash(&signed);
-        self.leaves
-            .lock()
-            .map_err(|_| CtError::Unavailable("log state poisoned".into()))?
-            .push(hash);
-        Ok(SignedCertificateTimestamp { log_id: self.log_id, timestamp, extensions: Vec::new(), signature })
-    }
-}
-
-/// RFC 6962 §2.1 Merkle tree hash.
-fn merkle_root(leaves: &[Hash]) -> Hash {
-    match leaves.len() {
-        0 => keyless_tlog::EMPTY_ROOT,
-        1 => leaves[0],
-        n => {
-            let k = n.next_power_of_two() / 2;
-            keyless_tlog::node_hash(&merkle_root(&leaves[..k]), &merkle_root(&leaves[k..]))
+        {
+            let mut guard = self.tree.lock().map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
+            guard.0.push(hash);
+            guard.1 = None;
         }
+        Ok(SignedCertificateTimestamp { log_id: self.log_id, timestamp, extensions: Vec::new(), signature })
     }
 }
 
@@ -280,5 +339,30 @@ impl CtSubmitter for CtLog {
 
     fn add_own_pre_chain(&self, chain: &[Vec<u8>]) -> Result<SignedCertificateTimestamp, CtError> {
         self.submit(chain, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(i: u64) -> Hash {
+        keyless_tlog::leaf_hash(&i.to_be_bytes())
+    }
+
+    #[test]
+    fn compact_tree_root_is_the_rfc6962_root_at_every_size() {
+        let mut tree = CompactTree::new();
+        let mut leaves = Vec::new();
+        assert_eq!(tree.root(), keyless_tlog::proof::root_from_leaves(&leaves));
+        for i in 0..300u64 {
+            tree.push(leaf(i));
+            leaves.push(leaf(i));
+            assert_eq!(tree.size(), leaves.len() as u64);
+            assert_eq!(tree.root(), keyless_tlog::proof::root_from_leaves(&leaves), "size {}", i + 1);
+            // What a root costs: one kept node per set bit of the size,
+            // whatever the number of leaves.
+            assert_eq!(tree.edge_len(), (i + 1).count_ones() as usize);
+        }
     }
 }

@@ -31,7 +31,14 @@ pub struct TokenPolicy {
     /// Least time between two JWKS refetches caused by an unknown `kid`,
     /// so that tokens with random kids cannot make us hammer the issuer.
     pub refetch_interval: Duration,
-    /// Timeout of each discovery / JWKS request.
+    /// How long a failed discovery / JWKS fetch is remembered (negative
+    /// caching): within it, tokens naming that issuer are refused with the
+    /// same error, without network I/O. Anyone can send tokens naming an
+    /// allowed issuer, so without this an issuer that is down or slow
+    /// would be fetched once per (unauthenticated) request.
+    pub negative_ttl: Duration,
+    /// Time limit of one issuer's discovery and JWKS fetch, both requests
+    /// together (each request alone is limited to it as well).
     pub http_timeout: Duration,
 }
 
@@ -42,6 +49,7 @@ impl Default for TokenPolicy {
             leeway_secs: 30,
             jwks_ttl: Duration::from_secs(3600),
             refetch_interval: Duration::from_secs(30),
+            negative_ttl: Duration::from_secs(30),
             http_timeout: Duration::from_secs(10),
         }
     }
@@ -83,18 +91,30 @@ struct Provider {
     fetched: Instant,
 }
 
-/// Most issuers whose keys are cached (meta-issuers can match many).
+/// Most issuers whose keys (or whose last failure) are cached; meta-issuers
+/// can match many.
 const MAX_CACHED_ISSUERS: usize = 256;
 /// Largest discovery document or JWKS we read.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 
 /// Verifies tokens against the configured issuers, caching discovery and
 /// JWKS per issuer.
+///
+/// Outbound fetches are bounded: per issuer at most one fetch is in
+/// flight (concurrent requests wait for its result instead of starting
+/// their own), a failure is remembered for [`TokenPolicy::negative_ttl`],
+/// each fetch is time-limited ([`TokenPolicy::http_timeout`]) and each
+/// document size-capped (1 MiB).
 pub struct TokenVerifier {
     issuers: Arc<Issuers>,
     policy: TokenPolicy,
     http: reqwest::Client,
     cache: Mutex<HashMap<String, Arc<Provider>>>,
+    /// The last failed fetch of each issuer: when, and the error it gave.
+    failures: Mutex<HashMap<String, (Instant, TokenError)>>,
+    /// The turn to fetch each issuer: whoever holds it fetches, the others
+    /// wait and then use what it cached (keys or failure).
+    inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     last_refetch: Mutex<HashMap<String, Instant>>,
 }
 
@@ -120,7 +140,7 @@ pub fn discovery_client(timeout: Duration) -> Result<reqwest::Client, reqwest::E
             attempt.error("redirect to another host refused")
         }
     });
-    reqwest::Client::builder().timeout(timeout).redirect(policy).build()
+    reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).redirect(policy).build()
 }
 
 fn b64url(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
@@ -164,6 +184,8 @@ impl TokenVerifier {
             issuers,
             policy,
             cache: Mutex::new(HashMap::new()),
+            failures: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             last_refetch: Mutex::new(HashMap::new()),
         })
     }
@@ -265,16 +287,103 @@ impl TokenVerifier {
         }
     }
 
+    /// Cached keys of `issuer`: fresh ones, or with `since`, ones fetched
+    /// at or after it.
+    fn cached(&self, issuer: &str, since: Option<Instant>) -> Option<Arc<Provider>> {
+        let cache = self.cache.lock().ok()?;
+        let p = cache.get(issuer)?;
+        let usable = match since {
+            Some(t) => p.fetched >= t,
+            None => p.fetched.elapsed() < self.policy.jwks_ttl,
+        };
+        usable.then(|| p.clone())
+    }
+
+    /// The error of the last fetch of `issuer`, if it failed within
+    /// [`TokenPolicy::negative_ttl`].
+    fn recent_failure(&self, issuer: &str) -> Option<TokenError> {
+        let failures = self.failures.lock().ok()?;
+        let (at, error) = failures.get(issuer)?;
+        (at.elapsed() < self.policy.negative_ttl).then(|| error.clone())
+    }
+
+    /// Discovery + JWKS of `issuer`: cached, or fetched by one request at
+    /// a time. `force` (a refetch for an unknown `kid`) skips fresh cached
+    /// keys but still takes keys fetched while it waited for its turn.
     async fn provider(&self, issuer: &str, force: bool) -> Result<Arc<Provider>, TokenError> {
+        let asked = Instant::now();
         if !force {
-            if let Ok(cache) = self.cache.lock() {
-                if let Some(p) = cache.get(issuer) {
-                    if p.fetched.elapsed() < self.policy.jwks_ttl {
-                        return Ok(p.clone());
-                    }
-                }
+            if let Some(p) = self.cached(issuer, None) {
+                return Ok(p);
             }
         }
+        if let Some(e) = self.recent_failure(issuer) {
+            return Err(e);
+        }
+        let turn = {
+            let mut inflight = self
+                .inflight
+                .lock()
+                .map_err(|_| TokenError::Discovery { issuer: issuer.to_string(), reason: "verifier state poisoned".into() })?;
+            if inflight.len() >= MAX_CACHED_ISSUERS && !inflight.contains_key(issuer) {
+                // Forget turns nobody holds or waits for.
+                inflight.retain(|_, t| Arc::strong_count(t) > 1);
+            }
+            inflight.entry(issuer.to_string()).or_default().clone()
+        };
+        let _turn = turn.lock().await;
+        // Whoever had the turn before us may have fetched already.
+        if let Some(p) = self.cached(issuer, if force { Some(asked) } else { None }) {
+            return Ok(p);
+        }
+        if let Some(e) = self.recent_failure(issuer) {
+            return Err(e);
+        }
+        let fetched = match tokio::time::timeout(self.policy.http_timeout, self.fetch_provider(issuer)).await {
+            Ok(r) => r,
+            Err(_) => Err(TokenError::Discovery {
+                issuer: issuer.to_string(),
+                reason: format!("no answer within {} ms", self.policy.http_timeout.as_millis()),
+            }),
+        };
+        match fetched {
+            Ok(provider) => {
+                if let Ok(mut failures) = self.failures.lock() {
+                    failures.remove(issuer);
+                }
+                if let Ok(mut cache) = self.cache.lock() {
+                    if cache.len() >= MAX_CACHED_ISSUERS && !cache.contains_key(issuer) {
+                        let oldest = cache.iter().min_by_key(|(_, p)| p.fetched).map(|(k, _)| k.clone());
+                        if let Some(k) = oldest {
+                            cache.remove(&k);
+                        }
+                    }
+                    cache.insert(issuer.to_string(), provider.clone());
+                }
+                Ok(provider)
+            }
+            Err(e) => {
+                tracing::warn!(%issuer, error = %e, "OIDC discovery failed; refusing tokens of this issuer for a while");
+                if let Ok(mut failures) = self.failures.lock() {
+                    if failures.len() >= MAX_CACHED_ISSUERS && !failures.contains_key(issuer) {
+                        let ttl = self.policy.negative_ttl;
+                        failures.retain(|_, (at, _)| at.elapsed() < ttl);
+                        if failures.len() >= MAX_CACHED_ISSUERS {
+                            let oldest = failures.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone());
+                            if let Some(k) = oldest {
+                                failures.remove(&k);
+                            }
+                        }
+                    }
+                    failures.insert(issuer.to_string(), (Instant::now(), e.clone()));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Fetch and check discovery, then the JWKS it names.
+    async fn fetch_provider(&self, issuer: &str) -> Result<Arc<Provider>, TokenError> {
         let fail = |reason: String| TokenError::Discovery { issuer: issuer.to_string(), reason };
         check_url(issuer).map_err(fail)?;
         let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
@@ -294,23 +403,16 @@ impl TokenVerifier {
         let jwks_value = self.fetch_json(jwks_uri).await.map_err(fail)?;
         let jwks = jwks_from_value(jwks_value).map_err(fail)?;
         let decoding = jwks.keys.iter().map(|k| DecodingKey::from_jwk(k).ok()).collect();
-        let provider = Arc::new(Provider { jwks, decoding, algs, fetched: Instant::now() });
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() >= MAX_CACHED_ISSUERS && !cache.contains_key(issuer) {
-                let oldest = cache.iter().min_by_key(|(_, p)| p.fetched).map(|(k, _)| k.clone());
-                if let Some(k) = oldest {
-                    cache.remove(&k);
-                }
-            }
-            cache.insert(issuer.to_string(), provider.clone());
-        }
-        Ok(provider)
+        Ok(Arc::new(Provider { jwks, decoding, algs, fetched: Instant::now() }))
     }
 
     async fn fetch_json(&self, url: &str) -> Result<Value, String> {
         let mut resp = self.http.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
         if !resp.status().is_success() {
             return Err(format!("GET {url}: HTTP {}", resp.status()));
+        }
+        if resp.content_length().is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64) {
+            return Err(format!("GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"));
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {

@@ -208,3 +208,51 @@ async fn trust_bundle_configuration_and_trusted_root_are_served() {
     let sth: Value = c.get(format!("{}/ct/v1/get-sth", stack.ca_url)).send().await.unwrap().json().await.unwrap();
     assert_eq!(sth["tree_size"], 0);
 }
+
+/// `get-sth` after N certificates: the RFC 6962 root over exactly the
+/// leaves the SCTs commit to (rebuilt from each certificate as a CT
+/// monitor would, and hashed by keyless-tlog), signed by the CT key.
+#[tokio::test]
+async fn get_sth_is_the_rfc6962_root_of_the_issued_leaves() {
+    let stack = start().await;
+    let token = stack.oidc.mint(&MintOptions::default()).unwrap();
+    let c = reqwest::Client::new();
+    let mut leaves = Vec::new();
+    for n in 1..=7u64 {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, "dev@keyless.test"), None).await).await;
+        let sct = keyless_x509::embedded_scts(&issued.leaf).unwrap().remove(0);
+        let issuer_key_hash = keyless_crypto::sha256(&issued.chain[0].spki_der().unwrap());
+        let tbs = keyless_x509::precert_tbs(&issued.leaf).unwrap();
+        // MerkleTreeLeaf: v1, timestamped_entry, timestamp, precert_entry,
+        // issuer_key_hash, u24 TBS, u16 extensions.
+        let mut leaf = vec![0u8, 0u8];
+        leaf.extend_from_slice(&sct.timestamp.to_be_bytes());
+        leaf.extend_from_slice(&[0, 1]);
+        leaf.extend_from_slice(&issuer_key_hash);
+        leaf.extend_from_slice(&(tbs.len() as u32).to_be_bytes()[1..]);
+        leaf.extend_from_slice(&tbs);
+        leaf.extend_from_slice(&[0, 0]);
+        leaves.push(keyless_tlog::leaf_hash(&leaf));
+
+        let sth: Value = c.get(format!("{}/ct/v1/get-sth", stack.ca_url)).send().await.unwrap().json().await.unwrap();
+        assert_eq!(sth["tree_size"], n);
+        let root = b64_decode(sth["sha256_root_hash"].as_str().unwrap());
+        assert_eq!(root, keyless_tlog::proof::root_from_leaves(&leaves).to_vec(), "root at size {n}");
+        // TreeHeadSignature: v1, tree_hash, timestamp, size, root.
+        let mut signed = vec![0u8, 1u8];
+        signed.extend_from_slice(&sth["timestamp"].as_u64().unwrap().to_be_bytes());
+        signed.extend_from_slice(&n.to_be_bytes());
+        signed.extend_from_slice(&root);
+        let ds = b64_decode(sth["tree_head_signature"].as_str().unwrap());
+        assert_eq!(&ds[..2], &[4, 3]);
+        let sig = &ds[4..];
+        stack.ca.ct.public_key().verify(keyless_crypto::SignatureAlgorithm::EcdsaSha256, &signed, sig).expect("STH signature");
+    }
+    assert_eq!(stack.ca.ct.size(), 7);
+}
+
+fn b64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
