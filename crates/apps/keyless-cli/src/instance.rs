@@ -51,11 +51,125 @@ pub struct ServiceArgs {
     pub oidc_client_id: String,
 }
 
+/// Where the trust in use came from. It decides whether the public-good
+/// services may fill in for a service the user did not name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustSource {
+    /// The public-good root compiled into the binary (no TUF cache, no
+    /// trust flags), or asked for explicitly.
+    Embedded,
+    /// A TUF cache that `keyless initialize` set up for this mirror.
+    Tuf { mirror: String },
+    /// `--trust-config` / `SIGSTORE_TRUST_CONFIG`.
+    TrustConfig(PathBuf),
+    /// `--trusted-root`.
+    TrustedRootFile(PathBuf),
+}
+
+impl std::fmt::Display for TrustSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Embedded => f.write_str("the embedded public-good root"),
+            Self::Tuf { mirror } => write!(f, "the TUF repository {mirror}"),
+            Self::TrustConfig(p) => write!(f, "the trust config {}", p.display()),
+            Self::TrustedRootFile(p) => write!(f, "the trusted root {}", p.display()),
+        }
+    }
+}
+
 /// The resolved trust and services.
 #[derive(Debug, Clone)]
 pub struct Instance {
     pub trust: TrustMaterial,
     pub signing: Option<SigningConfig>,
+    pub source: TrustSource,
+    /// `SIGSTORE_ROOT_FILE` replaced the CA roots.
+    pub ca_roots_replaced: bool,
+}
+
+/// Why no trust could be settled on. Never answered by falling back to
+/// another root: the command stops.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// A trust file (trusted root, trust config, SIGSTORE_ROOT_FILE) is
+    /// unusable.
+    #[error(transparent)]
+    Material(#[from] keyless_verify::VerificationError),
+    /// `keyless initialize` was run, and its cache failed a check.
+    #[error("the cached TUF root of trust cannot be used")]
+    Tuf(#[source] crate::commands::tuf::CacheError),
+}
+
+impl ResolveError {
+    /// What to do about it, printed as `hint:`.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::Material(e) => e.hint(),
+            Self::Tuf(_) => {
+                "nothing in the cache was changed and no other root was used. If the mirror is right, re-run \
+                 `keyless initialize` (with --mirror URL --root FILE for a private instance); to use other \
+                 trust, pass --trusted-root or --trust-config"
+            }
+        }
+    }
+
+    /// Print the error, each cause once, and its hint; return the exit code.
+    pub fn report(&self) -> i32 {
+        match self {
+            Self::Material(e) => crate::report_verification_error(e),
+            Self::Tuf(_) => {
+                eprintln!("Error: {}", crate::error_chain(self));
+                eprintln!("hint: {}", self.hint());
+                crate::exit::for_kind(keyless_verify::ErrorKind::TrustedRoot)
+            }
+        }
+    }
+}
+
+impl InstanceArgs {
+    /// Resolve trust (and the signing config, when the instance has one).
+    ///
+    /// The embedded public-good root is used only when no TUF cache exists
+    /// and no trust flag is given (as cosign does), or when asked for
+    /// (`builtin_only`). A TUF cache that fails any check stops the command.
+    pub fn resolve(&self) -> Result<Instance, ResolveError> {
+        use keyless_verify::VerificationError;
+        let (trust, signing, source) = if let Some(path) = &self.trusted_root {
+            let json = std::fs::read(path).map_err(|e| material_error("trusted root file", path, e.to_string()))?;
+            let signing = match &self.trust_config {
+                Some(p) => Some(read_trust_config(p)?.signing_config),
+                None => None,
+            };
+            (TrustMaterial::from_json(&json)?, signing, TrustSource::TrustedRootFile(path.clone()))
+        } else if let Some(path) = &self.trust_config {
+            let tc = read_trust_config(path)?;
+            let root = keyless_types::TrustedRoot::from_wire(tc.trusted_root.clone()).map_err(VerificationError::from)?;
+            (TrustMaterial::from_trusted_root(&root)?, Some(tc.signing_config), TrustSource::TrustConfig(path.clone()))
+        } else if self.builtin_only {
+            return Ok(Instance { trust: TrustMaterial::public_good()?, signing: None, source: TrustSource::Embedded, ca_roots_replaced: false });
+        } else {
+            match crate::commands::tuf::cached_trust().map_err(ResolveError::Tuf)? {
+                Some(cached) => {
+                    let signing = match cached.signing_config {
+                        Some(json) => Some(SigningConfig::from_json(&json).map_err(|e| {
+                            material_error("signing config from the TUF repository", Path::new(&cached.mirror), e)
+                        })?),
+                        None => None,
+                    };
+                    (TrustMaterial::from_json(&cached.trusted_root)?, signing, TrustSource::Tuf { mirror: cached.mirror })
+                }
+                None => (TrustMaterial::public_good()?, None, TrustSource::Embedded),
+            }
+        };
+        let (trust, ca_roots_replaced) = with_root_file(trust)?;
+        Ok(Instance { trust, signing, source, ca_roots_replaced })
+    }
+}
+
+impl From<keyless_verify::error::TrustRootError> for ResolveError {
+    fn from(e: keyless_verify::error::TrustRootError) -> Self {
+        Self::Material(e.into())
+    }
 }
 
 /// The service endpoints a signer will use.
@@ -73,46 +187,16 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
 }
 
-impl InstanceArgs {
-    /// Resolve trust (and the signing config, when the instance has one).
-    pub fn resolve(&self) -> Result<Instance, keyless_verify::VerificationError> {
-        let trust_config = match &self.trust_config {
-            Some(p) => {
-                let json = std::fs::read(p).map_err(|e| material_error("trust config", p, e.to_string()))?;
-                Some(ClientTrustConfig::from_json(&json).map_err(|e| material_error("trust config", p, e))?)
-            }
-            None => None,
-        };
-        let trust = match (&self.trusted_root, &trust_config) {
-            (Some(path), _) => {
-                let json = std::fs::read(path).map_err(|e| material_error("trusted root file", path, e.to_string()))?;
-                TrustMaterial::from_json(&json)?
-            }
-            (None, Some(tc)) => TrustMaterial::from_trusted_root(
-                &keyless_types::TrustedRoot::from_wire(tc.trusted_root.clone()).map_err(keyless_verify::VerificationError::from)?,
-            )?,
-            (None, None) if self.builtin_only => return Ok(Instance { trust: TrustMaterial::public_good()?, signing: None }),
-            (None, None) => match crate::commands::tuf::cached_trust() {
-                Ok(Some(cached)) => {
-                    let signing = cached.signing_config.and_then(|s| SigningConfig::from_json(&s).ok());
-                    return Ok(Instance { trust: with_root_file(TrustMaterial::from_json(&cached.trusted_root)?)?, signing });
-                }
-                Ok(None) => TrustMaterial::public_good()?,
-                Err(e) => {
-                    eprintln!("WARNING: the TUF cache is unusable ({e:#}); using the embedded public-good root");
-                    TrustMaterial::public_good()?
-                }
-            },
-        };
-        Ok(Instance { trust: with_root_file(trust)?, signing: trust_config.map(|t| t.signing_config) })
-    }
+fn read_trust_config(path: &Path) -> Result<ClientTrustConfig, keyless_verify::VerificationError> {
+    let json = std::fs::read(path).map_err(|e| material_error("trust config", path, e.to_string()))?;
+    ClientTrustConfig::from_json(&json).map_err(|e| material_error("trust config", path, e))
 }
 
 /// `SIGSTORE_ROOT_FILE`, as in cosign: a PEM file of CA certificates that
 /// replaces the trusted root's certificate authorities (self-signed ones are
 /// roots, the rest intermediates), trusted without a time bound.
-fn with_root_file(mut trust: TrustMaterial) -> Result<TrustMaterial, keyless_verify::VerificationError> {
-    let Some(path) = std::env::var_os("SIGSTORE_ROOT_FILE").filter(|p| !p.is_empty()) else { return Ok(trust) };
+fn with_root_file(mut trust: TrustMaterial) -> Result<(TrustMaterial, bool), keyless_verify::VerificationError> {
+    let Some(path) = std::env::var_os("SIGSTORE_ROOT_FILE").filter(|p| !p.is_empty()) else { return Ok((trust, false)) };
     let path = PathBuf::from(path);
     let pem = std::fs::read_to_string(&path).map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
     let mut roots = Vec::new();
@@ -140,7 +224,7 @@ fn with_root_file(mut trust: TrustMaterial) -> Result<TrustMaterial, keyless_ver
             }
         })
         .collect();
-    Ok(trust)
+    Ok((trust, true))
 }
 
 fn material_error(what: &'static str, path: &Path, problem: String) -> keyless_verify::VerificationError {
@@ -148,31 +232,67 @@ fn material_error(what: &'static str, path: &Path, problem: String) -> keyless_v
 }
 
 impl Instance {
+    /// Whether the trust in use is the public-good instance's, untouched:
+    /// only then may its services be used for a service nobody named.
+    pub fn is_public_good(&self) -> bool {
+        !self.ca_roots_replaced
+            && match &self.source {
+                TrustSource::Embedded => true,
+                TrustSource::Tuf { mirror } => mirror.trim_end_matches('/') == crate::commands::tuf::PUBLIC_GOOD_MIRROR,
+                TrustSource::TrustConfig(_) | TrustSource::TrustedRootFile(_) => false,
+            }
+    }
+
     /// Pick endpoints: explicit flags win, then a --signing-config file, then
-    /// the instance's signing config, then the public-good instance.
+    /// the instance's signing config, then — only for public-good trust and
+    /// when neither --fulcio-url nor --rekor-url names a private service —
+    /// the public-good services. A private instance never reaches a public
+    /// service that the user did not name.
     pub fn endpoints(&self, args: &ServiceArgs) -> Result<Endpoints> {
         let file_config = match &args.signing_config {
             Some(p) => Some(SigningConfig::from_json(&read(p, "signing config")?).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        let config = file_config.or_else(|| self.signing.clone()).unwrap_or_else(public_good_signing_config);
-        let now = now();
+        let named = args.fulcio_url.is_some() || args.rekor_url.is_some();
+        let public = self.is_public_good();
+        // The public-good signing config (embedded, or from the public TUF
+        // repository) fills gaps only when the user named no service of
+        // their own: `--fulcio-url`/`--rekor-url` mean a private instance.
+        let instance_config = if public && named { None } else { self.signing.clone() };
+        let config = file_config.or(instance_config).or_else(|| (public && !named).then(public_good_signing_config));
+        let why_none = || -> String {
+            if public {
+                "--fulcio-url/--rekor-url name a private instance, so the public-good services are not used for the rest".into()
+            } else {
+                format!("the trust in use is {} (not public-good), so no public-good service is used by default", self.source)
+            }
+        };
+        let services = |pick: fn(&SigningConfig) -> &Vec<Service>, versions: &[u32]| {
+            config.as_ref().and_then(|c| SigningConfig::select(pick(c), versions, now())).cloned()
+        };
         let fulcio = match &args.fulcio_url {
             Some(u) => u.clone(),
-            None => SigningConfig::select(&config.ca_urls, &[1], now).map(|s| s.url.clone()).context("the signing config names no usable CA")?,
+            None => match services(|c| &c.ca_urls, &[1]) {
+                Some(s) => s.url,
+                None => bail!("no certificate authority to sign with: pass --fulcio-url or --signing-config ({})", why_none()),
+            },
         };
         let (rekor, rekor_version) = match &args.rekor_url {
             Some(u) => (u.clone(), if args.rekor_v1 { 1 } else { 2 }),
-            None => {
-                let s = SigningConfig::select(&config.rekor_tlog_urls, &[2, 1], now).context("the signing config names no usable transparency log")?;
-                (s.url.clone(), s.major_api_version)
-            }
+            None => match services(|c| &c.rekor_tlog_urls, &[2, 1]) {
+                Some(s) => (s.url, s.major_api_version),
+                None => bail!("no transparency log to record the signature in: pass --rekor-url or --signing-config ({})", why_none()),
+            },
         };
-        let tsa = args.timestamp_server_url.clone().or_else(|| SigningConfig::select(&config.tsa_urls, &[1], now).map(|s| s.url.clone()));
+        let tsa = args.timestamp_server_url.clone().or_else(|| services(|c| &c.tsa_urls, &[1]).map(|s| s.url));
         if rekor_version == 2 && tsa.is_none() {
-            bail!("Rekor v2 entries carry no signed time, so a timestamp authority is required: pass --timestamp-server-url or use a signing config with tsaUrls");
+            bail!(
+                "Rekor v2 entries carry no signed time, so a timestamp authority is required: pass --timestamp-server-url \
+                 or use a signing config with tsaUrls{}",
+                if config.is_none() { format!(" ({})", why_none()) } else { String::new() }
+            );
         }
-        let oidc_issuer = args.oidc_issuer.clone().or_else(|| SigningConfig::select(&config.oidc_urls, &[1], now).map(|s| s.url.clone()));
+        let oidc_issuer = args.oidc_issuer.clone().or_else(|| services(|c| &c.oidc_urls, &[1]).map(|s| s.url));
         Ok(Endpoints { fulcio, rekor, rekor_version, tsa, oidc_issuer, oidc_client_id: args.oidc_client_id.clone() })
     }
 }

@@ -1,7 +1,7 @@
 //! `keyless`: keyless signing and verification in the style of cosign.
 
 use clap::{Parser, Subcommand};
-use keyless_cli::{commands, exit};
+use keyless_cli::commands;
 
 /// mimalloc rather than glibc malloc: the append path allocates per
 /// request, and glibc's allocator was ~6 % of the log's CPU in profiles.
@@ -67,9 +67,6 @@ fn main() {
     };
     std::process::exit(match code {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("Error: {e:#}");
-            exit::FAILURE
-        }
+        Err(e) => keyless_cli::report_error(&e),
     });
 }

@@ -31,8 +31,21 @@ pub struct PolicyArgs {
 impl PolicyArgs {
     pub fn policy(&self) -> Result<Policy> {
         if let Some(path) = &self.key {
-            if self.certificate_identity.is_some() || self.certificate_identity_regexp.is_some() {
-                bail!("--key and --certificate-identity cannot be used together");
+            // A key policy ignores certificates; accepting identity flags
+            // beside it would let a user believe an identity was checked.
+            let identity_flags = [
+                ("--certificate-identity", self.certificate_identity.is_some()),
+                ("--certificate-identity-regexp", self.certificate_identity_regexp.is_some()),
+                ("--certificate-oidc-issuer", self.certificate_oidc_issuer.is_some()),
+                ("--certificate-oidc-issuer-regexp", self.certificate_oidc_issuer_regexp.is_some()),
+            ];
+            let given: Vec<&str> = identity_flags.iter().filter(|(_, set)| *set).map(|(flag, _)| *flag).collect();
+            if !given.is_empty() {
+                bail!(
+                    "--key cannot be used with {}: a key policy checks the signature against the key only, \
+                     so no certificate identity or issuer would be checked",
+                    given.join(", ")
+                );
             }
             let pem = std::fs::read_to_string(path)
                 .with_context(|| format!("reading key {}", path.display()))?;

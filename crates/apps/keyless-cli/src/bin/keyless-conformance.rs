@@ -122,9 +122,6 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn main() {
-    let code = run(Cli::parse()).unwrap_or_else(|e| {
-        eprintln!("Error: {e:#}");
-        exit::FAILURE
-    });
+    let code = run(Cli::parse()).unwrap_or_else(|e| keyless_cli::report_error(&e));
     std::process::exit(code);
 }

@@ -58,29 +58,63 @@ const MIRROR_FILE: &str = "keyless-mirror";
 
 /// `trusted_root.json` and, when the repository has one, the signing config.
 pub struct CachedTrust {
+    /// The mirror `keyless initialize` was run against.
+    pub mirror: String,
     pub trusted_root: Vec<u8>,
     pub signing_config: Option<Vec<u8>>,
 }
 
+/// Why an initialized TUF cache cannot be used. Any of these stops the
+/// command: falling back to another root would let a mirror that fails a
+/// check (or a damaged cache) silently switch the user's trust.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("reading {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} names the mirror {mirror}, but its root.json is missing from the cache")]
+    MissingRoot { path: String, mirror: String },
+    #[error("the metadata of {mirror} in {dir} failed a check")]
+    Tuf {
+        mirror: String,
+        dir: String,
+        #[source]
+        source: keyless_tuf::Error,
+    },
+}
+
 /// Trusted root and signing config from an initialized TUF cache, refreshed
-/// when stale; `None` when `keyless initialize` was never run.
-pub fn cached_trust() -> Result<Option<CachedTrust>> {
+/// when stale; `None` when `keyless initialize` was never run (no mirror
+/// recorded in the cache).
+pub fn cached_trust() -> Result<Option<CachedTrust>, CacheError> {
     let Some(cache) = default_cache_root() else { return Ok(None) };
-    let Ok(mirror) = std::fs::read_to_string(cache.join(MIRROR_FILE)) else { return Ok(None) };
-    let mirror = mirror.trim();
-    if !cache.join(keyless_tuf::sigstore::mirror_dir_name(mirror)).join("root.json").is_file() {
-        return Ok(None);
+    let mirror_file = cache.join(MIRROR_FILE);
+    let mirror = match std::fs::read_to_string(&mirror_file) {
+        Ok(m) => m.trim().to_string(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(CacheError::Read { path: mirror_file.display().to_string(), source }),
+    };
+    let dir = cache.join(keyless_tuf::sigstore::mirror_dir_name(&mirror));
+    if !dir.join("root.json").is_file() {
+        return Err(CacheError::MissingRoot { path: mirror_file.display().to_string(), mirror });
     }
+    let tuf_error = |source| CacheError::Tuf { mirror: mirror.clone(), dir: dir.display().to_string(), source };
     let mut tuf = keyless_tuf::sigstore::SigstoreTuf::open(
-        mirror,
+        &mirror,
         &cache,
         keyless_tuf::AnyFetcher::new(),
         keyless_tuf::sigstore::SigstoreTufOptions::default(),
-    )?;
-    if let Freshness::Offline { warning } = tuf.refresh_if_stale()? {
+    )
+    .map_err(tuf_error)?;
+    if let Freshness::Offline { warning } = tuf.refresh_if_stale().map_err(tuf_error)? {
         eprintln!("WARNING: {warning}");
     }
-    Ok(Some(CachedTrust { trusted_root: tuf.trusted_root()?, signing_config: tuf.signing_config()? }))
+    let trusted_root = tuf.trusted_root().map_err(tuf_error)?;
+    let signing_config = tuf.signing_config().map_err(tuf_error)?;
+    Ok(Some(CachedTrust { mirror, trusted_root, signing_config }))
 }
 
 #[derive(Debug, clap::Subcommand)]

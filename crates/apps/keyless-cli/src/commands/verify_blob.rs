@@ -20,7 +20,9 @@ pub struct VerifyBlob {
     pub policy: PolicyArgs,
     #[command(flatten)]
     pub instance: InstanceArgs,
-    /// The artifact: a file path, or `sha256:<64 hex>` for its digest.
+    /// The artifact: a file path, or its digest as `sha256:<hex>`,
+    /// `sha384:<hex>` or `sha512:<hex>` (the hash the bundle declares, or
+    /// one its in-toto subjects use).
     #[arg(value_name = "FILE|sha256:HEX")]
     pub artifact: String,
 }
@@ -32,10 +34,11 @@ impl VerifyBlob {
         let bundle = std::fs::read(&self.bundle)
             .with_context(|| format!("reading bundle {}", self.bundle.display()))?;
         let artifact = Artifact::from_arg(&self.artifact);
-        let outcome = self.instance.resolve().and_then(|i| {
-            Verifier::new(i.trust, VerifierOptions::default()).verify_json(&bundle, &artifact, &policy)
-        });
-        match outcome {
+        let instance = match self.instance.resolve() {
+            Ok(i) => i,
+            Err(e) => return Ok(e.report()),
+        };
+        match Verifier::new(instance.trust, VerifierOptions::default()).verify_json(&bundle, &artifact, &policy) {
             Ok(result) => {
                 if let Some(id) = &result.identity {
                     eprintln!(
