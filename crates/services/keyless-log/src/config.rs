@@ -71,6 +71,10 @@ pub struct LogConfig {
     pub max_body: usize,
     /// Most entries waiting to be sequenced before submissions get 503.
     pub queue_capacity: usize,
+    /// Most UUIDs one Rekor v1 search (`POST /api/v1/index/retrieve`)
+    /// returns; a query matching more is refused with 422 (see
+    /// `api::v1::search`), never answered with a truncated list.
+    pub max_search_results: usize,
 }
 
 /// Default request body cap: Rekor v2's 128 KiB.
@@ -80,6 +84,11 @@ pub const DEFAULT_MAX_BODY: usize = 128 * 1024;
 /// a few milliseconds of latency added only under load (see
 /// PERFORMANCE.md for what it saves).
 pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(10);
+
+/// Default [`LogConfig::max_search_results`]: enough for every entry of
+/// one artifact or signing key in normal use, small enough that one
+/// search reads a bounded number of entry bodies.
+pub const DEFAULT_MAX_SEARCH_RESULTS: usize = 1000;
 
 impl LogConfig {
     /// A configuration with defaults for everything but the data directory
@@ -95,6 +104,7 @@ impl LogConfig {
             batch_linger: DEFAULT_BATCH_LINGER,
             max_body: DEFAULT_MAX_BODY,
             queue_capacity: 65_536,
+            max_search_results: DEFAULT_MAX_SEARCH_RESULTS,
         }
     }
 

@@ -34,7 +34,10 @@ mod tile_cache;
 use std::future::Future;
 
 pub use api::{router, ApiError};
-pub use config::{LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER, DEFAULT_MAX_BODY};
+pub use config::{
+    LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER, DEFAULT_MAX_BODY,
+    DEFAULT_MAX_SEARCH_RESULTS,
+};
 pub use error::{LogError, StorageError};
 pub use integrity::{check_log, IntegrityError, IntegrityReport};
 pub use remote::{verify_consistency_remote, RemoteError};

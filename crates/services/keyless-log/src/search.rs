@@ -27,7 +27,7 @@ use std::sync::Mutex;
 
 use keyless_crypto::{sha256, HashAlgorithm, PublicKey};
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
-use keyless_tlog::{TileId, TileKind};
+use keyless_tlog::{leaf_hash, Hash, TileId, TileKind};
 use keyless_types::rekor::{EntryBody, HexHash, ProtoHash, V2Verifier};
 use keyless_x509::Certificate;
 
@@ -194,14 +194,19 @@ impl<'a> Bodies<'a> {
 impl SearchIndex {
     /// Committed entries (as of `size`, a published size) that have `key`
     /// or, when given, whose metadata names this artifact SHA-256;
-    /// ascending, with their bodies.
+    /// ascending, with their leaf hashes (Rekor v1 UUIDs).
+    ///
+    /// Stops after `limit + 1` matches: a caller that gets more than
+    /// `limit` knows the whole set is over its cap, without the log
+    /// reading (and holding) every match of a key found in many entries.
     pub fn find(
         &self,
         log: &Log,
         size: u64,
         key: &IndexKey,
         artifact_sha256: Option<&[u8; 32]>,
-    ) -> Result<BTreeMap<u64, Vec<u8>>, LogError> {
+        limit: usize,
+    ) -> Result<BTreeMap<u64, Hash>, LogError> {
         let candidates = {
             // A panic leaves the store covering what it says it covers.
             let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
@@ -220,15 +225,21 @@ impl SearchIndex {
         let mut bodies = Bodies::new(log, size);
         let mut out = BTreeMap::new();
         for i in by_meta.into_iter().filter(|&i| i < size) {
-            out.insert(i, bodies.body(i)?.to_vec());
+            if out.len() > limit {
+                return Ok(out);
+            }
+            out.insert(i, leaf_hash(bodies.body(i)?));
         }
         for i in candidates.into_iter().filter(|&i| i < size) {
+            if out.len() > limit {
+                break;
+            }
             if out.contains_key(&i) {
                 continue;
             }
             let body = bodies.body(i)?;
             if index_keys(body).contains(key) {
-                out.insert(i, body.to_vec());
+                out.insert(i, leaf_hash(body));
             }
         }
         Ok(out)

@@ -8,7 +8,7 @@ use common::*;
 
 both_backends!(
     v2_hashedrekord_bundle_verifies,
-    v2_dsse_bundle_verifies,
+    v2_dsse_is_refused_and_logged_as_hashedrekord,
     v1_hashedrekord_with_set_verifies,
     integrity_consistency_and_restart,
     v1_search_survives_reopen,
@@ -58,7 +58,11 @@ async fn v2_hashedrekord_bundle_verifies(backend: Backend) {
     assert_eq!(again["canonicalizedBody"], tle["canonicalizedBody"]);
 }
 
-async fn v2_dsse_bundle_verifies(backend: Backend) {
+/// Rekor v2 since 2026-05 ("DSSE as hashedrekord"): `dsseRequestV002` is
+/// refused with "invalid type, must be hashedrekord" and nothing is
+/// logged; the same envelope is logged as a hashedrekord over
+/// SHA-256(PAE(payloadType, payload)) with the envelope's signature.
+async fn v2_dsse_is_refused_and_logged_as_hashedrekord(backend: Backend) {
     let server = start_on(backend, LogKeyType::Ed25519).await;
     let key = signer();
     let artifact = b"built thing";
@@ -70,22 +74,57 @@ async fn v2_dsse_bundle_verifies(backend: Backend) {
     });
     let payload = serde_json::to_vec(&statement).unwrap();
     let ptype = "application/vnd.in-toto+json";
-    let sig = key.sign(&keyless_types::pae(ptype, &payload)).unwrap();
+    let pae = keyless_types::pae(ptype, &payload);
+    let sig = key.sign(&pae).unwrap();
     let envelope = json!({ "payload": b64(&payload), "payloadType": ptype, "signatures": [{ "sig": b64(&sig), "keyid": "" }] });
-    let req = json!({ "dsseRequestV002": {
-        "envelope": envelope,
-        "verifiers": [{ "publicKey": { "rawBytes": b64(key.public_key().spki_der()) }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" }],
+    let verifier = json!({ "publicKey": { "rawBytes": b64(key.public_key().spki_der()) }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" });
+    let url = format!("{}/api/v2/log/entries", server.url);
+
+    // A well-formed, correctly signed dsse 0.0.2 request: refused by type.
+    let req = json!({ "dsseRequestV002": { "envelope": envelope, "verifiers": [verifier] } });
+    let (status, err) = post(&url, &req).await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["code"], 400, "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("invalid type, must be hashedrekord"), "{message}");
+    // Refused however it is shaped, and even next to a valid hashedrekord.
+    let (status, _) = post(&url, &json!({ "dsseRequestV002": {} })).await;
+    assert_eq!(status, 400);
+    let (mut both, _) = hashed_rekord_v2(&key, artifact);
+    both["dsseRequestV002"] = json!({ "envelope": envelope, "verifiers": [verifier] });
+    let (status, err) = post(&url, &both).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("must be hashedrekord"), "{err}");
+    assert_eq!(server.log.published().size, 0, "nothing was logged");
+
+    // The same envelope as Rekor v2 logs it now.
+    let req = json!({ "hashedRekordRequestV002": {
+        "digest": b64(&sha256(&pae)),
+        "signature": { "content": b64(&sig), "verifier": verifier },
     }});
-    let (status, tle) = post(&format!("{}/api/v2/log/entries", server.url), &req).await;
+    let (status, tle) = post(&url, &req).await;
     assert_eq!(status, 201, "{tle}");
-    assert_eq!(tle["kindVersion"]["kind"], "dsse");
-    let bundle = serde_json::to_vec(&json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "verificationMaterial": { "publicKey": { "hint": "" }, "tlogEntries": [tle] },
-        "dsseEnvelope": envelope,
-    }))
+    assert_eq!(
+        tle["kindVersion"],
+        json!({"kind": "hashedrekord", "version": "0.0.2"})
+    );
+    // The logged body is what a verifier rebuilds from the envelope: the
+    // PAE digest and the envelope's signature, which verifies over it.
+    let body: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            tle["canonicalizedBody"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
     .unwrap();
-    verify(&server, &key, &bundle, artifact).expect("DSSE bundle verifies");
+    let logged = &body["spec"]["hashedRekordV002"];
+    assert_eq!(logged["data"]["digest"], json!(b64(&sha256(&pae))), "{body}");
+    assert_eq!(logged["signature"]["content"], json!(b64(&sig)), "{body}");
+    key.public_key()
+        .verify_prehashed(key.signature_algorithm(), &sha256(&pae), &sig)
+        .expect("the envelope signature verifies over the logged digest");
+    assert_eq!(server.log.published().size, 1);
 }
 
 async fn v1_hashedrekord_with_set_verifies(backend: Backend) {

@@ -35,6 +35,10 @@ pub enum EntryError {
         expected: usize,
         found: usize,
     },
+    /// A Rekor v2 `dsseRequestV002`: the dsse 0.0.2 kind was removed from
+    /// Rekor v2 (2026-05, "DSSE as hashedrekord"); see [`v2`].
+    #[error("invalid type, must be hashedrekord: dsseRequestV002 (dsse 0.0.2) is not accepted; log a DSSE envelope as hashedRekordRequestV002 with digest SHA-256(PAE(payloadType, payload)) and the envelope's signature")]
+    DsseV2Removed,
     /// The signature does not verify.
     #[error("signature does not verify: {0}")]
     BadSignature(String),

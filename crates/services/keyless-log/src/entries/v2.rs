@@ -1,8 +1,17 @@
-//! Rekor v2 (rekor-tiles) requests: `hashedRekordRequestV002` and
-//! `dsseRequestV002`, producing hashedrekord / dsse 0.0.2 bodies.
+//! Rekor v2 (rekor-tiles) requests: `hashedRekordRequestV002`, producing
+//! hashedrekord 0.0.2 bodies.
+//!
+//! `dsseRequestV002` is refused. Since the Rekor v2 spec change of 2026-05
+//! ("DSSE as hashedrekord") a DSSE envelope is logged only as
+//! `hashedrekord/0.0.2` whose digest is SHA-256(PAE(payloadType,
+//! payload)) with the envelope's signature; the `dsse/0.0.2` kind is gone
+//! and the public v2 log answers "invalid type, must be hashedrekord".
+//! Accepting it here would let clients make entries no current verifier
+//! expects. Entries of that kind already in a log are still read (search
+//! indexes them).
 
-use keyless_crypto::{sha256, HashAlgorithm, PublicKey};
-use keyless_types::{b64, pae, Envelope};
+use keyless_crypto::{HashAlgorithm, PublicKey};
+use keyless_types::b64;
 use serde::{Deserialize, Serialize};
 
 use self::body::{Body, HashOut, SignatureOut};
@@ -16,8 +25,9 @@ mod body;
 struct CreateEntryRequest {
     #[serde(default)]
     hashed_rekord_request_v002: Option<HashedRekordRequest>,
+    /// Only its presence matters: the kind is refused whatever it holds.
     #[serde(default)]
-    dsse_request_v002: Option<DsseRequest>,
+    dsse_request_v002: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -54,13 +64,6 @@ struct Verifier {
 struct RawBytes {
     #[serde(with = "b64::bytes")]
     raw_bytes: Vec<u8>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DsseRequest {
-    envelope: Envelope,
-    verifiers: Vec<Verifier>,
 }
 
 /// A verified request, ready to log.
@@ -101,11 +104,13 @@ impl Verifier {
 pub fn parse_request(body: &[u8]) -> Result<Entry, EntryError> {
     let req: CreateEntryRequest =
         serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
-    match (req.hashed_rekord_request_v002, req.dsse_request_v002) {
-        (Some(hr), None) => hashed_rekord(hr),
-        (None, Some(d)) => dsse(d),
-        _ => Err(EntryError::Malformed(
-            "exactly one of hashedRekordRequestV002 and dsseRequestV002 is required".into(),
+    if req.dsse_request_v002.is_some() {
+        return Err(EntryError::DsseV2Removed);
+    }
+    match req.hashed_rekord_request_v002 {
+        Some(hr) => hashed_rekord(hr),
+        None => Err(EntryError::Malformed(
+            "hashedRekordRequestV002 is required".into(),
         )),
     }
 }
@@ -135,56 +140,5 @@ fn hashed_rekord(req: HashedRekordRequest) -> Result<Entry, EntryError> {
         kind: "hashedrekord",
         body: body.to_json()?,
         artifact_sha256,
-    })
-}
-
-fn dsse(req: DsseRequest) -> Result<Entry, EntryError> {
-    let env = &req.envelope;
-    if env.signatures.is_empty() || req.verifiers.is_empty() {
-        return Err(EntryError::Malformed(
-            "the envelope needs signatures and the request verifiers".into(),
-        ));
-    }
-    if env.signatures.len() > 16 || req.verifiers.len() > 16 {
-        return Err(EntryError::Malformed(
-            "at most 16 signatures and verifiers".into(),
-        ));
-    }
-    let keys = req
-        .verifiers
-        .iter()
-        .map(Verifier::key)
-        .collect::<Result<Vec<_>, _>>()?;
-    let message = pae(&env.payload_type, &env.payload);
-    // Every signature must verify with one of the verifiers; record the
-    // verifier that did.
-    let mut signatures = Vec::new();
-    for (n, sig) in env.signatures.iter().enumerate() {
-        let found = keys
-            .iter()
-            .zip(&req.verifiers)
-            .find(|((key, alg), _)| key.verify(*alg, &message, &sig.sig).is_ok())
-            .ok_or_else(|| {
-                EntryError::BadSignature(format!(
-                    "envelope signature {n} verifies with none of the verifiers"
-                ))
-            })?;
-        signatures.push(SignatureOut {
-            content: &sig.sig,
-            verifier: found.1,
-        });
-    }
-    let payload_hash = sha256(&env.payload);
-    let body = Body::dsse(
-        HashOut {
-            algorithm: "SHA2_256",
-            digest: &payload_hash,
-        },
-        signatures,
-    );
-    Ok(Entry {
-        kind: "dsse",
-        body: body.to_json()?,
-        artifact_sha256: Some(payload_hash),
     })
 }

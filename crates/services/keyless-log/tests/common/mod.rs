@@ -101,11 +101,22 @@ pub async fn start_on(backend: Backend, key_type: LogKeyType) -> Server {
 
 /// Start on a fresh port; the origin is the address unless given.
 pub async fn start_with(store: Store, key_type: LogKeyType, origin: Option<String>) -> Server {
+    start_configured(store, key_type, origin, |_| {}).await
+}
+
+/// [`start_with`], with the configuration adjusted by `adjust`.
+pub async fn start_configured(
+    store: Store,
+    key_type: LogKeyType,
+    origin: Option<String>,
+    adjust: impl FnOnce(&mut LogConfig),
+) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = store.config(origin.unwrap_or_else(|| addr.to_string()));
     config.key_type = key_type;
     config.batch_interval = Duration::from_millis(20);
+    adjust(&mut config);
     let log = tokio::task::spawn_blocking(move || Log::open(config))
         .await
         .unwrap()

@@ -10,6 +10,19 @@
 //! spelling either side used. Search by e-mail, by key URL (the log would
 //! fetch arbitrary URLs) and for key formats other than x509 is refused
 //! with a 400 saying so.
+//!
+//! A query names at most one hash and one key (a list in either field is
+//! a 400), and its answer is capped at [`LogConfig::max_search_results`]
+//! UUIDs (default [`DEFAULT_MAX_SEARCH_RESULTS`]). A query that matches
+//! more — under `"and"`, when either criterion alone matches more — is
+//! refused with 422 and a message naming the limit, rather than answered
+//! with a truncated list: a client looking for every entry of its key or
+//! artifact (a monitor, a verifier) must not take part of the answer for
+//! all of it. The log stops confirming matches once it is past the cap,
+//! so a key found in many entries costs a bounded amount of reading.
+//!
+//! [`LogConfig::max_search_results`]: crate::LogConfig::max_search_results
+//! [`DEFAULT_MAX_SEARCH_RESULTS`]: crate::config::DEFAULT_MAX_SEARCH_RESULTS
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +36,8 @@ use axum::{Extension, Json};
 use keyless_types::b64;
 use serde::Deserialize;
 
-use super::uuid;
+use keyless_tlog::Hash;
+
 use crate::api::{body, ApiError};
 use crate::search::{IndexKey, SearchIndex};
 use crate::state::Log;
@@ -128,17 +142,34 @@ fn key_criterion(q: &QueryKey) -> Result<Criterion, ApiError> {
         })
 }
 
-/// Entries matching one criterion: index → body.
+/// The answer to a query matching more than `limit` entries.
+fn too_many(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!(
+            "search matched more than {limit} entries, the most this log returns in one answer \
+             (with \"operator\": \"and\", each of \"hash\" and \"publicKey\" alone must match at most {limit})"
+        ),
+    )
+}
+
+/// Entries matching one criterion: index → leaf hash (the UUID); more
+/// than `limit` is a 422 naming the limit.
 fn matches(
     log: &Log,
     index: &SearchIndex,
     size: u64,
     c: &Criterion,
-) -> Result<BTreeMap<u64, Vec<u8>>, ApiError> {
-    Ok(match c {
-        Criterion::Hash(key, digest) => index.find(log, size, key, digest.as_ref())?,
-        Criterion::Signer(key) => index.find(log, size, key, None)?,
-    })
+    limit: usize,
+) -> Result<BTreeMap<u64, Hash>, ApiError> {
+    let found = match c {
+        Criterion::Hash(key, digest) => index.find(log, size, key, digest.as_ref(), limit)?,
+        Criterion::Signer(key) => index.find(log, size, key, None, limit)?,
+    };
+    if found.len() > limit {
+        return Err(too_many(limit));
+    }
+    Ok(found)
 }
 
 pub(in crate::api) async fn search(
@@ -178,9 +209,10 @@ pub(in crate::api) async fn search(
     }
     let found = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
         let size = log.published().size;
-        let mut result: Option<BTreeMap<u64, Vec<u8>>> = None;
+        let limit = log.config.max_search_results;
+        let mut result: Option<BTreeMap<u64, Hash>> = None;
         for c in &criteria {
-            let m = matches(&log, &index, size, c)?;
+            let m = matches(&log, &index, size, c, limit)?;
             result = Some(match result {
                 None => m,
                 Some(mut r) if and => {
@@ -189,6 +221,9 @@ pub(in crate::api) async fn search(
                 }
                 Some(mut r) => {
                     r.extend(m);
+                    if r.len() > limit {
+                        return Err(too_many(limit));
+                    }
                     r
                 }
             });
@@ -196,7 +231,7 @@ pub(in crate::api) async fn search(
         Ok(result
             .unwrap_or_default()
             .values()
-            .map(|b| uuid(b))
+            .map(hex::encode)
             .collect())
     })
     .await

@@ -1,4 +1,4 @@
-//! The hashedrekord and dsse 0.0.2 bodies the log stores, as types.
+//! The hashedrekord 0.0.2 bodies the log stores, as types.
 //!
 //! A body must be canonical JSON (object keys sorted, no insignificant
 //! whitespace): equal requests must give byte-equal bodies, hence equal
@@ -36,22 +36,6 @@ impl<'a> Body<HashedRekordSpec<'a>> {
     }
 }
 
-impl<'a> Body<DsseSpec<'a>> {
-    /// A dsse 0.0.2 body.
-    pub fn dsse(payload_hash: HashOut<'a>, signatures: Vec<SignatureOut<'a>>) -> Self {
-        Self {
-            api_version: "0.0.2",
-            kind: "dsse",
-            spec: DsseSpec {
-                dsse_v002: DsseV002 {
-                    payload_hash,
-                    signatures,
-                },
-            },
-        }
-    }
-}
-
 impl<S: Serialize> Body<S> {
     pub fn to_json(&self) -> Result<Vec<u8>, EntryError> {
         serde_json::to_vec(self).map_err(|e| EntryError::Malformed(e.to_string()))
@@ -68,19 +52,6 @@ pub(super) struct HashedRekordSpec<'a> {
 pub(super) struct HashedRekordV002<'a> {
     pub data: HashOut<'a>,
     pub signature: SignatureOut<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct DsseSpec<'a> {
-    pub dsse_v002: DsseV002<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct DsseV002<'a> {
-    pub payload_hash: HashOut<'a>,
-    pub signatures: Vec<SignatureOut<'a>>,
 }
 
 /// A protobuf `HashOutput`: `{"algorithm", "digest"}`.
@@ -144,29 +115,5 @@ mod tests {
             assert_eq!(text.contains("x509Certificate"), cert);
             assert_eq!(text.contains("publicKey"), !cert);
         }
-    }
-
-    #[test]
-    fn dsse_bodies_are_canonical() {
-        let (a, b) = (verifier(false), verifier(true));
-        let body = Body::dsse(
-            HashOut {
-                algorithm: "SHA2_256",
-                digest: &[9; 32],
-            },
-            vec![
-                SignatureOut {
-                    content: &[1],
-                    verifier: &a,
-                },
-                SignatureOut {
-                    content: &[2],
-                    verifier: &b,
-                },
-            ],
-        )
-        .to_json()
-        .unwrap();
-        assert_eq!(body, canonical(&body), "{}", String::from_utf8_lossy(&body));
     }
 }
