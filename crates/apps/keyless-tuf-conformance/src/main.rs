@@ -88,7 +88,7 @@ fn updater(a: &Args, targets_url: Option<&str>) -> Result<Updater<AnyFetcher>, S
         AnyFetcher::new(),
         config,
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.report())
 }
 
 fn init(a: &Args) -> Result<(), String> {
@@ -101,8 +101,8 @@ fn init(a: &Args) -> Result<(), String> {
     // The protocol expects no checks here; a root that is not even JSON is
     // still rejected now rather than on the first refresh.
     serde_json_check(&bytes)?;
-    let store = MetadataStore::new(dir).map_err(|e| e.to_string())?;
-    store.write("root", &bytes).map_err(|e| e.to_string())
+    let store = MetadataStore::new(dir).map_err(|e| e.report())?;
+    store.write("root", &bytes).map_err(|e| e.report())
 }
 
 fn serde_json_check(bytes: &[u8]) -> Result<(), String> {
@@ -112,7 +112,7 @@ fn serde_json_check(bytes: &[u8]) -> Result<(), String> {
 }
 
 fn refresh(a: &Args) -> Result<(), String> {
-    updater(a, None)?.refresh().map_err(|e| e.to_string())
+    updater(a, None)?.refresh().map_err(|e| e.report())
 }
 
 fn download(a: &Args) -> Result<(), String> {
@@ -120,8 +120,8 @@ fn download(a: &Args) -> Result<(), String> {
     let base = need(&a.target_base_url, "target-base-url")?;
     let dir: &Path = need(&a.target_dir, "target-dir")?;
     let mut up = updater(a, Some(base))?;
-    up.refresh().map_err(|e| e.to_string())?;
-    let info = up.get_target_info(name).map_err(|e| e.to_string())?;
+    up.refresh().map_err(|e| e.report())?;
+    let info = up.get_target_info(name).map_err(|e| e.report())?;
     let path = dir.join(target_file_name(name));
     // Already downloaded with matching length and hashes: nothing to do.
     if let Ok(existing) = std::fs::read(&path) {
@@ -129,8 +129,8 @@ fn download(a: &Args) -> Result<(), String> {
             return Ok(());
         }
     }
-    let bytes = up.download_target(name, &info).map_err(|e| e.to_string())?;
-    write_atomic(&path, &bytes).map_err(|e| e.to_string())
+    let bytes = up.download_target(name, &info).map_err(|e| e.report())?;
+    write_atomic(&path, &bytes).map_err(|e| e.report())
 }
 
 fn run(a: &Args) -> Result<(), String> {

@@ -5,11 +5,17 @@ use std::path::PathBuf;
 
 /// Anything that can go wrong in a TUF update, a target download or a
 /// repository operation.
+///
+/// Every message starts with `TUF:` and names the file and the check that
+/// failed. The cause is a [`std::error::Error::source`], never repeated in
+/// the `Display` of the outer error: printed as a chain (`{:#}` of
+/// `anyhow`, or [`Error::report`]) each cause shows once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be downloaded (including the endless-data limit).
-    #[error("could not fetch {what} from {url}: {source}")]
+    /// A file could not be downloaded: the mirror's HTTP status, the
+    /// endless-data limit, or an unreachable mirror (see [`Error::is_unreachable`]).
+    #[error("TUF: {what}: could not fetch {url}")]
     Fetch {
         what: String,
         url: String,
@@ -17,32 +23,50 @@ pub enum Error {
         source: FetchError,
     },
     /// A metadata file was downloaded (or read from the cache) but failed a check.
-    #[error("{role} metadata rejected: {source}")]
+    #[error("TUF: {}.json{} rejected", .role, version_suffix(.version))]
     Metadata {
         role: String,
+        /// The version of the refused file, when it is known (a root rotation
+        /// names the version it expected).
+        version: Option<u64>,
         #[source]
         source: MetadataError,
     },
     /// A target could not be found or did not match its trusted metadata.
-    #[error("target {name:?}: {source}")]
+    #[error("TUF: target {name:?} rejected")]
     Target {
         name: String,
         #[source]
         source: TargetError,
     },
     /// Reading or writing local files failed.
-    #[error("{path}: {source}")]
+    #[error("TUF: cache file {}", .path.display())]
     Storage {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// The mirror could not be reached and the cached metadata cannot be
+    /// used offline either (expired, missing or failing a check): the cause
+    /// says why the cache was refused.
+    #[error("TUF: the mirror {mirror} could not be reached ({reason}) and the cached metadata cannot be used offline")]
+    Offline {
+        mirror: String,
+        reason: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// The caller asked for something that cannot work (bad URL, missing state).
-    #[error("{0}")]
+    #[error("TUF: {0}")]
     Config(String),
     /// A repository (writer) operation failed.
-    #[error("repository: {0}")]
+    #[error("TUF repository")]
     Repository(#[from] RepositoryError),
+}
+
+/// ` vN` after a file name when the version is known.
+fn version_suffix(v: &Option<u64>) -> String {
+    v.map(|v| format!(" v{v}")).unwrap_or_default()
 }
 
 impl Error {
@@ -50,26 +74,80 @@ impl Error {
     pub fn metadata_error(&self) -> Option<&MetadataError> {
         match self {
             Error::Metadata { source, .. } => Some(source),
+            Error::Offline { source, .. } => source.metadata_error(),
             _ => None,
         }
     }
 
-    /// True when the failure is the network or the mirror being unreachable,
-    /// not a verification failure: the only case where falling back to
-    /// cached metadata is reasonable.
+    /// True only when the mirror could not be reached at all (cannot
+    /// connect, DNS failure, timeout): the one case where falling back to
+    /// unexpired cached metadata is reasonable. An HTTP error status is an
+    /// answer from the mirror, so a failed update, never "offline": a
+    /// hostile mirror answering 503 must not freeze the client on its cache.
     pub fn is_unreachable(&self) -> bool {
         matches!(
             self,
             Error::Fetch {
-                source: FetchError::Transport(_) | FetchError::HttpStatus(_),
+                source: FetchError::Transport(_),
                 ..
             }
         )
     }
 
+    /// The error and each of its causes, joined with `": "`: what `{:#}`
+    /// of `anyhow` prints, for callers that print without `anyhow`.
+    pub fn report(&self) -> String {
+        let mut out = self.to_string();
+        let mut cur = std::error::Error::source(self);
+        while let Some(e) = cur {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            cur = e.source();
+        }
+        out
+    }
+
+    /// A short stable name of the check that failed (e.g. `"rollback"`,
+    /// `"threshold"`, `"http-status"`, `"expired"`), for callers that act on
+    /// the kind of refusal or count them, without matching every variant.
+    pub fn check(&self) -> &'static str {
+        match self {
+            Error::Fetch { source, .. } => match source {
+                FetchError::NotFound => "not-found",
+                FetchError::TooLarge { .. } => "too-large",
+                FetchError::HttpStatus(_) => "http-status",
+                FetchError::Transport(_) => "unreachable",
+                FetchError::Io(_) => "transfer",
+                FetchError::InvalidUrl(_) => "invalid-url",
+            },
+            Error::Metadata { source, .. } => source.check(),
+            Error::Target { source, .. } => match source {
+                TargetError::NotFound => "target-not-found",
+                TargetError::LengthMismatch { .. } => "length",
+                TargetError::HashMismatch { .. } => "hash",
+                TargetError::UnsupportedHash(_) => "unsupported-hash",
+                TargetError::InvalidPath(_) => "invalid-path",
+            },
+            Error::Storage { .. } => "storage",
+            Error::Offline { source, .. } => source.check(),
+            Error::Config(_) => "config",
+            Error::Repository(_) => "repository",
+        }
+    }
+
     pub(crate) fn metadata(role: &str, source: MetadataError) -> Self {
         Error::Metadata {
             role: role.to_string(),
+            version: None,
+            source,
+        }
+    }
+
+    /// A metadata error about a file of known version.
+    pub(crate) fn metadata_at(role: &str, version: u64, source: MetadataError) -> Self {
+        Error::Metadata {
+            role: role.to_string(),
+            version: Some(version),
             source,
         }
     }
@@ -87,17 +165,23 @@ impl Error {
 #[non_exhaustive]
 pub enum FetchError {
     /// HTTP 404 / no such file: for `N.root.json` this ends the rotation loop.
-    #[error("not found")]
+    #[error("not found on the mirror")]
     NotFound,
     /// The server sent more than the most we accept (endless data attack, spec §5.2).
-    #[error("more than the limit of {limit} bytes")]
+    #[error("more than the limit of {limit} bytes (endless data)")]
     TooLarge { limit: u64 },
-    /// A non-success HTTP status other than 404.
-    #[error("HTTP status {0}")]
+    /// A non-success HTTP status other than 404: the mirror answered, so
+    /// this is a failed update, not an unreachable mirror.
+    #[error("the mirror answered HTTP status {0}")]
     HttpStatus(u16),
-    /// The connection failed.
-    #[error("transport: {0}")]
+    /// The mirror could not be reached: cannot connect, DNS failure,
+    /// timeout. The only fetch error that counts as "offline".
+    #[error("mirror unreachable: {0}")]
     Transport(String),
+    /// The transfer failed after the mirror answered, or a local read
+    /// failed: a failed update, not "offline".
+    #[error("transfer failed: {0}")]
+    Io(String),
     /// The URL could not be formed.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
@@ -117,8 +201,12 @@ pub enum MetadataError {
     #[error("unsupported spec_version {0:?}")]
     UnsupportedSpecVersion(String),
     /// Fewer than a threshold of distinct keys signed (§5.3.5, §5.4.2, §5.5.3, §5.6.3).
-    #[error("{0}")]
+    #[error("signature threshold not met: {0}")]
     Threshold(ThresholdError),
+    /// Two entries of `signatures` carry the same key ID (§4.2: key IDs
+    /// MUST be unique there). Refused outright, not merely counted once.
+    #[error("duplicate signature key ID {keyid} (key IDs in signatures must be unique)")]
+    DuplicateSignatureKeyid { keyid: String },
     /// A new root not signed by a threshold of the trusted root's root keys (§5.3.5).
     #[error("new root not signed by the trusted root: {0}")]
     RotationNotSignedByTrustedRoot(ThresholdError),
@@ -126,39 +214,39 @@ pub enum MetadataError {
     #[error("new root not signed by its own root keys: {0}")]
     RotationNotSignedByNewRoot(ThresholdError),
     /// Expired at the reference time (§5.3.10, §5.4.4, §5.5.6, §5.6.4: freeze attack).
-    #[error("expired at {expires}, reference time {reference_time}")]
+    #[error("expired at {expires}, reference time {reference_time} (freeze attack protection)")]
     Expired {
         expires: String,
         reference_time: String,
     },
     /// The version is lower than the trusted one (§5.4.3.1 rollback attack).
-    #[error("version {new} is lower than the trusted version {trusted} (rollback)")]
+    #[error("version rollback from {trusted} to {new}")]
     VersionRollback { trusted: u64, new: u64 },
     /// The version is not the one required (root N+1 §5.3.5, or the
     /// version listed by timestamp/snapshot §5.5.4, §5.6.4).
-    #[error("version {found}, expected {expected}")]
+    #[error("version {found} where version {expected} is required")]
     VersionMismatch { expected: u64, found: u64 },
     /// The timestamp lists a snapshot version lower than the trusted one (§5.4.3.2).
-    #[error("snapshot version {new} in timestamp is lower than the trusted {trusted} (rollback)")]
+    #[error("snapshot.json version rollback from {trusted} to {new} in the timestamp")]
     SnapshotMetaRollback { trusted: u64, new: u64 },
     /// The snapshot lists a targets role with a lower version than the trusted snapshot (§5.5.5).
-    #[error("{file} version {new} in snapshot is lower than the trusted {trusted} (rollback)")]
+    #[error("{file} version rollback from {trusted} to {new} in the snapshot")]
     TargetsMetaRollback {
         file: String,
         trusted: u64,
         new: u64,
     },
     /// The snapshot dropped a targets role the trusted snapshot listed (§5.5.5).
-    #[error("{file} is listed in the trusted snapshot but missing from the new one")]
+    #[error("{file} is listed in the trusted snapshot but missing from the new one (rollback)")]
     TargetsMetaRemoved { file: String },
     /// The timestamp or snapshot does not list the file we need.
     #[error("{file} is not listed in {listed_in}")]
     MetaMissing { file: String, listed_in: String },
     /// The file length differs from the trusted metadata (§5.5.2, §5.6.2).
-    #[error("length {found}, expected {expected}")]
+    #[error("length {found}, expected {expected} (mix-and-match protection)")]
     LengthMismatch { expected: u64, found: u64 },
     /// A hash differs from the trusted metadata (§5.5.2, §5.6.2: mix-and-match).
-    #[error("{algorithm} hash {found}, expected {expected}")]
+    #[error("{algorithm} hash {found}, expected {expected} (mix-and-match protection)")]
     HashMismatch {
         algorithm: String,
         expected: String,
@@ -172,10 +260,36 @@ pub enum MetadataError {
     UnknownRole(String),
 }
 
+impl MetadataError {
+    /// A short stable name of the check (see [`Error::check`]).
+    pub fn check(&self) -> &'static str {
+        match self {
+            MetadataError::Malformed(_) => "malformed",
+            MetadataError::WrongType { .. } => "wrong-type",
+            MetadataError::UnsupportedSpecVersion(_) => "spec-version",
+            MetadataError::Threshold(_) => "threshold",
+            MetadataError::DuplicateSignatureKeyid { .. } => "duplicate-signature-keyid",
+            MetadataError::RotationNotSignedByTrustedRoot(_) => "rotation-trusted-root-threshold",
+            MetadataError::RotationNotSignedByNewRoot(_) => "rotation-new-root-threshold",
+            MetadataError::Expired { .. } => "expired",
+            MetadataError::VersionRollback { .. }
+            | MetadataError::SnapshotMetaRollback { .. }
+            | MetadataError::TargetsMetaRollback { .. }
+            | MetadataError::TargetsMetaRemoved { .. } => "rollback",
+            MetadataError::VersionMismatch { .. } => "version",
+            MetadataError::MetaMissing { .. } => "meta-missing",
+            MetadataError::LengthMismatch { .. } => "length",
+            MetadataError::HashMismatch { .. } => "hash",
+            MetadataError::UnsupportedHash(_) => "unsupported-hash",
+            MetadataError::UnknownRole(_) => "unknown-role",
+        }
+    }
+}
+
 /// Not enough distinct keys signed. `valid_keyids` lists the key IDs whose
 /// signatures verified (one per distinct key).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{role} needs signatures from {threshold} distinct keys, {valid} verified (key IDs {valid_keyids:?}, {signatures} signatures present)")]
+#[error("{valid} of {threshold} required signatures from distinct keys verified (verified key IDs {valid_keyids:?}, {signatures} signatures present)")]
 pub struct ThresholdError {
     pub role: String,
     pub threshold: u64,
@@ -213,7 +327,7 @@ pub enum TargetError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RepositoryError {
-    #[error("key: {0}")]
+    #[error("signing key")]
     Key(#[from] keyless_crypto::CryptoError),
     #[error("no such role {0:?}")]
     UnknownRole(String),

@@ -10,8 +10,11 @@ use crate::error::FetchError;
 /// Fetches bytes by URL, never returning more than `max_len` bytes.
 ///
 /// Implementations must return [`FetchError::NotFound`] for a missing file
-/// (HTTP 404), and [`FetchError::TooLarge`] as soon as more than `max_len`
-/// bytes arrive, without reading the rest.
+/// (HTTP 404), [`FetchError::TooLarge`] as soon as more than `max_len`
+/// bytes arrive, without reading the rest, [`FetchError::HttpStatus`] for
+/// any other error status, and [`FetchError::Transport`] only when the
+/// mirror could not be reached at all (the client then may fall back to
+/// unexpired cached metadata; it must not for any other error).
 pub trait Fetcher {
     fn fetch(&self, url: &str, max_len: u64) -> Result<Vec<u8>, FetchError>;
 }
@@ -28,13 +31,15 @@ impl<F: Fetcher + ?Sized> Fetcher for Box<F> {
     }
 }
 
-/// Read at most `max_len` bytes, failing if there are more.
+/// Read at most `max_len` bytes, failing if there are more. A read error
+/// after the transfer started is [`FetchError::Io`]: the mirror answered,
+/// so it is a failed update, not an unreachable mirror.
 fn read_capped(mut r: impl Read, max_len: u64) -> Result<Vec<u8>, FetchError> {
     let mut buf = Vec::new();
     let mut limited = (&mut r).take(max_len.saturating_add(1));
     limited
         .read_to_end(&mut buf)
-        .map_err(|e| FetchError::Transport(e.to_string()))?;
+        .map_err(|e| FetchError::Io(e.to_string()))?;
     if buf.len() as u64 > max_len {
         return Err(FetchError::TooLarge { limit: max_len });
     }
@@ -56,18 +61,23 @@ impl HttpFetcher {
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("keyless-tuf/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
+            .map_err(|e| FetchError::Io(format!("HTTP client: {e}")))?;
         Ok(Self { client })
     }
 }
 
 impl Fetcher for HttpFetcher {
     fn fetch(&self, url: &str, max_len: u64) -> Result<Vec<u8>, FetchError> {
-        let resp = self
-            .client
-            .get(url)
-            .send()
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let resp = self.client.get(url).send().map_err(|e| {
+            // Only "could not connect" (refused, DNS, TLS handshake) and
+            // timeouts mean the mirror is unreachable; anything else
+            // (redirect loop, malformed response) is a failed update.
+            if e.is_connect() || e.is_timeout() {
+                FetchError::Transport(e.to_string())
+            } else {
+                FetchError::Io(e.to_string())
+            }
+        })?;
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::FORBIDDEN {
             // S3-style mirrors answer 403 for missing objects.
@@ -137,7 +147,7 @@ impl Fetcher for DirectoryFetcher {
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
-            Err(e) => return Err(FetchError::Transport(format!("{}: {e}", path.display()))),
+            Err(e) => return Err(FetchError::Io(format!("{}: {e}", path.display()))),
         };
         if path.is_dir() {
             return Err(FetchError::NotFound);
@@ -174,7 +184,7 @@ impl Fetcher for AnyFetcher {
         } else if url.starts_with("http://") || url.starts_with("https://") {
             match &self.http {
                 Some(h) => h.fetch(url, max_len),
-                None => Err(FetchError::Transport("HTTP client unavailable".into())),
+                None => Err(FetchError::Io("HTTP client unavailable".into())),
             }
         } else {
             Err(FetchError::InvalidUrl(format!(

@@ -162,10 +162,12 @@ pub fn key_id(key: &Key) -> String {
 /// Check that `envelope` carries valid signatures from at least `threshold`
 /// distinct keys among `keyids` (looked up in `keys`).
 ///
-/// Distinct means distinct key material: two signatures under one key ID
-/// count once (duplicate signature attack), and two key IDs that name the
-/// same public key count once (key ID collision). Key IDs are used as given
-/// (§4.2: clients MUST NOT recompute them).
+/// An envelope whose `signatures` name one key ID twice is refused
+/// outright ([`MetadataError::DuplicateSignatureKeyid`]): §4.2 says key IDs
+/// there MUST be unique, and such a file is malformed whatever it would
+/// count to. Distinct means distinct key material: two key IDs that name
+/// the same public key count once (key ID collision). Key IDs are used as
+/// given (§4.2: clients MUST NOT recompute them).
 pub fn verify_threshold(
     role: &str,
     envelope: &Envelope,
@@ -173,6 +175,14 @@ pub fn verify_threshold(
     threshold: u64,
     keys: &BTreeMap<String, Key>,
 ) -> Result<(), MetadataError> {
+    let mut signature_keyids = BTreeSet::new();
+    for s in &envelope.signatures {
+        if !signature_keyids.insert(s.keyid.as_str()) {
+            return Err(MetadataError::DuplicateSignatureKeyid {
+                keyid: s.keyid.clone(),
+            });
+        }
+    }
     let message = envelope.canonical_signed()?;
     let mut counted_material: BTreeSet<Vec<u8>> = BTreeSet::new();
     let mut valid_keyids = Vec::new();

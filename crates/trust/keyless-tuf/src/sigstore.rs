@@ -194,28 +194,38 @@ impl<F: Fetcher> SigstoreTuf<F> {
         &mut self.updater
     }
 
-    /// Full TUF update from the mirror. If the mirror cannot be reached
-    /// (network or HTTP error, not a verification failure), fall back to
-    /// the verified cache and say so in [`Freshness::Offline`].
+    /// Full TUF update from the mirror.
+    ///
+    /// Only when the mirror cannot be reached at all (cannot connect, DNS,
+    /// timeout: [`Error::is_unreachable`]) is the verified cache used, and
+    /// only if none of it is expired; the result is then
+    /// [`Freshness::Offline`] with a warning for the user. An HTTP error
+    /// status or any failed check is an error: a hostile mirror must not be
+    /// able to freeze the client on its cache. An unreachable mirror with an
+    /// expired or unusable cache is [`Error::Offline`].
     pub fn refresh(&mut self) -> Result<Freshness, Error> {
         match self.updater.refresh() {
             Ok(()) => Ok(Freshness::Updated),
-            Err(e) if e.is_unreachable() => {
-                let warnings = self
-                    .updater
-                    .load_offline()
-                    .map_err(|_| e.clone_for_report())?;
-                let mut warning = format!(
-                    "could not reach the TUF mirror {} ({e}); using cached metadata from {}",
-                    self.mirror_url,
-                    self.dir.display()
-                );
-                for w in warnings {
-                    warning.push_str("; ");
-                    warning.push_str(&w);
+            Err(e) if e.is_unreachable() => match self.updater.load_offline() {
+                Ok(warnings) => {
+                    let mut warning = format!(
+                        "could not reach the TUF mirror {} ({}); using unexpired cached metadata from {}",
+                        self.mirror_url,
+                        e.report(),
+                        self.dir.display()
+                    );
+                    for w in warnings {
+                        warning.push_str("; ");
+                        warning.push_str(&w);
+                    }
+                    Ok(Freshness::Offline { warning })
                 }
-                Ok(Freshness::Offline { warning })
-            }
+                Err(cache) => Err(Error::Offline {
+                    mirror: self.mirror_url.clone(),
+                    reason: e.report(),
+                    source: Box::new(cache),
+                }),
+            },
             Err(e) => Err(e),
         }
     }
@@ -270,20 +280,6 @@ impl<F: Fetcher> SigstoreTuf<F> {
                 ..
             }) => Ok(None),
             Err(e) => Err(e),
-        }
-    }
-}
-
-impl Error {
-    /// A copy of the parts of an unreachable-mirror error worth reporting.
-    fn clone_for_report(&self) -> Error {
-        match self {
-            Error::Fetch { what, url, source } => Error::Fetch {
-                what: what.clone(),
-                url: url.clone(),
-                source: source.clone(),
-            },
-            other => Error::Config(other.to_string()),
         }
     }
 }

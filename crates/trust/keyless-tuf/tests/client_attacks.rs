@@ -1,10 +1,12 @@
 //! The client against a generated repository: happy paths and one test per
 //! attack, each refused with the specific error variant that names the check.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use keyless_crypto::SigningKey;
-use keyless_tuf::metadata::{Envelope, Expires};
+use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_tuf::keys::{key_id, tuf_key_for};
+use keyless_tuf::metadata::{DelegatedRole, Delegations, Envelope, Expires};
 use keyless_tuf::repo::{sign_value, Repository, RepositoryBuilder};
 use keyless_tuf::{
     DirectoryFetcher, Error, FetchError, MetadataError, TargetError, Updater, UpdaterConfig,
@@ -109,13 +111,59 @@ impl Env {
     }
 }
 
+/// The SHA-256 of every file of a client metadata directory (not
+/// recursive), by name: a refused file must leave the cache byte for byte
+/// as it was (metadata that passed every check before it may be persisted).
+fn cache_bytes(dir: &Path) -> BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, keyless_crypto::sha256_hex(&std::fs::read(&p).unwrap()))
+        })
+        .collect()
+}
+
+/// `bytes` with its first signature repeated: one key ID twice in `signatures`.
+fn with_duplicate_signature(bytes: &[u8]) -> Vec<u8> {
+    let mut e = Envelope::from_slice(bytes).unwrap();
+    let first = e.signatures[0].clone();
+    e.signatures.push(first);
+    serde_json::to_vec(&e).unwrap()
+}
+
+/// The error and its causes, outermost first (what `{:#}` of anyhow joins
+/// with ": "), after checking that no cause is printed twice: no segment
+/// contains a later one, and no two segments are equal.
+fn chain_once(e: &Error) -> String {
+    let mut segs = vec![e.to_string()];
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        segs.push(c.to_string());
+        cur = c.source();
+    }
+    for (i, s) in segs.iter().enumerate() {
+        for later in &segs[i + 1..] {
+            assert!(
+                !s.contains(later.as_str()),
+                "{s:?} repeats its cause {later:?}"
+            );
+        }
+    }
+    let joined = segs.join(": ");
+    assert_eq!(joined, e.report());
+    joined
+}
+
 fn past() -> Value {
     Value::String(Expires(reference_time() - Duration::days(1)).to_string())
 }
 
 fn metadata_err(r: Result<(), Error>) -> (String, MetadataError) {
     match r {
-        Err(Error::Metadata { role, source }) => (role, source),
+        Err(Error::Metadata { role, source, .. }) => (role, source),
         other => panic!("expected a metadata error, got {other:?}"),
     }
 }
@@ -306,6 +354,7 @@ fn delegated_role_signed_by_wrong_key_is_refused() {
         Err(Error::Metadata {
             role,
             source: MetadataError::Threshold(_),
+            ..
         }) => assert_eq!(role, "team"),
         other => panic!("{other:?}"),
     }
@@ -399,12 +448,14 @@ fn timestamp_version_rollback() {
     env.publish();
     env.refresh().unwrap();
     env.write_raw("timestamp.json", &old);
+    let before = cache_bytes(&env.client);
     let (role, e) = metadata_err(env.refresh());
     assert_eq!(role, "timestamp");
     assert!(
         matches!(e, MetadataError::VersionRollback { trusted: 2, new: 1 }),
         "{e:?}"
     );
+    assert_eq!(cache_bytes(&env.client), before);
 }
 
 #[test]
@@ -417,7 +468,9 @@ fn snapshot_version_rollback_in_timestamp() {
     ts["version"] = (ts["version"].as_u64().unwrap() + 1).into();
     ts["meta"]["snapshot.json"]["version"] = 1.into();
     env.write_signed("timestamp.json", "timestamp", &ts);
+    let before = cache_bytes(&env.client);
     let (role, e) = metadata_err(env.refresh());
+    assert_eq!(cache_bytes(&env.client), before);
     assert_eq!(role, "timestamp");
     assert!(
         matches!(
@@ -443,7 +496,13 @@ fn targets_version_rollback_in_snapshot() {
     ts["version"] = (ts["version"].as_u64().unwrap() + 1).into();
     ts["meta"]["snapshot.json"]["version"] = (sv + 1).into();
     env.write_signed("timestamp.json", "timestamp", &ts);
+    let before_timestamp = env.client_file("timestamp");
+    let before_snapshot = env.client_file("snapshot");
     let (role, e) = metadata_err(env.refresh());
+    // The new timestamp passed its checks and is trusted (§5.4.5); the
+    // refused snapshot is not, and the trusted one stays.
+    assert_ne!(env.client_file("timestamp"), before_timestamp);
+    assert_eq!(env.client_file("snapshot"), before_snapshot);
     assert_eq!(role, "snapshot");
     assert!(
         matches!(e, MetadataError::TargetsMetaRollback { ref file, trusted: 2, new: 1 } if file == "targets.json"),
@@ -534,16 +593,17 @@ fn too_few_signatures() {
 }
 
 #[test]
-fn duplicate_signatures_from_one_key_count_once() {
+fn duplicate_signatures_from_one_key_are_refused() {
     let env = Env::with(RepositoryBuilder::new().keys("timestamp", 2, 2));
     let ts = env.signed_of("timestamp.json");
     let one = &env.repo.signers("timestamp")[0];
     env.write_raw("timestamp.json", &sign_value(&ts, &[one, one]).unwrap());
-    let (_, e) = metadata_err(env.refresh());
-    match e {
-        MetadataError::Threshold(t) => assert_eq!((t.valid, t.signatures), (1, 2)),
-        other => panic!("{other:?}"),
-    }
+    let (role, e) = metadata_err(env.refresh());
+    assert_eq!(role, "timestamp");
+    assert!(
+        matches!(e, MetadataError::DuplicateSignatureKeyid { .. }),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -831,4 +891,238 @@ fn bootstrap_refuses_a_tampered_root() {
         })
     ));
     assert!(!tmp.path().join("root.json").exists());
+}
+
+// ---------------------------------------------------------------- duplicate signature key IDs
+
+/// §4.2: key IDs in `signatures` MUST be unique. A file that repeats one is
+/// refused even when the threshold (1 here) would be met, for each
+/// top-level role, and the client's cache is left untouched.
+#[test]
+fn duplicate_signature_keyids_are_refused_for_every_role() {
+    for role in ["root", "timestamp", "snapshot", "targets"] {
+        let mut env = Env::new();
+        env.refresh().unwrap();
+        if role == "root" {
+            env.repo.sign_root(&[]).unwrap();
+        }
+        env.repo.add_target("a", b"a").unwrap();
+        env.publish();
+        let file = match role {
+            "root" => "2.root.json".to_string(),
+            "timestamp" => "timestamp.json".to_string(),
+            "snapshot" => format!("{}.snapshot.json", env.snapshot_version()),
+            _ => format!("{}.targets.json", env.targets_version()),
+        };
+        let bytes = std::fs::read(env.mirror.join(&file)).unwrap();
+        env.write_raw(&file, &with_duplicate_signature(&bytes));
+        let before = cache_bytes(&env.client);
+        let r = env.refresh();
+        let msg = chain_once(r.as_ref().unwrap_err());
+        assert!(
+            msg.starts_with(&format!("TUF: {role}.json v")) && msg.contains("duplicate signature key ID"),
+            "{msg}"
+        );
+        assert_eq!(r.as_ref().unwrap_err().check(), "duplicate-signature-keyid");
+        let (got, e) = metadata_err(r);
+        assert_eq!(got, role);
+        assert!(
+            matches!(e, MetadataError::DuplicateSignatureKeyid { .. }),
+            "{role}: {e:?}"
+        );
+        // The refused file and every role after it are as they were; the
+        // roles before it passed their checks and may have been updated.
+        let after = cache_bytes(&env.client);
+        let order = ["root", "timestamp", "snapshot", "targets"];
+        let from = order.iter().position(|r| *r == role).unwrap();
+        for r in &order[from..] {
+            let f = format!("{r}.json");
+            assert_eq!(after.get(&f), before.get(&f), "{role}: {f} changed");
+        }
+        if role == "root" {
+            assert_eq!(after, before, "root: cache changed");
+        }
+        // The untampered file is accepted: the refusal was the duplicate.
+        env.write_raw(&file, &bytes);
+        env.refresh().unwrap();
+    }
+}
+
+/// A trusted root whose signatures repeat a key ID is not bootstrapped.
+#[test]
+fn bootstrap_refuses_a_root_with_duplicate_signature_keyids() {
+    let env = Env::new();
+    let root = with_duplicate_signature(env.repo.signed_bytes("root").unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let r = Updater::bootstrap(
+        BASE,
+        tmp.path(),
+        None,
+        &root,
+        DirectoryFetcher::new(BASE, &env.mirror),
+        UpdaterConfig::default(),
+    );
+    assert!(matches!(
+        r,
+        Err(Error::Metadata {
+            source: MetadataError::DuplicateSignatureKeyid { .. },
+            ..
+        })
+    ));
+    assert!(!tmp.path().join("root.json").exists());
+}
+
+// ---------------------------------------------------------------- delegation paths
+
+/// A delegated role verified through delegator A (whose key for it signed
+/// it) is not trusted as-is when a later search reaches it through
+/// delegator B, which names another key: it is verified again, and refused.
+#[test]
+fn delegated_role_is_verified_again_through_another_delegator() {
+    let mut env = Env::new();
+    env.repo
+        .add_delegation("targets", "A", vec!["a/*".into()], false)
+        .unwrap();
+    env.repo
+        .add_delegation("targets", "B", vec!["b/*".into()], false)
+        .unwrap();
+    env.repo
+        .add_delegation("A", "X", vec!["a/*".into()], false)
+        .unwrap();
+    env.repo.add_target_to("X", "a/x.txt", b"x", None).unwrap();
+    env.repo
+        .add_target_to("X", "b/evil.txt", b"evil", None)
+        .unwrap();
+    // B delegates b/* to "X" too, under a key of B's that never signed X.
+    let other = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
+    let tk = tuf_key_for(&other).unwrap();
+    let id = key_id(&tk);
+    let b = env.repo.targets.get_mut("B").unwrap();
+    let d = b.delegations.get_or_insert_with(|| Delegations {
+        keys: BTreeMap::new(),
+        roles: Some(Vec::new()),
+        succinct_roles: None,
+        extra: BTreeMap::new(),
+    });
+    d.keys.insert(id.clone(), tk);
+    d.roles.get_or_insert_with(Vec::new).push(DelegatedRole {
+        name: "X".into(),
+        keyids: vec![id],
+        threshold: 1,
+        terminating: false,
+        paths: Some(vec!["b/*".into()]),
+        path_hash_prefixes: None,
+        extra: BTreeMap::new(),
+    });
+    env.repo.touch("B");
+    env.publish();
+
+    let refused = |r: Result<keyless_tuf::metadata::TargetFile, Error>| {
+        let (role, e) = metadata_err(r.map(|_| ()));
+        assert_eq!(role, "X");
+        assert!(matches!(e, MetadataError::Threshold(_)), "{e:?}");
+    };
+    // A client that meets X first through B refuses it…
+    let mut up = env.updater();
+    up.refresh().unwrap();
+    refused(up.get_target_info("b/evil.txt"));
+    // …and so does one that loaded and trusted X through A before.
+    let mut up = env.updater();
+    up.refresh().unwrap();
+    assert_eq!(up.get_target_info("a/x.txt").unwrap().length, 1);
+    refused(up.get_target_info("b/evil.txt"));
+    // Through A, X stays trusted.
+    assert_eq!(up.get_target_info("a/x.txt").unwrap().length, 1);
+}
+
+// ---------------------------------------------------------------- error messages
+
+/// Each refusal names the file, its version when known, and the check,
+/// and printed as a chain says each cause once.
+#[test]
+fn refusals_name_the_check_and_each_cause_once() {
+    // Timestamp rollback.
+    let mut env = Env::new();
+    let old = env.repo.signed_bytes("timestamp").unwrap().to_vec();
+    env.publish();
+    env.refresh().unwrap();
+    env.write_raw("timestamp.json", &old);
+    let e = env.refresh().unwrap_err();
+    assert_eq!(
+        chain_once(&e),
+        "TUF: timestamp.json v1 rejected: version rollback from 2 to 1"
+    );
+    assert_eq!(e.check(), "rollback");
+
+    // Threshold not met.
+    let env = Env::with(RepositoryBuilder::new().keys("timestamp", 2, 2));
+    let ts = env.signed_of("timestamp.json");
+    let one = &env.repo.signers("timestamp")[0];
+    env.write_raw("timestamp.json", &sign_value(&ts, &[one]).unwrap());
+    let e = env.refresh().unwrap_err();
+    let msg = chain_once(&e);
+    assert!(
+        msg.starts_with("TUF: timestamp.json v1 rejected: signature threshold not met: 1 of 2 required signatures"),
+        "{msg}"
+    );
+    assert_eq!(e.check(), "threshold");
+
+    // A skipped root version, and an under-signed rotation.
+    let env = Env::new();
+    let mut root = serde_json::to_value(&env.repo.root).unwrap();
+    root["version"] = 3.into();
+    env.write_signed("2.root.json", "root", &root);
+    let e = env.refresh().unwrap_err();
+    assert_eq!(
+        chain_once(&e),
+        "TUF: root.json v2 rejected: version 3 where version 2 is required"
+    );
+    let mut env = Env::new();
+    env.repo.rotate_keys("root", 1, 1).unwrap();
+    env.repo.sign_root(&[]).unwrap();
+    env.publish();
+    let msg = chain_once(&env.refresh().unwrap_err());
+    assert!(
+        msg.starts_with("TUF: root.json v2 rejected: new root not signed by the trusted root: 0 of 1 required signatures"),
+        "{msg}"
+    );
+
+    // Oversized metadata.
+    let env = Env::new();
+    let mut ts = env.signed_of("timestamp.json");
+    ts["x-padding"] = "p".repeat(100_000).into();
+    env.write_signed("timestamp.json", "timestamp", &ts);
+    let e = env.refresh().unwrap_err();
+    assert_eq!(
+        chain_once(&e),
+        format!("TUF: timestamp: could not fetch {BASE}/timestamp.json: more than the limit of 16384 bytes (endless data)")
+    );
+    assert_eq!(e.check(), "too-large");
+
+    // Target length and hash.
+    let (env, path) = target_env();
+    std::fs::write(&path, b"01234").unwrap();
+    let e = download(&env, "artifact.bin").unwrap_err();
+    assert_eq!(
+        chain_once(&e),
+        "TUF: target \"artifact.bin\" rejected: length 5, expected 10"
+    );
+    std::fs::write(&path, b"9876543210").unwrap();
+    let msg = chain_once(&download(&env, "artifact.bin").unwrap_err());
+    assert!(
+        msg.starts_with("TUF: target \"artifact.bin\" rejected: sha256 hash "),
+        "{msg}"
+    );
+
+    // Mix-and-match snapshot hash.
+    let env = Env::new();
+    let mut ts = env.signed_of("timestamp.json");
+    ts["meta"]["snapshot.json"]["hashes"] =
+        serde_json::json!({"sha256": keyless_crypto::sha256_hex(b"something else")});
+    env.write_signed("timestamp.json", "timestamp", &ts);
+    let msg = chain_once(&env.refresh().unwrap_err());
+    assert!(
+        msg.starts_with("TUF: snapshot.json rejected: sha256 hash "),
+        "{msg}"
+    );
 }

@@ -60,11 +60,30 @@ struct Trusted<T> {
     raw: Vec<u8>,
 }
 
-/// The keys and threshold a delegator gives a role.
+/// The keys and threshold a delegator gives a role. A targets role is
+/// trusted only under the delegation it was verified with: reached through
+/// another delegator (other keys or threshold) it is verified again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Delegation {
     keyids: Vec<String>,
     threshold: u64,
     keys: BTreeMap<String, Key>,
+}
+
+impl Delegation {
+    /// Only the keys `keyids` names are kept, so two delegations compare
+    /// equal exactly when they give the role the same keys and threshold.
+    fn new(keyids: &[String], threshold: u64, keys: &BTreeMap<String, Key>) -> Self {
+        let keys = keyids
+            .iter()
+            .filter_map(|id| keys.get(id).map(|k| (id.clone(), k.clone())))
+            .collect();
+        Self {
+            keyids: keyids.to_vec(),
+            threshold,
+            keys,
+        }
+    }
 }
 
 /// A TUF client for one repository.
@@ -83,7 +102,11 @@ pub struct Updater<F: Fetcher> {
     timestamp: Option<Trusted<Timestamp>>,
     snapshot: Option<Trusted<Snapshot>>,
     targets: BTreeMap<String, Trusted<Targets>>,
+    /// For each role in `targets`, the delegation it was verified under.
+    verified_under: BTreeMap<String, Delegation>,
     refreshed: bool,
+    /// Set while [`Self::load_offline`] runs: never fetch.
+    offline: bool,
 }
 
 fn parse_envelope(role: &str, bytes: &[u8]) -> Result<Envelope, Error> {
@@ -194,7 +217,9 @@ impl<F: Fetcher> Updater<F> {
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
+            verified_under: BTreeMap::new(),
             refreshed: false,
+            offline: false,
         })
     }
 
@@ -263,10 +288,16 @@ impl<F: Fetcher> Updater<F> {
         }
     }
 
-    fn expired(&self, role: &str, expires: crate::metadata::Expires) -> Result<(), Error> {
+    fn expired(
+        &self,
+        role: &str,
+        version: u64,
+        expires: crate::metadata::Expires,
+    ) -> Result<(), Error> {
         if expires.is_expired(self.now) {
-            return Err(Error::metadata(
+            return Err(Error::metadata_at(
                 role,
+                version,
                 MetadataError::Expired {
                     expires: expires.to_string(),
                     reference_time: format_time(self.now),
@@ -289,6 +320,8 @@ impl<F: Fetcher> Updater<F> {
     /// Run §5.3–§5.6.6: update root, timestamp, snapshot and top-level
     /// targets. Delegated roles are loaded on demand by [`Self::get_target_info`].
     pub fn refresh(&mut self) -> Result<(), Error> {
+        // Until this update completes, nothing counts as refreshed.
+        self.refreshed = false;
         self.now = self
             .config
             .reference_time
@@ -325,8 +358,10 @@ impl<F: Fetcher> Updater<F> {
                 }) => break,
                 Err(e) => return Err(e),
             };
-            let env = parse_envelope("root", &raw)?;
-            let new: Root = env.parse_signed().map_err(|e| Error::metadata("root", e))?;
+            let env = Envelope::from_slice(&raw).map_err(|e| Error::metadata_at("root", next, e))?;
+            let new: Root = env
+                .parse_signed()
+                .map_err(|e| Error::metadata_at("root", next, e))?;
             // §5.3.5: signed by a threshold of the trusted root's root keys…
             let old = &self.root.signed;
             let old_role = old.role("root").ok_or_else(|| {
@@ -340,8 +375,9 @@ impl<F: Fetcher> Updater<F> {
                 &old.keys,
             )
             .map_err(|e| {
-                Error::metadata(
+                Error::metadata_at(
                     "root",
+                    next,
                     match e {
                         MetadataError::Threshold(t) => {
                             MetadataError::RotationNotSignedByTrustedRoot(t)
@@ -352,8 +388,9 @@ impl<F: Fetcher> Updater<F> {
             })?;
             // §5.3.6: … with exactly the version N+1 (no skipping, no rollback).
             if new.common.version != next {
-                return Err(Error::metadata(
+                return Err(Error::metadata_at(
                     "root",
+                    next,
                     MetadataError::VersionMismatch {
                         expected: next,
                         found: new.common.version,
@@ -372,8 +409,9 @@ impl<F: Fetcher> Updater<F> {
                 &new.keys,
             )
             .map_err(|e| {
-                Error::metadata(
+                Error::metadata_at(
                     "root",
+                    next,
                     match e {
                         MetadataError::Threshold(t) => MetadataError::RotationNotSignedByNewRoot(t),
                         other => other,
@@ -385,7 +423,7 @@ impl<F: Fetcher> Updater<F> {
             self.root = Trusted { signed: new, raw };
         }
         // §5.3.10: the final root must not be expired (freeze attack).
-        self.expired("root", self.root.signed.common.expires)?;
+        self.expired("root", self.root.signed.common.version, self.root.signed.common.expires)?;
         // §5.3.11: if the timestamp and/or snapshot keys were rotated, delete
         // the trusted timestamp and snapshot metadata (fast-forward recovery).
         let rotated = |role: &str| start.role(role) != self.root.signed.role(role);
@@ -415,7 +453,7 @@ impl<F: Fetcher> Updater<F> {
             keys.threshold,
             &self.root.signed.keys,
         )
-        .map_err(|e| Error::metadata(role, e))?;
+        .map_err(|e| Error::metadata_at(role, signed.common().version, e))?;
         Ok(signed)
     }
 
@@ -445,8 +483,9 @@ impl<F: Fetcher> Updater<F> {
             let (old_v, new_v) = (old.signed.common.version, new.common.version);
             // §5.4.3.1: no rollback of the timestamp version.
             if new_v < old_v {
-                return Err(Error::metadata(
+                return Err(Error::metadata_at(
                     "timestamp",
+                    new_v,
                     MetadataError::VersionRollback {
                         trusted: old_v,
                         new: new_v,
@@ -464,8 +503,9 @@ impl<F: Fetcher> Updater<F> {
                     .map_err(|e| Error::metadata("timestamp", e))?
                     .version;
                 if new_snap < old_snap {
-                    return Err(Error::metadata(
+                    return Err(Error::metadata_at(
                         "timestamp",
+                        new_v,
                         MetadataError::SnapshotMetaRollback {
                             trusted: old_snap,
                             new: new_snap,
@@ -476,11 +516,11 @@ impl<F: Fetcher> Updater<F> {
         }
         if replace {
             // §5.4.4: not expired (freeze attack), then persist (§5.4.5).
-            self.expired("timestamp", new.common.expires)?;
+            self.expired("timestamp", new.common.version, new.common.expires)?;
             self.store.write("timestamp", &raw)?;
             self.timestamp = Some(Trusted { signed: new, raw });
         } else if let Some(old) = &self.timestamp {
-            self.expired("timestamp", old.signed.common.expires)?;
+            self.expired("timestamp", old.signed.common.version, old.signed.common.expires)?;
         }
         Ok(())
     }
@@ -529,14 +569,16 @@ impl<F: Fetcher> Updater<F> {
         if let Some(old) = &self.snapshot {
             for (file, old_meta) in &old.signed.meta {
                 let new_meta = new.meta.get(file).ok_or_else(|| {
-                    Error::metadata(
+                    Error::metadata_at(
                         "snapshot",
+                        new.common.version,
                         MetadataError::TargetsMetaRemoved { file: file.clone() },
                     )
                 })?;
                 if new_meta.version < old_meta.version {
-                    return Err(Error::metadata(
+                    return Err(Error::metadata_at(
                         "snapshot",
+                        new.common.version,
                         MetadataError::TargetsMetaRollback {
                             file: file.clone(),
                             trusted: old_meta.version,
@@ -548,8 +590,9 @@ impl<F: Fetcher> Updater<F> {
         }
         // §5.5.4: the version the timestamp names.
         if new.common.version != meta.version {
-            return Err(Error::metadata(
+            return Err(Error::metadata_at(
                 "snapshot",
+                new.common.version,
                 MetadataError::VersionMismatch {
                     expected: meta.version,
                     found: new.common.version,
@@ -557,12 +600,13 @@ impl<F: Fetcher> Updater<F> {
             ));
         }
         // §5.5.6: not expired.
-        self.expired("snapshot", new.common.expires)?;
+        self.expired("snapshot", new.common.version, new.common.expires)?;
         // §5.5.7: persist.
         self.store.write("snapshot", &raw)?;
         self.snapshot = Some(Trusted { signed: new, raw });
         // Targets roles listed by an older snapshot must be reloaded.
         self.targets.clear();
+        self.verified_under.clear();
         Ok(())
     }
 
@@ -574,18 +618,25 @@ impl<F: Fetcher> Updater<F> {
                 MetadataError::Malformed(format!("root has no {role} role")),
             )
         })?;
-        Ok(Delegation {
-            keyids: r.keyids.clone(),
-            threshold: r.threshold,
-            keys: self.root.signed.keys.clone(),
-        })
+        Ok(Delegation::new(&r.keyids, r.threshold, &self.root.signed.keys))
     }
 
     /// §5.6 "Update the targets role" (also for delegated roles, §5.6.7.2):
     /// version, hashes and length from the snapshot; threshold of the
     /// delegator's keys; version match; expiry; persist.
+    ///
+    /// A role already in memory is reused only if it was verified under
+    /// the same delegation `d`; reached through a delegator with other keys
+    /// or another threshold, its signatures are checked again against `d`
+    /// (a role trusted via delegator A is not thereby trusted via B).
     fn load_targets(&mut self, role: &str, d: &Delegation) -> Result<(), Error> {
-        if self.targets.contains_key(role) {
+        if let Some(t) = self.targets.get(role) {
+            if self.verified_under.get(role) == Some(d) {
+                return Ok(());
+            }
+            let env = parse_envelope(role, &t.raw)?;
+            verify_threshold(role, &env, &d.keyids, d.threshold, &d.keys)
+                .map_err(|e| Error::metadata_at(role, t.signed.common.version, e))?;
             return Ok(());
         }
         let snapshot = self
@@ -611,7 +662,7 @@ impl<F: Fetcher> Updater<F> {
             let env = parse_envelope(role, raw)?;
             let t: Targets = env.parse_signed().map_err(|e| Error::metadata(role, e))?;
             verify_threshold(role, &env, &d.keyids, d.threshold, &d.keys)
-                .map_err(|e| Error::metadata(role, e))?;
+                .map_err(|e| Error::metadata_at(role, t.common.version, e))?;
             Ok(t)
         };
         // A cached copy is used only if it verifies and is the current version.
@@ -620,9 +671,17 @@ impl<F: Fetcher> Updater<F> {
                 if t.common.version == meta.version && !t.common.expires.is_expired(self.now) {
                     self.targets
                         .insert(role.to_string(), Trusted { signed: t, raw });
+                    self.verified_under.insert(role.to_string(), d.clone());
                     return Ok(());
                 }
             }
+        }
+        if self.offline {
+            return Err(Error::Config(format!(
+                "no current cached {role} metadata (version {} from the snapshot, unexpired, \
+                 signed by its delegation) to use offline",
+                meta.version
+            )));
         }
         // §5.6.1: download VERSION.ROLE.json or ROLE.json.
         let enc = encode_role_name(role);
@@ -640,8 +699,9 @@ impl<F: Fetcher> Updater<F> {
         let new = verify(&raw)?;
         // §5.6.4: the version the snapshot names.
         if new.common.version != meta.version {
-            return Err(Error::metadata(
+            return Err(Error::metadata_at(
                 role,
+                new.common.version,
                 MetadataError::VersionMismatch {
                     expected: meta.version,
                     found: new.common.version,
@@ -649,29 +709,50 @@ impl<F: Fetcher> Updater<F> {
             ));
         }
         // §5.6.5: not expired.
-        self.expired(role, new.common.expires)?;
+        self.expired(role, new.common.version, new.common.expires)?;
         // §5.6.6: persist.
         self.store.write(role, &raw)?;
         self.targets
             .insert(role.to_string(), Trusted { signed: new, raw });
+        self.verified_under.insert(role.to_string(), d.clone());
         Ok(())
     }
 
     /// Offline use of the cache, for when the mirror cannot be reached:
     /// load timestamp, snapshot and top-level targets from the metadata
     /// directory with every signature, threshold and version-consistency
-    /// check of §5.4–§5.6, and the root and targets expiry checks. An
-    /// expired timestamp or snapshot does not fail but is returned as a
-    /// warning: the caller must tell the user that the data may be stale
-    /// (this is weaker than §5.4.4's freeze protection, by design, and only
-    /// for offline use).
+    /// check of §5.4–§5.6, and never touch the network.
+    ///
+    /// Expired metadata is never used, offline or not (§5.3.10, §5.4.4,
+    /// §5.5.6, §5.6.4: the client must not use expired root, timestamp,
+    /// snapshot or targets): an expired cached file is an error here, so
+    /// that a mirror that stops answering cannot freeze the client on old
+    /// metadata. An unexpired cache is usable; the caller must still tell
+    /// the user that it was not updated.
+    ///
+    /// Returns warnings for the user; today always empty (kept for callers
+    /// that print them).
     pub fn load_offline(&mut self) -> Result<Vec<String>, Error> {
         self.now = self
             .config
             .reference_time
             .unwrap_or_else(OffsetDateTime::now_utc);
-        let mut warnings = Vec::new();
-        self.expired("root", self.root.signed.common.expires)?;
+        self.offline = true;
+        let result = self.load_cached();
+        self.offline = false;
+        if result.is_err() {
+            // Nothing half-loaded stays trusted in memory.
+            self.timestamp = None;
+            self.snapshot = None;
+            self.targets.clear();
+            self.verified_under.clear();
+            self.refreshed = false;
+        }
+        result.map(|()| Vec::new())
+    }
+
+    fn load_cached(&mut self) -> Result<(), Error> {
+        self.expired("root", self.root.signed.common.version, self.root.signed.common.expires)?;
         let missing =
             |role: &str| Error::Config(format!("no cached {role} metadata to use offline"));
         let raw = self
@@ -679,12 +760,7 @@ impl<F: Fetcher> Updater<F> {
             .read("timestamp")
             .ok_or_else(|| missing("timestamp"))?;
         let ts: Timestamp = self.verify_top_level("timestamp", &raw)?;
-        if ts.common.expires.is_expired(self.now) {
-            warnings.push(format!(
-                "cached timestamp expired at {}; using it offline",
-                ts.common.expires
-            ));
-        }
+        self.expired("timestamp", ts.common.version, ts.common.expires)?;
         let meta = ts
             .snapshot_meta()
             .map_err(|e| Error::metadata("timestamp", e))?
@@ -694,30 +770,28 @@ impl<F: Fetcher> Updater<F> {
             .store
             .read("snapshot")
             .ok_or_else(|| missing("snapshot"))?;
+        check_meta_hashes("snapshot", &raw, &meta)?;
         let snap: Snapshot = self.verify_top_level("snapshot", &raw)?;
         if snap.common.version != meta.version {
-            return Err(Error::metadata(
+            return Err(Error::metadata_at(
                 "snapshot",
+                snap.common.version,
                 MetadataError::VersionMismatch {
                     expected: meta.version,
                     found: snap.common.version,
                 },
             ));
         }
-        if snap.common.expires.is_expired(self.now) {
-            warnings.push(format!(
-                "cached snapshot expired at {}; using it offline",
-                snap.common.expires
-            ));
-        }
+        self.expired("snapshot", snap.common.version, snap.common.expires)?;
         self.snapshot = Some(Trusted { signed: snap, raw });
         self.targets.clear();
+        self.verified_under.clear();
         let d = self.top_level_delegation("targets")?;
-        // load_targets uses the cache when it is current; it would try the
-        // network otherwise, which is what we want to report.
+        // With `offline` set, load_targets uses the cache only if it is the
+        // version the snapshot names, verifies and is unexpired.
         self.load_targets("targets", &d)?;
         self.refreshed = true;
-        Ok(warnings)
+        Ok(())
     }
 
     /// The delegation `parent` gives `child`, from `parent`'s trusted metadata.
@@ -733,20 +807,12 @@ impl<F: Fetcher> Updater<F> {
             .ok_or_else(|| Error::metadata(child, MetadataError::UnknownRole(child.into())))?;
         if let Some(roles) = &d.roles {
             if let Some(r) = roles.iter().find(|r| r.name == child) {
-                return Ok(Delegation {
-                    keyids: r.keyids.clone(),
-                    threshold: r.threshold,
-                    keys: d.keys.clone(),
-                });
+                return Ok(Delegation::new(&r.keyids, r.threshold, &d.keys));
             }
         }
         if let Some(s) = &d.succinct_roles {
             if delegation::is_succinct_role(s, child) {
-                return Ok(Delegation {
-                    keyids: s.keyids.clone(),
-                    threshold: s.threshold,
-                    keys: d.keys.clone(),
-                });
+                return Ok(Delegation::new(&s.keyids, s.threshold, &d.keys));
             }
         }
         Err(Error::metadata(
