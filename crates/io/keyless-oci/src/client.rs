@@ -2,6 +2,7 @@
 //! retries, size caps and digest checks on everything read.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use url::Url;
 
 use crate::auth::{AuthError, Challenge, Credentials, DockerConfig, TokenResponse};
 use crate::digest::Digest;
-use crate::error::{ContentError, Error, Operation};
+use crate::error::{ContentError, Error, Operation, ReadLimit};
 use crate::manifest::{Descriptor, RawManifest, MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST};
 use crate::reference::{Reference, Repository};
 
@@ -29,6 +30,15 @@ pub enum CredentialSource {
     DockerConfig(DockerConfig),
 }
 
+/// Default [`ClientOptions::max_signatures`]: cosign reads at most 1000
+/// layers of a signature manifest too.
+pub const DEFAULT_MAX_SIGNATURES: u64 = 1000;
+/// Default [`ClientOptions::max_referrers`].
+pub const DEFAULT_MAX_REFERRERS: u64 = 1000;
+/// Default [`ClientOptions::max_fetch_bytes`]: 256 MiB, room for SBOM
+/// attestations of tens of MiB while bounding what one verification buffers.
+pub const DEFAULT_MAX_FETCH_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Client settings. Defaults are the safe ones: HTTPS only, verified TLS.
 #[derive(Debug)]
 pub struct ClientOptions {
@@ -36,6 +46,9 @@ pub struct ClientOptions {
     allow_insecure: bool,
     max_manifest_bytes: u64,
     max_blob_bytes: u64,
+    max_signatures: u64,
+    max_referrers: u64,
+    max_fetch_bytes: u64,
     timeout: Duration,
     max_update_attempts: u32,
     update_settle: Duration,
@@ -51,6 +64,9 @@ impl Default for ClientOptions {
             // Signature payloads, bundles and attestations are small; this
             // bounds what a hostile registry can make us buffer.
             max_blob_bytes: 64 * 1024 * 1024,
+            max_signatures: DEFAULT_MAX_SIGNATURES,
+            max_referrers: DEFAULT_MAX_REFERRERS,
+            max_fetch_bytes: DEFAULT_MAX_FETCH_BYTES,
             timeout: Duration::from_secs(60),
             max_update_attempts: 16,
             update_settle: Duration::from_millis(50),
@@ -88,6 +104,36 @@ impl ClientOptions {
     /// signature readers (default 64 MiB).
     pub fn max_blob_bytes(mut self, limit: u64) -> Self {
         self.max_blob_bytes = limit;
+        self
+    }
+
+    /// Most signature layers read from one `.sig` / `.att` manifest (default
+    /// [`DEFAULT_MAX_SIGNATURES`]). A manifest listing more is refused with
+    /// [`Error::LimitExceeded`] before any of its blobs is fetched: each
+    /// layer costs a request, and the registry decides how many there are.
+    pub fn max_signatures(mut self, limit: u64) -> Self {
+        self.max_signatures = limit;
+        self
+    }
+
+    /// Most referrers listed for one image, all pages of the referrers API
+    /// (or the fallback tag index) together (default
+    /// [`DEFAULT_MAX_REFERRERS`]). More is refused with
+    /// [`Error::LimitExceeded`], before any referrer is fetched.
+    pub fn max_referrers(mut self, limit: u64) -> Self {
+        self.max_referrers = limit;
+        self
+    }
+
+    /// Most bytes fetched from the registry for one verification: every
+    /// manifest, referrers listing page and blob read by one
+    /// [`RegistryClient::list_signatures`] (or one call of
+    /// [`RegistryClient::signatures`], [`RegistryClient::attestations`],
+    /// [`RegistryClient::bundles`] or [`RegistryClient::referrers`]) together
+    /// (default [`DEFAULT_MAX_FETCH_BYTES`]). Each read is capped at what is
+    /// left, so going over stops the download with [`Error::LimitExceeded`].
+    pub fn max_fetch_bytes(mut self, limit: u64) -> Self {
+        self.max_fetch_bytes = limit;
         self
     }
 
@@ -175,6 +221,9 @@ pub struct RegistryClient {
     allow_insecure: bool,
     max_manifest_bytes: u64,
     max_blob_bytes: u64,
+    max_signatures: u64,
+    max_referrers: u64,
+    max_fetch_bytes: u64,
     max_update_attempts: u32,
     update_settle: Duration,
     state: Mutex<State>,
@@ -204,6 +253,9 @@ impl RegistryClient {
             allow_insecure: options.allow_insecure,
             max_manifest_bytes: options.max_manifest_bytes,
             max_blob_bytes: options.max_blob_bytes,
+            max_signatures: options.max_signatures,
+            max_referrers: options.max_referrers,
+            max_fetch_bytes: options.max_fetch_bytes,
             max_update_attempts: options.max_update_attempts,
             update_settle: options.update_settle,
             state: Mutex::new(State::default()),
@@ -212,6 +264,17 @@ impl RegistryClient {
 
     pub(crate) fn max_blob_bytes(&self) -> u64 {
         self.max_blob_bytes
+    }
+
+    /// A fresh set of read limits for reading what is stored for `image`.
+    pub(crate) fn read_budget(&self, image: String) -> ReadBudget {
+        ReadBudget {
+            image,
+            max_signatures: self.max_signatures,
+            max_referrers: self.max_referrers,
+            max_fetch_bytes: self.max_fetch_bytes,
+            fetched: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -538,6 +601,17 @@ impl RegistryClient {
         repo: &Repository,
         reference: &str,
     ) -> Result<Option<RawManifest>, Error> {
+        self.fetch_manifest_within(repo, reference, None).await
+    }
+
+    /// [`Self::fetch_manifest`], charging the bytes read to `budget` (and
+    /// reading no more than it has left).
+    pub(crate) async fn fetch_manifest_within(
+        &self,
+        repo: &Repository,
+        reference: &str,
+        budget: Option<&ReadBudget>,
+    ) -> Result<Option<RawManifest>, Error> {
         let url = self.url(repo, &format!("manifests/{reference}")).await?;
         let response = self
             .send(Operation::GetManifest, repo, Access::Pull, &url, |c| {
@@ -553,11 +627,12 @@ impl RegistryClient {
         let claimed = header_str(response.headers(), "docker-content-digest").map(str::to_owned);
         let content_type = header_str(response.headers(), header::CONTENT_TYPE.as_str())
             .map(|s| s.split(';').next().unwrap_or(s).trim().to_owned());
-        let bytes = read_capped(
+        let bytes = read_within(
             response,
             Operation::GetManifest,
             &url,
             self.max_manifest_bytes,
+            budget,
         )
         .await?;
         let actual = Digest::of(&bytes);
@@ -735,6 +810,18 @@ impl RegistryClient {
         digest: &Digest,
         limit: u64,
     ) -> Result<Vec<u8>, Error> {
+        self.fetch_blob_within(repo, digest, limit, None).await
+    }
+
+    /// [`Self::fetch_blob`], charging the bytes read to `budget` (and reading
+    /// no more than it has left).
+    pub(crate) async fn fetch_blob_within(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        limit: u64,
+        budget: Option<&ReadBudget>,
+    ) -> Result<Vec<u8>, Error> {
         let url = self.url(repo, &format!("blobs/{digest}")).await?;
         let response = self
             .send(Operation::GetBlob, repo, Access::Pull, &url, |c| {
@@ -748,7 +835,7 @@ impl RegistryClient {
             });
         }
         let response = expect_status(response, Operation::GetBlob, &url, &[StatusCode::OK]).await?;
-        let bytes = read_capped(response, Operation::GetBlob, &url, limit).await?;
+        let bytes = read_within(response, Operation::GetBlob, &url, limit, budget).await?;
         let actual = Digest::of(&bytes);
         if &actual != digest {
             return Err(ContentError::DigestMismatch {
@@ -946,4 +1033,105 @@ pub(crate) async fn read_capped(
         out.extend_from_slice(&chunk);
     }
     Ok(out)
+}
+
+/// The limits of one verification's reads from the registry: how many
+/// signature layers per manifest and referrers it lists, and how many bytes
+/// are fetched in all. Made fresh for each top-level read (so the client can
+/// be shared) and threaded through every request of it.
+#[derive(Debug)]
+pub(crate) struct ReadBudget {
+    /// The image being read, for error messages.
+    image: String,
+    max_signatures: u64,
+    max_referrers: u64,
+    max_fetch_bytes: u64,
+    fetched: AtomicU64,
+}
+
+impl ReadBudget {
+    /// Bytes that may still be fetched.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.max_fetch_bytes
+            .saturating_sub(self.fetched.load(Ordering::Relaxed))
+    }
+
+    fn charge(&self, bytes: u64) {
+        self.fetched.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn exceeded(&self, limit: ReadLimit, cap: u64, what: String) -> Error {
+        Error::LimitExceeded {
+            image: self.image.clone(),
+            limit,
+            cap,
+            what,
+        }
+    }
+
+    /// The error for a read of `what` that does not fit in what is left.
+    pub(crate) fn over_bytes(&self, what: &str) -> Error {
+        let fetched = self.fetched.load(Ordering::Relaxed);
+        self.exceeded(
+            ReadLimit::FetchBytes,
+            self.max_fetch_bytes,
+            format!(
+                "{what} does not fit in the {} bytes left ({fetched} already fetched)",
+                self.remaining()
+            ),
+        )
+    }
+
+    /// Refuse a manifest (`what`) listing more than the signature limit.
+    pub(crate) fn check_signatures(&self, count: usize, what: &str) -> Result<(), Error> {
+        if count as u64 > self.max_signatures {
+            return Err(self.exceeded(
+                ReadLimit::Signatures,
+                self.max_signatures,
+                format!("{what} lists {count} signature layers"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuse a referrers listing (`what`) with more than the referrers
+    /// limit (counted so far, so pagination stops at the first page over).
+    pub(crate) fn check_referrers(&self, count: usize, what: &str) -> Result<(), Error> {
+        if count as u64 > self.max_referrers {
+            return Err(self.exceeded(
+                ReadLimit::Referrers,
+                self.max_referrers,
+                format!("{what} lists more than {} manifests", self.max_referrers),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// [`read_capped`] at the smaller of `item_limit` and what `budget` has left,
+/// charging what was read. Going over the budget (rather than the item's own
+/// limit) is reported as [`Error::LimitExceeded`], which names the flag that
+/// raises it.
+pub(crate) async fn read_within(
+    response: Response,
+    op: Operation,
+    url: &str,
+    item_limit: u64,
+    budget: Option<&ReadBudget>,
+) -> Result<Vec<u8>, Error> {
+    let Some(budget) = budget else {
+        return read_capped(response, op, url, item_limit).await;
+    };
+    let remaining = budget.remaining();
+    let limit = item_limit.min(remaining);
+    match read_capped(response, op, url, limit).await {
+        Ok(bytes) => {
+            budget.charge(bytes.len() as u64);
+            Ok(bytes)
+        }
+        Err(Error::Content(ContentError::TooLarge { .. })) if remaining < item_limit => {
+            Err(budget.over_bytes(&format!("{op} {url}")))
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{RegistryClient, UpdatePlan};
+use crate::client::{ReadBudget, RegistryClient, UpdatePlan};
 use crate::digest::Digest;
 use crate::error::{ContentError, Error};
 use crate::manifest::{
@@ -387,29 +387,58 @@ impl RegistryClient {
         })
     }
 
-    /// The signatures stored under `image`'s `.sig` tag (empty if none).
+    /// The signatures stored under `image`'s `.sig` tag (empty if none),
+    /// within the client's read limits (see [`crate::ClientOptions`]).
     pub async fn signatures(&self, image: &Reference) -> Result<Vec<StoredSignature>, Error> {
         let digest = self.resolve_digest(image).await?;
-        self.read_layers(image.repository(), &signature_tag(&digest))
+        let budget = self.read_budget(image.with_digest(digest.clone()).to_string());
+        self.signatures_within(image.repository(), &digest, &budget)
             .await
     }
 
-    /// The attestations stored under `image`'s `.att` tag (empty if none).
+    /// The attestations stored under `image`'s `.att` tag (empty if none),
+    /// within the client's read limits (see [`crate::ClientOptions`]).
     pub async fn attestations(&self, image: &Reference) -> Result<Vec<StoredSignature>, Error> {
         let digest = self.resolve_digest(image).await?;
-        self.read_layers(image.repository(), &attestation_tag(&digest))
+        let budget = self.read_budget(image.with_digest(digest.clone()).to_string());
+        self.attestations_within(image.repository(), &digest, &budget)
             .await
     }
 
+    pub(crate) async fn signatures_within(
+        &self,
+        repo: &Repository,
+        image: &Digest,
+        budget: &ReadBudget,
+    ) -> Result<Vec<StoredSignature>, Error> {
+        self.read_layers(repo, &signature_tag(image), budget).await
+    }
+
+    pub(crate) async fn attestations_within(
+        &self,
+        repo: &Repository,
+        image: &Digest,
+        budget: &ReadBudget,
+    ) -> Result<Vec<StoredSignature>, Error> {
+        self.read_layers(repo, &attestation_tag(image), budget)
+            .await
+    }
+
+    /// Read every layer of the manifest under `tag`. The layer count and
+    /// each declared size are checked against the limits before any blob is
+    /// fetched, and every read is charged to `budget`.
     async fn read_layers(
         &self,
         repo: &Repository,
         tag: &str,
+        budget: &ReadBudget,
     ) -> Result<Vec<StoredSignature>, Error> {
-        let Some(raw) = self.fetch_manifest(repo, tag).await? else {
+        let Some(raw) = self.fetch_manifest_within(repo, tag, Some(budget)).await? else {
             return Ok(Vec::new());
         };
-        let manifest = parse_image_manifest(&raw, &format!("{repo}:{tag}"))?;
+        let what = format!("{repo}:{tag}");
+        let manifest = parse_image_manifest(&raw, &what)?;
+        budget.check_signatures(manifest.layers.len(), &what)?;
         let mut out = Vec::with_capacity(manifest.layers.len());
         for descriptor in manifest.layers {
             if descriptor.size > self.max_blob_bytes() {
@@ -419,11 +448,18 @@ impl RegistryClient {
                 }
                 .into());
             }
+            if descriptor.size > budget.remaining() {
+                return Err(budget.over_bytes(&format!(
+                    "signature layer {} in {repo}:{tag} ({} bytes)",
+                    descriptor.digest, descriptor.size
+                )));
+            }
             let payload = self
-                .fetch_blob(
+                .fetch_blob_within(
                     repo,
                     &descriptor.digest,
                     descriptor.size.min(self.max_blob_bytes()),
+                    Some(budget),
                 )
                 .await?;
             out.push(StoredSignature {

@@ -57,6 +57,58 @@ pub enum Error {
     /// Building the HTTP client failed.
     #[error("building the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// Reading what is stored for one image went over one of the client's
+    /// per-verification limits (a registry controls how many signatures and
+    /// referrers it lists and how large they are; past the limit we stop
+    /// rather than loop or buffer without end).
+    #[error(
+        "reading the signatures of {image}: {what}, over the limit of {cap} {} (raise it with {})",
+        limit.unit(),
+        limit.flag()
+    )]
+    LimitExceeded {
+        /// The image whose signatures were being read (`repo@sha256:…`).
+        image: String,
+        limit: ReadLimit,
+        /// The limit in force.
+        cap: u64,
+        /// What went over it.
+        what: String,
+    },
+}
+
+/// The per-verification read limits of [`crate::ClientOptions`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadLimit {
+    /// Signature layers in one `.sig` / `.att` manifest
+    /// ([`crate::ClientOptions::max_signatures`]).
+    Signatures,
+    /// Referrers listed for one image ([`crate::ClientOptions::max_referrers`]).
+    Referrers,
+    /// Bytes fetched for one verification ([`crate::ClientOptions::max_fetch_bytes`]).
+    FetchBytes,
+}
+
+impl ReadLimit {
+    /// The `keyless verify` / `verify-attestation` flag that raises this
+    /// limit, named in the error so the fix is in the message.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Self::Signatures => "--max-signatures",
+            Self::Referrers => "--max-referrers",
+            Self::FetchBytes => "--max-fetch-bytes",
+        }
+    }
+
+    /// What the limit counts.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Self::Signatures => "signature layers per .sig/.att manifest",
+            Self::Referrers => "referrers per image",
+            Self::FetchBytes => "bytes fetched per verification",
+        }
+    }
 }
 
 fn fmt_body(body: &str) -> String {

@@ -12,7 +12,11 @@
 //! - [`testing`]: a real registry on a loopback port for tests.
 //!
 //! Everything read from a registry is size-capped and digest-checked before
-//! use; a registry is storage, never a source of trust.
+//! use; a registry is storage, never a source of trust. Reading what is
+//! stored for one image is also bounded as a whole: signature layers per
+//! manifest, referrers per image and bytes fetched per verification (see
+//! [`ClientOptions::max_signatures`], [`ClientOptions::max_referrers`],
+//! [`ClientOptions::max_fetch_bytes`]).
 
 pub mod auth;
 pub mod client;
@@ -29,7 +33,7 @@ pub use auth::{AuthError, Credentials, DockerConfig};
 pub use client::{ClientOptions, CredentialSource, PushedManifest, RegistryClient};
 pub use cosign::{Attached, SignatureLayer, SimpleSigning, StoredSignature};
 pub use digest::{Digest, DigestError};
-pub use error::{ContentError, Error, Operation};
+pub use error::{ContentError, Error, Operation, ReadLimit};
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, RawManifest};
 pub use reference::{Reference, ReferenceError, ReferenceErrorKind, Repository};
 pub use referrers::{PushedReferrer, Referrers, ReferrersSource, StoredBundle};
@@ -48,13 +52,19 @@ pub struct ImageSignatures {
 impl RegistryClient {
     /// Read everything stored for `image` (resolving its tag once, so all
     /// three lists are about the same digest).
+    ///
+    /// This is one verification's read: the client's limits (see
+    /// [`ClientOptions`]) apply to it as a whole, so `max_fetch_bytes` bounds
+    /// the signatures, attestations and bundles together, and going over any
+    /// limit is [`Error::LimitExceeded`], never a partial list.
     pub async fn list_signatures(&self, image: &Reference) -> Result<ImageSignatures, Error> {
         let digest = self.resolve_digest(image).await?;
-        let pinned = image.with_digest(digest.clone());
+        let repo = image.repository();
+        let budget = self.read_budget(image.with_digest(digest.clone()).to_string());
         Ok(ImageSignatures {
-            signatures: self.signatures(&pinned).await?,
-            attestations: self.attestations(&pinned).await?,
-            bundles: self.bundles(&pinned).await?,
+            signatures: self.signatures_within(repo, &digest, &budget).await?,
+            attestations: self.attestations_within(repo, &digest, &budget).await?,
+            bundles: self.bundles_within(repo, &digest, &budget).await?,
             image: digest,
         })
     }

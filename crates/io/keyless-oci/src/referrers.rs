@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use reqwest::header;
 use reqwest::StatusCode;
 
-use crate::client::{expect_status, read_capped, Access, RegistryClient, UpdatePlan};
+use crate::client::{expect_status, read_within, Access, ReadBudget, RegistryClient, UpdatePlan};
 use crate::digest::Digest;
 use crate::error::{ContentError, Error, Operation};
 use crate::link::next_page;
@@ -171,11 +171,27 @@ impl RegistryClient {
     /// pagination), or from the fallback tag when the registry does not have
     /// the API (it answers 404 there). The type filter is applied here too,
     /// since registries may ignore it.
+    ///
+    /// Within the client's read limits (see [`crate::ClientOptions`]): a
+    /// listing of more than `max_referrers` manifests (before the type
+    /// filter) is refused, as is one that does not fit in `max_fetch_bytes`.
     pub async fn referrers(
         &self,
         repo: &Repository,
         subject: &Digest,
         artifact_type: Option<&str>,
+    ) -> Result<Referrers, Error> {
+        let budget = self.read_budget(format!("{repo}@{subject}"));
+        self.referrers_within(repo, subject, artifact_type, &budget)
+            .await
+    }
+
+    pub(crate) async fn referrers_within(
+        &self,
+        repo: &Repository,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+        read_budget: &ReadBudget,
     ) -> Result<Referrers, Error> {
         let mut url = self.url(repo, &format!("referrers/{subject}")).await?;
         if let Some(t) = artifact_type {
@@ -216,7 +232,10 @@ impl RegistryClient {
                 tracing::debug!(%repo, "no referrers API; reading the fallback tag");
                 return Ok(Referrers {
                     source: ReferrersSource::TagSchema,
-                    manifests: filter(self.tag_schema_referrers(repo, subject).await?),
+                    manifests: filter(
+                        self.tag_schema_referrers(repo, subject, read_budget)
+                            .await?,
+                    ),
                 });
             }
             pages += 1;
@@ -234,7 +253,14 @@ impl RegistryClient {
                 }
                 .into());
             }
-            let body = read_capped(response, Operation::Referrers, &page, budget).await?;
+            let body = read_within(
+                response,
+                Operation::Referrers,
+                &page,
+                budget,
+                Some(read_budget),
+            )
+            .await?;
             budget -= body.len() as u64;
             let index: ImageIndex =
                 serde_json::from_slice(&body).map_err(|source| ContentError::InvalidJson {
@@ -243,6 +269,9 @@ impl RegistryClient {
                     source,
                 })?;
             manifests.extend(index.manifests);
+            // Checked per page, so a long listing stops at the first page
+            // over the limit instead of being followed to its end.
+            read_budget.check_referrers(manifests.len(), &what())?;
         }
         Ok(Referrers {
             source: ReferrersSource::Api,
@@ -256,26 +285,41 @@ impl RegistryClient {
         &self,
         repo: &Repository,
         subject: &Digest,
+        budget: &ReadBudget,
     ) -> Result<Vec<Descriptor>, Error> {
         let tag = subject.tag_form();
-        Ok(match self.fetch_manifest(repo, &tag).await? {
-            Some(raw) => parse_index(&raw, &format!("referrers tag index {repo}:{tag}"))?.manifests,
+        let what = format!("referrers tag index {repo}:{tag}");
+        let manifests = match self.fetch_manifest_within(repo, &tag, Some(budget)).await? {
+            Some(raw) => parse_index(&raw, &what)?.manifests,
             None => Vec::new(),
-        })
+        };
+        budget.check_referrers(manifests.len(), &what)?;
+        Ok(manifests)
     }
 
-    /// The Sigstore bundles attached to `image` as referrers.
+    /// The Sigstore bundles attached to `image` as referrers, within the
+    /// client's read limits (see [`crate::ClientOptions`]).
     pub async fn bundles(&self, image: &Reference) -> Result<Vec<StoredBundle>, Error> {
-        let repo = image.repository();
         let digest = self.resolve_digest(image).await?;
+        let budget = self.read_budget(image.with_digest(digest.clone()).to_string());
+        self.bundles_within(image.repository(), &digest, &budget)
+            .await
+    }
+
+    pub(crate) async fn bundles_within(
+        &self,
+        repo: &Repository,
+        digest: &Digest,
+        budget: &ReadBudget,
+    ) -> Result<Vec<StoredBundle>, Error> {
         let listed = self
-            .referrers(repo, &digest, Some(SIGSTORE_BUNDLE_V03_MEDIA_TYPE))
+            .referrers_within(repo, digest, Some(SIGSTORE_BUNDLE_V03_MEDIA_TYPE), budget)
             .await?;
         let mut out = Vec::new();
         for manifest in listed.manifests {
             let what = format!("bundle artifact {repo}@{}", manifest.digest);
             let Some(raw) = self
-                .fetch_manifest(repo, &manifest.digest.to_string())
+                .fetch_manifest_within(repo, &manifest.digest.to_string(), Some(budget))
                 .await?
             else {
                 return Err(Error::NotFound {
@@ -296,8 +340,19 @@ impl RegistryClient {
                 }
                 .into());
             };
+            if layer.size > budget.remaining() {
+                return Err(budget.over_bytes(&format!(
+                    "bundle layer {} of {what} ({} bytes)",
+                    layer.digest, layer.size
+                )));
+            }
             let bundle = self
-                .fetch_blob(repo, &layer.digest, layer.size.min(self.max_blob_bytes()))
+                .fetch_blob_within(
+                    repo,
+                    &layer.digest,
+                    layer.size.min(self.max_blob_bytes()),
+                    Some(budget),
+                )
                 .await?;
             out.push(StoredBundle { manifest, bundle });
         }
