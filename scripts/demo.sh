@@ -87,7 +87,7 @@ if "$KEYLESS" verify --allow-insecure-registry \
 fi
 
 echo; echo "==> offline verification of a real public-good Sigstore bundle (embedded production root)"
-CASES=../shared/conformance/assets/bundle-verify
+CASES=testdata/sigstore-conformance/assets/bundle-verify
 if [ -d "$CASES" ]; then
   env -u SIGSTORE_TRUST_CONFIG "$KEYLESS" verify-blob --bundle "$CASES/happy-path-v0.3/bundle.sigstore.json" \
     --certificate-identity https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main \

@@ -1,4 +1,4 @@
-//! Every case of the Sigstore conformance suite (`../shared/conformance`),
+//! Every case of the Sigstore conformance suite (`testdata/sigstore-conformance`),
 //! run through the `keyless-conformance` binary exactly as the upstream
 //! harness drives a client: once with the artifact as a path, once as
 //! `sha256:<hex>`. Positives must exit 0; negatives must fail *for their
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/conformance");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../testdata/sigstore-conformance");
     assert!(
         p.join("cases.tsv").exists(),
         "conformance data not found at {}",

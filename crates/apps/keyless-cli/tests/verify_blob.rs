@@ -9,7 +9,7 @@ const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../../shared/conformance/assets/bundle-verify")
+        .join("../../../testdata/sigstore-conformance/assets/bundle-verify")
         .join(name)
 }
 

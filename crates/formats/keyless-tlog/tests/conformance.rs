@@ -15,7 +15,7 @@ use serde_json::Value;
 
 const SHARED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../../shared/conformance"
+    "/../../../testdata/sigstore-conformance"
 );
 
 fn case_dir(case: &str) -> PathBuf {

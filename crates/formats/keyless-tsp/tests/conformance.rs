@@ -13,7 +13,7 @@ use serde_json::Value;
 
 const ASSETS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../../shared/conformance/assets/bundle-verify"
+    "/../../../testdata/sigstore-conformance/assets/bundle-verify"
 );
 
 struct Case {

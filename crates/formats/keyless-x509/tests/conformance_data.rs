@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 const SHARED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../../shared/conformance"
+    "/../../../testdata/sigstore-conformance"
 );
 
 fn json(path: &str) -> Value {

@@ -1,4 +1,4 @@
-//! Reading the conformance cases from `../shared/conformance` for tests,
+//! Reading the conformance cases from `testdata/sigstore-conformance` for tests,
 //! benches and the mutation fuzzer.
 #![allow(dead_code)]
 
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use keyless_verify::{Artifact, Identity, Matcher, Policy, TrustMaterial};
 
 pub fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../../shared/conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../testdata/sigstore-conformance")
 }
 
 pub struct Case {
@@ -25,7 +25,7 @@ pub fn cases() -> Vec<Case> {
     let base = shared();
     let assets = base.join("assets");
     let tsv =
-        std::fs::read_to_string(base.join("cases.tsv")).expect("conformance data in ../shared");
+        std::fs::read_to_string(base.join("cases.tsv")).expect("conformance data in testdata/sigstore-conformance");
     let mut out = Vec::new();
     for line in tsv.lines().skip(1).filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
