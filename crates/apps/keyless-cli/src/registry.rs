@@ -13,10 +13,47 @@ pub struct RegistryArgs {
 
 impl RegistryArgs {
     pub fn client(&self) -> Result<RegistryClient> {
+        Ok(RegistryClient::new(self.options()?)?)
+    }
+
+    /// Client options from these flags and the Docker config.
+    pub fn options(&self) -> Result<ClientOptions> {
         let config = DockerConfig::discover(|k| std::env::var_os(k)).context("reading the Docker config for registry credentials")?;
-        let options = ClientOptions::new()
+        Ok(ClientOptions::new()
             .credentials(CredentialSource::DockerConfig(config))
-            .danger_allow_insecure_registry(self.allow_insecure_registry);
+            .danger_allow_insecure_registry(self.allow_insecure_registry))
+    }
+}
+
+/// How much one verification may read from the registry. The registry
+/// decides how many signatures and referrers it lists and how large they
+/// are, so each is bounded; going over is an error naming the flag to raise,
+/// never a partial answer.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReadLimitArgs {
+    /// Most signature layers read from the image's .sig (or .att) manifest;
+    /// a manifest listing more is refused.
+    #[arg(long, value_name = "N", default_value_t = keyless_oci::client::DEFAULT_MAX_SIGNATURES)]
+    pub max_signatures: u64,
+    /// Most referrers (OCI 1.1 artifacts such as Sigstore bundles) listed for
+    /// the image; a longer listing is refused.
+    #[arg(long, value_name = "N", default_value_t = keyless_oci::client::DEFAULT_MAX_REFERRERS)]
+    pub max_referrers: u64,
+    /// Most bytes fetched from the registry for one verification: manifests,
+    /// referrers listings, signature payloads, attestations and bundles
+    /// together (default 256 MiB). Raise it for large SBOM attestations.
+    #[arg(long, value_name = "BYTES", default_value_t = keyless_oci::client::DEFAULT_MAX_FETCH_BYTES)]
+    pub max_fetch_bytes: u64,
+}
+
+impl ReadLimitArgs {
+    /// A client from `registry`'s flags with these limits.
+    pub fn client(&self, registry: &RegistryArgs) -> Result<RegistryClient> {
+        let options = registry
+            .options()?
+            .max_signatures(self.max_signatures)
+            .max_referrers(self.max_referrers)
+            .max_fetch_bytes(self.max_fetch_bytes);
         Ok(RegistryClient::new(options)?)
     }
 }

@@ -56,6 +56,21 @@ fn sign_and_verify_images_in_a_real_registry() {
     assert!(verify("alice@example.com").status.success(), "the first signature survives a second signer");
     assert!(verify("bob@example.com").status.success());
 
+    // The read limits: over each one, a clear error naming the image, what
+    // was over, the limit and the flag; at the limit, verification passes.
+    let limited = |flag: &str, value: &str| k(&["verify", "--allow-insecure-registry", flag, value, "--certificate-identity", "alice@example.com", "--certificate-oidc-issuer", &issuer, &image]);
+    for (flag, value, says) in [
+        ("--max-signatures", "1", "lists 2 signature layers, over the limit of 1 signature layers per .sig/.att manifest (raise it with --max-signatures)"),
+        ("--max-referrers", "1", "over the limit of 1 referrers per image (raise it with --max-referrers)"),
+        ("--max-fetch-bytes", "1000", "over the limit of 1000 bytes fetched per verification (raise it with --max-fetch-bytes)"),
+    ] {
+        let o = limited(flag, value);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {}", text(&o));
+        assert!(text(&o).contains("Error: reading the signatures of ") && text(&o).contains("/demo/app@sha256:"), "{flag}: {}", text(&o));
+        assert!(text(&o).contains(says), "{flag}: {}", text(&o));
+    }
+    assert!(limited("--max-signatures", "2").status.success(), "two signatures are within --max-signatures 2");
+
     // Attestations.
     let predicate = dir.join("predicate.json");
     std::fs::write(&predicate, br#"{"buildType":"https://example.com/build"}"#).unwrap();
@@ -71,4 +86,16 @@ fn sign_and_verify_images_in_a_real_registry() {
     stack.stop();
     drop(registry);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn read_limits_are_documented_in_help() {
+    for command in ["verify", "verify-attestation"] {
+        let o = run(keyless().args([command, "--help"]));
+        assert!(o.status.success(), "{}", text(&o));
+        let help = text(&o);
+        for flag in ["--max-signatures <N>", "--max-referrers <N>", "--max-fetch-bytes <BYTES>", "[default: 1000]", "[default: 268435456]"] {
+            assert!(help.contains(flag), "{command} --help lacks {flag}: {help}");
+        }
+    }
 }

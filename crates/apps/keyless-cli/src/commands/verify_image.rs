@@ -8,7 +8,7 @@ use keyless_oci::Reference;
 use keyless_verify::{Artifact, Verifier, VerifierOptions};
 
 use crate::instance::InstanceArgs;
-use crate::registry::{parse, predicate_type, RegistryArgs};
+use crate::registry::{parse, predicate_type, ReadLimitArgs, RegistryArgs};
 use crate::signing::runtime;
 use crate::verify_args::PolicyArgs;
 
@@ -26,6 +26,8 @@ pub struct VerifyImage {
     pub instance: InstanceArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub limits: ReadLimitArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +44,8 @@ pub struct VerifyAttestation {
     pub instance: InstanceArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub limits: ReadLimitArgs,
 }
 
 /// What each bundle stored for an image proved, or why it did not.
@@ -54,6 +58,7 @@ struct Outcome {
 fn verify_all(
     image: &str,
     registry: &RegistryArgs,
+    limits: &ReadLimitArgs,
     instance: &InstanceArgs,
     policy: &PolicyArgs,
     attestations: bool,
@@ -64,7 +69,7 @@ fn verify_all(
     let trust = instance.resolve()?.trust;
     let verifier = Verifier::new(trust, VerifierOptions::default());
     runtime()?.block_on(async {
-        let client = registry.client()?;
+        let client = limits.client(registry)?;
         let stored = client.list_signatures(&reference).await?;
         let digest_hex = stored.image.to_string().trim_start_matches("sha256:").to_string();
         let mut out = Outcome { payloads: vec![], failures: vec![], other: vec![] };
@@ -153,7 +158,7 @@ fn report(reference: &Reference, out: Outcome, found: usize, what: &str, checks:
 
 impl VerifyImage {
     pub fn run(&self) -> Result<i32> {
-        let (reference, out, found) = verify_all(&self.image, &self.registry, &self.instance, &self.policy, false, None)?;
+        let (reference, out, found) = verify_all(&self.image, &self.registry, &self.limits, &self.instance, &self.policy, false, None)?;
         report(
             &reference,
             out,
@@ -172,7 +177,7 @@ impl VerifyImage {
 impl VerifyAttestation {
     pub fn run(&self) -> Result<i32> {
         let want = self.predicate_type.as_deref().map(predicate_type);
-        let (reference, out, found) = verify_all(&self.image, &self.registry, &self.instance, &self.policy, true, want)?;
+        let (reference, out, found) = verify_all(&self.image, &self.registry, &self.limits, &self.instance, &self.policy, true, want)?;
         report(
             &reference,
             out,
