@@ -336,3 +336,79 @@ pub enum RepositoryError {
     #[error("invalid state: {0}")]
     State(String),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error's segments as `{:#}` of anyhow prints them.
+    fn segments(e: &Error) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut cur = std::error::Error::source(e);
+        while let Some(c) = cur {
+            out.push(c.to_string());
+            cur = c.source();
+        }
+        out
+    }
+
+    /// Every variant with a cause prints that cause once in its chain: the
+    /// outer `Display` does not repeat its source.
+    #[test]
+    fn no_variant_repeats_its_source() {
+        let errors = vec![
+            Error::Fetch {
+                what: "timestamp".into(),
+                url: "https://m/timestamp.json".into(),
+                source: FetchError::HttpStatus(503),
+            },
+            Error::metadata_at(
+                "root",
+                3,
+                MetadataError::Threshold(ThresholdError {
+                    role: "root".into(),
+                    threshold: 2,
+                    valid: 1,
+                    valid_keyids: vec!["ab".into()],
+                    signatures: 1,
+                }),
+            ),
+            Error::Target {
+                name: "a".into(),
+                source: TargetError::NotFound,
+            },
+            Error::storage(
+                "/c/timestamp.json",
+                std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied"),
+            ),
+            Error::Offline {
+                mirror: "https://m".into(),
+                reason: "mirror unreachable".into(),
+                source: Box::new(Error::metadata(
+                    "timestamp",
+                    MetadataError::VersionRollback { trusted: 5, new: 3 },
+                )),
+            },
+            Error::Repository(RepositoryError::State("x".into())),
+        ];
+        for e in &errors {
+            let segs = segments(e);
+            assert!(segs.len() >= 2, "{segs:?}");
+            for (i, s) in segs.iter().enumerate() {
+                for later in &segs[i + 1..] {
+                    assert!(!s.contains(later.as_str()), "{s:?} repeats {later:?}");
+                }
+            }
+            assert_eq!(segs.join(": "), e.report());
+        }
+        assert_eq!(
+            errors[1].report(),
+            "TUF: root.json v3 rejected: signature threshold not met: 1 of 2 required signatures from distinct keys verified (verified key IDs [\"ab\"], 1 signatures present)"
+        );
+        assert_eq!(
+            errors[4].report(),
+            "TUF: the mirror https://m could not be reached (mirror unreachable) and the cached metadata cannot be used offline: TUF: timestamp.json rejected: version rollback from 5 to 3"
+        );
+        assert_eq!(errors[4].check(), "rollback");
+    }
+}

@@ -197,6 +197,72 @@ impl Fetcher for AnyFetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A one-shot HTTP server on 127.0.0.1 answering every request with
+    /// `status` and `body`; returns its base URL.
+    fn serve(status: &'static str, body: &'static [u8], requests: usize) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(requests) {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(body);
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// The mirror's answers are classified so that only a connection failure
+    /// counts as unreachable: 503 and 500 are HTTP statuses (a failed
+    /// update), 404 is "not found", a closed port is `Transport`.
+    #[test]
+    fn http_status_is_not_unreachable() {
+        let f = HttpFetcher::new().unwrap();
+        let base = serve("503 Service Unavailable", b"down", 1);
+        assert_eq!(
+            f.fetch(&format!("{base}/timestamp.json"), 100),
+            Err(FetchError::HttpStatus(503))
+        );
+        let base = serve("500 Internal Server Error", b"", 1);
+        assert_eq!(
+            f.fetch(&format!("{base}/2.root.json"), 100),
+            Err(FetchError::HttpStatus(500))
+        );
+        let base = serve("404 Not Found", b"", 1);
+        assert_eq!(
+            f.fetch(&format!("{base}/2.root.json"), 100),
+            Err(FetchError::NotFound)
+        );
+        let base = serve("200 OK", b"0123456789", 2);
+        assert_eq!(f.fetch(&format!("{base}/a"), 10).unwrap(), b"0123456789");
+        assert_eq!(
+            f.fetch(&format!("{base}/a"), 9),
+            Err(FetchError::TooLarge { limit: 9 })
+        );
+        // A port nobody listens on: connection refused, the one "unreachable" case.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        assert!(matches!(
+            f.fetch(&format!("http://{addr}/timestamp.json"), 100),
+            Err(FetchError::Transport(_))
+        ));
+    }
 
     #[test]
     fn directory_fetcher_caps_and_404s() {

@@ -86,8 +86,9 @@ pub enum Freshness {
     Updated,
     /// The cache was recent enough; the mirror was not contacted.
     Cached,
-    /// The mirror could not be reached; verified cached metadata is used.
-    /// Show the warning to the user.
+    /// The mirror could not be reached (no connection at all, not an HTTP
+    /// error); verified, unexpired cached metadata is used. Show the
+    /// warning to the user.
     Offline { warning: String },
 }
 
@@ -231,7 +232,8 @@ impl<F: Fetcher> SigstoreTuf<F> {
     }
 
     /// Use the cache as is when it is younger than `cache_validity` and
-    /// still valid; otherwise [`Self::refresh`].
+    /// passes every check offline, none of it expired; otherwise
+    /// [`Self::refresh`].
     pub fn refresh_if_stale(&mut self) -> Result<Freshness, Error> {
         let ts = self.dir.join("timestamp.json");
         let fresh = std::fs::metadata(&ts)
