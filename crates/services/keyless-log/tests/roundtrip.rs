@@ -30,9 +30,11 @@ async fn v2_hashedrekord_bundle_verifies(backend: Backend) {
     );
     assert_eq!(tle["logIndex"], "0");
     assert!(tle.get("integratedTime").is_none());
-    let bundle = message_bundle(&key, artifact, &sig, tle.clone());
+    let bundle = timestamped(&message_bundle(&key, artifact, &sig, tle.clone()), &sig);
     let result = verify(&server, &key, &bundle, artifact).expect("bundle verifies");
     assert_eq!(result.log_entries.len(), 1);
+    // Without a timestamp a v2 entry gives no verified time: refused.
+    assert!(verify(&server, &key, &message_bundle(&key, artifact, &sig, tle.clone()), artifact).is_err());
 
     // The same bundle does not verify for another artifact, nor with a
     // tampered checkpoint.
@@ -46,7 +48,7 @@ async fn v2_hashedrekord_bundle_verifies(backend: Backend) {
     assert!(verify(
         &server,
         &key,
-        &message_bundle(&key, artifact, &sig, bad),
+        &timestamped(&message_bundle(&key, artifact, &sig, bad), &sig),
         artifact
     )
     .is_err());
@@ -61,7 +63,8 @@ async fn v2_hashedrekord_bundle_verifies(backend: Backend) {
 /// Rekor v2 since 2026-05 ("DSSE as hashedrekord"): `dsseRequestV002` is
 /// refused with "invalid type, must be hashedrekord" and nothing is
 /// logged; the same envelope is logged as a hashedrekord over
-/// SHA-256(PAE(payloadType, payload)) with the envelope's signature.
+/// SHA-256(PAE(payloadType, payload)) with the envelope's signature, and
+/// the bundle of that entry verifies.
 async fn v2_dsse_is_refused_and_logged_as_hashedrekord(backend: Backend) {
     let server = start_on(backend, LogKeyType::Ed25519).await;
     let key = signer();
@@ -125,6 +128,13 @@ async fn v2_dsse_is_refused_and_logged_as_hashedrekord(backend: Backend) {
         .verify_prehashed(key.signature_algorithm(), &sha256(&pae), &sig)
         .expect("the envelope signature verifies over the logged digest");
     assert_eq!(server.log.published().size, 1);
+    let bundle = serde_json::to_vec(&json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": { "publicKey": { "hint": "" }, "tlogEntries": [tle] },
+        "dsseEnvelope": envelope,
+    }))
+    .unwrap();
+    verify(&server, &key, &timestamped(&bundle, &sig), artifact).expect("DSSE bundle verifies");
 }
 
 async fn v1_hashedrekord_with_set_verifies(backend: Backend) {

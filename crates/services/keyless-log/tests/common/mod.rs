@@ -193,7 +193,34 @@ pub fn hashed_rekord_v1(key: &SigningKey, artifact: &[u8]) -> (Value, Vec<u8>) {
     (req, sig)
 }
 
-/// A trusted_root.json listing the log (and nothing else).
+/// One timestamp authority for the tests of this binary (its keys in a
+/// directory that lives as long as the process).
+pub fn tsa() -> &'static keyless_tsa::Tsa {
+    static TSA: std::sync::OnceLock<keyless_tsa::Tsa> = std::sync::OnceLock::new();
+    TSA.get_or_init(|| {
+        let dir = Box::leak(Box::new(tempfile::tempdir().unwrap()));
+        let mut tsa = keyless_tsa::Tsa::open(&keyless_tsa::TsaConfig::new(dir.path())).unwrap();
+        tsa.set_uri("http://tsa.test/api/v1/timestamp");
+        tsa
+    })
+}
+
+/// `bundle` with an RFC 3161 timestamp from [`tsa`] over `signature`: a
+/// Rekor v2 entry has no integrated time, so the verifier needs one.
+pub fn timestamped(bundle: &[u8], signature: &[u8]) -> Vec<u8> {
+    let req = keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, signature)
+        .with_cert_req(true)
+        .to_der()
+        .unwrap();
+    let reply = tsa().timestamp_der(&req);
+    assert!(reply.failure.is_none(), "{:?}", reply.failure);
+    let mut v: Value = serde_json::from_slice(bundle).unwrap();
+    v["verificationMaterial"]["timestampVerificationData"] =
+        json!({ "rfc3161Timestamps": [{ "signedTimestamp": b64(&reply.der) }] });
+    serde_json::to_vec(&v).unwrap()
+}
+
+/// A trusted_root.json listing the log and the tests' [`tsa`].
 pub fn trusted_root(server: &Server) -> Vec<u8> {
     let key = server.log.public_key();
     let details = match key.algorithm() {
@@ -208,7 +235,7 @@ pub fn trusted_root(server: &Server) -> Vec<u8> {
             "publicKey": { "rawBytes": b64(key.spki_der()), "keyDetails": details, "validFor": { "start": "2020-01-01T00:00:00Z" } },
             "logId": { "keyId": b64(&server.log.log_id()) },
         }],
-        "certificateAuthorities": [], "ctlogs": [], "timestampAuthorities": [],
+        "certificateAuthorities": [], "ctlogs": [], "timestampAuthorities": [tsa().trusted_root_entry()],
     }))
     .unwrap()
 }
