@@ -5,8 +5,10 @@
 //! chain, appends a Merkle leaf and answers with a v1 SCT signed by its
 //! own ECDSA P-256 key; the log ID is SHA-256 of that key's SPKI.
 //!
-//! Entries are kept in memory: this log exists so that certificates carry
-//! a verifiable SCT, not (yet) as a durable public log.
+//! The tree is kept in memory, and only as its right edge ([`CompactTree`]):
+//! enough to append and to sign tree heads in O(log n), not to serve
+//! entries or proofs. This log exists so that certificates carry a
+//! verifiable SCT, not (yet) as a durable public log.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
