@@ -210,7 +210,7 @@ impl RegistryClient {
         };
         let what = || format!("referrers of {repo}@{subject}");
         let mut manifests = Vec::new();
-        let mut budget = MAX_REFERRERS_BYTES;
+        let mut listing_left = MAX_REFERRERS_BYTES;
         let mut pages = 0u32;
         let mut next = Some(url);
         // The listing may be paginated (`Link: <…>; rel="next"`); every page
@@ -257,11 +257,11 @@ impl RegistryClient {
                 response,
                 Operation::Referrers,
                 &page,
-                budget,
+                listing_left,
                 Some(read_budget),
             )
             .await?;
-            budget -= body.len() as u64;
+            listing_left -= body.len() as u64;
             let index: ImageIndex =
                 serde_json::from_slice(&body).map_err(|source| ContentError::InvalidJson {
                     what: what(),
