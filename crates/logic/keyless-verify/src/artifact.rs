@@ -1,8 +1,9 @@
 //! The artifact being verified: a file, hashed as a stream so that it is
-//! never held in memory whole, or just a digest (`sha256:<hex>`).
+//! never held in memory whole, or just a digest (`sha256:<hex>`,
+//! `sha384:<hex>`, `sha512:<hex>`).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use keyless_crypto::{HashAlgorithm, Hasher};
@@ -28,16 +29,18 @@ pub enum Artifact {
 }
 
 impl Artifact {
-    /// Parse the conformance protocol's argument: `sha256:<64 hex>` that is
-    /// not an existing path is a digest; anything else is a path.
+    /// Parse the command-line argument: `<alg>:<hex>` (`sha256`, `sha384`
+    /// or `sha512`, with a digest of that hash's length) that is not an
+    /// existing path is a digest; anything else is a path. The other hashes
+    /// are needed for bundles that do not use SHA-256: npm's provenance
+    /// names its subjects by SHA-512 only.
     pub fn from_arg(arg: &str) -> Self {
-        if let Some(hex_digest) = arg.strip_prefix("sha256:") {
-            if hex_digest.len() == 64 && !Path::new(arg).exists() {
-                if let Ok(digest) = hex::decode(hex_digest) {
-                    return Self::Digest {
-                        algorithm: HashAlgorithm::Sha256,
-                        digest,
-                    };
+        if let Some((name, hex_digest)) = arg.split_once(':') {
+            if let Some(algorithm) = HashAlgorithm::from_name(name) {
+                if hex_digest.len() == 2 * algorithm.output_len() && !Path::new(arg).exists() {
+                    if let Ok(digest) = hex::decode(hex_digest) {
+                        return Self::Digest { algorithm, digest };
+                    }
                 }
             }
         }
@@ -46,18 +49,48 @@ impl Artifact {
 
     /// The artifact's digest under `algorithm`.
     pub fn digest(&self, algorithm: HashAlgorithm) -> Result<Vec<u8>, ArtifactError> {
+        let mut all = self.digests(&[algorithm])?;
+        all.pop()
+            .ok_or_else(|| ArtifactError::Io("no digest computed".into()))
+    }
+
+    /// The artifact's digests under each of `algorithms`, in that order; a
+    /// file is read once whatever their number.
+    pub fn digests(&self, algorithms: &[HashAlgorithm]) -> Result<Vec<Vec<u8>>, ArtifactError> {
         match self {
-            Self::Bytes(b) => Ok(algorithm.digest(b)),
-            Self::Digest { algorithm: have, digest } if *have == algorithm => Ok(digest.clone()),
-            Self::Digest { algorithm: have, .. } => Err(ArtifactError::Unsupported(format!(
-                "the artifact was given as a {have:?} digest, but {algorithm:?} is needed; pass the file instead"
-            ))),
+            Self::Bytes(b) => Ok(algorithms.iter().map(|a| a.digest(b)).collect()),
+            Self::Digest { algorithm: have, digest } => algorithms
+                .iter()
+                .map(|want| {
+                    if want == have {
+                        Ok(digest.clone())
+                    } else {
+                        Err(ArtifactError::Unsupported(format!(
+                            "the artifact was given as a {} digest, but {} is needed; pass the file, or its {}:<hex> digest",
+                            have.name(),
+                            want.name(),
+                            want.name()
+                        )))
+                    }
+                })
+                .collect(),
             Self::File(path) => {
-                let file = File::open(path).map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
-                let mut reader = BufReader::with_capacity(1 << 16, file);
-                let mut hasher = Hasher::new(algorithm);
-                std::io::copy(&mut reader, &mut hasher).map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
-                Ok(hasher.finish())
+                let io = |e: std::io::Error| ArtifactError::Io(format!("{}: {e}", path.display()));
+                let mut file = File::open(path).map_err(io)?;
+                let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = match file.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(io(e)),
+                    };
+                    for h in &mut hashers {
+                        h.update(&buf[..n]);
+                    }
+                }
+                Ok(hashers.into_iter().map(Hasher::finish).collect())
             }
         }
     }
@@ -103,6 +136,44 @@ mod tests {
             Artifact::File(_)
         ));
         assert!(matches!(Artifact::from_arg("a.txt"), Artifact::File(_)));
+        let hex96 = "ab".repeat(48);
+        let hex128 = "cd".repeat(64);
+        assert!(matches!(
+            Artifact::from_arg(&format!("sha384:{hex96}")),
+            Artifact::Digest { algorithm: HashAlgorithm::Sha384, .. }
+        ));
+        assert!(matches!(
+            Artifact::from_arg(&format!("sha512:{hex128}")),
+            Artifact::Digest { algorithm: HashAlgorithm::Sha512, .. }
+        ));
+        // A length that is not the named hash's is a path, not a digest.
+        assert!(matches!(
+            Artifact::from_arg(&format!("sha512:{hex64}")),
+            Artifact::File(_)
+        ));
+        assert!(matches!(
+            Artifact::from_arg(&format!("md5:{hex64}")),
+            Artifact::File(_)
+        ));
+    }
+
+    /// Several digests from one read of a file equal the one-shot digests,
+    /// and a digest argument yields only its own hash.
+    #[test]
+    fn several_digests_in_one_pass() {
+        let path = std::env::temp_dir().join(format!("keyless-artifact-multi-{}", std::process::id()));
+        let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let algs = [HashAlgorithm::Sha512, HashAlgorithm::Sha256, HashAlgorithm::Sha384];
+        let got = Artifact::File(path.clone()).digests(&algs).unwrap();
+        std::fs::remove_file(path).unwrap();
+        for (alg, d) in algs.iter().zip(&got) {
+            assert_eq!(d, &alg.digest(&data));
+        }
+        let given = Artifact::Digest { algorithm: HashAlgorithm::Sha512, digest: got[0].clone() };
+        assert_eq!(given.digest(HashAlgorithm::Sha512).unwrap(), got[0]);
+        let err = given.digest(HashAlgorithm::Sha256).unwrap_err().to_string();
+        assert!(err.contains("given as a sha512 digest, but sha256 is needed"), "{err}");
     }
 
     #[test]

@@ -35,15 +35,34 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
                 &hr.signature.public_key.content,
             )?;
             let (alg, digest) = artifact_digest(entry, signed)?;
+            // The hash the bundle declares (and the signature was checked
+            // with) must be the one the log recorded.
+            if hr.data.hash.algorithm != alg.name() {
+                return Err(digest_algorithm_mismatch(entry, alg.name(), &hr.data.hash.algorithm));
+            }
             eq_hex_hash(entry, "artifact digest", alg, digest, &hr.data.hash)
         }
         (EntryBody::HashedRekordV002(hr), content) => {
             let (alg, digest) = match content {
                 Content::MessageSignature(_) => {
                     let (alg, d) = artifact_digest(entry, signed)?;
+                    if hr.data.algorithm != alg.proto_name() {
+                        return Err(digest_algorithm_mismatch(entry, alg.proto_name(), &hr.data.algorithm));
+                    }
                     (alg, d.clone())
                 }
-                Content::Dsse(env) => (HashAlgorithm::Sha256, sha256(&dsse_pae(env)).to_vec()),
+                // Rekor v2 logs a DSSE envelope as the digest of its PAE,
+                // under the hash the entry names; we compute it ourselves.
+                Content::Dsse(env) => {
+                    let alg = HashAlgorithm::from_proto_name(&hr.data.algorithm).ok_or_else(|| {
+                        mismatch(
+                            "digest algorithm",
+                            "SHA2_256, SHA2_384 or SHA2_512".into(),
+                            hr.data.algorithm.clone(),
+                        )
+                    })?;
+                    (alg, alg.digest(&dsse_pae(env)))
+                }
                 _ => {
                     return Err(mismatch(
                         "content",
@@ -79,18 +98,15 @@ pub(crate) fn check(entry: usize, body: &EntryBody, signed: &Signed<'_>) -> Resu
             check_pem(entry, "verifier", signed.signer, &sig.verifier)?;
             Ok(())
         }
-        (EntryBody::DsseV002(d), Content::Dsse(env)) => {
-            eq_proto_hash(
-                entry,
-                "payload hash",
-                HashAlgorithm::Sha256,
-                &sha256(&env.payload),
-                &d.payload_hash,
-            )?;
-            let sig = single(entry, &d.signatures)?;
-            eq_bytes(entry, "signature", signed.content.signature(), &sig.content)?;
-            check_v2_verifier(entry, signed.signer, &sig.verifier)
-        }
+        // Removed from the Rekor v2 spec (2026-05, "DSSE as hashedrekord"):
+        // sigstore-go, -java and -python refuse it, and so do we, whatever
+        // the entry records.
+        (EntryBody::DsseV002(_), Content::Dsse(_)) => Err(LogError::UnsupportedEntryType {
+            entry,
+            kind: "dsse:0.0.2".into(),
+            content: "DSSE",
+            reason: "since the Rekor v2 spec change of 2026-05 (\"DSSE as hashedrekord\"), a DSSE envelope is logged only as hashedrekord 0.0.2 over the digest of its PAE",
+        }),
         (EntryBody::IntotoV002(i), Content::Dsse(env)) => {
             let c = &i.content;
             eq_hex_hash(
@@ -227,11 +243,14 @@ fn eq_bytes(
     }
 }
 
-fn hex_alg_name(alg: HashAlgorithm) -> &'static str {
-    match alg {
-        HashAlgorithm::Sha384 => "sha384",
-        HashAlgorithm::Sha512 => "sha512",
-        _ => "sha256",
+/// The log entry names another hash than the bundle's message digest: the
+/// signature was checked under the bundle's, so the entry is not about it.
+fn digest_algorithm_mismatch(entry: usize, bundle: &str, logged: &str) -> LogError {
+    LogError::Mismatch {
+        entry,
+        field: "digest algorithm",
+        expected: format!("{bundle} (the bundle's message digest algorithm)"),
+        found: logged.to_string(),
     }
 }
 
@@ -242,7 +261,7 @@ fn eq_hex_hash(
     digest: &[u8],
     logged: &HexHash,
 ) -> Result<(), LogError> {
-    let expected = format!("{}:{}", hex_alg_name(alg), hex::encode(digest));
+    let expected = format!("{}:{}", alg.name(), hex::encode(digest));
     let found = format!("{}:{}", logged.algorithm, logged.value.to_ascii_lowercase());
     if expected == found {
         Ok(())

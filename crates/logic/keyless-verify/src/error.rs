@@ -164,6 +164,15 @@ pub enum LogError {
         expected: String,
         found: String,
     },
+    /// An entry kind that may not record this content, whatever its body
+    /// says: Rekor v2 logs a DSSE envelope only as `hashedrekord 0.0.2`.
+    #[error("entry {entry}: unsupported entry type '{kind}' for a {content} bundle: {reason}")]
+    UnsupportedEntryType {
+        entry: usize,
+        kind: String,
+        content: &'static str,
+        reason: &'static str,
+    },
     #[error("entry {entry}: log ID {log_id} is not a transparency log in the trusted root")]
     UnknownLog { entry: usize, log_id: String },
     #[error("entry {entry}: log key of {log} is unusable: {problem}")]

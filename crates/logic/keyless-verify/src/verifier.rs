@@ -136,9 +136,11 @@ impl Verifier {
         let mut statement = None;
         let artifact_digest = match &bundle.content {
             Content::MessageSignature(ms) => {
-                let alg = message_hash(key);
+                // The hash the bundle declares; step 1 binds it to the
+                // hash each log entry declares.
+                let alg = message_hash(ms, key)?;
                 let digest = artifact.digest(alg)?;
-                verify_message(ms, key, artifact, &digest)?;
+                verify_message(ms, key, artifact, alg, &digest)?;
                 Some((alg, digest))
             }
             Content::Dsse(env) => {
