@@ -121,7 +121,10 @@ fn cache_bytes(dir: &Path) -> BTreeMap<String, String> {
         .filter(|p| p.is_file())
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, keyless_crypto::sha256_hex(&std::fs::read(&p).unwrap()))
+            (
+                name,
+                keyless_crypto::sha256_hex(&std::fs::read(&p).unwrap()),
+            )
         })
         .collect()
 }
@@ -920,7 +923,8 @@ fn duplicate_signature_keyids_are_refused_for_every_role() {
         let r = env.refresh();
         let msg = chain_once(r.as_ref().unwrap_err());
         assert!(
-            msg.starts_with(&format!("TUF: {role}.json v")) && msg.contains("duplicate signature key ID"),
+            msg.starts_with(&format!("TUF: {role}.json v"))
+                && msg.contains("duplicate signature key ID"),
             "{msg}"
         );
         assert_eq!(r.as_ref().unwrap_err().check(), "duplicate-signature-keyid");

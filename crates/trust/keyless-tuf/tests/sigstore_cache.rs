@@ -257,7 +257,8 @@ fn http_error_status_is_a_failed_update_never_offline() {
             let c = initialized();
             c.fetcher.fail(suffix, FetchError::HttpStatus(503));
             let before = dir_digests(&c.dir);
-            let mut tuf = SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
+            let mut tuf =
+                SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
             let e = tuf.refresh().unwrap_err();
             match &e {
                 Error::Fetch {
@@ -286,7 +287,11 @@ fn http_error_status_is_a_failed_update_never_offline() {
                     })
                 ));
             }
-            assert_eq!(dir_digests(&c.dir), before, "{suffix} at {at}: cache changed");
+            assert_eq!(
+                dir_digests(&c.dir),
+                before,
+                "{suffix} at {at}: cache changed"
+            );
         }
     }
 }
@@ -319,11 +324,15 @@ fn unreachable_mirror_with_expired_cache_is_an_error() {
         .fail("", FetchError::Transport("connection refused".into()));
     let before = dir_digests(&c.dir);
     for at in [t0() + Duration::days(2), t0() + Duration::days(8)] {
-        let mut tuf = SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
+        let mut tuf =
+            SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
         let e = tuf.refresh().unwrap_err();
         assert!(matches!(e, Error::Offline { .. }), "{e:?}");
         assert!(
-            matches!(e.metadata_error(), Some(keyless_tuf::MetadataError::Expired { .. })),
+            matches!(
+                e.metadata_error(),
+                Some(keyless_tuf::MetadataError::Expired { .. })
+            ),
             "{e:?}"
         );
         assert_eq!(e.check(), "expired");
@@ -332,7 +341,8 @@ fn unreachable_mirror_with_expired_cache_is_an_error() {
             msg.starts_with(&format!("TUF: the mirror {MIRROR} could not be reached (TUF: root: could not fetch {MIRROR}/2.root.json: mirror unreachable: connection refused) and the cached metadata cannot be used offline: TUF: timestamp.json v2 rejected: expired at ")),
             "{msg}"
         );
-        let mut tuf = SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
+        let mut tuf =
+            SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
         assert!(matches!(tuf.refresh_if_stale(), Err(Error::Offline { .. })));
     }
     assert_eq!(dir_digests(&c.dir), before);
@@ -355,4 +365,39 @@ fn unreachable_mirror_with_unexpired_cache_is_offline() {
         other => panic!("{other:?}"),
     }
     assert_eq!(tuf.trusted_root().unwrap(), b"{\"trust\":1}");
+}
+
+/// Offline, an expired cached targets role is refused by name, even while
+/// timestamp and snapshot are still valid.
+#[test]
+fn unreachable_mirror_with_expired_targets_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror_dir = tmp.path().join("mirror");
+    let root = tmp.path().join("cache");
+    let mut repo = RepositoryBuilder::new()
+        .now(t0() - Duration::hours(1))
+        .expiry("targets", Duration::hours(12))
+        .build()
+        .unwrap();
+    repo.add_target(TRUSTED_ROOT_TARGET, b"{}").unwrap();
+    repo.sign().unwrap();
+    repo.publish(&mirror_dir).unwrap();
+    let fetcher = Faulty {
+        inner: Rc::new(DirectoryFetcher::new(MIRROR, &mirror_dir)),
+        fail: Rc::new(RefCell::new(None)),
+    };
+    let root_json = repo.signed_bytes("root").unwrap().to_vec();
+    SigstoreTuf::initialize_with(MIRROR, &root_json, &root, fetcher.clone(), options_at(t0()))
+        .unwrap();
+    fetcher.fail("", FetchError::Transport("connection refused".into()));
+    // Timestamp (1 day) and snapshot (7 days) valid; targets (12 h) expired.
+    let at = t0() + Duration::hours(18);
+    let mut tuf = SigstoreTuf::open(MIRROR, &root, fetcher, options_at(at)).unwrap();
+    let e = tuf.refresh().unwrap_err();
+    assert_eq!(e.check(), "expired");
+    let msg = chain_once(&e);
+    assert!(
+        msg.contains("cannot be used offline: TUF: targets.json v2 rejected: expired at "),
+        "{msg}"
+    );
 }

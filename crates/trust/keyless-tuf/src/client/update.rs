@@ -358,7 +358,8 @@ impl<F: Fetcher> Updater<F> {
                 }) => break,
                 Err(e) => return Err(e),
             };
-            let env = Envelope::from_slice(&raw).map_err(|e| Error::metadata_at("root", next, e))?;
+            let env =
+                Envelope::from_slice(&raw).map_err(|e| Error::metadata_at("root", next, e))?;
             let new: Root = env
                 .parse_signed()
                 .map_err(|e| Error::metadata_at("root", next, e))?;
@@ -423,7 +424,11 @@ impl<F: Fetcher> Updater<F> {
             self.root = Trusted { signed: new, raw };
         }
         // §5.3.10: the final root must not be expired (freeze attack).
-        self.expired("root", self.root.signed.common.version, self.root.signed.common.expires)?;
+        self.expired(
+            "root",
+            self.root.signed.common.version,
+            self.root.signed.common.expires,
+        )?;
         // §5.3.11: if the timestamp and/or snapshot keys were rotated, delete
         // the trusted timestamp and snapshot metadata (fast-forward recovery).
         let rotated = |role: &str| start.role(role) != self.root.signed.role(role);
@@ -520,7 +525,11 @@ impl<F: Fetcher> Updater<F> {
             self.store.write("timestamp", &raw)?;
             self.timestamp = Some(Trusted { signed: new, raw });
         } else if let Some(old) = &self.timestamp {
-            self.expired("timestamp", old.signed.common.version, old.signed.common.expires)?;
+            self.expired(
+                "timestamp",
+                old.signed.common.version,
+                old.signed.common.expires,
+            )?;
         }
         Ok(())
     }
@@ -618,7 +627,11 @@ impl<F: Fetcher> Updater<F> {
                 MetadataError::Malformed(format!("root has no {role} role")),
             )
         })?;
-        Ok(Delegation::new(&r.keyids, r.threshold, &self.root.signed.keys))
+        Ok(Delegation::new(
+            &r.keyids,
+            r.threshold,
+            &self.root.signed.keys,
+        ))
     }
 
     /// §5.6 "Update the targets role" (also for delegated roles, §5.6.7.2):
@@ -665,23 +678,37 @@ impl<F: Fetcher> Updater<F> {
                 .map_err(|e| Error::metadata_at(role, t.common.version, e))?;
             Ok(t)
         };
-        // A cached copy is used only if it verifies and is the current version.
-        if let Some(raw) = self.store.read(role) {
-            if let Ok(t) = verify(&raw) {
-                if t.common.version == meta.version && !t.common.expires.is_expired(self.now) {
-                    self.targets
-                        .insert(role.to_string(), Trusted { signed: t, raw });
-                    self.verified_under.insert(role.to_string(), d.clone());
-                    return Ok(());
-                }
+        // A cached copy is used only if it verifies, is the current version
+        // and is unexpired. Online, any other cached copy is ignored and the
+        // role downloaded; offline, the reason it cannot be used is the error.
+        let cached = self.store.read(role).map(|raw| {
+            let t = verify(&raw)?;
+            if t.common.version != meta.version {
+                return Err(Error::metadata_at(
+                    role,
+                    t.common.version,
+                    MetadataError::VersionMismatch {
+                        expected: meta.version,
+                        found: t.common.version,
+                    },
+                ));
             }
-        }
-        if self.offline {
-            return Err(Error::Config(format!(
-                "no current cached {role} metadata (version {} from the snapshot, unexpired, \
-                 signed by its delegation) to use offline",
-                meta.version
-            )));
+            self.expired(role, t.common.version, t.common.expires)?;
+            Ok(Trusted { signed: t, raw })
+        });
+        match cached {
+            Some(Ok(t)) => {
+                self.targets.insert(role.to_string(), t);
+                self.verified_under.insert(role.to_string(), d.clone());
+                return Ok(());
+            }
+            Some(Err(e)) if self.offline => return Err(e),
+            None if self.offline => {
+                return Err(Error::Config(format!(
+                    "no cached {role} metadata to use offline"
+                )))
+            }
+            _ => {}
         }
         // §5.6.1: download VERSION.ROLE.json or ROLE.json.
         let enc = encode_role_name(role);
@@ -752,7 +779,11 @@ impl<F: Fetcher> Updater<F> {
     }
 
     fn load_cached(&mut self) -> Result<(), Error> {
-        self.expired("root", self.root.signed.common.version, self.root.signed.common.expires)?;
+        self.expired(
+            "root",
+            self.root.signed.common.version,
+            self.root.signed.common.expires,
+        )?;
         let missing =
             |role: &str| Error::Config(format!("no cached {role} metadata to use offline"));
         let raw = self
