@@ -42,16 +42,23 @@ struct Fake {
 impl Fake {
     /// A server answering every connection with `steps`.
     async fn start(steps: Vec<Step>) -> Fake {
+        Self::start_with(move |_| steps.clone()).await
+    }
+
+    /// A server answering each request with what `answer` makes of it.
+    async fn start_with(answer: impl Fn(&Received) -> Vec<Step> + Send + Sync + 'static) -> Fake {
+        let answer = Arc::new(answer);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let log = received.clone();
         tokio::spawn(async move {
             while let Ok((mut conn, _)) = listener.accept().await {
-                let steps = steps.clone();
+                let answer = answer.clone();
                 let log = log.clone();
                 tokio::spawn(async move {
                     let Some(request) = read_request(&mut conn).await else { return };
+                    let steps = answer(&request);
                     log.lock().expect("lock").push(request);
                     for step in steps {
                         match step {
@@ -515,4 +522,74 @@ async fn rekor_v1_answer_with_bad_hex_is_refused() {
         .await
         .expect_err("bad rootHash");
     assert!(e.to_string().starts_with(&format!("transparency log {}/api/v1/log/entries: malformed response: rootHash: ", fake.base)), "{e}");
+}
+
+// ---- RFC 3161: a real TSA behind the fake server ----
+
+fn tsa_signer() -> Arc<keyless_tsa::Tsa> {
+    let dir = std::env::temp_dir().join(format!("keyless-sign-http-tsa-{}-{}", std::process::id(), rand_suffix()));
+    let tsa = keyless_tsa::Tsa::open(&keyless_tsa::TsaConfig::new(&dir)).expect("TSA");
+    let _ = std::fs::remove_dir_all(&dir);
+    Arc::new(tsa)
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A TSA endpoint whose reply is the real TSA's answer to whatever request
+/// `rewrite` turns the received one into.
+async fn tsa_answering(rewrite: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'static) -> Fake {
+    let tsa = tsa_signer();
+    Fake::start_with(move |req| {
+        let reply = tsa.timestamp_der(&rewrite(&req.body));
+        vec![Step::Send(answer("200 OK", Some("application/timestamp-reply"), &reply.der))]
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_granted_timestamp_over_our_signature_is_returned() {
+    let fake = tsa_answering(|req| req.to_vec()).await;
+    let der = TsaClient::new(format!("{}/api/v1/timestamp", fake.base), patient()).timestamp(b"signature").await.expect("timestamp");
+    let token = keyless_tsp::TimestampToken::from_der(&der).expect("token");
+    assert_eq!(token.tst_info().message_imprint.hashed_message.as_bytes(), keyless_crypto::sha256(b"signature"));
+    assert!(token.tst_info().nonce.is_some(), "we ask with a nonce");
+}
+
+#[tokio::test]
+async fn a_timestamp_without_our_nonce_is_refused() {
+    // Same data, another request: a replayed or mixed-up reply.
+    let fake = tsa_answering(|_| {
+        keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, b"signature")
+            .with_nonce(b"someone else")
+            .expect("nonce")
+            .with_cert_req(true)
+            .to_der()
+            .expect("request")
+    })
+    .await;
+    let (e, _) = tsa_error(&fake, patient()).await;
+    assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: the timestamp does not carry our request's nonce", fake.base));
+}
+
+#[tokio::test]
+async fn a_timestamp_over_other_data_is_refused() {
+    let fake = tsa_answering(|_| {
+        keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, b"other signature").to_der().expect("request")
+    })
+    .await;
+    let (e, _) = tsa_error(&fake, patient()).await;
+    assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: the timestamp covers different data", fake.base));
+}
+
+#[tokio::test]
+async fn a_rejection_with_http_200_is_refused() {
+    // The TSA refuses a request it cannot parse with a TimeStampResp whose
+    // status is "rejection"; that carries no timestamp.
+    let fake = tsa_answering(|_| b"not a request".to_vec()).await;
+    let (e, _) = tsa_error(&fake, patient()).await;
+    assert!(e.starts_with(&format!("timestamp authority {}/api/v1/timestamp: malformed reply: ", fake.base)), "{e}");
 }
