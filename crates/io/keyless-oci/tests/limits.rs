@@ -16,7 +16,8 @@ mod support;
 use std::time::Duration;
 
 use base64::Engine as _;
-use keyless_oci::cosign::{SignatureLayer, SimpleSigning};
+use keyless_oci::cosign::{self, SignatureLayer, SimpleSigning};
+use keyless_oci::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST};
 use keyless_oci::referrers::SIGSTORE_BUNDLE_V03_MEDIA_TYPE;
 use keyless_oci::testing::{push_test_image, TestRegistry};
 use keyless_oci::{
@@ -126,6 +127,57 @@ async fn signature_layers_over_the_limit_are_refused() -> Result {
         .await
         .expect_err("3 layers > 2");
     assert_limit(&err, ReadLimit::Signatures, 2, &pinned, &[]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_default_limit_refuses_a_flooded_sig_manifest_up_front() -> Result {
+    // A hostile registry lists 1001 layers (one small blob, repeated) under
+    // the .sig tag: refused by the default limit before any blob is fetched,
+    // where 1001 blob requests would otherwise follow.
+    let registry = ReferrersRegistry::start().await?;
+    let image = registry.reference("keyless/app:v1")?;
+    let client = client();
+    let digest = push_test_image(&client, &image, "flood").await?.digest;
+    let layer = signature(&image, &digest, 0, 0).descriptor();
+    let config = b"{}".to_vec();
+    client.push_blob(image.repository(), &config).await?;
+    client
+        .push_blob(
+            image.repository(),
+            signature(&image, &digest, 0, 0).payload(),
+        )
+        .await?;
+    let manifest = ImageManifest::new(
+        Descriptor::for_content(OCI_CONFIG, &config),
+        vec![layer; 1001],
+    );
+    client
+        .put_manifest(
+            image.repository(),
+            &cosign::signature_tag(&digest),
+            OCI_MANIFEST,
+            serde_json::to_vec(&manifest)?,
+            None,
+        )
+        .await?;
+    let started = std::time::Instant::now();
+    let err = client
+        .list_signatures(&image)
+        .await
+        .expect_err("1001 layers > the default 1000");
+    assert_limit(
+        &err,
+        ReadLimit::Signatures,
+        keyless_oci::client::DEFAULT_MAX_SIGNATURES,
+        &image.with_digest(digest).to_string(),
+        &["lists 1001 signature layers"],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     Ok(())
 }
 
