@@ -92,3 +92,39 @@ fn init_refresh_download_and_refusals() {
     assert_eq!(run(&["bogus"]), 1);
     assert_eq!(run(&["--metadata-dir", s(&md)]), 1);
 }
+
+/// tuf-conformance `test_duplicate_sig_keyids`: a snapshot whose
+/// `signatures` repeat a key ID is refused (exit 1) even though the
+/// threshold is met, it is not persisted, and the error names the check.
+#[test]
+fn duplicate_signature_keyids_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mirror = tmp.path().join("repo");
+    let md = tmp.path().join("metadata");
+    std::fs::create_dir_all(&md).unwrap();
+    let mut repo = RepositoryBuilder::new().build().unwrap();
+    repo.sign().unwrap();
+    repo.publish(&mirror).unwrap();
+    let root = tmp.path().join("initial_root.json");
+    std::fs::write(&root, repo.root_version_bytes(1).unwrap()).unwrap();
+    let url = format!("file://{}", mirror.display());
+    assert_eq!(run(&["--metadata-dir", s(&md), "init", s(&root)]), 0);
+
+    let file = mirror.join(format!("{}.snapshot.json", repo.snapshot.common.version));
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let first = v["signatures"][0].clone();
+    v["signatures"].as_array_mut().unwrap().push(first);
+    std::fs::write(&file, serde_json::to_vec(&v).unwrap()).unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_keyless-tuf-conformance"))
+        .args(["--metadata-url", &url, "--metadata-dir", s(&md), "refresh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TUF: snapshot.json v1 rejected: duplicate signature key ID"),
+        "{stderr}"
+    );
+    assert!(!md.join("snapshot.json").exists());
+}
