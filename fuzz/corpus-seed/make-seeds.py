@@ -2,7 +2,8 @@
 """Regenerate fuzz/corpus-seed/ from the Sigstore conformance data.
 
 Usage: python3 fuzz/corpus-seed/make-seeds.py [CONFORMANCE_DIR]
-(default: ../shared/conformance relative to the repository root).
+(default: testdata/sigstore-conformance in the repository, else
+../shared/conformance beside it; both hold the same data).
 
 Every seed is cut out of a conformance bundle or trusted root, or
 assembled from its parts (see README.md beside this script); the
@@ -16,7 +17,12 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-CONF = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "..", "shared", "conformance")
+if len(sys.argv) > 1:
+    CONF = sys.argv[1]
+elif os.path.isdir(os.path.join(REPO, "testdata", "sigstore-conformance")):
+    CONF = os.path.join(REPO, "testdata", "sigstore-conformance")
+else:
+    CONF = os.path.join(REPO, "..", "shared", "conformance")
 CASES = os.path.join(CONF, "assets", "bundle-verify")
 
 
