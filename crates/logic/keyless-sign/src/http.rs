@@ -118,6 +118,9 @@ impl HttpClient {
     }
 
     /// The process-wide client with default options, built on first use.
+    /// Its pooled connections are driven by the Tokio runtime that opened
+    /// them, so a process that signs from several runtimes in turn should
+    /// give each its own client ([`HttpClient::new`]); the CLI runs one.
     pub fn shared() -> Result<Self, SignError> {
         static SHARED: OnceLock<Result<HttpClient, String>> = OnceLock::new();
         SHARED.get_or_init(|| Self::build(HttpOptions::default())).clone().map_err(SignError::Config)
@@ -572,7 +575,8 @@ impl TimestampAuthority for TsaClient {
             .with_nonce(&nonce[..8])
             .map_err(|e| fail(e.to_string()))?
             .with_cert_req(true);
-        let request = self.http.client.post(&self.url).header(CONTENT_TYPE, TIMESTAMP_QUERY).header(ACCEPT, TIMESTAMP_REPLY).body(req.to_der().map_err(|e| fail(e.to_string()))?);
+        let der = req.to_der().map_err(|e| fail(e.to_string()))?;
+        let request = self.http.client.post(&self.url).header(CONTENT_TYPE, TIMESTAMP_QUERY).header(ACCEPT, TIMESTAMP_REPLY).body(der);
         let der = self.http.exchange(Service::Tsa, &self.url, request, TIMESTAMP_REPLY, MAX_TSA_RESPONSE_BYTES, None).await?;
         // Refuse a reply that is not a granted token over our signature,
         // answering our request (RFC 3161 §2.4.2: the nonce is echoed).
