@@ -40,6 +40,12 @@ pub struct TokenPolicy {
     /// Time limit of one issuer's discovery and JWKS fetch, both requests
     /// together (each request alone is limited to it as well).
     pub http_timeout: Duration,
+    /// Most discovery / JWKS fetches in flight at once, over all issuers.
+    /// Per-issuer coalescing does not bound fetches for meta-issuers
+    /// (wildcards match many issuer URLs, each fetched on its own); past
+    /// this many, a request that would fetch is refused (503) at once
+    /// instead of queueing, and nothing is cached for its issuer.
+    pub max_fetches_in_flight: usize,
 }
 
 impl Default for TokenPolicy {
@@ -51,6 +57,7 @@ impl Default for TokenPolicy {
             refetch_interval: Duration::from_secs(30),
             negative_ttl: Duration::from_secs(30),
             http_timeout: Duration::from_secs(10),
+            max_fetches_in_flight: 16,
         }
     }
 }
@@ -102,7 +109,8 @@ const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 ///
 /// Outbound fetches are bounded: per issuer at most one fetch is in
 /// flight (concurrent requests wait for its result instead of starting
-/// their own), a failure is remembered for [`TokenPolicy::negative_ttl`],
+/// their own), at most [`TokenPolicy::max_fetches_in_flight`] over all
+/// issuers, a failure is remembered for [`TokenPolicy::negative_ttl`],
 /// each fetch is time-limited ([`TokenPolicy::http_timeout`]) and each
 /// document size-capped (1 MiB).
 pub struct TokenVerifier {
@@ -115,6 +123,8 @@ pub struct TokenVerifier {
     /// The turn to fetch each issuer: whoever holds it fetches, the others
     /// wait and then use what it cached (keys or failure).
     inflight: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Permits for fetches in flight, [`TokenPolicy::max_fetches_in_flight`].
+    fetch_permits: tokio::sync::Semaphore,
     last_refetch: Mutex<HashMap<String, Instant>>,
 }
 
@@ -181,6 +191,7 @@ impl TokenVerifier {
     pub fn new(issuers: Arc<Issuers>, policy: TokenPolicy) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: discovery_client(policy.http_timeout)?,
+            fetch_permits: tokio::sync::Semaphore::new(policy.max_fetches_in_flight.min(tokio::sync::Semaphore::MAX_PERMITS)),
             issuers,
             policy,
             cache: Mutex::new(HashMap::new()),
@@ -339,6 +350,15 @@ impl TokenVerifier {
         if let Some(e) = self.recent_failure(issuer) {
             return Err(e);
         }
+        let Ok(_permit) = self.fetch_permits.try_acquire() else {
+            return Err(TokenError::Discovery {
+                issuer: issuer.to_string(),
+                reason: format!(
+                    "{} OIDC fetches are already in flight, the most allowed; try again shortly",
+                    self.policy.max_fetches_in_flight
+                ),
+            });
+        };
         let fetched = match tokio::time::timeout(self.policy.http_timeout, self.fetch_provider(issuer)).await {
             Ok(r) => r,
             Err(_) => Err(TokenError::Discovery {

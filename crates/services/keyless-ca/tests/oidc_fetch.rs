@@ -25,13 +25,13 @@ enum Mode {
     Huge,
 }
 
-/// Serve the fake issuer; returns its URL and the discovery counter.
+/// Serve the fake issuer; returns its URL and the request counter. Every
+/// path answers as discovery, so `<url>/any/path` is an issuer too.
 async fn fake_issuer(mode: Mode) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    let app = axum::Router::new().route(
-        "/.well-known/openid-configuration",
-        axum::routing::get(move || {
+    let app = axum::Router::new().fallback(
+        move || {
             let counter = counter.clone();
             async move {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -43,7 +43,7 @@ async fn fake_issuer(mode: Mode) -> (String, Arc<AtomicUsize>) {
                     Mode::Huge => (axum::http::StatusCode::OK, format!("{{\"pad\": \"{}\"}}", "A".repeat(2 << 20))),
                 }
             }
-        }),
+        },
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -53,13 +53,22 @@ async fn fake_issuer(mode: Mode) -> (String, Arc<AtomicUsize>) {
 
 /// A CA (over HTTP) whose only issuer is `issuer`.
 async fn ca_for(issuer: &str, negative_ttl: Duration, http_timeout: Duration) -> String {
-    let issuers = serde_json::from_value(json!({"OIDCIssuers": {
-        issuer: {"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"}
-    }}))
-    .unwrap();
+    ca_for_all(&[issuer.to_string()], |p| {
+        p.negative_ttl = negative_ttl;
+        p.http_timeout = http_timeout;
+    })
+    .await
+}
+
+/// A CA (over HTTP) for these issuers, with its token policy adjusted.
+async fn ca_for_all(issuers: &[String], adjust: impl FnOnce(&mut keyless_ca::TokenPolicy)) -> String {
+    let map: serde_json::Map<String, Value> = issuers
+        .iter()
+        .map(|i| (i.clone(), json!({"IssuerURL": i, "ClientID": "sigstore", "Type": "email"})))
+        .collect();
+    let issuers = serde_json::from_value(json!({ "OIDCIssuers": map })).unwrap();
     let mut config = CaConfig::new(temp_dir("oidc-fetch").join("ca"), IssuersSource::Inline(issuers));
-    config.token_policy.negative_ttl = negative_ttl;
-    config.token_policy.http_timeout = http_timeout;
+    adjust(&mut config.token_policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let ca = CaState::new(&config, &url).unwrap();
@@ -154,4 +163,48 @@ async fn oversized_discovery_documents_are_refused() {
     assert_eq!(status, 503, "{message}");
     assert!(message.contains("larger than 1048576 bytes"), "{message}");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+/// Coalescing is per issuer; over all issuers (meta-issuers match many
+/// URLs) at most `max_fetches_in_flight` fetches run at once, and the
+/// requests past it are refused at once rather than queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetches_over_all_issuers_are_capped() {
+    let (base, hits) = fake_issuer(Mode::Fail { delay: Duration::from_millis(1500) }).await;
+    let issuers: Vec<String> = (0..6).map(|i| format!("{base}/issuer{i}")).collect();
+    let ca = ca_for_all(&issuers, |p| {
+        p.max_fetches_in_flight = 2;
+        p.negative_ttl = Duration::from_secs(60);
+    })
+    .await;
+    let tasks: Vec<_> = issuers
+        .iter()
+        .map(|i| {
+            let (ca, issuer) = (ca.clone(), i.clone());
+            tokio::spawn(async move { request(&ca, &issuer).await })
+        })
+        .collect();
+    let mut refused_at_once = 0;
+    for t in tasks {
+        let (status, message) = t.await.unwrap();
+        assert_eq!(status, 503, "{message}");
+        if message.contains("already in flight") {
+            refused_at_once += 1;
+        } else {
+            assert!(message.contains("HTTP 500"), "{message}");
+        }
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "two fetches, the cap");
+    assert_eq!(refused_at_once, 4);
+    // Those refusals were not remembered as the issuers' failures: once
+    // the fetches are done, an issuer that was refused is fetched.
+    let fetched_before = hits.load(Ordering::SeqCst);
+    let mut fetched_now = 0;
+    for i in &issuers {
+        let (status, message) = request(&ca, i).await;
+        assert_eq!(status, 503, "{message}");
+        assert!(message.contains("HTTP 500"), "{message}");
+        fetched_now = hits.load(Ordering::SeqCst) - fetched_before;
+    }
+    assert_eq!(fetched_now, 4, "the four refused issuers fetched once each; the two failed ones remembered");
 }
