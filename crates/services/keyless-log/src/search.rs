@@ -246,6 +246,31 @@ impl SearchIndex {
     }
 }
 
+/// The entries among `entries` (committed as of `size`) that have `key`
+/// or, when given, whose metadata names this artifact SHA-256: the other
+/// half of an `"and"` search whose one criterion matched few entries and
+/// the other too many to list. Costs one body read per entry given.
+pub fn keep_matching(
+    log: &Log,
+    size: u64,
+    entries: BTreeMap<u64, Hash>,
+    key: &IndexKey,
+    artifact_sha256: Option<&[u8; 32]>,
+) -> Result<BTreeMap<u64, Hash>, LogError> {
+    let mut bodies = Bodies::new(log, size);
+    let mut out = BTreeMap::new();
+    for (i, leaf) in entries {
+        let by_meta = match artifact_sha256 {
+            Some(d) => log.meta(i)?.artifact_sha256.as_ref() == Some(d),
+            None => false,
+        };
+        if by_meta || index_keys(bodies.body(i)?).contains(key) {
+            out.insert(i, leaf);
+        }
+    }
+    Ok(out)
+}
+
 /// The backend's store, or one in memory. A store that covers more than
 /// the log (a data directory restored from an older backup) is cleared.
 /// If another search index of this log already has the backend's store

@@ -60,13 +60,14 @@ async fn search_answers_are_capped() {
     add(&server, &keys[3], a).await;
     let (s, v) = search(&server, &json!({"hash": by_hash(a)})).await;
     assert_over_cap(s, &v);
-    // Under "and", each criterion alone must be within the cap.
+    // "and" narrows it: the hash matches too many, the key few.
     let (s, v) = search(
         &server,
         &json!({"hash": by_hash(a), "publicKey": by_key(&keys[0]), "operator": "and"}),
     )
     .await;
-    assert_over_cap(s, &v);
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v, json!([uuids[0]]));
 
     // A key found in fewer entries is still answered.
     let (s, v) = search(&server, &json!({"publicKey": by_key(&keys[0])})).await;
@@ -81,6 +82,14 @@ async fn search_answers_are_capped() {
     assert_eq!(s, 200, "{v}");
     assert_eq!(v.as_array().unwrap().len(), LIMIT);
     let (s, v) = search(&server, &json!({"hash": by_hash(b"d"), "publicKey": by_key(&keys[0])})).await;
+    assert_over_cap(s, &v);
+    // "and" with both criteria over the cap is refused too.
+    add(&server, &keys[0], b"e").await;
+    let (s, v) = search(
+        &server,
+        &json!({"hash": by_hash(a), "publicKey": by_key(&keys[0]), "operator": "and"}),
+    )
+    .await;
     assert_over_cap(s, &v);
 
     // A query names one hash and one key: a list is malformed.

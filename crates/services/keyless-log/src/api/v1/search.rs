@@ -13,13 +13,16 @@
 //!
 //! A query names at most one hash and one key (a list in either field is
 //! a 400), and its answer is capped at [`LogConfig::max_search_results`]
-//! UUIDs (default [`DEFAULT_MAX_SEARCH_RESULTS`]). A query that matches
-//! more — under `"and"`, when either criterion alone matches more — is
-//! refused with 422 and a message naming the limit, rather than answered
-//! with a truncated list: a client looking for every entry of its key or
-//! artifact (a monitor, a verifier) must not take part of the answer for
-//! all of it. The log stops confirming matches once it is past the cap,
-//! so a key found in many entries costs a bounded amount of reading.
+//! UUIDs (default [`DEFAULT_MAX_SEARCH_RESULTS`]). A query whose answer
+//! would be longer is refused with 422 and a message naming the limit,
+//! rather than answered with a truncated list: a client looking for every
+//! entry of its key or artifact (a monitor, a verifier) must not take part
+//! of the answer for all of it. The log stops confirming matches once it
+//! is past the cap, so a key found in many entries costs a bounded amount
+//! of reading. Under `"and"` one criterion may match more than the cap if
+//! the other does not: the few entries of the narrow one are checked
+//! against the broad one, so hash + key finds a popular artifact's entry
+//! by one signer.
 //!
 //! [`LogConfig::max_search_results`]: crate::LogConfig::max_search_results
 //! [`DEFAULT_MAX_SEARCH_RESULTS`]: crate::config::DEFAULT_MAX_SEARCH_RESULTS
@@ -39,7 +42,7 @@ use serde::Deserialize;
 use keyless_tlog::Hash;
 
 use crate::api::{body, ApiError};
-use crate::search::{IndexKey, SearchIndex};
+use crate::search::{keep_matching, IndexKey, SearchIndex};
 use crate::state::Log;
 
 #[derive(Debug, Deserialize)]
@@ -147,29 +150,73 @@ fn too_many(limit: usize) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         format!(
-            "search matched more than {limit} entries, the most this log returns in one answer \
-             (with \"operator\": \"and\", each of \"hash\" and \"publicKey\" alone must match at most {limit})"
+            "search matched more than {limit} entries, the most this log returns in one answer; \
+             narrow it (\"hash\" and \"publicKey\" with \"operator\": \"and\")"
         ),
     )
 }
 
-/// Entries matching one criterion: index → leaf hash (the UUID); more
-/// than `limit` is a 422 naming the limit.
+impl Criterion {
+    fn key(&self) -> (&IndexKey, Option<&[u8; 32]>) {
+        match self {
+            Criterion::Hash(key, digest) => (key, digest.as_ref()),
+            Criterion::Signer(key) => (key, None),
+        }
+    }
+}
+
+/// Entries matching one criterion: index → leaf hash (the UUID); `None`
+/// when more than `limit` do.
 fn matches(
     log: &Log,
     index: &SearchIndex,
     size: u64,
     c: &Criterion,
     limit: usize,
+) -> Result<Option<BTreeMap<u64, Hash>>, ApiError> {
+    let (key, digest) = c.key();
+    let found = index.find(log, size, key, digest, limit)?;
+    Ok((found.len() <= limit).then_some(found))
+}
+
+/// The answer to a query: its criteria, combined by `and` or `or`.
+fn answer(
+    log: &Log,
+    index: &SearchIndex,
+    criteria: &[Criterion],
+    and: bool,
 ) -> Result<BTreeMap<u64, Hash>, ApiError> {
-    let found = match c {
-        Criterion::Hash(key, digest) => index.find(log, size, key, digest.as_ref(), limit)?,
-        Criterion::Signer(key) => index.find(log, size, key, None, limit)?,
-    };
-    if found.len() > limit {
-        return Err(too_many(limit));
+    let size = log.published().size;
+    let limit = log.config.max_search_results;
+    let mut found = Vec::new();
+    for c in criteria {
+        found.push(matches(log, index, size, c, limit)?);
     }
-    Ok(found)
+    if !and {
+        let mut all = BTreeMap::new();
+        for m in found {
+            all.extend(m.ok_or_else(|| too_many(limit))?);
+            if all.len() > limit {
+                return Err(too_many(limit));
+            }
+        }
+        return Ok(all);
+    }
+    // "and": intersect what could be listed; check the narrow sets'
+    // entries against each criterion that matched too many.
+    let Some(mut result) = found.iter().flatten().next().cloned() else {
+        return Err(too_many(limit));
+    };
+    for (c, m) in criteria.iter().zip(&found) {
+        match m {
+            Some(m) => result.retain(|i, _| m.contains_key(i)),
+            None => {
+                let (key, digest) = c.key();
+                result = keep_matching(log, size, result, key, digest)?;
+            }
+        }
+    }
+    Ok(result)
 }
 
 pub(in crate::api) async fn search(
@@ -208,28 +255,7 @@ pub(in crate::api) async fn search(
         ));
     }
     let found = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {
-        let size = log.published().size;
-        let limit = log.config.max_search_results;
-        let mut result: Option<BTreeMap<u64, Hash>> = None;
-        for c in &criteria {
-            let m = matches(&log, &index, size, c, limit)?;
-            result = Some(match result {
-                None => m,
-                Some(mut r) if and => {
-                    r.retain(|i, _| m.contains_key(i));
-                    r
-                }
-                Some(mut r) => {
-                    r.extend(m);
-                    if r.len() > limit {
-                        return Err(too_many(limit));
-                    }
-                    r
-                }
-            });
-        }
-        Ok(result
-            .unwrap_or_default()
+        Ok(answer(&log, &index, &criteria, and)?
             .values()
             .map(hex::encode)
             .collect())
