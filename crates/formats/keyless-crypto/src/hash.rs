@@ -141,7 +141,11 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
+        for alg in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ] {
             assert_eq!(HashAlgorithm::from_name(alg.name()), Some(alg));
             assert_eq!(HashAlgorithm::from_proto_name(alg.proto_name()), Some(alg));
         }

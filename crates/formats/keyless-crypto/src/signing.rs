@@ -14,9 +14,9 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair, RsaEncoding, RsaKeyPair,
-    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING,
-    ECDSA_P521_SHA512_ASN1_SIGNING, RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512,
-    RSA_PSS_SHA256, RSA_PSS_SHA384, RSA_PSS_SHA512,
+    ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, ECDSA_P521_SHA512_ASN1_SIGNING,
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+    RSA_PSS_SHA512,
 };
 
 use crate::{CryptoError, HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
@@ -73,7 +73,12 @@ impl SigningKey {
         let failed = || CryptoError::UnsupportedKey("RSA key generation failed".into());
         let kp = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa3072).map_err(|_| failed())?;
         let pkcs8 = kp.as_der().map_err(|_| failed())?.as_ref().to_vec();
-        let spki = kp.public_key().as_der().map_err(|_| failed())?.as_ref().to_vec();
+        let spki = kp
+            .public_key()
+            .as_der()
+            .map_err(|_| failed())?
+            .as_ref()
+            .to_vec();
         Ok(Self {
             inner: Inner::Rsa(kp),
             public: PublicKey::from_spki_der(&spki)?,
@@ -162,7 +167,11 @@ impl SigningKey {
     /// Sign `message` with scheme `alg`, which must suit the key: any SHA-2
     /// hash with any ECDSA curve, PKCS#1 v1.5 or PSS with any SHA-2 hash
     /// for RSA, pure Ed25519.
-    pub fn sign_with(&self, alg: SignatureAlgorithm, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn sign_with(
+        &self,
+        alg: SignatureAlgorithm,
+        message: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         match (&self.inner, alg.hash()) {
             (Inner::Ed25519(k), None) => Ok(k.sign(message).as_ref().to_vec()),
             (_, Some(hash)) => self.sign_prehashed_with(alg, &hash.digest(message)),
@@ -293,7 +302,10 @@ mod tests {
                         .chain(SignatureAlgorithm::for_key_and_hash(key_alg, H::Sha256))
                         .filter(|o| o.hash() != Some(h))
                     {
-                        assert!(public.verify(other, b"artifact", &sig).is_err(), "{alg:?} as {other:?}");
+                        assert!(
+                            public.verify(other, b"artifact", &sig).is_err(),
+                            "{alg:?} as {other:?}"
+                        );
                     }
                 }
             }

@@ -140,11 +140,17 @@ mod tests {
         let hex128 = "cd".repeat(64);
         assert!(matches!(
             Artifact::from_arg(&format!("sha384:{hex96}")),
-            Artifact::Digest { algorithm: HashAlgorithm::Sha384, .. }
+            Artifact::Digest {
+                algorithm: HashAlgorithm::Sha384,
+                ..
+            }
         ));
         assert!(matches!(
             Artifact::from_arg(&format!("sha512:{hex128}")),
-            Artifact::Digest { algorithm: HashAlgorithm::Sha512, .. }
+            Artifact::Digest {
+                algorithm: HashAlgorithm::Sha512,
+                ..
+            }
         ));
         // A length that is not the named hash's is a path, not a digest.
         assert!(matches!(
@@ -161,19 +167,30 @@ mod tests {
     /// and a digest argument yields only its own hash.
     #[test]
     fn several_digests_in_one_pass() {
-        let path = std::env::temp_dir().join(format!("keyless-artifact-multi-{}", std::process::id()));
+        let path =
+            std::env::temp_dir().join(format!("keyless-artifact-multi-{}", std::process::id()));
         let data: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
         std::fs::write(&path, &data).unwrap();
-        let algs = [HashAlgorithm::Sha512, HashAlgorithm::Sha256, HashAlgorithm::Sha384];
+        let algs = [
+            HashAlgorithm::Sha512,
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+        ];
         let got = Artifact::File(path.clone()).digests(&algs).unwrap();
         std::fs::remove_file(path).unwrap();
         for (alg, d) in algs.iter().zip(&got) {
             assert_eq!(d, &alg.digest(&data));
         }
-        let given = Artifact::Digest { algorithm: HashAlgorithm::Sha512, digest: got[0].clone() };
+        let given = Artifact::Digest {
+            algorithm: HashAlgorithm::Sha512,
+            digest: got[0].clone(),
+        };
         assert_eq!(given.digest(HashAlgorithm::Sha512).unwrap(), got[0]);
         let err = given.digest(HashAlgorithm::Sha256).unwrap_err().to_string();
-        assert!(err.contains("given as a sha512 digest, but sha256 is needed"), "{err}");
+        assert!(
+            err.contains("given as a sha512 digest, but sha256 is needed"),
+            "{err}"
+        );
     }
 
     #[test]

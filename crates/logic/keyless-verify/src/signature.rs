@@ -62,7 +62,11 @@ pub(crate) fn verify_message(
     if matches!(schemes, [SignatureAlgorithm::Ed25519]) {
         // Pure Ed25519 signs the message itself.
         return key
-            .verify(SignatureAlgorithm::Ed25519, &artifact.bytes()?, &ms.signature)
+            .verify(
+                SignatureAlgorithm::Ed25519,
+                &artifact.bytes()?,
+                &ms.signature,
+            )
             .map_err(|_| SignatureError::MessageSignature.into());
     }
     if schemes
@@ -176,7 +180,15 @@ fn check_subjects(statement: &Statement, artifact: &Artifact) -> Result<(), Veri
                 .map(|(name, d)| format!("{name}:{d}"))
                 .collect::<Vec<_>>()
                 .join(" ");
-            format!("{} {}", s.name, if digests.is_empty() { "-" } else { digests.as_str() })
+            format!(
+                "{} {}",
+                s.name,
+                if digests.is_empty() {
+                    "-"
+                } else {
+                    digests.as_str()
+                }
+            )
         })
         .collect::<Vec<_>>()
         .join(", ");
