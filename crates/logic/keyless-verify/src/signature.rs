@@ -5,7 +5,9 @@
 //! in-toto statement, under whichever SHA-2 hashes the subjects use.
 
 use keyless_crypto::{HashAlgorithm, PublicKey, SignatureAlgorithm};
+use keyless_types::bundle::TlogEntry;
 use keyless_types::intoto::{Statement, Subject, MAX_SUBJECTS, PAYLOAD_TYPE};
+use keyless_types::rekor::EntryBody;
 use keyless_types::{Envelope, MessageSignature};
 
 use crate::artifact::Artifact;
@@ -16,20 +18,38 @@ use crate::error::{ArtifactError, SignatureError, VerificationError};
 /// in its message digest. The key does not imply it (older sigstore-python
 /// signed SHA-256 prehashes with P-384 keys); the log entry must declare
 /// the same hash, which the entry binding checks. A bundle without a
-/// message digest gets the key's default hash (SHA-256 for RSA and
-/// Ed25519), and its log entry must then record that one.
+/// message digest (the field is optional) takes the hash its first
+/// hashedrekord entry records, and the binding then holds every entry to
+/// it; with neither, the key's default hash (SHA-256 for RSA and Ed25519).
 pub(crate) fn message_hash(
     ms: &MessageSignature,
     key: &PublicKey,
+    entries: &[TlogEntry],
 ) -> Result<HashAlgorithm, VerificationError> {
-    match &ms.digest {
-        Some((name, _)) => HashAlgorithm::from_proto_name(name).ok_or_else(|| {
+    if let Some((name, _)) = &ms.digest {
+        return HashAlgorithm::from_proto_name(name).ok_or_else(|| {
             ArtifactError::Unsupported(format!(
                 "message digest algorithm {name:?} (SHA2_256, SHA2_384 or SHA2_512 expected)"
             ))
             .into()
-        }),
-        None => Ok(key
+        });
+    }
+    let logged =
+        entries
+            .iter()
+            .find_map(|e| match EntryBody::parse(&e.canonicalized_body).ok()? {
+                EntryBody::HashedRekordV001(hr) => {
+                    Some(HashAlgorithm::from_name(&hr.data.hash.algorithm))
+                }
+                EntryBody::HashedRekordV002(hr) => {
+                    Some(HashAlgorithm::from_proto_name(&hr.data.algorithm))
+                }
+                _ => None,
+            });
+    match logged {
+        Some(Some(alg)) => Ok(alg),
+        // The entry names a hash we do not know; the binding refuses it.
+        Some(None) | None => Ok(key
             .default_signature_algorithm()
             .hash()
             .unwrap_or(HashAlgorithm::Sha256)),

@@ -138,7 +138,7 @@ impl Verifier {
             Content::MessageSignature(ms) => {
                 // The hash the bundle declares; step 1 binds it to the
                 // hash each log entry declares.
-                let alg = message_hash(ms, key)?;
+                let alg = message_hash(ms, key, &bundle.tlog_entries)?;
                 let digest = artifact.digest(alg)?;
                 verify_message(ms, key, artifact, alg, &digest)?;
                 Some((alg, digest))

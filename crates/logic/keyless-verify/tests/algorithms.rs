@@ -145,3 +145,42 @@ fn rsa_pss_and_pkcs1_with_declared_hash() {
         verify(&instance, &bundle, &by_digest(HashAlgorithm::Sha384, ARTIFACT)).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
     }
 }
+
+/// The message digest is optional: without it, the hash is the one the
+/// hashedrekord entry records (P-384 over SHA-256 here, which the key's
+/// default would get wrong), and a signature under another hash than the
+/// entry's is refused.
+#[test]
+fn without_message_digest_the_entry_names_the_hash() {
+    let instance = Instance::new();
+    let signer = instance.signer(KeyAlgorithm::EcdsaP384);
+    let strip = |bundle: Vec<u8>| {
+        let mut v: serde_json::Value = serde_json::from_slice(&bundle).expect("bundle JSON");
+        let ms = v["messageSignature"].as_object_mut().expect("message signature");
+        assert!(ms.remove("messageDigest").is_some());
+        serde_json::to_vec(&v).expect("bundle JSON")
+    };
+    let bundle = strip(
+        MessageBundle {
+            signer: &signer,
+            scheme: SignatureAlgorithm::EcdsaSha256,
+            declared: HashAlgorithm::Sha256,
+            logged: HashAlgorithm::Sha256,
+        }
+        .mint(&instance, ARTIFACT),
+    );
+    verify(&instance, &bundle, &Artifact::Bytes(ARTIFACT.to_vec())).expect("hash from the entry");
+    verify(&instance, &bundle, &by_digest(HashAlgorithm::Sha256, ARTIFACT)).expect("by sha256 digest");
+
+    let bundle = strip(
+        MessageBundle {
+            signer: &signer,
+            scheme: SignatureAlgorithm::EcdsaSha384,
+            declared: HashAlgorithm::Sha384,
+            logged: HashAlgorithm::Sha256,
+        }
+        .mint(&instance, ARTIFACT),
+    );
+    let e = verify(&instance, &bundle, &Artifact::Bytes(ARTIFACT.to_vec())).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Signature, "{e}");
+}
