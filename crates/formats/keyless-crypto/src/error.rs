@@ -29,4 +29,8 @@ pub enum CryptoError {
     /// The signature does not verify.
     #[error("signature does not verify")]
     BadSignature,
+    /// A signer could not produce a signature (e.g. a PKCS#11 token
+    /// refused); the message names the key and the failed operation.
+    #[error("signing failed: {0}")]
+    Signing(String),
 }

@@ -9,9 +9,11 @@ mod error;
 mod hash;
 mod key;
 pub mod pem;
+mod signer;
 mod signing;
 
 pub use error::CryptoError;
 pub use hash::{sha256, sha256_hex, HashAlgorithm, Hasher};
 pub use key::{KeyAlgorithm, PublicKey, SignatureAlgorithm};
+pub use signer::Signer;
 pub use signing::SigningKey;
