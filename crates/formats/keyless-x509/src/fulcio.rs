@@ -1,5 +1,6 @@
-//! The Fulcio certificate profile: which OIDs carry the signer's identity and
-//! how each is encoded (`fulcio/docs/oid-info.md`).
+//! Reading the signer's identity from a Fulcio certificate: the SANs and the
+//! Fulcio extensions of [`crate::oid`], decoded as `fulcio/docs/oid-info.md`
+//! says each is encoded.
 
 use std::collections::BTreeMap;
 
@@ -10,86 +11,7 @@ use x509_cert::ext::pkix::SubjectAltName;
 
 use crate::cert::Certificate;
 use crate::error::{IdentityError, X509Error};
-
-/// Object identifiers of the Fulcio profile and of Certificate Transparency.
-pub mod oid {
-    use const_oid::ObjectIdentifier as Oid;
-
-    macro_rules! fulcio_oids {
-        ($( $(#[$doc:meta])* $name:ident = $arc:literal, $label:literal; )*) => {
-            $( $(#[$doc])* pub const $name: Oid = Oid::new_unwrap(concat!("1.3.6.1.4.1.57264.1.", $arc)); )*
-            /// Every Fulcio extension OID (1.3.6.1.4.1.57264.1.1 ..= .1.24) with
-            /// its name from `oid-info.md`.
-            pub const FULCIO: &[(Oid, &str)] = &[ $( ($name, $label), )* ];
-        };
-    }
-
-    fulcio_oids! {
-        /// OIDC issuer, raw string (deprecated in favour of [`ISSUER_V2`]).
-        ISSUER_V1 = "1", "Issuer (deprecated)";
-        /// GitHub `event_name`, raw string (deprecated).
-        GITHUB_WORKFLOW_TRIGGER = "2", "GitHub Workflow Trigger (deprecated)";
-        /// GitHub `sha`, raw string (deprecated).
-        GITHUB_WORKFLOW_SHA = "3", "GitHub Workflow SHA (deprecated)";
-        /// GitHub `workflow`, raw string (deprecated).
-        GITHUB_WORKFLOW_NAME = "4", "GitHub Workflow Name (deprecated)";
-        /// GitHub `repository`, raw string (deprecated).
-        GITHUB_WORKFLOW_REPOSITORY = "5", "GitHub Workflow Repository (deprecated)";
-        /// GitHub `ref`, raw string (deprecated).
-        GITHUB_WORKFLOW_REF = "6", "GitHub Workflow Ref (deprecated)";
-        /// OtherName SAN type for username identities (`sub!domain`), UTF8String.
-        OTHERNAME_SAN = "7", "OtherName SAN";
-        /// OIDC issuer, DER UTF8String: the one verifiers must check.
-        ISSUER_V2 = "8", "Issuer (V2)";
-        BUILD_SIGNER_URI = "9", "Build Signer URI";
-        BUILD_SIGNER_DIGEST = "10", "Build Signer Digest";
-        RUNNER_ENVIRONMENT = "11", "Runner Environment";
-        SOURCE_REPOSITORY_URI = "12", "Source Repository URI";
-        SOURCE_REPOSITORY_DIGEST = "13", "Source Repository Digest";
-        SOURCE_REPOSITORY_REF = "14", "Source Repository Ref";
-        SOURCE_REPOSITORY_IDENTIFIER = "15", "Source Repository Identifier";
-        SOURCE_REPOSITORY_OWNER_URI = "16", "Source Repository Owner URI";
-        SOURCE_REPOSITORY_OWNER_IDENTIFIER = "17", "Source Repository Owner Identifier";
-        BUILD_CONFIG_URI = "18", "Build Config URI";
-        BUILD_CONFIG_DIGEST = "19", "Build Config Digest";
-        BUILD_TRIGGER = "20", "Build Trigger";
-        RUN_INVOCATION_URI = "21", "Run Invocation URI";
-        SOURCE_REPOSITORY_VISIBILITY_AT_SIGNING = "22", "Source Repository Visibility At Signing";
-        DEPLOYMENT_ENVIRONMENT = "23", "Deployment Environment";
-        TOKEN_SUBJECT = "24", "Token Subject";
-    }
-
-    /// RFC 6962 embedded SignedCertificateTimestampList.
-    pub const CT_SCT_LIST: Oid = Oid::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
-    /// RFC 6962 precertificate poison: marks a certificate that must not be used.
-    pub const CT_PRECERT_POISON: Oid = Oid::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
-
-    /// Whether `oid` is a Fulcio extension (.1.1–.1.24) encoded as a raw
-    /// string rather than DER: only the deprecated .1.1–.1.6.
-    pub fn is_raw_string(oid: &Oid) -> bool {
-        [
-            ISSUER_V1,
-            GITHUB_WORKFLOW_TRIGGER,
-            GITHUB_WORKFLOW_SHA,
-            GITHUB_WORKFLOW_NAME,
-            GITHUB_WORKFLOW_REPOSITORY,
-            GITHUB_WORKFLOW_REF,
-        ]
-        .contains(oid)
-    }
-
-    /// A readable name for error messages: the Fulcio name, the const-oid
-    /// database name, or the dotted form.
-    pub fn name(oid: &Oid) -> String {
-        if let Some((_, label)) = FULCIO.iter().find(|(o, _)| o == oid) {
-            return format!("{label} ({oid})");
-        }
-        match const_oid::db::DB.by_oid(oid) {
-            Some(n) => format!("{n} ({oid})"),
-            None => oid.to_string(),
-        }
-    }
-}
+use crate::oid;
 
 /// What a Fulcio certificate says about its subject.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -139,9 +61,9 @@ pub fn fulcio_identity(cert: &Certificate) -> Result<FulcioIdentity, X509Error> 
     }
 
     for ext in cert.extensions() {
-        let Some(_) = oid::FULCIO.iter().find(|(o, _)| *o == ext.extn_id) else {
+        if oid::fulcio(&ext.extn_id).is_none() {
             continue;
-        };
+        }
         if ext.extn_id == oid::OTHERNAME_SAN {
             continue;
         }

@@ -10,10 +10,11 @@ mod cert;
 mod chain;
 mod error;
 mod fulcio;
+pub mod oid;
 mod sct;
 
 pub use cert::Certificate;
 pub use chain::{verify_chain, Purpose, MAX_PATH_LEN};
 pub use error::{ChainError, IdentityError, SctError, SctFailure, X509Error};
-pub use fulcio::{fulcio_identity, oid, FulcioIdentity};
+pub use fulcio::{fulcio_identity, FulcioIdentity};
 pub use sct::{embedded_scts, parse_sct_list, precert_tbs, verify_embedded_scts, CtLogKey, Sct};

@@ -44,32 +44,11 @@ pub struct Principal {
     pub extensions: Vec<(ObjectIdentifier, String)>,
 }
 
-/// Fulcio's `Extensions` field names, as CI metadata templates use them.
+/// Fulcio's `Extensions` field names, as CI metadata templates use them:
+/// the one table in [`keyless_x509::oid::FULCIO`], which the verifier
+/// reads too.
 pub fn extension_oid(name: &str) -> Option<ObjectIdentifier> {
-    Some(match name {
-        "GithubWorkflowTrigger" => oid::GITHUB_WORKFLOW_TRIGGER,
-        "GithubWorkflowSHA" => oid::GITHUB_WORKFLOW_SHA,
-        "GithubWorkflowName" => oid::GITHUB_WORKFLOW_NAME,
-        "GithubWorkflowRepository" => oid::GITHUB_WORKFLOW_REPOSITORY,
-        "GithubWorkflowRef" => oid::GITHUB_WORKFLOW_REF,
-        "BuildSignerURI" => oid::BUILD_SIGNER_URI,
-        "BuildSignerDigest" => oid::BUILD_SIGNER_DIGEST,
-        "RunnerEnvironment" => oid::RUNNER_ENVIRONMENT,
-        "SourceRepositoryURI" => oid::SOURCE_REPOSITORY_URI,
-        "SourceRepositoryDigest" => oid::SOURCE_REPOSITORY_DIGEST,
-        "SourceRepositoryRef" => oid::SOURCE_REPOSITORY_REF,
-        "SourceRepositoryIdentifier" => oid::SOURCE_REPOSITORY_IDENTIFIER,
-        "SourceRepositoryOwnerURI" => oid::SOURCE_REPOSITORY_OWNER_URI,
-        "SourceRepositoryOwnerIdentifier" => oid::SOURCE_REPOSITORY_OWNER_IDENTIFIER,
-        "BuildConfigURI" => oid::BUILD_CONFIG_URI,
-        "BuildConfigDigest" => oid::BUILD_CONFIG_DIGEST,
-        "BuildTrigger" => oid::BUILD_TRIGGER,
-        "RunInvocationURI" => oid::RUN_INVOCATION_URI,
-        "SourceRepositoryVisibilityAtSigning" => oid::SOURCE_REPOSITORY_VISIBILITY_AT_SIGNING,
-        "DeploymentEnvironment" => oid::DEPLOYMENT_ENVIRONMENT,
-        "TokenSubject" => oid::TOKEN_SUBJECT,
-        _ => return None,
-    })
+    oid::by_field_name(name)
 }
 
 /// A claim as template text: strings as they are, numbers and booleans
