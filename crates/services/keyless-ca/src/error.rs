@@ -213,4 +213,8 @@ pub enum SetupError {
     /// The intermediate key's PKCS#11 token could not be used.
     #[error(transparent)]
     Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
+    /// A key file could not be read, written or decrypted, or is readable
+    /// by others; the message names the file.
+    #[error(transparent)]
+    KeyFile(#[from] keyless_keys::KeyError),
 }

@@ -7,8 +7,12 @@
 //! (`ENCRYPTED PRIVATE KEY`, PBES2: scrypt or PBKDF2-HMAC-SHA256 with
 //! AES-128/256-CBC, as `openssl pkcs8 -topk8 -v2 aes-256-cbc [-scrypt]`
 //! writes), with the password taken from an environment variable named in
-//! [`KeyOptions::password_env`]. The decryption is RustCrypto's `pkcs8`.
-//! The CT log key is not covered: it is the log's key, not the CA's.
+//! [`KeyOptions::password_env`]. The CT log key is not covered: it is the
+//! log's key, not the CA's.
+//!
+//! Key files are read and written by the key store (`keyless_keys::file`):
+//! created 0600 from the first byte, moved into place whole, and refused on
+//! load when group or others can read them.
 //!
 //! The intermediate key may instead live on a PKCS#11 token
 //! ([`KeyOptions::pkcs11`], see [`crate::pkcs11`]). Then the data directory
@@ -20,6 +24,8 @@
 use std::path::{Path, PathBuf};
 
 use keyless_crypto::{KeyAlgorithm, PublicKey, SigningKey};
+use keyless_keys::encrypted::Password;
+use keyless_keys::file::{self as key_file, Existing};
 use keyless_x509::Certificate;
 
 use crate::error::SetupError;
@@ -64,73 +70,25 @@ impl Default for KeyOptions {
     }
 }
 
-/// A password read from the environment; wiped on drop.
-type Password = zeroize::Zeroizing<Vec<u8>>;
-
 impl KeyOptions {
+    /// The password from [`KeyOptions::password_env`]: none when no
+    /// variable is configured; an error when it is configured but unset or
+    /// empty (never a silent fall-back to plain keys).
     fn password(&self) -> Result<Option<Password>, SetupError> {
         let Some(var) = &self.password_env else { return Ok(None) };
-        let fail = |reason: String| SetupError::Key { path: format!("${var}"), reason };
-        match std::env::var_os(var) {
-            None => Err(fail(format!("the CA key password variable {var} is not set"))),
-            Some(v) if v.is_empty() => Err(fail(format!("the CA key password variable {var} is empty"))),
-            Some(v) => {
-                #[cfg(unix)]
-                let bytes = std::os::unix::ffi::OsStringExt::into_vec(v);
-                #[cfg(not(unix))]
-                let bytes = v.to_string_lossy().into_owned().into_bytes();
-                Ok(Some(Password::new(bytes)))
-            }
-        }
+        Ok(Some(keyless_keys::encrypted::password_from_env(var)?))
     }
-}
-
-/// scrypt parameters for keys we encrypt: log₂N = 15, r = 8, p = 1
-/// (32 MiB, the `pkcs8` crate's recommendation).
-fn encrypt_pkcs8_pem(key: &SigningKey, password: &[u8]) -> Result<String, String> {
-    use pkcs8::der::EncodePem;
-    let info = pkcs8::PrivateKeyInfo::try_from(key.to_pkcs8_der()).map_err(|e| e.to_string())?;
-    let mut salt = [0u8; 16];
-    let mut iv = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| "random salt".to_string())?;
-    aws_lc_rs::rand::fill(&mut iv).map_err(|_| "random IV".to_string())?;
-    let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(pkcs8::pkcs5::scrypt::Params::recommended(), &salt, &iv)
-        .map_err(|e| e.to_string())?;
-    let doc = info.encrypt_with_params(params, password).map_err(|e| e.to_string())?;
-    let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|e| e.to_string())?;
-    enc.to_pem(pkcs8::LineEnding::LF).map_err(|e| e.to_string())
 }
 
 /// Encrypt `key` as an `ENCRYPTED PRIVATE KEY` PEM (PBES2, scrypt,
 /// AES-256-CBC). Secret only in the sense of a key file: store 0600.
 pub fn encrypted_key_pem(key: &SigningKey, password: &[u8]) -> Result<String, SetupError> {
-    encrypt_pkcs8_pem(key, password).map_err(|reason| SetupError::Key { path: "(encrypting)".into(), reason })
+    Ok(keyless_keys::encrypted::encrypt_pem(key, password)?)
 }
 
 /// Decode a PEM private key: `PRIVATE KEY`, or `ENCRYPTED PRIVATE KEY`
 /// with `password`.
-pub fn decode_key_pem(pem: &str, password: Option<&[u8]>) -> Result<SigningKey, String> {
-    let (label, der) = keyless_crypto::pem::decode(pem).map_err(|e| e.to_string())?;
-    match (label.as_str(), password) {
-        ("PRIVATE KEY", None) => SigningKey::from_pkcs8_der(&der).map_err(|e| e.to_string()),
-        ("PRIVATE KEY", Some(_)) => Err("the key is not encrypted, but a key password is configured; \
-             encrypt it (openssl pkcs8 -topk8 -v2 aes-256-cbc -scrypt) or drop the password setting"
-            .into()),
-        ("ENCRYPTED PRIVATE KEY", None) => {
-            Err("the key is encrypted (ENCRYPTED PRIVATE KEY) but no key password variable is configured".into())
-        }
-        ("ENCRYPTED PRIVATE KEY", Some(pw)) => {
-            let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-                .map_err(|e| format!("not an encrypted PKCS#8 key: {e}"))?;
-            let plain = enc
-                .decrypt(pw)
-                .map_err(|_| "cannot decrypt the key: wrong password, or an unsupported or corrupt encryption".to_string())?;
-            SigningKey::from_pkcs8_der(plain.as_bytes())
-                .map_err(|e| format!("decrypted, but not a usable key ({e}); wrong password?"))
-        }
-        (other, _) => Err(format!("PEM label {other:?}, expected PRIVATE KEY or ENCRYPTED PRIVATE KEY")),
-    }
-}
+pub use keyless_keys::encrypted::decode_pem as decode_key_pem;
 
 /// The loaded key material.
 pub struct CaMaterial {
@@ -161,32 +119,10 @@ fn key_err(path: &Path, reason: impl std::fmt::Display) -> SetupError {
     SetupError::Key { path: path.display().to_string(), reason: reason.to_string() }
 }
 
-/// Write a secret file readable by its owner only.
+/// Write a secret file readable by its owner only (0600 from creation),
+/// refusing to replace an existing file.
 pub fn write_secret(path: &Path, contents: &[u8]) -> Result<(), SetupError> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(io(path))?;
-    f.write_all(contents).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
-}
-
-fn read_key(path: &Path, password: Option<&[u8]>) -> Result<SigningKey, SetupError> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode();
-        if mode & 0o077 != 0 {
-            return Err(key_err(path, format!("permissions {:o} let others read the key; chmod 600 it", mode & 0o777)));
-        }
-    }
-    let pem = std::fs::read_to_string(path).map_err(io(path))?;
-    decode_key_pem(&pem, password).map_err(|e| key_err(path, e))
+    Ok(key_file::write_secret(path, contents, Existing::Refuse)?)
 }
 
 fn read_cert(path: &Path) -> Result<Certificate, SetupError> {
@@ -198,18 +134,8 @@ fn pem_cert(der: &[u8]) -> String {
     pem_encode("CERTIFICATE", der)
 }
 
-/// PEM-encode with 64-column lines.
-pub fn pem_encode(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
+/// PEM-encode with 64-column lines (the workspace's one PEM encoder).
+pub use keyless_crypto::pem::encode as pem_encode;
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -233,12 +159,6 @@ impl CaMaterial {
         }
         let password = options.password()?;
         let password = password.as_ref().map(|p| p.as_slice());
-        let key_pem = |k: &SigningKey| -> Result<String, SetupError> {
-            match password {
-                Some(pw) => encrypt_pkcs8_pem(k, pw).map_err(|e| key_err(dir, e)),
-                None => Ok(k.to_pkcs8_pem()),
-            }
-        };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let p = |name: &str| -> PathBuf { dir.join(name) };
         // The token key first: a wrong PIN or label fails before anything
@@ -268,7 +188,7 @@ impl CaMaterial {
             };
             let int_public: &PublicKey = match (&int_key, &token_key) {
                 (Some(k), _) => k.public_key(),
-                (None, Some(k)) => crate::signer::CaSigner::public_key(k),
+                (None, Some(k)) => keyless_crypto::Signer::public_key(k),
                 (None, None) => return Err(key_err(dir, "no intermediate key")),
             };
             let int_der = ca_certificate(
@@ -281,18 +201,16 @@ impl CaMaterial {
                 t,
                 t + INTERMEDIATE_YEARS * YEAR,
             )?;
-            write_secret(&p(ROOT_KEY), key_pem(&root_key)?.as_bytes())?;
+            key_file::store(&p(ROOT_KEY), &root_key, password, Existing::Refuse)?;
             if let Some(int_key) = &int_key {
-                write_secret(&p(INTERMEDIATE_KEY), key_pem(int_key)?.as_bytes())?;
+                key_file::store(&p(INTERMEDIATE_KEY), int_key, password, Existing::Refuse)?;
             }
             std::fs::write(p(INTERMEDIATE_CERT), pem_cert(&int_der)).map_err(io(&p(INTERMEDIATE_CERT)))?;
             // The root last: its presence marks a complete setup.
             std::fs::write(p(ROOT_CERT), pem_cert(&root_der)).map_err(io(&p(ROOT_CERT)))?;
         }
-        if !p(CT_LOG_KEY).exists() {
-            let ct = SigningKey::generate(KeyAlgorithm::EcdsaP256).map_err(|e| key_err(dir, e))?;
-            write_secret(&p(CT_LOG_KEY), ct.to_pkcs8_pem().as_bytes())?;
-        }
+        // Never encrypted: the CT log's key, not the CA's.
+        let (ct_key, _) = key_file::load_or_generate(&p(CT_LOG_KEY), KeyAlgorithm::EcdsaP256, None)?;
         let root = read_cert(&p(ROOT_CERT))?;
         let ct_key_since = std::fs::metadata(p(CT_LOG_KEY))
             .ok()
@@ -307,7 +225,7 @@ impl CaMaterial {
                 // Say which key and which directory disagree, rather than
                 // the generic self-check message below.
                 let cert_key = intermediate.public_key().map_err(|e| key_err(&p(INTERMEDIATE_CERT), e))?;
-                if &cert_key != crate::signer::CaSigner::public_key(&key) {
+                if &cert_key != keyless_crypto::Signer::public_key(&key) {
                     return Err(key_err(&p(INTERMEDIATE_CERT), format!(
                         "the certificate is for another key than {:?} on PKCS#11 token {:?}: this data directory was set up \
                          with a different intermediate key; use a fresh data directory or the key it was set up with",
@@ -324,12 +242,12 @@ impl CaMaterial {
                      (keyless server ca --pkcs11-module … --pkcs11-token-label … --pkcs11-key-label …)",
                 ))
             }
-            None => CaKey::Software(read_key(&p(INTERMEDIATE_KEY), password)?),
+            None => CaKey::Software(key_file::load(&p(INTERMEDIATE_KEY), password)?),
         };
         let material = Self {
             intermediate,
             intermediate_key,
-            ct_key: read_key(&p(CT_LOG_KEY), None)?,
+            ct_key,
             ct_key_since,
             root,
         };
@@ -465,23 +383,14 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes PBKDF2-HMAC-SHA256 +
-    /// AES-256-CBC: that form is read as well as our scrypt one.
+    /// Our writer's output reads back (the PBKDF2 form `openssl pkcs8`
+    /// writes is tested in keyless-keys, which decrypts for us).
     #[test]
-    fn pbkdf2_encrypted_key_is_read() {
-        use pkcs8::der::EncodePem;
+    fn encrypted_key_pem_reads_back() {
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
-        let info = pkcs8::PrivateKeyInfo::try_from(key.to_pkcs8_der()).unwrap();
-        let (salt, iv) = ([7u8; 16], [9u8; 16]);
-        let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(100_000, &salt, &iv).unwrap();
-        let doc = info.encrypt_with_params(params, b"pw").unwrap();
-        let pem = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).unwrap().to_pem(pkcs8::LineEnding::LF).unwrap();
-        let back = decode_key_pem(&pem, Some(b"pw")).unwrap();
-        assert_eq!(back.public_key(), key.public_key());
-        assert!(decode_key_pem(&pem, Some(b"nope")).unwrap_err().contains("wrong password"));
-        // And our own writer's output reads back.
         let ours = encrypted_key_pem(&key, b"pw").unwrap();
         assert_eq!(decode_key_pem(&ours, Some(b"pw")).unwrap().public_key(), key.public_key());
+        assert!(decode_key_pem(&ours, Some(b"nope")).unwrap_err().contains("wrong password"));
     }
 
     #[test]

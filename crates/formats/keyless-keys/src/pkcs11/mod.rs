@@ -1,5 +1,7 @@
-//! The intermediate (issuing) key on a PKCS#11 token (an HSM, a cloud HSM's
-//! PKCS#11 library, or SoftHSM2 for tests), through the `cryptoki` crate.
+//! A service key on a PKCS#11 token (an HSM, a cloud HSM's PKCS#11
+//! library, or SoftHSM2 for tests), through the `cryptoki` crate. First
+//! written for the CA's intermediate key; any service that signs through
+//! [`keyless_crypto::Signer`] can use it.
 //!
 //! # What is configured
 //!
@@ -53,8 +55,7 @@ use cryptoki::session::{Session, UserType};
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
 use thiserror::Error;
 
-use crate::error::IssueError;
-use crate::signer::CaSigner;
+use keyless_crypto::{CryptoError, Signer};
 
 mod ec;
 mod token;
@@ -69,7 +70,7 @@ pub const DEFAULT_PIN_ENV: &str = "KEYLESS_PKCS11_PIN";
 /// Debian's SoftHSM2 module (package `softhsm2`), used by the tests.
 pub const SOFTHSM2_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
-/// Where the CA's intermediate key lives on a PKCS#11 token.
+/// Where a key lives on a PKCS#11 token (for the CA: its intermediate key).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pkcs11Config {
     /// Path of the PKCS#11 module (shared library), e.g.
@@ -86,9 +87,10 @@ pub struct Pkcs11Config {
     pub pin_env: String,
     /// Generate the key pair on the token (`C_GenerateKeyPair`, on-token,
     /// sensitive, non-extractable) when no key carries `key_label`, on the
-    /// curve of [`crate::KeyOptions::intermediate_algorithm`]. Off by
+    /// curve the caller asks for (the CA: its
+    /// `KeyOptions::intermediate_algorithm`). Off by
     /// default: a missing key is then an error, which catches a mistyped
-    /// label instead of silently minting a new CA key.
+    /// label instead of silently minting a new key.
     pub generate_key: bool,
     /// Sessions kept open for signing (at least one).
     pub sessions: usize,
@@ -142,11 +144,11 @@ pub enum Pkcs11Error {
         #[source]
         source: CkError,
     },
-    #[error("no private key labelled {label:?} on PKCS#11 token {token:?}; create or import one with that label, or let the CA generate it (--pkcs11-generate-key)")]
+    #[error("no private key labelled {label:?} on PKCS#11 token {token:?}; create or import one with that label, or let the service generate it (--pkcs11-generate-key)")]
     KeyNotFound { label: String, token: String },
     #[error("{count} {class} objects are labelled {label:?} on PKCS#11 token {token:?}; the key label must name exactly one key pair")]
     AmbiguousKey { label: String, token: String, class: &'static str, count: usize },
-    #[error("no public key object labelled {label:?} on PKCS#11 token {token:?}: the CA reads the key's CKA_EC_POINT from it; import the public key with the same label (and CKA_ID)")]
+    #[error("no public key object labelled {label:?} on PKCS#11 token {token:?}: the key store reads the key's CKA_EC_POINT from it; import the public key with the same label (and CKA_ID)")]
     PublicKeyNotFound { label: String, token: String },
     #[error("key {label:?} on PKCS#11 token {token:?}: {reason}")]
     UnsupportedKey { label: String, token: String, reason: String },
@@ -194,7 +196,7 @@ impl std::fmt::Debug for Pkcs11Key {
 }
 
 /// Fixed data signed and verified at start-up.
-const SELF_TEST_MESSAGE: &[u8] = b"keyless-ca: PKCS#11 key self-test";
+const SELF_TEST_MESSAGE: &[u8] = b"keyless-keys: PKCS#11 key self-test";
 
 impl Pkcs11Key {
     /// Load the module, find the token, log in with the PIN from
@@ -237,7 +239,7 @@ impl Pkcs11Key {
                 GenerateError::Unsupported(reason) => Pkcs11Error::UnsupportedKey { label: label.clone(), token: token.clone(), reason },
                 GenerateError::Token(op, source) => Pkcs11Error::Token { operation: op, token: token.clone(), source },
             })?;
-            tracing::info!(token = %token, key = %label, algorithm = ?generate_algorithm, "generated the CA key pair on the PKCS#11 token");
+            tracing::info!(token = %token, key = %label, algorithm = ?generate_algorithm, "generated the key pair on the PKCS#11 token");
             private_keys =
                 first.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()]).map_err(ck("C_FindObjects"))?;
         }
@@ -308,7 +310,7 @@ impl Pkcs11Key {
 
         if !protection.sensitive || protection.extractable {
             tracing::warn!(token = %token, key = %label, ?protection,
-                "the CA key on the PKCS#11 token can be exported (CKA_SENSITIVE false or CKA_EXTRACTABLE true)");
+                "the key on the PKCS#11 token can be exported (CKA_SENSITIVE false or CKA_EXTRACTABLE true)");
         }
 
         let mut sessions = vec![Mutex::new(first)];
@@ -321,7 +323,7 @@ impl Pkcs11Key {
         // The public key object might not belong to the private key (a
         // stale import, an ID clash): one signature proves they match
         // before a certificate is issued for the public one.
-        let sig = CaSigner::sign(&key, SELF_TEST_MESSAGE)
+        let sig = Signer::sign(&key, SELF_TEST_MESSAGE)
             .map_err(|e| Pkcs11Error::SelfTest { label: key.label.clone(), token: key.token.clone(), reason: e.to_string() })?;
         key.public.verify(key.signature_algorithm(), SELF_TEST_MESSAGE, &sig).map_err(|_| Pkcs11Error::SelfTest {
             label: key.label.clone(),
@@ -329,7 +331,7 @@ impl Pkcs11Key {
             reason: "the signature does not verify with the public key object's CKA_EC_POINT: they are not one key pair".into(),
         })?;
         tracing::info!(token = %key.token, key = %key.label, algorithm = ?algorithm, sessions = key.sessions.len(),
-            "CA intermediate key on PKCS#11 token");
+            "signing key on PKCS#11 token");
         Ok(key)
     }
 
@@ -365,7 +367,7 @@ impl Pkcs11Key {
     }
 }
 
-impl CaSigner for Pkcs11Key {
+impl Signer for Pkcs11Key {
     fn public_key(&self) -> &PublicKey {
         &self.public
     }
@@ -374,16 +376,16 @@ impl CaSigner for Pkcs11Key {
         self.public.default_signature_algorithm()
     }
 
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let digest = self.hash.digest(message);
         let raw = self.session().sign(&Mechanism::Ecdsa, self.private, &digest).map_err(|e| {
             let hint = match e {
-                CkError::Pkcs11(RvError::UserNotLoggedIn, _) => " (the token logged the CA out; restart it)",
+                CkError::Pkcs11(RvError::UserNotLoggedIn, _) => " (the token logged the service out; restart it)",
                 _ => "",
             };
-            IssueError::Sign(format!("PKCS#11 C_Sign with key {:?} on token {:?}: {e}{hint}", self.label, self.token))
+            CryptoError::Signing(format!("PKCS#11 C_Sign with key {:?} on token {:?}: {e}{hint}", self.label, self.token))
         })?;
-        raw_signature_to_der(&raw, self.field_len).map_err(IssueError::Sign)
+        raw_signature_to_der(&raw, self.field_len).map_err(CryptoError::Signing)
     }
 }
 

@@ -91,7 +91,7 @@ pub(super) enum GenerateError {
 /// only for this (the signing sessions are read-only).
 pub(super) fn generate_key_pair(ctx: &Pkcs11, slot: Slot, label: &str, algorithm: KeyAlgorithm) -> Result<(), GenerateError> {
     let curve = curve_oid(algorithm)
-        .ok_or_else(|| GenerateError::Unsupported(format!("cannot generate a {algorithm:?} CA key: P-256 or P-384 only")))?;
+        .ok_or_else(|| GenerateError::Unsupported(format!("cannot generate a {algorithm:?} key on a PKCS#11 token: P-256 or P-384 only")))?;
     let params = curve.to_der().map_err(|e| GenerateError::Unsupported(e.to_string()))?;
     let mut id = vec![0u8; 16];
     aws_lc_rs::rand::fill(&mut id).map_err(|_| GenerateError::Unsupported("random CKA_ID".into()))?;

@@ -20,7 +20,7 @@ pub(super) fn curve_from_params(params: &[u8]) -> Result<(KeyAlgorithm, ObjectId
     match oid {
         OID_P256 => Ok((KeyAlgorithm::EcdsaP256, oid, 32, HashAlgorithm::Sha256)),
         OID_P384 => Ok((KeyAlgorithm::EcdsaP384, oid, 48, HashAlgorithm::Sha384)),
-        other => Err(format!("curve {other}: only P-256 and P-384 CA keys are supported")),
+        other => Err(format!("curve {other}: only P-256 and P-384 keys are supported")),
     }
 }
 
