@@ -27,6 +27,10 @@ pub enum TsaError {
         #[source]
         source: CryptoError,
     },
+    /// A key file could not be read or written, or is readable by group
+    /// or others (the message names the file and its mode).
+    #[error(transparent)]
+    KeyFile(#[from] keyless_keys::KeyError),
     /// The certificate chain could not be generated or loaded.
     #[error("certificate chain: {0}")]
     Pki(#[from] PkiError),

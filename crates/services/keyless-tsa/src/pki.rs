@@ -19,7 +19,7 @@ use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
 use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512};
 use const_oid::AssociatedOid;
 use der::asn1::{BitString, OctetString, UtcTime};
-use der::{Decode, Encode, EncodePem};
+use der::{Decode, Encode};
 use keyless_crypto::{KeyAlgorithm, SignatureAlgorithm, SigningKey};
 use keyless_x509::{verify_chain, Certificate, Purpose};
 use x509_cert::ext::pkix::{
@@ -100,12 +100,7 @@ fn load(dir: &Path, now: u64) -> Result<Pki, TsaError> {
         cert(INTERMEDIATE_CERT, "intermediate")?,
         cert(ROOT_CERT, "root")?,
     ];
-    let key_path = dir.join(LEAF_KEY);
-    let leaf_key =
-        SigningKey::from_pkcs8_pem(&store::read(&key_path)?).map_err(|source| TsaError::Key {
-            path: key_path.clone(),
-            source,
-        })?;
+    let leaf_key = store::read_key(&dir.join(LEAF_KEY))?;
     // A chain that no longer validates (expired, edited) would make every
     // token fail verification: refuse to start instead.
     let at = i64::try_from(now).unwrap_or(i64::MAX);
@@ -122,9 +117,7 @@ fn load(dir: &Path, now: u64) -> Result<Pki, TsaError> {
 
 /// The PEM text of a certificate.
 pub(crate) fn pem(cert: &Certificate) -> Result<String, PkiError> {
-    cert.inner()
-        .to_pem(der::pem::LineEnding::LF)
-        .map_err(encode_err("PEM certificate"))
+    Ok(keyless_crypto::pem::encode("CERTIFICATE", cert.der()))
 }
 
 struct Generated {
