@@ -1,5 +1,7 @@
 //! The issuer's token signing key (ES256), kept in the data dir with 0600
-//! permissions, and its JWKS.
+//! permissions, and its JWKS. The key file is the key store's
+//! (`keyless_keys::file`): created 0600 from the first byte, and refused on
+//! load when group or others can read it.
 
 use std::path::Path;
 
@@ -29,26 +31,13 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> OidcDevError + '_ {
 }
 
 impl TokenKey {
-    /// Load the key from `dir`, creating it (0600) on first use.
+    /// Load the key from `dir`, creating it (0600) on first use. A key
+    /// file readable by group or others is refused.
     pub fn load_or_create(dir: &Path) -> Result<Self, OidcDevError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let path = dir.join(SIGNING_KEY_FILE);
-        let key = if path.exists() {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let mode = std::fs::metadata(&path).map_err(io(&path))?.permissions().mode();
-                if mode & 0o077 != 0 {
-                    return Err(OidcDevError::Key(format!("{} has permissions {:o}; chmod 600 it", path.display(), mode & 0o777)));
-                }
-            }
-            let pem = std::fs::read_to_string(&path).map_err(io(&path))?;
-            SigningKey::from_pkcs8_pem(&pem).map_err(|e| OidcDevError::Key(e.to_string()))?
-        } else {
-            let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).map_err(|e| OidcDevError::Key(e.to_string()))?;
-            write_secret(&path, key.to_pkcs8_pem().as_bytes())?;
-            key
-        };
+        let (key, _) = keyless_keys::file::load_or_generate(&path, KeyAlgorithm::EcdsaP256, None)
+            .map_err(|e| OidcDevError::Key(e.to_string()))?;
         Self::from_signing_key(&key)
     }
 
@@ -65,16 +54,38 @@ impl TokenKey {
     }
 }
 
-/// Write a file readable by its owner only.
+/// Write a file readable by its owner only (0600 from creation), refusing
+/// to replace an existing file.
 pub fn write_secret(path: &Path, contents: &[u8]) -> Result<(), OidcDevError> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+    keyless_keys::file::write_secret(path, contents, keyless_keys::file::Existing::Refuse)
+        .map_err(|e| OidcDevError::Io(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> std::path::PathBuf {
+        let mut r = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut r).unwrap();
+        let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        std::env::temp_dir().join(format!("keyless-oidc-dev-keys-{tag}-{}-{hex}", std::process::id()))
     }
-    let mut f = opts.open(path).map_err(io(path))?;
-    f.write_all(contents).map_err(io(path))
+
+    /// The key is created 0600 and the same key (kid) loads back; a key
+    /// file readable by others is refused, naming the file and its mode.
+    #[cfg(unix)]
+    #[test]
+    fn key_file_created_0600_and_refused_when_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = temp_dir("perms");
+        let first = TokenKey::load_or_create(&dir).unwrap();
+        let path = dir.join(SIGNING_KEY_FILE);
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(TokenKey::load_or_create(&dir).unwrap().kid, first.kid);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
+        let e = TokenKey::load_or_create(&dir).unwrap_err().to_string();
+        assert!(e.contains(&path.display().to_string()) && e.contains("permissions 604") && e.contains("chmod 600"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
