@@ -1,20 +1,29 @@
-//! Embedded Signed Certificate Timestamps (RFC 6962 §3.2, §3.3).
+//! Embedded Signed Certificate Timestamps (RFC 6962 §3.2, §3.3): reading
+//! them from a certificate and verifying them.
 //!
 //! Fulcio submits a precertificate to a CT log and embeds the log's promise
 //! (the SCT) in the final certificate. The log signed the *precertificate*
 //! TBS, which equals the final TBS with the SCT list extension removed, bound
 //! to the issuer's key hash. Checking the SCT proves the certificate was
 //! logged, so a mis-issued certificate would be publicly visible.
+//!
+//! The TLS structures are `x509-cert`'s (`ext::pkix::sct`); the signed
+//! data is [`crate::rfc6962`]'s, shared with the CA's log.
 
 use std::collections::BTreeSet;
 
-use der::asn1::OctetStringRef;
 use der::{Decode, Encode};
-use keyless_crypto::{PublicKey, SignatureAlgorithm};
+use keyless_crypto::PublicKey;
+use tls_codec::{DeserializeBytes, SerializeBytes};
+use x509_cert::ext::pkix::sct::{
+    Error as SctCodecError, SerializedSct, SignedCertificateTimestamp,
+    SignedCertificateTimestampList,
+};
 
 use crate::cert::Certificate;
 use crate::error::{SctError, SctFailure, X509Error};
 use crate::oid;
+use crate::rfc6962::{algorithm_bytes, precert_signed_data, sct_signature_algorithm};
 
 /// A CT log key from trusted_root.json (`ctlogs[]`).
 #[derive(Clone, Debug)]
@@ -46,108 +55,136 @@ impl CtLogKey {
     }
 }
 
-/// One SCT as it appears in the TLS-encoded list.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sct<'a> {
-    pub version: u8,
-    pub log_id: [u8; 32],
+/// One SCT of an embedded list.
+#[derive(Debug, PartialEq)]
+pub enum Sct {
+    /// A v1 SCT, decoded by `x509-cert`.
+    V1(SignedCertificateTimestamp),
+    /// An SCT laid out as v1 (that much is checked) whose version or
+    /// algorithm byte `x509-cert`'s enums do not name. It cannot verify, but
+    /// it fails alone with its reason, not the whole list: RFC 6962 §5.2
+    /// clients skip SCTs they cannot use.
+    Unusable {
+        version: u8,
+        log_id: [u8; 32],
+        /// Milliseconds since the Unix epoch.
+        timestamp: u64,
+        hash: u8,
+        signature: u8,
+    },
+}
+
+impl Sct {
+    /// The decoded SCT, if it is a usable v1 one.
+    pub fn v1(&self) -> Option<&SignedCertificateTimestamp> {
+        match self {
+            Sct::V1(s) => Some(s),
+            Sct::Unusable { .. } => None,
+        }
+    }
+
+    /// SHA-256 of the log's SPKI.
+    pub fn log_id(&self) -> [u8; 32] {
+        match self {
+            Sct::V1(s) => s.log_id.key_id,
+            Sct::Unusable { log_id, .. } => *log_id,
+        }
+    }
+
     /// Milliseconds since the Unix epoch.
-    pub timestamp: u64,
-    pub extensions: &'a [u8],
-    pub hash_algorithm: u8,
-    pub signature_algorithm: u8,
-    pub signature: &'a [u8],
-}
-
-/// A bounds-checked cursor over TLS presentation-language bytes.
-struct Tls<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Tls<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], SctError> {
-        if self.buf.len() < n {
-            return Err(SctError::Malformed(format!(
-                "{what}: needs {n} bytes, {} left",
-                self.buf.len()
-            )));
+    pub fn timestamp(&self) -> u64 {
+        match self {
+            Sct::V1(s) => s.timestamp,
+            Sct::Unusable { timestamp, .. } => *timestamp,
         }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
     }
 
-    fn uint(&mut self, n: usize, what: &str) -> Result<u64, SctError> {
-        Ok(self
-            .take(n, what)?
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-    }
-
-    /// A vector with an `n`-byte length prefix.
-    fn vec(&mut self, n: usize, what: &str) -> Result<&'a [u8], SctError> {
-        let len = self.uint(n, what)?;
-        let len = usize::try_from(len)
-            .map_err(|_| SctError::Malformed(format!("{what}: length overflow")))?;
-        self.take(len, what)
-    }
-
-    fn finish(&self, what: &str) -> Result<(), SctError> {
-        if self.buf.is_empty() {
-            Ok(())
-        } else {
-            Err(SctError::Malformed(format!(
-                "{what}: {} trailing bytes",
-                self.buf.len()
-            )))
+    fn version(&self) -> u8 {
+        match self {
+            Sct::V1(_) => 0,
+            Sct::Unusable { version, .. } => *version,
         }
     }
 }
 
-/// Parse a TLS `SignedCertificateTimestampList` (RFC 6962 §3.3): a u16-length
-/// list of u16-length serialized SCTs. Every length is bounds-checked and no
-/// trailing bytes are allowed at any level.
-pub fn parse_sct_list(bytes: &[u8]) -> Result<Vec<Sct<'_>>, SctError> {
-    let mut outer = Tls { buf: bytes };
-    let list = outer.vec(2, "SCT list")?;
-    outer.finish("SCT list")?;
-    if list.is_empty() {
+/// Offset of the u16 extensions length in a serialized v1 SCT: after the
+/// version (1), log ID (32) and timestamp (8).
+const EXTENSIONS_AT: usize = 41;
+
+/// Decode the `index`th serialized SCT of a list.
+fn read_sct(index: usize, item: &SerializedSct) -> Result<Sct, SctError> {
+    let err = match item.parse_timestamp() {
+        Ok(sct) => return Ok(Sct::V1(sct)),
+        Err(e) => e,
+    };
+    let malformed = || SctError::Malformed(format!("SCT #{index}: {err:?}"));
+    if !matches!(err, SctCodecError::Tls(tls_codec::Error::UnknownValue(_))) {
+        return Err(malformed());
+    }
+    // An enum byte x509-cert does not name: the version, hash or signature
+    // algorithm. Read the SCT again with those bytes set to v1 / SHA-256 /
+    // ECDSA, so that its layout is checked exactly as a v1 SCT's, and keep
+    // the bytes as found for the reason it fails.
+    let raw = item.tls_serialize().map_err(|_| malformed())?;
+    let mut data = raw.get(2..).ok_or_else(malformed)?.to_vec();
+    let ext_len = data
+        .get(EXTENSIONS_AT..EXTENSIONS_AT + 2)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        .ok_or_else(malformed)?;
+    let alg_at = EXTENSIONS_AT + 2 + ext_len;
+    let (Some(&version), Some(&hash), Some(&signature)) =
+        (data.first(), data.get(alg_at), data.get(alg_at + 1))
+    else {
+        return Err(malformed());
+    };
+    data[0] = 0;
+    data[alg_at] = 4;
+    data[alg_at + 1] = 3;
+    match SignedCertificateTimestamp::tls_deserialize_bytes(&data) {
+        Ok((v1, rest)) if rest.is_empty() => Ok(Sct::Unusable {
+            version,
+            log_id: v1.log_id.key_id,
+            timestamp: v1.timestamp,
+            hash,
+            signature,
+        }),
+        _ => Err(malformed()),
+    }
+}
+
+/// The SCTs of a `SignedCertificateTimestampList` (RFC 6962 §3.3): a
+/// u16-length list of u16-length serialized SCTs, each length
+/// bounds-checked by `tls_codec`, no trailing bytes at any level, at least
+/// one SCT.
+fn read_list(list: &SignedCertificateTimestampList) -> Result<Vec<Sct>, SctError> {
+    let items = list
+        .parse_timestamps()
+        .map_err(|e| SctError::Malformed(format!("SCT list: {e:?}")))?;
+    if items.is_empty() {
         return Err(SctError::Malformed("empty SCT list".into()));
     }
-    let mut items = Tls { buf: list };
-    let mut scts = Vec::new();
-    while !items.buf.is_empty() {
-        let raw = items.vec(2, "SerializedSCT")?;
-        let mut r = Tls { buf: raw };
-        let version = r.take(1, "SCT version")?[0];
-        let mut log_id = [0u8; 32];
-        log_id.copy_from_slice(r.take(32, "SCT log id")?);
-        let timestamp = r.uint(8, "SCT timestamp")?;
-        let extensions = r.vec(2, "SCT extensions")?;
-        let hash_algorithm = r.take(1, "SCT hash algorithm")?[0];
-        let signature_algorithm = r.take(1, "SCT signature algorithm")?[0];
-        let signature = r.vec(2, "SCT signature")?;
-        r.finish("SCT")?;
-        scts.push(Sct {
-            version,
-            log_id,
-            timestamp,
-            extensions,
-            hash_algorithm,
-            signature_algorithm,
-            signature,
-        });
-    }
-    Ok(scts)
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| read_sct(i, item))
+        .collect()
+}
+
+/// Parse the TLS bytes of a `SignedCertificateTimestampList` (the content
+/// of the SCT list extension's OCTET STRING).
+pub fn parse_sct_list(bytes: &[u8]) -> Result<Vec<Sct>, SctError> {
+    let octets = der::asn1::OctetString::new(bytes)
+        .map_err(|e| SctError::Malformed(format!("SCT list: {e}")))?;
+    read_list(&SignedCertificateTimestampList::from(octets))
 }
 
 /// The embedded SCTs of `cert`, parsed.
-pub fn embedded_scts(cert: &Certificate) -> Result<Vec<Sct<'_>>, SctError> {
+pub fn embedded_scts(cert: &Certificate) -> Result<Vec<Sct>, SctError> {
     let ext = cert.extension(&oid::CT_SCT_LIST).ok_or(SctError::Missing)?;
     // The extension value is a DER OCTET STRING wrapping the TLS bytes.
-    let inner = OctetStringRef::from_der(ext.extn_value.as_bytes())
+    let list = SignedCertificateTimestampList::from_der(ext.extn_value.as_bytes())
         .map_err(|e| SctError::Malformed(format!("SCT extension is not an OCTET STRING: {e}")))?;
-    parse_sct_list(inner.as_bytes())
+    read_list(&list)
 }
 
 /// Rebuild the precertificate TBS that the log signed: the leaf's TBS with
@@ -168,62 +205,27 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sct_algorithm(hash: u8, sig: u8) -> Option<SignatureAlgorithm> {
-    // RFC 5246 §7.4.1.4.1: hash 4 = sha256, 5 = sha384, 6 = sha512;
-    // signature 1 = rsa (PKCS#1 v1.5), 3 = ecdsa.
-    Some(match (hash, sig) {
-        (4, 3) => SignatureAlgorithm::EcdsaSha256,
-        (5, 3) => SignatureAlgorithm::EcdsaSha384,
-        (6, 3) => SignatureAlgorithm::EcdsaSha512,
-        (4, 1) => SignatureAlgorithm::RsaPkcs1Sha256,
-        (5, 1) => SignatureAlgorithm::RsaPkcs1Sha384,
-        (6, 1) => SignatureAlgorithm::RsaPkcs1Sha512,
-        _ => return None,
-    })
-}
-
-/// The `digitally-signed` input of RFC 6962 §3.2 for a precert entry.
-fn signed_data(sct: &Sct<'_>, issuer_key_hash: &[u8; 32], tbs: &[u8]) -> Result<Vec<u8>, SctError> {
-    let tbs_len = u32::try_from(tbs.len())
-        .ok()
-        .filter(|l| *l < (1 << 24))
-        .ok_or_else(|| SctError::Malformed("TBS too long for a u24 length".into()))?;
-    let ext_len = u16::try_from(sct.extensions.len())
-        .map_err(|_| SctError::Malformed("SCT extensions too long".into()))?;
-    let mut out = Vec::with_capacity(1 + 1 + 8 + 2 + 32 + 3 + tbs.len() + 2 + sct.extensions.len());
-    out.push(sct.version);
-    out.push(0); // signature_type = certificate_timestamp
-    out.extend_from_slice(&sct.timestamp.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes()); // entry_type = precert_entry
-    out.extend_from_slice(issuer_key_hash);
-    out.extend_from_slice(&tbs_len.to_be_bytes()[1..]);
-    out.extend_from_slice(tbs);
-    out.extend_from_slice(&ext_len.to_be_bytes());
-    out.extend_from_slice(sct.extensions);
-    Ok(out)
-}
-
 fn verify_one(
     index: usize,
-    sct: &Sct<'_>,
+    sct: &Sct,
     issuer_key_hash: &[u8; 32],
     tbs: &[u8],
     logs: &[CtLogKey],
 ) -> Result<(), SctFailure> {
-    if sct.version != 0 {
+    if sct.version() != 0 {
         return Err(SctFailure::Version {
             index,
-            found: sct.version,
+            found: sct.version(),
         });
     }
-    let log_id = hex(&sct.log_id);
-    let matching: Vec<&CtLogKey> = logs.iter().filter(|l| l.log_id == sct.log_id).collect();
+    let log_id = hex(&sct.log_id());
+    let matching: Vec<&CtLogKey> = logs.iter().filter(|l| l.log_id == sct.log_id()).collect();
     if matching.is_empty() {
         return Err(SctFailure::UnknownLog { index, log_id });
     }
     // SCT time is in milliseconds; log validity in seconds. Flooring keeps a
     // timestamp inside an end bound given with sub-second precision.
-    let seconds = i64::try_from(sct.timestamp / 1000).unwrap_or(i64::MAX);
+    let seconds = i64::try_from(sct.timestamp() / 1000).unwrap_or(i64::MAX);
     let valid: Vec<&CtLogKey> = matching
         .into_iter()
         .filter(|l| l.valid_at(seconds))
@@ -235,21 +237,45 @@ fn verify_one(
             timestamp: seconds,
         });
     }
-    let alg = sct_algorithm(sct.hash_algorithm, sct.signature_algorithm).ok_or(
-        SctFailure::UnsupportedAlgorithm {
-            index,
-            hash: sct.hash_algorithm,
-            signature: sct.signature_algorithm,
+    let (sct, alg) = match sct {
+        Sct::V1(s) => match sct_signature_algorithm(&s.signature.algorithm) {
+            Some(alg) => (s, alg),
+            None => {
+                let (hash, signature) = algorithm_bytes(&s.signature.algorithm);
+                return Err(SctFailure::UnsupportedAlgorithm {
+                    index,
+                    hash,
+                    signature,
+                });
+            }
         },
-    )?;
-    let data = signed_data(sct, issuer_key_hash, tbs).map_err(|_| SctFailure::BadSignature {
+        Sct::Unusable {
+            hash, signature, ..
+        } => {
+            return Err(SctFailure::UnsupportedAlgorithm {
+                index,
+                hash: *hash,
+                signature: *signature,
+            })
+        }
+    };
+    let data = precert_signed_data(
+        sct.timestamp,
+        issuer_key_hash,
+        tbs,
+        sct.extensions.as_slice(),
+    )
+    .map_err(|_| SctFailure::BadSignature {
         index,
         log_id: log_id.clone(),
         source: keyless_crypto::CryptoError::BadSignature,
     })?;
     let mut last = keyless_crypto::CryptoError::BadSignature;
     for log in valid {
-        match log.key.verify(alg, &data, sct.signature) {
+        match log
+            .key
+            .verify(alg, &data, sct.signature.signature.as_slice())
+        {
             Ok(()) => return Ok(()),
             Err(e) => last = e,
         }
@@ -283,7 +309,7 @@ pub fn verify_embedded_scts(
     for (index, sct) in scts.iter().enumerate() {
         match verify_one(index, sct, &issuer_key_hash, &tbs, logs) {
             Ok(()) => {
-                verified.insert(sct.log_id);
+                verified.insert(sct.log_id());
             }
             Err(reason) => reasons.push(reason),
         }
@@ -292,4 +318,78 @@ pub fn verify_embedded_scts(
         return Err(SctError::NoneVerified { reasons });
     }
     Ok(verified.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyless_crypto::{KeyAlgorithm, SigningKey};
+
+    fn unusable(version: u8, hash: u8, signature: u8, log_id: [u8; 32]) -> Sct {
+        Sct::Unusable {
+            version,
+            log_id,
+            timestamp: 1_700_000_000_000,
+            hash,
+            signature,
+        }
+    }
+
+    /// An unusable SCT fails with the reason the hand parser gave, in the
+    /// same order of checks: version first, then the log, then the
+    /// algorithm.
+    #[test]
+    fn unusable_scts_fail_for_their_reason() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let log = CtLogKey::new(key.public_key().clone(), 0, None);
+        let logs = [log.clone()];
+        let check = |sct: &Sct| verify_one(3, sct, &[0u8; 32], b"tbs", &logs);
+        assert_eq!(
+            check(&unusable(1, 4, 3, log.log_id)),
+            Err(SctFailure::Version { index: 3, found: 1 })
+        );
+        assert!(matches!(
+            check(&unusable(0, 9, 3, [1u8; 32])),
+            Err(SctFailure::UnknownLog { index: 3, .. })
+        ));
+        assert_eq!(
+            check(&unusable(0, 9, 3, log.log_id)),
+            Err(SctFailure::UnsupportedAlgorithm {
+                index: 3,
+                hash: 9,
+                signature: 3
+            })
+        );
+        // Known to x509-cert but not accepted: SHA-1 with ECDSA.
+        let mut sha1 = crate::ecdsa_sha256_sct(log.log_id, 1_700_000_000_000, &[], &[1]);
+        sha1.signature.algorithm.hash = x509_cert::ext::pkix::sct::HashAlgorithm::Sha1;
+        assert_eq!(
+            check(&Sct::V1(sha1)),
+            Err(SctFailure::UnsupportedAlgorithm {
+                index: 3,
+                hash: 2,
+                signature: 3
+            })
+        );
+    }
+
+    /// What the CT log signs with [`precert_signed_data`] verifies here.
+    #[test]
+    fn a_signed_precert_entry_verifies() {
+        let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let log = CtLogKey::new(key.public_key().clone(), 0, None);
+        let data = precert_signed_data(1_700_000_000_000, &[5u8; 32], b"tbs", &[]).unwrap();
+        let sig = key.sign(&data).unwrap();
+        let sct = crate::ecdsa_sha256_sct(log.log_id, 1_700_000_000_000, &[], &sig);
+        let logs = [log];
+        assert_eq!(
+            verify_one(0, &Sct::V1(sct), &[5u8; 32], b"tbs", &logs),
+            Ok(())
+        );
+        let sct = crate::ecdsa_sha256_sct(logs[0].log_id, 1_700_000_000_000, &[], &sig);
+        assert!(matches!(
+            verify_one(0, &Sct::V1(sct), &[6u8; 32], b"tbs", &logs),
+            Err(SctFailure::BadSignature { .. })
+        ));
+    }
 }

@@ -696,8 +696,11 @@ fn sct_list_parser_is_bounds_checked() {
     whole.extend(&list);
     let parsed = parse_sct_list(&whole).expect("parses");
     assert_eq!(parsed.len(), 1);
-    assert_eq!(parsed[0].extensions, &[0xaa, 0xbb]);
-    assert_eq!(parsed[0].signature, &[1, 2, 3]);
+    let v1 = parsed[0].v1().expect("a v1 SCT");
+    assert_eq!(v1.extensions.as_slice(), &[0xaa, 0xbb]);
+    assert_eq!(v1.signature.signature.as_slice(), &[1, 2, 3]);
+    assert_eq!(parsed[0].log_id(), [7u8; 32]);
+    assert_eq!(parsed[0].timestamp(), 1_700_000_000_000);
     for cut in 0..whole.len() {
         assert!(
             matches!(parse_sct_list(&whole[..cut]), Err(SctError::Malformed(_))),
@@ -744,4 +747,105 @@ fn path_search_is_budgeted() {
         matches!(err, ChainError::SearchBudgetExhausted { .. }),
         "{err}"
     );
+}
+
+/// A serialized v1-layout SCT with the given version and algorithm bytes.
+fn raw_sct(version: u8, hash: u8, signature: u8) -> Vec<u8> {
+    let mut sct = vec![version];
+    sct.extend([7u8; 32]);
+    sct.extend(1_700_000_000_000u64.to_be_bytes());
+    sct.extend([0, 2, 0xaa, 0xbb]); // extensions
+    sct.extend([hash, signature, 0, 3, 1, 2, 3]); // alg + signature
+    sct
+}
+
+/// A TLS SCT list of the given serialized SCTs.
+fn sct_list(scts: &[Vec<u8>]) -> Vec<u8> {
+    let mut list = Vec::new();
+    for sct in scts {
+        list.extend((sct.len() as u16).to_be_bytes());
+        list.extend(sct);
+    }
+    let mut whole = (list.len() as u16).to_be_bytes().to_vec();
+    whole.extend(&list);
+    whole
+}
+
+#[test]
+fn sct_list_encoding_is_the_rfc6962_layout_and_parses_back() {
+    use keyless_x509::{
+        ecdsa_sha256_sct, encode_digitally_signed, encode_sct_list, parse_sct_list,
+    };
+    let sct = ecdsa_sha256_sct([7u8; 32], 1_700_000_000_000, &[0xaa, 0xbb], &[1, 2, 3]);
+    assert_eq!(
+        encode_digitally_signed(&sct.signature).unwrap(),
+        [4, 3, 0, 3, 1, 2, 3]
+    );
+    let encoded = encode_sct_list(vec![sct]).expect("encodes");
+    assert_eq!(encoded, sct_list(&[raw_sct(0, 4, 3)]));
+    let parsed = parse_sct_list(&encoded).expect("parses");
+    assert_eq!(
+        parsed,
+        [keyless_x509::Sct::V1(ecdsa_sha256_sct(
+            [7u8; 32],
+            1_700_000_000_000,
+            &[0xaa, 0xbb],
+            &[1, 2, 3]
+        ))]
+    );
+    // A field too long for its u16 length is an error, not a truncation.
+    // (tls_codec itself would panic on a debug assertion first.)
+    let long = ecdsa_sha256_sct([7u8; 32], 0, &[], &vec![0u8; 70_000]);
+    assert!(encode_digitally_signed(&long.signature).is_err());
+    assert!(encode_sct_list(vec![long]).is_err());
+    // Each field fits, the SCT does not.
+    let long = ecdsa_sha256_sct([7u8; 32], 0, &[0u8; 40_000], &[0u8; 40_000]);
+    assert!(encode_sct_list(vec![long]).is_err());
+    // Each SCT fits, the list does not.
+    let two = (0..2).map(|_| ecdsa_sha256_sct([7u8; 32], 0, &[], &[0u8; 40_000]));
+    assert!(encode_sct_list(two.collect()).is_err());
+}
+
+/// An SCT whose version or algorithm byte x509-cert's enums do not name
+/// fails alone (kept with its bytes, so that verification reports why),
+/// while the SCTs around it still parse; a broken layout is still
+/// malformed for the whole list.
+#[test]
+fn sct_with_unknown_version_or_algorithm_fails_alone() {
+    use keyless_x509::{parse_sct_list, Sct, SctError};
+    let parsed = parse_sct_list(&sct_list(&[
+        raw_sct(1, 4, 3),
+        raw_sct(0, 9, 3),
+        raw_sct(0, 4, 3),
+    ]))
+    .expect("parses");
+    assert_eq!(parsed.len(), 3);
+    assert!(matches!(
+        parsed[0],
+        Sct::Unusable {
+            version: 1,
+            hash: 4,
+            signature: 3,
+            timestamp: 1_700_000_000_000,
+            ..
+        }
+    ));
+    assert_eq!(parsed[0].log_id(), [7u8; 32]);
+    assert!(matches!(
+        parsed[1],
+        Sct::Unusable {
+            version: 0,
+            hash: 9,
+            signature: 3,
+            ..
+        }
+    ));
+    assert!(parsed[2].v1().is_some());
+    // A v2 SCT that is not even laid out as v1 (one byte short).
+    let mut short = raw_sct(1, 4, 3);
+    short.pop();
+    assert!(matches!(
+        parse_sct_list(&sct_list(&[short, raw_sct(0, 4, 3)])),
+        Err(SctError::Malformed(_))
+    ));
 }

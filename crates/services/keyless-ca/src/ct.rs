@@ -3,7 +3,9 @@
 //! The CA submits each precertificate here before it signs the final
 //! certificate (fail-closed: no SCT, no certificate). The log checks the
 //! chain, appends a Merkle leaf and answers with a v1 SCT signed by its
-//! own ECDSA P-256 key; the log ID is SHA-256 of that key's SPKI.
+//! own ECDSA P-256 key; the log ID is SHA-256 of that key's SPKI. The SCT
+//! wire encoding and the signed entry are keyless-x509's, shared with the
+//! verifier.
 //!
 //! The tree is kept in memory, and only as its right edge ([`CompactTree`]):
 //! enough to append and to sign tree heads in O(log n), not to serve
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_tlog::Hash;
-use keyless_x509::{oid, precert_tbs, Certificate};
+use keyless_x509::{oid, precert_signed_data, precert_tbs, sct_types, Certificate, SctError};
 
 use crate::error::CtError;
 
@@ -34,37 +36,24 @@ fn u16_len(n: usize) -> Result<[u8; 2], CtError> {
     u16::try_from(n).map(u16::to_be_bytes).map_err(|_| CtError::Malformed("field longer than 65535 bytes".into()))
 }
 
+fn sct_err(e: SctError) -> CtError {
+    CtError::Malformed(e.to_string())
+}
+
 impl SignedCertificateTimestamp {
-    /// The `digitally-signed` struct: hash, signature algorithm, u16 length, signature.
-    pub fn digitally_signed(&self) -> Result<Vec<u8>, CtError> {
-        let mut out = vec![4, 3];
-        out.extend_from_slice(&u16_len(self.signature.len())?);
-        out.extend_from_slice(&self.signature);
-        Ok(out)
+    /// This SCT as `x509-cert`'s type, which keyless-x509 encodes.
+    fn to_x509(&self) -> sct_types::SignedCertificateTimestamp {
+        keyless_x509::ecdsa_sha256_sct(self.log_id, self.timestamp, &self.extensions, &self.signature)
     }
 
-    /// The serialized SCT (RFC 6962 §3.2).
-    pub fn to_tls(&self) -> Result<Vec<u8>, CtError> {
-        let mut out = vec![0u8];
-        out.extend_from_slice(&self.log_id);
-        out.extend_from_slice(&self.timestamp.to_be_bytes());
-        out.extend_from_slice(&u16_len(self.extensions.len())?);
-        out.extend_from_slice(&self.extensions);
-        out.extend_from_slice(&self.digitally_signed()?);
-        Ok(out)
+    /// The `digitally-signed` struct: hash, signature algorithm, u16 length, signature.
+    pub fn digitally_signed(&self) -> Result<Vec<u8>, CtError> {
+        keyless_x509::encode_digitally_signed(&self.to_x509().signature).map_err(sct_err)
     }
 
     /// A TLS SignedCertificateTimestampList (RFC 6962 §3.3) of these SCTs.
     pub fn list_to_tls(scts: &[SignedCertificateTimestamp]) -> Result<Vec<u8>, CtError> {
-        let mut items = Vec::new();
-        for s in scts {
-            let one = s.to_tls()?;
-            items.extend_from_slice(&u16_len(one.len())?);
-            items.extend_from_slice(&one);
-        }
-        let mut out = u16_len(items.len())?.to_vec();
-        out.extend_from_slice(&items);
-        Ok(out)
+        keyless_x509::encode_sct_list(scts.iter().map(Self::to_x509).collect()).map_err(sct_err)
     }
 }
 
@@ -188,24 +177,6 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The RFC 6962 §3.2 fields shared by the signed data and the Merkle leaf:
-/// timestamp, entry_type = precert_entry, issuer_key_hash, TBS, extensions.
-fn precert_entry(timestamp: u64, issuer_key_hash: &[u8; 32], tbs: &[u8], exts: &[u8]) -> Result<Vec<u8>, CtError> {
-    let tbs_len = u32::try_from(tbs.len())
-        .ok()
-        .filter(|l| *l < (1 << 24))
-        .ok_or_else(|| CtError::Malformed("TBS too long".into()))?;
-    let mut out = Vec::with_capacity(tbs.len() + 64);
-    out.extend_from_slice(&timestamp.to_be_bytes());
-    out.extend_from_slice(&1u16.to_be_bytes());
-    out.extend_from_slice(issuer_key_hash);
-    out.extend_from_slice(&tbs_len.to_be_bytes()[1..]);
-    out.extend_from_slice(tbs);
-    out.extend_from_slice(&u16_len(exts.len())?);
-    out.extend_from_slice(exts);
-    Ok(out)
-}
-
 impl CtLog {
     /// A log that accepts chains ending at one of `roots`.
     pub fn new(key: SigningKey, roots: Vec<Certificate>) -> Self {
@@ -316,11 +287,9 @@ impl CtLog {
         }
         let tbs = precert_tbs(&precert).map_err(|e| CtError::Malformed(e.to_string()))?;
         let timestamp = now_ms();
-        let entry = precert_entry(timestamp, &tail.issuer_key_hash, &tbs, &[])?;
-        // digitally-signed: version v1, signature_type certificate_timestamp, then the entry.
-        let mut signed = Vec::with_capacity(entry.len() + 2);
-        signed.extend_from_slice(&[0u8, 0u8]);
-        signed.extend_from_slice(&entry);
+        // digitally-signed: version v1, signature_type certificate_timestamp,
+        // then the precert entry (keyless-x509 builds it for the verifier too).
+        let signed = precert_signed_data(timestamp, &tail.issuer_key_hash, &tbs, &[]).map_err(sct_err)?;
         let signature = self.key.sign(&signed).map_err(|e| CtError::Sign(e.to_string()))?;
         // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
         // entry — the same bytes as `signed`.

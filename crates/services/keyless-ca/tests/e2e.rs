@@ -227,7 +227,7 @@ async fn get_sth_is_the_rfc6962_root_of_the_issued_leaves() {
         // MerkleTreeLeaf: v1, timestamped_entry, timestamp, precert_entry,
         // issuer_key_hash, u24 TBS, u16 extensions.
         let mut leaf = vec![0u8, 0u8];
-        leaf.extend_from_slice(&sct.timestamp.to_be_bytes());
+        leaf.extend_from_slice(&sct.timestamp().to_be_bytes());
         leaf.extend_from_slice(&[0, 1]);
         leaf.extend_from_slice(&issuer_key_hash);
         leaf.extend_from_slice(&(tbs.len() as u32).to_be_bytes()[1..]);
