@@ -2,12 +2,20 @@
 //! permissions, and its JWKS. The key file is the key store's
 //! (`keyless_keys::file`): created 0600 from the first byte, and refused on
 //! load when group or others can read it.
+//!
+//! Tokens are signed through `keyless_crypto::Signer`, the services' one
+//! signing interface (so the key could as well be a PKCS#11 token key):
+//! the JWS signing input is built here and the signer's DER ECDSA
+//! signature is turned into the fixed `r || s` JWS uses (RFC 7518 §3.4).
+//! jsonwebtoken is kept for the JWKS (derived once from the key) and for
+//! verifying tokens.
 
 use std::path::Path;
 
+use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_crypto::{KeyAlgorithm, Signer, SigningKey};
 
 use crate::OidcDevError;
 
@@ -15,7 +23,7 @@ pub const SIGNING_KEY_FILE: &str = "oidc-signing.key.pem";
 
 /// The signing key and what is derived from it.
 pub struct TokenKey {
-    pub(crate) encoding: EncodingKey,
+    signer: Box<dyn Signer>,
     pub kid: String,
     pub jwks: JwkSet,
 }
@@ -38,10 +46,10 @@ impl TokenKey {
         let path = dir.join(SIGNING_KEY_FILE);
         let (key, _) = keyless_keys::file::load_or_generate(&path, KeyAlgorithm::EcdsaP256, None)
             .map_err(|e| OidcDevError::Key(e.to_string()))?;
-        Self::from_signing_key(&key)
+        Self::from_signing_key(key)
     }
 
-    fn from_signing_key(key: &SigningKey) -> Result<Self, OidcDevError> {
+    fn from_signing_key(key: SigningKey) -> Result<Self, OidcDevError> {
         if key.public_key().algorithm() != KeyAlgorithm::EcdsaP256 {
             return Err(OidcDevError::Key("the dev issuer signs with ECDSA P-256 (ES256) only".into()));
         }
@@ -50,8 +58,48 @@ impl TokenKey {
         let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(|e| OidcDevError::Key(e.to_string()))?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Ok(Self { encoding, kid, jwks: JwkSet { keys: vec![jwk] } })
+        Ok(Self { signer: Box::new(key), kid, jwks: JwkSet { keys: vec![jwk] } })
     }
+
+    /// Sign `claims` as a compact JWS (ES256) under `header`, whose `alg`
+    /// must be ES256.
+    pub(crate) fn sign_jwt<T: serde::Serialize>(&self, header: &jsonwebtoken::Header, claims: &T) -> Result<String, OidcDevError> {
+        let fail = |e: &dyn std::fmt::Display| OidcDevError::Sign(e.to_string());
+        if header.alg != Algorithm::ES256 {
+            return Err(fail(&format!("header alg {:?}: the dev issuer signs ES256 only", header.alg)));
+        }
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut jws = b64.encode(serde_json::to_vec(header).map_err(|e| fail(&e))?);
+        jws.push('.');
+        jws.push_str(&b64.encode(serde_json::to_vec(claims).map_err(|e| fail(&e))?));
+        let der = self.signer.sign(jws.as_bytes()).map_err(|e| fail(&e))?;
+        let raw = ecdsa_der_to_fixed(&der, 32).map_err(|e| fail(&e))?;
+        jws.push('.');
+        jws.push_str(&b64.encode(raw));
+        Ok(jws)
+    }
+}
+
+/// `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279).
+#[derive(der::Sequence)]
+struct EcdsaSigValue<'a> {
+    r: der::asn1::UintRef<'a>,
+    s: der::asn1::UintRef<'a>,
+}
+
+/// A DER ECDSA signature as JWS wants it: `r || s`, each left-padded to
+/// the curve's `field_len` bytes.
+fn ecdsa_der_to_fixed(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
+    use der::Decode;
+    let v = EcdsaSigValue::from_der(der_sig).map_err(|e| format!("ECDSA signature is not DER: {e}"))?;
+    let mut out = vec![0u8; 2 * field_len];
+    for (i, n) in [v.r.as_bytes(), v.s.as_bytes()].into_iter().enumerate() {
+        if n.len() > field_len {
+            return Err(format!("ECDSA signature integer of {} bytes, more than {field_len}", n.len()));
+        }
+        out[(i + 1) * field_len - n.len()..(i + 1) * field_len].copy_from_slice(n);
+    }
+    Ok(out)
 }
 
 /// Write a file readable by its owner only (0600 from creation), refusing
@@ -74,6 +122,45 @@ mod tests {
 
     /// The key is created 0600 and the same key (kid) loads back; a key
     /// file readable by others is refused, naming the file and its mode.
+    /// A token signed through the Signer verifies with jsonwebtoken under
+    /// the published JWKS, and a tampered one does not.
+    #[test]
+    fn tokens_signed_through_the_signer_verify_under_the_jwks() {
+        let key = TokenKey::from_signing_key(SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap()).unwrap();
+        let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.set_audience(&["sigstore"]);
+        validation.set_required_spec_claims(&["aud"]);
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(&key.jwks.keys[0]).unwrap();
+        // Many tokens: some signature integers are shorter than 32 bytes.
+        for i in 0..64 {
+            let claims = serde_json::json!({"aud": "sigstore", "sub": format!("user{i}")});
+            let token = key.sign_jwt(&header, &claims).unwrap();
+            let got = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap();
+            assert_eq!(got.claims["sub"], format!("user{i}"));
+            assert_eq!(got.header.kid.as_deref(), Some(key.kid.as_str()));
+            // The same signature over other claims does not verify.
+            let parts: Vec<&str> = token.split('.').collect();
+            let other = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"aud":"sigstore","sub":"mallory"}"#);
+            let forged = format!("{}.{other}.{}", parts[0], parts[2]);
+            assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &decoding, &validation).is_err());
+        }
+        assert!(key.sign_jwt(&jsonwebtoken::Header::new(Algorithm::RS256), &serde_json::json!({})).is_err());
+    }
+
+    #[test]
+    fn der_signatures_become_fixed_width() {
+        // SEQUENCE { INTEGER 1, INTEGER 0x00 0x80 } -> 31 zeros, 1, 31 zeros, 0x80
+        let der_sig = [0x30, 0x07, 0x02, 0x01, 0x01, 0x02, 0x02, 0x00, 0x80];
+        let raw = ecdsa_der_to_fixed(&der_sig, 32).unwrap();
+        assert_eq!(raw.len(), 64);
+        assert_eq!((raw[31], raw[63]), (1, 0x80));
+        assert!(raw[..31].iter().chain(&raw[32..63]).all(|b| *b == 0));
+        assert!(ecdsa_der_to_fixed(&der_sig, 0).is_err());
+        assert!(ecdsa_der_to_fixed(b"junk", 32).is_err());
+    }
+
     #[cfg(unix)]
     #[test]
     fn key_file_created_0600_and_refused_when_readable_by_others() {

@@ -219,7 +219,7 @@ impl DevIssuer {
         }
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(self.key.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &self.key.encoding).map_err(|e| OidcDevError::Sign(e.to_string()))
+        self.key.sign_jwt(&header, &claims)
     }
 
     /// A Fulcio-style issuer configuration (`OIDCIssuers`) that trusts
