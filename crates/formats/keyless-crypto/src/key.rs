@@ -208,8 +208,7 @@ impl PublicKey {
 
     /// The PEM `PUBLIC KEY` encoding.
     pub fn to_pem(&self) -> String {
-        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki_der)
-            .unwrap_or_default()
+        crate::pem::encode("PUBLIC KEY", &self.spki_der)
     }
 
     /// Make sure aws-lc accepts the key, so that a bad point is reported

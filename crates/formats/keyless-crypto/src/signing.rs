@@ -132,8 +132,7 @@ impl SigningKey {
 
     /// PKCS#8 PEM. Secret: store with 0600 permissions, never log.
     pub fn to_pkcs8_pem(&self) -> String {
-        pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &self.pkcs8)
-            .unwrap_or_default()
+        crate::pem::encode("PRIVATE KEY", &self.pkcs8)
     }
 
     pub fn public_key(&self) -> &PublicKey {
