@@ -213,3 +213,18 @@ pub enum SctFailure {
         source: CryptoError,
     },
 }
+
+/// A certificate could not be built to the profile ([`crate::profile`]).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// A field could not be DER-encoded (e.g. a SAN that is not IA5).
+    #[error("DER encoding: {0}")]
+    Der(String),
+    /// The issuing key's signature scheme is not one CA certificates use.
+    #[error("CA keys cannot use {0}")]
+    UnsupportedAlgorithm(String),
+    /// The random number generator failed (serial numbers).
+    #[error("random number generator failed")]
+    Random,
+}

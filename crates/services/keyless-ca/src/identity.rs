@@ -11,24 +11,9 @@ use crate::error::IdentityError;
 use crate::template::Template;
 use crate::token::VerifiedToken;
 
-/// The single subject alternative name of a Fulcio certificate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum San {
-    /// rfc822Name.
-    Email(String),
-    /// uniformResourceIdentifier.
-    Uri(String),
-    /// OtherName 1.3.6.1.4.1.57264.1.7 (UTF8String), `sub!domain`.
-    Username(String),
-}
-
-impl San {
-    pub fn value(&self) -> &str {
-        match self {
-            San::Email(s) | San::Uri(s) | San::Username(s) => s,
-        }
-    }
-}
+/// The single subject alternative name of a Fulcio certificate (the
+/// profile's: [`keyless_x509::profile::San`]).
+pub use keyless_x509::profile::San;
 
 /// Who the certificate is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
