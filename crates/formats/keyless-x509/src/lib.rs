@@ -15,7 +15,7 @@ mod rfc6962;
 mod sct;
 
 pub use cert::Certificate;
-pub use chain::{verify_chain, Purpose, MAX_PATH_LEN};
+pub use chain::{verify_chain, verify_chain_trusted, Purpose, TrustedChain, MAX_PATH_LEN};
 pub use error::{ChainError, IdentityError, ProfileError, SctError, SctFailure, X509Error};
 pub use fulcio::{fulcio_identity, FulcioIdentity};
 pub use rfc6962::{
