@@ -5,7 +5,8 @@
 
 use keyless_types::time::format_rfc3339;
 use keyless_x509::{
-    fulcio_identity, verify_chain, verify_embedded_scts, Certificate, FulcioIdentity, Purpose,
+    fulcio_identity, verify_chain_trusted, verify_embedded_scts, Certificate, FulcioIdentity,
+    Purpose, TrustedChain,
 };
 
 use crate::error::CertificateError;
@@ -40,6 +41,7 @@ pub(crate) fn check_bundle_chain(rest: &[Vec<u8>]) -> Result<(), CertificateErro
 pub(crate) fn verify_certificate(
     leaf: &Certificate,
     trust: &TrustMaterial,
+    chains: &[TrustedChain],
     times: &[VerifiedTime],
     require_sct: bool,
 ) -> Result<VerifiedCertificate, CertificateError> {
@@ -53,7 +55,7 @@ pub(crate) fn verify_certificate(
                 not_after: format_rfc3339(leaf.not_after()),
             });
         }
-        path = Some(chain_at(leaf, trust, t.time)?);
+        path = Some(chain_at(leaf, trust, chains, t.time)?);
     }
     // No verified time means the caller did not establish one; the verifier
     // refuses before this, but never build a path "now" for a short-lived cert.
@@ -75,18 +77,25 @@ pub(crate) fn verify_certificate(
     })
 }
 
+/// `chains[i]` is `trust.fulcio[i]`'s chain, its own links checked once.
 fn chain_at(
     leaf: &Certificate,
     trust: &TrustMaterial,
+    chains: &[TrustedChain],
     at: i64,
 ) -> Result<Vec<Certificate>, CertificateError> {
     let mut reasons = Vec::new();
     let mut checked = 0;
-    for ca in trust.fulcio.iter().filter(|ca| ca.valid_for.contains(at)) {
+    for (ca, chain) in trust
+        .fulcio
+        .iter()
+        .zip(chains)
+        .filter(|(ca, _)| ca.valid_for.contains(at))
+    {
         checked += 1;
         // Intermediates from the bundle are not used: the trusted root
         // lists the whole chain, and anything else is unauthenticated.
-        match verify_chain(leaf, &[], &ca.chain, at, Purpose::CodeSigning) {
+        match verify_chain_trusted(leaf, &[], chain, at, Purpose::CodeSigning) {
             Ok(path) => return Ok(path),
             Err(e) => reasons.push(format!("{}: {e}", ca.uri)),
         }

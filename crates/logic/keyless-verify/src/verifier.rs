@@ -5,7 +5,7 @@
 use keyless_crypto::PublicKey;
 use keyless_types::intoto::Statement;
 use keyless_types::{Bundle, Content, VerificationMaterial};
-use keyless_x509::{Certificate, FulcioIdentity};
+use keyless_x509::{Certificate, FulcioIdentity, TrustedChain};
 
 use crate::artifact::Artifact;
 use crate::binding::Signed;
@@ -92,12 +92,26 @@ pub struct VerificationResult {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     trust: TrustMaterial,
+    /// Each Fulcio authority's chain (same order as `trust.fulcio`) with
+    /// its intermediate → root signatures checked once, here: they are the
+    /// same for every bundle, and a P-384 check costs as much as three of
+    /// the P-256 checks a bundle needs.
+    fulcio_chains: Vec<TrustedChain>,
     options: VerifierOptions,
 }
 
 impl Verifier {
     pub fn new(trust: TrustMaterial, options: VerifierOptions) -> Self {
-        Self { trust, options }
+        let fulcio_chains = trust
+            .fulcio
+            .iter()
+            .map(|ca| TrustedChain::new(ca.chain.clone()))
+            .collect();
+        Self {
+            trust,
+            fulcio_chains,
+            options,
+        }
     }
 
     pub fn trust(&self) -> &TrustMaterial {
@@ -219,8 +233,13 @@ impl Verifier {
                 // someone vouched for (client-spec §4.2).
                 return Err(TimestampError::NoVerifiedTime.into());
             }
-            let verified =
-                verify_certificate(cert, &self.trust, &result.times, self.options.require_sct)?;
+            let verified = verify_certificate(
+                cert,
+                &self.trust,
+                &self.fulcio_chains,
+                &result.times,
+                self.options.require_sct,
+            )?;
             policy.check_identity(&verified.identity)?;
             result.sct_logs = verified.sct_logs;
             result.identity = Some(verified.identity);
