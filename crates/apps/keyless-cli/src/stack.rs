@@ -108,7 +108,7 @@ pub async fn start_with(data_dir: &Path, listen: SocketAddr, options: &StackOpti
     if let Some(url) = &options.postgres {
         log_config = log_config.with_postgres(url.clone());
     }
-    let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(log_config)).await?.context("opening the transparency log")?;
+    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(log_config)).await?.context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     tokio::spawn(async move { axum::serve(log_l, keyless_log::router(log)).await });
 

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
-use keyless_log::{Log, LogConfig, Submission};
+use keyless_log::{LogConfig, Submission};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The allocator `keyless server log` runs with.
@@ -248,7 +248,7 @@ fn main() {
             println!("storage: PostgreSQL");
             config = config.with_postgres(url);
         }
-        let log = tokio::task::spawn_blocking(move || Log::open(config))
+        let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
             .await
             .unwrap()
             .unwrap();

@@ -1,9 +1,9 @@
 //! Errors of the log library. Request-level errors (what a client sent
 //! wrong) live in [`crate::api::ApiError`]; these are the log's own.
 
-use thiserror::Error;
+use std::sync::Arc;
 
-use crate::merkle::TreeError;
+use thiserror::Error;
 
 /// Why the log could not start, store or sign.
 #[derive(Debug, Error)]
@@ -78,4 +78,25 @@ impl StorageError {
             source,
         }
     }
+}
+
+/// A proof or root was asked for a size or index the tree cannot answer.
+#[derive(Debug, Error, Clone)]
+#[non_exhaustive]
+pub enum TreeError {
+    #[error("tree size {asked} is larger than the log ({size} entries)")]
+    SizeTooLarge { asked: u64, size: u64 },
+    #[error("leaf index {index} is not in a tree of size {size}")]
+    IndexOutOfRange { index: u64, size: u64 },
+    #[error(
+        "consistency proof from size {first} to {second}: sizes must satisfy 1 <= first <= second"
+    )]
+    BadConsistencyRange { first: u64, second: u64 },
+    /// A complete tile the tree no longer keeps in memory could not be read.
+    #[error("reading level-0 tile {tile} of the tree: {source}")]
+    Tile {
+        tile: u64,
+        #[source]
+        source: Arc<StorageError>,
+    },
 }

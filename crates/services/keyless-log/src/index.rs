@@ -23,7 +23,7 @@ use std::sync::RwLock;
 use keyless_tlog::Hash;
 
 use crate::error::StorageError;
-use crate::state::{read, write};
+use crate::locks::{read, write};
 
 /// What the log looks entries up by; see the module docs.
 pub trait EntryIndex: Send + Sync {

@@ -13,7 +13,7 @@ use keyless_types::rekor::EntryBody;
 use thiserror::Error;
 
 use crate::remote::{verify_checkpoint, RemoteError, TileClient};
-use crate::state::committed_width;
+use crate::types::committed_width;
 
 /// What the checker found wrong.
 #[derive(Debug, Error)]

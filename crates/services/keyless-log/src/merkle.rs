@@ -28,30 +28,9 @@ use std::sync::Arc;
 
 use keyless_tlog::tiles::{TILE_HEIGHT, TILE_WIDTH};
 use keyless_tlog::{node_hash, Hash, EMPTY_ROOT};
-use thiserror::Error;
 
+pub use crate::error::TreeError;
 use crate::error::StorageError;
-
-/// A proof or root was asked for a size or index the tree cannot answer.
-#[derive(Debug, Error, Clone)]
-#[non_exhaustive]
-pub enum TreeError {
-    #[error("tree size {asked} is larger than the log ({size} entries)")]
-    SizeTooLarge { asked: u64, size: u64 },
-    #[error("leaf index {index} is not in a tree of size {size}")]
-    IndexOutOfRange { index: u64, size: u64 },
-    #[error(
-        "consistency proof from size {first} to {second}: sizes must satisfy 1 <= first <= second"
-    )]
-    BadConsistencyRange { first: u64, second: u64 },
-    /// A complete tile the tree no longer keeps in memory could not be read.
-    #[error("reading level-0 tile {tile} of the tree: {source}")]
-    Tile {
-        tile: u64,
-        #[source]
-        source: Arc<StorageError>,
-    },
-}
 
 /// Number of nodes at heights below [`TILE_HEIGHT`] inside one full
 /// level-0 tile (256 + 128 + … + 2).

@@ -12,7 +12,7 @@ use keyless_tlog::{
 };
 use thiserror::Error;
 
-use crate::state::committed_width;
+use crate::types::committed_width;
 
 /// Why a remote log could not be read or did not check out.
 #[derive(Debug, Error)]

@@ -33,7 +33,8 @@ use keyless_x509::Certificate;
 
 use crate::entries::v1::verifier::RekorKey;
 use crate::error::{LogError, StorageError};
-use crate::state::{committed_width, Log};
+use crate::log::Log;
+use crate::types::committed_width;
 use crate::storage::search_index::{MemorySearch, SearchStore};
 
 /// Something an entry can be found by.

@@ -30,10 +30,13 @@ use keyless_tlog::{Checkpoint, Hash, TileId, TileKind};
 use tokio::sync::oneshot;
 
 use crate::config::LogConfig;
+use crate::dedup::DuplicateCheck;
 use crate::error::LogError;
+use crate::locks::{read, write};
 use crate::merkle::MerkleTree;
-use crate::state::{write, Published, Sequenced, Shared, Submission};
+use crate::shared::Shared;
 use crate::storage::{Commit, EntryMeta};
+use crate::types::{Published, Sequenced, Submission};
 
 pub(crate) struct Pending {
     pub submission: Submission,
@@ -45,6 +48,7 @@ pub(crate) struct Pending {
 
 pub(crate) fn spawn(
     shared: Arc<Shared>,
+    dedup: Arc<dyn DuplicateCheck>,
     rx: Receiver<Pending>,
     config: Arc<LogConfig>,
     tail: Vec<Vec<u8>>,
@@ -62,6 +66,7 @@ pub(crate) fn spawn(
         .spawn(move || {
             let mut seq = Sequencer {
                 shared: &shared,
+                dedup: dedup.as_ref(),
                 tail,
                 in_flight: VecDeque::new(),
                 recent: HashMap::new(),
@@ -115,7 +120,7 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
         let b = match work {
             Work::Batch(b) => b,
             Work::Answer(replies) => {
-                let published = crate::state::read(&shared.published).clone();
+                let published = read(&shared.published).clone();
                 for (reply, index, duplicate) in replies {
                     let _ = reply.send(Ok(Sequenced {
                         index,
@@ -191,6 +196,8 @@ fn unix_now() -> i64 {
 
 struct Sequencer<'a> {
     shared: &'a Shared,
+    /// Searches committed entries for the batch's unsearched leaves.
+    dedup: &'a dyn DuplicateCheck,
     /// Bodies of the entry bundle still being filled.
     tail: Vec<Vec<u8>>,
     /// Leaves of batches handed to the committer but maybe not yet
@@ -216,7 +223,7 @@ impl Sequencer<'_> {
             && self
                 .in_flight
                 .back()
-                .is_some_and(|(_, end, _)| *end > crate::state::read(&self.shared.published).size)
+                .is_some_and(|(_, end, _)| *end > read(&self.shared.published).size)
     }
 
     fn run(&mut self, rx: &Receiver<Pending>, config: &LogConfig, queued: &AtomicUsize) {
@@ -294,7 +301,7 @@ impl Sequencer<'_> {
         // Forget batches published long enough ago: their leaves are in
         // the committed index, and entries submitted since were searched
         // there.
-        let published = crate::state::read(&shared.published).size;
+        let published = read(&shared.published).size;
         while self
             .in_flight
             .front()
@@ -306,7 +313,7 @@ impl Sequencer<'_> {
                 }
             }
         }
-        let old_size = crate::state::read(&shared.tree).size();
+        let old_size = read(&shared.tree).size();
         // The maps cover every entry from here up to `old_size`.
         let maps_from = self
             .in_flight
@@ -324,7 +331,7 @@ impl Sequencer<'_> {
         let committed = if unsearched.is_empty() {
             Ok(HashMap::new())
         } else {
-            shared.find_leaves(&unsearched).map_err(|e| e.to_string())
+            self.dedup.committed(&unsearched).map_err(|e| e.to_string())
         };
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut replies = Vec::with_capacity(batch.len());
@@ -351,7 +358,7 @@ impl Sequencer<'_> {
                     }
                 };
                 if let Some(&i) = found {
-                    let checkpoint = crate::state::read(&shared.published).clone();
+                    let checkpoint = read(&shared.published).clone();
                     let _ = p.reply.send(Ok(Sequenced {
                         index: i,
                         checkpoint,

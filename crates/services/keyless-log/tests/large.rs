@@ -40,7 +40,7 @@ async fn append(log: &Log, from: u64, to: u64) {
 
 async fn open(store: &Store) -> Log {
     let config = store.config("large.test");
-    tokio::task::spawn_blocking(move || Log::open(config))
+    tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
         .await
         .unwrap()
         .unwrap()

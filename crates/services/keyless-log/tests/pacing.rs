@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use keyless_log::{Log, LogConfig, Submission};
+use keyless_log::{LogConfig, Submission};
 
 fn entry(i: u8) -> Submission {
     Submission {
@@ -23,7 +23,7 @@ async fn commits_are_spaced_by_the_linger_but_a_lone_entry_is_not_held() {
     let mut config = LogConfig::new(dir.path(), "pacing.test".to_string());
     config.batch_interval = Duration::from_secs(30);
     config.batch_linger = LINGER;
-    let log = tokio::task::spawn_blocking(move || Log::open(config))
+    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
         .await
         .unwrap()
         .unwrap();

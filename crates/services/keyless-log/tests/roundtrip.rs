@@ -352,7 +352,7 @@ async fn integrity_consistency_and_restart(backend: Backend) {
     wait_unlocked(&store).await;
     // Another origin cannot take over this log's history.
     let other = store.config("other.example");
-    let err = tokio::task::spawn_blocking(move || keyless_log::Log::open(other))
+    let err = tokio::task::spawn_blocking(move || keyless_log::open_from_config(other))
         .await
         .unwrap()
         .expect_err("another origin is refused");

@@ -103,13 +103,13 @@ async fn a_second_log_on_the_same_directory_is_refused() {
     let store = Store::new(Backend::Files);
     let first = {
         let config = store.config("lock.test");
-        tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+        tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
             .await
             .unwrap()
             .unwrap()
     };
     let config = store.config("lock.test");
-    let err = tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+    let err = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
         .await
         .unwrap()
         .expect_err("the directory is in use");
@@ -134,7 +134,7 @@ async fn a_second_log_on_the_same_directory_is_refused() {
     drop(first);
     wait_unlocked(&store).await;
     let config = store.config("lock.test");
-    tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+    tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
         .await
         .unwrap()
         .expect("reopens once the first log is gone");
@@ -173,4 +173,64 @@ fn a_second_server_process_is_refused() {
         stderr.contains("is in use by another keyless log"),
         "{stderr}"
     );
+}
+
+/// A driver the caller wraps around a shipped one: commits are counted
+/// and the rest delegated.
+struct Counting {
+    inner: Arc<dyn Storage>,
+    commits: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Storage for Counting {
+    fn commit(&self, commit: &Commit) -> Result<(), keyless_log::StorageError> {
+        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.commit(commit)
+    }
+    fn read_checkpoint(&self) -> Result<Option<String>, keyless_log::StorageError> {
+        self.inner.read_checkpoint()
+    }
+    fn read_tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, keyless_log::StorageError> {
+        self.inner.read_tile(id)
+    }
+    fn read_meta(&self, start: u64, count: u64) -> Result<Vec<EntryMeta>, keyless_log::StorageError> {
+        self.inner.read_meta(start, count)
+    }
+    fn recover(&self, size: u64) -> Result<(), keyless_log::StorageError> {
+        self.inner.recover(size)
+    }
+}
+
+/// The core takes whatever driver the caller hands `Log::open` and makes
+/// every batch durable through it: the empty checkpoint on first start,
+/// then one commit for an entry, and none for its duplicate (found by the
+/// duplicate check before it reaches the sequencer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_commits_through_the_driver_it_is_handed() {
+    let store = Store::new(Backend::Files);
+    let commits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let config = store.config("driver.test");
+    let driver = Counting {
+        inner: open(&store),
+        commits: commits.clone(),
+    };
+    let key = keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::Ed25519).unwrap();
+    let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(config, Arc::new(driver), key))
+        .await
+        .unwrap()
+        .expect("opens over a caller's driver");
+    let count = || commits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(count(), 1, "first start commits the empty checkpoint");
+    let submission = keyless_log::Submission {
+        body: b"an opaque entry".to_vec(),
+        artifact_sha256: None,
+    };
+    let first = log.submit(submission.clone()).await.unwrap();
+    assert!(!first.duplicate);
+    assert_eq!(count(), 2, "one commit for the batch");
+    let again = log.submit(submission).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.index, first.index);
+    assert_eq!(count(), 2, "a duplicate commits nothing");
+    assert_eq!(log.published().size, 1);
 }

@@ -9,9 +9,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keyless_types::wire;
 
-use super::{body, ApiError};
+use super::error::{body, ApiError};
 use crate::entries::v2::parse_request;
-use crate::state::{Log, Published, Submission};
+use crate::log::Log;
+use crate::types::{Published, Submission};
 
 pub(super) async fn create(
     State(log): State<Log>,

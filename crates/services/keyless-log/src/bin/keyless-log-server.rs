@@ -60,7 +60,7 @@ fn main() {
         if let Some(url) = postgres {
             config = config.with_postgres(url);
         }
-        let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(config))
+        let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
             .await
             .map_err(|e| keyless_log::LogError::Server(e.to_string()))??;
         println!("listening on {addr}");

@@ -10,12 +10,12 @@
 //! expects. Entries of that kind already in a log are still read (search
 //! indexes them).
 
-use keyless_crypto::{HashAlgorithm, PublicKey};
+use keyless_crypto::HashAlgorithm;
 use keyless_types::b64;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use self::body::{Body, HashOut, SignatureOut};
-use super::{certificate_key, key_details, verify_digest, EntryError};
+use self::body::{Body, HashOut, SignatureOut, Verifier};
+use super::{verify_digest, EntryError};
 
 mod body;
 
@@ -46,26 +46,6 @@ struct Signature {
     verifier: Verifier,
 }
 
-/// Read from the request and written back, as is, into the body; fields
-/// in sorted order (see [`body`]).
-#[derive(Debug, Deserialize, Serialize, Clone)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct Verifier {
-    #[serde(default)]
-    key_details: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    public_key: Option<RawBytes>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    x509_certificate: Option<RawBytes>,
-}
-
-#[derive(Debug, Deserialize, Serialize, Clone)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RawBytes {
-    #[serde(with = "b64::bytes")]
-    raw_bytes: Vec<u8>,
-}
-
 /// A verified request, ready to log.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -73,31 +53,6 @@ pub struct Entry {
     pub body: Vec<u8>,
     /// SHA-256 of the artifact or DSSE payload, when known.
     pub artifact_sha256: Option<[u8; 32]>,
-}
-
-impl Verifier {
-    fn key(&self) -> Result<(PublicKey, keyless_crypto::SignatureAlgorithm), EntryError> {
-        let key = match (&self.public_key, &self.x509_certificate) {
-            (Some(k), None) => PublicKey::from_spki_der(&k.raw_bytes)
-                .map_err(|e| EntryError::Verifier(e.to_string()))?,
-            (None, Some(c)) => certificate_key(&c.raw_bytes)?,
-            _ => {
-                return Err(EntryError::Verifier(
-                    "exactly one of publicKey and x509Certificate is required".into(),
-                ))
-            }
-        };
-        let (alg, keys) = key_details(&self.key_details).ok_or_else(|| {
-            EntryError::Verifier(format!("unsupported keyDetails {:?}", self.key_details))
-        })?;
-        if !keys.contains(&key.algorithm()) {
-            return Err(EntryError::KeyDetailsMismatch {
-                details: self.key_details.clone(),
-                key: key.algorithm(),
-            });
-        }
-        Ok((key, alg))
-    }
 }
 
 /// Parse and verify a `POST /api/v2/log/entries` body.

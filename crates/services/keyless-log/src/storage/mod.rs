@@ -12,6 +12,8 @@
 //! [`postgres::PgStorage`]; [`crate::LogConfig::storage`] picks one.
 
 pub mod files;
+mod lock;
+mod pg_conn;
 pub mod pg_index;
 pub mod pg_search;
 pub mod postgres;

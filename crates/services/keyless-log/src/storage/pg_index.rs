@@ -42,7 +42,7 @@ use keyless_tlog::Hash;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use super::postgres::{block_on, db, spawn_client};
+use super::pg_conn::{block_on, db, spawn_client};
 use crate::error::StorageError;
 use crate::index::EntryIndex;
 

@@ -19,7 +19,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use keyless_tlog::Hash;
 
-use super::runs::{Manifest, RunSet};
+use super::runs::manifest::Manifest;
+use super::runs::RunSet;
 use crate::error::StorageError;
 use crate::index::{check_next, EntryIndex};
 

@@ -28,7 +28,7 @@
 //! are deleted only after that; buffers are not persisted, so the
 //! manifest's size is what the runs cover.
 
-mod manifest;
+pub(crate) mod manifest;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -37,8 +37,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::StorageError;
 use crate::index::PrefixIndex;
-
-pub(crate) use manifest::Manifest;
 
 /// Pairs buffered in memory (per kind) before they are written out as a run.
 pub const FLUSH_ENTRIES: usize = 1 << 16;

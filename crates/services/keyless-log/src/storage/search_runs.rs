@@ -25,7 +25,8 @@ use std::fs::File;
 use std::path::Path;
 
 use super::run_index::INDEX_DIR;
-use super::runs::{Manifest, RunSet, FLUSH_ENTRIES};
+use super::runs::manifest::Manifest;
+use super::runs::{RunSet, FLUSH_ENTRIES};
 use super::search_index::SearchStore;
 use crate::error::StorageError;
 use crate::index::check_next;
@@ -51,7 +52,7 @@ impl SearchRuns {
         std::fs::create_dir_all(&dir).map_err(|e| StorageError::io("create", &dir, e))?;
         // No waiting: a search index already in use is replaced by one in
         // memory (see `crate::search`), not waited for.
-        let lock = super::files::lock_file(&dir, &dir.join(LOCK), std::time::Duration::ZERO)?;
+        let lock = super::lock::lock_file(&dir, &dir.join(LOCK), std::time::Duration::ZERO)?;
         let mut keys = RunSet::default();
         let files = Manifest::open(&dir, MANIFEST, "search index", &mut [(KIND, &mut keys)])?;
         Ok(Self {

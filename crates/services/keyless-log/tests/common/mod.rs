@@ -117,7 +117,7 @@ pub async fn start_configured(
     config.key_type = key_type;
     config.batch_interval = Duration::from_millis(20);
     adjust(&mut config);
-    let log = tokio::task::spawn_blocking(move || Log::open(config))
+    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
         .await
         .unwrap()
         .unwrap();

@@ -20,9 +20,10 @@ use axum::Json;
 use keyless_types::b64;
 use serde_json::{json, Value};
 
-use super::{body, ApiError};
+use super::error::{body, ApiError};
 use crate::entries::v1::parse_request;
-use crate::state::{Log, Published, Submission};
+use crate::log::Log;
+use crate::types::{Published, Submission};
 
 /// Rekor's entry UUID: the hex leaf hash.
 pub(super) fn uuid(body: &[u8]) -> String {

@@ -41,9 +41,9 @@ use serde::Deserialize;
 
 use keyless_tlog::Hash;
 
-use crate::api::{body, ApiError};
+use crate::api::error::{body, ApiError};
 use crate::search::{keep_matching, IndexKey, SearchIndex};
-use crate::state::Log;
+use crate::log::Log;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -17,8 +17,8 @@ use keyless_types::{b64, pae, Envelope};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::common::{check_envelope_shape, hash_of, search_digest, spec, MAX_SIGNATURES};
 use super::verifier::RekorKey;
-use super::{check_envelope_shape, hash_of, search_digest, spec, MAX_SIGNATURES};
 use crate::entries::v2::Entry;
 use crate::entries::{canonical_json, EntryError};
 

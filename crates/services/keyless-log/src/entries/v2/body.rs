@@ -9,10 +9,11 @@
 //! request (a few percent of the log's CPU per append). The tests check
 //! the result against the generic canonicalizer.
 
-use serde::Serialize;
+use keyless_crypto::PublicKey;
+use keyless_types::b64;
+use serde::{Deserialize, Serialize};
 
-use super::Verifier;
-use crate::entries::EntryError;
+use crate::entries::{certificate_key, key_details, EntryError};
 
 /// `{"apiVersion", "kind", "spec"}`.
 #[derive(Serialize)]
@@ -71,9 +72,53 @@ pub(super) struct SignatureOut<'a> {
     pub verifier: &'a Verifier,
 }
 
+/// Read from the request and written back, as is, into the body; fields
+/// in sorted order (see the module docs).
+#[derive(Debug, Deserialize, Serialize, Clone)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct Verifier {
+    #[serde(default)]
+    key_details: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    public_key: Option<RawBytes>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    x509_certificate: Option<RawBytes>,
+}
+
+#[derive(Debug, Deserialize, Serialize, Clone)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct RawBytes {
+    #[serde(with = "b64::bytes")]
+    raw_bytes: Vec<u8>,
+}
+
+impl Verifier {
+    pub(super) fn key(&self) -> Result<(PublicKey, keyless_crypto::SignatureAlgorithm), EntryError> {
+        let key = match (&self.public_key, &self.x509_certificate) {
+            (Some(k), None) => PublicKey::from_spki_der(&k.raw_bytes)
+                .map_err(|e| EntryError::Verifier(e.to_string()))?,
+            (None, Some(c)) => certificate_key(&c.raw_bytes)?,
+            _ => {
+                return Err(EntryError::Verifier(
+                    "exactly one of publicKey and x509Certificate is required".into(),
+                ))
+            }
+        };
+        let (alg, keys) = key_details(&self.key_details).ok_or_else(|| {
+            EntryError::Verifier(format!("unsupported keyDetails {:?}", self.key_details))
+        })?;
+        if !keys.contains(&key.algorithm()) {
+            return Err(EntryError::KeyDetailsMismatch {
+                details: self.key_details.clone(),
+                key: key.algorithm(),
+            });
+        }
+        Ok((key, alg))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::RawBytes;
     use super::*;
     use crate::entries::canonical_json;
 

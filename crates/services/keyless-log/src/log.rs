@@ -1,0 +1,282 @@
+//! The log handle: open a log over a storage driver (recovering what a
+//! previous run left durable), append entries through the sequencer, and
+//! read checkpoints, proofs, entries and tiles. Knows no personality:
+//! entries are opaque bodies with the metadata [`Submission`] carries.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::{Arc, RwLock};
+
+use keyless_crypto::PublicKey;
+use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
+use keyless_tlog::{leaf_hash, Hash, NoteSigner, NoteVerifier, TileId, TileKind};
+use tokio::sync::oneshot;
+
+use crate::config::LogConfig;
+use crate::dedup::{DuplicateCheck, LeafDuplicates};
+use crate::error::{LogError, TreeError};
+use crate::locks::read;
+use crate::recover::recover;
+use crate::sequencer::{self, Pending};
+use crate::shared::Shared;
+use crate::storage::{EntryMeta, Storage};
+use crate::tile_cache::{TileCache, DEFAULT_CACHED_TILES};
+use crate::types::{committed_width, Published, Sequenced, Submission, MAX_ENTRY_SIZE};
+
+/// A running log: cheap to clone, shared by the HTTP handlers.
+#[derive(Clone)]
+pub struct Log {
+    pub(crate) shared: Arc<Shared>,
+    /// Finds existing copies of submitted entries (see [`crate::dedup`]).
+    dedup: Arc<dyn DuplicateCheck>,
+    tx: SyncSender<Pending>,
+    queued: Arc<AtomicUsize>,
+    pub(crate) config: Arc<LogConfig>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("origin", &self.shared.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Log {
+    /// Open the log over `storage`, the driver the caller chose (see
+    /// [`crate::drivers`] for the files and PostgreSQL ones), signing with
+    /// `key`, and recover from whatever a previous run left durable there.
+    /// Blocking (reads the upper tiles, and re-indexes entries the entry
+    /// index lacks).
+    pub fn open(
+        config: LogConfig,
+        storage: Arc<dyn Storage>,
+        key: keyless_crypto::SigningKey,
+    ) -> Result<Self, LogError> {
+        if config.batch_size == 0 || config.queue_capacity == 0 {
+            return Err(LogError::Config(
+                "batch size and queue capacity must be at least 1".into(),
+            ));
+        }
+        let signer = NoteSigner::new(&config.origin, key)
+            .map_err(|e| LogError::Config(format!("origin {:?}: {e}", config.origin)))?;
+        let recovered = recover(storage.as_ref(), &signer, &config.origin)?;
+        let shared = Arc::new(Shared {
+            tree: RwLock::new(recovered.tree),
+            published: RwLock::new(Arc::new(recovered.published)),
+            index: recovered.index,
+            tiles: TileCache::new(storage.clone(), DEFAULT_CACHED_TILES),
+            storage,
+            signer,
+            origin: config.origin.clone(),
+        });
+        let (tx, rx) = sync_channel(config.queue_capacity);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let config = Arc::new(config);
+        let dedup: Arc<dyn DuplicateCheck> = Arc::new(LeafDuplicates {
+            shared: shared.clone(),
+        });
+        sequencer::spawn(
+            shared.clone(),
+            dedup.clone(),
+            rx,
+            config.clone(),
+            recovered.tail,
+            queued.clone(),
+        )?;
+        Ok(Self {
+            shared,
+            dedup,
+            tx,
+            queued,
+            config,
+        })
+    }
+
+    /// Append an entry (or find it already present) and wait until a
+    /// durable, signed checkpoint covers it.
+    pub async fn submit(&self, submission: Submission) -> Result<Sequenced, LogError> {
+        if submission.body.len() > MAX_ENTRY_SIZE {
+            return Err(LogError::EntryTooLarge {
+                size: submission.body.len(),
+                max: MAX_ENTRY_SIZE,
+            });
+        }
+        let leaf = leaf_hash(&submission.body);
+        // `checked: 0` tells the sequencer this entry was not searched.
+        let (found, checked) = self.dedup.before_queue(&leaf)?;
+        if let Some(index) = found {
+            return Ok(Sequenced {
+                index,
+                checkpoint: self.published(),
+                duplicate: true,
+            });
+        }
+        let (reply, rx) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(Pending {
+            submission,
+            leaf,
+            checked,
+            reply,
+        }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let n = self.queued.fetch_sub(1, Ordering::Relaxed);
+                return Err(LogError::Overloaded(n));
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                return Err(LogError::SequencerStopped);
+            }
+        }
+        rx.await.map_err(|_| LogError::SequencerStopped)?
+    }
+
+    /// The latest published checkpoint.
+    pub fn published(&self) -> Arc<Published> {
+        read(&self.shared.published).clone()
+    }
+
+    /// The log's origin (checkpoint first line and signer name).
+    pub fn origin(&self) -> &str {
+        &self.shared.origin
+    }
+
+    /// The verifier for this log's checkpoints.
+    pub fn verifier(&self) -> &NoteVerifier {
+        self.shared.signer.verifier()
+    }
+
+    /// The log's public key.
+    pub fn public_key(&self) -> &PublicKey {
+        self.shared.signer.verifier().key()
+    }
+
+    /// The log ID clients list in trusted roots: the C2SP key ID for
+    /// Ed25519, SHA-256 of the SPKI for ECDSA.
+    pub fn log_id(&self) -> Hash {
+        self.shared.signer.key_id()
+    }
+
+    /// Inclusion proof for `index` against the tree of `size` leaves.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
+        let shared = &*self.shared;
+        Ok(read(&shared.tree).inclusion_proof(index, size, &shared.tiles)?)
+    }
+
+    /// Consistency proof between two published sizes.
+    pub fn consistency_proof(&self, first: u64, second: u64) -> Result<Vec<Hash>, LogError> {
+        let shared = &*self.shared;
+        Ok(read(&shared.tree).consistency_proof(first, second, &shared.tiles)?)
+    }
+
+    /// Root of the tree of `size` leaves.
+    pub fn root(&self, size: u64) -> Result<Hash, LogError> {
+        let shared = &*self.shared;
+        Ok(read(&shared.tree).root(size, &shared.tiles)?)
+    }
+
+    /// The committed index of the entry with this leaf hash.
+    pub fn find_leaf(&self, leaf: &Hash) -> Result<Option<u64>, LogError> {
+        self.shared.find_leaf(leaf)
+    }
+
+    /// Committed indices of entries about this artifact SHA-256.
+    pub fn find_artifact(&self, digest: &[u8; 32]) -> Result<Vec<u64>, LogError> {
+        let size = self.published().size;
+        let candidates = self.shared.index.artifact_candidates(digest)?;
+        let mut out = Vec::new();
+        for i in candidates.into_iter().filter(|&i| i < size) {
+            if self.meta(i)?.artifact_sha256.as_ref() == Some(digest) {
+                out.push(i);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored metadata of a committed entry.
+    pub fn meta(&self, index: u64) -> Result<EntryMeta, LogError> {
+        let size = self.published().size;
+        if index >= size {
+            return Err(TreeError::IndexOutOfRange { index, size }.into());
+        }
+        self.shared
+            .storage
+            .read_meta(index, 1)?
+            .pop()
+            .ok_or_else(|| LogError::Corrupt(format!("no metadata for entry {index}")))
+    }
+
+    /// The canonical body of a committed entry.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, LogError> {
+        let size = self.published().size;
+        let bundle = self
+            .read_tile_prefix(TileKind::Entries, index / TILE_WIDTH, size)?
+            .ok_or(TreeError::IndexOutOfRange { index, size })?;
+        let entries = decode_entry_bundle(&bundle).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        entries
+            .get((index % TILE_WIDTH) as usize)
+            .map(|e| e.to_vec())
+            .ok_or_else(|| TreeError::IndexOutOfRange { index, size }.into())
+    }
+
+    /// The committed contents of a tile (or entry bundle) at tree `size`,
+    /// read from storage at its committed width. `None` when the tree has
+    /// no such tile.
+    pub(crate) fn read_tile_prefix(
+        &self,
+        kind: TileKind,
+        index: u64,
+        size: u64,
+    ) -> Result<Option<Vec<u8>>, LogError> {
+        let Some(width) = committed_width(kind, index, size) else {
+            return Ok(None);
+        };
+        let id = TileId { kind, index, width };
+        self.shared
+            .storage
+            .read_tile(&id)?
+            .map(Some)
+            .ok_or_else(|| LogError::Corrupt(format!("committed tile {} is missing", id.path())))
+    }
+
+    /// Serve tile `id` as of the published checkpoint: a partial tile of
+    /// any width up to the committed one is a prefix of the committed
+    /// data, since the log only appends. `None` if the tree is too small.
+    pub fn tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, LogError> {
+        let size = self.published().size;
+        let Some(width) = committed_width(id.kind, id.index, size) else {
+            return Ok(None);
+        };
+        if id.width > width {
+            return Ok(None);
+        }
+        let Some(data) = self.read_tile_prefix(id.kind, id.index, size)? else {
+            return Ok(None);
+        };
+        if id.width == width {
+            return Ok(Some(data));
+        }
+        Ok(Some(match id.kind {
+            TileKind::Hashes { .. } => data
+                .get(..usize::from(id.width) * 32)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default(),
+            TileKind::Entries => {
+                let entries =
+                    decode_entry_bundle(&data).map_err(|e| LogError::Corrupt(e.to_string()))?;
+                keyless_tlog::tiles::encode_entry_bundle(
+                    entries.into_iter().take(usize::from(id.width)),
+                )
+                .map_err(|e| LogError::Corrupt(e.to_string()))?
+            }
+        }))
+    }
+
+    /// Number of entries waiting for the sequencer.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+

@@ -1,0 +1,51 @@
+//! The values the log's parts pass each other and its users: what to
+//! append ([`Submission`]), where it went ([`Sequenced`]), what is
+//! published ([`Published`]), and tile geometry ([`committed_width`]).
+//! A leaf module: the core, the storage drivers, the personalities and
+//! the remote checkers all import it, and it imports none of them.
+
+use std::sync::Arc;
+
+use keyless_tlog::tiles::TILE_WIDTH;
+use keyless_tlog::{Hash, TileKind};
+
+/// Longest entry the log stores: entry bundles frame entries with a
+/// 16-bit length.
+pub const MAX_ENTRY_SIZE: usize = keyless_tlog::tiles::MAX_BUNDLE_ENTRY;
+
+/// A checkpoint the log has made durable and published.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub size: u64,
+    pub root: Hash,
+    /// The signed note text, as served at `/checkpoint`.
+    pub note: String,
+}
+
+/// An entry to append: its canonical body and what to index it by.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub body: Vec<u8>,
+    pub artifact_sha256: Option<[u8; 32]>,
+}
+
+/// Where a submitted entry ended up.
+#[derive(Debug, Clone)]
+pub struct Sequenced {
+    pub index: u64,
+    /// A published checkpoint that covers the entry.
+    pub checkpoint: Arc<Published>,
+    /// The log already held this exact entry; `index` is the existing one.
+    pub duplicate: bool,
+}
+
+/// The width of tile `index` of `kind` in a tree of `size` leaves, if the
+/// tile exists at all.
+pub fn committed_width(kind: TileKind, index: u64, size: u64) -> Option<u16> {
+    let nodes = match kind {
+        TileKind::Entries => size,
+        TileKind::Hashes { level } => size.checked_shr(8 * u32::from(level)).unwrap_or(0),
+    };
+    let start = index.checked_mul(TILE_WIDTH)?;
+    (nodes > start).then(|| (nodes - start).min(TILE_WIDTH) as u16)
+}
