@@ -17,7 +17,7 @@ use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use keyless_crypto::{HashAlgorithm, SignatureAlgorithm};
-use keyless_x509::{verify_chain, Certificate, ChainError, Purpose};
+use keyless_x509::{verify_chain, verify_chain_trusted, Certificate, ChainError, Purpose, TrustedChain};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
@@ -184,6 +184,23 @@ impl TimestampToken {
     /// genTime inside the trusted-root `validFor` window of this TSA, and
     /// genTime inside the artifact signing certificate's validity.
     pub fn verify(&self, timestamped: &[u8], tsa_chain: &[Certificate]) -> Result<i64, TspError> {
+        self.verify_with(timestamped, tsa_chain, None)
+    }
+
+    /// [`verify`](Self::verify) against a trusted chain whose own links
+    /// were checked once when it was built (a verifier checking many tokens
+    /// against the same trusted root): the same checks and answers, without
+    /// re-checking the chain's intermediate → root signatures per token.
+    pub fn verify_trusted(&self, timestamped: &[u8], tsa_chain: &TrustedChain) -> Result<i64, TspError> {
+        self.verify_with(timestamped, tsa_chain.certificates(), Some(tsa_chain))
+    }
+
+    fn verify_with(
+        &self,
+        timestamped: &[u8],
+        tsa_chain: &[Certificate],
+        trusted: Option<&TrustedChain>,
+    ) -> Result<i64, TspError> {
         if tsa_chain.is_empty() {
             return Err(UntrustedError::EmptyTrustedChain.into());
         }
@@ -317,13 +334,10 @@ impl TimestampToken {
 
         // 5. Trust: the signer chains to the last certificate of tsa_chain at
         // genTime (the hybrid model), with the timeStamping EKU on the leaf.
-        verify_chain(
-            signer,
-            &self.embedded,
-            tsa_chain,
-            gen_time,
-            Purpose::TimeStamping,
-        )
+        match trusted {
+            Some(t) => verify_chain_trusted(signer, &self.embedded, t, gen_time, Purpose::TimeStamping),
+            None => verify_chain(signer, &self.embedded, tsa_chain, gen_time, Purpose::TimeStamping),
+        }
         .map_err(|e| chain_failure(signer, gen_time, e))?;
 
         // 6. When the trusted root lists the TSA's own signing certificate

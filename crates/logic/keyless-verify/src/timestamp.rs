@@ -6,6 +6,7 @@
 //! (TOB-SIGSTORE-11).
 
 use keyless_tsp::TimestampToken;
+use keyless_x509::TrustedChain;
 use keyless_types::time::format_rfc3339;
 
 use crate::error::TimestampError;
@@ -33,6 +34,7 @@ pub(crate) fn verify_timestamps(
     tokens: &[Vec<u8>],
     signature: &[u8],
     trust: &TrustMaterial,
+    chains: &[TrustedChain],
 ) -> Result<Vec<VerifiedTimestamp>, TimestampError> {
     let mut verified = Vec::new();
     for (index, der) in tokens.iter().enumerate() {
@@ -43,8 +45,9 @@ pub(crate) fn verify_timestamps(
         let mut reasons = Vec::new();
         let mut outside = None;
         let mut found = None;
-        for (authority_index, tsa) in trust.tsas.iter().enumerate() {
-            match token.verify(signature, &tsa.chain) {
+        // `chains[i]` is `trust.tsas[i]`'s chain, its own links checked once.
+        for (authority_index, (tsa, chain)) in trust.tsas.iter().zip(chains).enumerate() {
+            match token.verify_trusted(signature, chain) {
                 Ok(time) if tsa.valid_for.contains(time) => {
                     found = Some(VerifiedTimestamp {
                         time,

@@ -97,6 +97,8 @@ pub struct Verifier {
     /// same for every bundle, and a P-384 check costs as much as three of
     /// the P-256 checks a bundle needs.
     fulcio_chains: Vec<TrustedChain>,
+    /// The same for each timestamp authority (same order as `trust.tsas`).
+    tsa_chains: Vec<TrustedChain>,
     options: VerifierOptions,
 }
 
@@ -107,9 +109,15 @@ impl Verifier {
             .iter()
             .map(|ca| TrustedChain::new(ca.chain.clone()))
             .collect();
+        let tsa_chains = trust
+            .tsas
+            .iter()
+            .map(|tsa| TrustedChain::new(tsa.chain.clone()))
+            .collect();
         Self {
             trust,
             fulcio_chains,
+            tsa_chains,
             options,
         }
     }
@@ -193,7 +201,12 @@ impl Verifier {
 
         // Step 2: verified times.
         let timestamps =
-            verify_timestamps(&bundle.timestamps, bundle.content.signature(), &self.trust)?;
+            verify_timestamps(
+            &bundle.timestamps,
+            bundle.content.signature(),
+            &self.trust,
+            &self.tsa_chains,
+        )?;
         let tsa_count = distinct_authorities(&timestamps);
         if tsa_count < self.options.timestamp_threshold {
             return Err(TimestampError::Threshold {
