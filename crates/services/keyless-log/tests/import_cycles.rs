@@ -326,6 +326,52 @@ fn no_import_cycles_between_files() {
     }
 }
 
+/// Every file a file reaches through imports, itself excluded.
+fn reachable(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>, from: &Path) -> BTreeSet<PathBuf> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<PathBuf> = graph.get(from).into_iter().flatten().cloned().collect();
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(graph.get(&n).into_iter().flatten().cloned());
+        }
+    }
+    seen
+}
+
+/// The log core knows neither the Rekor personality nor a storage driver
+/// (the CT log will be a second personality on the same core, and the
+/// caller picks the driver): none of the core's files reaches, through
+/// any chain of imports, the entry kinds, the search index, the HTTP API,
+/// the driver chooser, or the files / PostgreSQL drivers.
+#[test]
+fn the_core_reaches_no_personality_or_driver() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = edges(&src);
+    let core = [
+        "log.rs", "shared.rs", "sequencer.rs", "recover.rs", "dedup.rs", "merkle.rs",
+        "index.rs", "tile_cache.rs", "types.rs", "locks.rs", "storage/mod.rs",
+    ];
+    let outside = |p: &Path| {
+        let rel = p.strip_prefix(&src).unwrap_or(p).to_string_lossy().into_owned();
+        rel.starts_with("entries/")
+            || rel.starts_with("api/")
+            || rel == "search.rs"
+            || rel == "drivers.rs"
+            || rel == "storage/files.rs"
+            || rel == "storage/postgres.rs"
+    };
+    for file in core {
+        let path = src.join(file);
+        assert!(graph.contains_key(&path), "core file {file} is missing");
+        let bad: Vec<String> = reachable(&graph, &path)
+            .iter()
+            .filter(|p| outside(p))
+            .map(|p| p.strip_prefix(&src).unwrap_or(p).display().to_string())
+            .collect();
+        assert!(bad.is_empty(), "core file {file} reaches {bad:?}");
+    }
+}
+
 /// The checker itself finds a cycle through a parent module, a `super`
 /// path, inline paths and a braced use tree, and ignores `mod x;`,
 /// comments and an inline test module's `use super::*`.
