@@ -47,6 +47,8 @@ enum Command {
     Tuf(commands::tuf::TufCommand),
     /// Verify a blob (file or digest) against a Sigstore bundle.
     VerifyBlob(commands::verify_blob::VerifyBlob),
+    /// Verify many bundles from a JSON-lines manifest, on every core, with one trusted-root load.
+    VerifyBundles(commands::verify_bundles::VerifyBundles),
 }
 
 fn main() {
@@ -59,6 +61,7 @@ fn main() {
         Command::Verify(c) => c.run(),
         Command::VerifyAttestation(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
+        Command::VerifyBundles(c) => c.run(),
         Command::Initialize(c) => c.run(),
         Command::Server(c) => c.run(),
         Command::DevToken(c) => c.run(),

@@ -5,4 +5,5 @@ pub mod server;
 pub mod sign_blob;
 pub mod tuf;
 pub mod verify_blob;
+pub mod verify_bundles;
 pub mod verify_image;
