@@ -141,7 +141,7 @@ fn read_sct(index: usize, item: &SerializedSct) -> Result<Sct, SctError> {
     data[alg_at] = 4;
     data[alg_at + 1] = 3;
     match SignedCertificateTimestamp::tls_deserialize_bytes(&data) {
-        Ok((v1, rest)) if rest.is_empty() => Ok(Sct::Unusable {
+        Ok((v1, [])) => Ok(Sct::Unusable {
             version,
             log_id: v1.log_id.key_id,
             timestamp: v1.timestamp,

@@ -88,8 +88,8 @@ fn profile_builds_a_fulcio_chain_the_verifier_reads_back() {
 
     let path = verify_chain(
         &fin,
-        &[int.clone()],
-        &[root.clone()],
+        std::slice::from_ref(&int),
+        std::slice::from_ref(&root),
         NOW + 10,
         Purpose::CodeSigning,
     )
