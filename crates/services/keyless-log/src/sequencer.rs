@@ -19,7 +19,6 @@
 //! two different trees of the same size. A restart recovers from whatever
 //! checkpoint is durable.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -30,7 +29,7 @@ use keyless_tlog::{Checkpoint, Hash, TileId, TileKind};
 use tokio::sync::oneshot;
 
 use crate::config::LogConfig;
-use crate::dedup::DuplicateCheck;
+use crate::dedup::{DuplicateCheck, Seen, Window};
 use crate::error::LogError;
 use crate::locks::{read, write};
 use crate::merkle::MerkleTree;
@@ -68,8 +67,7 @@ pub(crate) fn spawn(
                 shared: &shared,
                 dedup: dedup.as_ref(),
                 tail,
-                in_flight: VecDeque::new(),
-                recent: HashMap::new(),
+                window: Window::default(),
                 commit_tx,
                 failed: &failed,
                 last_close: None,
@@ -183,10 +181,6 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
 /// done: a small fraction of one fsync round (milliseconds).
 const COMMITTER_POLL: Duration = Duration::from_micros(200);
 
-/// Entries of published batches the sequencer keeps in memory for
-/// de-duplication (a few MB), see `Sequencer::in_flight`.
-const RECENT_ENTRIES: u64 = 1 << 16;
-
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -200,16 +194,9 @@ struct Sequencer<'a> {
     dedup: &'a dyn DuplicateCheck,
     /// Bodies of the entry bundle still being filled.
     tail: Vec<Vec<u8>>,
-    /// Leaves of batches handed to the committer but maybe not yet
-    /// published, and of the last published ones (up to
-    /// [`RECENT_ENTRIES`]), with the tree sizes each batch starts and
-    /// ends at. An entry submitted while these were published was
-    /// searched only below them, so `recent` answers for the rest
-    /// without a second search of the entry index.
-    in_flight: VecDeque<(u64, u64, Vec<Hash>)>,
-    /// Leaf → index of every entry of the batches in `in_flight` (one
-    /// map, so a lookup costs one probe however small the batches are).
-    recent: HashMap<Hash, u64>,
+    /// Leaves of the batches handed to the committer and of the last
+    /// published ones, for the duplicate check (see [`Window`]).
+    window: Window,
     commit_tx: SyncSender<Work>,
     failed: &'a AtomicBool,
     /// When the last batch closed, for `batch_linger`.
@@ -221,9 +208,9 @@ impl Sequencer<'_> {
     fn committer_busy(&self) -> bool {
         !self.failed.load(Ordering::Relaxed)
             && self
-                .in_flight
-                .back()
-                .is_some_and(|(_, end, _)| *end > read(&self.shared.published).size)
+                .window
+                .last_end()
+                .is_some_and(|end| end > read(&self.shared.published).size)
     }
 
     fn run(&mut self, rx: &Receiver<Pending>, config: &LogConfig, queued: &AtomicUsize) {
@@ -298,85 +285,44 @@ impl Sequencer<'_> {
     fn sequence(&mut self, batch: Vec<Pending>) -> Result<(), LogError> {
         let shared = self.shared;
         let now = unix_now();
-        // Forget batches published long enough ago: their leaves are in
-        // the committed index, and entries submitted since were searched
-        // there.
         let published = read(&shared.published).size;
-        while self
-            .in_flight
-            .front()
-            .is_some_and(|(_, end, _)| *end <= published && end + RECENT_ENTRIES <= published)
-        {
-            if let Some((_, _, leaves)) = self.in_flight.pop_front() {
-                for l in &leaves {
-                    self.recent.remove(l);
-                }
-            }
-        }
         let old_size = read(&shared.tree).size();
-        // The maps cover every entry from here up to `old_size`.
-        let maps_from = self
-            .in_flight
-            .front()
-            .map_or(old_size, |(start, _, _)| *start);
-        // Entries whose submitter searched the index only below the
-        // recent batches (or not at all, for a remote index): one search
-        // for all of them. Rare for a local index (only under a long
-        // queue); every entry for a remote one.
-        let unsearched: Vec<Hash> = batch
-            .iter()
-            .filter(|p| p.checked < maps_from && !self.recent.contains_key(&p.leaf))
-            .map(|p| p.leaf)
-            .collect();
-        let committed = if unsearched.is_empty() {
-            Ok(HashMap::new())
-        } else {
-            self.dedup.committed(&unsearched).map_err(|e| e.to_string())
+        let seen = {
+            let searched: Vec<(Hash, u64)> = batch.iter().map(|p| (p.leaf, p.checked)).collect();
+            self.window.classify(self.dedup, published, old_size, &searched)
         };
-        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut replies = Vec::with_capacity(batch.len());
         let mut bodies = Vec::new();
         let mut leaves = Vec::new();
         let mut meta = Vec::new();
         let mut artifacts = Vec::new();
-        for p in batch {
-            // Submitted twice, maybe concurrently: the first copy wins.
-            // In this batch or a recent one (maybe not yet published):
-            // answered once this batch (committed after it) is durable.
-            if let Some(i) = in_batch.get(&p.leaf).or_else(|| self.recent.get(&p.leaf)) {
-                replies.push((p.reply, *i, true));
-                continue;
-            }
-            // Published between the submitter's search and the recent
-            // batches, or not searched yet.
-            if p.checked < maps_from {
-                let found = match &committed {
-                    Ok(found) => found.get(&p.leaf),
-                    Err(e) => {
-                        let _ = p.reply.send(Err(LogError::IndexLookup(e.clone())));
-                        continue;
-                    }
-                };
-                if let Some(&i) = found {
+        for (p, seen) in batch.into_iter().zip(seen) {
+            match seen {
+                // In this batch or a recent one (maybe not yet published):
+                // answered once this batch (committed after it) is durable.
+                Seen::InFlight(i) => replies.push((p.reply, i, true)),
+                Seen::Committed(i) => {
                     let checkpoint = read(&shared.published).clone();
                     let _ = p.reply.send(Ok(Sequenced {
                         index: i,
                         checkpoint,
                         duplicate: true,
                     }));
-                    continue;
+                }
+                Seen::LookupFailed(e) => {
+                    let _ = p.reply.send(Err(LogError::IndexLookup(e)));
+                }
+                Seen::New(i) => {
+                    leaves.push(p.leaf);
+                    meta.push(EntryMeta {
+                        integrated_time: now,
+                        artifact_sha256: p.submission.artifact_sha256,
+                    });
+                    artifacts.push(p.submission.artifact_sha256);
+                    bodies.push(p.submission.body);
+                    replies.push((p.reply, i, false));
                 }
             }
-            let i = old_size + leaves.len() as u64;
-            in_batch.insert(p.leaf, i);
-            leaves.push(p.leaf);
-            meta.push(EntryMeta {
-                integrated_time: now,
-                artifact_sha256: p.submission.artifact_sha256,
-            });
-            artifacts.push(p.submission.artifact_sha256);
-            bodies.push(p.submission.body);
-            replies.push((p.reply, i, false));
         }
         if leaves.is_empty() && replies.is_empty() {
             return Ok(());
@@ -416,11 +362,7 @@ impl Sequencer<'_> {
         // Keep only the bodies of the entry bundle still being filled.
         let new_tail_start = new_size / TILE_WIDTH * TILE_WIDTH;
         tail.drain(..(new_tail_start - tail_start) as usize);
-        for (k, l) in leaves.iter().enumerate() {
-            self.recent.insert(*l, old_size + k as u64);
-        }
-        self.in_flight
-            .push_back((old_size, new_size, leaves.clone()));
+        self.window.record(old_size, new_size, leaves.clone());
         self.commit_tx
             .send(Work::Batch(InFlight {
                 commit,
