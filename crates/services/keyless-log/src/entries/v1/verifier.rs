@@ -99,9 +99,9 @@ impl RekorKey {
 }
 
 /// PEM as Go's `pem.EncodeToMemory` writes it: 64-column lines, LF, a
-/// final newline.
+/// final newline (the workspace's one encoder, `keyless_crypto::pem`).
 pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
-    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap_or_default()
+    keyless_crypto::pem::encode(label, der)
 }
 
 /// Split PEM text into its blocks, each decoded by keyless-crypto's
