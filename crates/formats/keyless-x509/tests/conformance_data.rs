@@ -1,4 +1,4 @@
-//! Tests against the real Sigstore conformance data in /work/shared (read in place).
+//! Tests against the real Sigstore conformance data in testdata/sigstore-conformance.
 
 use base64::Engine;
 use keyless_x509::{
