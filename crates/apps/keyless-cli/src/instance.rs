@@ -97,7 +97,7 @@ pub enum ResolveError {
     Material(#[from] keyless_verify::VerificationError),
     /// `keyless initialize` was run, and its cache failed a check.
     #[error("the cached TUF root of trust cannot be used")]
-    Tuf(#[source] crate::commands::tuf::CacheError),
+    Tuf(#[source] Box<crate::commands::tuf::CacheError>),
 }
 
 impl ResolveError {
@@ -148,7 +148,7 @@ impl InstanceArgs {
         } else if self.builtin_only {
             return Ok(Instance { trust: TrustMaterial::public_good()?, signing: None, source: TrustSource::Embedded, ca_roots_replaced: false });
         } else {
-            match crate::commands::tuf::cached_trust().map_err(ResolveError::Tuf)? {
+            match crate::commands::tuf::cached_trust().map_err(|e| ResolveError::Tuf(Box::new(e)))? {
                 Some(cached) => {
                     let signing = match cached.signing_config {
                         Some(json) => Some(SigningConfig::from_json(&json).map_err(|e| {

@@ -152,7 +152,10 @@ fn a_tuf_cache_that_fails_a_check_stops_the_command() {
     let ts_path = forged_mirror.join("timestamp.json");
     let mut ts: serde_json::Value = serde_json::from_slice(&std::fs::read(&ts_path).expect("timestamp")).expect("json");
     let sig = ts["signatures"][0]["sig"].as_str().expect("sig").to_string();
-    let flipped = if sig.starts_with('0') { format!("1{}", &sig[1..]) } else { format!("0{}", &sig[1..]) };
+    let flipped = match sig.strip_prefix('0') {
+        Some(rest) => format!("1{rest}"),
+        None => format!("0{}", &sig[1..]),
+    };
     ts["signatures"][0]["sig"] = flipped.into();
     std::fs::write(&ts_path, serde_json::to_vec(&ts).expect("json")).expect("write forged timestamp");
     // The same cache now points at the forged mirror (as if the mirror's

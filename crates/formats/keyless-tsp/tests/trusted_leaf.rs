@@ -147,7 +147,7 @@ fn pki() -> Pki {
 
 /// A token over SIGNATURE from `signer`, with its certificate embedded or not.
 fn token(signer: &(Certificate, SigningKey), embed: bool) -> TimestampToken {
-    let key = SigningKey::from_pkcs8_der(&signer.1.to_pkcs8_der()).expect("copy key");
+    let key = SigningKey::from_pkcs8_der(signer.1.to_pkcs8_der()).expect("copy key");
     let builder = TokenBuilder::new(
         key,
         &signer.0,

@@ -82,7 +82,7 @@ pub enum CacheError {
         mirror: String,
         dir: String,
         #[source]
-        source: keyless_tuf::Error,
+        source: Box<keyless_tuf::Error>,
     },
 }
 
@@ -101,7 +101,7 @@ pub fn cached_trust() -> Result<Option<CachedTrust>, CacheError> {
     if !dir.join("root.json").is_file() {
         return Err(CacheError::MissingRoot { path: mirror_file.display().to_string(), mirror });
     }
-    let tuf_error = |source| CacheError::Tuf { mirror: mirror.clone(), dir: dir.display().to_string(), source };
+    let tuf_error = |source| CacheError::Tuf { mirror: mirror.clone(), dir: dir.display().to_string(), source: Box::new(source) };
     let mut tuf = keyless_tuf::sigstore::SigstoreTuf::open(
         &mirror,
         &cache,
