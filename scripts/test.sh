@@ -12,6 +12,9 @@ for setup in scripts/ci/*.sh; do
   bash "$setup"
 done
 
+echo "==> cargo clippy --workspace --all-targets -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "==> cargo test --workspace"
 cargo test --workspace --locked
 
