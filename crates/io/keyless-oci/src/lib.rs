@@ -9,7 +9,6 @@
 //!   earlier signatures, even with concurrent signers.
 //! - [`referrers`]: Sigstore bundles as OCI 1.1 referrers, with the referrers
 //!   tag schema fallback for registries without the API.
-//! - [`testing`]: a real registry on a loopback port for tests.
 //!
 //! Everything read from a registry is size-capped and digest-checked before
 //! use; a registry is storage, never a source of trust. Reading what is
@@ -27,7 +26,6 @@ mod link;
 pub mod manifest;
 pub mod reference;
 pub mod referrers;
-pub mod testing;
 
 pub use auth::{AuthError, Credentials, DockerConfig};
 pub use client::{ClientOptions, CredentialSource, PushedManifest, RegistryClient};

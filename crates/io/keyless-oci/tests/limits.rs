@@ -5,13 +5,9 @@
 //! the limit and the flag that raises it, instead of looping or buffering.
 //!
 //! Against Debian's `docker-registry` (distribution 2.8), the referrers API
-//! stand-in in `support`, and for the byte-level checks a raw HTTP server
+//! stand-in in `keyless_testkit::referrers_registry`, and for the byte-level checks a raw HTTP server
 //! that sends what no real registry would (an endless chunked body, a
 //! `Content-Length` it never delivers).
-
-// Shared with tests/referrers_api.rs, which uses the recording helpers.
-#[allow(dead_code)]
-mod support;
 
 use std::time::Duration;
 
@@ -19,11 +15,11 @@ use base64::Engine as _;
 use keyless_oci::cosign::{self, SignatureLayer, SimpleSigning};
 use keyless_oci::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST};
 use keyless_oci::referrers::SIGSTORE_BUNDLE_V03_MEDIA_TYPE;
-use keyless_oci::testing::{push_test_image, TestRegistry};
 use keyless_oci::{
     ClientOptions, ContentError, Digest, Error, ReadLimit, Reference, RegistryClient,
 };
-use support::referrers_registry::{Behaviour, ReferrersRegistry};
+use keyless_testkit::referrers_registry::{Behaviour, ReferrersRegistry};
+use keyless_testkit::registry::{push_test_image, TestRegistry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Result<T = ()> = anyhow::Result<T>;

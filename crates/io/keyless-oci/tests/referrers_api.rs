@@ -1,17 +1,15 @@
 //! The native OCI 1.1 referrers API path, against the in-process stand-in in
-//! `support::referrers_registry` (Debian's `docker-registry`, used by
+//! `keyless_testkit::referrers_registry` (Debian's `docker-registry`, used by
 //! `tests/registry.rs`, has no referrers API, so only the tag-schema fallback
 //! can be tested there).
-
-mod support;
 
 use std::collections::BTreeMap;
 
 use keyless_oci::manifest::{ImageManifest, OCI_MANIFEST};
 use keyless_oci::referrers::SIGSTORE_BUNDLE_V03_MEDIA_TYPE;
-use keyless_oci::testing::push_test_image;
 use keyless_oci::{ClientOptions, Digest, Reference, ReferrersSource, RegistryClient};
-use support::referrers_registry::{Behaviour, ReferrersRegistry};
+use keyless_testkit::referrers_registry::{Behaviour, ReferrersRegistry};
+use keyless_testkit::registry::push_test_image;
 
 type Result<T = ()> = anyhow::Result<T>;
 

@@ -1,6 +1,10 @@
 //! A stand-in for registries implementing the OCI distribution spec 1.1
 //! referrers API (zot, Harbor, registry 3.x), for tests only.
 //!
+//! keyless-oci's own integration tests (tests/referrers_api.rs, tests/limits.rs)
+//! use it; it lives in the testkit so other crates' tests can run the native
+//! referrers path too.
+//!
 //! Debian's `docker-registry` (distribution 2.8), which the other integration
 //! tests run against, answers 404 on `/v2/<name>/referrers/<digest>`, so the
 //! client's native referrers path (manifest PUT answered with `OCI-Subject`,
@@ -26,7 +30,7 @@ mod store;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use keyless_oci::{Digest, Reference};
+use keyless_oci::{Digest, Reference, ReferenceError};
 
 use store::Store;
 
@@ -111,12 +115,12 @@ pub struct ReferrersRegistry {
 
 impl ReferrersRegistry {
     /// Start a full OCI 1.1 stand-in.
-    pub async fn start() -> anyhow::Result<Self> {
+    pub async fn start() -> std::io::Result<Self> {
         Self::start_with(Behaviour::default()).await
     }
 
     /// Start with the given behaviour.
-    pub async fn start_with(behaviour: Behaviour) -> anyhow::Result<Self> {
+    pub async fn start_with(behaviour: Behaviour) -> std::io::Result<Self> {
         let inner = Arc::new(Inner {
             behaviour: Mutex::new(behaviour),
             store: Mutex::new(Store::default()),
@@ -143,11 +147,8 @@ impl ReferrersRegistry {
     }
 
     /// A reference in this registry, e.g. `reference("team/app:v1")`.
-    pub fn reference(&self, name_and_tag: &str) -> anyhow::Result<Reference> {
-        Ok(Reference::parse(&format!(
-            "{}/{name_and_tag}",
-            self.host()
-        ))?)
+    pub fn reference(&self, name_and_tag: &str) -> Result<Reference, ReferenceError> {
+        Reference::parse(&format!("{}/{name_and_tag}", self.host()))
     }
 
     /// Change what the stand-in supports from now on.

@@ -1,7 +1,9 @@
-//! Test support: a real registry (Debian's `docker-registry`, i.e. CNCF
-//! distribution 2.8) on a free loopback port, and a small image to sign.
+//! A real registry (Debian's `docker-registry`, i.e. CNCF distribution 2.8)
+//! on a free loopback port, and a small image to sign.
 //!
-//! Public so the CLI's end-to-end tests can use it too. The registry binary
+//! keyless-oci's integration tests and the CLI's end-to-end tests run against
+//! it so the client is checked against a real registry implementation, not
+//! only against the in-process stand-in. The registry binary
 //! is looked up in `$KEYLESS_DOCKER_REGISTRY`, then `PATH`, then
 //! `/usr/bin/docker-registry`; if it is missing, starting fails with a message
 //! saying how to install it (CI installs it with
@@ -13,11 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::client::RegistryClient;
-use crate::digest::Digest;
-use crate::error::Error;
-use crate::manifest::{Descriptor, ImageManifest, OCI_CONFIG, OCI_MANIFEST};
-use crate::reference::{Reference, Repository};
+use keyless_oci::manifest::{OCI_CONFIG, OCI_MANIFEST};
+use keyless_oci::{Descriptor, Digest, Error, ImageManifest, Reference, RegistryClient, Repository};
 
 /// Why the test registry could not be started.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,13 @@
+//! Test support shared by the keyless crates' tests, benches and examples.
+//!
+//! Only ever a dev-dependency: nothing here is part of a shipped library, and
+//! helpers that several crates' tests need live here instead of being reached
+//! across crates with `#[path]`.
+//!
+//! - [`registry`]: a real registry (Debian's `docker-registry`) on a loopback
+//!   port, and a small image to push to it.
+//! - [`referrers_registry`]: an in-process stand-in for registries with the
+//!   OCI 1.1 referrers API, which the real registry lacks.
+
+pub mod referrers_registry;
+pub mod registry;
