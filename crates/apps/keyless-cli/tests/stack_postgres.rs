@@ -5,11 +5,7 @@
 
 mod support;
 
-// The same throwaway-cluster helper the keyless-log backend tests use.
-#[path = "../../../services/keyless-log/tests/common/pg.rs"]
-#[allow(dead_code)]
-mod pg;
-
+use keyless_testkit::pg;
 use support::*;
 
 #[test]

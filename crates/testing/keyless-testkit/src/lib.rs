@@ -8,6 +8,8 @@
 //!   port, and a small image to push to it.
 //! - [`referrers_registry`]: an in-process stand-in for registries with the
 //!   OCI 1.1 referrers API, which the real registry lacks.
+//! - [`pg`]: a throwaway PostgreSQL cluster on a loopback port.
 
+pub mod pg;
 pub mod referrers_registry;
 pub mod registry;

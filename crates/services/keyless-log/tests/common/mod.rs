@@ -2,7 +2,7 @@
 //! builders, and a trusted root listing the log.
 #![allow(dead_code)]
 
-pub mod pg;
+pub use keyless_testkit::pg;
 
 use std::sync::Arc;
 use std::time::Duration;

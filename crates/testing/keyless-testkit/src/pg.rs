@@ -4,6 +4,10 @@
 //! from Debian's `postgresql` package (`scripts/ci/install-postgres.sh`);
 //! if they are missing the test fails rather than skips.
 //!
+//! keyless-log's PostgreSQL backend tests and the CLI's `--postgres` dev-stack
+//! test both need a real server; it lives here so neither reaches into the
+//! other's test folder.
+//!
 //! `initdb` refuses to run as root, so under root the cluster runs as the
 //! `postgres` user (or `nobody`) in a directory chowned to it.
 
@@ -12,6 +16,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// A running cluster, stopped on drop (its directory is then removed).
 pub struct PgCluster {
     dir: tempfile::TempDir,
     bin: PathBuf,
