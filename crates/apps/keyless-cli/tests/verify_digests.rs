@@ -2,16 +2,13 @@
 //! key's default: a P-384 key over a SHA-256 prehash (older
 //! sigstore-python) and an in-toto statement whose subject is named by
 //! SHA-512 only (npm provenance), by file and by `<alg>:<hex>`. The bundles
-//! and trusted root are minted at test time (keyless-verify's test minter).
-
-#[path = "../../../logic/keyless-verify/tests/minted/mod.rs"]
-mod minted;
+//! and trusted root are minted at test time (keyless_testkit::minted).
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm, SignatureAlgorithm};
-use minted::{Dsse, Instance, MessageBundle, EMAIL, ISSUER};
+use keyless_testkit::minted::{Dsse, Instance, MessageBundle, EMAIL, ISSUER};
 use serde_json::json;
 
 struct Dir(PathBuf);

@@ -5,11 +5,9 @@
 //! those bundles, and so must we. Each mismatch between what was signed,
 //! what the bundle declares and what the log recorded is refused.
 
-mod minted;
-
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm, SignatureAlgorithm};
+use keyless_testkit::minted::{Instance, MessageBundle};
 use keyless_verify::{Artifact, ErrorKind, VerificationError};
-use minted::{Instance, MessageBundle};
 
 const ARTIFACT: &[u8] = b"an artifact signed by every kind of key\n";
 

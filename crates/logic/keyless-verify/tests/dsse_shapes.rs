@@ -4,11 +4,9 @@
 //! as the other clients refuse it. And in-toto subjects named by SHA-512
 //! only (npm provenance) are matched by file and by `sha512:<hex>`.
 
-mod minted;
-
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm};
+use keyless_testkit::minted::{Dsse, Instance, Signer};
 use keyless_verify::{Artifact, ErrorKind, VerificationError};
-use minted::{Dsse, Instance, Signer};
 use serde_json::json;
 
 const PACKAGE: &[u8] = b"a package tarball, as npm publishes it\n";

@@ -9,7 +9,9 @@
 //! - [`referrers_registry`]: an in-process stand-in for registries with the
 //!   OCI 1.1 referrers API, which the real registry lacks.
 //! - [`pg`]: a throwaway PostgreSQL cluster on a loopback port.
+//! - [`minted`]: an in-process CA and transparency log minting real bundles.
 
+pub mod minted;
 pub mod pg;
 pub mod referrers_registry;
 pub mod registry;

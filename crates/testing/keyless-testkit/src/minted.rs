@@ -3,7 +3,11 @@
 //! that signs entry timestamps and checkpoints, and signatures by keys of
 //! every kind. All keys are generated per run and never written outside a
 //! temporary directory that is removed at once.
-#![allow(dead_code)]
+//!
+//! This is an in-process Sigstore (as sigstore-go's VirtualSigstore): tests
+//! get real bundles for every key kind and entry shape without network or
+//! fixed test data that would expire. keyless-verify's tests and the CLI's
+//! `verify-blob` tests share it.
 
 use std::sync::Arc;
 
@@ -48,7 +52,15 @@ pub struct Signer {
     pub issued_at: i64,
 }
 
+/// A fresh instance, as [`Instance::new`].
+impl Default for Instance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Instance {
+    /// Generate a CA, CT log and Rekor v1 log key and the trusted root naming them.
     pub fn new() -> Self {
         let dir = std::env::temp_dir().join(format!(
             "keyless-verify-minted-{}-{}",
