@@ -6,8 +6,7 @@
 //! as a baseline, so that the ratio says how much beyond raw signature
 //! checks a verification costs.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use keyless_testkit::conformance as support;
 
 use std::time::{Duration, Instant};
 

@@ -6,8 +6,7 @@
 
 #[path = "../tests/support/mutator.rs"]
 mod mutator;
-#[path = "../tests/support/mod.rs"]
-mod support;
+use keyless_testkit::conformance as support;
 
 use std::time::{Duration, Instant};
 

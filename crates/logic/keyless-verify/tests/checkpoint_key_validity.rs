@@ -4,8 +4,7 @@
 //! 2025-06-12T12:02:20Z, log `log2025-alpha1.rekor.sigstage.dev`), with the
 //! log key's window in its trusted root moved around that time.
 
-mod support;
-
+use keyless_testkit::conformance;
 use keyless_verify::{
     Artifact, ErrorKind, Identity, Matcher, Policy, TrustMaterial, VerificationError, Verifier,
     VerifierOptions,
@@ -19,7 +18,7 @@ const TIMESTAMP: &str = "2025-06-12T12:02:20Z";
 
 /// Verify the case with its trusted root, the log key's validFor replaced.
 fn verify_with_log_key_window(valid_for: Option<Value>) -> Result<(), VerificationError> {
-    let base = support::shared().join("assets");
+    let base = conformance::shared().join("assets");
     let dir = base.join("bundle-verify").join(CASE);
     let mut root: Value = serde_json::from_slice(
         &std::fs::read(dir.join("trusted_root.json")).expect("trusted root"),

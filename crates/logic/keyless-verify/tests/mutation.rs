@@ -6,16 +6,15 @@
 //! `fuzz/`; `cargo run --release -p keyless-verify --example mutate -- 180`
 //! runs the same mutator for three minutes.
 
-mod support;
-
 #[path = "support/mutator.rs"]
 mod mutator;
 
+use keyless_testkit::conformance;
 use keyless_verify::{Verifier, VerifierOptions};
 
 #[test]
 fn mutated_bundles_never_panic() {
-    let cases = support::cases();
+    let cases = conformance::cases();
     assert!(cases.len() > 60, "conformance cases found");
     let mut rng = mutator::Rng::new(0x5eed_cafe);
     let mut verified_mutants = 0;

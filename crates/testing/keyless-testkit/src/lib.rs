@@ -10,7 +10,9 @@
 //!   OCI 1.1 referrers API, which the real registry lacks.
 //! - [`pg`]: a throwaway PostgreSQL cluster on a loopback port.
 //! - [`minted`]: an in-process CA and transparency log minting real bundles.
+//! - [`conformance`]: the sigstore-conformance cases with their verdicts.
 
+pub mod conformance;
 pub mod minted;
 pub mod pg;
 pub mod referrers_registry;
