@@ -4,9 +4,8 @@
 //!
 //! `cargo run --release -p keyless-verify --example mutate -- 180`
 
-#[path = "../tests/support/mutator.rs"]
-mod mutator;
 use keyless_testkit::conformance as support;
+use keyless_testkit::mutator;
 
 use std::time::{Duration, Instant};
 

@@ -6,10 +6,7 @@
 //! `fuzz/`; `cargo run --release -p keyless-verify --example mutate -- 180`
 //! runs the same mutator for three minutes.
 
-#[path = "support/mutator.rs"]
-mod mutator;
-
-use keyless_testkit::conformance;
+use keyless_testkit::{conformance, mutator};
 use keyless_verify::{Verifier, VerifierOptions};
 
 #[test]

@@ -11,9 +11,11 @@
 //! - [`pg`]: a throwaway PostgreSQL cluster on a loopback port.
 //! - [`minted`]: an in-process CA and transparency log minting real bundles.
 //! - [`conformance`]: the sigstore-conformance cases with their verdicts.
+//! - [`mutator`]: a reproducible structure-aware mutator for bundle JSON.
 
 pub mod conformance;
 pub mod minted;
+pub mod mutator;
 pub mod pg;
 pub mod referrers_registry;
 pub mod registry;

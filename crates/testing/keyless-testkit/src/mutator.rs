@@ -1,7 +1,9 @@
 //! A small structure-aware mutator for bundle JSON, shared by the mutation
 //! test and the `mutate` example. Not cryptographic: a xorshift PRNG keeps
 //! runs reproducible from a seed.
-#![allow(dead_code)]
+//!
+//! It lives in the testkit so the test and the example import it instead of
+//! including a file of keyless-verify's tests by `#[path]`.
 
 pub struct Rng(u64);
 
@@ -10,7 +12,7 @@ impl Rng {
         Self(seed | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -23,7 +25,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 }
