@@ -12,6 +12,10 @@ for setup in scripts/ci/*.sh; do
   bash "$setup"
 done
 
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+(cd fuzz && cargo fmt --check)
+
 echo "==> cargo clippy --workspace --all-targets -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

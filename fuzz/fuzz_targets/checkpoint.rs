@@ -26,7 +26,9 @@ fn verifiers() -> &'static [NoteVerifier] {
         for json in ROOTS {
             let root = TrustedRoot::from_json(json).expect("fixed trusted root parses");
             for log in &root.tlogs {
-                let Ok(key) = PublicKey::from_spki_der(&log.key_bytes) else { continue };
+                let Ok(key) = PublicKey::from_spki_der(&log.key_bytes) else {
+                    continue;
+                };
                 out.extend(NoteVerifier::new(log.origin(), key.clone()).ok());
                 out.extend(NoteVerifier::any_name(key).ok());
             }
@@ -37,15 +39,24 @@ fn verifiers() -> &'static [NoteVerifier] {
 }
 
 fn check_checkpoint(body: &str) {
-    let Ok(cp) = Checkpoint::parse(body) else { return };
+    let Ok(cp) = Checkpoint::parse(body) else {
+        return;
+    };
     let again = Checkpoint::parse(&cp.to_body()).expect("to_body of a parsed checkpoint parses");
-    assert_eq!(again, cp, "checkpoint changed in a to_body/parse round trip");
+    assert_eq!(
+        again, cp,
+        "checkpoint changed in a to_body/parse round trip"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     check_checkpoint(text);
-    let Ok(note) = SignedNote::parse(text) else { return };
+    let Ok(note) = SignedNote::parse(text) else {
+        return;
+    };
     // SignedNote::new promises that to_text parses back to an equal note;
     // parse must keep the same promise.
     let again = SignedNote::parse(&note.to_text()).expect("to_text of a parsed note parses");

@@ -27,8 +27,12 @@ fuzz_target!(|data: &[u8]| {
         // A hashedrekord 0.0.1 body has the shape of its request: proposing
         // it again must give the byte-identical body (de-duplication).
         if entry.kind == "hashedrekord" {
-            let again = v1::parse_request(&entry.body).expect("a canonical hashedrekord body is a valid request");
-            assert_eq!(again.body, entry.body, "hashedrekord canonical body is not a fixed point");
+            let again = v1::parse_request(&entry.body)
+                .expect("a canonical hashedrekord body is a valid request");
+            assert_eq!(
+                again.body, entry.body,
+                "hashedrekord canonical body is not a fixed point"
+            );
         }
     }
     if let Ok(entry) = v2::parse_request(data) {

@@ -24,11 +24,16 @@ fn reserialise(body: &EntryBody) -> Option<Value> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(body) = EntryBody::parse(data) else { return };
+    let Ok(body) = EntryBody::parse(data) else {
+        return;
+    };
     let v = reserialise(&body).expect("a parsed body serialises");
     let bytes = serde_json::to_vec(&v).expect("JSON value to bytes");
     let again = EntryBody::parse(&bytes).expect("a reserialised body parses");
-    assert_eq!(again, body, "entry body changed in a serialise/parse round trip");
+    assert_eq!(
+        again, body,
+        "entry body changed in a serialise/parse round trip"
+    );
     if let EntryBody::IntotoV002(b) = &body {
         let payload = b.content.envelope.payload_bytes();
         let _ = serde_json::from_slice::<Statement>(&payload)

@@ -47,12 +47,18 @@ fuzz_target!(|data: &[u8]| {
         }
         _ => (&[][..], data),
     };
-    let Ok(token) = TimestampToken::from_der(der) else { return };
+    let Ok(token) = TimestampToken::from_der(der) else {
+        return;
+    };
     let _ = token.tst_info();
     let _ = token.embedded_certificates();
     for chain in chains() {
         if let Ok(t) = token.verify(timestamped, chain) {
-            assert_eq!(t, token.gen_time(), "verify returned a time other than genTime");
+            assert_eq!(
+                t,
+                token.gen_time(),
+                "verify returned a time other than genTime"
+            );
             // Fail closed: the same token must not vouch for other bytes.
             let mut other = timestamped.to_vec();
             match other.last_mut() {
@@ -65,5 +71,7 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    let _ = token.verify(timestamped, &[]).expect_err("an empty trusted chain must not verify");
+    let _ = token
+        .verify(timestamped, &[])
+        .expect_err("an empty trusted chain must not verify");
 });

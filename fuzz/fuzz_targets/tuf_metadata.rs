@@ -29,7 +29,9 @@ fn has_control_char(v: &Value) -> bool {
 /// reads back as the same value whenever JSON can represent it, so two
 /// different `signed` values never share the bytes a signature covers.
 fn check_canonical(v: &Value) {
-    let Ok(c) = keyless_tuf::cjson::to_canonical(v) else { return };
+    let Ok(c) = keyless_tuf::cjson::to_canonical(v) else {
+        return;
+    };
     match serde_json::from_slice::<Value>(&c) {
         Ok(back) => {
             assert_eq!(&back, v, "canonical JSON read back as a different value");
@@ -58,7 +60,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = serde_json::from_slice::<Value>(data) {
         check_canonical(&v);
     }
-    let Ok(env) = Envelope::from_slice(data) else { return };
+    let Ok(env) = Envelope::from_slice(data) else {
+        return;
+    };
     let _ = env.canonical_signed();
     match env.role_type() {
         Some("root") => {
@@ -70,7 +74,10 @@ fuzz_target!(|data: &[u8]| {
         Some("timestamp") => {
             if let Ok(ts) = env.parse_signed::<Timestamp>() {
                 check_roundtrip(&ts);
-                assert!(ts.snapshot_meta().is_ok(), "validated timestamp lacks snapshot.json");
+                assert!(
+                    ts.snapshot_meta().is_ok(),
+                    "validated timestamp lacks snapshot.json"
+                );
             }
         }
         Some("snapshot") => {
@@ -79,7 +86,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let Ok(t) = env.parse_signed::<Targets>() else { return };
+            let Ok(t) = env.parse_signed::<Targets>() else {
+                return;
+            };
             check_roundtrip(&t);
             let Some(d) = &t.delegations else { return };
             // Bounded: every (role, target) pair costs a pattern match.
@@ -95,7 +104,10 @@ fuzz_target!(|data: &[u8]| {
             if let Some(s) = &d.succinct_roles {
                 for name in &names {
                     let bin = succinct_role_for(s, name);
-                    assert!(is_succinct_role(s, &bin), "succinct_role_for gave {bin:?}, not a role of its own set");
+                    assert!(
+                        is_succinct_role(s, &bin),
+                        "succinct_role_for gave {bin:?}, not a role of its own set"
+                    );
                 }
             }
         }

@@ -4,7 +4,9 @@
 
 use std::sync::OnceLock;
 
-use keyless_verify::{Artifact, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions};
+use keyless_verify::{
+    Artifact, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions,
+};
 use libfuzzer_sys::fuzz_target;
 
 fn verifier() -> &'static (Verifier, Policy, Artifact) {

@@ -12,12 +12,26 @@ use keyless_sign::http::{AnyRekor, FulcioClient, HttpClient, TsaClient};
 use keyless_sign::{Artifact, Signer};
 
 fn main() {
-    let n: usize = std::env::var("KEYLESS_BENCH_SIGNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let n: usize = std::env::var("KEYLESS_BENCH_SIGNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = std::env::temp_dir().join(format!("keyless-bench-stack-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let stack = rt.block_on(keyless_cli::stack::start(&dir, "127.0.0.1:0".parse().expect("addr"))).expect("start stack");
-    let trust = keyless_verify::TrustMaterial::from_json(&std::fs::read(dir.join("trusted_root.json")).expect("root")).expect("trust");
+    let stack = rt
+        .block_on(keyless_cli::stack::start(
+            &dir,
+            "127.0.0.1:0".parse().expect("addr"),
+        ))
+        .expect("start stack");
+    let trust = keyless_verify::TrustMaterial::from_json(
+        &std::fs::read(dir.join("trusted_root.json")).expect("root"),
+    )
+    .expect("trust");
     let http = HttpClient::shared().expect("HTTP client");
     let signer = Signer {
         ca: FulcioClient::new(&stack.urls.ca_url, http.clone()),
@@ -32,14 +46,23 @@ fn main() {
         let token = keyless_oidc_dev::mint_token(
             &dir.join("oidc"),
             None,
-            &keyless_oidc_dev::MintOptions { subject: Some(format!("bench{i}@keyless.test")), ..Default::default() },
+            &keyless_oidc_dev::MintOptions {
+                subject: Some(format!("bench{i}@keyless.test")),
+                ..Default::default()
+            },
         )
         .expect("token");
         let digest = keyless_crypto::sha256(format!("artifact {i}").as_bytes());
         let marks = Mutex::new(Vec::new());
         let progress = |_: &str| marks.lock().expect("lock").push(Instant::now());
         let start = Instant::now();
-        rt.block_on(signer.sign(&token, &format!("bench{i}@keyless.test"), &Artifact::Digest(digest), &progress)).expect("sign");
+        rt.block_on(signer.sign(
+            &token,
+            &format!("bench{i}@keyless.test"),
+            &Artifact::Digest(digest),
+            &progress,
+        ))
+        .expect("sign");
         let end = Instant::now();
         let mut m = marks.into_inner().expect("marks");
         m.push(end);
@@ -54,14 +77,27 @@ fn main() {
     totals.sort();
     let pct = |v: &[Duration], p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
     println!("sign-blob end to end over loopback, {n} signatures (Rekor v2 + TSA):");
-    println!("  p50 {:.1} ms   p99 {:.1} ms", pct(&totals, 0.5).as_secs_f64() * 1e3, pct(&totals, 0.99).as_secs_f64() * 1e3);
+    println!(
+        "  p50 {:.1} ms   p99 {:.1} ms",
+        pct(&totals, 0.5).as_secs_f64() * 1e3,
+        pct(&totals, 0.99).as_secs_f64() * 1e3
+    );
     println!("  median per step (between progress events):");
-    let labels = ["(start)", "ephemeral key generation", "certificate from the CA + SCT check", "signature + RFC 3161 timestamp + log entry", "bundle + self-verification"];
+    let labels = [
+        "(start)",
+        "ephemeral key generation",
+        "certificate from the CA + SCT check",
+        "signature + RFC 3161 timestamp + log entry",
+        "bundle + self-verification",
+    ];
     for (s, label) in labels.iter().enumerate() {
         let mut v = per_step[s].clone();
         v.sort();
         if !v.is_empty() {
-            println!("    {label:<42} {:>7.2} ms", pct(&v, 0.5).as_secs_f64() * 1e3);
+            println!(
+                "    {label:<42} {:>7.2} ms",
+                pct(&v, 0.5).as_secs_f64() * 1e3
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);

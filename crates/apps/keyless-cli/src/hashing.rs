@@ -11,14 +11,17 @@ const CHUNK: usize = 1 << 20;
 const SHOW_PROGRESS_FROM: u64 = 64 << 20;
 
 pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let show = size >= SHOW_PROGRESS_FROM && std::io::stderr().is_terminal();
     let mut hasher = Hasher::new(HashAlgorithm::Sha256);
     let mut buf = vec![0u8; CHUNK];
     let (mut done, mut last_pct) = (0u64, u64::MAX);
     loop {
-        let n = file.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -28,7 +31,11 @@ pub fn sha256_file(path: &Path) -> Result<[u8; 32]> {
             let pct = done * 100 / size.max(1);
             if pct != last_pct {
                 last_pct = pct;
-                eprint!("\rHashing {}: {pct:>3}% ({} MiB)", path.display(), done >> 20);
+                eprint!(
+                    "\rHashing {}: {pct:>3}% ({} MiB)",
+                    path.display(),
+                    done >> 20
+                );
                 let _ = std::io::stderr().flush();
             }
         }

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use keyless_types::signing_config::{ClientTrustConfig, Service, SigningConfig, SIGNING_CONFIG_MEDIA_TYPE};
+use keyless_types::signing_config::{
+    ClientTrustConfig, Service, SigningConfig, SIGNING_CONFIG_MEDIA_TYPE,
+};
 use keyless_types::wire::TimeRange;
 use keyless_verify::TrustMaterial;
 
@@ -135,34 +137,66 @@ impl InstanceArgs {
     pub fn resolve(&self) -> Result<Instance, ResolveError> {
         use keyless_verify::VerificationError;
         let (trust, signing, source) = if let Some(path) = &self.trusted_root {
-            let json = std::fs::read(path).map_err(|e| material_error("trusted root file", path, e.to_string()))?;
+            let json = std::fs::read(path)
+                .map_err(|e| material_error("trusted root file", path, e.to_string()))?;
             let signing = match &self.trust_config {
                 Some(p) => Some(read_trust_config(p)?.signing_config),
                 None => None,
             };
-            (TrustMaterial::from_json(&json)?, signing, TrustSource::TrustedRootFile(path.clone()))
+            (
+                TrustMaterial::from_json(&json)?,
+                signing,
+                TrustSource::TrustedRootFile(path.clone()),
+            )
         } else if let Some(path) = &self.trust_config {
             let tc = read_trust_config(path)?;
-            let root = keyless_types::TrustedRoot::from_wire(tc.trusted_root.clone()).map_err(VerificationError::from)?;
-            (TrustMaterial::from_trusted_root(&root)?, Some(tc.signing_config), TrustSource::TrustConfig(path.clone()))
+            let root = keyless_types::TrustedRoot::from_wire(tc.trusted_root.clone())
+                .map_err(VerificationError::from)?;
+            (
+                TrustMaterial::from_trusted_root(&root)?,
+                Some(tc.signing_config),
+                TrustSource::TrustConfig(path.clone()),
+            )
         } else if self.builtin_only {
-            return Ok(Instance { trust: TrustMaterial::public_good()?, signing: None, source: TrustSource::Embedded, ca_roots_replaced: false });
+            return Ok(Instance {
+                trust: TrustMaterial::public_good()?,
+                signing: None,
+                source: TrustSource::Embedded,
+                ca_roots_replaced: false,
+            });
         } else {
-            match crate::commands::tuf::cached_trust().map_err(|e| ResolveError::Tuf(Box::new(e)))? {
+            match crate::commands::tuf::cached_trust()
+                .map_err(|e| ResolveError::Tuf(Box::new(e)))?
+            {
                 Some(cached) => {
                     let signing = match cached.signing_config {
                         Some(json) => Some(SigningConfig::from_json(&json).map_err(|e| {
-                            material_error("signing config from the TUF repository", Path::new(&cached.mirror), e)
+                            material_error(
+                                "signing config from the TUF repository",
+                                Path::new(&cached.mirror),
+                                e,
+                            )
                         })?),
                         None => None,
                     };
-                    (TrustMaterial::from_json(&cached.trusted_root)?, signing, TrustSource::Tuf { mirror: cached.mirror })
+                    (
+                        TrustMaterial::from_json(&cached.trusted_root)?,
+                        signing,
+                        TrustSource::Tuf {
+                            mirror: cached.mirror,
+                        },
+                    )
                 }
                 None => (TrustMaterial::public_good()?, None, TrustSource::Embedded),
             }
         };
         let (trust, ca_roots_replaced) = with_root_file(trust)?;
-        Ok(Instance { trust, signing, source, ca_roots_replaced })
+        Ok(Instance {
+            trust,
+            signing,
+            source,
+            ca_roots_replaced,
+        })
     }
 }
 
@@ -188,21 +222,31 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
 }
 
 fn read_trust_config(path: &Path) -> Result<ClientTrustConfig, keyless_verify::VerificationError> {
-    let json = std::fs::read(path).map_err(|e| material_error("trust config", path, e.to_string()))?;
+    let json =
+        std::fs::read(path).map_err(|e| material_error("trust config", path, e.to_string()))?;
     ClientTrustConfig::from_json(&json).map_err(|e| material_error("trust config", path, e))
 }
 
 /// `SIGSTORE_ROOT_FILE`, as in cosign: a PEM file of CA certificates that
 /// replaces the trusted root's certificate authorities (self-signed ones are
 /// roots, the rest intermediates), trusted without a time bound.
-fn with_root_file(mut trust: TrustMaterial) -> Result<(TrustMaterial, bool), keyless_verify::VerificationError> {
-    let Some(path) = std::env::var_os("SIGSTORE_ROOT_FILE").filter(|p| !p.is_empty()) else { return Ok((trust, false)) };
+fn with_root_file(
+    mut trust: TrustMaterial,
+) -> Result<(TrustMaterial, bool), keyless_verify::VerificationError> {
+    let Some(path) = std::env::var_os("SIGSTORE_ROOT_FILE").filter(|p| !p.is_empty()) else {
+        return Ok((trust, false));
+    };
     let path = PathBuf::from(path);
-    let pem = std::fs::read_to_string(&path).map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
+    let pem = std::fs::read_to_string(&path)
+        .map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
     let mut roots = Vec::new();
     let mut intermediates = Vec::new();
-    for block in pem.split_inclusive("-----END CERTIFICATE-----").filter(|b| b.contains("-----BEGIN")) {
-        let cert = keyless_x509::Certificate::from_pem(block).map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
+    for block in pem
+        .split_inclusive("-----END CERTIFICATE-----")
+        .filter(|b| b.contains("-----BEGIN"))
+    {
+        let cert = keyless_x509::Certificate::from_pem(block)
+            .map_err(|e| material_error("SIGSTORE_ROOT_FILE", &path, e.to_string()))?;
         if cert.is_self_issued() {
             roots.push(cert);
         } else {
@@ -210,7 +254,11 @@ fn with_root_file(mut trust: TrustMaterial) -> Result<(TrustMaterial, bool), key
         }
     }
     if roots.is_empty() {
-        return Err(material_error("SIGSTORE_ROOT_FILE", &path, "no self-signed root certificate in the file".into()));
+        return Err(material_error(
+            "SIGSTORE_ROOT_FILE",
+            &path,
+            "no self-signed root certificate in the file".into(),
+        ));
     }
     trust.fulcio = roots
         .into_iter()
@@ -220,15 +268,27 @@ fn with_root_file(mut trust: TrustMaterial) -> Result<(TrustMaterial, bool), key
             keyless_verify::TrustedAuthority {
                 uri: path.display().to_string(),
                 chain,
-                valid_for: keyless_types::ValidityPeriod { start: i64::MIN, end: None },
+                valid_for: keyless_types::ValidityPeriod {
+                    start: i64::MIN,
+                    end: None,
+                },
             }
         })
         .collect();
     Ok((trust, true))
 }
 
-fn material_error(what: &'static str, path: &Path, problem: String) -> keyless_verify::VerificationError {
-    keyless_verify::error::TrustRootError::Material { what, name: path.display().to_string(), problem }.into()
+fn material_error(
+    what: &'static str,
+    path: &Path,
+    problem: String,
+) -> keyless_verify::VerificationError {
+    keyless_verify::error::TrustRootError::Material {
+        what,
+        name: path.display().to_string(),
+        problem,
+    }
+    .into()
 }
 
 impl Instance {
@@ -238,7 +298,9 @@ impl Instance {
         !self.ca_roots_replaced
             && match &self.source {
                 TrustSource::Embedded => true,
-                TrustSource::Tuf { mirror } => mirror.trim_end_matches('/') == crate::commands::tuf::PUBLIC_GOOD_MIRROR,
+                TrustSource::Tuf { mirror } => {
+                    mirror.trim_end_matches('/') == crate::commands::tuf::PUBLIC_GOOD_MIRROR
+                }
                 TrustSource::TrustConfig(_) | TrustSource::TrustedRootFile(_) => false,
             }
     }
@@ -250,7 +312,10 @@ impl Instance {
     /// service that the user did not name.
     pub fn endpoints(&self, args: &ServiceArgs) -> Result<Endpoints> {
         let file_config = match &args.signing_config {
-            Some(p) => Some(SigningConfig::from_json(&read(p, "signing config")?).map_err(anyhow::Error::msg)?),
+            Some(p) => Some(
+                SigningConfig::from_json(&read(p, "signing config")?)
+                    .map_err(anyhow::Error::msg)?,
+            ),
             None => None,
         };
         let named = args.fulcio_url.is_some() || args.rekor_url.is_some();
@@ -258,8 +323,14 @@ impl Instance {
         // The public-good signing config (embedded, or from the public TUF
         // repository) fills gaps only when the user named no service of
         // their own: `--fulcio-url`/`--rekor-url` mean a private instance.
-        let instance_config = if public && named { None } else { self.signing.clone() };
-        let config = file_config.or(instance_config).or_else(|| (public && !named).then(public_good_signing_config));
+        let instance_config = if public && named {
+            None
+        } else {
+            self.signing.clone()
+        };
+        let config = file_config
+            .or(instance_config)
+            .or_else(|| (public && !named).then(public_good_signing_config));
         let why_none = || -> String {
             if public {
                 "--fulcio-url/--rekor-url name a private instance, so the public-good services are not used for the rest".into()
@@ -268,7 +339,10 @@ impl Instance {
             }
         };
         let services = |pick: fn(&SigningConfig) -> &Vec<Service>, versions: &[u32]| {
-            config.as_ref().and_then(|c| SigningConfig::select(pick(c), versions, now())).cloned()
+            config
+                .as_ref()
+                .and_then(|c| SigningConfig::select(pick(c), versions, now()))
+                .cloned()
         };
         let fulcio = match &args.fulcio_url {
             Some(u) => u.clone(),
@@ -284,7 +358,10 @@ impl Instance {
                 None => bail!("no transparency log to record the signature in: pass --rekor-url or --signing-config ({})", why_none()),
             },
         };
-        let tsa = args.timestamp_server_url.clone().or_else(|| services(|c| &c.tsa_urls, &[1]).map(|s| s.url));
+        let tsa = args
+            .timestamp_server_url
+            .clone()
+            .or_else(|| services(|c| &c.tsa_urls, &[1]).map(|s| s.url));
         if rekor_version == 2 && tsa.is_none() {
             bail!(
                 "Rekor v2 entries carry no signed time, so a timestamp authority is required: pass --timestamp-server-url \
@@ -292,13 +369,26 @@ impl Instance {
                 if config.is_none() { format!(" ({})", why_none()) } else { String::new() }
             );
         }
-        let oidc_issuer = args.oidc_issuer.clone().or_else(|| services(|c| &c.oidc_urls, &[1]).map(|s| s.url));
-        Ok(Endpoints { fulcio, rekor, rekor_version, tsa, oidc_issuer, oidc_client_id: args.oidc_client_id.clone() })
+        let oidc_issuer = args
+            .oidc_issuer
+            .clone()
+            .or_else(|| services(|c| &c.oidc_urls, &[1]).map(|s| s.url));
+        Ok(Endpoints {
+            fulcio,
+            rekor,
+            rekor_version,
+            tsa,
+            oidc_issuer,
+            oidc_client_id: args.oidc_client_id.clone(),
+        })
     }
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// The public-good instance's services (what its TUF-distributed
@@ -307,16 +397,31 @@ fn public_good_signing_config() -> SigningConfig {
     let svc = |url: &str, v: u32, start: &str| Service {
         url: url.into(),
         major_api_version: v,
-        valid_for: TimeRange { start: Some(start.into()), end: None },
+        valid_for: TimeRange {
+            start: Some(start.into()),
+            end: None,
+        },
         operator: "sigstore.dev".into(),
     };
     SigningConfig {
         media_type: SIGNING_CONFIG_MEDIA_TYPE.into(),
-        ca_urls: vec![svc("https://fulcio.sigstore.dev", 1, "2023-04-14T21:38:40Z")],
-        oidc_urls: vec![svc("https://oauth2.sigstore.dev/auth", 1, "2025-04-16T00:00:00Z")],
+        ca_urls: vec![svc(
+            "https://fulcio.sigstore.dev",
+            1,
+            "2023-04-14T21:38:40Z",
+        )],
+        oidc_urls: vec![svc(
+            "https://oauth2.sigstore.dev/auth",
+            1,
+            "2025-04-16T00:00:00Z",
+        )],
         rekor_tlog_urls: vec![svc("https://rekor.sigstore.dev", 1, "2021-01-12T11:53:27Z")],
         rekor_tlog_config: None,
-        tsa_urls: vec![svc("https://timestamp.sigstore.dev/api/v1/timestamp", 1, "2025-07-04T00:00:00Z")],
+        tsa_urls: vec![svc(
+            "https://timestamp.sigstore.dev/api/v1/timestamp",
+            1,
+            "2025-07-04T00:00:00Z",
+        )],
         tsa_config: None,
     }
 }

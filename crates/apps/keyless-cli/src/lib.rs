@@ -3,8 +3,8 @@
 
 pub mod commands;
 pub mod consent;
-pub mod hashing;
 pub mod exit;
+pub mod hashing;
 pub mod instance;
 pub mod registry;
 pub mod signing;
@@ -51,7 +51,10 @@ pub fn report_error(e: &anyhow::Error) -> i32 {
         }
     }
     eprintln!("Error: {line}");
-    match e.chain().find_map(|c| c.downcast_ref::<instance::ResolveError>()) {
+    match e
+        .chain()
+        .find_map(|c| c.downcast_ref::<instance::ResolveError>())
+    {
         Some(r) => {
             eprintln!("hint: {}", r.hint());
             exit::for_kind(keyless_verify::ErrorKind::TrustedRoot)

@@ -18,7 +18,8 @@ impl RegistryArgs {
 
     /// Client options from these flags and the Docker config.
     pub fn options(&self) -> Result<ClientOptions> {
-        let config = DockerConfig::discover(|k| std::env::var_os(k)).context("reading the Docker config for registry credentials")?;
+        let config = DockerConfig::discover(|k| std::env::var_os(k))
+            .context("reading the Docker config for registry credentials")?;
         Ok(ClientOptions::new()
             .credentials(CredentialSource::DockerConfig(config))
             .danger_allow_insecure_registry(self.allow_insecure_registry))

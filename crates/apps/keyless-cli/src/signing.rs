@@ -35,29 +35,46 @@ impl SignArgs {
     }
 
     /// Run the signing flow for `artifact`, printing progress as cosign does.
-    pub async fn sign(&self, instance: &Instance, endpoints: &Endpoints, artifact: &Artifact) -> Result<SignedBundle> {
+    pub async fn sign(
+        &self,
+        instance: &Instance,
+        endpoints: &Endpoints,
+        artifact: &Artifact,
+    ) -> Result<SignedBundle> {
         let interactive = endpoints.oidc_issuer.as_ref().map(|issuer| {
             let mut o = InteractiveOptions::new(issuer.clone());
             o.client_id = endpoints.oidc_client_id.clone();
             o
         });
-        let (token, _source) = get_token(&TokenOptions { explicit: self.identity_token.clone(), interactive, non_interactive: false })
-            .await
-            .context("getting an identity token")?;
+        let (token, _source) = get_token(&TokenOptions {
+            explicit: self.identity_token.clone(),
+            interactive,
+            non_interactive: false,
+        })
+        .await
+        .context("getting an identity token")?;
 
         let http = HttpClient::shared()?;
         let signer = Signer {
             ca: FulcioClient::new(&endpoints.fulcio, http.clone()),
             log: AnyRekor::new(&endpoints.rekor, endpoints.rekor_version, http.clone()),
-            tsa: endpoints.tsa.as_ref().map(|url| TsaClient::new(url, http.clone())),
+            tsa: endpoints
+                .tsa
+                .as_ref()
+                .map(|url| TsaClient::new(url, http.clone())),
             trust: Some(instance.trust.clone()),
         };
         let progress = |m: &str| eprintln!("{m}");
-        Ok(signer.sign(token.raw(), token.challenge(), artifact, &progress).await?)
+        Ok(signer
+            .sign(token.raw(), token.challenge(), artifact, &progress)
+            .await?)
     }
 }
 
 /// A runtime for the async client code.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use keyless_types::signing_config::{
-    ClientTrustConfig, Service, SigningConfig, CLIENT_TRUST_CONFIG_MEDIA_TYPE, SIGNING_CONFIG_MEDIA_TYPE,
+    ClientTrustConfig, Service, SigningConfig, CLIENT_TRUST_CONFIG_MEDIA_TYPE,
+    SIGNING_CONFIG_MEDIA_TYPE,
 };
 use keyless_types::wire::{self, TimeRange};
 use serde::Serialize;
@@ -47,7 +48,9 @@ impl Stack {
 }
 
 async fn bind(host: std::net::IpAddr, port: u16) -> Result<TcpListener> {
-    TcpListener::bind(SocketAddr::new(host, port)).await.with_context(|| format!("listening on {host}:{port}"))
+    TcpListener::bind(SocketAddr::new(host, port))
+        .await
+        .with_context(|| format!("listening on {host}:{port}"))
 }
 
 /// Start every service and write the client files. Services run on the
@@ -68,13 +71,29 @@ pub struct StackOptions {
 }
 
 /// [`start`] with [`StackOptions`].
-pub async fn start_with(data_dir: &Path, listen: SocketAddr, options: &StackOptions) -> Result<Stack> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+pub async fn start_with(
+    data_dir: &Path,
+    listen: SocketAddr,
+    options: &StackOptions,
+) -> Result<Stack> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let host = listen.ip();
-    let port = |i: u16| if listen.port() == 0 { 0 } else { listen.port() + i };
+    let port = |i: u16| {
+        if listen.port() == 0 {
+            0
+        } else {
+            listen.port() + i
+        }
+    };
     let front = bind(host, listen.port()).await?;
-    let (oidc_l, ca_l, log_l, tsa_l, tuf_l) =
-        (bind(host, port(1)).await?, bind(host, port(2)).await?, bind(host, port(3)).await?, bind(host, port(4)).await?, bind(host, port(5)).await?);
+    let (oidc_l, ca_l, log_l, tsa_l, tuf_l) = (
+        bind(host, port(1)).await?,
+        bind(host, port(2)).await?,
+        bind(host, port(3)).await?,
+        bind(host, port(4)).await?,
+        bind(host, port(5)).await?,
+    );
     let url = |l: &TcpListener| -> Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
     let urls = StackUrls {
         oidc_issuer: url(&oidc_l)?,
@@ -88,16 +107,22 @@ pub async fn start_with(data_dir: &Path, listen: SocketAddr, options: &StackOpti
     // Development OIDC issuer.
     let mut oidc_config = keyless_oidc_dev::OidcDevConfig::new(data_dir.join("oidc"));
     oidc_config.issuer_url = Some(urls.oidc_issuer.clone());
-    let issuer = keyless_oidc_dev::open_for(oidc_config, &oidc_l).context("starting the development OIDC issuer")?;
+    let issuer = keyless_oidc_dev::open_for(oidc_config, &oidc_l)
+        .context("starting the development OIDC issuer")?;
     let issuers_json = issuer.ca_issuers_config();
     tokio::spawn(async move { axum::serve(oidc_l, keyless_oidc_dev::router(issuer)).await });
 
     // Certificate authority and its CT log, trusting the dev issuer.
     let issuers: keyless_ca::IssuersConfig =
         serde_json::from_value(issuers_json).context("the dev issuer's CA configuration")?;
-    let mut ca_config = keyless_ca::CaConfig::new(data_dir.join("ca"), keyless_ca::IssuersSource::Inline(issuers));
+    let mut ca_config = keyless_ca::CaConfig::new(
+        data_dir.join("ca"),
+        keyless_ca::IssuersSource::Inline(issuers),
+    );
     ca_config.public_url = Some(urls.ca_url.clone());
-    let material = keyless_ca::CaMaterial::load_or_create_with(&ca_config.data_dir, &ca_config.keys).context("CA keys and certificates")?;
+    let material =
+        keyless_ca::CaMaterial::load_or_create_with(&ca_config.data_dir, &ca_config.keys)
+            .context("CA keys and certificates")?;
     let ca_root = keyless_ca::trusted_root(&material, &urls.ca_url, &urls.ca_url);
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
     tokio::spawn(async move { axum::serve(ca_l, keyless_ca::router(ca_state)).await });
@@ -108,7 +133,9 @@ pub async fn start_with(data_dir: &Path, listen: SocketAddr, options: &StackOpti
     if let Some(url) = &options.postgres {
         log_config = log_config.with_postgres(url.clone());
     }
-    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(log_config)).await?.context("opening the transparency log")?;
+    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(log_config))
+        .await?
+        .context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     tokio::spawn(async move { axum::serve(log_l, keyless_log::router(log)).await });
 
@@ -144,23 +171,39 @@ pub async fn start_with(data_dir: &Path, listen: SocketAddr, options: &StackOpti
 
     // TUF repository distributing the two files.
     let tuf_dir = crate::tuf_repo::publish_stack_repo(data_dir)?;
-    tokio::spawn(async move { axum::serve(tuf_l, axum::Router::new().fallback_service(tower_http::services::ServeDir::new(tuf_dir))).await });
+    tokio::spawn(async move {
+        axum::serve(
+            tuf_l,
+            axum::Router::new().fallback_service(tower_http::services::ServeDir::new(tuf_dir)),
+        )
+        .await
+    });
 
     write_json(&data_dir.join("stack.json"), &urls)?;
     let health = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
-        .route("/stack.json", axum::routing::get({
-            let urls = urls.clone();
-            move || async move { axum::Json(urls) }
-        }));
+        .route(
+            "/stack.json",
+            axum::routing::get({
+                let urls = urls.clone();
+                move || async move { axum::Json(urls) }
+            }),
+        );
     tokio::spawn(async move { axum::serve(front, health).await });
     wait_healthy(&urls).await?;
-    Ok(Stack { data_dir: data_dir.to_path_buf(), urls })
+    Ok(Stack {
+        data_dir: data_dir.to_path_buf(),
+        urls,
+    })
 }
 
 /// The log's `tlogs[]` entry. Its checkpoint origin is not listed: verifiers
 /// derive it from `baseUrl`, which is why the log signs as host:port.
-fn tlog_entry(url: &str, key: &keyless_crypto::PublicKey, log_id: [u8; 32]) -> wire::TransparencyLogInstance {
+fn tlog_entry(
+    url: &str,
+    key: &keyless_crypto::PublicKey,
+    log_id: [u8; 32],
+) -> wire::TransparencyLogInstance {
     let key_details = match key.algorithm() {
         keyless_crypto::KeyAlgorithm::Ed25519 => "PKIX_ED25519",
         _ => "PKIX_ECDSA_P256_SHA_256",
@@ -171,9 +214,14 @@ fn tlog_entry(url: &str, key: &keyless_crypto::PublicKey, log_id: [u8; 32]) -> w
         public_key: wire::PublicKey {
             raw_bytes: key.spki_der().to_vec(),
             key_details: key_details.into(),
-            valid_for: Some(TimeRange { start: Some(epoch_start()), end: None }),
+            valid_for: Some(TimeRange {
+                start: Some(epoch_start()),
+                end: None,
+            }),
         },
-        log_id: wire::LogId { key_id: log_id.to_vec() },
+        log_id: wire::LogId {
+            key_id: log_id.to_vec(),
+        },
         checkpoint_key_id: None,
         operator: Some("keyless dev stack".into()),
     }
@@ -189,7 +237,10 @@ fn signing_config(urls: &StackUrls) -> SigningConfig {
     let svc = |url: &str, v: u32| Service {
         url: url.to_string(),
         major_api_version: v,
-        valid_for: TimeRange { start: Some(epoch_start()), end: None },
+        valid_for: TimeRange {
+            start: Some(epoch_start()),
+            end: None,
+        },
         operator: "keyless dev stack".into(),
     };
     SigningConfig {
@@ -197,9 +248,15 @@ fn signing_config(urls: &StackUrls) -> SigningConfig {
         ca_urls: vec![svc(&urls.ca_url, 1)],
         oidc_urls: vec![svc(&urls.oidc_issuer, 1)],
         rekor_tlog_urls: vec![svc(&urls.log_url, 2)],
-        rekor_tlog_config: Some(keyless_types::signing_config::ServiceConfiguration { selector: "ANY".into(), count: None }),
+        rekor_tlog_config: Some(keyless_types::signing_config::ServiceConfiguration {
+            selector: "ANY".into(),
+            count: None,
+        }),
         tsa_urls: vec![svc(&urls.tsa_url, 1)],
-        tsa_config: Some(keyless_types::signing_config::ServiceConfiguration { selector: "ANY".into(), count: None }),
+        tsa_config: Some(keyless_types::signing_config::ServiceConfiguration {
+            selector: "ANY".into(),
+            count: None,
+        }),
     }
 }
 
@@ -216,14 +273,23 @@ async fn wait_healthy(urls: &StackUrls) -> Result<()> {
         format!("{}/.well-known/openid-configuration", urls.oidc_issuer),
         format!("{}/api/v2/configuration", urls.ca_url),
         format!("{}/checkpoint", urls.log_url),
-        format!("{}{}", urls.tsa_url.trim_end_matches(keyless_tsa::TIMESTAMP_PATH), keyless_tsa::CERTCHAIN_PATH),
+        format!(
+            "{}{}",
+            urls.tsa_url.trim_end_matches(keyless_tsa::TIMESTAMP_PATH),
+            keyless_tsa::CERTCHAIN_PATH
+        ),
         format!("{}/root.json", urls.tuf_url),
         urls.health_url.clone(),
     ];
     for url in checks {
         let mut ok = false;
         for _ in 0..100 {
-            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 ok = true;
                 break;
             }

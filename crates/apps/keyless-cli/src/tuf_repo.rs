@@ -15,7 +15,9 @@ pub fn publish_stack_repo(data_dir: &Path) -> Result<PathBuf> {
     let mut repo = if state.join("state.json").is_file() {
         Repository::open(&state).context("opening the stack's TUF repository")?
     } else {
-        RepositoryBuilder::new().build().context("creating the stack's TUF repository")?
+        RepositoryBuilder::new()
+            .build()
+            .context("creating the stack's TUF repository")?
     };
     let trusted_root = std::fs::read(data_dir.join("trusted_root.json"))?;
     let signing_config = std::fs::read(data_dir.join("signing_config.json"))?;

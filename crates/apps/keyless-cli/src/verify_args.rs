@@ -34,12 +34,28 @@ impl PolicyArgs {
             // A key policy ignores certificates; accepting identity flags
             // beside it would let a user believe an identity was checked.
             let identity_flags = [
-                ("--certificate-identity", self.certificate_identity.is_some()),
-                ("--certificate-identity-regexp", self.certificate_identity_regexp.is_some()),
-                ("--certificate-oidc-issuer", self.certificate_oidc_issuer.is_some()),
-                ("--certificate-oidc-issuer-regexp", self.certificate_oidc_issuer_regexp.is_some()),
+                (
+                    "--certificate-identity",
+                    self.certificate_identity.is_some(),
+                ),
+                (
+                    "--certificate-identity-regexp",
+                    self.certificate_identity_regexp.is_some(),
+                ),
+                (
+                    "--certificate-oidc-issuer",
+                    self.certificate_oidc_issuer.is_some(),
+                ),
+                (
+                    "--certificate-oidc-issuer-regexp",
+                    self.certificate_oidc_issuer_regexp.is_some(),
+                ),
             ];
-            let given: Vec<&str> = identity_flags.iter().filter(|(_, set)| *set).map(|(flag, _)| *flag).collect();
+            let given: Vec<&str> = identity_flags
+                .iter()
+                .filter(|(_, set)| *set)
+                .map(|(flag, _)| *flag)
+                .collect();
             if !given.is_empty() {
                 bail!(
                     "--key cannot be used with {}: a key policy checks the signature against the key only, \

@@ -42,7 +42,12 @@ fn private_mirror(dir: &Path) -> (PathBuf, PathBuf) {
     let repo = dir.join("repo");
     let mirror = dir.join("mirror");
     for args in [
-        vec!["tuf".into(), "init".into(), "--repo".into(), repo.display().to_string()],
+        vec![
+            "tuf".into(),
+            "init".into(),
+            "--repo".into(),
+            repo.display().to_string(),
+        ],
         vec![
             "tuf".into(),
             "add-target".into(),
@@ -52,8 +57,20 @@ fn private_mirror(dir: &Path) -> (PathBuf, PathBuf) {
             "trusted_root.json".into(),
             public_good_trusted_root().display().to_string(),
         ],
-        vec!["tuf".into(), "sign".into(), "--repo".into(), repo.display().to_string()],
-        vec!["tuf".into(), "publish".into(), "--repo".into(), repo.display().to_string(), "--out".into(), mirror.display().to_string()],
+        vec![
+            "tuf".into(),
+            "sign".into(),
+            "--repo".into(),
+            repo.display().to_string(),
+        ],
+        vec![
+            "tuf".into(),
+            "publish".into(),
+            "--repo".into(),
+            repo.display().to_string(),
+            "--out".into(),
+            mirror.display().to_string(),
+        ],
     ] {
         let out = keyless().args(&args).output().expect("keyless tuf");
         assert!(out.status.success(), "keyless {args:?}: {}", text(&out));
@@ -67,7 +84,11 @@ fn private_mirror(dir: &Path) -> (PathBuf, PathBuf) {
 /// directory of that mirror.
 fn initialize(home: &Path, mirror: &Path, root: &Path) -> PathBuf {
     let url = format!("file://{}", mirror.display());
-    let out = keyless_at(home).args(["initialize", "--mirror", &url, "--root"]).arg(root).output().expect("initialize");
+    let out = keyless_at(home)
+        .args(["initialize", "--mirror", &url, "--root"])
+        .arg(root)
+        .output()
+        .expect("initialize");
     assert!(out.status.success(), "initialize: {}", text(&out));
     let cache_root = home.join(".sigstore/root");
     let dirs: Vec<PathBuf> = std::fs::read_dir(&cache_root)
@@ -75,7 +96,12 @@ fn initialize(home: &Path, mirror: &Path, root: &Path) -> PathBuf {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.join("root.json").is_file())
         .collect();
-    assert_eq!(dirs.len(), 1, "one mirror cache in {}", cache_root.display());
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one mirror cache in {}",
+        cache_root.display()
+    );
     dirs[0].clone()
 }
 
@@ -105,7 +131,13 @@ fn verify_blob(home: &Path, dir: &Path) -> Output {
     std::fs::write(&bundle, b"{}").expect("bundle");
     std::fs::write(&artifact, b"hello").expect("artifact");
     keyless_at(home)
-        .args(["verify-blob", "--certificate-identity", "a@example.com", "--certificate-oidc-issuer", "https://issuer.example"])
+        .args([
+            "verify-blob",
+            "--certificate-identity",
+            "a@example.com",
+            "--certificate-oidc-issuer",
+            "https://issuer.example",
+        ])
         .arg("--bundle")
         .arg(&bundle)
         .arg(&artifact)
@@ -117,17 +149,39 @@ fn verify_blob(home: &Path, dir: &Path) -> Output {
 /// a hint to re-initialize, no cause printed twice, no fallback.
 fn assert_stopped_on_tuf(out: &Output, what: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(code(out), 11, "{what}: exit code for unusable trust; stderr:\n{stderr}");
-    assert!(!stderr.contains("embedded public-good"), "{what}: fell back to the embedded root:\n{stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("Error: ")).collect();
+    assert_eq!(
+        code(out),
+        11,
+        "{what}: exit code for unusable trust; stderr:\n{stderr}"
+    );
+    assert!(
+        !stderr.contains("embedded public-good"),
+        "{what}: fell back to the embedded root:\n{stderr}"
+    );
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("Error: "))
+        .collect();
     assert_eq!(errors.len(), 1, "{what}: one Error line:\n{stderr}");
-    assert!(errors[0].contains("TUF"), "{what}: the error names TUF:\n{stderr}");
-    let segments: Vec<&str> = errors[0].trim_start_matches("Error: ").split(": ").filter(|s| s.len() > 12).collect();
+    assert!(
+        errors[0].contains("TUF"),
+        "{what}: the error names TUF:\n{stderr}"
+    );
+    let segments: Vec<&str> = errors[0]
+        .trim_start_matches("Error: ")
+        .split(": ")
+        .filter(|s| s.len() > 12)
+        .collect();
     for (i, s) in segments.iter().enumerate() {
-        assert!(!segments[i + 1..].contains(s), "{what}: the cause {s:?} is printed twice:\n{stderr}");
+        assert!(
+            !segments[i + 1..].contains(s),
+            "{what}: the cause {s:?} is printed twice:\n{stderr}"
+        );
     }
     assert!(
-        stderr.lines().any(|l| l.starts_with("hint: ") && l.contains("keyless initialize")),
+        stderr
+            .lines()
+            .any(|l| l.starts_with("hint: ") && l.contains("keyless initialize")),
         "{what}: a hint to re-run keyless initialize:\n{stderr}"
     );
 }
@@ -150,29 +204,52 @@ fn a_tuf_cache_that_fails_a_check_stops_the_command() {
     let forged_mirror = dir.join("forged-mirror");
     copy_dir(&mirror, &forged_mirror);
     let ts_path = forged_mirror.join("timestamp.json");
-    let mut ts: serde_json::Value = serde_json::from_slice(&std::fs::read(&ts_path).expect("timestamp")).expect("json");
-    let sig = ts["signatures"][0]["sig"].as_str().expect("sig").to_string();
+    let mut ts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ts_path).expect("timestamp")).expect("json");
+    let sig = ts["signatures"][0]["sig"]
+        .as_str()
+        .expect("sig")
+        .to_string();
     let flipped = match sig.strip_prefix('0') {
         Some(rest) => format!("1{rest}"),
         None => format!("0{}", &sig[1..]),
     };
     ts["signatures"][0]["sig"] = flipped.into();
-    std::fs::write(&ts_path, serde_json::to_vec(&ts).expect("json")).expect("write forged timestamp");
+    std::fs::write(&ts_path, serde_json::to_vec(&ts).expect("json"))
+        .expect("write forged timestamp");
     // The same cache now points at the forged mirror (as if the mirror's
     // content had changed) and is two days old, so it must be refreshed.
     let mirror_file = home.join(".sigstore/root/keyless-mirror");
-    std::fs::write(&mirror_file, format!("file://{}", forged_mirror.display())).expect("mirror file");
-    let forged_cache = home.join(".sigstore/root").join(cache_dir_name(&forged_mirror));
+    std::fs::write(&mirror_file, format!("file://{}", forged_mirror.display()))
+        .expect("mirror file");
+    let forged_cache = home
+        .join(".sigstore/root")
+        .join(cache_dir_name(&forged_mirror));
     copy_dir(&cache, &forged_cache);
     let old = SystemTime::now() - Duration::from_secs(2 * 24 * 3600);
-    for f in ["root.json", "timestamp.json", "snapshot.json", "targets.json"] {
-        let file = std::fs::File::options().append(true).open(forged_cache.join(f)).expect("cached metadata");
+    for f in [
+        "root.json",
+        "timestamp.json",
+        "snapshot.json",
+        "targets.json",
+    ] {
+        let file = std::fs::File::options()
+            .append(true)
+            .open(forged_cache.join(f))
+            .expect("cached metadata");
         file.set_modified(old).expect("age the cache");
     }
     let before = snapshot(&forged_cache);
-    assert_stopped_on_tuf(&verify_blob(&home, &dir), "forged timestamp from the mirror");
+    assert_stopped_on_tuf(
+        &verify_blob(&home, &dir),
+        "forged timestamp from the mirror",
+    );
     let after = snapshot(&forged_cache);
-    assert_eq!(before.len(), after.len(), "no file was added to or removed from the cache");
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "no file was added to or removed from the cache"
+    );
     for ((p, a), (_, b)) in before.iter().zip(&after) {
         assert_eq!(a, b, "{} was rewritten after a refused update", p.display());
     }
@@ -189,7 +266,13 @@ fn a_tuf_cache_that_fails_a_check_stops_the_command() {
     std::fs::write(cache.join("root.json"), b"not json").expect("damage root.json");
     let artifact = dir.join("artifact.txt");
     let out = keyless_at(&home)
-        .args(["sign-blob", "--yes", "--identity-token", "a.b.c", "--bundle"])
+        .args([
+            "sign-blob",
+            "--yes",
+            "--identity-token",
+            "a.b.c",
+            "--bundle",
+        ])
         .arg(dir.join("out.json"))
         .arg(&artifact)
         .output()
@@ -200,7 +283,12 @@ fn a_tuf_cache_that_fails_a_check_stops_the_command() {
     // Control: with no cache at all, the embedded root is used (cosign's
     // behaviour), and the (empty) bundle is what fails.
     let out = verify_blob(&dir.join("home-none"), &dir);
-    assert_eq!(code(&out), 10, "no TUF cache: the embedded root, then a malformed bundle: {}", text(&out));
+    assert_eq!(
+        code(&out),
+        10,
+        "no TUF cache: the embedded root, then a malformed bundle: {}",
+        text(&out)
+    );
 }
 
 fn cache_dir_name(mirror: &Path) -> String {
@@ -234,14 +322,19 @@ fn recording_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
             if BufReader::new(&stream).read_line(&mut line).is_ok() && !line.is_empty() {
                 record.lock().expect("lock").push(line.trim().to_string());
             }
-            let _ = (&stream).write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = (&stream).write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
     });
     (url, seen)
 }
 
 fn through_proxy(mut c: Command, proxy: &str) -> Command {
-    c.env("HTTPS_PROXY", proxy).env("https_proxy", proxy).env_remove("NO_PROXY").env_remove("no_proxy");
+    c.env("HTTPS_PROXY", proxy)
+        .env("https_proxy", proxy)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
     c
 }
 
@@ -258,17 +351,27 @@ fn a_private_instance_never_reaches_public_good_services() {
     std::fs::create_dir_all(&home).expect("home");
     let sign = |extra: &[&str]| {
         let mut c = through_proxy(keyless_at(&home), &proxy);
-        c.args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"]).arg(dir.join("out.json")).args(extra).arg(&artifact);
+        c.args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+            .arg(dir.join("out.json"))
+            .args(extra)
+            .arg(&artifact);
         c.output().expect("sign-blob")
     };
 
     // Control: with public-good trust (no cache, no flags) the public
     // services are the default, and the proxy sees the request.
     let out = sign(&[]);
-    assert_ne!(code(&out), 0, "public-good services are unreachable here: {}", text(&out));
+    assert_ne!(
+        code(&out),
+        0,
+        "public-good services are unreachable here: {}",
+        text(&out)
+    );
     let recorded = seen.lock().expect("lock").clone();
     assert!(
-        recorded.iter().any(|l| l.starts_with("CONNECT ") && l.contains("sigstore.dev")),
+        recorded
+            .iter()
+            .any(|l| l.starts_with("CONNECT ") && l.contains("sigstore.dev")),
         "the recording proxy sees a public-good request: {recorded:?}\n{}",
         text(&out)
     );
@@ -278,9 +381,19 @@ fn a_private_instance_never_reaches_public_good_services() {
     let out = sign(&["--trusted-root", &trusted_root.display().to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(code(&out), 1, "{stderr}");
-    assert!(stderr.contains("no certificate authority") && stderr.contains("--fulcio-url"), "{stderr}");
-    assert!(stderr.contains("not public-good"), "the error says why no default applies: {stderr}");
-    assert_eq!(*seen.lock().expect("lock"), Vec::<String>::new(), "no request left for a host the user did not name");
+    assert!(
+        stderr.contains("no certificate authority") && stderr.contains("--fulcio-url"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not public-good"),
+        "the error says why no default applies: {stderr}"
+    );
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        Vec::<String>::new(),
+        "no request left for a host the user did not name"
+    );
 
     // The private CA and log given by flags, no TSA: the public TSA is not
     // used; a Rekor v2 log needs a timestamp, so signing stops up front.
@@ -294,16 +407,36 @@ fn a_private_instance_never_reaches_public_good_services() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(code(&out), 1, "{stderr}");
-    assert!(stderr.contains("timestamp authority is required") && stderr.contains("--timestamp-server-url"), "{stderr}");
-    assert_eq!(*seen.lock().expect("lock"), Vec::<String>::new(), "no request left for a host the user did not name");
+    assert!(
+        stderr.contains("timestamp authority is required")
+            && stderr.contains("--timestamp-server-url"),
+        "{stderr}"
+    );
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        Vec::<String>::new(),
+        "no request left for a host the user did not name"
+    );
 
     // The same with public-good trust: naming a private CA and log means
     // the rest is not filled in from the public instance either.
-    let out = sign(&["--fulcio-url", &stack.url("caUrl"), "--rekor-url", &stack.url("logUrl")]);
+    let out = sign(&[
+        "--fulcio-url",
+        &stack.url("caUrl"),
+        "--rekor-url",
+        &stack.url("logUrl"),
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert_eq!(code(&out), 1, "{stderr}");
-    assert!(stderr.contains("timestamp authority is required"), "{stderr}");
-    assert_eq!(*seen.lock().expect("lock"), Vec::<String>::new(), "no request left for a host the user did not name");
+    assert!(
+        stderr.contains("timestamp authority is required"),
+        "{stderr}"
+    );
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        Vec::<String>::new(),
+        "no request left for a host the user did not name"
+    );
 
     // Naming the TSA too signs against the private instance alone.
     let out = sign(&[
@@ -317,7 +450,11 @@ fn a_private_instance_never_reaches_public_good_services() {
         &stack.url("tsaUrl"),
     ]);
     assert_eq!(code(&out), 0, "private instance by flags: {}", text(&out));
-    assert_eq!(*seen.lock().expect("lock"), Vec::<String>::new(), "no request left for a host the user did not name");
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        Vec::<String>::new(),
+        "no request left for a host the user did not name"
+    );
     stack.stop();
 }
 
@@ -332,9 +469,18 @@ fn key_with_identity_flags_is_a_usage_error() {
         ["--certificate-identity", "a@example.com"],
         ["--certificate-identity-regexp", ".*"],
     ] {
-        let out = keyless_at(&dir).args(["verify-blob", "--bundle", "b.json", "--key"]).arg(&key).args(flags).arg("file").output().expect("run");
+        let out = keyless_at(&dir)
+            .args(["verify-blob", "--bundle", "b.json", "--key"])
+            .arg(&key)
+            .args(flags)
+            .arg("file")
+            .output()
+            .expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(code(&out), 1, "{flags:?}: {stderr}");
-        assert!(stderr.contains(&format!("--key cannot be used with {}", flags[0])), "{flags:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--key cannot be used with {}", flags[0])),
+            "{flags:?}: {stderr}"
+        );
     }
 }

@@ -12,7 +12,13 @@ fn sign_verify_interop_and_restart() {
     let port = free_base_port();
     let stack = DevStack::start(&dir, port);
     let issuer = stack.url("oidcIssuer");
-    for f in ["trusted_root.json", "signing_config.json", "trust_config.json", "stack.json", "tuf/root.json"] {
+    for f in [
+        "trusted_root.json",
+        "signing_config.json",
+        "trust_config.json",
+        "stack.json",
+        "tuf/root.json",
+    ] {
         assert!(dir.join(f).is_file(), "{f} written before ready");
     }
     let artifact = dir.join("artifact.txt");
@@ -28,14 +34,26 @@ fn sign_verify_interop_and_restart() {
         .arg(&artifact));
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    for line in ["Generating ephemeral keys...", "Retrieving signed certificate...", "Successfully verified SCT...", "tlog entry created with index: "] {
+    for line in [
+        "Generating ephemeral keys...",
+        "Retrieving signed certificate...",
+        "Successfully verified SCT...",
+        "tlog entry created with index: ",
+    ] {
         assert!(out.contains(line), "missing {line:?} in {out}");
     }
     let trust_config = stack.trust_config();
     let verify = |bundle: &std::path::Path, identity: &str, file: &std::path::Path| {
         run(keyless()
             .env("SIGSTORE_TRUST_CONFIG", &trust_config)
-            .args(["verify-blob", "--certificate-identity", identity, "--certificate-oidc-issuer", &issuer, "--bundle"])
+            .args([
+                "verify-blob",
+                "--certificate-identity",
+                identity,
+                "--certificate-oidc-issuer",
+                &issuer,
+                "--bundle",
+            ])
             .arg(bundle)
             .arg(file))
     };
@@ -59,10 +77,23 @@ fn sign_verify_interop_and_restart() {
     let o = run(std::process::Command::new(&py)
         .arg("--trust-config")
         .arg(stack.trust_config())
-        .args(["verify", "identity", "--offline", "--cert-identity", "alice@example.com", "--cert-oidc-issuer", &issuer, "--bundle"])
+        .args([
+            "verify",
+            "identity",
+            "--offline",
+            "--cert-identity",
+            "alice@example.com",
+            "--cert-oidc-issuer",
+            &issuer,
+            "--bundle",
+        ])
         .arg(&bundle)
         .arg(&artifact));
-    assert!(o.status.success(), "sigstore-python rejected our bundle: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "sigstore-python rejected our bundle: {}",
+        text(&o)
+    );
 
     // sigstore-python signs against our stack; we verify its bundle.
     let py_bundle = dir.join("py.sigstore.json");
@@ -73,7 +104,11 @@ fn sign_verify_interop_and_restart() {
         .args(["sign", "--identity-token", &token, "--bundle"])
         .arg(&py_bundle)
         .arg(&artifact));
-    assert!(o.status.success(), "sigstore-python could not sign against the stack: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "sigstore-python could not sign against the stack: {}",
+        text(&o)
+    );
     let o = verify(&py_bundle, "bob@example.com", &artifact);
     assert!(o.status.success(), "{}", text(&o));
 
@@ -93,7 +128,13 @@ fn sign_verify_interop_and_restart() {
     let o = run(conf()
         .args(["verify-bundle", "--bundle"])
         .arg(&conf_bundle)
-        .args(["--certificate-identity", "dave@example.com", "--certificate-oidc-issuer", &issuer, "--trusted-root"])
+        .args([
+            "--certificate-identity",
+            "dave@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+        ])
         .arg(dir.join("trusted_root.json"))
         .arg(&artifact));
     assert!(o.status.success(), "verify-bundle: {}", text(&o));
@@ -106,7 +147,13 @@ fn sign_verify_interop_and_restart() {
     .unwrap();
     let token = stack.token("dave@example.com");
     let o = run(conf()
-        .args(["sign-bundle", "--in-toto", "--identity-token", &token, "--bundle"])
+        .args([
+            "sign-bundle",
+            "--in-toto",
+            "--identity-token",
+            &token,
+            "--bundle",
+        ])
         .arg(&conf_bundle)
         .arg("--trusted-root")
         .arg(dir.join("trusted_root.json"))
@@ -117,10 +164,20 @@ fn sign_verify_interop_and_restart() {
     let o = run(conf()
         .args(["verify-bundle", "--bundle"])
         .arg(&conf_bundle)
-        .args(["--certificate-identity", "dave@example.com", "--certificate-oidc-issuer", &issuer, "--trusted-root"])
+        .args([
+            "--certificate-identity",
+            "dave@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trusted-root",
+        ])
         .arg(dir.join("trusted_root.json"))
         .arg(format!("sha256:{digest}")));
-    assert!(o.status.success(), "verify-bundle of the DSSE bundle: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "verify-bundle of the DSSE bundle: {}",
+        text(&o)
+    );
 
     // The log grew; the remembered checkpoint is consistent with the new one.
     let o = run(keyless()
@@ -130,14 +187,24 @@ fn sign_verify_interop_and_restart() {
     assert!(o.status.success(), "log verify: {}", text(&o));
     assert!(text(&o).contains("Consistent"), "{}", text(&o));
     // A forged checkpoint (signature of another note) is refused.
-    let forged = std::fs::read_to_string(&checkpoint_file).unwrap().replace("\n1\n", "\n7\n");
-    assert_ne!(forged, std::fs::read_to_string(&checkpoint_file).unwrap(), "the forgery changes the tree size");
+    let forged = std::fs::read_to_string(&checkpoint_file)
+        .unwrap()
+        .replace("\n1\n", "\n7\n");
+    assert_ne!(
+        forged,
+        std::fs::read_to_string(&checkpoint_file).unwrap(),
+        "the forgery changes the tree size"
+    );
     std::fs::write(dir.join("forged.txt"), forged).unwrap();
     let o = run(keyless()
         .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
         .args(["log", "verify", "--url", &log_url, "--from-checkpoint"])
         .arg(dir.join("forged.txt")));
-    assert!(!o.status.success(), "a forged checkpoint must be refused: {}", text(&o));
+    assert!(
+        !o.status.success(),
+        "a forged checkpoint must be refused: {}",
+        text(&o)
+    );
 
     // TUF: bootstrap our client from the stack's repository.
     let home = dir.join("home");
@@ -151,10 +218,21 @@ fn sign_verify_interop_and_restart() {
     let o = run(keyless()
         .env("HOME", &home)
         .env_remove("SIGSTORE_TRUST_CONFIG")
-        .args(["verify-blob", "--certificate-identity", "bob@example.com", "--certificate-oidc-issuer", &issuer, "--bundle"])
+        .args([
+            "verify-blob",
+            "--certificate-identity",
+            "bob@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--bundle",
+        ])
         .arg(&py_bundle)
         .arg(&artifact));
-    assert!(o.status.success(), "verify with TUF-distributed trust: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "verify with TUF-distributed trust: {}",
+        text(&o)
+    );
 
     // sigstore-python trusts the stack through its TUF repository, then signs
     // and verifies with `--instance`.
@@ -162,16 +240,43 @@ fn sign_verify_interop_and_restart() {
     std::fs::create_dir_all(&py_home).unwrap();
     let tuf_url = stack.url("tufUrl");
     let py_instance = |args: &[&str]| {
-        run(std::process::Command::new(&py).env("HOME", &py_home).args(["--instance", &tuf_url]).args(args))
+        run(std::process::Command::new(&py)
+            .env("HOME", &py_home)
+            .args(["--instance", &tuf_url])
+            .args(args))
     };
-    let o = py_instance(&["trust-instance", dir.join("tuf/root.json").to_str().unwrap()]);
+    let o = py_instance(&[
+        "trust-instance",
+        dir.join("tuf/root.json").to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "sigstore trust-instance: {}", text(&o));
     let token = stack.token("erin@example.com");
     let tuf_bundle = dir.join("tuf.sigstore.json");
-    let o = py_instance(&["sign", "--identity-token", &token, "--bundle", tuf_bundle.to_str().unwrap(), artifact.to_str().unwrap()]);
+    let o = py_instance(&[
+        "sign",
+        "--identity-token",
+        &token,
+        "--bundle",
+        tuf_bundle.to_str().unwrap(),
+        artifact.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "sigstore --instance sign: {}", text(&o));
-    let o = py_instance(&["verify", "identity", "--cert-identity", "erin@example.com", "--cert-oidc-issuer", &issuer, "--bundle", tuf_bundle.to_str().unwrap(), artifact.to_str().unwrap()]);
-    assert!(o.status.success(), "sigstore --instance verify: {}", text(&o));
+    let o = py_instance(&[
+        "verify",
+        "identity",
+        "--cert-identity",
+        "erin@example.com",
+        "--cert-oidc-issuer",
+        &issuer,
+        "--bundle",
+        tuf_bundle.to_str().unwrap(),
+        artifact.to_str().unwrap(),
+    ]);
+    assert!(
+        o.status.success(),
+        "sigstore --instance verify: {}",
+        text(&o)
+    );
 
     // Without --yes, a person at a terminal is asked first; "n" signs nothing.
     let token = stack.token("alice@example.com");
@@ -198,8 +303,14 @@ fn sign_verify_interop_and_restart() {
     }
     let o = child.wait_with_output().unwrap();
     let out = text(&o);
-    assert!(out.contains("Are you sure you want to continue? (y/[N])"), "the consent question on a terminal: {out}");
-    assert!(!o.status.success() && out.contains("signing cancelled"), "declining cancels: {out}");
+    assert!(
+        out.contains("Are you sure you want to continue? (y/[N])"),
+        "the consent question on a terminal: {out}"
+    );
+    assert!(
+        !o.status.success() && out.contains("signing cancelled"),
+        "declining cancels: {out}"
+    );
     assert!(!declined.exists(), "nothing written after declining");
 
     // Restart on the same data directory and ports: same keys, the log
@@ -210,11 +321,23 @@ fn sign_verify_interop_and_restart() {
     let trusted_after = std::fs::read(dir.join("trusted_root.json")).unwrap();
     let keys = |j: &[u8]| {
         let v: serde_json::Value = serde_json::from_slice(j).unwrap();
-        (v["tlogs"][0]["publicKey"].clone(), v["certificateAuthorities"].clone(), v["timestampAuthorities"][0]["certChain"].clone())
+        (
+            v["tlogs"][0]["publicKey"].clone(),
+            v["certificateAuthorities"].clone(),
+            v["timestampAuthorities"][0]["certChain"].clone(),
+        )
     };
-    assert_eq!(keys(&trusted_before), keys(&trusted_after), "keys survive a restart");
+    assert_eq!(
+        keys(&trusted_before),
+        keys(&trusted_after),
+        "keys survive a restart"
+    );
     let o = verify(&bundle, "alice@example.com", &artifact);
-    assert!(o.status.success(), "a bundle from before the restart: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "a bundle from before the restart: {}",
+        text(&o)
+    );
     let token = stack.token("carol@example.com");
     let bundle2 = dir.join("after-restart.sigstore.json");
     let o = run(keyless()
@@ -225,7 +348,11 @@ fn sign_verify_interop_and_restart() {
     assert!(o.status.success(), "{}", text(&o));
     // Five entries before the restart: three by keyless (sign-blob, and the
     // conformance binary's plain and DSSE bundles), two by sigstore-python.
-    assert!(text(&o).contains("tlog entry created with index: 5"), "the log continues after restart: {}", text(&o));
+    assert!(
+        text(&o).contains("tlog entry created with index: 5"),
+        "the log continues after restart: {}",
+        text(&o)
+    );
     stack.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

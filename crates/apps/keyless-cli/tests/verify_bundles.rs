@@ -16,12 +16,19 @@ fn assets() -> PathBuf {
 }
 
 fn bundle(name: &str) -> String {
-    assets().join(name).join("bundle.sigstore.json").display().to_string()
+    assets()
+        .join(name)
+        .join("bundle.sigstore.json")
+        .display()
+        .to_string()
 }
 
 /// Run `keyless verify-bundles` over `lines` written to a fresh manifest.
 fn run(tag: &str, lines: &[serde_json::Value], flags: &[&str]) -> (i32, String, String) {
-    let dir = std::env::temp_dir().join(format!("keyless-verify-bundles-{tag}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "keyless-verify-bundles-{tag}-{}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let manifest = dir.join("manifest.jsonl");
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
@@ -46,9 +53,7 @@ fn a_txt() -> String {
 
 #[test]
 fn good_and_bad_bundles_mixed() {
-    let good = |name: &str, artifact: &str| {
-        serde_json::json!({"bundle": bundle(name), "artifact": artifact, "identity": ID, "issuer": ISSUER})
-    };
+    let good = |name: &str, artifact: &str| serde_json::json!({"bundle": bundle(name), "artifact": artifact, "identity": ID, "issuer": ISSUER});
     let digest = format!("sha256:{A_TXT_SHA256}");
     let lines = vec![
         good("happy-path-v0.3", &a_txt()),
@@ -71,9 +76,15 @@ fn good_and_bad_bundles_mixed() {
         "{out}"
     );
     let report: Vec<&str> = out.lines().collect();
-    assert!(report[0].starts_with("OK   1: ") && report[0].contains(ID), "{out}");
+    assert!(
+        report[0].starts_with("OK   1: ") && report[0].contains(ID),
+        "{out}"
+    );
     assert!(report[1].contains("signature-mismatch_fail"), "{out}");
-    assert!(report[4].contains("none of the expected identities matched"), "{out}");
+    assert!(
+        report[4].contains("none of the expected identities matched"),
+        "{out}"
+    );
     assert!(report[3].contains("checkpoint"), "{out}");
     assert!(report[6].contains("no policy"), "{out}");
     assert!(report[7].contains("reading bundle"), "{out}");
@@ -82,35 +93,63 @@ fn good_and_bad_bundles_mixed() {
 
 #[test]
 fn all_good_with_policy_from_flags_exits_zero() {
-    let lines: Vec<_> = ["happy-path-v0.1", "happy-path-v0.2", "happy-path-v0.3", "happy-path-v0.3-new-mediaType"]
-        .iter()
-        .map(|n| serde_json::json!({"bundle": bundle(n), "artifact": a_txt()}))
-        .collect();
+    let lines: Vec<_> = [
+        "happy-path-v0.1",
+        "happy-path-v0.2",
+        "happy-path-v0.3",
+        "happy-path-v0.3-new-mediaType",
+    ]
+    .iter()
+    .map(|n| serde_json::json!({"bundle": bundle(n), "artifact": a_txt()}))
+    .collect();
     let (code, out, err) = run(
         "flags",
         &lines,
-        &["--certificate-identity", ID, "--certificate-oidc-issuer", ISSUER],
+        &[
+            "--certificate-identity",
+            ID,
+            "--certificate-oidc-issuer",
+            ISSUER,
+        ],
     );
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(out.lines().filter(|l| l.starts_with("OK ")).count(), 4, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("OK ")).count(),
+        4,
+        "{out}"
+    );
     assert!(err.contains("4 verified, 0 failed, of 4 bundles"), "{err}");
 
     // The same bundles under another identity from the flags all fail.
     let (code, out, _) = run(
         "flags-wrong",
         &lines,
-        &["--certificate-identity", "someone@example.com", "--certificate-oidc-issuer", ISSUER],
+        &[
+            "--certificate-identity",
+            "someone@example.com",
+            "--certificate-oidc-issuer",
+            ISSUER,
+        ],
     );
     assert_eq!(code, 1, "{out}");
-    assert_eq!(out.lines().filter(|l| l.starts_with("FAIL")).count(), 4, "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("FAIL")).count(),
+        4,
+        "{out}"
+    );
 }
 
 #[test]
 fn a_malformed_line_fails_alone() {
-    let dir = std::env::temp_dir().join(format!("keyless-verify-bundles-raw-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("keyless-verify-bundles-raw-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     // Relative paths are read from the manifest's directory.
-    std::fs::copy(assets().join("happy-path-v0.3/bundle.sigstore.json"), dir.join("b.json")).expect("copy");
+    std::fs::copy(
+        assets().join("happy-path-v0.3/bundle.sigstore.json"),
+        dir.join("b.json"),
+    )
+    .expect("copy");
     std::fs::copy(assets().join("a.txt"), dir.join("a.txt")).expect("copy");
     let manifest = dir.join("m.jsonl");
     std::fs::write(
@@ -128,5 +167,8 @@ fn a_malformed_line_fails_alone() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines[0].starts_with("OK   1: b.json"), "{stdout}");
-    assert!(lines[1].starts_with("FAIL 2: ") && lines[1].contains("not valid"), "{stdout}");
+    assert!(
+        lines[1].starts_with("FAIL 2: ") && lines[1].contains("not valid"),
+        "{stdout}"
+    );
 }

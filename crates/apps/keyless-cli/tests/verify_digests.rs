@@ -15,7 +15,8 @@ struct Dir(PathBuf);
 
 impl Dir {
     fn new(tag: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("keyless-cli-digests-{tag}-{}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("keyless-cli-digests-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&d).expect("temp dir");
         Self(d)
     }
@@ -49,7 +50,10 @@ fn verify_blob(root: &str, bundle: &str, artifact: &str) -> (i32, String) {
         ])
         .output()
         .expect("run keyless");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn digest_arg(alg: HashAlgorithm, data: &[u8]) -> String {
@@ -80,7 +84,10 @@ fn p384_key_over_sha256_by_file_and_by_sha256_digest() {
     }
     let (code, err) = verify_blob(&root, &bundle, &digest_arg(HashAlgorithm::Sha384, artifact));
     assert_ne!(code, 0, "{err}");
-    assert!(err.contains("given as a sha384 digest, but sha256 is needed"), "{err}");
+    assert!(
+        err.contains("given as a sha384 digest, but sha256 is needed"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -98,7 +105,13 @@ fn sha512_only_subject_by_file_and_by_sha512_digest() {
         "predicate": {},
     });
     let dsse = Dsse::sign(&signer, &statement);
-    let entry = instance.v1_entry("dsse", "0.0.1", &dsse.dsse_v001_body(&signer), signer.issued_at, true);
+    let entry = instance.v1_entry(
+        "dsse",
+        "0.0.1",
+        &dsse.dsse_v001_body(&signer),
+        signer.issued_at,
+        true,
+    );
     let bundle = dir.write("bundle.json", &dsse.bundle(&signer, entry));
 
     for arg in [file, digest_arg(HashAlgorithm::Sha512, package)] {
@@ -108,5 +121,8 @@ fn sha512_only_subject_by_file_and_by_sha512_digest() {
     let wrong = dir.write("other.tgz", b"another tarball\n");
     let (code, err) = verify_blob(&root, &bundle, &wrong);
     assert_ne!(code, 0, "{err}");
-    assert!(err.contains("not among the in-toto statement's subjects"), "{err}");
+    assert!(
+        err.contains("not among the in-toto statement's subjects"),
+        "{err}"
+    );
 }

@@ -95,9 +95,14 @@ mod tests {
         for len in [1usize, 47, 48, 49, 96, 500] {
             let der: Vec<u8> = (0..len).map(|i| i as u8).collect();
             let ours = super::encode("CERTIFICATE", &der);
-            let strict = pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &der).unwrap();
+            let strict =
+                pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &der)
+                    .unwrap();
             assert_eq!(ours, strict, "{len} bytes");
-            assert_eq!(super::decode(&ours).unwrap(), ("CERTIFICATE".to_string(), der));
+            assert_eq!(
+                super::decode(&ours).unwrap(),
+                ("CERTIFICATE".to_string(), der)
+            );
         }
     }
 }

@@ -75,11 +75,20 @@ mod tests {
     /// its default scheme and the signature verifies.
     #[test]
     fn signing_keys_sign_through_the_trait() {
-        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384, KeyAlgorithm::Ed25519] {
+        for alg in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::Ed25519,
+        ] {
             let key: Box<dyn Signer> = Box::new(SigningKey::generate(alg).unwrap());
             let sig = key.sign(b"message").unwrap();
-            key.public_key().verify(key.signature_algorithm(), b"message", &sig).unwrap();
-            assert!(key.public_key().verify(key.signature_algorithm(), b"other", &sig).is_err());
+            key.public_key()
+                .verify(key.signature_algorithm(), b"message", &sig)
+                .unwrap();
+            assert!(key
+                .public_key()
+                .verify(key.signature_algorithm(), b"other", &sig)
+                .is_err());
         }
     }
 }

@@ -16,8 +16,14 @@ pub type Password = zeroize::Zeroizing<Vec<u8>>;
 /// variable is an error (fail closed: never fall back to no password).
 pub fn password_from_env(var: &str) -> Result<Password, KeyError> {
     match std::env::var_os(var) {
-        None => Err(KeyError::Password { var: var.into(), problem: "not set" }),
-        Some(v) if v.is_empty() => Err(KeyError::Password { var: var.into(), problem: "empty" }),
+        None => Err(KeyError::Password {
+            var: var.into(),
+            problem: "not set",
+        }),
+        Some(v) if v.is_empty() => Err(KeyError::Password {
+            var: var.into(),
+            problem: "empty",
+        }),
         Some(v) => {
             #[cfg(unix)]
             let bytes = std::os::unix::ffi::OsStringExt::into_vec(v);
@@ -37,9 +43,15 @@ pub fn encrypt_pem(key: &SigningKey, password: &[u8]) -> Result<String, KeyError
     let mut iv = [0u8; 16];
     aws_lc_rs::rand::fill(&mut salt).map_err(|_| fail(&"random salt"))?;
     aws_lc_rs::rand::fill(&mut iv).map_err(|_| fail(&"random IV"))?;
-    let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(pkcs8::pkcs5::scrypt::Params::recommended(), &salt, &iv)
+    let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(
+        pkcs8::pkcs5::scrypt::Params::recommended(),
+        &salt,
+        &iv,
+    )
+    .map_err(|e| fail(&e))?;
+    let doc = info
+        .encrypt_with_params(params, password)
         .map_err(|e| fail(&e))?;
-    let doc = info.encrypt_with_params(params, password).map_err(|e| fail(&e))?;
     let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|e| fail(&e))?;
     enc.to_pem(pkcs8::LineEnding::LF).map_err(|e| fail(&e))
 }
@@ -82,25 +94,47 @@ mod tests {
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
         let info = pkcs8::PrivateKeyInfo::try_from(key.to_pkcs8_der()).unwrap();
         let (salt, iv) = ([7u8; 16], [9u8; 16]);
-        let params = pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(100_000, &salt, &iv).unwrap();
+        let params =
+            pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(100_000, &salt, &iv).unwrap();
         let doc = info.encrypt_with_params(params, b"pw").unwrap();
-        let pem = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).unwrap().to_pem(pkcs8::LineEnding::LF).unwrap();
-        assert_eq!(decode_pem(&pem, Some(b"pw")).unwrap().public_key(), key.public_key());
-        assert!(decode_pem(&pem, Some(b"nope")).unwrap_err().contains("wrong password"));
-        assert!(decode_pem(&pem, None).unwrap_err().contains("no key password"));
+        let pem = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes())
+            .unwrap()
+            .to_pem(pkcs8::LineEnding::LF)
+            .unwrap();
+        assert_eq!(
+            decode_pem(&pem, Some(b"pw")).unwrap().public_key(),
+            key.public_key()
+        );
+        assert!(decode_pem(&pem, Some(b"nope"))
+            .unwrap_err()
+            .contains("wrong password"));
+        assert!(decode_pem(&pem, None)
+            .unwrap_err()
+            .contains("no key password"));
         let ours = encrypt_pem(&key, b"pw").unwrap();
         assert!(ours.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
-        assert_eq!(decode_pem(&ours, Some(b"pw")).unwrap().public_key(), key.public_key());
-        assert!(decode_pem(&key.to_pkcs8_pem(), Some(b"pw")).unwrap_err().contains("not encrypted"));
+        assert_eq!(
+            decode_pem(&ours, Some(b"pw")).unwrap().public_key(),
+            key.public_key()
+        );
+        assert!(decode_pem(&key.to_pkcs8_pem(), Some(b"pw"))
+            .unwrap_err()
+            .contains("not encrypted"));
     }
 
     #[test]
     fn password_variable_must_be_set_and_non_empty() {
         let var = "KEYLESS_KEYS_TEST_PASSWORD_ENV";
         std::env::remove_var(var);
-        assert!(password_from_env(var).unwrap_err().to_string().contains("not set"));
+        assert!(password_from_env(var)
+            .unwrap_err()
+            .to_string()
+            .contains("not set"));
         std::env::set_var(var, "");
-        assert!(password_from_env(var).unwrap_err().to_string().contains("empty"));
+        assert!(password_from_env(var)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
         std::env::set_var(var, "secret");
         assert_eq!(password_from_env(var).unwrap().as_slice(), b"secret");
         std::env::remove_var(var);

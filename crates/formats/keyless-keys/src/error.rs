@@ -39,8 +39,15 @@ pub enum KeyError {
 }
 
 impl KeyError {
-    pub(crate) fn io(action: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> KeyError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> KeyError {
         let path = path.to_path_buf();
-        move |source| KeyError::Io { action, path, source }
+        move |source| KeyError::Io {
+            action,
+            path,
+            source,
+        }
     }
 }

@@ -50,9 +50,14 @@ pub fn write_secret(path: &Path, contents: &[u8], existing: Existing) -> Result<
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
     })?;
     let mut random = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut random).map_err(|_| KeyError::Generate("random temporary file name".into()))?;
+    aws_lc_rs::rand::fill(&mut random)
+        .map_err(|_| KeyError::Generate("random temporary file name".into()))?;
     let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let tmp = dir.join(format!(".{}.{}.{suffix}.tmp", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.{}.{suffix}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
 
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -63,13 +68,17 @@ pub fn write_secret(path: &Path, contents: &[u8], existing: Existing) -> Result<
     }
     let mut file = options.open(&tmp).map_err(KeyError::io("creating", &tmp))?;
     let result = (|| {
-        file.write_all(contents).and_then(|()| file.sync_all()).map_err(KeyError::io("writing", &tmp))?;
+        file.write_all(contents)
+            .and_then(|()| file.sync_all())
+            .map_err(KeyError::io("writing", &tmp))?;
         match existing {
             Existing::Refuse => {
                 fs::hard_link(&tmp, path).map_err(KeyError::io("creating", path))?;
                 fs::remove_file(&tmp).map_err(KeyError::io("removing", &tmp))
             }
-            Existing::Replace => fs::rename(&tmp, path).map_err(KeyError::io("renaming into", path)),
+            Existing::Replace => {
+                fs::rename(&tmp, path).map_err(KeyError::io("renaming into", path))
+            }
         }
     })();
     if result.is_err() {
@@ -82,7 +91,9 @@ pub fn write_secret(path: &Path, contents: &[u8], existing: Existing) -> Result<
 /// Make the new directory entry durable.
 fn sync_dir(dir: &Path) -> Result<(), KeyError> {
     #[cfg(unix)]
-    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(KeyError::io("syncing", dir))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(KeyError::io("syncing", dir))?;
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
@@ -94,20 +105,30 @@ pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyError> 
     let file = fs::File::open(path).map_err(KeyError::io("reading", path))?;
     let meta = file.metadata().map_err(KeyError::io("reading", path))?;
     if !meta.is_file() {
-        return Err(KeyError::NotAFile { path: path.to_path_buf() });
+        return Err(KeyError::NotAFile {
+            path: path.to_path_buf(),
+        });
     }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(KeyError::Permissions { path: path.to_path_buf(), mode });
+            return Err(KeyError::Permissions {
+                path: path.to_path_buf(),
+                mode,
+            });
         }
     }
     let mut text = zeroize::Zeroizing::new(String::new());
-    file.take(MAX_KEY_FILE + 1).read_to_string(&mut text).map_err(KeyError::io("reading", path))?;
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(KeyError::io("reading", path))?;
     if text.len() as u64 > MAX_KEY_FILE {
-        return Err(KeyError::Decode { path: path.to_path_buf(), reason: format!("larger than {MAX_KEY_FILE} bytes: not a key") });
+        return Err(KeyError::Decode {
+            path: path.to_path_buf(),
+            reason: format!("larger than {MAX_KEY_FILE} bytes: not a key"),
+        });
     }
     Ok(text)
 }
@@ -116,11 +137,17 @@ pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyError> 
 /// `ENCRYPTED PRIVATE KEY` (see [`encrypted::decode_pem`]).
 pub fn load(path: &Path, password: Option<&[u8]>) -> Result<SigningKey, KeyError> {
     let text = read_secret(path)?;
-    encrypted::decode_pem(&text, password).map_err(|reason| KeyError::Decode { path: path.to_path_buf(), reason })
+    encrypted::decode_pem(&text, password).map_err(|reason| KeyError::Decode {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// The PEM a key is stored as: PKCS#8, encrypted when a password is given.
-pub fn key_pem(key: &SigningKey, password: Option<&[u8]>) -> Result<zeroize::Zeroizing<String>, KeyError> {
+pub fn key_pem(
+    key: &SigningKey,
+    password: Option<&[u8]>,
+) -> Result<zeroize::Zeroizing<String>, KeyError> {
     Ok(zeroize::Zeroizing::new(match password {
         Some(pw) => encrypted::encrypt_pem(key, pw)?,
         None => key.to_pkcs8_pem(),
@@ -128,7 +155,12 @@ pub fn key_pem(key: &SigningKey, password: Option<&[u8]>) -> Result<zeroize::Zer
 }
 
 /// Store `key` in `path` (0600, encrypted when a password is given).
-pub fn store(path: &Path, key: &SigningKey, password: Option<&[u8]>, existing: Existing) -> Result<(), KeyError> {
+pub fn store(
+    path: &Path,
+    key: &SigningKey,
+    password: Option<&[u8]>,
+    existing: Existing,
+) -> Result<(), KeyError> {
     write_secret(path, key_pem(key, password)?.as_bytes(), existing)
 }
 
@@ -142,11 +174,16 @@ pub fn exists(path: &Path) -> bool {
 /// there (0600) if there is no file. Returns the key and whether it was
 /// generated now. An existing key is used whatever its algorithm: the
 /// caller checks it if it must.
-pub fn load_or_generate(path: &Path, algorithm: KeyAlgorithm, password: Option<&[u8]>) -> Result<(SigningKey, bool), KeyError> {
+pub fn load_or_generate(
+    path: &Path,
+    algorithm: KeyAlgorithm,
+    password: Option<&[u8]>,
+) -> Result<(SigningKey, bool), KeyError> {
     if exists(path) {
         return Ok((load(path, password)?, false));
     }
-    let key = SigningKey::generate(algorithm).map_err(|e| KeyError::Generate(format!("generating a {algorithm:?} key: {e}")))?;
+    let key = SigningKey::generate(algorithm)
+        .map_err(|e| KeyError::Generate(format!("generating a {algorithm:?} key: {e}")))?;
     store(path, &key, password, Existing::Refuse)?;
     tracing::info!(path = %path.display(), ?algorithm, "generated a new key");
     Ok((key, true))
@@ -162,13 +199,17 @@ mod tests {
         let mut r = [0u8; 8];
         aws_lc_rs::rand::fill(&mut r).unwrap();
         let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
-        let d = std::env::temp_dir().join(format!("keyless-keys-{tag}-{}-{hex}", std::process::id()));
+        let d =
+            std::env::temp_dir().join(format!("keyless-keys-{tag}-{}-{hex}", std::process::id()));
         fs::create_dir_all(&d).unwrap();
         d
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     }
@@ -179,23 +220,40 @@ mod tests {
     #[test]
     fn load_what_you_generated_for_each_key_type() {
         let dir = temp_dir("roundtrip");
-        for (i, alg) in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384, KeyAlgorithm::Ed25519].into_iter().enumerate() {
+        for (i, alg) in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::Ed25519,
+        ]
+        .into_iter()
+        .enumerate()
+        {
             for password in [None, Some(&b"pw"[..])] {
                 let path = dir.join(format!("k{i}-{}.pem", password.is_some()));
                 let (key, generated) = load_or_generate(&path, alg, password).unwrap();
                 assert!(generated);
                 assert_eq!(key.public_key().algorithm(), alg);
                 #[cfg(unix)]
-                assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-                let (again, generated) = load_or_generate(&path, KeyAlgorithm::EcdsaP256, password).unwrap();
+                assert_eq!(
+                    fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                    0o600
+                );
+                let (again, generated) =
+                    load_or_generate(&path, KeyAlgorithm::EcdsaP256, password).unwrap();
                 assert!(!generated, "an existing key is loaded, not replaced");
                 assert_eq!(again.public_key(), key.public_key());
                 // The loaded key signs, and the signature verifies.
                 let sig = again.sign(b"m").unwrap();
-                key.public_key().verify(key.signature_algorithm(), b"m", &sig).unwrap();
+                key.public_key()
+                    .verify(key.signature_algorithm(), b"m", &sig)
+                    .unwrap();
             }
         }
-        assert!(names(&dir).iter().all(|n| !n.ends_with(".tmp")), "{:?}", names(&dir));
+        assert!(
+            names(&dir).iter().all(|n| !n.ends_with(".tmp")),
+            "{:?}",
+            names(&dir)
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -220,8 +278,15 @@ mod tests {
             .env("KEYLESS_KEYS_UMASK_PATH", &path)
             .output()
             .unwrap();
-        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(
+            status.status.success(),
+            "{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read(&path).unwrap(), b"secret");
         let _ = fs::remove_dir_all(&dir);
     }
@@ -235,7 +300,10 @@ mod tests {
         let path = dir.join("k.pem");
         write_secret(&path, b"first", Existing::Refuse).unwrap();
         let e = write_secret(&path, b"second", Existing::Refuse).unwrap_err();
-        assert!(matches!(&e, KeyError::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists), "{e}");
+        assert!(
+            matches!(&e, KeyError::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists),
+            "{e}"
+        );
         assert_eq!(fs::read(&path).unwrap(), b"first");
         write_secret(&path, b"third", Existing::Replace).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"third");
@@ -254,9 +322,17 @@ mod tests {
         for mode in [0o640, 0o604, 0o644, 0o660, 0o610] {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
             let e = load(&path, None).unwrap_err();
-            assert!(matches!(e, KeyError::Permissions { mode: m, .. } if m == mode), "{e}");
+            assert!(
+                matches!(e, KeyError::Permissions { mode: m, .. } if m == mode),
+                "{e}"
+            );
             let text = e.to_string();
-            assert!(text.contains(&path.display().to_string()) && text.contains(&format!("permissions {mode:o}")) && text.contains("chmod 600"), "{text}");
+            assert!(
+                text.contains(&path.display().to_string())
+                    && text.contains(&format!("permissions {mode:o}"))
+                    && text.contains("chmod 600"),
+                "{text}"
+            );
             // load_or_generate refuses too, and does not replace the key.
             assert!(load_or_generate(&path, KeyAlgorithm::EcdsaP256, None).is_err());
         }
@@ -278,7 +354,10 @@ mod tests {
         let path = dir.join("k.pem");
         write_secret(&path, b"not a key", Existing::Refuse).unwrap();
         let e = load(&path, None).unwrap_err();
-        assert!(matches!(e, KeyError::Decode { .. }) && e.to_string().contains("k.pem"), "{e}");
+        assert!(
+            matches!(e, KeyError::Decode { .. }) && e.to_string().contains("k.pem"),
+            "{e}"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -96,16 +96,27 @@ mod tests {
     /// and the inherent methods alike, for every service key type.
     #[test]
     fn software_key_signs_through_signer() {
-        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384, KeyAlgorithm::Ed25519] {
+        for alg in [
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+            KeyAlgorithm::Ed25519,
+        ] {
             let key: Key = SigningKey::generate(alg).unwrap().into();
             assert_eq!(key.public_key().algorithm(), alg);
             assert!(key.as_software().is_some());
             let dyn_key: &dyn Signer = &key;
             let sig = dyn_key.sign(b"tbs").unwrap();
-            key.public_key().verify(key.signature_algorithm(), b"tbs", &sig).unwrap();
+            key.public_key()
+                .verify(key.signature_algorithm(), b"tbs", &sig)
+                .unwrap();
             let sig = key.sign(b"tbs").unwrap();
-            key.public_key().verify(dyn_key.signature_algorithm(), b"tbs", &sig).unwrap();
-            assert!(format!("{key:?}").starts_with("Software(SigningKey("), "{key:?}");
+            key.public_key()
+                .verify(dyn_key.signature_algorithm(), b"tbs", &sig)
+                .unwrap();
+            assert!(
+                format!("{key:?}").starts_with("Software(SigningKey("),
+                "{key:?}"
+            );
         }
     }
 }

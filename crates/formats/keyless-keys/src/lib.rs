@@ -22,8 +22,8 @@
 //! bottom of the workspace and knows nothing of the services; each service
 //! decides its file names, algorithms and error wording.
 
-mod error;
 pub mod encrypted;
+mod error;
 pub mod file;
 mod key;
 pub mod pkcs11;

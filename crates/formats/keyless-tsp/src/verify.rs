@@ -17,7 +17,9 @@ use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use keyless_crypto::{HashAlgorithm, SignatureAlgorithm};
-use keyless_x509::{verify_chain, verify_chain_trusted, Certificate, ChainError, Purpose, TrustedChain};
+use keyless_x509::{
+    verify_chain, verify_chain_trusted, Certificate, ChainError, Purpose, TrustedChain,
+};
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
@@ -191,7 +193,11 @@ impl TimestampToken {
     /// were checked once when it was built (a verifier checking many tokens
     /// against the same trusted root): the same checks and answers, without
     /// re-checking the chain's intermediate → root signatures per token.
-    pub fn verify_trusted(&self, timestamped: &[u8], tsa_chain: &TrustedChain) -> Result<i64, TspError> {
+    pub fn verify_trusted(
+        &self,
+        timestamped: &[u8],
+        tsa_chain: &TrustedChain,
+    ) -> Result<i64, TspError> {
         self.verify_with(timestamped, tsa_chain.certificates(), Some(tsa_chain))
     }
 
@@ -335,8 +341,16 @@ impl TimestampToken {
         // 5. Trust: the signer chains to the last certificate of tsa_chain at
         // genTime (the hybrid model), with the timeStamping EKU on the leaf.
         match trusted {
-            Some(t) => verify_chain_trusted(signer, &self.embedded, t, gen_time, Purpose::TimeStamping),
-            None => verify_chain(signer, &self.embedded, tsa_chain, gen_time, Purpose::TimeStamping),
+            Some(t) => {
+                verify_chain_trusted(signer, &self.embedded, t, gen_time, Purpose::TimeStamping)
+            }
+            None => verify_chain(
+                signer,
+                &self.embedded,
+                tsa_chain,
+                gen_time,
+                Purpose::TimeStamping,
+            ),
         }
         .map_err(|e| chain_failure(signer, gen_time, e))?;
 

@@ -96,10 +96,8 @@ fn issue(
             not_after: at(NOT_AFTER),
         },
         subject: Name::from_str(subject).expect("subject name"),
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(
-            key.public_key().spki_der(),
-        )
-        .expect("spki"),
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(key.public_key().spki_der())
+            .expect("spki"),
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(extensions),
@@ -134,9 +132,30 @@ fn pki() -> Pki {
     let intermediate_name = "CN=test tsa intermediate,O=keyless";
     let leaf_name = "CN=test tsa signing,O=keyless";
     let root = issue(root_name, &root_key, root_name, &root_key, 1, true);
-    let intermediate = issue(intermediate_name, &intermediate_key, root_name, &root_key, 2, true);
-    let leaf_a = issue(leaf_name, &a_key, intermediate_name, &intermediate_key, 3, false);
-    let leaf_b = issue(leaf_name, &b_key, intermediate_name, &intermediate_key, 4, false);
+    let intermediate = issue(
+        intermediate_name,
+        &intermediate_key,
+        root_name,
+        &root_key,
+        2,
+        true,
+    );
+    let leaf_a = issue(
+        leaf_name,
+        &a_key,
+        intermediate_name,
+        &intermediate_key,
+        3,
+        false,
+    );
+    let leaf_b = issue(
+        leaf_name,
+        &b_key,
+        intermediate_name,
+        &intermediate_key,
+        4,
+        false,
+    );
     Pki {
         root,
         intermediate,
@@ -182,17 +201,26 @@ fn a_sibling_leaf_under_the_same_intermediate_does_not() {
         .verify(SIGNATURE, &listed)
         .unwrap_err();
     assert!(
-        matches!(err, TspError::Untrusted(UntrustedError::NotTrustedLeaf { .. })),
+        matches!(
+            err,
+            TspError::Untrusted(UntrustedError::NotTrustedLeaf { .. })
+        ),
         "{err:?}"
     );
     let message = err.to_string();
-    assert!(message.contains("serial 04") && message.contains("serial 03"), "{message}");
+    assert!(
+        message.contains("serial 04") && message.contains("serial 03"),
+        "{message}"
+    );
     // Without its certificate in the token, the sibling cannot be found.
     let err = token(&p.leaf_b, false)
         .verify(SIGNATURE, &listed)
         .unwrap_err();
     assert!(
-        matches!(err, TspError::Untrusted(UntrustedError::SignerNotFound { .. })),
+        matches!(
+            err,
+            TspError::Untrusted(UntrustedError::SignerNotFound { .. })
+        ),
         "{err:?}"
     );
 }
@@ -212,7 +240,10 @@ fn without_a_listed_leaf_any_leaf_chaining_to_the_cas_vouches() {
         .verify(SIGNATURE, &cas_only)
         .unwrap_err();
     assert!(
-        matches!(err, TspError::Untrusted(UntrustedError::SignerNotFound { .. })),
+        matches!(
+            err,
+            TspError::Untrusted(UntrustedError::SignerNotFound { .. })
+        ),
         "{err:?}"
     );
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::wire::{TimeRange, TrustedRoot};
 
 pub const SIGNING_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
-pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
+pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
+    "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
 /// One service endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +56,10 @@ impl SigningConfig {
     pub fn from_json(json: &[u8]) -> Result<Self, String> {
         let c: Self = serde_json::from_slice(json).map_err(|e| format!("signing config: {e}"))?;
         if c.media_type != SIGNING_CONFIG_MEDIA_TYPE {
-            return Err(format!("unsupported signing config media type {:?}", c.media_type));
+            return Err(format!(
+                "unsupported signing config media type {:?}",
+                c.media_type
+            ));
         }
         Ok(c)
     }
@@ -64,11 +68,24 @@ impl SigningConfig {
     /// version is one of `versions` (highest version first).
     pub fn select<'a>(services: &'a [Service], versions: &[u32], now: i64) -> Option<&'a Service> {
         let valid = |s: &&Service| {
-            let start = s.valid_for.start.as_deref().and_then(|t| crate::time::parse_rfc3339(t).ok());
-            let end = s.valid_for.end.as_deref().and_then(|t| crate::time::parse_rfc3339(t).ok());
+            let start = s
+                .valid_for
+                .start
+                .as_deref()
+                .and_then(|t| crate::time::parse_rfc3339(t).ok());
+            let end = s
+                .valid_for
+                .end
+                .as_deref()
+                .and_then(|t| crate::time::parse_rfc3339(t).ok());
             start.is_none_or(|st| st <= now) && end.is_none_or(|e| now <= e)
         };
-        versions.iter().find_map(|v| services.iter().filter(valid).find(|s| s.major_api_version == *v))
+        versions.iter().find_map(|v| {
+            services
+                .iter()
+                .filter(valid)
+                .find(|s| s.major_api_version == *v)
+        })
     }
 }
 
@@ -83,9 +100,13 @@ pub struct ClientTrustConfig {
 
 impl ClientTrustConfig {
     pub fn from_json(json: &[u8]) -> Result<Self, String> {
-        let c: Self = serde_json::from_slice(json).map_err(|e| format!("client trust config: {e}"))?;
+        let c: Self =
+            serde_json::from_slice(json).map_err(|e| format!("client trust config: {e}"))?;
         if c.media_type != CLIENT_TRUST_CONFIG_MEDIA_TYPE {
-            return Err(format!("unsupported client trust config media type {:?}", c.media_type));
+            return Err(format!(
+                "unsupported client trust config media type {:?}",
+                c.media_type
+            ));
         }
         Ok(c)
     }
@@ -100,13 +121,26 @@ mod tests {
         let s = |url: &str, v: u32, start: &str| Service {
             url: url.into(),
             major_api_version: v,
-            valid_for: TimeRange { start: Some(start.into()), end: None },
+            valid_for: TimeRange {
+                start: Some(start.into()),
+                end: None,
+            },
             operator: String::new(),
         };
-        let services = vec![s("v1", 1, "2020-01-01T00:00:00Z"), s("v2", 2, "2020-01-01T00:00:00Z"), s("future", 2, "2999-01-01T00:00:00Z")];
+        let services = vec![
+            s("v1", 1, "2020-01-01T00:00:00Z"),
+            s("v2", 2, "2020-01-01T00:00:00Z"),
+            s("future", 2, "2999-01-01T00:00:00Z"),
+        ];
         let now = crate::time::parse_rfc3339("2026-01-01T00:00:00Z").unwrap();
-        assert_eq!(SigningConfig::select(&services, &[2, 1], now).unwrap().url, "v2");
-        assert_eq!(SigningConfig::select(&services, &[1], now).unwrap().url, "v1");
+        assert_eq!(
+            SigningConfig::select(&services, &[2, 1], now).unwrap().url,
+            "v2"
+        );
+        assert_eq!(
+            SigningConfig::select(&services, &[1], now).unwrap().url,
+            "v1"
+        );
         assert!(SigningConfig::select(&services, &[3], now).is_none());
     }
 }

@@ -107,7 +107,8 @@ impl TrustedChain {
         for (i, child) in chain.iter().enumerate() {
             for (j, issuer) in chain.iter().enumerate() {
                 if i != j
-                    && child.inner().tbs_certificate.issuer == issuer.inner().tbs_certificate.subject
+                    && child.inner().tbs_certificate.issuer
+                        == issuer.inner().tbs_certificate.subject
                     && child.verify_signed_by(issuer).is_ok()
                 {
                     signed.push((i, j));
@@ -146,7 +147,14 @@ pub fn verify_chain_trusted(
     at: i64,
     purpose: Purpose,
 ) -> Result<Vec<Certificate>, ChainError> {
-    build_path(leaf, intermediates, &trusted.certs, Some(trusted), at, purpose)
+    build_path(
+        leaf,
+        intermediates,
+        &trusted.certs,
+        Some(trusted),
+        at,
+        purpose,
+    )
 }
 
 fn build_path(

@@ -57,7 +57,12 @@ fn same_answers_as_verify_chain() {
     let mut ok = 0;
     for case in ["happy-path-v0.3", "happy-path-v0.1", "happy-path-v0.2"] {
         let leaf = leaf(case);
-        for at in [leaf.not_before() + 60, leaf.not_before() - 1, leaf.not_after() + 1, 0] {
+        for at in [
+            leaf.not_before() + 60,
+            leaf.not_before() - 1,
+            leaf.not_after() + 1,
+            0,
+        ] {
             for chain in fulcio_chains() {
                 let trusted = TrustedChain::new(chain.clone());
                 let plain = verify_chain(&leaf, &[], &chain, at, Purpose::CodeSigning);
@@ -99,7 +104,10 @@ fn a_broken_link_in_the_trusted_chain_is_not_trusted() {
     let trusted = TrustedChain::new(chain.clone());
     let plain = verify_chain(&leaf, &[], &chain, at, Purpose::CodeSigning);
     let cached = verify_chain_trusted(&leaf, &[], &trusted, at, Purpose::CodeSigning);
-    assert!(cached.is_err(), "a link whose signature fails must not verify");
+    assert!(
+        cached.is_err(),
+        "a link whose signature fails must not verify"
+    );
     assert_eq!(plain, cached);
 
     let with_good = verify_chain_trusted(&leaf, &good[..1], &trusted, at, Purpose::CodeSigning)

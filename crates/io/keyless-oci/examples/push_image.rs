@@ -12,7 +12,8 @@ async fn main() {
     };
     let result = async {
         let reference = Reference::parse(&image)?;
-        let client = RegistryClient::new(ClientOptions::new().danger_allow_insecure_registry(true))?;
+        let client =
+            RegistryClient::new(ClientOptions::new().danger_allow_insecure_registry(true))?;
         let desc = keyless_testkit::registry::push_test_image(&client, &reference, &image).await?;
         Ok::<_, Box<dyn std::error::Error>>(desc.digest.to_string())
     }

@@ -13,11 +13,11 @@ use keyless_oci::cosign::{
 };
 use keyless_oci::manifest::{ImageIndex, ImageManifest, OCI_CONFIG, OCI_INDEX};
 use keyless_oci::referrers::SIGSTORE_BUNDLE_V03_MEDIA_TYPE;
-use keyless_testkit::registry::{push_test_image, TestRegistry, TestRegistryConfig};
 use keyless_oci::{
     AuthError, ClientOptions, ContentError, CredentialSource, Credentials, Digest, DockerConfig,
     Error, Reference, ReferrersSource, RegistryClient,
 };
+use keyless_testkit::registry::{push_test_image, TestRegistry, TestRegistryConfig};
 
 type Result<T = ()> = anyhow::Result<T>;
 

@@ -29,7 +29,11 @@ pub enum AmbientProvider {
     /// Google Cloud Build / any GCP workload impersonating a service account
     /// (`GOOGLE_SERVICE_ACCOUNT_NAME`): metadata access token, then the IAM
     /// Credentials `generateIdToken` call.
-    GoogleImpersonation { service_account: String, metadata_host: String, iam_endpoint: String },
+    GoogleImpersonation {
+        service_account: String,
+        metadata_host: String,
+        iam_endpoint: String,
+    },
     /// A GCE/GKE workload: the metadata server's identity endpoint
     /// (detected through `GCE_METADATA_HOST`, as Google's libraries do).
     GceMetadata { metadata_host: String },
@@ -46,7 +50,10 @@ pub enum AmbientProvider {
 /// default socket path: a stray socket must not change who signs.
 pub fn detect_ambient() -> Option<AmbientProvider> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    if let (Some(url), Some(bearer)) = (var("ACTIONS_ID_TOKEN_REQUEST_URL"), var("ACTIONS_ID_TOKEN_REQUEST_TOKEN")) {
+    if let (Some(url), Some(bearer)) = (
+        var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) {
         return Some(AmbientProvider::GitHubActions { url, bearer });
     }
     if var("BUILDKITE").as_deref() == Some("true") {
@@ -63,7 +70,8 @@ pub fn detect_ambient() -> Option<AmbientProvider> {
         return Some(AmbientProvider::GoogleImpersonation {
             service_account,
             metadata_host: metadata_host.unwrap_or_else(|| "metadata.google.internal".into()),
-            iam_endpoint: var("GOOGLE_IAMCREDENTIALS_ENDPOINT").unwrap_or_else(|| "https://iamcredentials.googleapis.com".into()),
+            iam_endpoint: var("GOOGLE_IAMCREDENTIALS_ENDPOINT")
+                .unwrap_or_else(|| "https://iamcredentials.googleapis.com".into()),
         });
     }
     metadata_host.map(|metadata_host| AmbientProvider::GceMetadata { metadata_host })
@@ -84,34 +92,66 @@ impl AmbientProvider {
     /// Fetch a token for `audience`.
     pub async fn fetch(&self, audience: &str) -> Result<IdentityToken, OidcError> {
         let name = self.name();
-        let fail = |problem: String| OidcError::Ambient { provider: name, problem };
+        let fail = |problem: String| OidcError::Ambient {
+            provider: name,
+            problem,
+        };
         let raw = match self {
             Self::GitHubActions { url, bearer } => {
                 #[derive(Deserialize)]
                 struct Resp {
                     value: String,
                 }
-                let mut u = url::Url::parse(url).map_err(|e| fail(format!("ACTIONS_ID_TOKEN_REQUEST_URL: {e}")))?;
+                let mut u = url::Url::parse(url)
+                    .map_err(|e| fail(format!("ACTIONS_ID_TOKEN_REQUEST_URL: {e}")))?;
                 u.query_pairs_mut().append_pair("audience", audience);
                 let resp = client()?.get(u).bearer_auth(bearer).send().await?;
                 let resp = check(resp, name).await?;
-                resp.json::<Resp>().await.map_err(|e| fail(format!("bad response: {e}")))?.value
+                resp.json::<Resp>()
+                    .await
+                    .map_err(|e| fail(format!("bad response: {e}")))?
+                    .value
             }
-            Self::Buildkite => run(name, "buildkite-agent", &["oidc", "request-token", "--audience", audience]).await?,
+            Self::Buildkite => {
+                run(
+                    name,
+                    "buildkite-agent",
+                    &["oidc", "request-token", "--audience", audience],
+                )
+                .await?
+            }
             Self::CircleCi => {
                 let claims = serde_json::json!({ "aud": audience }).to_string();
-                run(name, "circleci", &["run", "oidc", "get", "--claims", &claims]).await?
+                run(
+                    name,
+                    "circleci",
+                    &["run", "oidc", "get", "--claims", &claims],
+                )
+                .await?
             }
-            Self::Spiffe { endpoint } => spiffe::fetch_jwt_svid(endpoint, audience, spiffe::FETCH_TIMEOUT).await?,
+            Self::Spiffe { endpoint } => {
+                spiffe::fetch_jwt_svid(endpoint, audience, spiffe::FETCH_TIMEOUT).await?
+            }
             Self::GceMetadata { metadata_host } => {
                 let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/identity");
-                let mut u = url::Url::parse(&url).map_err(|e| fail(format!("GCE_METADATA_HOST: {e}")))?;
+                let mut u =
+                    url::Url::parse(&url).map_err(|e| fail(format!("GCE_METADATA_HOST: {e}")))?;
                 // The audience is a query value: encode it, never paste it.
-                u.query_pairs_mut().append_pair("audience", audience).append_pair("format", "full");
-                let resp = metadata_client()?.get(u).header("Metadata-Flavor", "Google").send().await?;
+                u.query_pairs_mut()
+                    .append_pair("audience", audience)
+                    .append_pair("format", "full");
+                let resp = metadata_client()?
+                    .get(u)
+                    .header("Metadata-Flavor", "Google")
+                    .send()
+                    .await?;
                 check(resp, name).await?.text().await?
             }
-            Self::GoogleImpersonation { service_account, metadata_host, iam_endpoint } => {
+            Self::GoogleImpersonation {
+                service_account,
+                metadata_host,
+                iam_endpoint,
+            } => {
                 #[derive(Deserialize)]
                 struct Access {
                     access_token: String,
@@ -121,12 +161,30 @@ impl AmbientProvider {
                     token: String,
                 }
                 let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/token");
-                let resp = metadata_client()?.get(url).header("Metadata-Flavor", "Google").send().await?;
-                let access = check(resp, name).await?.json::<Access>().await.map_err(|e| fail(format!("metadata token: {e}")))?;
+                let resp = metadata_client()?
+                    .get(url)
+                    .header("Metadata-Flavor", "Google")
+                    .send()
+                    .await?;
+                let access = check(resp, name)
+                    .await?
+                    .json::<Access>()
+                    .await
+                    .map_err(|e| fail(format!("metadata token: {e}")))?;
                 let url = format!("{iam_endpoint}/v1/projects/-/serviceAccounts/{service_account}:generateIdToken");
                 let body = serde_json::json!({ "audience": audience, "includeEmail": true });
-                let resp = client()?.post(url).bearer_auth(access.access_token).json(&body).send().await?;
-                check(resp, name).await?.json::<IdToken>().await.map_err(|e| fail(format!("generateIdToken: {e}")))?.token
+                let resp = client()?
+                    .post(url)
+                    .bearer_auth(access.access_token)
+                    .json(&body)
+                    .send()
+                    .await?;
+                check(resp, name)
+                    .await?
+                    .json::<IdToken>()
+                    .await
+                    .map_err(|e| fail(format!("generateIdToken: {e}")))?
+                    .token
             }
         };
         IdentityToken::parse(raw.trim())
@@ -152,11 +210,17 @@ fn metadata_client() -> Result<reqwest::Client, OidcError> {
         .map_err(OidcError::from)
 }
 
-async fn check(resp: reqwest::Response, provider: &'static str) -> Result<reqwest::Response, OidcError> {
+async fn check(
+    resp: reqwest::Response,
+    provider: &'static str,
+) -> Result<reqwest::Response, OidcError> {
     if resp.status().is_success() {
         Ok(resp)
     } else {
-        Err(OidcError::Ambient { provider, problem: format!("token request answered {}", resp.status()) })
+        Err(OidcError::Ambient {
+            provider,
+            problem: format!("token request answered {}", resp.status()),
+        })
     }
 }
 
@@ -169,9 +233,18 @@ async fn run(provider: &'static str, program: &str, args: &[&str]) -> Result<Str
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| OidcError::Ambient { provider, problem: format!("cannot run {program}: {e}") })?;
+        .map_err(|e| OidcError::Ambient {
+            provider,
+            problem: format!("cannot run {program}: {e}"),
+        })?;
     if !out.status.success() {
-        return Err(OidcError::Ambient { provider, problem: format!("{program} exited with {}", out.status) });
+        return Err(OidcError::Ambient {
+            provider,
+            problem: format!("{program} exited with {}", out.status),
+        });
     }
-    String::from_utf8(out.stdout).map_err(|_| OidcError::Ambient { provider, problem: format!("{program} printed non-UTF-8") })
+    String::from_utf8(out.stdout).map_err(|_| OidcError::Ambient {
+        provider,
+        problem: format!("{program} printed non-UTF-8"),
+    })
 }

@@ -51,7 +51,12 @@ pub struct IdentityToken {
 
 impl std::fmt::Debug for IdentityToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IdentityToken(iss={}, identity={})", self.claims.iss, self.identity())
+        write!(
+            f,
+            "IdentityToken(iss={}, identity={})",
+            self.claims.iss,
+            self.identity()
+        )
     }
 }
 
@@ -59,21 +64,31 @@ impl IdentityToken {
     /// Split the compact JWS and decode its payload's claims.
     pub fn parse(raw: &str) -> Result<Self, OidcError> {
         if raw.len() > MAX_TOKEN {
-            return Err(OidcError::Malformed(format!("{} bytes, more than {MAX_TOKEN}", raw.len())));
+            return Err(OidcError::Malformed(format!(
+                "{} bytes, more than {MAX_TOKEN}",
+                raw.len()
+            )));
         }
         let mut parts = raw.splitn(4, '.');
-        let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-            return Err(OidcError::Malformed("not a JWT (expected three dot-separated parts)".into()));
+        let (Some(_), Some(payload), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(OidcError::Malformed(
+                "not a JWT (expected three dot-separated parts)".into(),
+            ));
         };
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
             .map_err(|e| OidcError::Malformed(format!("payload is not base64url: {e}")))?;
-        let claims: TokenClaims =
-            serde_json::from_slice(&json).map_err(|e| OidcError::Malformed(format!("payload is not JSON claims: {e}")))?;
+        let claims: TokenClaims = serde_json::from_slice(&json)
+            .map_err(|e| OidcError::Malformed(format!("payload is not JSON claims: {e}")))?;
         if claims.iss.is_empty() {
             return Err(OidcError::Malformed("no issuer (iss) claim".into()));
         }
-        Ok(Self { raw: raw.to_string(), claims })
+        Ok(Self {
+            raw: raw.to_string(),
+            claims,
+        })
     }
 
     /// The token itself; send it only to the CA.
@@ -108,7 +123,10 @@ mod tests {
 
     #[test]
     fn reads_claims_and_hides_token() {
-        let t = IdentityToken::parse(&jwt(r#"{"iss":"https://i","sub":"123","email":"a@b.c","aud":"sigstore"}"#)).unwrap();
+        let t = IdentityToken::parse(&jwt(
+            r#"{"iss":"https://i","sub":"123","email":"a@b.c","aud":"sigstore"}"#,
+        ))
+        .unwrap();
         assert_eq!(t.challenge(), "a@b.c");
         assert_eq!(t.claims().aud, vec!["sigstore"]);
         let dbg = format!("{t:?}");
@@ -119,6 +137,9 @@ mod tests {
     fn rejects_non_jwt() {
         assert!(IdentityToken::parse("abc").is_err());
         assert!(IdentityToken::parse("a.b.c.d").is_err());
-        assert!(IdentityToken::parse(&jwt(r#"{"sub":"x"}"#)).is_err(), "no issuer");
+        assert!(
+            IdentityToken::parse(&jwt(r#"{"sub":"x"}"#)).is_err(),
+            "no issuer"
+        );
     }
 }

@@ -11,11 +11,17 @@ pub enum OidcError {
     #[error("{0}")]
     Source(String),
     #[error("{provider}: {problem}")]
-    Ambient { provider: &'static str, problem: String },
+    Ambient {
+        provider: &'static str,
+        problem: String,
+    },
     /// The SPIFFE Workload API at `socket` (the socket path, or the raw
     /// `SPIFFE_ENDPOINT_SOCKET` value when that is not a usable address).
     #[error("spiffe: Workload API at {socket}: {problem}")]
-    Spiffe { socket: String, problem: crate::SpiffeError },
+    Spiffe {
+        socket: String,
+        problem: crate::SpiffeError,
+    },
     #[error("OIDC discovery for {issuer} failed: {problem}")]
     Discovery { issuer: String, problem: String },
     #[error("authorization failed: {0}")]

@@ -36,7 +36,13 @@ impl std::fmt::Debug for InteractiveOptions {
 
 impl InteractiveOptions {
     pub fn new(issuer: impl Into<String>) -> Self {
-        Self { issuer: issuer.into(), client_id: "sigstore".into(), client_secret: None, force_device_flow: false, open_url: None }
+        Self {
+            issuer: issuer.into(),
+            client_id: "sigstore".into(),
+            client_secret: None,
+            force_device_flow: false,
+            open_url: None,
+        }
     }
 
     fn show(&self, url: String) {
@@ -76,9 +82,19 @@ fn client() -> Result<reqwest::Client, OidcError> {
 
 /// Fetch `issuer/.well-known/openid-configuration`.
 pub async fn discover(issuer: &str) -> Result<Discovery, OidcError> {
-    let fail = |problem: String| OidcError::Discovery { issuer: issuer.to_string(), problem };
-    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-    let resp = client()?.get(url).send().await.map_err(|e| fail(e.to_string()))?;
+    let fail = |problem: String| OidcError::Discovery {
+        issuer: issuer.to_string(),
+        problem,
+    };
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let resp = client()?
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
     if !resp.status().is_success() {
         return Err(fail(format!("answered {}", resp.status())));
     }
@@ -105,7 +121,10 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| OidcError::Authorization(format!("cannot listen for the redirect: {e}")))?;
-    let port = listener.local_addr().map_err(|e| OidcError::Authorization(e.to_string()))?.port();
+    let port = listener
+        .local_addr()
+        .map_err(|e| OidcError::Authorization(e.to_string()))?
+        .port();
     let redirect_uri = format!("http://localhost:{port}/auth/callback");
     let (verifier, challenge) = pkce_pair();
     let state = random_token(16);
@@ -174,12 +193,20 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
     if let Some(secret) = &opts.client_secret {
         form.push(("client_secret", secret.clone()));
     }
-    let resp: TokenResponse = client()?.post(&d.token_endpoint).form(&form).send().await?.json().await?;
+    let resp: TokenResponse = client()?
+        .post(&d.token_endpoint)
+        .form(&form)
+        .send()
+        .await?
+        .json()
+        .await?;
     let token = token_from(resp)?;
     // OpenID Connect Core §3.1.3.7: a nonce sent must come back unchanged,
     // else the token may have been minted for another login.
     if token.claims().nonce.as_deref() != Some(nonce.as_str()) {
-        return Err(OidcError::Authorization("the ID token's nonce does not match the login request".into()));
+        return Err(OidcError::Authorization(
+            "the ID token's nonce does not match the login request".into(),
+        ));
     }
     Ok(token)
 }
@@ -187,8 +214,13 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
 fn token_from(resp: TokenResponse) -> Result<IdentityToken, OidcError> {
     match (resp.id_token, resp.error) {
         (Some(t), _) => IdentityToken::parse(&t),
-        (None, Some(e)) => Err(OidcError::Authorization(format!("{e}: {}", resp.error_description.unwrap_or_default()))),
-        (None, None) => Err(OidcError::Authorization("token response has no id_token".into())),
+        (None, Some(e)) => Err(OidcError::Authorization(format!(
+            "{e}: {}",
+            resp.error_description.unwrap_or_default()
+        ))),
+        (None, None) => Err(OidcError::Authorization(
+            "token response has no id_token".into(),
+        )),
     }
 }
 
@@ -213,23 +245,39 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
         600
     }
     let d = discover(&opts.issuer).await?;
-    let endpoint = d.device_authorization_endpoint.clone().ok_or_else(|| OidcError::Discovery {
-        issuer: opts.issuer.clone(),
-        problem: "the issuer does not offer the device flow (no device_authorization_endpoint)".into(),
-    })?;
+    let endpoint = d
+        .device_authorization_endpoint
+        .clone()
+        .ok_or_else(|| OidcError::Discovery {
+            issuer: opts.issuer.clone(),
+            problem: "the issuer does not offer the device flow (no device_authorization_endpoint)"
+                .into(),
+        })?;
     let http = client()?;
     let resp = http
         .post(endpoint)
-        .form(&[("client_id", opts.client_id.as_str()), ("scope", "openid email")])
+        .form(&[
+            ("client_id", opts.client_id.as_str()),
+            ("scope", "openid email"),
+        ])
         .send()
         .await?;
     if !resp.status().is_success() {
-        return Err(OidcError::Authorization(format!("device authorization answered {}", resp.status())));
+        return Err(OidcError::Authorization(format!(
+            "device authorization answered {}",
+            resp.status()
+        )));
     }
     let dev: DeviceResponse = resp.json().await?;
-    let link = dev.verification_uri_complete.clone().unwrap_or_else(|| dev.verification_uri.clone());
+    let link = dev
+        .verification_uri_complete
+        .clone()
+        .unwrap_or_else(|| dev.verification_uri.clone());
     // stderr: stdout may carry the command's output (a signature, a bundle).
-    eprintln!("To sign in, open {link} and enter the code {}", dev.user_code);
+    eprintln!(
+        "To sign in, open {link} and enter the code {}",
+        dev.user_code
+    );
     if let Some(f) = &opts.open_url {
         f(link);
     }

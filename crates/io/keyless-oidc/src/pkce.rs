@@ -17,7 +17,8 @@ pub(crate) fn random_token(bytes: usize) -> String {
 /// `(verifier, challenge)`: challenge = BASE64URL(SHA256(verifier)).
 pub(crate) fn pkce_pair() -> (String, String) {
     let verifier = random_token(32);
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(keyless_crypto::sha256(verifier.as_bytes()));
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(keyless_crypto::sha256(verifier.as_bytes()));
     (verifier, challenge)
 }
 
@@ -27,7 +28,8 @@ mod tests {
     fn rfc7636_appendix_b() {
         use base64::Engine;
         let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        let c = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(keyless_crypto::sha256(v.as_bytes()));
+        let c = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(keyless_crypto::sha256(v.as_bytes()));
         assert_eq!(c, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         let (v, c) = super::pkce_pair();
         assert!(v.len() >= 43 && !c.is_empty());

@@ -62,7 +62,10 @@ pub struct HttpOptions {
 
 impl Default for HttpOptions {
     fn default() -> Self {
-        Self { connect_timeout: DEFAULT_CONNECT_TIMEOUT, timeout: DEFAULT_TIMEOUT }
+        Self {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            timeout: DEFAULT_TIMEOUT,
+        }
     }
 }
 
@@ -123,7 +126,10 @@ impl HttpClient {
     /// give each its own client ([`HttpClient::new`]); the CLI runs one.
     pub fn shared() -> Result<Self, SignError> {
         static SHARED: OnceLock<Result<HttpClient, String>> = OnceLock::new();
-        SHARED.get_or_init(|| Self::build(HttpOptions::default())).clone().map_err(SignError::Config)
+        SHARED
+            .get_or_init(|| Self::build(HttpOptions::default()))
+            .clone()
+            .map_err(SignError::Config)
     }
 
     /// POST `body` as JSON to `url` and read a JSON answer of at most
@@ -138,7 +144,8 @@ impl HttpClient {
         secret: Option<&str>,
     ) -> Result<Vec<u8>, SignError> {
         let request = self.client.post(url).header(ACCEPT, JSON).json(body);
-        self.exchange(service, url, request, JSON, max_bytes, secret).await
+        self.exchange(service, url, request, JSON, max_bytes, secret)
+            .await
     }
 
     /// Send `request` and read its answer: a success status, a
@@ -167,13 +174,23 @@ impl HttpClient {
         }
         check_content_type(resp.headers().get(CONTENT_TYPE), content_type).map_err(fail)?;
         if let Some(length) = resp.content_length().filter(|n| *n > max_bytes) {
-            return Err(fail(format!("response larger than {} (Content-Length {length})", size(max_bytes))));
+            return Err(fail(format!(
+                "response larger than {} (Content-Length {length})",
+                size(max_bytes)
+            )));
         }
         let mut body = Vec::new();
         loop {
             let chunk = match tokio::time::timeout_at(deadline, resp.chunk()).await {
-                Err(_) => return Err(fail(format!("did not finish answering within {}", duration(limit)))),
-                Ok(Err(e)) => return Err(fail(format!("reading the response: {}", self.transport(e)))),
+                Err(_) => {
+                    return Err(fail(format!(
+                        "did not finish answering within {}",
+                        duration(limit)
+                    )))
+                }
+                Ok(Err(e)) => {
+                    return Err(fail(format!("reading the response: {}", self.transport(e))))
+                }
                 Ok(Ok(None)) => return Ok(body),
                 Ok(Ok(Some(chunk))) => chunk,
             };
@@ -188,9 +205,16 @@ impl HttpClient {
     /// causes that say what actually went wrong.
     fn transport(&self, e: reqwest::Error) -> String {
         if e.is_connect() && e.is_timeout() {
-            return format!("could not connect within {}", duration(self.options.connect_timeout));
+            return format!(
+                "could not connect within {}",
+                duration(self.options.connect_timeout)
+            );
         }
-        let what = if e.is_connect() { "could not connect" } else { "request failed" };
+        let what = if e.is_connect() {
+            "could not connect"
+        } else {
+            "request failed"
+        };
         format!("{what}: {}", chain(&e.without_url()))
     }
 }
@@ -234,23 +258,34 @@ fn chain(e: &dyn std::error::Error) -> String {
 /// Refuse an answer whose media type is not `expected` (parameters such as
 /// `charset` are allowed; case does not matter). A server answering HTML or
 /// plain text with a 200 is a proxy or a misconfigured URL, not the API.
-fn check_content_type(header: Option<&reqwest::header::HeaderValue>, expected: &str) -> Result<(), String> {
+fn check_content_type(
+    header: Option<&reqwest::header::HeaderValue>,
+    expected: &str,
+) -> Result<(), String> {
     let Some(value) = header else {
-        return Err(format!("response has no Content-Type (expected {expected})"));
+        return Err(format!(
+            "response has no Content-Type (expected {expected})"
+        ));
     };
     let text = String::from_utf8_lossy(value.as_bytes());
     let media_type = text.split(';').next().unwrap_or_default().trim();
     if media_type.eq_ignore_ascii_case(expected) {
         Ok(())
     } else {
-        Err(format!("response has Content-Type {:?} (expected {expected})", printable(&text, 100)))
+        Err(format!(
+            "response has Content-Type {:?} (expected {expected})",
+            printable(&text, 100)
+        ))
     }
 }
 
 /// Server-controlled text made safe to show: at most `max` characters, and
 /// control characters (terminal escapes, newlines) replaced by spaces.
 fn printable(text: &str, max: usize) -> String {
-    text.chars().take(max).map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// "4 MiB", "64 KiB" or "1000 bytes".
@@ -280,7 +315,11 @@ fn duration(d: Duration) -> String {
 /// The body is read only up to [`MAX_ERROR_BODY_BYTES`] and the deadline; if
 /// it cannot be read, the status alone is reported. A `secret` the server
 /// echoes (the identity token) is replaced before anything is shown.
-async fn error_text(mut resp: reqwest::Response, deadline: tokio::time::Instant, secret: Option<&str>) -> String {
+async fn error_text(
+    mut resp: reqwest::Response,
+    deadline: tokio::time::Instant,
+    secret: Option<&str>,
+) -> String {
     let status = resp.status();
     let mut body = Vec::new();
     while (body.len() as u64) < MAX_ERROR_BODY_BYTES {
@@ -293,7 +332,11 @@ async fn error_text(mut resp: reqwest::Response, deadline: tokio::time::Instant,
     let body = String::from_utf8_lossy(&body);
     let message = serde_json::from_str::<serde_json::Value>(&body)
         .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| body.into_owned());
     let message = match secret {
         Some(secret) if !secret.is_empty() => message.replace(secret, "[identity token]"),
@@ -317,7 +360,10 @@ pub struct FulcioClient {
 impl FulcioClient {
     /// The CA at `url` (its base URL, as a signing config names it).
     pub fn new(url: impl Into<String>, http: HttpClient) -> Self {
-        Self { url: url.into(), http }
+        Self {
+            url: url.into(),
+            http,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -326,9 +372,17 @@ impl FulcioClient {
 }
 
 impl CertificateAuthority for FulcioClient {
-    async fn signing_certificate(&self, token: &str, challenge: &str, key: &SigningKey) -> Result<Vec<Vec<u8>>, SignError> {
+    async fn signing_certificate(
+        &self,
+        token: &str,
+        challenge: &str,
+        key: &SigningKey,
+    ) -> Result<Vec<Vec<u8>>, SignError> {
         let url = format!("{}/api/v2/signingCert", self.url.trim_end_matches('/'));
-        let fail = |problem: String| SignError::Ca { url: url.clone(), problem };
+        let fail = |problem: String| SignError::Ca {
+            url: url.clone(),
+            problem,
+        };
         // Proof of possession: the key signs the identity claim.
         let pop = key.sign(challenge.as_bytes())?;
         let body = json!({
@@ -338,7 +392,10 @@ impl CertificateAuthority for FulcioClient {
                 "proofOfPossession": B64.encode(pop),
             }
         });
-        let answer = self.http.post_json(Service::Ca, &url, &body, MAX_CA_RESPONSE_BYTES, Some(token)).await?;
+        let answer = self
+            .http
+            .post_json(Service::Ca, &url, &body, MAX_CA_RESPONSE_BYTES, Some(token))
+            .await?;
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Resp {
@@ -353,7 +410,8 @@ impl CertificateAuthority for FulcioClient {
         struct Certs {
             certificates: Vec<String>,
         }
-        let r: Resp = serde_json::from_slice(&answer).map_err(|e| fail(format!("malformed response: {e}")))?;
+        let r: Resp = serde_json::from_slice(&answer)
+            .map_err(|e| fail(format!("malformed response: {e}")))?;
         let chain = r
             .signed_certificate_embedded_sct
             .or(r.signed_certificate_detached_sct)
@@ -363,7 +421,8 @@ impl CertificateAuthority for FulcioClient {
             .certificates
             .iter()
             .map(|pem| {
-                let (label, der) = keyless_crypto::pem::decode(pem).map_err(|e| fail(format!("certificate PEM: {e}")))?;
+                let (label, der) = keyless_crypto::pem::decode(pem)
+                    .map_err(|e| fail(format!("certificate PEM: {e}")))?;
                 if label != "CERTIFICATE" {
                     return Err(fail(format!("chain holds a {label:?} block")));
                 }
@@ -383,7 +442,10 @@ pub struct RekorV2Client {
 impl RekorV2Client {
     /// The log at `url` (its base URL, as a signing config names it).
     pub fn new(url: impl Into<String>, http: HttpClient) -> Self {
-        Self { url: url.into(), http }
+        Self {
+            url: url.into(),
+            http,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -392,10 +454,18 @@ impl RekorV2Client {
 }
 
 impl TransparencyLog for RekorV2Client {
-    async fn submit(&self, request: &LogRequest<'_>) -> Result<wire::TransparencyLogEntry, SignError> {
+    async fn submit(
+        &self,
+        request: &LogRequest<'_>,
+    ) -> Result<wire::TransparencyLogEntry, SignError> {
         let url = format!("{}/api/v2/log/entries", self.url.trim_end_matches('/'));
         let body = match request {
-            LogRequest::Message { digest, signature, certificate, key_details } => json!({
+            LogRequest::Message {
+                digest,
+                signature,
+                certificate,
+                key_details,
+            } => json!({
                 "hashedRekordRequestV002": {
                     "digest": B64.encode(digest),
                     "signature": {
@@ -407,7 +477,11 @@ impl TransparencyLog for RekorV2Client {
             // Rekor v2 logs a DSSE envelope as a hashedrekord over the hash
             // of its PAE, with the envelope's signature (rekor-v2 spec
             // §6.1.4); that is what verifiers rebuild and compare.
-            LogRequest::Dsse { envelope, certificate, key_details } => json!({
+            LogRequest::Dsse {
+                envelope,
+                certificate,
+                key_details,
+            } => json!({
                 "hashedRekordRequestV002": {
                     "digest": B64.encode(keyless_crypto::sha256(&keyless_types::pae(&envelope.payload_type, &envelope.payload))),
                     "signature": {
@@ -417,8 +491,12 @@ impl TransparencyLog for RekorV2Client {
                 }
             }),
         };
-        let answer = self.http.post_json(Service::Log, &url, &body, MAX_LOG_RESPONSE_BYTES, None).await?;
-        serde_json::from_slice(&answer).map_err(|e| Service::Log.error(&url, format!("malformed response: {e}")))
+        let answer = self
+            .http
+            .post_json(Service::Log, &url, &body, MAX_LOG_RESPONSE_BYTES, None)
+            .await?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| Service::Log.error(&url, format!("malformed response: {e}")))
     }
 }
 
@@ -433,7 +511,10 @@ pub struct RekorV1Client {
 impl RekorV1Client {
     /// The log at `url` (its base URL, as a signing config names it).
     pub fn new(url: impl Into<String>, http: HttpClient) -> Self {
-        Self { url: url.into(), http }
+        Self {
+            url: url.into(),
+            http,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -442,15 +523,26 @@ impl RekorV1Client {
 }
 
 impl TransparencyLog for RekorV1Client {
-    async fn submit(&self, request: &LogRequest<'_>) -> Result<wire::TransparencyLogEntry, SignError> {
+    async fn submit(
+        &self,
+        request: &LogRequest<'_>,
+    ) -> Result<wire::TransparencyLogEntry, SignError> {
         let url = format!("{}/api/v1/log/entries", self.url.trim_end_matches('/'));
-        let fail = |problem: String| SignError::Log { url: url.clone(), problem };
+        let fail = |problem: String| SignError::Log {
+            url: url.clone(),
+            problem,
+        };
         let pem_b64 = |der: &[u8]| {
             let pem = pem_cert(der);
             B64.encode(pem.as_bytes())
         };
         let body = match request {
-            LogRequest::Message { digest, signature, certificate, .. } => json!({
+            LogRequest::Message {
+                digest,
+                signature,
+                certificate,
+                ..
+            } => json!({
                 "apiVersion": "0.0.1",
                 "kind": "hashedrekord",
                 "spec": {
@@ -458,7 +550,11 @@ impl TransparencyLog for RekorV1Client {
                     "signature": { "content": B64.encode(signature), "publicKey": { "content": pem_b64(certificate) } }
                 }
             }),
-            LogRequest::Dsse { envelope, certificate, .. } => json!({
+            LogRequest::Dsse {
+                envelope,
+                certificate,
+                ..
+            } => json!({
                 "apiVersion": "0.0.1",
                 "kind": "dsse",
                 "spec": { "proposedContent": {
@@ -467,22 +563,35 @@ impl TransparencyLog for RekorV1Client {
                 } }
             }),
         };
-        let answer = self.http.post_json(Service::Log, &url, &body, MAX_LOG_RESPONSE_BYTES, None).await?;
-        let map: std::collections::BTreeMap<String, V1Entry> =
-            serde_json::from_slice(&answer).map_err(|e| fail(format!("malformed response: {e}")))?;
+        let answer = self
+            .http
+            .post_json(Service::Log, &url, &body, MAX_LOG_RESPONSE_BYTES, None)
+            .await?;
+        let map: std::collections::BTreeMap<String, V1Entry> = serde_json::from_slice(&answer)
+            .map_err(|e| fail(format!("malformed response: {e}")))?;
         // One request creates one entry; more than one is not an answer to it.
         let mut entries = map.into_values();
         let (Some(e), None) = (entries.next(), entries.next()) else {
-            return Err(fail("malformed response: expected exactly one entry".into()));
+            return Err(fail(
+                "malformed response: expected exactly one entry".into(),
+            ));
         };
-        e.into_wire().map_err(|problem| fail(format!("malformed response: {problem}")))
+        e.into_wire()
+            .map_err(|problem| fail(format!("malformed response: {problem}")))
     }
 }
 
 fn pem_cert(der: &[u8]) -> String {
     let b64 = B64.encode(der);
-    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
-    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
 }
 
 #[derive(Deserialize)]
@@ -518,7 +627,8 @@ impl V1Entry {
     /// carry the protobuf-specs shape.
     fn into_wire(self) -> Result<wire::TransparencyLogEntry, String> {
         let body = B64.decode(&self.body).map_err(|e| format!("body: {e}"))?;
-        let header: keyless_types::rekor::Header = serde_json::from_slice(&body).map_err(|e| format!("body: {e}"))?;
+        let header: keyless_types::rekor::Header =
+            serde_json::from_slice(&body).map_err(|e| format!("body: {e}"))?;
         let proof = self
             .verification
             .inclusion_proof
@@ -527,18 +637,32 @@ impl V1Entry {
                     log_index: p.log_index,
                     root_hash: hex::decode(&p.root_hash).map_err(|e| format!("rootHash: {e}"))?,
                     tree_size: p.tree_size,
-                    hashes: p.hashes.iter().map(hex::decode).collect::<Result<_, _>>().map_err(|e| format!("hashes: {e}"))?,
-                    checkpoint: Some(wire::Checkpoint { envelope: p.checkpoint }),
+                    hashes: p
+                        .hashes
+                        .iter()
+                        .map(hex::decode)
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| format!("hashes: {e}"))?,
+                    checkpoint: Some(wire::Checkpoint {
+                        envelope: p.checkpoint,
+                    }),
                 })
             })
             .transpose()?;
         Ok(wire::TransparencyLogEntry {
             log_index: self.log_index,
-            log_id: wire::LogId { key_id: hex::decode(&self.log_id).map_err(|e| format!("logID: {e}"))? },
-            kind_version: wire::KindVersion { kind: header.kind, version: header.api_version },
+            log_id: wire::LogId {
+                key_id: hex::decode(&self.log_id).map_err(|e| format!("logID: {e}"))?,
+            },
+            kind_version: wire::KindVersion {
+                kind: header.kind,
+                version: header.api_version,
+            },
             integrated_time: Some(self.integrated_time),
             inclusion_promise: Some(wire::InclusionPromise {
-                signed_entry_timestamp: B64.decode(&self.verification.signed_entry_timestamp).map_err(|e| format!("SET: {e}"))?,
+                signed_entry_timestamp: B64
+                    .decode(&self.verification.signed_entry_timestamp)
+                    .map_err(|e| format!("SET: {e}"))?,
             }),
             inclusion_proof: proof,
             canonicalized_body: body,
@@ -556,7 +680,10 @@ pub struct TsaClient {
 impl TsaClient {
     /// The TSA whose timestamp endpoint is `url` (as a signing config names it).
     pub fn new(url: impl Into<String>, http: HttpClient) -> Self {
-        Self { url: url.into(), http }
+        Self {
+            url: url.into(),
+            http,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -569,24 +696,49 @@ const TIMESTAMP_REPLY: &str = "application/timestamp-reply";
 
 impl TimestampAuthority for TsaClient {
     async fn timestamp(&self, signature: &[u8]) -> Result<Vec<u8>, SignError> {
-        let fail = |problem: String| SignError::Timestamp { url: self.url.clone(), problem };
+        let fail = |problem: String| SignError::Timestamp {
+            url: self.url.clone(),
+            problem,
+        };
         let nonce = keyless_crypto::sha256(signature);
-        let req = keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, signature)
-            .with_nonce(&nonce[..8])
-            .map_err(|e| fail(e.to_string()))?
-            .with_cert_req(true);
+        let req = keyless_tsp::issue::TimestampRequest::for_data(
+            keyless_crypto::HashAlgorithm::Sha256,
+            signature,
+        )
+        .with_nonce(&nonce[..8])
+        .map_err(|e| fail(e.to_string()))?
+        .with_cert_req(true);
         let der = req.to_der().map_err(|e| fail(e.to_string()))?;
-        let request = self.http.client.post(&self.url).header(CONTENT_TYPE, TIMESTAMP_QUERY).header(ACCEPT, TIMESTAMP_REPLY).body(der);
-        let der = self.http.exchange(Service::Tsa, &self.url, request, TIMESTAMP_REPLY, MAX_TSA_RESPONSE_BYTES, None).await?;
+        let request = self
+            .http
+            .client
+            .post(&self.url)
+            .header(CONTENT_TYPE, TIMESTAMP_QUERY)
+            .header(ACCEPT, TIMESTAMP_REPLY)
+            .body(der);
+        let der = self
+            .http
+            .exchange(
+                Service::Tsa,
+                &self.url,
+                request,
+                TIMESTAMP_REPLY,
+                MAX_TSA_RESPONSE_BYTES,
+                None,
+            )
+            .await?;
         // Refuse a reply that is not a granted token over our signature,
         // answering our request (RFC 3161 §2.4.2: the nonce is echoed).
-        let token = keyless_tsp::TimestampToken::from_der(&der).map_err(|e| fail(format!("malformed reply: {e}")))?;
+        let token = keyless_tsp::TimestampToken::from_der(&der)
+            .map_err(|e| fail(format!("malformed reply: {e}")))?;
         let info = token.tst_info();
         if info.message_imprint.hashed_message.as_bytes() != keyless_crypto::sha256(signature) {
             return Err(fail("the timestamp covers different data".into()));
         }
         if info.nonce.as_ref().map(|n| n.as_bytes()) != req.nonce() {
-            return Err(fail("the timestamp does not carry our request's nonce".into()));
+            return Err(fail(
+                "the timestamp does not carry our request's nonce".into(),
+            ));
         }
         Ok(der)
     }
@@ -611,7 +763,10 @@ impl AnyRekor {
 }
 
 impl TransparencyLog for AnyRekor {
-    async fn submit(&self, request: &LogRequest<'_>) -> Result<wire::TransparencyLogEntry, SignError> {
+    async fn submit(
+        &self,
+        request: &LogRequest<'_>,
+    ) -> Result<wire::TransparencyLogEntry, SignError> {
         match self {
             Self::V1(c) => c.submit(request).await,
             Self::V2(c) => c.submit(request).await,

@@ -41,22 +41,37 @@ pub trait CertificateAuthority {
 #[derive(Debug, Clone)]
 pub enum LogRequest<'a> {
     /// A signature over an artifact digest (hashedrekord).
-    Message { digest: &'a [u8], signature: &'a [u8], certificate: &'a [u8], key_details: &'a str },
+    Message {
+        digest: &'a [u8],
+        signature: &'a [u8],
+        certificate: &'a [u8],
+        key_details: &'a str,
+    },
     /// A DSSE envelope (dsse).
-    Dsse { envelope: &'a Envelope, certificate: &'a [u8], key_details: &'a str },
+    Dsse {
+        envelope: &'a Envelope,
+        certificate: &'a [u8],
+        key_details: &'a str,
+    },
 }
 
 /// The transparency log (Rekor's job).
 pub trait TransparencyLog {
     /// Submit an entry; returns it as a bundle carries it (with inclusion
     /// proof and checkpoint, and for Rekor v1 a signed entry timestamp).
-    fn submit(&self, request: &LogRequest<'_>) -> impl std::future::Future<Output = Result<wire::TransparencyLogEntry, SignError>> + Send;
+    fn submit(
+        &self,
+        request: &LogRequest<'_>,
+    ) -> impl std::future::Future<Output = Result<wire::TransparencyLogEntry, SignError>> + Send;
 }
 
 /// An RFC 3161 timestamp authority.
 pub trait TimestampAuthority {
     /// A DER TimeStampResp over `signature`.
-    fn timestamp(&self, signature: &[u8]) -> impl std::future::Future<Output = Result<Vec<u8>, SignError>> + Send;
+    fn timestamp(
+        &self,
+        signature: &[u8],
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, SignError>> + Send;
 }
 
 /// A log that is not used (signing with a timestamp only is not a flow we
@@ -65,6 +80,8 @@ pub struct NoTimestamps;
 
 impl TimestampAuthority for NoTimestamps {
     async fn timestamp(&self, _signature: &[u8]) -> Result<Vec<u8>, SignError> {
-        Err(SignError::Config("no timestamp authority configured".into()))
+        Err(SignError::Config(
+            "no timestamp authority configured".into(),
+        ))
     }
 }

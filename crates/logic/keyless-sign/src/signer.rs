@@ -18,7 +18,10 @@ pub enum Artifact {
     /// A blob, known by its SHA-256 (hashed streaming by the caller).
     Digest([u8; 32]),
     /// A DSSE payload (an in-toto statement for attestations).
-    Dsse { payload_type: String, payload: Vec<u8> },
+    Dsse {
+        payload_type: String,
+        payload: Vec<u8>,
+    },
 }
 
 /// The result of signing.
@@ -36,7 +39,10 @@ pub struct SignedBundle {
 
 /// What the ephemeral key produced.
 enum Made<'a> {
-    Message { digest: &'a [u8; 32], signature: Vec<u8> },
+    Message {
+        digest: &'a [u8; 32],
+        signature: Vec<u8>,
+    },
     Dsse(Envelope),
 }
 
@@ -45,7 +51,11 @@ impl Made<'_> {
     fn signature(&self) -> &[u8] {
         match self {
             Self::Message { signature, .. } => signature,
-            Self::Dsse(env) => env.signatures.first().map(|s| s.sig.as_slice()).unwrap_or_default(),
+            Self::Dsse(env) => env
+                .signatures
+                .first()
+                .map(|s| s.sig.as_slice())
+                .unwrap_or_default(),
         }
     }
 }
@@ -65,18 +75,31 @@ const KEY_DETAILS: &str = "PKIX_ECDSA_P256_SHA_256";
 impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<C, L, T> {
     /// Sign `artifact` as the holder of `token`. `challenge` is the claim the
     /// CA's proof of possession expects (email or subject).
-    pub async fn sign(&self, token: &str, challenge: &str, artifact: &Artifact, progress: Progress<'_>) -> Result<SignedBundle, SignError> {
+    pub async fn sign(
+        &self,
+        token: &str,
+        challenge: &str,
+        artifact: &Artifact,
+        progress: Progress<'_>,
+    ) -> Result<SignedBundle, SignError> {
         progress("Generating ephemeral keys...");
         // The key lives only in this stack frame and is dropped on return.
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
 
         progress("Retrieving signed certificate...");
         let chain = self.ca.signing_certificate(token, challenge, &key).await?;
-        let leaf_der = chain.first().ok_or_else(|| SignError::Certificate("the CA returned an empty chain".into()))?;
-        let leaf = Certificate::from_der(leaf_der).map_err(|e| SignError::Certificate(e.to_string()))?;
-        let leaf_key = leaf.public_key().map_err(|e| SignError::Certificate(e.to_string()))?;
+        let leaf_der = chain
+            .first()
+            .ok_or_else(|| SignError::Certificate("the CA returned an empty chain".into()))?;
+        let leaf =
+            Certificate::from_der(leaf_der).map_err(|e| SignError::Certificate(e.to_string()))?;
+        let leaf_key = leaf
+            .public_key()
+            .map_err(|e| SignError::Certificate(e.to_string()))?;
         if &leaf_key != key.public_key() {
-            return Err(SignError::Certificate("the certificate is for a different key than the one we proved".into()));
+            return Err(SignError::Certificate(
+                "the certificate is for a different key than the one we proved".into(),
+            ));
         }
         let id = fulcio_identity(&leaf).map_err(|e| SignError::Certificate(e.to_string()))?;
         let identity = id.sans.first().cloned().unwrap_or_default();
@@ -87,19 +110,31 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
                 .map(|d| Certificate::from_der(d))
                 .transpose()
                 .map_err(|e| SignError::Certificate(e.to_string()))?
-                .ok_or_else(|| SignError::Certificate("the CA returned no issuer certificate".into()))?;
-            verify_embedded_scts(&leaf, &parent, &trust.ctlogs).map_err(|e| SignError::Sct(e.to_string()))?;
+                .ok_or_else(|| {
+                    SignError::Certificate("the CA returned no issuer certificate".into())
+                })?;
+            verify_embedded_scts(&leaf, &parent, &trust.ctlogs)
+                .map_err(|e| SignError::Sct(e.to_string()))?;
             progress("Successfully verified SCT...");
         }
 
         let made = match artifact {
-            Artifact::Digest(digest) => Made::Message { digest, signature: key.sign_prehashed(digest)? },
-            Artifact::Dsse { payload_type, payload } => {
+            Artifact::Digest(digest) => Made::Message {
+                digest,
+                signature: key.sign_prehashed(digest)?,
+            },
+            Artifact::Dsse {
+                payload_type,
+                payload,
+            } => {
                 let sig = key.sign(&pae(payload_type, payload))?;
                 Made::Dsse(Envelope {
                     payload: payload.clone(),
                     payload_type: payload_type.clone(),
-                    signatures: vec![EnvelopeSignature { sig, keyid: String::new() }],
+                    signatures: vec![EnvelopeSignature {
+                        sig,
+                        keyid: String::new(),
+                    }],
                 })
             }
         };
@@ -112,49 +147,87 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
         }
 
         let request = match &made {
-            Made::Dsse(env) => LogRequest::Dsse { envelope: env, certificate: leaf_der, key_details: KEY_DETAILS },
-            Made::Message { digest, signature } => {
-                LogRequest::Message { digest: digest.as_slice(), signature, certificate: leaf_der, key_details: KEY_DETAILS }
-            }
+            Made::Dsse(env) => LogRequest::Dsse {
+                envelope: env,
+                certificate: leaf_der,
+                key_details: KEY_DETAILS,
+            },
+            Made::Message { digest, signature } => LogRequest::Message {
+                digest: digest.as_slice(),
+                signature,
+                certificate: leaf_der,
+                key_details: KEY_DETAILS,
+            },
         };
         let entry = self.log.submit(&request).await?;
-        progress(&format!("tlog entry created with index: {}", entry.log_index));
+        progress(&format!(
+            "tlog entry created with index: {}",
+            entry.log_index
+        ));
         let log_index = entry.log_index;
 
         let content = match &made {
             Made::Dsse(env) => SignedContent::Dsse(env),
-            Made::Message { digest, signature } => SignedContent::Message { digest: digest.as_slice(), signature },
+            Made::Message { digest, signature } => SignedContent::Message {
+                digest: digest.as_slice(),
+                signature,
+            },
         };
         let bundle = build(leaf_der, content, entry, timestamps);
 
         if let Some(trust) = &self.trust {
             self.self_check(trust, &bundle, artifact, &identity, &issuer)?;
         }
-        Ok(SignedBundle { bundle, chain, signature, log_index, identity, issuer })
+        Ok(SignedBundle {
+            bundle,
+            chain,
+            signature,
+            log_index,
+            identity,
+            issuer,
+        })
     }
 
     /// Verify what we are about to hand out, as a verifier will.
-    fn self_check(&self, trust: &TrustMaterial, bundle: &wire::Bundle, artifact: &Artifact, identity: &str, issuer: &str) -> Result<(), SignError> {
+    fn self_check(
+        &self,
+        trust: &TrustMaterial,
+        bundle: &wire::Bundle,
+        artifact: &Artifact,
+        identity: &str,
+        issuer: &str,
+    ) -> Result<(), SignError> {
         let verifier = Verifier::new(trust.clone(), VerifierOptions::default());
-        let policy = Policy::identity(Identity::new(Matcher::exact(identity), Matcher::exact(issuer)));
+        let policy = Policy::identity(Identity::new(
+            Matcher::exact(identity),
+            Matcher::exact(issuer),
+        ));
         let digest = match artifact {
             Artifact::Digest(d) => d.to_vec(),
             Artifact::Dsse { payload, .. } => {
                 // Attestations are verified against a subject; use the first.
                 let statement: keyless_types::intoto::Statement = serde_json::from_slice(payload)
-                    .map_err(|e| SignError::Artifact(format!("payload is not an in-toto statement: {e}")))?;
+                    .map_err(|e| {
+                    SignError::Artifact(format!("payload is not an in-toto statement: {e}"))
+                })?;
                 let hex_digest = statement
                     .subject
                     .first()
                     .and_then(|s| s.digest.get("sha256"))
-                    .ok_or_else(|| SignError::Artifact("the statement has no sha256 subject".into()))?;
-                hex::decode(hex_digest).map_err(|e| SignError::Artifact(format!("subject digest: {e}")))?
+                    .ok_or_else(|| {
+                        SignError::Artifact("the statement has no sha256 subject".into())
+                    })?;
+                hex::decode(hex_digest)
+                    .map_err(|e| SignError::Artifact(format!("subject digest: {e}")))?
             }
         };
-        let artifact = keyless_verify::Artifact::Digest { algorithm: keyless_crypto::HashAlgorithm::Sha256, digest };
-        let parsed = keyless_types::Bundle::from_wire(bundle.clone()).map_err(keyless_verify::VerificationError::from)?;
+        let artifact = keyless_verify::Artifact::Digest {
+            algorithm: keyless_crypto::HashAlgorithm::Sha256,
+            digest,
+        };
+        let parsed = keyless_types::Bundle::from_wire(bundle.clone())
+            .map_err(keyless_verify::VerificationError::from)?;
         verifier.verify(&parsed, &artifact, &policy)?;
         Ok(())
     }
 }
-

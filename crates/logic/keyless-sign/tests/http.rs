@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_sign::http::{
-    FulcioClient, HttpClient, HttpOptions, RekorV1Client, RekorV2Client, TsaClient, MAX_CA_RESPONSE_BYTES,
-    MAX_LOG_RESPONSE_BYTES, MAX_TSA_RESPONSE_BYTES,
+    FulcioClient, HttpClient, HttpOptions, RekorV1Client, RekorV2Client, TsaClient,
+    MAX_CA_RESPONSE_BYTES, MAX_LOG_RESPONSE_BYTES, MAX_TSA_RESPONSE_BYTES,
 };
-use keyless_sign::{CertificateAuthority, LogRequest, SignError, TimestampAuthority, TransparencyLog};
+use keyless_sign::{
+    CertificateAuthority, LogRequest, SignError, TimestampAuthority, TransparencyLog,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -57,7 +59,9 @@ impl Fake {
                 let answer = answer.clone();
                 let log = log.clone();
                 tokio::spawn(async move {
-                    let Some(request) = read_request(&mut conn).await else { return };
+                    let Some(request) = read_request(&mut conn).await else {
+                        return;
+                    };
                     let steps = answer(&request);
                     log.lock().expect("lock").push(request);
                     for step in steps {
@@ -102,7 +106,11 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Received> {
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let length: usize = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
         .unwrap_or(0);
     while buf.len() < head_end + length {
         let n = conn.read(&mut chunk).await.ok()?;
@@ -111,12 +119,18 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Received> {
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    Some(Received { head, body: buf[head_end..head_end + length].to_vec() })
+    Some(Received {
+        head,
+        body: buf[head_end..head_end + length].to_vec(),
+    })
 }
 
 /// A complete answer with a correct Content-Length.
 fn answer(status: &str, content_type: Option<&str>, body: &[u8]) -> Vec<u8> {
-    let mut out = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
     if let Some(ct) = content_type {
         out.push_str(&format!("Content-Type: {ct}\r\n"));
     }
@@ -139,7 +153,10 @@ async fn ca_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let ca = FulcioClient::new(&fake.base, http);
     let start = Instant::now();
-    let e = ca.signing_certificate(TOKEN, "me@example.com", &key).await.expect_err("the CA answer must be refused");
+    let e = ca
+        .signing_certificate(TOKEN, "me@example.com", &key)
+        .await
+        .expect_err("the CA answer must be refused");
     assert!(matches!(e, SignError::Ca { .. }), "{e:?}");
     (e.to_string(), start.elapsed())
 }
@@ -151,9 +168,17 @@ fn digest() -> [u8; 32] {
 async fn log_v2_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
     let log = RekorV2Client::new(&fake.base, http);
     let digest = digest();
-    let request = LogRequest::Message { digest: &digest, signature: b"sig", certificate: b"cert", key_details: "PKIX_ECDSA_P256_SHA_256" };
+    let request = LogRequest::Message {
+        digest: &digest,
+        signature: b"sig",
+        certificate: b"cert",
+        key_details: "PKIX_ECDSA_P256_SHA_256",
+    };
     let start = Instant::now();
-    let e = log.submit(&request).await.expect_err("the log answer must be refused");
+    let e = log
+        .submit(&request)
+        .await
+        .expect_err("the log answer must be refused");
     assert!(matches!(e, SignError::Log { .. }), "{e:?}");
     (e.to_string(), start.elapsed())
 }
@@ -161,7 +186,10 @@ async fn log_v2_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
 async fn tsa_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
     let tsa = TsaClient::new(format!("{}/api/v1/timestamp", fake.base), http);
     let start = Instant::now();
-    let e = tsa.timestamp(b"signature").await.expect_err("the TSA answer must be refused");
+    let e = tsa
+        .timestamp(b"signature")
+        .await
+        .expect_err("the TSA answer must be refused");
     assert!(matches!(e, SignError::Timestamp { .. }), "{e:?}");
     (e.to_string(), start.elapsed())
 }
@@ -192,7 +220,13 @@ async fn chunked_body_over_the_cap_is_refused_while_reading() {
     }
     let fake = Fake::start(vec![Step::Send(bytes), Step::Hold]).await;
     let (e, took) = log_v2_error(&fake, patient()).await;
-    assert_eq!(e, format!("transparency log {}/api/v2/log/entries: response larger than 4 MiB", fake.base));
+    assert_eq!(
+        e,
+        format!(
+            "transparency log {}/api/v2/log/entries: response larger than 4 MiB",
+            fake.base
+        )
+    );
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
@@ -201,13 +235,26 @@ async fn body_just_over_the_cap_is_refused_and_at_the_cap_is_read() {
     // The cap is a limit on the body, not a rough size: one byte over is
     // refused.
     let over = vec![b' '; MAX_CA_RESPONSE_BYTES as usize + 1];
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), &over))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        &over,
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
-    assert!(e.ends_with("response larger than 1 MiB (Content-Length 1048577)"), "{e}");
+    assert!(
+        e.ends_with("response larger than 1 MiB (Content-Length 1048577)"),
+        "{e}"
+    );
 
     // Exactly the cap is allowed (and then fails only as JSON).
     let at = vec![b' '; MAX_CA_RESPONSE_BYTES as usize];
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), &at))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        &at,
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.contains("malformed response"), "{e}");
 }
@@ -215,7 +262,12 @@ async fn body_just_over_the_cap_is_refused_and_at_the_cap_is_read() {
 #[tokio::test]
 async fn tsa_reply_over_the_token_limit_is_refused() {
     let big = vec![0u8; MAX_TSA_RESPONSE_BYTES as usize + 1];
-    let fake = Fake::start(vec![Step::Send(answer("200 OK", Some("application/timestamp-reply"), &big))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "200 OK",
+        Some("application/timestamp-reply"),
+        &big,
+    ))])
+    .await;
     let (e, _) = tsa_error(&fake, patient()).await;
     assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: response larger than 64 KiB (Content-Length 65537)", fake.base));
 }
@@ -226,8 +278,17 @@ async fn tsa_reply_over_the_token_limit_is_refused() {
 async fn a_server_that_never_answers_times_out() {
     let fake = Fake::start(vec![Step::Hold]).await;
     let (e, took) = log_v2_error(&fake, client(Duration::from_millis(300))).await;
-    assert_eq!(e, format!("transparency log {}/api/v2/log/entries: did not answer within 300 ms", fake.base));
-    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(
+        e,
+        format!(
+            "transparency log {}/api/v2/log/entries: did not answer within 300 ms",
+            fake.base
+        )
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        "took {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +298,13 @@ async fn a_trickling_body_is_cut_off_at_the_total_timeout() {
     let head = b"HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: 100\r\n\r\n0123456789".to_vec();
     let fake = Fake::start(vec![Step::Send(head), Step::Hold]).await;
     let (e, took) = tsa_error(&fake, client(Duration::from_millis(300))).await;
-    assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: did not finish answering within 300 ms", fake.base));
+    assert_eq!(
+        e,
+        format!(
+            "timestamp authority {}/api/v1/timestamp: did not finish answering within 300 ms",
+            fake.base
+        )
+    );
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
@@ -246,23 +313,40 @@ async fn a_stalled_error_body_still_reports_the_status() {
     let head = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nover".to_vec();
     let fake = Fake::start(vec![Step::Send(head), Step::Hold]).await;
     let (e, took) = ca_error(&fake, client(Duration::from_millis(300))).await;
-    assert_eq!(e, format!("certificate authority {}/api/v2/signingCert: HTTP 503 Service Unavailable: over", fake.base));
+    assert_eq!(
+        e,
+        format!(
+            "certificate authority {}/api/v2/signingCert: HTTP 503 Service Unavailable: over",
+            fake.base
+        )
+    );
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
 #[test]
 fn default_timeouts_are_bounded() {
     assert_eq!(keyless_sign::http::DEFAULT_TIMEOUT, Duration::from_secs(30));
-    assert_eq!(keyless_sign::http::DEFAULT_CONNECT_TIMEOUT, Duration::from_secs(10));
+    assert_eq!(
+        keyless_sign::http::DEFAULT_CONNECT_TIMEOUT,
+        Duration::from_secs(10)
+    );
     let shared = HttpClient::shared().expect("shared client");
-    assert!(format!("{shared:?}").contains("HttpOptions { connect_timeout: 10s, timeout: 30s }"), "{shared:?}");
+    assert!(
+        format!("{shared:?}").contains("HttpOptions { connect_timeout: 10s, timeout: 30s }"),
+        "{shared:?}"
+    );
 }
 
 // ---- content types ----
 
 #[tokio::test]
 async fn wrong_content_type_is_refused() {
-    let fake = Fake::start(vec![Step::Send(answer("200 OK", Some("text/html"), b"<html>login</html>"))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "200 OK",
+        Some("text/html"),
+        b"<html>login</html>",
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert_eq!(
         e,
@@ -271,23 +355,49 @@ async fn wrong_content_type_is_refused() {
 
     let fake = Fake::start(vec![Step::Send(answer("201 Created", None, b"{}"))]).await;
     let (e, _) = log_v2_error(&fake, patient()).await;
-    assert!(e.ends_with("response has no Content-Type (expected application/json)"), "{e}");
+    assert!(
+        e.ends_with("response has no Content-Type (expected application/json)"),
+        "{e}"
+    );
 
     // A JSON answer from a TSA is not an RFC 3161 reply.
-    let fake = Fake::start(vec![Step::Send(answer("200 OK", Some("application/json"), b"{}"))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "200 OK",
+        Some("application/json"),
+        b"{}",
+    ))])
+    .await;
     let (e, _) = tsa_error(&fake, patient()).await;
-    assert!(e.ends_with("response has Content-Type \"application/json\" (expected application/timestamp-reply)"), "{e}");
+    assert!(
+        e.ends_with(
+            "response has Content-Type \"application/json\" (expected application/timestamp-reply)"
+        ),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn content_type_parameters_and_case_are_accepted() {
     // Rekor v1 answers "application/json;q=1".
     let entry = v2_entry_json();
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("Application/JSON; charset=utf-8"), entry.as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("Application/JSON; charset=utf-8"),
+        entry.as_bytes(),
+    ))])
+    .await;
     let log = RekorV2Client::new(&fake.base, patient());
     let d = digest();
-    let request = LogRequest::Message { digest: &d, signature: b"sig", certificate: b"cert", key_details: "PKIX_ECDSA_P256_SHA_256" };
-    let got = log.submit(&request).await.expect("a JSON answer with parameters is JSON");
+    let request = LogRequest::Message {
+        digest: &d,
+        signature: b"sig",
+        certificate: b"cert",
+        key_details: "PKIX_ECDSA_P256_SHA_256",
+    };
+    let got = log
+        .submit(&request)
+        .await
+        .expect("a JSON answer with parameters is JSON");
     assert_eq!(got.log_index, 7);
 }
 
@@ -295,49 +405,108 @@ async fn content_type_parameters_and_case_are_accepted() {
 
 #[tokio::test]
 async fn malformed_json_is_refused() {
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), b"{\"signedCertificateEmbeddedSct\": "))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        b"{\"signedCertificateEmbeddedSct\": ",
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
-    assert!(e.starts_with(&format!("certificate authority {}/api/v2/signingCert: malformed response: ", fake.base)), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "certificate authority {}/api/v2/signingCert: malformed response: ",
+            fake.base
+        )),
+        "{e}"
+    );
 
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), b"{}"))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        b"{}",
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.ends_with("response has no certificate chain"), "{e}");
 
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), b"{\"logIndex\": \"x\"}"))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        b"{\"logIndex\": \"x\"}",
+    ))])
+    .await;
     let (e, _) = log_v2_error(&fake, patient()).await;
-    assert!(e.starts_with(&format!("transparency log {}/api/v2/log/entries: malformed response: ", fake.base)), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "transparency log {}/api/v2/log/entries: malformed response: ",
+            fake.base
+        )),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn a_chain_with_a_non_certificate_block_is_refused() {
     let body = serde_json::json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [pem("PRIVATE KEY", b"k")]}}});
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), body.to_string().as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        body.to_string().as_bytes(),
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.ends_with("chain holds a \"PRIVATE KEY\" block"), "{e}");
 }
 
 #[tokio::test]
 async fn a_tsa_reply_that_is_not_a_token_is_refused() {
-    let fake = Fake::start(vec![Step::Send(answer("200 OK", Some("application/timestamp-reply"), b"\x30\x03\x02\x01\x02"))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "200 OK",
+        Some("application/timestamp-reply"),
+        b"\x30\x03\x02\x01\x02",
+    ))])
+    .await;
     let (e, _) = tsa_error(&fake, patient()).await;
-    assert!(e.starts_with(&format!("timestamp authority {}/api/v1/timestamp: malformed reply: ", fake.base)), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "timestamp authority {}/api/v1/timestamp: malformed reply: ",
+            fake.base
+        )),
+        "{e}"
+    );
     let requests = fake.received();
     assert_eq!(requests.len(), 1);
     let head = requests[0].head.to_ascii_lowercase();
     assert!(head.starts_with("post /api/v1/timestamp "), "{head}");
-    assert!(head.contains("content-type: application/timestamp-query"), "{head}");
-    assert!(head.contains("accept: application/timestamp-reply"), "{head}");
+    assert!(
+        head.contains("content-type: application/timestamp-query"),
+        "{head}"
+    );
+    assert!(
+        head.contains("accept: application/timestamp-reply"),
+        "{head}"
+    );
 }
 
 #[tokio::test]
 async fn a_v1_answer_with_two_entries_is_refused() {
     let one = v1_entry_json();
     let body = format!("{{\"a\": {one}, \"b\": {one}}}");
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json;q=1"), body.as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json;q=1"),
+        body.as_bytes(),
+    ))])
+    .await;
     let log = RekorV1Client::new(&fake.base, patient());
     let d = digest();
     let e = log
-        .submit(&LogRequest::Message { digest: &d, signature: b"sig", certificate: b"cert", key_details: "" })
+        .submit(&LogRequest::Message {
+            digest: &d,
+            signature: b"sig",
+            certificate: b"cert",
+            key_details: "",
+        })
         .await
         .expect_err("two entries for one request");
     assert_eq!(e.to_string(), format!("transparency log {}/api/v1/log/entries: malformed response: expected exactly one entry", fake.base));
@@ -348,42 +517,78 @@ async fn a_v1_answer_with_two_entries_is_refused() {
 #[tokio::test]
 async fn an_error_status_names_the_status_and_the_servers_message() {
     let body = br#"{"code": 13, "message": "the log is read-only"}"#;
-    let fake = Fake::start(vec![Step::Send(answer("500 Internal Server Error", Some("application/json"), body))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "500 Internal Server Error",
+        Some("application/json"),
+        body,
+    ))])
+    .await;
     let (e, _) = log_v2_error(&fake, patient()).await;
     assert_eq!(e, format!("transparency log {}/api/v2/log/entries: HTTP 500 Internal Server Error: the log is read-only", fake.base));
 
     let fake = Fake::start(vec![Step::Send(answer("404 Not Found", None, b""))]).await;
     let (e, _) = tsa_error(&fake, patient()).await;
-    assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: HTTP 404 Not Found", fake.base));
+    assert_eq!(
+        e,
+        format!(
+            "timestamp authority {}/api/v1/timestamp: HTTP 404 Not Found",
+            fake.base
+        )
+    );
 }
 
 #[tokio::test]
 async fn a_huge_error_body_is_cut_and_its_control_characters_blanked() {
     let mut body = b"\x1b[31mred\nalert ".to_vec();
     body.extend(std::iter::repeat_n(b'x', 8 * 1024 * 1024));
-    let fake = Fake::start(vec![Step::Send(answer("400 Bad Request", Some("text/plain"), &body))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "400 Bad Request",
+        Some("text/plain"),
+        &body,
+    ))])
+    .await;
     let (e, took) = ca_error(&fake, patient()).await;
-    let prefix = format!("certificate authority {}/api/v2/signingCert: HTTP 400 Bad Request:  [31mred alert xxx", fake.base);
+    let prefix = format!(
+        "certificate authority {}/api/v2/signingCert: HTTP 400 Bad Request:  [31mred alert xxx",
+        fake.base
+    );
     assert!(e.starts_with(&prefix), "{e}");
     assert!(!e.chars().any(char::is_control), "{e:?}");
-    assert!(e.len() < prefix.len() + 600, "the message is cut: {} bytes", e.len());
+    assert!(
+        e.len() < prefix.len() + 600,
+        "the message is cut: {} bytes",
+        e.len()
+    );
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
 #[tokio::test]
 async fn a_ca_echoing_the_token_does_not_get_it_printed() {
     let body = serde_json::json!({"code": 16, "message": format!("token {TOKEN} is expired")});
-    let fake = Fake::start(vec![Step::Send(answer("401 Unauthorized", Some("application/json"), body.to_string().as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "401 Unauthorized",
+        Some("application/json"),
+        body.to_string().as_bytes(),
+    ))])
+    .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(!e.contains(TOKEN), "{e}");
-    assert!(e.ends_with("HTTP 401 Unauthorized: token [identity token] is expired"), "{e}");
+    assert!(
+        e.ends_with("HTTP 401 Unauthorized: token [identity token] is expired"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn redirects_are_not_followed() {
     // The CA request carries the identity token: it goes only to the URL
     // configured, never to wherever a server points.
-    let elsewhere = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), b"{}"))]).await;
+    let elsewhere = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        b"{}",
+    ))])
+    .await;
     let redirect = format!(
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {}/api/v2/signingCert\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         elsewhere.base
@@ -391,7 +596,10 @@ async fn redirects_are_not_followed() {
     let fake = Fake::start(vec![Step::Send(redirect.into_bytes())]).await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.ends_with("HTTP 307 Temporary Redirect"), "{e}");
-    assert!(elsewhere.received().is_empty(), "the token went to the redirect target");
+    assert!(
+        elsewhere.received().is_empty(),
+        "the token went to the redirect target"
+    );
 }
 
 #[tokio::test]
@@ -400,15 +608,26 @@ async fn a_closed_port_is_a_connection_error() {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     drop(listener);
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
-    let e = FulcioClient::new(&base, patient()).signing_certificate(TOKEN, "me", &key).await.expect_err("nothing listens");
+    let e = FulcioClient::new(&base, patient())
+        .signing_certificate(TOKEN, "me", &key)
+        .await
+        .expect_err("nothing listens");
     let e = e.to_string();
-    assert!(e.starts_with(&format!("certificate authority {base}/api/v2/signingCert: could not connect: ")), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "certificate authority {base}/api/v2/signingCert: could not connect: "
+        )),
+        "{e}"
+    );
 }
 
 // ---- what a good answer turns into ----
 
 fn pem(label: &str, der: &[u8]) -> String {
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", B64.encode(der))
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        B64.encode(der)
+    )
 }
 
 #[tokio::test]
@@ -416,7 +635,12 @@ async fn fulcio_request_and_chain() {
     let body = serde_json::json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
         pem("CERTIFICATE", b"leaf"), pem("CERTIFICATE", b"intermediate")
     ]}}});
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), body.to_string().as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        body.to_string().as_bytes(),
+    ))])
+    .await;
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let chain = FulcioClient::new(format!("{}/", fake.base), patient())
         .signing_certificate(TOKEN, "me@example.com", &key)
@@ -426,14 +650,33 @@ async fn fulcio_request_and_chain() {
 
     let requests = fake.received();
     assert_eq!(requests.len(), 1);
-    assert!(requests[0].head.starts_with("POST /api/v2/signingCert HTTP/1.1\r\n"), "{}", requests[0].head);
+    assert!(
+        requests[0]
+            .head
+            .starts_with("POST /api/v2/signingCert HTTP/1.1\r\n"),
+        "{}",
+        requests[0].head
+    );
     let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).expect("JSON request");
     assert_eq!(sent["credentials"]["oidcIdentityToken"], TOKEN);
-    assert_eq!(sent["publicKeyRequest"]["publicKey"]["content"], key.public_key().to_pem());
+    assert_eq!(
+        sent["publicKeyRequest"]["publicKey"]["content"],
+        key.public_key().to_pem()
+    );
     // The proof of possession is the key's signature over the challenge.
-    let pop = B64.decode(sent["publicKeyRequest"]["proofOfPossession"].as_str().expect("pop")).expect("base64");
+    let pop = B64
+        .decode(
+            sent["publicKeyRequest"]["proofOfPossession"]
+                .as_str()
+                .expect("pop"),
+        )
+        .expect("base64");
     key.public_key()
-        .verify(key.public_key().default_signature_algorithm(), b"me@example.com", &pop)
+        .verify(
+            key.public_key().default_signature_algorithm(),
+            b"me@example.com",
+            &pop,
+        )
         .expect("the proof of possession verifies");
 }
 
@@ -450,24 +693,46 @@ fn v2_entry_json() -> String {
 
 #[tokio::test]
 async fn rekor_v2_request_and_entry() {
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), v2_entry_json().as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        v2_entry_json().as_bytes(),
+    ))])
+    .await;
     let log = RekorV2Client::new(&fake.base, patient());
     let d = digest();
     let entry = log
-        .submit(&LogRequest::Message { digest: &d, signature: b"sig", certificate: b"cert", key_details: "PKIX_ECDSA_P256_SHA_256" })
+        .submit(&LogRequest::Message {
+            digest: &d,
+            signature: b"sig",
+            certificate: b"cert",
+            key_details: "PKIX_ECDSA_P256_SHA_256",
+        })
         .await
         .expect("entry");
     assert_eq!(entry.log_index, 7);
     assert_eq!(entry.inclusion_proof.as_ref().map(|p| p.tree_size), Some(8));
 
     let requests = fake.received();
-    assert!(requests[0].head.starts_with("POST /api/v2/log/entries HTTP/1.1\r\n"), "{}", requests[0].head);
+    assert!(
+        requests[0]
+            .head
+            .starts_with("POST /api/v2/log/entries HTTP/1.1\r\n"),
+        "{}",
+        requests[0].head
+    );
     let sent: serde_json::Value = serde_json::from_slice(&requests[0].body).expect("JSON request");
     let rekord = &sent["hashedRekordRequestV002"];
     assert_eq!(rekord["digest"], B64.encode(d));
     assert_eq!(rekord["signature"]["content"], B64.encode(b"sig"));
-    assert_eq!(rekord["signature"]["verifier"]["x509Certificate"]["rawBytes"], B64.encode(b"cert"));
-    assert_eq!(rekord["signature"]["verifier"]["keyDetails"], "PKIX_ECDSA_P256_SHA_256");
+    assert_eq!(
+        rekord["signature"]["verifier"]["x509Certificate"]["rawBytes"],
+        B64.encode(b"cert")
+    );
+    assert_eq!(
+        rekord["signature"]["verifier"]["keyDetails"],
+        "PKIX_ECDSA_P256_SHA_256"
+    );
 }
 
 fn v1_entry_json() -> String {
@@ -488,46 +753,92 @@ fn v1_entry_json() -> String {
 #[tokio::test]
 async fn rekor_v1_answer_becomes_a_bundle_entry() {
     let body = format!("{{\"24296fb24b8ad77a\": {}}}", v1_entry_json());
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json;q=1"), body.as_bytes()))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json;q=1"),
+        body.as_bytes(),
+    ))])
+    .await;
     let log = RekorV1Client::new(&fake.base, patient());
     let d = digest();
     let entry = log
-        .submit(&LogRequest::Message { digest: &d, signature: b"sig", certificate: b"cert", key_details: "" })
+        .submit(&LogRequest::Message {
+            digest: &d,
+            signature: b"sig",
+            certificate: b"cert",
+            key_details: "",
+        })
         .await
         .expect("entry");
     assert_eq!(entry.log_index, 42);
     assert_eq!(entry.log_id.key_id, vec![4u8; 32]);
-    assert_eq!((entry.kind_version.kind.as_str(), entry.kind_version.version.as_str()), ("hashedrekord", "0.0.1"));
+    assert_eq!(
+        (
+            entry.kind_version.kind.as_str(),
+            entry.kind_version.version.as_str()
+        ),
+        ("hashedrekord", "0.0.1")
+    );
     assert_eq!(entry.integrated_time, Some(1_700_000_000));
-    assert_eq!(entry.inclusion_promise.as_ref().map(|p| p.signed_entry_timestamp.clone()), Some(b"set".to_vec()));
+    assert_eq!(
+        entry
+            .inclusion_promise
+            .as_ref()
+            .map(|p| p.signed_entry_timestamp.clone()),
+        Some(b"set".to_vec())
+    );
     let proof = entry.inclusion_proof.expect("proof");
     assert_eq!((proof.log_index, proof.tree_size), (41, 99));
     assert_eq!(proof.root_hash, vec![6u8; 32]);
     assert_eq!(proof.hashes, vec![vec![5u8; 32]]);
     assert_eq!(proof.checkpoint.map(|c| c.envelope), Some("cp".to_string()));
 
-    let sent: serde_json::Value = serde_json::from_slice(&fake.received()[0].body).expect("JSON request");
+    let sent: serde_json::Value =
+        serde_json::from_slice(&fake.received()[0].body).expect("JSON request");
     assert_eq!(sent["kind"], "hashedrekord");
     assert_eq!(sent["spec"]["data"]["hash"]["value"], hex::encode(d));
 }
 
 #[tokio::test]
 async fn rekor_v1_answer_with_bad_hex_is_refused() {
-    let body = format!("{{\"x\": {}}}", v1_entry_json().replace(&hex::encode([6u8; 32]), "not hex"));
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", Some("application/json"), body.as_bytes()))]).await;
+    let body = format!(
+        "{{\"x\": {}}}",
+        v1_entry_json().replace(&hex::encode([6u8; 32]), "not hex")
+    );
+    let fake = Fake::start(vec![Step::Send(answer(
+        "201 Created",
+        Some("application/json"),
+        body.as_bytes(),
+    ))])
+    .await;
     let log = RekorV1Client::new(&fake.base, patient());
     let d = digest();
     let e = log
-        .submit(&LogRequest::Message { digest: &d, signature: b"sig", certificate: b"cert", key_details: "" })
+        .submit(&LogRequest::Message {
+            digest: &d,
+            signature: b"sig",
+            certificate: b"cert",
+            key_details: "",
+        })
         .await
         .expect_err("bad rootHash");
-    assert!(e.to_string().starts_with(&format!("transparency log {}/api/v1/log/entries: malformed response: rootHash: ", fake.base)), "{e}");
+    assert!(
+        e.to_string().starts_with(&format!(
+            "transparency log {}/api/v1/log/entries: malformed response: rootHash: ",
+            fake.base
+        )),
+        "{e}"
+    );
 }
 
 // ---- RFC 3161: a real TSA behind the fake server ----
 
 fn tsa_signer() -> Arc<keyless_tsa::Tsa> {
-    let dir = std::env::temp_dir().join(format!("keyless-sign-http-tsa-{}-{}", std::process::id(), rand_suffix()));
+    let dir = std::env::temp_dir().join(format!(
+        "keyless-sign-http-tsa-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     let tsa = keyless_tsa::Tsa::open(&keyless_tsa::TsaConfig::new(&dir)).expect("TSA");
     let _ = std::fs::remove_dir_all(&dir);
     Arc::new(tsa)
@@ -545,7 +856,11 @@ async fn tsa_answering(rewrite: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'stati
     let tsa = tsa_signer();
     Fake::start_with(move |req| {
         let reply = tsa.timestamp_der(&rewrite(&req.body));
-        vec![Step::Send(answer("200 OK", Some("application/timestamp-reply"), &reply.der))]
+        vec![Step::Send(answer(
+            "200 OK",
+            Some("application/timestamp-reply"),
+            &reply.der,
+        ))]
     })
     .await
 }
@@ -553,9 +868,15 @@ async fn tsa_answering(rewrite: impl Fn(&[u8]) -> Vec<u8> + Send + Sync + 'stati
 #[tokio::test]
 async fn a_granted_timestamp_over_our_signature_is_returned() {
     let fake = tsa_answering(|req| req.to_vec()).await;
-    let der = TsaClient::new(format!("{}/api/v1/timestamp", fake.base), patient()).timestamp(b"signature").await.expect("timestamp");
+    let der = TsaClient::new(format!("{}/api/v1/timestamp", fake.base), patient())
+        .timestamp(b"signature")
+        .await
+        .expect("timestamp");
     let token = keyless_tsp::TimestampToken::from_der(&der).expect("token");
-    assert_eq!(token.tst_info().message_imprint.hashed_message.as_bytes(), keyless_crypto::sha256(b"signature"));
+    assert_eq!(
+        token.tst_info().message_imprint.hashed_message.as_bytes(),
+        keyless_crypto::sha256(b"signature")
+    );
     assert!(token.tst_info().nonce.is_some(), "we ask with a nonce");
 }
 
@@ -563,12 +884,15 @@ async fn a_granted_timestamp_over_our_signature_is_returned() {
 async fn a_timestamp_without_our_nonce_is_refused() {
     // Same data, another request: a replayed or mixed-up reply.
     let fake = tsa_answering(|_| {
-        keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, b"signature")
-            .with_nonce(b"someone else")
-            .expect("nonce")
-            .with_cert_req(true)
-            .to_der()
-            .expect("request")
+        keyless_tsp::issue::TimestampRequest::for_data(
+            keyless_crypto::HashAlgorithm::Sha256,
+            b"signature",
+        )
+        .with_nonce(b"someone else")
+        .expect("nonce")
+        .with_cert_req(true)
+        .to_der()
+        .expect("request")
     })
     .await;
     let (e, _) = tsa_error(&fake, patient()).await;
@@ -578,11 +902,22 @@ async fn a_timestamp_without_our_nonce_is_refused() {
 #[tokio::test]
 async fn a_timestamp_over_other_data_is_refused() {
     let fake = tsa_answering(|_| {
-        keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, b"other signature").to_der().expect("request")
+        keyless_tsp::issue::TimestampRequest::for_data(
+            keyless_crypto::HashAlgorithm::Sha256,
+            b"other signature",
+        )
+        .to_der()
+        .expect("request")
     })
     .await;
     let (e, _) = tsa_error(&fake, patient()).await;
-    assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: the timestamp covers different data", fake.base));
+    assert_eq!(
+        e,
+        format!(
+            "timestamp authority {}/api/v1/timestamp: the timestamp covers different data",
+            fake.base
+        )
+    );
 }
 
 #[tokio::test]
@@ -591,5 +926,11 @@ async fn a_rejection_with_http_200_is_refused() {
     // status is "rejection"; that carries no timestamp.
     let fake = tsa_answering(|_| b"not a request".to_vec()).await;
     let (e, _) = tsa_error(&fake, patient()).await;
-    assert!(e.starts_with(&format!("timestamp authority {}/api/v1/timestamp: malformed reply: ", fake.base)), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "timestamp authority {}/api/v1/timestamp: malformed reply: ",
+            fake.base
+        )),
+        "{e}"
+    );
 }

@@ -25,7 +25,8 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
-    let path = std::env::temp_dir().join(format!("keyless-large-file-bench-{}", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("keyless-large-file-bench-{}", std::process::id()));
     // Removes the file however the bench ends.
     struct Remove(std::path::PathBuf);
     impl Drop for Remove {
@@ -35,7 +36,8 @@ fn main() {
     }
     let _guard = Remove(path.clone());
     {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create temp file"));
+        let mut f =
+            std::io::BufWriter::new(std::fs::File::create(&path).expect("create temp file"));
         let mut block = vec![0u8; 1 << 20];
         for i in 0..mib {
             // Different content per MiB, cheap to make.
@@ -56,11 +58,23 @@ fn main() {
     };
     let openssl = || -> Option<(Duration, String)> {
         let start = Instant::now();
-        let out = Command::new("openssl").arg("dgst").arg("-sha256").arg("-r").arg(&path).output().ok()?;
+        let out = Command::new("openssl")
+            .arg("dgst")
+            .arg("-sha256")
+            .arg("-r")
+            .arg(&path)
+            .output()
+            .ok()?;
         let elapsed = start.elapsed();
         out.status.success().then(|| {
             let text = String::from_utf8_lossy(&out.stdout);
-            (elapsed, text.split_whitespace().next().unwrap_or_default().to_string())
+            (
+                elapsed,
+                text.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
         })
     };
     // Warm the page cache once.
@@ -80,10 +94,21 @@ fn main() {
         best_k = best_k.min(keyless().0);
     }
     let rate = |t: Duration| mib as f64 / t.as_secs_f64();
-    println!("keyless SHA-256:         {:>8.3} s  ({:.0} MiB/s)", best_k.as_secs_f64(), rate(best_k));
+    println!(
+        "keyless SHA-256:         {:>8.3} s  ({:.0} MiB/s)",
+        best_k.as_secs_f64(),
+        rate(best_k)
+    );
     if have_openssl {
-        println!("openssl dgst -sha256:    {:>8.3} s  ({:.0} MiB/s)", best_o.as_secs_f64(), rate(best_o));
-        println!("keyless / openssl:       {:>8.2}", best_k.as_secs_f64() / best_o.as_secs_f64());
+        println!(
+            "openssl dgst -sha256:    {:>8.3} s  ({:.0} MiB/s)",
+            best_o.as_secs_f64(),
+            rate(best_o)
+        );
+        println!(
+            "keyless / openssl:       {:>8.2}",
+            best_k.as_secs_f64() / best_o.as_secs_f64()
+        );
     } else {
         println!("openssl not found: no comparison");
     }

@@ -117,10 +117,7 @@ impl Policy {
         let mut last_extension_error = None;
         for want in ids {
             let issuer_ok = issuer.is_some_and(|i| want.issuer.matches(i));
-            let san_ok = id
-                .sans
-                .iter()
-                .any(|s| !s.is_empty() && want.san.matches(s));
+            let san_ok = id.sans.iter().any(|s| !s.is_empty() && want.san.matches(s));
             if issuer_ok && san_ok {
                 match want.check_extensions(id) {
                     Ok(()) => return Ok(()),

@@ -6,8 +6,8 @@
 //! (TOB-SIGSTORE-11).
 
 use keyless_tsp::TimestampToken;
-use keyless_x509::TrustedChain;
 use keyless_types::time::format_rfc3339;
+use keyless_x509::TrustedChain;
 
 use crate::error::TimestampError;
 use crate::trust::TrustMaterial;

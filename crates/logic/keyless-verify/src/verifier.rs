@@ -200,8 +200,7 @@ impl Verifier {
         }
 
         // Step 2: verified times.
-        let timestamps =
-            verify_timestamps(
+        let timestamps = verify_timestamps(
             &bundle.timestamps,
             bundle.content.signature(),
             &self.trust,

@@ -12,17 +12,29 @@ use keyless_verify::{Artifact, ErrorKind, VerificationError};
 const ARTIFACT: &[u8] = b"an artifact signed by every kind of key\n";
 
 fn temp_file(tag: &str, data: &[u8]) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("keyless-verify-alg-{tag}-{}", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("keyless-verify-alg-{tag}-{}", std::process::id()));
     std::fs::write(&path, data).expect("write artifact");
     path
 }
 
-fn verify(instance: &Instance, bundle: &[u8], artifact: &Artifact) -> Result<(), VerificationError> {
-    instance.verifier().verify_json(bundle, artifact, &Instance::policy()).map(|_| ())
+fn verify(
+    instance: &Instance,
+    bundle: &[u8],
+    artifact: &Artifact,
+) -> Result<(), VerificationError> {
+    instance
+        .verifier()
+        .verify_json(bundle, artifact, &Instance::policy())
+        .map(|_| ())
 }
 
 fn by_digest(hash: HashAlgorithm, data: &[u8]) -> Artifact {
-    Artifact::from_arg(&format!("{}:{}", hash.name(), hex::encode(hash.digest(data))))
+    Artifact::from_arg(&format!(
+        "{}:{}",
+        hash.name(),
+        hex::encode(hash.digest(data))
+    ))
 }
 
 /// Every valid (key, hash, scheme) combination verifies by file and by a
@@ -41,24 +53,40 @@ fn every_key_kind_with_every_hash_verifies() {
         KeyAlgorithm::Ed25519,
     ] {
         let signer = instance.signer(key_alg);
-        for hash in [HashAlgorithm::Sha256, HashAlgorithm::Sha384, HashAlgorithm::Sha512] {
+        for hash in [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ] {
             for &scheme in SignatureAlgorithm::for_key_and_hash(key_alg, hash) {
                 let what = format!("{key_alg:?} {scheme:?} declared {hash:?}");
-                let bundle = MessageBundle { signer: &signer, scheme, declared: hash, logged: hash }
-                    .mint(&instance, ARTIFACT);
-                verify(&instance, &bundle, &file).unwrap_or_else(|e| panic!("{what}, by file: {e}"));
+                let bundle = MessageBundle {
+                    signer: &signer,
+                    scheme,
+                    declared: hash,
+                    logged: hash,
+                }
+                .mint(&instance, ARTIFACT);
+                verify(&instance, &bundle, &file)
+                    .unwrap_or_else(|e| panic!("{what}, by file: {e}"));
                 let digest = by_digest(hash, ARTIFACT);
                 match (key_alg, verify(&instance, &bundle, &digest)) {
                     (KeyAlgorithm::Ed25519, Err(e)) => {
                         assert_eq!(e.kind(), ErrorKind::Artifact, "{what}: {e}");
                         assert!(e.to_string().contains("Ed25519"), "{what}: {e}");
                     }
-                    (KeyAlgorithm::Ed25519, Ok(())) => panic!("{what}: verified from a digest alone"),
+                    (KeyAlgorithm::Ed25519, Ok(())) => {
+                        panic!("{what}: verified from a digest alone")
+                    }
                     (_, r) => r.unwrap_or_else(|e| panic!("{what}, by digest: {e}")),
                 }
                 // Another file is refused.
-                let other = verify(&instance, &bundle, &Artifact::Bytes(b"another artifact".to_vec()))
-                    .expect_err("another artifact verified");
+                let other = verify(
+                    &instance,
+                    &bundle,
+                    &Artifact::Bytes(b"another artifact".to_vec()),
+                )
+                .expect_err("another artifact verified");
                 assert_eq!(other.kind(), ErrorKind::Artifact, "{what}: {other}");
             }
         }
@@ -79,11 +107,25 @@ fn p384_key_with_sha256_digest_verifies_from_its_sha256_digest() {
         logged: HashAlgorithm::Sha256,
     }
     .mint(&instance, ARTIFACT);
-    verify(&instance, &bundle, &by_digest(HashAlgorithm::Sha256, ARTIFACT)).expect("P-384 over SHA-256 verifies");
+    verify(
+        &instance,
+        &bundle,
+        &by_digest(HashAlgorithm::Sha256, ARTIFACT),
+    )
+    .expect("P-384 over SHA-256 verifies");
     // The SHA-384 digest of the same file is not what the bundle declares.
-    let e = verify(&instance, &bundle, &by_digest(HashAlgorithm::Sha384, ARTIFACT)).unwrap_err();
+    let e = verify(
+        &instance,
+        &bundle,
+        &by_digest(HashAlgorithm::Sha384, ARTIFACT),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Artifact, "{e}");
-    assert!(e.to_string().contains("given as a sha384 digest, but sha256 is needed"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("given as a sha384 digest, but sha256 is needed"),
+        "{e}"
+    );
 }
 
 /// The signature is checked with the declared hash only: a P-384
@@ -93,18 +135,52 @@ fn p384_key_with_sha256_digest_verifies_from_its_sha256_digest() {
 fn signature_under_another_hash_than_declared_is_refused() {
     let instance = Instance::new();
     let cases = [
-        (KeyAlgorithm::EcdsaP384, SignatureAlgorithm::EcdsaSha384, HashAlgorithm::Sha256),
-        (KeyAlgorithm::EcdsaP384, SignatureAlgorithm::EcdsaSha256, HashAlgorithm::Sha384),
-        (KeyAlgorithm::EcdsaP256, SignatureAlgorithm::EcdsaSha256, HashAlgorithm::Sha512),
-        (KeyAlgorithm::EcdsaP521, SignatureAlgorithm::EcdsaSha512, HashAlgorithm::Sha256),
-        (KeyAlgorithm::Rsa, SignatureAlgorithm::RsaPkcs1Sha256, HashAlgorithm::Sha384),
-        (KeyAlgorithm::Rsa, SignatureAlgorithm::RsaPssSha512, HashAlgorithm::Sha256),
+        (
+            KeyAlgorithm::EcdsaP384,
+            SignatureAlgorithm::EcdsaSha384,
+            HashAlgorithm::Sha256,
+        ),
+        (
+            KeyAlgorithm::EcdsaP384,
+            SignatureAlgorithm::EcdsaSha256,
+            HashAlgorithm::Sha384,
+        ),
+        (
+            KeyAlgorithm::EcdsaP256,
+            SignatureAlgorithm::EcdsaSha256,
+            HashAlgorithm::Sha512,
+        ),
+        (
+            KeyAlgorithm::EcdsaP521,
+            SignatureAlgorithm::EcdsaSha512,
+            HashAlgorithm::Sha256,
+        ),
+        (
+            KeyAlgorithm::Rsa,
+            SignatureAlgorithm::RsaPkcs1Sha256,
+            HashAlgorithm::Sha384,
+        ),
+        (
+            KeyAlgorithm::Rsa,
+            SignatureAlgorithm::RsaPssSha512,
+            HashAlgorithm::Sha256,
+        ),
     ];
     for (key_alg, scheme, declared) in cases {
         let signer = instance.signer(key_alg);
-        let bundle = MessageBundle { signer: &signer, scheme, declared, logged: declared }.mint(&instance, ARTIFACT);
+        let bundle = MessageBundle {
+            signer: &signer,
+            scheme,
+            declared,
+            logged: declared,
+        }
+        .mint(&instance, ARTIFACT);
         let e = verify(&instance, &bundle, &Artifact::Bytes(ARTIFACT.to_vec())).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Signature, "{key_alg:?} {scheme:?} declared {declared:?}: {e}");
+        assert_eq!(
+            e.kind(),
+            ErrorKind::Signature,
+            "{key_alg:?} {scheme:?} declared {declared:?}: {e}"
+        );
     }
 }
 
@@ -121,9 +197,19 @@ fn bundle_and_log_entry_digest_algorithms_must_agree() {
         (HashAlgorithm::Sha256, HashAlgorithm::Sha512),
     ] {
         let scheme = SignatureAlgorithm::for_key_and_hash(KeyAlgorithm::EcdsaP384, declared)[0];
-        let bundle = MessageBundle { signer: &signer, scheme, declared, logged }.mint(&instance, ARTIFACT);
+        let bundle = MessageBundle {
+            signer: &signer,
+            scheme,
+            declared,
+            logged,
+        }
+        .mint(&instance, ARTIFACT);
         let e = verify(&instance, &bundle, &Artifact::Bytes(ARTIFACT.to_vec())).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::LogEntry, "{declared:?} vs {logged:?}: {e}");
+        assert_eq!(
+            e.kind(),
+            ErrorKind::LogEntry,
+            "{declared:?} vs {logged:?}: {e}"
+        );
         let msg = e.to_string();
         assert!(msg.contains("digest algorithm differs"), "{msg}");
         assert!(msg.contains(logged.name()), "{msg}");
@@ -137,10 +223,23 @@ fn bundle_and_log_entry_digest_algorithms_must_agree() {
 fn rsa_pss_and_pkcs1_with_declared_hash() {
     let instance = Instance::new();
     let signer = instance.signer(KeyAlgorithm::Rsa);
-    for scheme in [SignatureAlgorithm::RsaPssSha384, SignatureAlgorithm::RsaPkcs1Sha384] {
-        let bundle = MessageBundle { signer: &signer, scheme, declared: HashAlgorithm::Sha384, logged: HashAlgorithm::Sha384 }
-            .mint(&instance, ARTIFACT);
-        verify(&instance, &bundle, &by_digest(HashAlgorithm::Sha384, ARTIFACT)).unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
+    for scheme in [
+        SignatureAlgorithm::RsaPssSha384,
+        SignatureAlgorithm::RsaPkcs1Sha384,
+    ] {
+        let bundle = MessageBundle {
+            signer: &signer,
+            scheme,
+            declared: HashAlgorithm::Sha384,
+            logged: HashAlgorithm::Sha384,
+        }
+        .mint(&instance, ARTIFACT);
+        verify(
+            &instance,
+            &bundle,
+            &by_digest(HashAlgorithm::Sha384, ARTIFACT),
+        )
+        .unwrap_or_else(|e| panic!("{scheme:?}: {e}"));
     }
 }
 
@@ -154,7 +253,9 @@ fn without_message_digest_the_entry_names_the_hash() {
     let signer = instance.signer(KeyAlgorithm::EcdsaP384);
     let strip = |bundle: Vec<u8>| {
         let mut v: serde_json::Value = serde_json::from_slice(&bundle).expect("bundle JSON");
-        let ms = v["messageSignature"].as_object_mut().expect("message signature");
+        let ms = v["messageSignature"]
+            .as_object_mut()
+            .expect("message signature");
         assert!(ms.remove("messageDigest").is_some());
         serde_json::to_vec(&v).expect("bundle JSON")
     };
@@ -168,7 +269,12 @@ fn without_message_digest_the_entry_names_the_hash() {
         .mint(&instance, ARTIFACT),
     );
     verify(&instance, &bundle, &Artifact::Bytes(ARTIFACT.to_vec())).expect("hash from the entry");
-    verify(&instance, &bundle, &by_digest(HashAlgorithm::Sha256, ARTIFACT)).expect("by sha256 digest");
+    verify(
+        &instance,
+        &bundle,
+        &by_digest(HashAlgorithm::Sha256, ARTIFACT),
+    )
+    .expect("by sha256 digest");
 
     let bundle = strip(
         MessageBundle {

@@ -62,16 +62,15 @@ fn the_case_verifies_as_published_and_at_the_window_edges() {
     // validFor is a closed interval.
     verify_with_log_key_window(window("2025-04-16T00:00:00Z", Some(TIMESTAMP)))
         .expect("key valid until exactly the timestamp");
-    verify_with_log_key_window(window(TIMESTAMP, None)).expect("key valid from exactly the timestamp");
+    verify_with_log_key_window(window(TIMESTAMP, None))
+        .expect("key valid from exactly the timestamp");
 }
 
 #[test]
 fn a_checkpoint_from_a_retired_log_key_does_not_count() {
-    let err = verify_with_log_key_window(window(
-        "2025-04-16T00:00:00Z",
-        Some("2025-06-12T12:02:19Z"),
-    ))
-    .unwrap_err();
+    let err =
+        verify_with_log_key_window(window("2025-04-16T00:00:00Z", Some("2025-06-12T12:02:19Z")))
+            .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::LogEntry, "{err}");
     let message = err.to_string();
     assert!(

@@ -24,8 +24,15 @@ fn sha512_only() -> serde_json::Value {
     json!({"sha512": hex::encode(HashAlgorithm::Sha512.digest(PACKAGE))})
 }
 
-fn verify(instance: &Instance, bundle: &[u8], artifact: &Artifact) -> Result<(), VerificationError> {
-    instance.verifier().verify_json(bundle, artifact, &Instance::policy()).map(|_| ())
+fn verify(
+    instance: &Instance,
+    bundle: &[u8],
+    artifact: &Artifact,
+) -> Result<(), VerificationError> {
+    instance
+        .verifier()
+        .verify_json(bundle, artifact, &Instance::policy())
+        .map(|_| ())
 }
 
 fn v1_bundle(instance: &Instance, signer: &Signer, dsse: &Dsse, kind: &str) -> Vec<u8> {
@@ -33,7 +40,10 @@ fn v1_bundle(instance: &Instance, signer: &Signer, dsse: &Dsse, kind: &str) -> V
         "dsse" => ("0.0.1", dsse.dsse_v001_body(signer)),
         _ => ("0.0.2", dsse.intoto_v002_body(signer)),
     };
-    dsse.bundle(signer, instance.v1_entry(kind, version, &body, signer.issued_at, true))
+    dsse.bundle(
+        signer,
+        instance.v1_entry(kind, version, &body, signer.issued_at, true),
+    )
 }
 
 /// A statement whose only subject digest is SHA-512 verifies with the file
@@ -49,18 +59,35 @@ fn sha512_only_subject_by_file_and_by_digest() {
     std::fs::write(&path, PACKAGE).expect("write package");
     for kind in ["dsse", "intoto"] {
         let bundle = v1_bundle(&instance, &signer, &dsse, kind);
-        verify(&instance, &bundle, &Artifact::File(path.clone())).unwrap_or_else(|e| panic!("{kind}, by file: {e}"));
-        let sha512 = format!("sha512:{}", hex::encode(HashAlgorithm::Sha512.digest(PACKAGE)));
-        verify(&instance, &bundle, &Artifact::from_arg(&sha512)).unwrap_or_else(|e| panic!("{kind}, by digest: {e}"));
+        verify(&instance, &bundle, &Artifact::File(path.clone()))
+            .unwrap_or_else(|e| panic!("{kind}, by file: {e}"));
+        let sha512 = format!(
+            "sha512:{}",
+            hex::encode(HashAlgorithm::Sha512.digest(PACKAGE))
+        );
+        verify(&instance, &bundle, &Artifact::from_arg(&sha512))
+            .unwrap_or_else(|e| panic!("{kind}, by digest: {e}"));
 
-        let sha256 = format!("sha256:{}", hex::encode(HashAlgorithm::Sha256.digest(PACKAGE)));
+        let sha256 = format!(
+            "sha256:{}",
+            hex::encode(HashAlgorithm::Sha256.digest(PACKAGE))
+        );
         let e = verify(&instance, &bundle, &Artifact::from_arg(&sha256)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Artifact, "{e}");
         assert!(e.to_string().contains("named by [sha512] only"), "{e}");
 
-        let e = verify(&instance, &bundle, &Artifact::Bytes(b"another tarball".to_vec())).unwrap_err();
+        let e = verify(
+            &instance,
+            &bundle,
+            &Artifact::Bytes(b"another tarball".to_vec()),
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Artifact, "{e}");
-        assert!(e.to_string().contains("not among the in-toto statement's subjects"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("not among the in-toto statement's subjects"),
+            "{e}"
+        );
     }
     std::fs::remove_file(path).expect("remove package");
 }
@@ -72,15 +99,24 @@ fn every_digest_of_a_subject_must_match() {
     let instance = Instance::new();
     let signer = instance.signer(KeyAlgorithm::EcdsaP256);
     let sha256 = hex::encode(HashAlgorithm::Sha256.digest(PACKAGE));
-    let bad = statement(json!({"sha256": sha256, "sha512": hex::encode(HashAlgorithm::Sha512.digest(b"x"))}));
+    let bad = statement(
+        json!({"sha256": sha256, "sha512": hex::encode(HashAlgorithm::Sha512.digest(b"x"))}),
+    );
     let dsse = Dsse::sign(&signer, &bad);
     let bundle = v1_bundle(&instance, &signer, &dsse, "dsse");
     let e = verify(&instance, &bundle, &Artifact::Bytes(PACKAGE.to_vec())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Artifact, "{e}");
     // Given only the SHA-256, the one digest that can be compared matches.
-    verify(&instance, &bundle, &Artifact::from_arg(&format!("sha256:{sha256}"))).expect("sha256 subject digest");
+    verify(
+        &instance,
+        &bundle,
+        &Artifact::from_arg(&format!("sha256:{sha256}")),
+    )
+    .expect("sha256 subject digest");
 
-    let good = statement(json!({"sha256": sha256, "sha512": hex::encode(HashAlgorithm::Sha512.digest(PACKAGE))}));
+    let good = statement(
+        json!({"sha256": sha256, "sha512": hex::encode(HashAlgorithm::Sha512.digest(PACKAGE))}),
+    );
     let dsse = Dsse::sign(&signer, &good);
     let bundle = v1_bundle(&instance, &signer, &dsse, "dsse");
     verify(&instance, &bundle, &Artifact::Bytes(PACKAGE.to_vec())).expect("both digests match");
@@ -94,20 +130,50 @@ fn rekor_v2_dsse_entry_kind_is_refused() {
     let instance = Instance::new();
     let signer = instance.signer(KeyAlgorithm::EcdsaP256);
     let dsse = Dsse::sign(&signer, &statement(sha512_only()));
-    let entry = instance.v1_entry("dsse", "0.0.2", &dsse.dsse_v002_body(&signer), signer.issued_at, true);
+    let entry = instance.v1_entry(
+        "dsse",
+        "0.0.2",
+        &dsse.dsse_v002_body(&signer),
+        signer.issued_at,
+        true,
+    );
     let bundle = dsse.bundle(&signer, entry);
     let e = verify(&instance, &bundle, &Artifact::Bytes(PACKAGE.to_vec())).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::LogEntry, "{e}");
     let msg = e.to_string();
-    assert!(msg.contains("unsupported entry type 'dsse:0.0.2' for a DSSE bundle"), "{msg}");
+    assert!(
+        msg.contains("unsupported entry type 'dsse:0.0.2' for a DSSE bundle"),
+        "{msg}"
+    );
     assert!(msg.contains("hashedrekord 0.0.2"), "{msg}");
 
-    let entry = instance.v1_entry("hashedrekord", "0.0.2", &dsse.hashedrekord_v002_body(&signer), signer.issued_at, true);
+    let entry = instance.v1_entry(
+        "hashedrekord",
+        "0.0.2",
+        &dsse.hashedrekord_v002_body(&signer),
+        signer.issued_at,
+        true,
+    );
     let bundle = dsse.bundle(&signer, entry);
-    verify(&instance, &bundle, &Artifact::Bytes(PACKAGE.to_vec())).expect("DSSE as hashedrekord 0.0.2");
+    verify(&instance, &bundle, &Artifact::Bytes(PACKAGE.to_vec()))
+        .expect("DSSE as hashedrekord 0.0.2");
     // And that entry is bound to the envelope: another payload's PAE is refused.
-    let other = Dsse::sign(&signer, &statement(json!({"sha512": hex::encode(HashAlgorithm::Sha512.digest(b"x"))})));
-    let entry = instance.v1_entry("hashedrekord", "0.0.2", &other.hashedrekord_v002_body(&signer), signer.issued_at, true);
-    let e = verify(&instance, &dsse.bundle(&signer, entry), &Artifact::Bytes(PACKAGE.to_vec())).unwrap_err();
+    let other = Dsse::sign(
+        &signer,
+        &statement(json!({"sha512": hex::encode(HashAlgorithm::Sha512.digest(b"x"))})),
+    );
+    let entry = instance.v1_entry(
+        "hashedrekord",
+        "0.0.2",
+        &other.hashedrekord_v002_body(&signer),
+        signer.issued_at,
+        true,
+    );
+    let e = verify(
+        &instance,
+        &dsse.bundle(&signer, entry),
+        &Artifact::Bytes(PACKAGE.to_vec()),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("artifact digest differs"), "{e}");
 }

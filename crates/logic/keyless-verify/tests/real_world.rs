@@ -5,14 +5,21 @@
 //! intermediate from sigstore-python of May 2023, whose ephemeral key is
 //! P-384 and whose message digest is SHA-256.
 
-use keyless_verify::{Artifact, ErrorKind, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions};
+use keyless_verify::{
+    Artifact, ErrorKind, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions,
+};
 use serde_json::Value;
 
 const ID: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
 
 fn data(name: &str) -> Vec<u8> {
-    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)).expect("test data")
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name),
+    )
+    .expect("test data")
 }
 
 fn json(name: &str) -> Value {
@@ -24,8 +31,16 @@ fn verify(bundle: &Value, artifact: &[u8]) -> Result<(), keyless_verify::Verific
 }
 
 /// Verify by file and by `sha256:<hex>`, for the identity `san`/`issuer`.
-fn verify_as(bundle: &Value, artifact: &[u8], san: &str, issuer: &str) -> Result<(), keyless_verify::VerificationError> {
-    let verifier = Verifier::new(TrustMaterial::public_good().expect("public-good root"), VerifierOptions::default());
+fn verify_as(
+    bundle: &Value,
+    artifact: &[u8],
+    san: &str,
+    issuer: &str,
+) -> Result<(), keyless_verify::VerificationError> {
+    let verifier = Verifier::new(
+        TrustMaterial::public_good().expect("public-good root"),
+        VerifierOptions::default(),
+    );
     let policy = Policy::identity(Identity::new(Matcher::exact(san), Matcher::exact(issuer)));
     let bytes = serde_json::to_vec(bundle).expect("bundle JSON");
     verifier.verify_json(&bytes, &Artifact::Bytes(artifact.to_vec()), &policy)?;
@@ -42,7 +57,11 @@ fn v01_with_inclusion_promise_only() {
     let mut bundle = json("happy-path-v0.1.sigstore.json");
     verify(&bundle, &data("a.txt")).expect("as published");
     let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
-    assert!(entry.as_object_mut().expect("entry").remove("inclusionProof").is_some());
+    assert!(entry
+        .as_object_mut()
+        .expect("entry")
+        .remove("inclusionProof")
+        .is_some());
     verify(&bundle, &data("a.txt")).expect("promise only");
 
     bundle["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=0.2".into();
@@ -62,13 +81,21 @@ fn v01_chain_with_intermediate_p384_key_sha256_digest() {
     const OAUTH: &str = "https://github.com/login/oauth";
     let mut bundle = json("with-root-cert-v0.1.sigstore.json");
     let artifact = data("with-root-cert-v0.1.artifact");
-    assert_eq!(bundle["messageSignature"]["messageDigest"]["algorithm"], "SHA2_256");
+    assert_eq!(
+        bundle["messageSignature"]["messageDigest"]["algorithm"],
+        "SHA2_256"
+    );
     let certs = bundle["verificationMaterial"]["x509CertificateChain"]["certificates"]
         .as_array_mut()
         .expect("chain");
-    let leaf = keyless_x509::Certificate::from_der(&keyless_types::b64::decode(certs[0]["rawBytes"].as_str().expect("leaf")).expect("base64"))
-        .expect("leaf parses");
-    assert_eq!(leaf.public_key().expect("leaf key").algorithm(), keyless_crypto::KeyAlgorithm::EcdsaP384);
+    let leaf = keyless_x509::Certificate::from_der(
+        &keyless_types::b64::decode(certs[0]["rawBytes"].as_str().expect("leaf")).expect("base64"),
+    )
+    .expect("leaf parses");
+    assert_eq!(
+        leaf.public_key().expect("leaf key").algorithm(),
+        keyless_crypto::KeyAlgorithm::EcdsaP384
+    );
     // As published: leaf, root, intermediate.
     assert_eq!(certs.len(), 3, "leaf, root, intermediate");
     let e = verify_as(&bundle, &artifact, SAN, OAUTH).unwrap_err();
@@ -84,13 +111,29 @@ fn v01_chain_with_intermediate_p384_key_sha256_digest() {
     let e = verify_as(&bundle, &artifact, SAN, OAUTH).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Checkpoint, "{e}");
     let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
-    assert!(entry.as_object_mut().expect("entry").remove("inclusionProof").is_some());
+    assert!(entry
+        .as_object_mut()
+        .expect("entry")
+        .remove("inclusionProof")
+        .is_some());
     verify_as(&bundle, &artifact, SAN, OAUTH).expect("leaf and intermediate, P-384 over SHA-256");
 
     // The SHA-384 digest of the file is not what the bundle declares.
-    let verifier = Verifier::new(TrustMaterial::public_good().expect("public-good root"), VerifierOptions::default());
+    let verifier = Verifier::new(
+        TrustMaterial::public_good().expect("public-good root"),
+        VerifierOptions::default(),
+    );
     let policy = Policy::identity(Identity::new(Matcher::exact(SAN), Matcher::exact(OAUTH)));
-    let sha384 = Artifact::from_arg(&format!("sha384:{}", hex::encode(keyless_crypto::HashAlgorithm::Sha384.digest(&artifact))));
-    let e = verifier.verify_json(&serde_json::to_vec(&bundle).expect("JSON"), &sha384, &policy).unwrap_err();
+    let sha384 = Artifact::from_arg(&format!(
+        "sha384:{}",
+        hex::encode(keyless_crypto::HashAlgorithm::Sha384.digest(&artifact))
+    ));
+    let e = verifier
+        .verify_json(
+            &serde_json::to_vec(&bundle).expect("JSON"),
+            &sha384,
+            &policy,
+        )
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Artifact, "{e}");
 }

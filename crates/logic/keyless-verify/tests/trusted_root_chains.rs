@@ -4,7 +4,9 @@
 //! still fails every bundle that chains through it, every time, with the
 //! chain named as the failed check.
 
-use keyless_verify::{Artifact, ErrorKind, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions};
+use keyless_verify::{
+    Artifact, ErrorKind, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions,
+};
 use keyless_x509::Certificate;
 
 const ID: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
@@ -27,7 +29,9 @@ fn verify(trust: TrustMaterial) -> Result<(), keyless_verify::VerificationError>
     // Twice with one verifier: the second verification must not be
     // answered from anything the first one left behind.
     verifier.verify_json(&bundle, &artifact, &policy)?;
-    verifier.verify_json(&bundle, &artifact, &policy).map(|_| ())
+    verifier
+        .verify_json(&bundle, &artifact, &policy)
+        .map(|_| ())
 }
 
 #[test]

@@ -43,16 +43,20 @@ fn cpu_time() -> Option<Duration> {
 }
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// One worker: a kept-alive connection, `n` sequential requests.
 async fn worker(addr: std::net::SocketAddr, body: Bytes, n: usize) -> Vec<Duration> {
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
-    let (mut send, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .expect("handshake");
+    let (mut send, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("handshake");
     tokio::spawn(conn);
     let mut lat = Vec::with_capacity(n);
     for _ in 0..n {
@@ -78,25 +82,35 @@ async fn main() {
     let concurrency = env("BENCH_CONCURRENCY", 8);
     let which = std::env::var("BENCH_INTERMEDIATE").unwrap_or_else(|_| "both".into());
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
 
     println!("-- raw crypto (keyless-crypto over aws-lc-rs), one core --");
     let mut rates = std::collections::HashMap::new();
-    for (name, alg) in [("ECDSA P-256", KeyAlgorithm::EcdsaP256), ("ECDSA P-384", KeyAlgorithm::EcdsaP384)] {
+    for (name, alg) in [
+        ("ECDSA P-256", KeyAlgorithm::EcdsaP256),
+        ("ECDSA P-384", KeyAlgorithm::EcdsaP384),
+    ] {
         let k = SigningKey::generate(alg).expect("key");
         let sig = k.sign(b"message").expect("sign");
         let s = rate(&format!("{name} sign"), || {
             let _ = k.sign(b"message");
         });
         let v = rate(&format!("{name} verify"), || {
-            let _ = k.public_key().verify(k.signature_algorithm(), b"message", &sig);
+            let _ = k
+                .public_key()
+                .verify(k.signature_algorithm(), b"message", &sig);
         });
         rates.insert(alg, (s, v));
     }
 
     let dir = std::env::temp_dir().join(format!("keyless-ca-bench-{}", std::process::id()));
-    let oidc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let oidc = keyless_oidc_dev::open_for(OidcDevConfig::new(dir.join("oidc")), &oidc_listener).expect("oidc");
+    let oidc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let oidc = keyless_oidc_dev::open_for(OidcDevConfig::new(dir.join("oidc")), &oidc_listener)
+        .expect("oidc");
     let app = keyless_oidc_dev::router(oidc.clone());
     tokio::spawn(async move { axum::serve(oidc_listener, app).await });
     let token = oidc.mint(&MintOptions::default()).expect("token");
@@ -116,13 +130,21 @@ async fn main() {
     let algs: Vec<(&str, KeyAlgorithm)> = match which.as_str() {
         "p384" => vec![("P-384", KeyAlgorithm::EcdsaP384)],
         "p256" => vec![("P-256", KeyAlgorithm::EcdsaP256)],
-        _ => vec![("P-384", KeyAlgorithm::EcdsaP384), ("P-256", KeyAlgorithm::EcdsaP256)],
+        _ => vec![
+            ("P-384", KeyAlgorithm::EcdsaP384),
+            ("P-256", KeyAlgorithm::EcdsaP256),
+        ],
     };
     for (label, alg) in algs {
-        let ca_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let ca_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = ca_listener.local_addr().expect("addr");
         let issuers = serde_json::from_value(oidc.ca_issuers_config()).expect("config");
-        let mut config = CaConfig::new(dir.join(format!("ca-{label}")), IssuersSource::Inline(issuers));
+        let mut config = CaConfig::new(
+            dir.join(format!("ca-{label}")),
+            IssuersSource::Inline(issuers),
+        );
         config.keys.intermediate_algorithm = alg;
         let ca = CaState::new(&config, &format!("http://{addr}")).expect("ca");
         let app = keyless_ca::router(ca.clone());
@@ -144,7 +166,9 @@ async fn main() {
         let cpu0 = cpu_time();
         let start = Instant::now();
         let per_task = requests / concurrency;
-        let tasks: Vec<_> = (0..concurrency).map(|_| tokio::spawn(worker(addr, body.clone(), per_task))).collect();
+        let tasks: Vec<_> = (0..concurrency)
+            .map(|_| tokio::spawn(worker(addr, body.clone(), per_task)))
+            .collect();
         let mut lat = Vec::new();
         for t in tasks {
             lat.extend(t.await.expect("task"));
@@ -154,12 +178,19 @@ async fn main() {
         lat.sort();
         let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
         println!("certificates issued          {:>10}", lat.len());
-        println!("throughput                   {:>10.0} certs/s", lat.len() as f64 / elapsed.as_secs_f64());
+        println!(
+            "throughput                   {:>10.0} certs/s",
+            lat.len() as f64 / elapsed.as_secs_f64()
+        );
         println!("latency p50                  {:>10.2?}", pct(0.50));
         println!("latency p99                  {:>10.2?}", pct(0.99));
         if let Some(cpu) = cpu {
             let per_cert = cpu.as_secs_f64() / lat.len() as f64;
-            println!("CPU used (CA + client)       {:>10.2?}  = {:.0} µs per certificate", cpu, per_cert * 1e6);
+            println!(
+                "CPU used (CA + client)       {:>10.2?}  = {:.0} µs per certificate",
+                cpu,
+                per_cert * 1e6
+            );
             println!(
                 "CPU share we got            {:>9.0}%  of {cores} cores (the rest went to other processes or idle)",
                 100.0 * cpu.as_secs_f64() / (elapsed.as_secs_f64() * cores as f64)

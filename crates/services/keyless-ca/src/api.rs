@@ -68,7 +68,11 @@ impl IntoResponse for ApiError {
             tracing::info!(error = %message, "certificate request rejected");
         }
         let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (code, Json(json!({"code": grpc_code(status), "message": message}))).into_response()
+        (
+            code,
+            Json(json!({"code": grpc_code(status), "message": message})),
+        )
+            .into_response()
     }
 }
 
@@ -76,13 +80,17 @@ async fn read_body(state: &CaState, body: Body) -> Result<Vec<u8>, RequestError>
     axum::body::to_bytes(body, state.max_body_bytes)
         .await
         .map(|b| b.to_vec())
-        .map_err(|_| RequestError::TooLarge { max: state.max_body_bytes })
+        .map_err(|_| RequestError::TooLarge {
+            max: state.max_body_bytes,
+        })
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, RequestError> {
@@ -133,10 +141,18 @@ fn pick_token(body: Option<String>, headers: &HeaderMap) -> Result<String, Reque
     }
 }
 
-async fn signing_cert_v2(State(state): State<Arc<CaState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn signing_cert_v2(
+    State(state): State<Arc<CaState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
-    let req: V2Request = serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
-    let token = pick_token(req.credentials.and_then(|c| c.oidc_identity_token), &headers)?;
+    let req: V2Request =
+        serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
+    let token = pick_token(
+        req.credentials.and_then(|c| c.oidc_identity_token),
+        &headers,
+    )?;
     let key_request = match (req.public_key_request, req.certificate_signing_request) {
         (Some(pk), None) => KeyRequest::Signed {
             public_key: pk.public_key.content.into_bytes(),
@@ -145,7 +161,9 @@ async fn signing_cert_v2(State(state): State<Arc<CaState>>, headers: HeaderMap, 
                 "publicKeyRequest.proofOfPossession",
                 pk.proof_of_possession
                     .as_deref()
-                    .ok_or(RequestError::MissingField { field: "publicKeyRequest.proofOfPossession" })?,
+                    .ok_or(RequestError::MissingField {
+                        field: "publicKeyRequest.proofOfPossession",
+                    })?,
             )?,
         },
         (None, Some(csr)) => KeyRequest::Csr(b64("certificateSigningRequest", &csr)?),
@@ -174,20 +192,34 @@ struct V1PublicKey {
 
 /// v1: base64 key (PEM or DER) and base64 signature over the challenge;
 /// the answer is a PEM chain, leaf first.
-async fn signing_cert_v1(State(state): State<Arc<CaState>>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn signing_cert_v1(
+    State(state): State<Arc<CaState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
-    let req: V1Request = serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
+    let req: V1Request =
+        serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
     let token = pick_token(None, &headers)?;
     let key_request = KeyRequest::Signed {
         public_key: b64("publicKey.content", &req.public_key.content)?,
         algorithm: req.public_key.algorithm.map(|a| a.to_ascii_uppercase()),
         proof: b64(
             "signedEmailAddress",
-            req.signed_email_address.as_deref().ok_or(RequestError::MissingField { field: "signedEmailAddress" })?,
+            req.signed_email_address
+                .as_deref()
+                .ok_or(RequestError::MissingField {
+                    field: "signedEmailAddress",
+                })?,
         )?,
     };
     let chain = state.issue(&token, &key_request).await?;
-    Ok((StatusCode::CREATED, [(header::CONTENT_TYPE, "application/pem-certificate-chain")], chain.concat()).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        chain.concat(),
+    )
+        .into_response())
 }
 
 async fn trust_bundle(State(state): State<Arc<CaState>>) -> Json<Value> {
@@ -195,7 +227,11 @@ async fn trust_bundle(State(state): State<Arc<CaState>>) -> Json<Value> {
 }
 
 async fn root_cert_v1(State(state): State<Arc<CaState>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/pem-certificate-chain")], state.chain_pem.concat()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        state.chain_pem.concat(),
+    )
+        .into_response()
 }
 
 async fn configuration(State(state): State<Arc<CaState>>) -> Json<Value> {
@@ -220,7 +256,11 @@ fn issuer_json(mut v: Value, iss: &crate::config::IssuerConfig) -> Value {
 }
 
 async fn trusted_root(State(state): State<Arc<CaState>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], state.trusted_root_json.clone()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.trusted_root_json.clone(),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -242,13 +282,19 @@ async fn add_pre_chain(State(state): State<Arc<CaState>>, body: Body) -> Respons
         return ct_error(CtError::Malformed("request too large".into()));
     };
     let Ok(req) = serde_json::from_slice::<AddChain>(&body) else {
-        return ct_error(CtError::Malformed("body is not {\"chain\": [base64 DER…]}".into()));
+        return ct_error(CtError::Malformed(
+            "body is not {\"chain\": [base64 DER…]}".into(),
+        ));
     };
     let chain: Result<Vec<Vec<u8>>, _> = req.chain.iter().map(|c| B64.decode(c)).collect();
     let Ok(chain) = chain else {
         return ct_error(CtError::Malformed("chain entry is not base64".into()));
     };
-    match state.ct.add_pre_chain(&chain).and_then(|sct| Ok((sct.digitally_signed()?, sct))) {
+    match state
+        .ct
+        .add_pre_chain(&chain)
+        .and_then(|sct| Ok((sct.digitally_signed()?, sct)))
+    {
         Ok((ds, sct)) => Json(json!({
             "sct_version": 0,
             "id": B64.encode(sct.log_id),

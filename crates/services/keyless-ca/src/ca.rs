@@ -25,7 +25,9 @@ pub struct Issuer {
 
 impl std::fmt::Debug for Issuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Issuer").field("intermediate", &self.intermediate.subject()).finish_non_exhaustive()
+        f.debug_struct("Issuer")
+            .field("intermediate", &self.intermediate.subject())
+            .finish_non_exhaustive()
     }
 }
 
@@ -37,8 +39,18 @@ pub struct IssuedChain {
 }
 
 impl Issuer {
-    pub fn new(intermediate: Certificate, intermediate_key: impl Into<CaKey>, root: Certificate, ct: Arc<dyn CtSubmitter>) -> Self {
-        Self { intermediate, intermediate_key: intermediate_key.into(), root, ct }
+    pub fn new(
+        intermediate: Certificate,
+        intermediate_key: impl Into<CaKey>,
+        root: Certificate,
+        ct: Arc<dyn CtSubmitter>,
+    ) -> Self {
+        Self {
+            intermediate,
+            intermediate_key: intermediate_key.into(),
+            root,
+            ct,
+        }
     }
 
     pub fn intermediate(&self) -> &Certificate {
@@ -50,21 +62,48 @@ impl Issuer {
     }
 
     /// Issue a certificate for `principal` over `key`, valid from `now`.
-    pub fn issue(&self, principal: &Principal, key: &PublicKey, now: i64) -> Result<IssuedChain, CaError> {
+    pub fn issue(
+        &self,
+        principal: &Principal,
+        key: &PublicKey,
+        now: i64,
+    ) -> Result<IssuedChain, CaError> {
         let template = LeafTemplate::new(now, &self.intermediate)?;
-        let pre_tbs = leaf_tbs(principal, key, &self.intermediate, &self.intermediate_key, &template, &CtSlot::Poison)?;
+        let pre_tbs = leaf_tbs(
+            principal,
+            key,
+            &self.intermediate,
+            &self.intermediate_key,
+            &template,
+            &CtSlot::Poison,
+        )?;
         let precert = sign(pre_tbs, &self.intermediate_key)?;
-        let chain = [precert, self.intermediate.der().to_vec(), self.root.der().to_vec()];
+        let chain = [
+            precert,
+            self.intermediate.der().to_vec(),
+            self.root.der().to_vec(),
+        ];
         // Our own precertificate, signed just above: the log need not
         // verify that signature again (it still checks the chain tail).
         let sct = self.ct.add_own_pre_chain(&chain)?;
         let list = SignedCertificateTimestamp::list_to_tls(std::slice::from_ref(&sct))?;
-        let tbs = leaf_tbs(principal, key, &self.intermediate, &self.intermediate_key, &template, &CtSlot::Scts(list))?;
+        let tbs = leaf_tbs(
+            principal,
+            key,
+            &self.intermediate,
+            &self.intermediate_key,
+            &template,
+            &CtSlot::Scts(list),
+        )?;
         let leaf = sign(tbs, &self.intermediate_key)?;
         // Cheap sanity check that what we hand out parses as we encoded it.
         Certificate::from_der(&leaf).map_err(|e| IssueError::SelfCheck(e.to_string()))?;
         Ok(IssuedChain {
-            certificates: vec![leaf, self.intermediate.der().to_vec(), self.root.der().to_vec()],
+            certificates: vec![
+                leaf,
+                self.intermediate.der().to_vec(),
+                self.root.der().to_vec(),
+            ],
             sct,
         })
     }

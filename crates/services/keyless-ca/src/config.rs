@@ -73,17 +73,37 @@ pub struct IssuerConfig {
     #[serde(rename = "Type")]
     pub kind: IssuerType,
     /// Which `CIIssuerMetadata` entry renders SAN and extensions.
-    #[serde(rename = "CIProvider", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "CIProvider",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub ci_provider: Option<String>,
     /// `uri`: required scheme+host prefix of `sub`; `username`: the domain appended.
-    #[serde(rename = "SubjectDomain", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SubjectDomain",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub subject_domain: Option<String>,
-    #[serde(rename = "SPIFFETrustDomain", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "SPIFFETrustDomain",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub spiffe_trust_domain: Option<String>,
-    #[serde(rename = "ChallengeClaim", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ChallengeClaim",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub challenge_claim: Option<String>,
     /// Only for development issuers: accept `email` without `email_verified`.
-    #[serde(rename = "SkipEmailVerification", default, skip_serializing_if = "is_false")]
+    #[serde(
+        rename = "SkipEmailVerification",
+        default,
+        skip_serializing_if = "is_false"
+    )]
     pub skip_email_verification: bool,
 }
 
@@ -164,7 +184,10 @@ impl Issuers {
                 iss.issuer_url = url.clone();
             }
             if &iss.issuer_url != url {
-                return Err(format!("OIDCIssuers key {url:?} differs from its IssuerURL {:?}", iss.issuer_url));
+                return Err(format!(
+                    "OIDCIssuers key {url:?} differs from its IssuerURL {:?}",
+                    iss.issuer_url
+                ));
             }
             check_issuer(url, iss, &config.ci_issuer_metadata)?;
         }
@@ -202,11 +225,14 @@ impl Issuers {
         if let Some(c) = self.config.oidc_issuers.get(iss) {
             return Some(c.clone());
         }
-        self.meta.iter().find(|(re, _)| re.is_match(iss)).map(|(_, c)| {
-            let mut c = c.clone();
-            c.issuer_url = iss.to_string();
-            c
-        })
+        self.meta
+            .iter()
+            .find(|(re, _)| re.is_match(iss))
+            .map(|(_, c)| {
+                let mut c = c.clone();
+                c.issuer_url = iss.to_string();
+                c
+            })
     }
 
     pub fn ci_metadata(&self, name: &str) -> Option<&CiIssuerMetadata> {
@@ -257,8 +283,14 @@ fn check_issuer(
 
 fn meta(defaults: &[(&str, &str)], san: &str, exts: &[(&str, &str)]) -> CiIssuerMetadata {
     CiIssuerMetadata {
-        default_template_values: defaults.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        extension_templates: exts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        default_template_values: defaults
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        extension_templates: exts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         subject_alternative_name_template: san.into(),
     }
 }
@@ -314,12 +346,18 @@ pub fn builtin_ci_metadata() -> BTreeMap<String, CiIssuerMetadata> {
                     "refs/{{ if eq .ref_type \"branch\" }}heads/{{ else }}tags/{{ end }}{{ .ref }}",
                 ),
                 ("SourceRepositoryIdentifier", "project_id"),
-                ("SourceRepositoryOwnerURI", "{{ .url }}/{{ .namespace_path }}"),
+                (
+                    "SourceRepositoryOwnerURI",
+                    "{{ .url }}/{{ .namespace_path }}",
+                ),
                 ("SourceRepositoryOwnerIdentifier", "namespace_id"),
                 ("BuildConfigURI", "https://{{ .ci_config_ref_uri }}"),
                 ("BuildConfigDigest", "ci_config_sha"),
                 ("BuildTrigger", "pipeline_source"),
-                ("RunInvocationURI", "{{ .url }}/{{ .project_path }}/-/jobs/{{ .job_id }}"),
+                (
+                    "RunInvocationURI",
+                    "{{ .url }}/{{ .project_path }}/-/jobs/{{ .job_id }}",
+                ),
                 ("SourceRepositoryVisibilityAtSigning", "project_visibility"),
             ],
         ),
@@ -379,7 +417,10 @@ mod tests {
         )
         .unwrap();
         let issuers = Issuers::new(cfg).unwrap();
-        assert_eq!(issuers.get("https://a.example").unwrap().kind, IssuerType::Email);
+        assert_eq!(
+            issuers.get("https://a.example").unwrap().kind,
+            IssuerType::Email
+        );
         let m = issuers.get("https://x1.ci.example").unwrap();
         assert_eq!(m.issuer_url, "https://x1.ci.example");
         assert!(issuers.get("https://b.example").is_none());

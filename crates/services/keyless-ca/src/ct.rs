@@ -33,7 +33,9 @@ pub struct SignedCertificateTimestamp {
 }
 
 fn u16_len(n: usize) -> Result<[u8; 2], CtError> {
-    u16::try_from(n).map(u16::to_be_bytes).map_err(|_| CtError::Malformed("field longer than 65535 bytes".into()))
+    u16::try_from(n)
+        .map(u16::to_be_bytes)
+        .map_err(|_| CtError::Malformed("field longer than 65535 bytes".into()))
 }
 
 fn sct_err(e: SctError) -> CtError {
@@ -43,7 +45,12 @@ fn sct_err(e: SctError) -> CtError {
 impl SignedCertificateTimestamp {
     /// This SCT as `x509-cert`'s type, which keyless-x509 encodes.
     fn to_x509(&self) -> sct_types::SignedCertificateTimestamp {
-        keyless_x509::ecdsa_sha256_sct(self.log_id, self.timestamp, &self.extensions, &self.signature)
+        keyless_x509::ecdsa_sha256_sct(
+            self.log_id,
+            self.timestamp,
+            &self.extensions,
+            &self.signature,
+        )
     }
 
     /// The `digitally-signed` struct: hash, signature algorithm, u16 length, signature.
@@ -166,7 +173,9 @@ pub struct CtLog {
 
 impl std::fmt::Debug for CtLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CtLog").field("log_id", &hex::encode(self.log_id)).finish_non_exhaustive()
+        f.debug_struct("CtLog")
+            .field("log_id", &hex::encode(self.log_id))
+            .finish_non_exhaustive()
     }
 }
 
@@ -208,7 +217,10 @@ impl CtLog {
     /// edge ([`CompactTree`]), cached until the next append. Fails (rather
     /// than answer an empty tree) if the log state is poisoned.
     pub fn tree_head(&self) -> Result<(u64, Hash), CtError> {
-        let mut guard = self.tree.lock().map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
+        let mut guard = self
+            .tree
+            .lock()
+            .map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
         let (tree, cached) = &mut *guard;
         let root = *cached.get_or_insert_with(|| tree.root());
         Ok((tree.size(), root))
@@ -223,7 +235,10 @@ impl CtLog {
         data.extend_from_slice(&ts.to_be_bytes());
         data.extend_from_slice(&size.to_be_bytes());
         data.extend_from_slice(&root);
-        let sig = self.key.sign(&data).map_err(|e| CtError::Sign(e.to_string()))?;
+        let sig = self
+            .key
+            .sign(&data)
+            .map_err(|e| CtError::Sign(e.to_string()))?;
         let mut ds = vec![4, 3];
         ds.extend_from_slice(&u16_len(sig.len())?);
         ds.extend_from_slice(&sig);
@@ -232,10 +247,15 @@ impl CtLog {
 
     fn check_chain(&self, chain: &[Certificate]) -> Result<(), CtError> {
         for pair in chain.windows(2) {
-            pair[0].verify_signed_by(&pair[1]).map_err(|e| CtError::Signature(e.to_string()))?;
+            pair[0]
+                .verify_signed_by(&pair[1])
+                .map_err(|e| CtError::Signature(e.to_string()))?;
         }
         let last = chain.last().ok_or(CtError::EmptyChain)?;
-        let anchored = self.roots.iter().any(|r| r == last || last.verify_signed_by(r).is_ok());
+        let anchored = self
+            .roots
+            .iter()
+            .any(|r| r == last || last.verify_signed_by(r).is_ok());
         if anchored {
             Ok(())
         } else {
@@ -248,7 +268,12 @@ impl CtLog {
     /// a bad chain is rejected every time it is sent.
     fn verified_tail(&self, tail: &[Vec<u8>]) -> Result<Arc<VerifiedTail>, CtError> {
         let key = tail_key(tail);
-        if let Some(t) = self.verified_tails.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(t) = self
+            .verified_tails
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
             return Ok(t);
         }
         let certs = tail
@@ -257,8 +282,15 @@ impl CtLog {
             .collect::<Result<Vec<_>, _>>()?;
         self.check_chain(&certs)?;
         let issuer = certs.into_iter().next().ok_or(CtError::EmptyChain)?;
-        let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der().map_err(|e| CtError::Malformed(e.to_string()))?);
-        let verified = Arc::new(VerifiedTail { issuer, issuer_key_hash });
+        let issuer_key_hash = keyless_crypto::sha256(
+            &issuer
+                .spki_der()
+                .map_err(|e| CtError::Malformed(e.to_string()))?,
+        );
+        let verified = Arc::new(VerifiedTail {
+            issuer,
+            issuer_key_hash,
+        });
         if let Ok(mut m) = self.verified_tails.lock() {
             if m.len() >= MAX_VERIFIED_TAILS {
                 m.clear();
@@ -270,36 +302,59 @@ impl CtLog {
 
     /// `add-pre-chain`, verifying the precertificate's signature unless
     /// the CA in this process submits what it has just signed.
-    fn submit(&self, chain: &[Vec<u8>], verify_precert_signature: bool) -> Result<SignedCertificateTimestamp, CtError> {
+    fn submit(
+        &self,
+        chain: &[Vec<u8>],
+        verify_precert_signature: bool,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
         let (precert_der, tail) = match chain {
             [] => return Err(CtError::EmptyChain),
-            [_] => return Err(CtError::Malformed("no issuer certificate after the precertificate".into())),
+            [_] => {
+                return Err(CtError::Malformed(
+                    "no issuer certificate after the precertificate".into(),
+                ))
+            }
             [p, rest @ ..] => (p, rest),
         };
-        let precert = Certificate::from_der(precert_der).map_err(|e| CtError::Malformed(e.to_string()))?;
+        let precert =
+            Certificate::from_der(precert_der).map_err(|e| CtError::Malformed(e.to_string()))?;
         match precert.extension(&oid::CT_PRECERT_POISON) {
             Some(e) if e.critical => {}
             _ => return Err(CtError::NotPrecert),
         }
         let tail = self.verified_tail(tail)?;
         if verify_precert_signature {
-            precert.verify_signed_by(&tail.issuer).map_err(|e| CtError::Signature(e.to_string()))?;
+            precert
+                .verify_signed_by(&tail.issuer)
+                .map_err(|e| CtError::Signature(e.to_string()))?;
         }
         let tbs = precert_tbs(&precert).map_err(|e| CtError::Malformed(e.to_string()))?;
         let timestamp = now_ms();
         // digitally-signed: version v1, signature_type certificate_timestamp,
         // then the precert entry (keyless-x509 builds it for the verifier too).
-        let signed = precert_signed_data(timestamp, &tail.issuer_key_hash, &tbs, &[]).map_err(sct_err)?;
-        let signature = self.key.sign(&signed).map_err(|e| CtError::Sign(e.to_string()))?;
+        let signed =
+            precert_signed_data(timestamp, &tail.issuer_key_hash, &tbs, &[]).map_err(sct_err)?;
+        let signature = self
+            .key
+            .sign(&signed)
+            .map_err(|e| CtError::Sign(e.to_string()))?;
         // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
         // entry — the same bytes as `signed`.
         let hash = keyless_tlog::leaf_hash(&signed);
         {
-            let mut guard = self.tree.lock().map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
+            let mut guard = self
+                .tree
+                .lock()
+                .map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
             guard.0.push(hash);
             guard.1 = None;
         }
-        Ok(SignedCertificateTimestamp { log_id: self.log_id, timestamp, extensions: Vec::new(), signature })
+        Ok(SignedCertificateTimestamp {
+            log_id: self.log_id,
+            timestamp,
+            extensions: Vec::new(),
+            signature,
+        })
     }
 }
 
@@ -330,7 +385,12 @@ mod tests {
             tree.push(leaf(i));
             leaves.push(leaf(i));
             assert_eq!(tree.size(), leaves.len() as u64);
-            assert_eq!(tree.root(), keyless_tlog::proof::root_from_leaves(&leaves), "size {}", i + 1);
+            assert_eq!(
+                tree.root(),
+                keyless_tlog::proof::root_from_leaves(&leaves),
+                "size {}",
+                i + 1
+            );
             // What a root costs: one kept node per set bit of the size,
             // whatever the number of leaves.
             assert_eq!(tree.edge_len(), (i + 1).count_ones() as usize);

@@ -127,7 +127,10 @@ pub enum IdentityError {
     #[error("no CI issuer metadata named {0:?} is configured")]
     UnknownCiProvider(String),
     #[error("subject {subject:?} is not a SPIFFE ID in trust domain {trust_domain:?}")]
-    Spiffe { subject: String, trust_domain: String },
+    Spiffe {
+        subject: String,
+        trust_domain: String,
+    },
     #[error("kubernetes.io claim lacks a non-empty {0}")]
     Kubernetes(&'static str),
     #[error("subject {subject:?} does not match subject domain {domain:?}")]
@@ -152,7 +155,9 @@ pub enum PopError {
     CsrAlgorithm(String),
     #[error("CSR self-signature does not verify")]
     CsrSignature,
-    #[error("proofOfPossession does not verify over the token's {claim} claim with the submitted key")]
+    #[error(
+        "proofOfPossession does not verify over the token's {claim} claim with the submitted key"
+    )]
     Signature { claim: String },
 }
 

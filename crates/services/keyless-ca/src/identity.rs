@@ -57,7 +57,9 @@ fn string_claim(claims: &Map<String, Value>, name: &str) -> Result<String, Ident
 /// A deliberately plain syntactic check: one `@`, non-empty local part, a
 /// dotted domain, no whitespace or control characters, RFC 5321 length.
 fn valid_email(e: &str) -> bool {
-    let Some((local, domain)) = e.split_once('@') else { return false };
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
     e.len() <= 254
         && !local.is_empty()
         && local.len() <= 64
@@ -77,7 +79,9 @@ pub fn principal(token: &VerifiedToken, issuers: &Issuers) -> Result<Principal, 
     let san = match iss.kind {
         IssuerType::Email => {
             let email = string_claim(claims, "email")?;
-            if !iss.skip_email_verification && claims.get("email_verified") != Some(&Value::Bool(true)) {
+            if !iss.skip_email_verification
+                && claims.get("email_verified") != Some(&Value::Bool(true))
+            {
                 return Err(IdentityError::EmailNotVerified);
             }
             if !valid_email(&email) {
@@ -90,7 +94,9 @@ pub fn principal(token: &VerifiedToken, issuers: &Issuers) -> Result<Principal, 
             let pipeline = string_claim(claims, "pipeline_slug")?;
             for (claim, v) in [("organization_slug", &org), ("pipeline_slug", &pipeline)] {
                 if v.contains(['/', '?', '#']) {
-                    return Err(IdentityError::MissingClaim { claim: format!("{claim} (a slug without /?#)") });
+                    return Err(IdentityError::MissingClaim {
+                        claim: format!("{claim} (a slug without /?#)"),
+                    });
                 }
             }
             San::Uri(format!("https://buildkite.com/{org}/{pipeline}"))
@@ -103,7 +109,10 @@ pub fn principal(token: &VerifiedToken, issuers: &Issuers) -> Result<Principal, 
                 .and_then(|rest| rest.split_once('/').map(|(d, _)| d).or(Some(rest)))
                 .is_some_and(|d| d == td);
             if !ok {
-                return Err(IdentityError::Spiffe { subject: sub, trust_domain: td });
+                return Err(IdentityError::Spiffe {
+                    subject: sub,
+                    trust_domain: td,
+                });
             }
             San::Uri(sub)
         }
@@ -121,17 +130,24 @@ pub fn principal(token: &VerifiedToken, issuers: &Issuers) -> Result<Principal, 
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty() && !s.contains('/'))
                 .ok_or(IdentityError::Kubernetes("serviceaccount.name"))?;
-            San::Uri(format!("https://kubernetes.io/namespaces/{ns}/serviceaccounts/{sa}"))
+            San::Uri(format!(
+                "https://kubernetes.io/namespaces/{ns}/serviceaccounts/{sa}"
+            ))
         }
         IssuerType::Uri => {
             let sub = string_claim(claims, "sub")?;
             let domain = iss.subject_domain.clone().unwrap_or_default();
             let same = |a: &str, b: &str| {
-                let (Ok(a), Ok(b)) = (url::Url::parse(a), url::Url::parse(b)) else { return false };
+                let (Ok(a), Ok(b)) = (url::Url::parse(a), url::Url::parse(b)) else {
+                    return false;
+                };
                 a.scheme() == b.scheme() && a.host_str() == b.host_str() && a.port() == b.port()
             };
             if !same(&sub, &domain) {
-                return Err(IdentityError::SubjectDomain { subject: sub, domain });
+                return Err(IdentityError::SubjectDomain {
+                    subject: sub,
+                    domain,
+                });
             }
             San::Uri(sub)
         }
@@ -139,7 +155,10 @@ pub fn principal(token: &VerifiedToken, issuers: &Issuers) -> Result<Principal, 
             let sub = string_claim(claims, "sub")?;
             let domain = iss.subject_domain.clone().unwrap_or_default();
             if sub.contains('!') {
-                return Err(IdentityError::SubjectDomain { subject: sub, domain });
+                return Err(IdentityError::SubjectDomain {
+                    subject: sub,
+                    domain,
+                });
             }
             San::Username(format!("{sub}!{domain}"))
         }
@@ -172,13 +191,23 @@ fn render_ci(
     let meta = issuers
         .ci_metadata(&name)
         .ok_or_else(|| IdentityError::UnknownCiProvider(name.clone()))?;
-    let lookup = |k: &str| claim_text(claims, k).or_else(|| meta.default_template_values.get(k).cloned());
+    let lookup =
+        |k: &str| claim_text(claims, k).or_else(|| meta.default_template_values.get(k).cloned());
     let render = |field: &str, text: &str| -> Result<String, IdentityError> {
-        let t = Template::parse(text).map_err(|reason| IdentityError::Template { field: field.into(), reason })?;
+        let t = Template::parse(text).map_err(|reason| IdentityError::Template {
+            field: field.into(),
+            reason,
+        })?;
         t.render(&lookup)
-            .map_err(|claim| IdentityError::TemplateClaim { field: field.into(), claim })
+            .map_err(|claim| IdentityError::TemplateClaim {
+                field: field.into(),
+                claim,
+            })
     };
-    let san = render("SubjectAlternativeName", &meta.subject_alternative_name_template)?;
+    let san = render(
+        "SubjectAlternativeName",
+        &meta.subject_alternative_name_template,
+    )?;
     let mut exts = Vec::new();
     for (field, text) in &meta.extension_templates {
         let oid = extension_oid(field).ok_or_else(|| IdentityError::Template {
@@ -215,18 +244,40 @@ mod tests {
 
     fn tok(iss: &str, claims: Value) -> VerifiedToken {
         let issuers = issuers();
-        VerifiedToken { issuer: issuers.get(iss).unwrap(), claims: claims.as_object().unwrap().clone() }
+        VerifiedToken {
+            issuer: issuers.get(iss).unwrap(),
+            claims: claims.as_object().unwrap().clone(),
+        }
     }
 
     #[test]
     fn email_needs_verified() {
         let is = issuers();
-        let p = principal(&tok("https://mail.example", json!({"sub": "1", "email": "a@b.example", "email_verified": true})), &is).unwrap();
+        let p = principal(
+            &tok(
+                "https://mail.example",
+                json!({"sub": "1", "email": "a@b.example", "email_verified": true}),
+            ),
+            &is,
+        )
+        .unwrap();
         assert_eq!(p.san, San::Email("a@b.example".into()));
         assert_eq!(p.challenge, "a@b.example");
-        let e = principal(&tok("https://mail.example", json!({"sub": "1", "email": "a@b.example"})), &is);
+        let e = principal(
+            &tok(
+                "https://mail.example",
+                json!({"sub": "1", "email": "a@b.example"}),
+            ),
+            &is,
+        );
         assert_eq!(e, Err(IdentityError::EmailNotVerified));
-        let e = principal(&tok("https://mail.example", json!({"email": "no-at", "email_verified": true})), &is);
+        let e = principal(
+            &tok(
+                "https://mail.example",
+                json!({"email": "no-at", "email_verified": true}),
+            ),
+            &is,
+        );
         assert!(matches!(e, Err(IdentityError::InvalidEmail(_))));
     }
 
@@ -240,29 +291,85 @@ mod tests {
             "workflow_ref": "o/r/.github/workflows/w.yml@refs/heads/main", "workflow_sha": "abc", "event_name": "push",
             "run_id": "7", "run_attempt": "1", "repository_visibility": "public", "workflow": "w"
         });
-        let p = principal(&tok("https://token.actions.githubusercontent.com", claims.clone()), &is).unwrap();
-        assert_eq!(p.san.value(), "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main");
-        assert!(p.extensions.iter().any(|(o, v)| *o == oid::RUN_INVOCATION_URI && v == "https://github.com/o/r/actions/runs/7/attempts/1"));
+        let p = principal(
+            &tok(
+                "https://token.actions.githubusercontent.com",
+                claims.clone(),
+            ),
+            &is,
+        )
+        .unwrap();
+        assert_eq!(
+            p.san.value(),
+            "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main"
+        );
+        assert!(p
+            .extensions
+            .iter()
+            .any(|(o, v)| *o == oid::RUN_INVOCATION_URI
+                && v == "https://github.com/o/r/actions/runs/7/attempts/1"));
         claims.as_object_mut().unwrap().remove("run_attempt");
-        let e = principal(&tok("https://token.actions.githubusercontent.com", claims), &is);
-        assert!(matches!(e, Err(IdentityError::TemplateClaim { claim, .. }) if claim == "run_attempt"));
+        let e = principal(
+            &tok("https://token.actions.githubusercontent.com", claims),
+            &is,
+        );
+        assert!(
+            matches!(e, Err(IdentityError::TemplateClaim { claim, .. }) if claim == "run_attempt")
+        );
     }
 
     #[test]
     fn other_types() {
         let is = issuers();
-        let p = principal(&tok("https://agent.buildkite.com", json!({"sub": "s", "organization_slug": "org", "pipeline_slug": "pipe"})), &is).unwrap();
+        let p = principal(
+            &tok(
+                "https://agent.buildkite.com",
+                json!({"sub": "s", "organization_slug": "org", "pipeline_slug": "pipe"}),
+            ),
+            &is,
+        )
+        .unwrap();
         assert_eq!(p.san.value(), "https://buildkite.com/org/pipe");
         let p = principal(&tok("https://k8s.example", json!({"sub": "s", "kubernetes.io": {"namespace": "ns", "serviceaccount": {"name": "sa"}}})), &is).unwrap();
-        assert_eq!(p.san.value(), "https://kubernetes.io/namespaces/ns/serviceaccounts/sa");
-        let e = principal(&tok("https://k8s.example", json!({"sub": "s", "kubernetes.io": {"namespace": "", "serviceaccount": {"name": "sa"}}})), &is);
+        assert_eq!(
+            p.san.value(),
+            "https://kubernetes.io/namespaces/ns/serviceaccounts/sa"
+        );
+        let e = principal(
+            &tok(
+                "https://k8s.example",
+                json!({"sub": "s", "kubernetes.io": {"namespace": "", "serviceaccount": {"name": "sa"}}}),
+            ),
+            &is,
+        );
         assert_eq!(e, Err(IdentityError::Kubernetes("namespace")));
-        let p = principal(&tok("https://spiffe.example", json!({"sub": "spiffe://example.org/w"})), &is).unwrap();
+        let p = principal(
+            &tok(
+                "https://spiffe.example",
+                json!({"sub": "spiffe://example.org/w"}),
+            ),
+            &is,
+        )
+        .unwrap();
         assert_eq!(p.san, San::Uri("spiffe://example.org/w".into()));
-        assert!(principal(&tok("https://spiffe.example", json!({"sub": "spiffe://example.org.evil/w"})), &is).is_err());
-        let p = principal(&tok("https://accounts.example.com", json!({"sub": "alice"})), &is).unwrap();
+        assert!(principal(
+            &tok(
+                "https://spiffe.example",
+                json!({"sub": "spiffe://example.org.evil/w"})
+            ),
+            &is
+        )
+        .is_err());
+        let p = principal(
+            &tok("https://accounts.example.com", json!({"sub": "alice"})),
+            &is,
+        )
+        .unwrap();
         assert_eq!(p.san, San::Username("alice!example.com".into()));
         let p = principal(&tok("https://oidc.circleci.com/org/o1", json!({"sub": "s", "oidc.circleci.com/org-id": "o1", "oidc.circleci.com/project-id": "p1"})), &is).unwrap();
-        assert_eq!(p.san.value(), "https://app.circleci.com/pipelines/circleci/o1/p1");
+        assert_eq!(
+            p.san.value(),
+            "https://app.circleci.com/pipelines/circleci/o1/p1"
+        );
     }
 }

@@ -59,7 +59,9 @@ use std::sync::Arc;
 pub use api::router;
 pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
-pub use error::{CaError, CtError, IdentityError, IssueError, PopError, RequestError, SetupError, TokenError};
+pub use error::{
+    CaError, CtError, IdentityError, IssueError, PopError, RequestError, SetupError, TokenError,
+};
 pub use keyless_crypto::KeyAlgorithm;
 pub use pkcs11::{Pkcs11Config, Pkcs11Error};
 pub use pki::{CaMaterial, KeyOptions};
@@ -121,7 +123,9 @@ pub struct CaState {
 
 impl std::fmt::Debug for CaState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CaState").field("public_url", &self.public_url).finish_non_exhaustive()
+        f.debug_struct("CaState")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,17 +141,25 @@ impl CaState {
     pub fn new(config: &CaConfig, public_url: &str) -> Result<Arc<Self>, SetupError> {
         let issuers = match &config.issuers {
             IssuersSource::File(p) => Issuers::from_file(p)?,
-            IssuersSource::Inline(c) => Issuers::new(c.clone()).map_err(|reason| SetupError::Config {
-                path: "(inline)".into(),
-                reason,
-            })?,
+            IssuersSource::Inline(c) => {
+                Issuers::new(c.clone()).map_err(|reason| SetupError::Config {
+                    path: "(inline)".into(),
+                    reason,
+                })?
+            }
         };
         let material = CaMaterial::load_or_create_with(&config.data_dir, &config.keys)?;
         let public_url = public_url.trim_end_matches('/').to_string();
         let trusted_root_json = trusted_root_json(&material, &public_url, &public_url)
             .map_err(|e| SetupError::SelfCheck(e.to_string()))?;
         let chain_pem = material.chain_pem();
-        let CaMaterial { root, intermediate, intermediate_key, ct_key, .. } = material;
+        let CaMaterial {
+            root,
+            intermediate,
+            intermediate_key,
+            ct_key,
+            ..
+        } = material;
         let ct = Arc::new(CtLog::new(ct_key, vec![root.clone()]));
         let issuer = ca::Issuer::new(intermediate, intermediate_key, root, ct.clone());
         let verifier = TokenVerifier::new(Arc::new(issuers), config.token_policy.clone())
@@ -165,10 +177,18 @@ impl CaState {
 
     /// The whole pipeline for one request: token → identity → proof of
     /// possession → precert → SCT → certificate. Returns PEM, leaf first.
-    pub async fn issue(&self, token: &str, key_request: &pop::KeyRequest) -> Result<Vec<String>, CaError> {
+    pub async fn issue(
+        &self,
+        token: &str,
+        key_request: &pop::KeyRequest,
+    ) -> Result<Vec<String>, CaError> {
         let verified = self.verifier.verify(token).await?;
         let principal = identity::principal(&verified, self.verifier.issuers())?;
-        let key = pop::verify(key_request, &principal.challenge, &principal.challenge_claim)?;
+        let key = pop::verify(
+            key_request,
+            &principal.challenge,
+            &principal.challenge_claim,
+        )?;
         let chain = self.issuer.issue(&principal, &key, now())?;
         tracing::info!(san = principal.san.value(), issuer = %principal.issuer, "issued certificate");
         // The intermediate and root PEMs are fixed: encode only the leaf.
@@ -192,12 +212,21 @@ pub async fn serve_with_shutdown(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), SetupError> {
-    let addr = listener.local_addr().map_err(|source| SetupError::Io { path: "listener".into(), source })?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let addr = listener.local_addr().map_err(|source| SetupError::Io {
+        path: "listener".into(),
+        source,
+    })?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     let state = CaState::new(&config, &public_url)?;
     tracing::info!(%addr, url = %public_url, "keyless CA listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|source| SetupError::Io { path: addr.to_string(), source })
+        .map_err(|source| SetupError::Io {
+            path: addr.to_string(),
+            source,
+        })
 }

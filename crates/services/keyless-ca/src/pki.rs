@@ -30,8 +30,8 @@ use keyless_x509::Certificate;
 
 use crate::error::SetupError;
 use crate::pkcs11::{Pkcs11Config, Pkcs11Key};
-use crate::signer::CaKey;
 use crate::profile::{ca_certificate, CaKind};
+use crate::signer::CaKey;
 
 pub const ROOT_CERT: &str = "root.crt.pem";
 pub const ROOT_KEY: &str = "root.key.pem";
@@ -66,7 +66,11 @@ pub struct KeyOptions {
 
 impl Default for KeyOptions {
     fn default() -> Self {
-        Self { intermediate_algorithm: KeyAlgorithm::EcdsaP384, password_env: None, pkcs11: None }
+        Self {
+            intermediate_algorithm: KeyAlgorithm::EcdsaP384,
+            password_env: None,
+            pkcs11: None,
+        }
     }
 }
 
@@ -75,7 +79,9 @@ impl KeyOptions {
     /// variable is configured; an error when it is configured but unset or
     /// empty (never a silent fall-back to plain keys).
     fn password(&self) -> Result<Option<Password>, SetupError> {
-        let Some(var) = &self.password_env else { return Ok(None) };
+        let Some(var) = &self.password_env else {
+            return Ok(None);
+        };
         Ok(Some(keyless_keys::encrypted::password_from_env(var)?))
     }
 }
@@ -112,11 +118,17 @@ impl std::fmt::Debug for CaMaterial {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SetupError + '_ {
-    move |source| SetupError::Io { path: path.display().to_string(), source }
+    move |source| SetupError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn key_err(path: &Path, reason: impl std::fmt::Display) -> SetupError {
-    SetupError::Key { path: path.display().to_string(), reason: reason.to_string() }
+    SetupError::Key {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Write a secret file readable by its owner only (0600 from creation),
@@ -154,8 +166,17 @@ impl CaMaterial {
     /// [`CaMaterial::load_or_create`] with key options: the intermediate's
     /// curve on first start, and the password of encrypted CA keys.
     pub fn load_or_create_with(dir: &Path, options: &KeyOptions) -> Result<Self, SetupError> {
-        if !matches!(options.intermediate_algorithm, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384) {
-            return Err(key_err(dir, format!("intermediate key algorithm {:?}: P-256 or P-384 only", options.intermediate_algorithm)));
+        if !matches!(
+            options.intermediate_algorithm,
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384
+        ) {
+            return Err(key_err(
+                dir,
+                format!(
+                    "intermediate key algorithm {:?}: P-256 or P-384 only",
+                    options.intermediate_algorithm
+                ),
+            ));
         }
         let password = options.password()?;
         let password = password.as_ref().map(|p| p.as_slice());
@@ -169,7 +190,8 @@ impl CaMaterial {
         };
         if !p(ROOT_CERT).exists() {
             let t = now();
-            let root_key = SigningKey::generate(KeyAlgorithm::EcdsaP384).map_err(|e| key_err(dir, e))?;
+            let root_key =
+                SigningKey::generate(KeyAlgorithm::EcdsaP384).map_err(|e| key_err(dir, e))?;
             let root_der = ca_certificate(
                 CaKind::Root,
                 "CN=keyless root,O=keyless",
@@ -179,12 +201,16 @@ impl CaMaterial {
                 t,
                 t + ROOT_YEARS * YEAR,
             )?;
-            let root = Certificate::from_der(&root_der).map_err(|e| SetupError::SelfCheck(e.to_string()))?;
+            let root = Certificate::from_der(&root_der)
+                .map_err(|e| SetupError::SelfCheck(e.to_string()))?;
             // A software intermediate key is generated here; a token key
             // already exists (or was just generated on the token).
             let int_key = match &token_key {
                 Some(_) => None,
-                None => Some(SigningKey::generate(options.intermediate_algorithm).map_err(|e| key_err(dir, e))?),
+                None => Some(
+                    SigningKey::generate(options.intermediate_algorithm)
+                        .map_err(|e| key_err(dir, e))?,
+                ),
             };
             let int_public: &PublicKey = match (&int_key, &token_key) {
                 (Some(k), _) => k.public_key(),
@@ -205,12 +231,14 @@ impl CaMaterial {
             if let Some(int_key) = &int_key {
                 key_file::store(&p(INTERMEDIATE_KEY), int_key, password, Existing::Refuse)?;
             }
-            std::fs::write(p(INTERMEDIATE_CERT), pem_cert(&int_der)).map_err(io(&p(INTERMEDIATE_CERT)))?;
+            std::fs::write(p(INTERMEDIATE_CERT), pem_cert(&int_der))
+                .map_err(io(&p(INTERMEDIATE_CERT)))?;
             // The root last: its presence marks a complete setup.
             std::fs::write(p(ROOT_CERT), pem_cert(&root_der)).map_err(io(&p(ROOT_CERT)))?;
         }
         // Never encrypted: the CT log's key, not the CA's.
-        let (ct_key, _) = key_file::load_or_generate(&p(CT_LOG_KEY), KeyAlgorithm::EcdsaP256, None)?;
+        let (ct_key, _) =
+            key_file::load_or_generate(&p(CT_LOG_KEY), KeyAlgorithm::EcdsaP256, None)?;
         let root = read_cert(&p(ROOT_CERT))?;
         let ct_key_since = std::fs::metadata(p(CT_LOG_KEY))
             .ok()
@@ -259,14 +287,21 @@ impl CaMaterial {
     /// codeSigning EKU, be valid now, and match the signing key.
     pub fn self_check(&self, at: i64) -> Result<(), SetupError> {
         let fail = |m: String| SetupError::SelfCheck(m);
-        self.root.verify_signed_by(&self.root).map_err(|e| fail(format!("root: {e}")))?;
+        self.root
+            .verify_signed_by(&self.root)
+            .map_err(|e| fail(format!("root: {e}")))?;
         self.intermediate
             .verify_signed_by(&self.root)
             .map_err(|e| fail(format!("intermediate: {e}")))?;
         if !self.root.is_ca() || !self.intermediate.is_ca() {
-            return Err(fail("root and intermediate must have basicConstraints CA:TRUE".into()));
+            return Err(fail(
+                "root and intermediate must have basicConstraints CA:TRUE".into(),
+            ));
         }
-        let eku = self.intermediate.extended_key_usage().map_err(|e| fail(e.to_string()))?;
+        let eku = self
+            .intermediate
+            .extended_key_usage()
+            .map_err(|e| fail(e.to_string()))?;
         if !eku.is_some_and(|(_, e)| e.0.contains(&const_oid::db::rfc5280::ID_KP_CODE_SIGNING)) {
             return Err(fail("intermediate lacks the codeSigning EKU".into()));
         }
@@ -275,9 +310,14 @@ impl CaMaterial {
                 return Err(fail(format!("{} is not valid now", c.subject())));
             }
         }
-        let cert_key = self.intermediate.public_key().map_err(|e| fail(e.to_string()))?;
+        let cert_key = self
+            .intermediate
+            .public_key()
+            .map_err(|e| fail(e.to_string()))?;
         if &cert_key != self.intermediate_key.public_key() {
-            return Err(fail("intermediate key does not match the intermediate certificate".into()));
+            return Err(fail(
+                "intermediate key does not match the intermediate certificate".into(),
+            ));
         }
         Ok(())
     }
@@ -295,7 +335,11 @@ mod tests {
     fn temp_dir(tag: &str) -> PathBuf {
         let mut r = [0u8; 8];
         aws_lc_rs::rand::fill(&mut r).unwrap();
-        let d = std::env::temp_dir().join(format!("keyless-pki-{tag}-{}-{}", std::process::id(), hex::encode(r)));
+        let d = std::env::temp_dir().join(format!(
+            "keyless-pki-{tag}-{}-{}",
+            std::process::id(),
+            hex::encode(r)
+        ));
         std::fs::create_dir_all(&d).unwrap();
         d
     }
@@ -306,7 +350,11 @@ mod tests {
             Some(p) => std::env::set_var(var, p),
             None => std::env::remove_var(var),
         }
-        KeyOptions { intermediate_algorithm: KeyAlgorithm::EcdsaP384, password_env: Some(var.into()), pkcs11: None }
+        KeyOptions {
+            intermediate_algorithm: KeyAlgorithm::EcdsaP384,
+            password_env: Some(var.into()),
+            pkcs11: None,
+        }
     }
 
     fn err_text(r: Result<CaMaterial, SetupError>) -> String {
@@ -316,21 +364,35 @@ mod tests {
     #[test]
     fn encrypted_keys_round_trip() {
         let dir = temp_dir("roundtrip");
-        let mut opts = options("KEYLESS_TEST_PW_ROUNDTRIP", Some("correct horse battery staple"));
+        let mut opts = options(
+            "KEYLESS_TEST_PW_ROUNDTRIP",
+            Some("correct horse battery staple"),
+        );
         opts.intermediate_algorithm = KeyAlgorithm::EcdsaP256;
         let first = CaMaterial::load_or_create_with(&dir, &opts).unwrap();
         for name in [ROOT_KEY, INTERMEDIATE_KEY] {
             let text = std::fs::read_to_string(dir.join(name)).unwrap();
-            assert!(text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"), "{name} is not encrypted");
+            assert!(
+                text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+                "{name} is not encrypted"
+            );
         }
-        assert_eq!(first.intermediate_key.public_key().algorithm(), KeyAlgorithm::EcdsaP256);
+        assert_eq!(
+            first.intermediate_key.public_key().algorithm(),
+            KeyAlgorithm::EcdsaP256
+        );
         let again = CaMaterial::load_or_create_with(&dir, &opts).unwrap();
-        assert_eq!(again.intermediate_key.public_key(), first.intermediate_key.public_key());
+        assert_eq!(
+            again.intermediate_key.public_key(),
+            first.intermediate_key.public_key()
+        );
         assert_eq!(again.intermediate.der(), first.intermediate.der());
         // The decrypted key signs, and the signature verifies under the certificate's key.
         let sig = again.intermediate_key.sign(b"tbs").unwrap();
         let cert_key = again.intermediate.public_key().unwrap();
-        cert_key.verify(again.intermediate_key.signature_algorithm(), b"tbs", &sig).unwrap();
+        cert_key
+            .verify(again.intermediate_key.signature_algorithm(), b"tbs", &sig)
+            .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -340,20 +402,38 @@ mod tests {
         let var = "KEYLESS_TEST_PW_WRONG";
         CaMaterial::load_or_create_with(&dir, &options(var, Some("right password"))).unwrap();
 
-        let e = err_text(CaMaterial::load_or_create_with(&dir, &options(var, Some("wrong password"))));
-        assert!(e.contains("wrong password") && e.contains(INTERMEDIATE_KEY), "{e}");
-        assert!(!e.contains("right password") && !e.contains("wrong password\""), "{e}");
+        let e = err_text(CaMaterial::load_or_create_with(
+            &dir,
+            &options(var, Some("wrong password")),
+        ));
+        assert!(
+            e.contains("wrong password") && e.contains(INTERMEDIATE_KEY),
+            "{e}"
+        );
+        assert!(
+            !e.contains("right password") && !e.contains("wrong password\""),
+            "{e}"
+        );
 
         let e = err_text(CaMaterial::load_or_create_with(&dir, &options(var, None)));
         assert!(e.contains(var) && e.contains("not set"), "{e}");
 
         std::env::set_var(var, "");
-        let e = err_text(CaMaterial::load_or_create_with(&dir, &KeyOptions { password_env: Some(var.into()), ..KeyOptions::default() }));
+        let e = err_text(CaMaterial::load_or_create_with(
+            &dir,
+            &KeyOptions {
+                password_env: Some(var.into()),
+                ..KeyOptions::default()
+            },
+        ));
         assert!(e.contains("empty"), "{e}");
 
         // Encrypted key, no password configured.
         let e = err_text(CaMaterial::load_or_create(&dir));
-        assert!(e.contains("encrypted") && e.contains("no key password"), "{e}");
+        assert!(
+            e.contains("encrypted") && e.contains("no key password"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -361,7 +441,10 @@ mod tests {
     fn plaintext_key_with_a_password_configured_is_refused() {
         let dir = temp_dir("plainpw");
         CaMaterial::load_or_create(&dir).unwrap();
-        let e = err_text(CaMaterial::load_or_create_with(&dir, &options("KEYLESS_TEST_PW_PLAIN", Some("pw"))));
+        let e = err_text(CaMaterial::load_or_create_with(
+            &dir,
+            &options("KEYLESS_TEST_PW_PLAIN", Some("pw")),
+        ));
         assert!(e.contains("not encrypted"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -374,10 +457,16 @@ mod tests {
         let opts = options("KEYLESS_TEST_PW_PERMS", Some("pw"));
         CaMaterial::load_or_create_with(&dir, &opts).unwrap();
         let key = dir.join(INTERMEDIATE_KEY);
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
         let e = err_text(CaMaterial::load_or_create_with(&dir, &opts));
-        assert!(e.contains("permissions 640") && e.contains("chmod 600"), "{e}");
+        assert!(
+            e.contains("permissions 640") && e.contains("chmod 600"),
+            "{e}"
+        );
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
         CaMaterial::load_or_create_with(&dir, &opts).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
@@ -389,14 +478,23 @@ mod tests {
     fn encrypted_key_pem_reads_back() {
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP384).unwrap();
         let ours = encrypted_key_pem(&key, b"pw").unwrap();
-        assert_eq!(decode_key_pem(&ours, Some(b"pw")).unwrap().public_key(), key.public_key());
-        assert!(decode_key_pem(&ours, Some(b"nope")).unwrap_err().contains("wrong password"));
+        assert_eq!(
+            decode_key_pem(&ours, Some(b"pw")).unwrap().public_key(),
+            key.public_key()
+        );
+        assert!(decode_key_pem(&ours, Some(b"nope"))
+            .unwrap_err()
+            .contains("wrong password"));
     }
 
     #[test]
     fn only_p256_and_p384_intermediates() {
         let dir = temp_dir("alg");
-        let opts = KeyOptions { intermediate_algorithm: KeyAlgorithm::Ed25519, password_env: None, pkcs11: None };
+        let opts = KeyOptions {
+            intermediate_algorithm: KeyAlgorithm::Ed25519,
+            password_env: None,
+            pkcs11: None,
+        };
         assert!(err_text(CaMaterial::load_or_create_with(&dir, &opts)).contains("P-256 or P-384"));
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -37,7 +37,10 @@ struct RsaPublicKey<'a> {
 /// Check a key against the allowed types and sizes.
 pub fn check_key(key: &PublicKey) -> Result<(), PopError> {
     match key.algorithm() {
-        KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 | KeyAlgorithm::EcdsaP521 | KeyAlgorithm::Ed25519 => Ok(()),
+        KeyAlgorithm::EcdsaP256
+        | KeyAlgorithm::EcdsaP384
+        | KeyAlgorithm::EcdsaP521
+        | KeyAlgorithm::Ed25519 => Ok(()),
         KeyAlgorithm::Rsa => {
             let spki = spki::SubjectPublicKeyInfoRef::from_der(key.spki_der())
                 .map_err(|e| PopError::MalformedKey(e.to_string()))?;
@@ -45,15 +48,20 @@ pub fn check_key(key: &PublicKey) -> Result<(), PopError> {
                 .subject_public_key
                 .as_bytes()
                 .ok_or_else(|| PopError::MalformedKey("RSA key bit string".into()))?;
-            let rsa = RsaPublicKey::from_der(bits).map_err(|e| PopError::MalformedKey(e.to_string()))?;
+            let rsa =
+                RsaPublicKey::from_der(bits).map_err(|e| PopError::MalformedKey(e.to_string()))?;
             let m = rsa.modulus.as_bytes();
             let lead = m.first().copied().unwrap_or(0);
             let size = (m.len() * 8).saturating_sub(lead.leading_zeros() as usize);
             if !(2048..=4096).contains(&size) || size % 8 != 0 {
-                return Err(PopError::UnsupportedKey(format!("RSA-{size}: sizes 2048–4096 (multiple of 8) only")));
+                return Err(PopError::UnsupportedKey(format!(
+                    "RSA-{size}: sizes 2048–4096 (multiple of 8) only"
+                )));
             }
             if rsa.public_exponent.as_bytes() != [0x01, 0x00, 0x01] {
-                return Err(PopError::UnsupportedKey("RSA public exponent must be 65537".into()));
+                return Err(PopError::UnsupportedKey(
+                    "RSA public exponent must be 65537".into(),
+                ));
             }
             Ok(())
         }
@@ -75,7 +83,10 @@ fn parse_public_key(bytes: &[u8]) -> Result<PublicKey, PopError> {
 fn declared_matches(declared: &str, key: KeyAlgorithm) -> bool {
     match declared {
         "" | "PUBLIC_KEY_ALGORITHM_UNSPECIFIED" => true,
-        "ECDSA" | "EC" => matches!(key, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 | KeyAlgorithm::EcdsaP521),
+        "ECDSA" | "EC" => matches!(
+            key,
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 | KeyAlgorithm::EcdsaP521
+        ),
         "ED25519" => key == KeyAlgorithm::Ed25519,
         "RSA_PSS" | "RSA" => key == KeyAlgorithm::Rsa,
         _ => false,
@@ -88,17 +99,34 @@ fn declared_matches(declared: &str, key: KeyAlgorithm) -> bool {
 fn challenge_algorithms(key: &PublicKey) -> Vec<SignatureAlgorithm> {
     match key.algorithm() {
         KeyAlgorithm::EcdsaP256 => vec![SignatureAlgorithm::EcdsaSha256],
-        KeyAlgorithm::EcdsaP384 => vec![SignatureAlgorithm::EcdsaSha256, SignatureAlgorithm::EcdsaSha384],
-        KeyAlgorithm::EcdsaP521 => vec![SignatureAlgorithm::EcdsaSha256, SignatureAlgorithm::EcdsaSha512],
+        KeyAlgorithm::EcdsaP384 => vec![
+            SignatureAlgorithm::EcdsaSha256,
+            SignatureAlgorithm::EcdsaSha384,
+        ],
+        KeyAlgorithm::EcdsaP521 => vec![
+            SignatureAlgorithm::EcdsaSha256,
+            SignatureAlgorithm::EcdsaSha512,
+        ],
         KeyAlgorithm::Ed25519 => vec![SignatureAlgorithm::Ed25519],
-        _ => vec![SignatureAlgorithm::RsaPkcs1Sha256, SignatureAlgorithm::RsaPssSha256],
+        _ => vec![
+            SignatureAlgorithm::RsaPkcs1Sha256,
+            SignatureAlgorithm::RsaPssSha256,
+        ],
     }
 }
 
 /// Verify the proof of possession and return the key to certify.
-pub fn verify(req: &KeyRequest, challenge: &str, challenge_claim: &str) -> Result<PublicKey, PopError> {
+pub fn verify(
+    req: &KeyRequest,
+    challenge: &str,
+    challenge_claim: &str,
+) -> Result<PublicKey, PopError> {
     match req {
-        KeyRequest::Signed { public_key, algorithm, proof } => {
+        KeyRequest::Signed {
+            public_key,
+            algorithm,
+            proof,
+        } => {
             let key = parse_public_key(public_key)?;
             check_key(&key)?;
             if let Some(declared) = algorithm {
@@ -113,7 +141,9 @@ pub fn verify(req: &KeyRequest, challenge: &str, challenge_claim: &str) -> Resul
                 .into_iter()
                 .any(|alg| key.verify(alg, challenge.as_bytes(), proof).is_ok());
             if !ok {
-                return Err(PopError::Signature { claim: challenge_claim.to_string() });
+                return Err(PopError::Signature {
+                    claim: challenge_claim.to_string(),
+                });
             }
             Ok(key)
         }
@@ -125,8 +155,8 @@ pub fn verify(req: &KeyRequest, challenge: &str, challenge_claim: &str) -> Resul
 pub fn verify_csr(bytes: &[u8]) -> Result<PublicKey, PopError> {
     let der = match std::str::from_utf8(bytes) {
         Ok(text) if text.trim_start().starts_with("-----BEGIN") => {
-            let (label, der) =
-                keyless_crypto::pem::decode(text).map_err(|e| PopError::MalformedCsr(e.to_string()))?;
+            let (label, der) = keyless_crypto::pem::decode(text)
+                .map_err(|e| PopError::MalformedCsr(e.to_string()))?;
             if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
                 return Err(PopError::MalformedCsr(format!("PEM label {label:?}")));
             }
@@ -137,7 +167,8 @@ pub fn verify_csr(bytes: &[u8]) -> Result<PublicKey, PopError> {
     let req = CertReq::from_der(&der).map_err(|e| PopError::MalformedCsr(e.to_string()))?;
     // The signature is over the CertificationRequestInfo bytes as received.
     let info = info_bytes(&der).map_err(|e| PopError::MalformedCsr(e.to_string()))?;
-    let spki = der::Encode::to_der(&req.info.public_key).map_err(|e| PopError::MalformedCsr(e.to_string()))?;
+    let spki = der::Encode::to_der(&req.info.public_key)
+        .map_err(|e| PopError::MalformedCsr(e.to_string()))?;
     let key = PublicKey::from_spki_der(&spki).map_err(|e| match e {
         keyless_crypto::CryptoError::UnsupportedKey(k) => PopError::UnsupportedKey(k),
         other => PopError::MalformedKey(other.to_string()),
@@ -146,7 +177,8 @@ pub fn verify_csr(bytes: &[u8]) -> Result<PublicKey, PopError> {
     let alg = SignatureAlgorithm::from_oid(&req.algorithm.oid, None)
         .ok_or_else(|| PopError::CsrAlgorithm(req.algorithm.oid.to_string()))?;
     let sig = req.signature.as_bytes().ok_or(PopError::CsrSignature)?;
-    key.verify(alg, info, sig).map_err(|_| PopError::CsrSignature)?;
+    key.verify(alg, info, sig)
+        .map_err(|_| PopError::CsrSignature)?;
     Ok(key)
 }
 
@@ -180,18 +212,43 @@ mod tests {
         let (kp, key) = rsa(KeySize::Rsa2048);
         check_key(&key).unwrap();
         let mut sig = vec![0u8; kp.public_modulus_len()];
-        kp.sign(&RSA_PKCS1_SHA256, &aws_lc_rs::rand::SystemRandom::new(), b"sub-1", &mut sig).unwrap();
-        let req = KeyRequest::Signed { public_key: key.to_pem().into_bytes(), algorithm: Some("RSA_PSS".into()), proof: sig.clone() };
+        kp.sign(
+            &RSA_PKCS1_SHA256,
+            &aws_lc_rs::rand::SystemRandom::new(),
+            b"sub-1",
+            &mut sig,
+        )
+        .unwrap();
+        let req = KeyRequest::Signed {
+            public_key: key.to_pem().into_bytes(),
+            algorithm: Some("RSA_PSS".into()),
+            proof: sig.clone(),
+        };
         assert_eq!(verify(&req, "sub-1", "sub").unwrap(), key);
-        assert_eq!(verify(&req, "sub-2", "sub"), Err(PopError::Signature { claim: "sub".into() }));
+        assert_eq!(
+            verify(&req, "sub-2", "sub"),
+            Err(PopError::Signature {
+                claim: "sub".into()
+            })
+        );
         // (An 8192-bit key is refused by the size check too; generating one
         // takes ~40 s in a debug build, so it is not exercised here.)
     }
 
     #[test]
     fn garbage_keys_and_csrs() {
-        let req = KeyRequest::Signed { public_key: b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".to_vec(), algorithm: None, proof: vec![] };
-        assert!(matches!(verify(&req, "x", "sub"), Err(PopError::MalformedKey(_))));
-        assert!(matches!(verify_csr(b"\x30\x03\x02\x01\x00"), Err(PopError::MalformedCsr(_))));
+        let req = KeyRequest::Signed {
+            public_key: b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----".to_vec(),
+            algorithm: None,
+            proof: vec![],
+        };
+        assert!(matches!(
+            verify(&req, "x", "sub"),
+            Err(PopError::MalformedKey(_))
+        ));
+        assert!(matches!(
+            verify_csr(b"\x30\x03\x02\x01\x00"),
+            Err(PopError::MalformedCsr(_))
+        ));
     }
 }

@@ -13,14 +13,18 @@ use crate::error::{CaError, IssueError};
 use crate::identity::Principal;
 use crate::signer::CaSigner;
 
-pub use keyless_x509::profile::{key_identifier, random_serial, x509_time, CaKind, CtSlot, LeafTemplate, LEAF_VALIDITY_SECS};
+pub use keyless_x509::profile::{
+    key_identifier, random_serial, x509_time, CaKind, CtSlot, LeafTemplate, LEAF_VALIDITY_SECS,
+};
 
 /// The CA's error for a certificate the profile could not build, with the
 /// messages it had before the profile moved to keyless-x509.
 fn issue_err(e: ProfileError) -> IssueError {
     match e {
         ProfileError::Der(reason) => IssueError::Der(reason),
-        ProfileError::UnsupportedAlgorithm(alg) => IssueError::Sign(format!("CA keys cannot use {alg}")),
+        ProfileError::UnsupportedAlgorithm(alg) => {
+            IssueError::Sign(format!("CA keys cannot use {alg}"))
+        }
         ProfileError::Random => IssueError::Random,
         other => IssueError::Der(other.to_string()),
     }
@@ -40,7 +44,9 @@ impl From<ProfileError> for CaError {
 
 /// The AlgorithmIdentifier for what `key` signs with (a software key or a
 /// token key: see [`CaSigner`]).
-pub fn signature_algorithm_id<S: CaSigner + ?Sized>(key: &S) -> Result<AlgorithmIdentifierOwned, IssueError> {
+pub fn signature_algorithm_id<S: CaSigner + ?Sized>(
+    key: &S,
+) -> Result<AlgorithmIdentifierOwned, IssueError> {
     x509_profile::signature_algorithm_id(key.signature_algorithm()).map_err(issue_err)
 }
 
@@ -86,6 +92,18 @@ pub fn leaf_tbs<S: CaSigner + ?Sized>(
     template: &LeafTemplate,
     slot: &CtSlot,
 ) -> Result<TbsCertificate, IssueError> {
-    let subject = LeafSubject { san: &principal.san, issuer: &principal.issuer, extensions: &principal.extensions };
-    x509_profile::leaf_tbs(subject, key, issuer, issuer_key.signature_algorithm(), template, slot).map_err(issue_err)
+    let subject = LeafSubject {
+        san: &principal.san,
+        issuer: &principal.issuer,
+        extensions: &principal.extensions,
+    };
+    x509_profile::leaf_tbs(
+        subject,
+        key,
+        issuer,
+        issuer_key.signature_algorithm(),
+        template,
+        slot,
+    )
+    .map_err(issue_err)
 }

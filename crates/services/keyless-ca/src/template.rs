@@ -78,7 +78,9 @@ impl Template {
             if text.trim().is_empty() {
                 return Err("empty template".into());
             }
-            return Ok(Self { nodes: vec![Node::Claim(text.trim().to_string())] });
+            return Ok(Self {
+                nodes: vec![Node::Claim(text.trim().to_string())],
+            });
         }
         let mut rest = text;
         let mut stack: Vec<OpenIf> = Vec::new();
@@ -117,13 +119,19 @@ impl Template {
                             top.1 = Some(std::mem::take(&mut current));
                         }
                         Action::End => {
-                            let (outer, then_branch, claim, literal) = stack.pop().ok_or("end without if")?;
+                            let (outer, then_branch, claim, literal) =
+                                stack.pop().ok_or("end without if")?;
                             let body = std::mem::replace(&mut current, outer);
                             let (then, otherwise) = match then_branch {
                                 Some(then) => (then, body),
                                 None => (body, Vec::new()),
                             };
-                            current.push(Node::IfEq { claim, literal, then, otherwise });
+                            current.push(Node::IfEq {
+                                claim,
+                                literal,
+                                then,
+                                otherwise,
+                            });
                         }
                     }
                 }
@@ -152,7 +160,12 @@ fn render_nodes(
         match n {
             Node::Text(t) => out.push_str(t),
             Node::Claim(c) => out.push_str(&lookup(c).ok_or_else(|| c.clone())?),
-            Node::IfEq { claim, literal, then, otherwise } => {
+            Node::IfEq {
+                claim,
+                literal,
+                then,
+                otherwise,
+            } => {
                 let v = lookup(claim).ok_or_else(|| claim.clone())?;
                 render_nodes(if &v == literal { then } else { otherwise }, lookup, out)?;
             }
@@ -181,7 +194,10 @@ mod tests {
         assert_eq!(t.render(&claims).unwrap(), "https://gitlab.com/x/main");
         let t = Template::parse("ref").unwrap();
         assert_eq!(t.render(&claims).unwrap(), "main");
-        let t = Template::parse("refs/{{ if eq .ref_type \"branch\" }}heads/{{ else }}tags/{{ end }}{{ .ref }}").unwrap();
+        let t = Template::parse(
+            "refs/{{ if eq .ref_type \"branch\" }}heads/{{ else }}tags/{{ end }}{{ .ref }}",
+        )
+        .unwrap();
         assert_eq!(t.render(&claims).unwrap(), "refs/heads/main");
         let t = Template::parse("c/{{ .oidc.circleci.com/org-id }}").unwrap();
         assert_eq!(t.render(&claims).unwrap(), "c/o1");

@@ -130,7 +130,9 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier").field("policy", &self.policy).finish_non_exhaustive()
+        f.debug_struct("TokenVerifier")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -138,10 +140,9 @@ impl std::fmt::Debug for TokenVerifier {
 /// (GHSA-f5mr: a redirect to another host must not supply an issuer's keys).
 pub fn discovery_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
-        let same_host = attempt
-            .previous()
-            .first()
-            .is_some_and(|first| first.host_str() == attempt.url().host_str() && first.scheme() == attempt.url().scheme());
+        let same_host = attempt.previous().first().is_some_and(|first| {
+            first.host_str() == attempt.url().host_str() && first.scheme() == attempt.url().scheme()
+        });
         if attempt.previous().len() > 5 {
             attempt.error("too many redirects")
         } else if same_host {
@@ -150,7 +151,11 @@ pub fn discovery_client(timeout: Duration) -> Result<reqwest::Client, reqwest::E
             attempt.error("redirect to another host refused")
         }
     });
-    reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).redirect(policy).build()
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(policy)
+        .build()
 }
 
 fn b64url(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
@@ -183,7 +188,9 @@ fn check_url(url: &str) -> Result<url::Url, String> {
     match u.scheme() {
         "https" => Ok(u),
         "http" if loopback => Ok(u),
-        other => Err(format!("scheme {other} not allowed for {url:?} (https only, http only on loopback)")),
+        other => Err(format!(
+            "scheme {other} not allowed for {url:?} (https only, http only on loopback)"
+        )),
     }
 }
 
@@ -191,7 +198,11 @@ impl TokenVerifier {
     pub fn new(issuers: Arc<Issuers>, policy: TokenPolicy) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: discovery_client(policy.http_timeout)?,
-            fetch_permits: tokio::sync::Semaphore::new(policy.max_fetches_in_flight.min(tokio::sync::Semaphore::MAX_PERMITS)),
+            fetch_permits: tokio::sync::Semaphore::new(
+                policy
+                    .max_fetches_in_flight
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            ),
             issuers,
             policy,
             cache: Mutex::new(HashMap::new()),
@@ -209,10 +220,15 @@ impl TokenVerifier {
     pub async fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         // Step 1: size and shape before anything else.
         if token.len() > self.policy.max_token_bytes {
-            return Err(TokenError::TooLarge { len: token.len(), max: self.policy.max_token_bytes });
+            return Err(TokenError::TooLarge {
+                len: token.len(),
+                max: self.policy.max_token_bytes,
+            });
         }
         let mut parts = token.splitn(4, '.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         if h.is_empty() || p.is_empty() || s.is_empty() {
@@ -222,11 +238,16 @@ impl TokenVerifier {
         let payload = b64url(p, "payload")?;
 
         // Step 2: the issuer must be configured; no network I/O before this.
-        let iss = payload.get("iss").and_then(Value::as_str).ok_or(TokenError::MissingIssuer)?;
+        let iss = payload
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or(TokenError::MissingIssuer)?;
         let issuer = self
             .issuers
             .get(iss)
-            .ok_or_else(|| TokenError::UnknownIssuer { issuer: iss.to_string() })?;
+            .ok_or_else(|| TokenError::UnknownIssuer {
+                issuer: iss.to_string(),
+            })?;
 
         // Step 4 (header part): asymmetric algorithms only.
         let alg_name = header.get("alg").and_then(Value::as_str).unwrap_or("");
@@ -234,16 +255,25 @@ impl TokenVerifier {
             return Err(TokenError::AlgNone);
         }
         if alg_name.starts_with("HS") {
-            return Err(TokenError::SymmetricAlg { alg: alg_name.to_string() });
+            return Err(TokenError::SymmetricAlg {
+                alg: alg_name.to_string(),
+            });
         }
-        let alg = allowed_alg(alg_name).ok_or_else(|| TokenError::UnsupportedAlg { alg: alg_name.to_string() })?;
-        let kid = header.get("kid").and_then(Value::as_str).map(str::to_string);
+        let alg = allowed_alg(alg_name).ok_or_else(|| TokenError::UnsupportedAlg {
+            alg: alg_name.to_string(),
+        })?;
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
 
         // Step 3: discovery and JWKS (cached).
         let mut provider = self.provider(&issuer.issuer_url, false).await?;
         if let Some(algs) = &provider.algs {
             if !algs.iter().any(|a| a == alg_name) {
-                return Err(TokenError::AlgNotAdvertised { alg: alg_name.to_string() });
+                return Err(TokenError::AlgNotAdvertised {
+                    alg: alg_name.to_string(),
+                });
             }
         }
         let mut keys = select_keys(&provider.jwks, kid.as_deref(), alg);
@@ -252,7 +282,10 @@ impl TokenVerifier {
             provider = self.provider(&issuer.issuer_url, true).await?;
             keys = select_keys(&provider.jwks, kid.as_deref(), alg);
         }
-        let keys: Vec<&DecodingKey> = keys.into_iter().filter_map(|i| provider.decoding.get(i)?.as_ref()).collect();
+        let keys: Vec<&DecodingKey> = keys
+            .into_iter()
+            .filter_map(|i| provider.decoding.get(i)?.as_ref())
+            .collect();
         if keys.is_empty() {
             return Err(match kid {
                 Some(kid) => TokenError::UnknownKid { kid },
@@ -287,7 +320,9 @@ impl TokenVerifier {
     }
 
     fn may_refetch(&self, issuer: &str) -> bool {
-        let Ok(mut m) = self.last_refetch.lock() else { return false };
+        let Ok(mut m) = self.last_refetch.lock() else {
+            return false;
+        };
         let now = Instant::now();
         match m.get(issuer) {
             Some(t) if now.duration_since(*t) < self.policy.refetch_interval => false,
@@ -332,10 +367,10 @@ impl TokenVerifier {
             return Err(e);
         }
         let turn = {
-            let mut inflight = self
-                .inflight
-                .lock()
-                .map_err(|_| TokenError::Discovery { issuer: issuer.to_string(), reason: "verifier state poisoned".into() })?;
+            let mut inflight = self.inflight.lock().map_err(|_| TokenError::Discovery {
+                issuer: issuer.to_string(),
+                reason: "verifier state poisoned".into(),
+            })?;
             if inflight.len() >= MAX_CACHED_ISSUERS && !inflight.contains_key(issuer) {
                 // Forget turns nobody holds or waits for.
                 inflight.retain(|_, t| Arc::strong_count(t) > 1);
@@ -359,13 +394,18 @@ impl TokenVerifier {
                 ),
             });
         };
-        let fetched = match tokio::time::timeout(self.policy.http_timeout, self.fetch_provider(issuer)).await {
-            Ok(r) => r,
-            Err(_) => Err(TokenError::Discovery {
-                issuer: issuer.to_string(),
-                reason: format!("no answer within {} ms", self.policy.http_timeout.as_millis()),
-            }),
-        };
+        let fetched =
+            match tokio::time::timeout(self.policy.http_timeout, self.fetch_provider(issuer)).await
+            {
+                Ok(r) => r,
+                Err(_) => Err(TokenError::Discovery {
+                    issuer: issuer.to_string(),
+                    reason: format!(
+                        "no answer within {} ms",
+                        self.policy.http_timeout.as_millis()
+                    ),
+                }),
+            };
         match fetched {
             Ok(provider) => {
                 if let Ok(mut failures) = self.failures.lock() {
@@ -373,7 +413,10 @@ impl TokenVerifier {
                 }
                 if let Ok(mut cache) = self.cache.lock() {
                     if cache.len() >= MAX_CACHED_ISSUERS && !cache.contains_key(issuer) {
-                        let oldest = cache.iter().min_by_key(|(_, p)| p.fetched).map(|(k, _)| k.clone());
+                        let oldest = cache
+                            .iter()
+                            .min_by_key(|(_, p)| p.fetched)
+                            .map(|(k, _)| k.clone());
                         if let Some(k) = oldest {
                             cache.remove(&k);
                         }
@@ -389,7 +432,10 @@ impl TokenVerifier {
                         let ttl = self.policy.negative_ttl;
                         failures.retain(|_, (at, _)| at.elapsed() < ttl);
                         if failures.len() >= MAX_CACHED_ISSUERS {
-                            let oldest = failures.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| k.clone());
+                            let oldest = failures
+                                .iter()
+                                .min_by_key(|(_, (at, _))| *at)
+                                .map(|(k, _)| k.clone());
                             if let Some(k) = oldest {
                                 failures.remove(&k);
                             }
@@ -404,9 +450,15 @@ impl TokenVerifier {
 
     /// Fetch and check discovery, then the JWKS it names.
     async fn fetch_provider(&self, issuer: &str) -> Result<Arc<Provider>, TokenError> {
-        let fail = |reason: String| TokenError::Discovery { issuer: issuer.to_string(), reason };
+        let fail = |reason: String| TokenError::Discovery {
+            issuer: issuer.to_string(),
+            reason,
+        };
         check_url(issuer).map_err(fail)?;
-        let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let discovery_url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
         let doc = self.fetch_json(&discovery_url).await.map_err(fail)?;
         // OpenID Connect Discovery §4.3: the document's issuer must be the issuer.
         if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
@@ -417,27 +469,54 @@ impl TokenVerifier {
             .and_then(Value::as_str)
             .ok_or_else(|| fail("discovery document has no jwks_uri".into()))?;
         check_url(jwks_uri).map_err(fail)?;
-        let algs = doc.get("id_token_signing_alg_values_supported").and_then(Value::as_array).map(|a| {
-            a.iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>()
-        });
+        let algs = doc
+            .get("id_token_signing_alg_values_supported")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            });
         let jwks_value = self.fetch_json(jwks_uri).await.map_err(fail)?;
         let jwks = jwks_from_value(jwks_value).map_err(fail)?;
-        let decoding = jwks.keys.iter().map(|k| DecodingKey::from_jwk(k).ok()).collect();
-        Ok(Arc::new(Provider { jwks, decoding, algs, fetched: Instant::now() }))
+        let decoding = jwks
+            .keys
+            .iter()
+            .map(|k| DecodingKey::from_jwk(k).ok())
+            .collect();
+        Ok(Arc::new(Provider {
+            jwks,
+            decoding,
+            algs,
+            fetched: Instant::now(),
+        }))
     }
 
     async fn fetch_json(&self, url: &str) -> Result<Value, String> {
-        let mut resp = self.http.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+        let mut resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {e}"))?;
         if !resp.status().is_success() {
             return Err(format!("GET {url}: HTTP {}", resp.status()));
         }
-        if resp.content_length().is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64) {
-            return Err(format!("GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"));
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
+        {
+            return Err(format!(
+                "GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"
+            ));
         }
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
             if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!("GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"));
+                return Err(format!(
+                    "GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"
+                ));
             }
             body.extend_from_slice(&chunk);
         }
@@ -469,9 +548,16 @@ fn select_keys(jwks: &JwkSet, kid: Option<&str>, alg: Algorithm) -> Vec<usize> {
             (&k.algorithm, alg),
             (
                 AlgorithmParameters::RSA(_),
-                Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::PS256 | Algorithm::PS384 | Algorithm::PS512
-            ) | (AlgorithmParameters::EllipticCurve(_), Algorithm::ES256 | Algorithm::ES384)
-                | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
+                Algorithm::RS256
+                    | Algorithm::RS384
+                    | Algorithm::RS512
+                    | Algorithm::PS256
+                    | Algorithm::PS384
+                    | Algorithm::PS512
+            ) | (
+                AlgorithmParameters::EllipticCurve(_),
+                Algorithm::ES256 | Algorithm::ES384
+            ) | (AlgorithmParameters::OctetKeyPair(_), Algorithm::EdDSA)
         )
     };
 
@@ -491,7 +577,9 @@ fn check_iat(claims: &Map<String, Value>, leeway: u64) -> Result<(), TokenError>
     // fulcio-spec §2.2.1: iat is required.
     let iat = claims
         .get("iat")
-        .ok_or_else(|| TokenError::MissingClaim { claim: "iat".into() })?
+        .ok_or_else(|| TokenError::MissingClaim {
+            claim: "iat".into(),
+        })?
         .as_f64()
         .ok_or_else(|| TokenError::Claims("iat is not a number".into()))?;
     if iat > (now_secs() + leeway) as f64 {
@@ -505,12 +593,18 @@ fn map_jwt_error(kind: &jsonwebtoken::errors::ErrorKind, issuer: &IssuerConfig) 
     match kind {
         K::ExpiredSignature => TokenError::Expired,
         K::ImmatureSignature => TokenError::NotYetValid,
-        K::InvalidAudience => TokenError::WrongAudience { expected: issuer.client_id.clone() },
-        K::InvalidIssuer => TokenError::WrongIssuer { expected: issuer.issuer_url.clone() },
+        K::InvalidAudience => TokenError::WrongAudience {
+            expected: issuer.client_id.clone(),
+        },
+        K::InvalidIssuer => TokenError::WrongIssuer {
+            expected: issuer.issuer_url.clone(),
+        },
         K::MissingRequiredClaim(c) => TokenError::MissingClaim { claim: c.clone() },
-        K::InvalidSignature | K::InvalidEcdsaKey | K::InvalidEddsaKey | K::InvalidRsaKey(_) | K::InvalidKeyFormat => {
-            TokenError::BadSignature
-        }
+        K::InvalidSignature
+        | K::InvalidEcdsaKey
+        | K::InvalidEddsaKey
+        | K::InvalidRsaKey(_)
+        | K::InvalidKeyFormat => TokenError::BadSignature,
         K::InvalidClaimFormat(c) => TokenError::Claims(format!("claim {c} has the wrong type")),
         K::Json(_) | K::Base64(_) | K::Utf8(_) | K::InvalidToken => TokenError::Malformed,
         other => TokenError::Claims(format!("{other:?}")),

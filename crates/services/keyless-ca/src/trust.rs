@@ -8,7 +8,8 @@ use keyless_types::wire;
 use crate::pki::CaMaterial;
 
 /// The trusted root media type we write.
-pub const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
+pub const TRUSTED_ROOT_MEDIA_TYPE: &str =
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
 
 /// Build the trusted-root entries for this CA. `ca_url` and `ct_url` are
 /// the public base URLs of the CA and its CT log.
@@ -27,10 +28,15 @@ pub fn trusted_root(material: &CaMaterial, ca_url: &str, ct_url: &str) -> wire::
             cert_chain: wire::X509CertificateChain {
                 certificates: [&material.intermediate, &material.root]
                     .iter()
-                    .map(|c| wire::X509Certificate { raw_bytes: c.der().to_vec() })
+                    .map(|c| wire::X509Certificate {
+                        raw_bytes: c.der().to_vec(),
+                    })
                     .collect(),
             },
-            valid_for: Some(wire::TimeRange { start: Some(format_rfc3339(material.intermediate.not_before())), end: None }),
+            valid_for: Some(wire::TimeRange {
+                start: Some(format_rfc3339(material.intermediate.not_before())),
+                end: None,
+            }),
             operator: None,
         }],
         ctlogs: vec![wire::TransparencyLogInstance {
@@ -39,7 +45,10 @@ pub fn trusted_root(material: &CaMaterial, ca_url: &str, ct_url: &str) -> wire::
             public_key: wire::PublicKey {
                 raw_bytes: ct_spki,
                 key_details: "PKIX_ECDSA_P256_SHA_256".into(),
-                valid_for: Some(wire::TimeRange { start: Some(format_rfc3339(material.ct_key_since)), end: None }),
+                valid_for: Some(wire::TimeRange {
+                    start: Some(format_rfc3339(material.ct_key_since)),
+                    end: None,
+                }),
             },
             log_id: wire::LogId { key_id: log_id },
             checkpoint_key_id: None,
@@ -50,7 +59,11 @@ pub fn trusted_root(material: &CaMaterial, ca_url: &str, ct_url: &str) -> wire::
 }
 
 /// [`trusted_root`] as pretty JSON.
-pub fn trusted_root_json(material: &CaMaterial, ca_url: &str, ct_url: &str) -> Result<String, serde_json::Error> {
+pub fn trusted_root_json(
+    material: &CaMaterial,
+    ca_url: &str,
+    ct_url: &str,
+) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(&trusted_root(material, ca_url, ct_url))
 }
 

@@ -30,21 +30,25 @@ enum Mode {
 async fn fake_issuer(mode: Mode) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    let app = axum::Router::new().fallback(
-        move || {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::SeqCst);
-                match mode {
-                    Mode::Fail { delay } => {
-                        tokio::time::sleep(delay).await;
-                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down".to_string())
-                    }
-                    Mode::Huge => (axum::http::StatusCode::OK, format!("{{\"pad\": \"{}\"}}", "A".repeat(2 << 20))),
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            match mode {
+                Mode::Fail { delay } => {
+                    tokio::time::sleep(delay).await;
+                    (
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "down".to_string(),
+                    )
                 }
+                Mode::Huge => (
+                    axum::http::StatusCode::OK,
+                    format!("{{\"pad\": \"{}\"}}", "A".repeat(2 << 20)),
+                ),
             }
-        },
-    );
+        }
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -61,13 +65,24 @@ async fn ca_for(issuer: &str, negative_ttl: Duration, http_timeout: Duration) ->
 }
 
 /// A CA (over HTTP) for these issuers, with its token policy adjusted.
-async fn ca_for_all(issuers: &[String], adjust: impl FnOnce(&mut keyless_ca::TokenPolicy)) -> String {
+async fn ca_for_all(
+    issuers: &[String],
+    adjust: impl FnOnce(&mut keyless_ca::TokenPolicy),
+) -> String {
     let map: serde_json::Map<String, Value> = issuers
         .iter()
-        .map(|i| (i.clone(), json!({"IssuerURL": i, "ClientID": "sigstore", "Type": "email"})))
+        .map(|i| {
+            (
+                i.clone(),
+                json!({"IssuerURL": i, "ClientID": "sigstore", "Type": "email"}),
+            )
+        })
         .collect();
     let issuers = serde_json::from_value(json!({ "OIDCIssuers": map })).unwrap();
-    let mut config = CaConfig::new(temp_dir("oidc-fetch").join("ca"), IssuersSource::Inline(issuers));
+    let mut config = CaConfig::new(
+        temp_dir("oidc-fetch").join("ca"),
+        IssuersSource::Inline(issuers),
+    );
     adjust(&mut config.token_policy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -83,7 +98,9 @@ fn token(issuer: &str) -> String {
     format!(
         "{}.{}.AAAA",
         enc(json!({"alg": "ES256", "kid": "k1"})),
-        enc(json!({"iss": issuer, "aud": "sigstore", "sub": "a@b.test", "email": "a@b.test", "email_verified": true, "iat": t, "exp": t + 600}))
+        enc(
+            json!({"iss": issuer, "aud": "sigstore", "sub": "a@b.test", "email": "a@b.test", "email_verified": true, "iat": t, "exp": t + 600})
+        )
     )
 }
 
@@ -98,7 +115,10 @@ async fn request(ca: &str, issuer: &str) -> (u16, String) {
         .unwrap();
     let status = resp.status().as_u16();
     let body: Value = resp.json().await.unwrap();
-    (status, body["message"].as_str().unwrap_or_default().to_string())
+    (
+        status,
+        body["message"].as_str().unwrap_or_default().to_string(),
+    )
 }
 
 async fn concurrent(ca: &str, issuer: &str, n: usize) -> Vec<(u16, String)> {
@@ -117,13 +137,23 @@ async fn concurrent(ca: &str, issuer: &str, n: usize) -> Vec<(u16, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_for_a_failing_issuer_fetch_once() {
-    let (issuer, hits) = fake_issuer(Mode::Fail { delay: Duration::from_millis(300) }).await;
+    let (issuer, hits) = fake_issuer(Mode::Fail {
+        delay: Duration::from_millis(300),
+    })
+    .await;
     let ca = ca_for(&issuer, Duration::from_secs(60), Duration::from_secs(5)).await;
     for (status, message) in concurrent(&ca, &issuer, 16).await {
         assert_eq!(status, 503, "{message}");
-        assert!(message.contains("OIDC discovery or JWKS fetch") && message.contains("HTTP 500"), "{message}");
+        assert!(
+            message.contains("OIDC discovery or JWKS fetch") && message.contains("HTTP 500"),
+            "{message}"
+        );
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "16 concurrent requests, one fetch");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "16 concurrent requests, one fetch"
+    );
     // Within the negative-cache window: the same answer, no new fetch.
     for _ in 0..5 {
         let (status, message) = request(&ca, &issuer).await;
@@ -135,24 +165,43 @@ async fn concurrent_requests_for_a_failing_issuer_fetch_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_issuer_is_cut_off_and_retried_only_after_the_window() {
-    let (issuer, hits) = fake_issuer(Mode::Fail { delay: Duration::from_secs(30) }).await;
+    let (issuer, hits) = fake_issuer(Mode::Fail {
+        delay: Duration::from_secs(30),
+    })
+    .await;
     let negative_ttl = Duration::from_millis(1500);
     let ca = ca_for(&issuer, negative_ttl, Duration::from_millis(300)).await;
     let start = Instant::now();
     for (status, message) in concurrent(&ca, &issuer, 8).await {
         assert_eq!(status, 503, "{message}");
     }
-    assert!(start.elapsed() < Duration::from_secs(10), "time-limited: {:?}", start.elapsed());
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "8 concurrent requests, one fetch");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "time-limited: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "8 concurrent requests, one fetch"
+    );
     let (status, _) = request(&ca, &issuer).await;
     assert_eq!(status, 503);
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "within the window: no fetch");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "within the window: no fetch"
+    );
     // After the window the issuer is tried again (once).
     tokio::time::sleep(negative_ttl + Duration::from_millis(200)).await;
     for (status, _) in concurrent(&ca, &issuer, 4).await {
         assert_eq!(status, 503);
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 2, "one new fetch after the window");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "one new fetch after the window"
+    );
 }
 
 #[tokio::test]
@@ -170,7 +219,10 @@ async fn oversized_discovery_documents_are_refused() {
 /// requests past it are refused at once rather than queued.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetches_over_all_issuers_are_capped() {
-    let (base, hits) = fake_issuer(Mode::Fail { delay: Duration::from_millis(1500) }).await;
+    let (base, hits) = fake_issuer(Mode::Fail {
+        delay: Duration::from_millis(1500),
+    })
+    .await;
     let issuers: Vec<String> = (0..6).map(|i| format!("{base}/issuer{i}")).collect();
     let ca = ca_for_all(&issuers, |p| {
         p.max_fetches_in_flight = 2;
@@ -206,5 +258,8 @@ async fn fetches_over_all_issuers_are_capped() {
         assert!(message.contains("HTTP 500"), "{message}");
         fetched_now = hits.load(Ordering::SeqCst) - fetched_before;
     }
-    assert_eq!(fetched_now, 4, "the four refused issuers fetched once each; the two failed ones remembered");
+    assert_eq!(
+        fetched_now, 4,
+        "the four refused issuers fetched once each; the two failed ones remembered"
+    );
 }

@@ -98,7 +98,10 @@ fn config(key_label: &str) -> Pkcs11Config {
 }
 
 fn options(pkcs11: Pkcs11Config) -> KeyOptions {
-    KeyOptions { pkcs11: Some(pkcs11), ..KeyOptions::default() }
+    KeyOptions {
+        pkcs11: Some(pkcs11),
+        ..KeyOptions::default()
+    }
 }
 
 fn setup_error(dir: &Path, opts: &KeyOptions) -> String {
@@ -118,18 +121,34 @@ fn token_key(material: &CaMaterial) -> &keyless_ca::pkcs11::Pkcs11Key {
 /// Issue a certificate through the Fulcio v2 API with a development OIDC
 /// token, and verify it as a client does, from the CA's trusted root.
 async fn issue_and_verify(stack: &Stack, subject: &str) -> Issued {
-    let token = stack.oidc.mint(&MintOptions { subject: Some(subject.into()), ..Default::default() }).expect("token");
+    let token = stack
+        .oidc
+        .mint(&MintOptions {
+            subject: Some(subject.into()),
+            ..Default::default()
+        })
+        .expect("token");
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let issued = parse_issued(post_v2(stack, &v2_body(&token, &key, subject), None).await).await;
-    assert_eq!(&issued.leaf.public_key().expect("leaf key"), key.public_key());
-    assert_eq!(verify_like_a_client(stack, &issued).sans, vec![subject.to_string()]);
+    assert_eq!(
+        &issued.leaf.public_key().expect("leaf key"),
+        key.public_key()
+    );
+    assert_eq!(
+        verify_like_a_client(stack, &issued).sans,
+        vec![subject.to_string()]
+    );
     issued
 }
 
 #[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 /// An existing (imported) P-256 key: the CA creates the root in software,
@@ -141,13 +160,22 @@ async fn imported_token_key_issues_certificates_that_verify() {
     let stack = start_with(|c| c.keys.pkcs11 = Some(config(IMPORTED))).await;
     let ca_dir: PathBuf = stack.dir.join("ca");
     assert!(ca_dir.join(ROOT_CERT).exists() && ca_dir.join(INTERMEDIATE_CERT).exists());
-    assert!(!ca_dir.join(INTERMEDIATE_KEY).exists(), "the issuing key stays on the token");
+    assert!(
+        !ca_dir.join(INTERMEDIATE_KEY).exists(),
+        "the issuing key stays on the token"
+    );
     #[cfg(unix)]
     assert_eq!(mode(&ca_dir.join(ROOT_KEY)), 0o600);
-    assert_eq!(stack.ca.issuer.intermediate().public_key().expect("key"), hsm.imported);
+    assert_eq!(
+        stack.ca.issuer.intermediate().public_key().expect("key"),
+        hsm.imported
+    );
 
     let first = issue_and_verify(&stack, "alice@keyless.test").await;
-    assert_eq!(first.chain[0].public_key().expect("key").algorithm(), KeyAlgorithm::EcdsaP256);
+    assert_eq!(
+        first.chain[0].public_key().expect("key").algorithm(),
+        KeyAlgorithm::EcdsaP256
+    );
     // Concurrent requests share the session pool.
     let (a, b, c) = tokio::join!(
         issue_and_verify(&stack, "b@keyless.test"),
@@ -160,12 +188,18 @@ async fn imported_token_key_issues_certificates_that_verify() {
     assert_eq!(stack.ca.ct.size(), 4);
 
     // Restart on the same directory: same chain, same token key.
-    let again = CaMaterial::load_or_create_with(&ca_dir, &options(config(IMPORTED))).expect("reload");
+    let again =
+        CaMaterial::load_or_create_with(&ca_dir, &options(config(IMPORTED))).expect("reload");
     assert_eq!(again.intermediate, first.chain[0]);
     assert_eq!(again.intermediate_key.public_key(), &hsm.imported);
     // Without the token there is no key file to fall back to: say so.
     let e = setup_error(&ca_dir, &KeyOptions::default());
-    assert!(e.contains(INTERMEDIATE_KEY) && e.contains("PKCS#11 token") && e.contains("--pkcs11-module"), "{e}");
+    assert!(
+        e.contains(INTERMEDIATE_KEY)
+            && e.contains("PKCS#11 token")
+            && e.contains("--pkcs11-module"),
+        "{e}"
+    );
 }
 
 /// With `generate_key`, a missing key is generated on the token (P-384
@@ -191,16 +225,30 @@ async fn key_generated_on_the_token_issues_certificates_that_verify() {
     for generate in [true, false] {
         cfg.generate_key = generate;
         let dir = temp_dir("pkcs11-regen");
-        let m = CaMaterial::load_or_create_with(&dir, &KeyOptions { intermediate_algorithm: KeyAlgorithm::EcdsaP256, ..options(cfg.clone()) })
-            .expect("second CA");
-        assert_eq!(m.intermediate_key.public_key(), &generated, "generate_key={generate}");
+        let m = CaMaterial::load_or_create_with(
+            &dir,
+            &KeyOptions {
+                intermediate_algorithm: KeyAlgorithm::EcdsaP256,
+                ..options(cfg.clone())
+            },
+        )
+        .expect("second CA");
+        assert_eq!(
+            m.intermediate_key.public_key(),
+            &generated,
+            "generate_key={generate}"
+        );
         let k = token_key(&m);
         assert_eq!((k.token_label(), k.key_label()), (TOKEN, label));
         let p = k.protection();
         assert!(p.sensitive && !p.extractable, "{p:?}");
         // The token key signs, and the signature verifies under the certificate.
         let sig = m.intermediate_key.sign(b"tbs").expect("sign");
-        m.intermediate.public_key().expect("key").verify(m.intermediate_key.signature_algorithm(), b"tbs", &sig).expect("verifies");
+        m.intermediate
+            .public_key()
+            .expect("key")
+            .verify(m.intermediate_key.signature_algorithm(), b"tbs", &sig)
+            .expect("verifies");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -212,9 +260,18 @@ fn wrong_pin_is_a_clear_error_and_writes_nothing() {
     let mut cfg = Pkcs11Config::new(SOFTHSM2_MODULE, PIN_TOKEN, IMPORTED);
     cfg.pin_env = WRONG_PIN_VAR.into();
     let e = setup_error(&dir, &options(cfg.clone()));
-    assert!(e.contains("wrong user PIN") && e.contains(WRONG_PIN_VAR) && e.contains(PIN_TOKEN), "{e}");
-    assert!(!e.contains(WRONG_PIN) && !e.contains(PIN), "the PIN never appears: {e}");
-    assert!(!dir.join(ROOT_CERT).exists() && !dir.join(ROOT_KEY).exists(), "nothing created on failure");
+    assert!(
+        e.contains("wrong user PIN") && e.contains(WRONG_PIN_VAR) && e.contains(PIN_TOKEN),
+        "{e}"
+    );
+    assert!(
+        !e.contains(WRONG_PIN) && !e.contains(PIN),
+        "the PIN never appears: {e}"
+    );
+    assert!(
+        !dir.join(ROOT_CERT).exists() && !dir.join(ROOT_KEY).exists(),
+        "nothing created on failure"
+    );
 
     cfg.pin_env = UNSET_PIN_VAR.into();
     let e = setup_error(&dir, &options(cfg));
@@ -227,7 +284,10 @@ fn missing_key_label_is_a_clear_error() {
     hsm();
     let dir = temp_dir("pkcs11-no-key");
     let e = setup_error(&dir, &options(config("no-such-key")));
-    assert!(e.contains("no private key labelled \"no-such-key\"") && e.contains(TOKEN), "{e}");
+    assert!(
+        e.contains("no private key labelled \"no-such-key\"") && e.contains(TOKEN),
+        "{e}"
+    );
     assert!(!dir.join(ROOT_CERT).exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -239,7 +299,10 @@ fn missing_module_is_a_clear_error() {
     let mut cfg = config(IMPORTED);
     cfg.module = PathBuf::from("/nonexistent/keyless/libpkcs11-missing.so");
     let e = setup_error(&dir, &options(cfg));
-    assert!(e.contains("/nonexistent/keyless/libpkcs11-missing.so") && e.contains("no such file"), "{e}");
+    assert!(
+        e.contains("/nonexistent/keyless/libpkcs11-missing.so") && e.contains("no such file"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -250,7 +313,10 @@ fn unknown_token_label_lists_the_tokens_found() {
     let mut cfg = config(IMPORTED);
     cfg.token_label = "no-such-token".into();
     let e = setup_error(&dir, &options(cfg));
-    assert!(e.contains("no initialized token labelled \"no-such-token\"") && e.contains(TOKEN), "{e}");
+    assert!(
+        e.contains("no initialized token labelled \"no-such-token\"") && e.contains(TOKEN),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -262,6 +328,11 @@ fn token_key_not_matching_the_intermediate_certificate_is_refused() {
     let dir = temp_dir("pkcs11-mismatch");
     CaMaterial::load_or_create(&dir).expect("software CA");
     let e = setup_error(&dir, &options(config(IMPORTED)));
-    assert!(e.contains(INTERMEDIATE_CERT) && e.contains(IMPORTED) && e.contains("different intermediate key"), "{e}");
+    assert!(
+        e.contains(INTERMEDIATE_CERT)
+            && e.contains(IMPORTED)
+            && e.contains("different intermediate key"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

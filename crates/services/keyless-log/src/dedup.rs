@@ -199,7 +199,10 @@ mod tests {
             if self.fail {
                 return Err(LogError::IndexLookup("database is down".into()));
             }
-            Ok(leaves.iter().filter_map(|l| Some((*l, *self.committed.get(l)?))).collect())
+            Ok(leaves
+                .iter()
+                .filter_map(|l| Some((*l, *self.committed.get(l)?)))
+                .collect())
         }
     }
 
@@ -220,7 +223,13 @@ mod tests {
             &check,
             10,
             12,
-            &[(leaf(5), 10), (leaf(2), 10), (leaf(5), 10), (leaf(9), 0), (leaf(6), 0)],
+            &[
+                (leaf(5), 10),
+                (leaf(2), 10),
+                (leaf(5), 10),
+                (leaf(9), 0),
+                (leaf(6), 0),
+            ],
         );
         assert_eq!(
             seen,
@@ -233,7 +242,10 @@ mod tests {
             ]
         );
         // Only the entries searched below the window were looked up, once.
-        assert_eq!(*check.searched.lock().unwrap(), vec![vec![leaf(9), leaf(6)]]);
+        assert_eq!(
+            *check.searched.lock().unwrap(),
+            vec![vec![leaf(9), leaf(6)]]
+        );
     }
 
     #[test]
@@ -254,10 +266,18 @@ mod tests {
         let mut w = Window::default();
         w.record(0, 2, vec![leaf(1), leaf(2)]);
         let seen = w.classify(&check, 2, 2, &[(leaf(1), 2)]);
-        assert_eq!(seen, vec![Seen::InFlight(0)], "still remembered once published");
+        assert_eq!(
+            seen,
+            vec![Seen::InFlight(0)],
+            "still remembered once published"
+        );
         let later = 2 + RECENT_ENTRIES;
         let seen = w.classify(&check, later, later, &[(leaf(1), later)]);
-        assert_eq!(seen, vec![Seen::New(later)], "searched by its submitter; forgotten here");
+        assert_eq!(
+            seen,
+            vec![Seen::New(later)],
+            "searched by its submitter; forgotten here"
+        );
         assert_eq!(w.last_end(), None);
     }
 }

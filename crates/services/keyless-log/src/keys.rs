@@ -44,7 +44,9 @@ mod tests {
         let k2 = load_or_generate(dir.path(), LogKeyType::EcdsaP256).unwrap();
         assert_eq!(k1.public_key(), k2.public_key());
         fs::set_permissions(dir.path().join(KEY_FILE), fs::Permissions::from_mode(0o644)).unwrap();
-        let e = load_or_generate(dir.path(), LogKeyType::Ed25519).unwrap_err().to_string();
+        let e = load_or_generate(dir.path(), LogKeyType::Ed25519)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(KEY_FILE) && e.contains("permissions 644"), "{e}");
     }
 }

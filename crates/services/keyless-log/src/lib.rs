@@ -54,12 +54,12 @@ pub use config::{
     LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER, DEFAULT_MAX_BODY,
     DEFAULT_MAX_SEARCH_RESULTS,
 };
-pub use error::{LogError, StorageError};
-pub use integrity::{check_log, IntegrityError, IntegrityReport};
-pub use remote::{verify_consistency_remote, RemoteError};
 pub use drivers::open_from_config;
 pub use error::TreeError;
+pub use error::{LogError, StorageError};
+pub use integrity::{check_log, IntegrityError, IntegrityReport};
 pub use log::Log;
+pub use remote::{verify_consistency_remote, RemoteError};
 pub use types::{committed_width, Published, Sequenced, Submission, MAX_ENTRY_SIZE};
 
 /// Open the log described by `config` and serve it on `listener` until

@@ -279,4 +279,3 @@ impl Log {
         self.queued.load(Ordering::Relaxed)
     }
 }
-

@@ -29,8 +29,8 @@ use std::sync::Arc;
 use keyless_tlog::tiles::{TILE_HEIGHT, TILE_WIDTH};
 use keyless_tlog::{node_hash, Hash, EMPTY_ROOT};
 
-pub use crate::error::TreeError;
 use crate::error::StorageError;
+pub use crate::error::TreeError;
 
 /// Number of nodes at heights below [`TILE_HEIGHT`] inside one full
 /// level-0 tile (256 + 128 + … + 2).

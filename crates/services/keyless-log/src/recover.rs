@@ -9,7 +9,9 @@
 //! opening nor running the log holds every leaf hash in memory.
 
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
-use keyless_tlog::{leaf_hash, Checkpoint, Hash, NoteSigner, SignedNote, TileId, TileKind, EMPTY_ROOT};
+use keyless_tlog::{
+    leaf_hash, Checkpoint, Hash, NoteSigner, SignedNote, TileId, TileKind, EMPTY_ROOT,
+};
 
 use crate::error::LogError;
 use crate::index::{EntryIndex, MemoryIndex};

@@ -34,8 +34,8 @@ use keyless_x509::Certificate;
 use crate::entries::v1::verifier::RekorKey;
 use crate::error::{LogError, StorageError};
 use crate::log::Log;
-use crate::types::committed_width;
 use crate::storage::search_index::{MemorySearch, SearchStore};
+use crate::types::committed_width;
 
 /// Something an entry can be found by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

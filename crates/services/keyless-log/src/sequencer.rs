@@ -289,7 +289,8 @@ impl Sequencer<'_> {
         let old_size = read(&shared.tree).size();
         let seen = {
             let searched: Vec<(Hash, u64)> = batch.iter().map(|p| (p.leaf, p.checked)).collect();
-            self.window.classify(self.dedup, published, old_size, &searched)
+            self.window
+                .classify(self.dedup, published, old_size, &searched)
         };
         let mut replies = Vec::with_capacity(batch.len());
         let mut bodies = Vec::new();

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 /// except `bin/` (each binary is a crate of its own).
 fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
     fn walk(dir: &Path, prefix: &[String], out: &mut BTreeMap<Vec<String>, PathBuf>) {
-        let Ok(entries) = fs::read_dir(dir) else { return };
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
         for e in entries.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().into_owned();
@@ -97,7 +99,11 @@ fn expand(tree: &str) -> Vec<Vec<String>> {
     let tree = tree.trim();
     let Some(open) = tree.find('{') else {
         let path = tree.split(" as ").next().unwrap_or(tree);
-        return vec![path.split("::").map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()];
+        return vec![path
+            .split("::")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()];
     };
     let prefix: Vec<String> = tree[..open]
         .split("::")
@@ -216,11 +222,18 @@ fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
                 .collect();
             let rest: String = chars[i..chars.len().min(i + 200)].iter().collect();
             if at_word && rest.starts_with("mod ") {
-                let name: String = rest[4..].trim_start().chars().take_while(|c| is_ident(*c)).collect();
+                let name: String = rest[4..]
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| is_ident(*c))
+                    .collect();
                 pending_mod = Some(name);
             }
             if at_word && rest.starts_with("use ") {
-                let end = chars[i..].iter().position(|&c| c == ';').map_or(chars.len(), |p| i + p);
+                let end = chars[i..]
+                    .iter()
+                    .position(|&c| c == ';')
+                    .map_or(chars.len(), |p| i + p);
                 let stmt: String = chars[i + 4..end].iter().collect();
                 for path in expand(&stmt) {
                     if let Some(f) = resolve(&path, &here, &mods) {
@@ -234,7 +247,9 @@ fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
             let preceded_by_path = i >= 2 && chars[i - 1] == ':' && chars[i - 2] == ':';
             if at_word && !preceded_by_path && is_ident(c) {
                 let word: String = rest.chars().take_while(|c| is_ident(*c)).collect();
-                if rest[word.len()..].starts_with("::") && !["crate", "super", "self"].contains(&word.as_str()) {
+                if rest[word.len()..].starts_with("::")
+                    && !["crate", "super", "self"].contains(&word.as_str())
+                {
                     let mut child = here.clone();
                     child.push(word.clone());
                     if let Some(f) = mods.get(&child) {
@@ -244,9 +259,21 @@ fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
             }
             // `pub(in crate::a)` is a visibility, not an import.
             let visibility = i >= 3 && chars[i - 3..i].iter().collect::<String>() == "in ";
-            if at_word && !visibility && (rest.starts_with("crate::") || rest.starts_with("super::") || rest.starts_with("self::")) {
-                let path: String = rest.chars().take_while(|c| is_ident(*c) || *c == ':').collect();
-                let segs: Vec<String> = path.split("::").filter(|s| !s.is_empty()).map(str::to_string).collect();
+            if at_word
+                && !visibility
+                && (rest.starts_with("crate::")
+                    || rest.starts_with("super::")
+                    || rest.starts_with("self::"))
+            {
+                let path: String = rest
+                    .chars()
+                    .take_while(|c| is_ident(*c) || *c == ':')
+                    .collect();
+                let segs: Vec<String> = path
+                    .split("::")
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect();
                 if let Some(f) = resolve(&segs, &here, &mods) {
                     out.insert(f);
                 }
@@ -305,13 +332,21 @@ fn find_cycle(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Option<Vec<PathBu
 
 fn assert_acyclic(src: &Path) {
     let graph = edges(src);
-    assert!(graph.len() > 3, "{} holds too few files: wrong directory?", src.display());
+    assert!(
+        graph.len() > 3,
+        "{} holds too few files: wrong directory?",
+        src.display()
+    );
     if let Some(cycle) = find_cycle(&graph) {
         let names: Vec<String> = cycle
             .iter()
             .map(|p| p.strip_prefix(src).unwrap_or(p).display().to_string())
             .collect();
-        panic!("file-level import cycle in {}: {}", src.display(), names.join(" -> "));
+        panic!(
+            "file-level import cycle in {}: {}",
+            src.display(),
+            names.join(" -> ")
+        );
     }
 }
 
@@ -348,11 +383,24 @@ fn the_core_reaches_no_personality_or_driver() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let graph = edges(&src);
     let core = [
-        "log.rs", "shared.rs", "sequencer.rs", "recover.rs", "dedup.rs", "merkle.rs",
-        "index.rs", "tile_cache.rs", "types.rs", "locks.rs", "storage/mod.rs",
+        "log.rs",
+        "shared.rs",
+        "sequencer.rs",
+        "recover.rs",
+        "dedup.rs",
+        "merkle.rs",
+        "index.rs",
+        "tile_cache.rs",
+        "types.rs",
+        "locks.rs",
+        "storage/mod.rs",
     ];
     let outside = |p: &Path| {
-        let rel = p.strip_prefix(&src).unwrap_or(p).to_string_lossy().into_owned();
+        let rel = p
+            .strip_prefix(&src)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned();
         rel.starts_with("entries/")
             || rel.starts_with("api/")
             || rel == "search.rs"
@@ -381,8 +429,14 @@ fn checker_finds_cycles_and_ignores_declarations() {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(dir.join("a")).expect("temp dir");
     let write = |p: &str, s: &str| fs::write(dir.join(p), s).expect("write");
-    write("lib.rs", "pub mod a;\npub mod b;\npub mod c;\n// use crate::c::X;\n");
-    write("a/mod.rs", "mod inner;\npub struct A;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n");
+    write(
+        "lib.rs",
+        "pub mod a;\npub mod b;\npub mod c;\n// use crate::c::X;\n",
+    );
+    write(
+        "a/mod.rs",
+        "mod inner;\npub struct A;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
+    );
     write("a/inner.rs", "use super::A;\n");
     write("b.rs", "use crate::{a::A, c};\npub struct B;\n");
     write("c.rs", "pub fn f() { let _ = \"crate::b::B\"; }\n");
@@ -391,13 +445,25 @@ fn checker_finds_cycles_and_ignores_declarations() {
     let cycle = find_cycle(&edges(&dir)).expect("b -> c -> b is a cycle");
     assert_eq!(cycle.len(), 3, "{cycle:?}");
     write("c.rs", "");
-    write("a/mod.rs", "mod inner;\npub struct A;\nfn g() { inner::h() }\n");
+    write(
+        "a/mod.rs",
+        "mod inner;\npub struct A;\nfn g() { inner::h() }\n",
+    );
     write("a/inner.rs", "use super::A;\npub fn h() {}\n");
     // `inner::h()` names the child module inline: a cycle as much as a `use`.
-    assert!(find_cycle(&edges(&dir)).is_some(), "a/mod.rs <-> a/inner.rs by an inline path");
+    assert!(
+        find_cycle(&edges(&dir)).is_some(),
+        "a/mod.rs <-> a/inner.rs by an inline path"
+    );
     write("a/mod.rs", "mod inner;\npub struct A;\n");
-    assert!(find_cycle(&edges(&dir)).is_none(), "`mod inner;` alone is no import");
+    assert!(
+        find_cycle(&edges(&dir)).is_none(),
+        "`mod inner;` alone is no import"
+    );
     write("a/mod.rs", "mod inner;\nuse inner::h;\npub struct A;\n");
-    assert!(find_cycle(&edges(&dir)).is_some(), "a/mod.rs <-> a/inner.rs");
+    assert!(
+        find_cycle(&edges(&dir)).is_some(),
+        "a/mod.rs <-> a/inner.rs"
+    );
     let _ = fs::remove_dir_all(&dir);
 }

@@ -34,7 +34,13 @@ async fn v2_hashedrekord_bundle_verifies(backend: Backend) {
     let result = verify(&server, &key, &bundle, artifact).expect("bundle verifies");
     assert_eq!(result.log_entries.len(), 1);
     // Without a timestamp a v2 entry gives no verified time: refused.
-    assert!(verify(&server, &key, &message_bundle(&key, artifact, &sig, tle.clone()), artifact).is_err());
+    assert!(verify(
+        &server,
+        &key,
+        &message_bundle(&key, artifact, &sig, tle.clone()),
+        artifact
+    )
+    .is_err());
 
     // The same bundle does not verify for another artifact, nor with a
     // tampered checkpoint.
@@ -89,7 +95,10 @@ async fn v2_dsse_is_refused_and_logged_as_hashedrekord(backend: Backend) {
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["code"], 400, "{err}");
     let message = err["message"].as_str().unwrap();
-    assert!(message.contains("invalid type, must be hashedrekord"), "{message}");
+    assert!(
+        message.contains("invalid type, must be hashedrekord"),
+        "{message}"
+    );
     // Refused however it is shaped, and even next to a valid hashedrekord.
     let (status, _) = post(&url, &json!({ "dsseRequestV002": {} })).await;
     assert_eq!(status, 400);
@@ -97,7 +106,13 @@ async fn v2_dsse_is_refused_and_logged_as_hashedrekord(backend: Backend) {
     both["dsseRequestV002"] = json!({ "envelope": envelope, "verifiers": [verifier] });
     let (status, err) = post(&url, &both).await;
     assert_eq!(status, 400, "{err}");
-    assert!(err["message"].as_str().unwrap().contains("must be hashedrekord"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be hashedrekord"),
+        "{err}"
+    );
     assert_eq!(server.log.published().size, 0, "nothing was logged");
 
     // The same envelope as Rekor v2 logs it now.
@@ -122,7 +137,11 @@ async fn v2_dsse_is_refused_and_logged_as_hashedrekord(backend: Backend) {
     )
     .unwrap();
     let logged = &body["spec"]["hashedRekordV002"];
-    assert_eq!(logged["data"]["digest"], json!(b64(&sha256(&pae))), "{body}");
+    assert_eq!(
+        logged["data"]["digest"],
+        json!(b64(&sha256(&pae))),
+        "{body}"
+    );
     assert_eq!(logged["signature"]["content"], json!(b64(&sig)), "{body}");
     key.public_key()
         .verify_prehashed(key.signature_algorithm(), &sha256(&pae), &sig)

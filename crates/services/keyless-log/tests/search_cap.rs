@@ -34,12 +34,17 @@ fn assert_over_cap(status: u16, v: &Value) {
     assert_eq!(status, 422, "{v}");
     assert_eq!(v["code"], 422, "{v}");
     let message = v["message"].as_str().unwrap();
-    assert!(message.contains(&format!("more than {LIMIT} entries")), "{message}");
+    assert!(
+        message.contains(&format!("more than {LIMIT} entries")),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_answers_are_capped() {
-    let store = tokio::task::spawn_blocking(|| Store::new(Backend::Files)).await.unwrap();
+    let store = tokio::task::spawn_blocking(|| Store::new(Backend::Files))
+        .await
+        .unwrap();
     let server = start_configured(store, LogKeyType::EcdsaP256, None, |c| {
         c.max_search_results = LIMIT;
     })
@@ -81,7 +86,11 @@ async fn search_answers_are_capped() {
     let (s, v) = search(&server, &json!({"publicKey": by_key(&keys[0])})).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v.as_array().unwrap().len(), LIMIT);
-    let (s, v) = search(&server, &json!({"hash": by_hash(b"d"), "publicKey": by_key(&keys[0])})).await;
+    let (s, v) = search(
+        &server,
+        &json!({"hash": by_hash(b"d"), "publicKey": by_key(&keys[0])}),
+    )
+    .await;
     assert_over_cap(s, &v);
     // "and" with both criteria over the cap is refused too.
     add(&server, &keys[0], b"e").await;
@@ -100,6 +109,9 @@ async fn search_answers_are_capped() {
 #[test]
 fn the_default_cap_is_documented_and_set() {
     let config = keyless_log::LogConfig::new("/nonexistent", "example.test");
-    assert_eq!(config.max_search_results, keyless_log::DEFAULT_MAX_SEARCH_RESULTS);
+    assert_eq!(
+        config.max_search_results,
+        keyless_log::DEFAULT_MAX_SEARCH_RESULTS
+    );
     assert_eq!(keyless_log::DEFAULT_MAX_SEARCH_RESULTS, 1000);
 }

@@ -184,7 +184,8 @@ struct Counting {
 
 impl Storage for Counting {
     fn commit(&self, commit: &Commit) -> Result<(), keyless_log::StorageError> {
-        self.commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.commit(commit)
     }
     fn read_checkpoint(&self) -> Result<Option<String>, keyless_log::StorageError> {
@@ -193,7 +194,11 @@ impl Storage for Counting {
     fn read_tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, keyless_log::StorageError> {
         self.inner.read_tile(id)
     }
-    fn read_meta(&self, start: u64, count: u64) -> Result<Vec<EntryMeta>, keyless_log::StorageError> {
+    fn read_meta(
+        &self,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<EntryMeta>, keyless_log::StorageError> {
         self.inner.read_meta(start, count)
     }
     fn recover(&self, size: u64) -> Result<(), keyless_log::StorageError> {
@@ -215,10 +220,11 @@ async fn the_core_commits_through_the_driver_it_is_handed() {
         commits: commits.clone(),
     };
     let key = keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::Ed25519).unwrap();
-    let log = tokio::task::spawn_blocking(move || keyless_log::Log::open(config, Arc::new(driver), key))
-        .await
-        .unwrap()
-        .expect("opens over a caller's driver");
+    let log =
+        tokio::task::spawn_blocking(move || keyless_log::Log::open(config, Arc::new(driver), key))
+            .await
+            .unwrap()
+            .expect("opens over a caller's driver");
     let count = || commits.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(count(), 1, "first start commits the empty checkpoint");
     let submission = keyless_log::Submission {

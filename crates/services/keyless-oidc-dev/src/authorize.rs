@@ -25,16 +25,26 @@ pub(crate) struct PendingCode {
 }
 
 pub(crate) fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 fn bad(msg: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Html(format!("<h1>Bad request</h1><p>{}</p>", escape(msg)))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Html(format!("<h1>Bad request</h1><p>{}</p>", escape(msg))),
+    )
+        .into_response()
 }
 
 /// Only loopback redirects: this issuer must never hand codes to the network.
 fn loopback_redirect(uri: &str) -> bool {
-    let Ok(u) = url::Url::parse(uri) else { return false };
+    let Ok(u) = url::Url::parse(uri) else {
+        return false;
+    };
     let host_ok = match u.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -78,9 +88,21 @@ fn parse(ctx: &Ctx, q: &HashMap<String, String>) -> Result<AuthRequest, String> 
             }
             name
         }
-        None => ctx.issuer.default_for(ctx.provider).ok_or("no identity configured for this issuer")?.name.clone(),
+        None => ctx
+            .issuer
+            .default_for(ctx.provider)
+            .ok_or("no identity configured for this issuer")?
+            .name
+            .clone(),
     };
-    Ok(AuthRequest { client_id, redirect_uri, challenge, state: get("state"), nonce: get("nonce"), identity })
+    Ok(AuthRequest {
+        client_id,
+        redirect_uri,
+        challenge,
+        state: get("state"),
+        nonce: get("nonce"),
+        identity,
+    })
 }
 
 fn approve(ctx: &Ctx, req: AuthRequest) -> Response {
@@ -103,7 +125,9 @@ fn approve(ctx: &Ctx, req: AuthRequest) -> Response {
             },
         );
     }
-    let Ok(mut target) = url::Url::parse(&req.redirect_uri) else { return bad("redirect_uri") };
+    let Ok(mut target) = url::Url::parse(&req.redirect_uri) else {
+        return bad("redirect_uri");
+    };
     target.query_pairs_mut().append_pair("code", &code);
     if let Some(s) = &req.state {
         target.query_pairs_mut().append_pair("state", s);
@@ -111,7 +135,10 @@ fn approve(ctx: &Ctx, req: AuthRequest) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
-pub(crate) async fn authorize_get(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>) -> Response {
+pub(crate) async fn authorize_get(
+    State(ctx): State<Ctx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let req = match parse(&ctx, &q) {
         Ok(r) => r,
         Err(e) => return bad(&e),
@@ -121,7 +148,13 @@ pub(crate) async fn authorize_get(State(ctx): State<Ctx>, Query(q): Query<HashMa
     }
     let hidden: String = q
         .iter()
-        .map(|(k, v)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(k), escape(v)))
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(k),
+                escape(v)
+            )
+        })
         .collect();
     Html(format!(
         "<!doctype html><title>keyless dev login</title><h1>keyless development issuer</h1>\
@@ -133,7 +166,10 @@ pub(crate) async fn authorize_get(State(ctx): State<Ctx>, Query(q): Query<HashMa
     .into_response()
 }
 
-pub(crate) async fn authorize_post(State(ctx): State<Ctx>, Form(q): Form<HashMap<String, String>>) -> Response {
+pub(crate) async fn authorize_post(
+    State(ctx): State<Ctx>,
+    Form(q): Form<HashMap<String, String>>,
+) -> Response {
     match parse(&ctx, &q) {
         Ok(req) => approve(&ctx, req),
         Err(e) => bad(&e),

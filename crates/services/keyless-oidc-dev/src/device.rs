@@ -33,16 +33,26 @@ fn user_code() -> String {
     const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
     let mut raw = [0u8; 8];
     let _ = aws_lc_rs::rand::fill(&mut raw);
-    let chars: String = raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let chars: String = raw
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
     format!("{}-{}", &chars[..4], &chars[4..])
 }
 
 fn oauth_error(code: &str, description: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": code, "error_description": description}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response()
 }
 
 /// §3.1–3.2: the device authorization request and response.
-pub(crate) async fn device_code(State(ctx): State<Ctx>, Form(f): Form<HashMap<String, String>>) -> Response {
+pub(crate) async fn device_code(
+    State(ctx): State<Ctx>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let Some(client_id) = f.get("client_id").filter(|c| !c.is_empty()).cloned() else {
         return oauth_error("invalid_request", "client_id is required");
     };
@@ -81,7 +91,10 @@ pub(crate) async fn device_code(State(ctx): State<Ctx>, Form(f): Form<HashMap<St
     .into_response()
 }
 
-pub(crate) async fn verification_page(State(ctx): State<Ctx>, Query(q): Query<HashMap<String, String>>) -> Html<String> {
+pub(crate) async fn verification_page(
+    State(ctx): State<Ctx>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Html<String> {
     let code = q.get("user_code").cloned().unwrap_or_default();
     let options: String = ctx
         .issuer
@@ -100,25 +113,50 @@ pub(crate) async fn verification_page(State(ctx): State<Ctx>, Query(q): Query<Ha
 }
 
 /// Approve (or deny) a user code as an identity.
-pub(crate) async fn approve(State(ctx): State<Ctx>, Form(f): Form<HashMap<String, String>>) -> Response {
-    let code = f.get("user_code").map(|c| c.trim().to_ascii_uppercase()).unwrap_or_default();
+pub(crate) async fn approve(
+    State(ctx): State<Ctx>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let code = f
+        .get("user_code")
+        .map(|c| c.trim().to_ascii_uppercase())
+        .unwrap_or_default();
     let deny = f.get("action").map(String::as_str) == Some("deny");
     let identity = match f.get("identity").filter(|i| !i.is_empty()) {
         Some(name) => match ctx.issuer.identity(name) {
             Ok(i) if i.provider == ctx.provider => i.name.clone(),
-            _ => return (StatusCode::BAD_REQUEST, Html("<p>unknown identity for this issuer</p>".to_string())).into_response(),
+            _ => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Html("<p>unknown identity for this issuer</p>".to_string()),
+                )
+                    .into_response()
+            }
         },
         None => match ctx.issuer.default_for(ctx.provider) {
             Some(i) => i.name.clone(),
-            None => return (StatusCode::BAD_REQUEST, Html("<p>no identity configured</p>".to_string())).into_response(),
+            None => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Html("<p>no identity configured</p>".to_string()),
+                )
+                    .into_response()
+            }
         },
     };
     let Ok(mut d) = ctx.issuer.devices.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let t = now();
-    let Some(p) = d.values_mut().find(|p| p.user_code == code && p.expires > t && p.provider == ctx.provider) else {
-        return (StatusCode::NOT_FOUND, Html("<p>unknown or expired code</p>".to_string())).into_response();
+    let Some(p) = d
+        .values_mut()
+        .find(|p| p.user_code == code && p.expires > t && p.provider == ctx.provider)
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            Html("<p>unknown or expired code</p>".to_string()),
+        )
+            .into_response();
     };
     if deny {
         p.denied = true;
@@ -143,7 +181,10 @@ pub(crate) fn poll(ctx: &Ctx, device_code: &str, client_id: &str) -> Poll {
         return Poll::Error("invalid_grant", "unknown device_code");
     };
     if p.provider != ctx.provider || p.client_id != client_id {
-        return Poll::Error("invalid_grant", "device_code was issued to another client or issuer");
+        return Poll::Error(
+            "invalid_grant",
+            "device_code was issued to another client or issuer",
+        );
     }
     if p.expires <= t {
         d.remove(device_code);
@@ -157,7 +198,9 @@ pub(crate) fn poll(ctx: &Ctx, device_code: &str, client_id: &str) -> Poll {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let too_fast = p.last_poll_ms.is_some_and(|last| now_ms.saturating_sub(last) < u128::from(p.interval) * 1000);
+    let too_fast = p
+        .last_poll_ms
+        .is_some_and(|last| now_ms.saturating_sub(last) < u128::from(p.interval) * 1000);
     p.last_poll_ms = Some(now_ms);
     if too_fast {
         // §3.5: slow_down, and the interval grows by 5 seconds.
@@ -168,7 +211,10 @@ pub(crate) fn poll(ctx: &Ctx, device_code: &str, client_id: &str) -> Poll {
         Some(identity) => {
             let client_id = p.client_id.clone();
             d.remove(device_code);
-            Poll::Ready { identity, client_id }
+            Poll::Ready {
+                identity,
+                client_id,
+            }
         }
         None => Poll::Error("authorization_pending", "the user has not approved yet"),
     }

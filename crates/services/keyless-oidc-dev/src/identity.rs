@@ -20,7 +20,12 @@ pub enum Provider {
 }
 
 impl Provider {
-    pub const ALL: [Provider; 4] = [Provider::Email, Provider::Github, Provider::Gitlab, Provider::Buildkite];
+    pub const ALL: [Provider; 4] = [
+        Provider::Email,
+        Provider::Github,
+        Provider::Gitlab,
+        Provider::Buildkite,
+    ];
 
     /// Path of this provider's issuer under the server's base URL.
     pub fn path(self) -> &'static str {

@@ -51,22 +51,36 @@ impl TokenKey {
 
     fn from_signing_key(key: SigningKey) -> Result<Self, OidcDevError> {
         if key.public_key().algorithm() != KeyAlgorithm::EcdsaP256 {
-            return Err(OidcDevError::Key("the dev issuer signs with ECDSA P-256 (ES256) only".into()));
+            return Err(OidcDevError::Key(
+                "the dev issuer signs with ECDSA P-256 (ES256) only".into(),
+            ));
         }
         let encoding = EncodingKey::from_ec_der(key.to_pkcs8_der());
         let kid = keyless_crypto::sha256_hex(key.public_key().spki_der())[..16].to_string();
-        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(|e| OidcDevError::Key(e.to_string()))?;
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256)
+            .map_err(|e| OidcDevError::Key(e.to_string()))?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Ok(Self { signer: Box::new(key), kid, jwks: JwkSet { keys: vec![jwk] } })
+        Ok(Self {
+            signer: Box::new(key),
+            kid,
+            jwks: JwkSet { keys: vec![jwk] },
+        })
     }
 
     /// Sign `claims` as a compact JWS (ES256) under `header`, whose `alg`
     /// must be ES256.
-    pub(crate) fn sign_jwt<T: serde::Serialize>(&self, header: &jsonwebtoken::Header, claims: &T) -> Result<String, OidcDevError> {
+    pub(crate) fn sign_jwt<T: serde::Serialize>(
+        &self,
+        header: &jsonwebtoken::Header,
+        claims: &T,
+    ) -> Result<String, OidcDevError> {
         let fail = |e: &dyn std::fmt::Display| OidcDevError::Sign(e.to_string());
         if header.alg != Algorithm::ES256 {
-            return Err(fail(&format!("header alg {:?}: the dev issuer signs ES256 only", header.alg)));
+            return Err(fail(&format!(
+                "header alg {:?}: the dev issuer signs ES256 only",
+                header.alg
+            )));
         }
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut jws = b64.encode(serde_json::to_vec(header).map_err(|e| fail(&e))?);
@@ -91,11 +105,15 @@ struct EcdsaSigValue<'a> {
 /// the curve's `field_len` bytes.
 fn ecdsa_der_to_fixed(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
     use der::Decode;
-    let v = EcdsaSigValue::from_der(der_sig).map_err(|e| format!("ECDSA signature is not DER: {e}"))?;
+    let v =
+        EcdsaSigValue::from_der(der_sig).map_err(|e| format!("ECDSA signature is not DER: {e}"))?;
     let mut out = vec![0u8; 2 * field_len];
     for (i, n) in [v.r.as_bytes(), v.s.as_bytes()].into_iter().enumerate() {
         if n.len() > field_len {
-            return Err(format!("ECDSA signature integer of {} bytes, more than {field_len}", n.len()));
+            return Err(format!(
+                "ECDSA signature integer of {} bytes, more than {field_len}",
+                n.len()
+            ));
         }
         out[(i + 1) * field_len - n.len()..(i + 1) * field_len].copy_from_slice(n);
     }
@@ -117,7 +135,10 @@ mod tests {
         let mut r = [0u8; 8];
         aws_lc_rs::rand::fill(&mut r).unwrap();
         let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
-        std::env::temp_dir().join(format!("keyless-oidc-dev-keys-{tag}-{}-{hex}", std::process::id()))
+        std::env::temp_dir().join(format!(
+            "keyless-oidc-dev-keys-{tag}-{}-{hex}",
+            std::process::id()
+        ))
     }
 
     /// The key is created 0600 and the same key (kid) loads back; a key
@@ -126,7 +147,9 @@ mod tests {
     /// the published JWKS, and a tampered one does not.
     #[test]
     fn tokens_signed_through_the_signer_verify_under_the_jwks() {
-        let key = TokenKey::from_signing_key(SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap()).unwrap();
+        let key =
+            TokenKey::from_signing_key(SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap())
+                .unwrap();
         let mut header = jsonwebtoken::Header::new(Algorithm::ES256);
         header.kid = Some(key.kid.clone());
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
@@ -137,16 +160,25 @@ mod tests {
         for i in 0..64 {
             let claims = serde_json::json!({"aud": "sigstore", "sub": format!("user{i}")});
             let token = key.sign_jwt(&header, &claims).unwrap();
-            let got = jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap();
+            let got =
+                jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap();
             assert_eq!(got.claims["sub"], format!("user{i}"));
             assert_eq!(got.header.kid.as_deref(), Some(key.kid.as_str()));
             // The same signature over other claims does not verify.
             let parts: Vec<&str> = token.split('.').collect();
-            let other = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"aud":"sigstore","sub":"mallory"}"#);
+            let other = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(br#"{"aud":"sigstore","sub":"mallory"}"#);
             let forged = format!("{}.{other}.{}", parts[0], parts[2]);
-            assert!(jsonwebtoken::decode::<serde_json::Value>(&forged, &decoding, &validation).is_err());
+            assert!(
+                jsonwebtoken::decode::<serde_json::Value>(&forged, &decoding, &validation).is_err()
+            );
         }
-        assert!(key.sign_jwt(&jsonwebtoken::Header::new(Algorithm::RS256), &serde_json::json!({})).is_err());
+        assert!(key
+            .sign_jwt(
+                &jsonwebtoken::Header::new(Algorithm::RS256),
+                &serde_json::json!({})
+            )
+            .is_err());
     }
 
     #[test]
@@ -168,11 +200,19 @@ mod tests {
         let dir = temp_dir("perms");
         let first = TokenKey::load_or_create(&dir).unwrap();
         let path = dir.join(SIGNING_KEY_FILE);
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(TokenKey::load_or_create(&dir).unwrap().kid, first.kid);
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o604)).unwrap();
         let e = TokenKey::load_or_create(&dir).unwrap_err().to_string();
-        assert!(e.contains(&path.display().to_string()) && e.contains("permissions 604") && e.contains("chmod 600"), "{e}");
+        assert!(
+            e.contains(&path.display().to_string())
+                && e.contains("permissions 604")
+                && e.contains("chmod 600"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

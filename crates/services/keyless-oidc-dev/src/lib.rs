@@ -120,7 +120,10 @@ pub struct DevIssuer {
 
 impl std::fmt::Debug for DevIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DevIssuer").field("base_url", &self.base_url).field("key", &self.key).finish_non_exhaustive()
+        f.debug_struct("DevIssuer")
+            .field("base_url", &self.base_url)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +132,8 @@ fn load_identities(dir: &Path) -> Result<Vec<TestIdentity>, OidcDevError> {
     if !path.exists() {
         return Ok(default_identities());
     }
-    let text = std::fs::read(&path).map_err(|e| OidcDevError::Io(format!("{}: {e}", path.display())))?;
+    let text =
+        std::fs::read(&path).map_err(|e| OidcDevError::Io(format!("{}: {e}", path.display())))?;
     serde_json::from_slice(&text).map_err(|e| OidcDevError::Identities(e.to_string()))
 }
 
@@ -196,7 +200,10 @@ impl DevIssuer {
 
     /// Mint an ID token for a configured identity.
     pub fn mint(&self, opts: &MintOptions) -> Result<String, OidcDevError> {
-        let name = opts.identity.clone().unwrap_or_else(|| self.config.default_identity.clone());
+        let name = opts
+            .identity
+            .clone()
+            .unwrap_or_else(|| self.config.default_identity.clone());
         let ident = self.identity(&name)?;
         let mut claims = ident.claims.clone();
         if let (Some(subject), Provider::Email) = (&opts.subject, ident.provider) {
@@ -206,7 +213,10 @@ impl DevIssuer {
         }
         let now = now();
         claims.insert("iss".into(), json!(self.issuer_url(ident.provider)));
-        claims.insert("aud".into(), json!(opts.audience.clone().unwrap_or_else(|| "sigstore".into())));
+        claims.insert(
+            "aud".into(),
+            json!(opts.audience.clone().unwrap_or_else(|| "sigstore".into())),
+        );
         claims.insert("iat".into(), json!(now));
         claims.insert("nbf".into(), json!(now));
         claims.insert("exp".into(), json!(now + self.config.token_lifetime_secs));
@@ -235,14 +245,21 @@ pub fn ca_issuers_config(base_url: &str) -> Value {
     let mut issuers = Map::new();
     for p in Provider::ALL {
         let url = format!("{base}{}", p.path());
-        issuers.insert(url.clone(), json!({"IssuerURL": url, "ClientID": "sigstore", "Type": p.fulcio_type()}));
+        issuers.insert(
+            url.clone(),
+            json!({"IssuerURL": url, "ClientID": "sigstore", "Type": p.fulcio_type()}),
+        );
     }
     json!({ "OIDCIssuers": issuers })
 }
 
 /// Mint a token without a running server (`keyless dev-token`). The
 /// issuer URL is the one given, else the one the server last ran at.
-pub fn mint_token(data_dir: &Path, issuer_url: Option<&str>, opts: &MintOptions) -> Result<String, OidcDevError> {
+pub fn mint_token(
+    data_dir: &Path,
+    issuer_url: Option<&str>,
+    opts: &MintOptions,
+) -> Result<String, OidcDevError> {
     let base = match issuer_url {
         Some(u) => u.to_string(),
         None => std::fs::read_to_string(data_dir.join(ISSUER_FILE))
@@ -276,28 +293,49 @@ impl Ctx {
 fn provider_router(issuer: Arc<DevIssuer>, provider: Provider) -> Router {
     use axum::routing::{get, post};
     Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
         .route("/keys", get(discovery::keys))
-        .route("/authorize", get(authorize::authorize_get).post(authorize::authorize_post))
+        .route(
+            "/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
         .route("/device/code", post(device::device_code))
-        .route("/device", get(device::verification_page).post(device::approve))
+        .route(
+            "/device",
+            get(device::verification_page).post(device::approve),
+        )
         .route("/token", post(token::token))
         .with_state(Ctx { issuer, provider })
 }
 
 /// Serve the issuer on `listener` until the process ends. Writes the base
 /// URL to the data dir so that `keyless dev-token` can mint matching tokens.
-pub async fn serve(config: OidcDevConfig, listener: tokio::net::TcpListener) -> Result<(), OidcDevError> {
+pub async fn serve(
+    config: OidcDevConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<(), OidcDevError> {
     serve_with_shutdown(config, listener, std::future::pending()).await
 }
 
 /// Open the issuer for `listener`: what [`serve`] runs, for callers that
 /// need the issuer (e.g. to mint tokens) while it serves.
-pub fn open_for(config: OidcDevConfig, listener: &tokio::net::TcpListener) -> Result<Arc<DevIssuer>, OidcDevError> {
-    let addr = listener.local_addr().map_err(|e| OidcDevError::Io(e.to_string()))?;
-    let base = config.issuer_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+pub fn open_for(
+    config: OidcDevConfig,
+    listener: &tokio::net::TcpListener,
+) -> Result<Arc<DevIssuer>, OidcDevError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| OidcDevError::Io(e.to_string()))?;
+    let base = config
+        .issuer_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
     std::fs::create_dir_all(&config.data_dir).map_err(|e| OidcDevError::Io(e.to_string()))?;
-    std::fs::write(config.data_dir.join(ISSUER_FILE), &base).map_err(|e| OidcDevError::Io(e.to_string()))?;
+    std::fs::write(config.data_dir.join(ISSUER_FILE), &base)
+        .map_err(|e| OidcDevError::Io(e.to_string()))?;
     Ok(Arc::new(DevIssuer::open(config, &base)?))
 }
 

@@ -57,7 +57,11 @@ pub(crate) fn read_key(path: &Path) -> Result<SigningKey, TsaError> {
 /// first start was interrupted before the chain was complete.
 pub(crate) fn write(path: &Path, contents: &str, secret: bool) -> Result<(), TsaError> {
     if secret {
-        return Ok(key_file::write_secret(path, contents.as_bytes(), Existing::Replace)?);
+        return Ok(key_file::write_secret(
+            path,
+            contents.as_bytes(),
+            Existing::Replace,
+        )?);
     }
     let tmp: PathBuf = path.with_extension("tmp");
     let mut options = fs::OpenOptions::new();
@@ -90,11 +94,17 @@ mod tests {
         let mut r = [0u8; 8];
         aws_lc_rs::rand::fill(&mut r).unwrap();
         let hex: String = r.iter().map(|b| format!("{b:02x}")).collect();
-        std::env::temp_dir().join(format!("keyless-tsa-store-{tag}-{}-{hex}", std::process::id()))
+        std::env::temp_dir().join(format!(
+            "keyless-tsa-store-{tag}-{}-{hex}",
+            std::process::id()
+        ))
     }
 
     fn now() -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
     }
 
     /// The chain's keys are written 0600 and the signing key loads back;
@@ -106,17 +116,31 @@ mod tests {
     fn group_readable_signing_key_is_refused_at_start() {
         use std::os::unix::fs::PermissionsExt;
         let dir = temp_dir("perms");
-        let first = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
+        let first =
+            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
         for name in ["root.key", "intermediate.key", "signing.key"] {
-            assert_eq!(fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777, 0o600, "{name}");
+            assert_eq!(
+                fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{name}"
+            );
         }
-        let again = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
+        let again =
+            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
         assert_eq!(again.leaf_key.public_key(), first.leaf_key.public_key());
 
         let key = dir.join("signing.key");
         fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
-        let e = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).err().expect("refused").to_string();
-        assert!(e.contains(&key.display().to_string()) && e.contains("permissions 640") && e.contains("chmod 600"), "{e}");
+        let e = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now())
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            e.contains(&key.display().to_string())
+                && e.contains("permissions 640")
+                && e.contains("chmod 600"),
+            "{e}"
+        );
         fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
         crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
         let _ = fs::remove_dir_all(&dir);
@@ -134,7 +158,10 @@ mod tests {
         write(&path, "one", true).unwrap();
         write(&path, "two", true).unwrap();
         assert_eq!(read(&path).unwrap(), "two");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
         let _ = fs::remove_dir_all(&dir);
     }

@@ -29,8 +29,8 @@ pub struct Case {
 pub fn cases() -> Vec<Case> {
     let base = shared();
     let assets = base.join("assets");
-    let tsv =
-        std::fs::read_to_string(base.join("cases.tsv")).expect("conformance data in testdata/sigstore-conformance");
+    let tsv = std::fs::read_to_string(base.join("cases.tsv"))
+        .expect("conformance data in testdata/sigstore-conformance");
     let mut out = Vec::new();
     for line in tsv.lines().skip(1).filter(|l| !l.is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();

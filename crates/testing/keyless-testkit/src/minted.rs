@@ -65,11 +65,17 @@ impl Instance {
         let dir = std::env::temp_dir().join(format!(
             "keyless-verify-minted-{}-{}",
             std::process::id(),
-            hex::encode(&keyless_crypto::sha256(format!("{:?}", std::time::Instant::now()).as_bytes())[..6])
+            hex::encode(
+                &keyless_crypto::sha256(format!("{:?}", std::time::Instant::now()).as_bytes())[..6]
+            )
         ));
         let material = CaMaterial::load_or_create(&dir).expect("CA material");
         std::fs::remove_dir_all(&dir).expect("remove the temporary CA directory");
-        let mut root: wire::TrustedRoot = keyless_ca::trusted_root(&material, "https://ca.test.example", "https://ct.test.example");
+        let mut root: wire::TrustedRoot = keyless_ca::trusted_root(
+            &material,
+            "https://ca.test.example",
+            "https://ct.test.example",
+        );
 
         let log_signing = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("log key");
         let log_spki = log_signing.public_key().spki_der().to_vec();
@@ -81,15 +87,26 @@ impl Instance {
             public_key: wire::PublicKey {
                 raw_bytes: log_spki,
                 key_details: "PKIX_ECDSA_P256_SHA_256".into(),
-                valid_for: Some(wire::TimeRange { start: Some(since), end: None }),
+                valid_for: Some(wire::TimeRange {
+                    start: Some(since),
+                    end: None,
+                }),
             },
-            log_id: wire::LogId { key_id: log_id.clone() },
+            log_id: wire::LogId {
+                key_id: log_id.clone(),
+            },
             checkpoint_key_id: None,
             operator: None,
         });
         let trusted_root_json = serde_json::to_string(&root).expect("trusted root JSON");
 
-        let CaMaterial { root, intermediate, intermediate_key, ct_key, .. } = material;
+        let CaMaterial {
+            root,
+            intermediate,
+            intermediate_key,
+            ct_key,
+            ..
+        } = material;
         let ct = Arc::new(CtLog::new(ct_key, vec![root.clone()]));
         Self {
             issuer: Issuer::new(intermediate, intermediate_key, root, ct),
@@ -100,7 +117,8 @@ impl Instance {
     }
 
     pub fn trust(&self) -> TrustMaterial {
-        TrustMaterial::from_json(self.trusted_root_json.as_bytes()).expect("minted trusted root loads")
+        TrustMaterial::from_json(self.trusted_root_json.as_bytes())
+            .expect("minted trusted root loads")
     }
 
     pub fn verifier(&self) -> Verifier {
@@ -122,14 +140,28 @@ impl Instance {
             extensions: Vec::new(),
         };
         let issued_at = now();
-        let chain = self.issuer.issue(&principal, key.public_key(), issued_at).expect("certificate issued");
-        Signer { key, cert_der: chain.certificates[0].clone(), issued_at }
+        let chain = self
+            .issuer
+            .issue(&principal, key.public_key(), issued_at)
+            .expect("certificate issued");
+        Signer {
+            key,
+            cert_der: chain.certificates[0].clone(),
+            issued_at,
+        }
     }
 
     /// A Rekor v1 entry for `body`, with a signed entry timestamp and, if
     /// `with_proof`, an inclusion proof in a one-leaf tree and its signed
     /// checkpoint.
-    pub fn v1_entry(&self, kind: &str, version: &str, body: &Value, time: i64, with_proof: bool) -> Value {
+    pub fn v1_entry(
+        &self,
+        kind: &str,
+        version: &str,
+        body: &Value,
+        time: i64,
+        with_proof: bool,
+    ) -> Value {
         let body = serde_json::to_vec(body).expect("body JSON");
         let set_payload = format!(
             "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",
@@ -138,7 +170,11 @@ impl Instance {
             hex::encode(&self.log_id),
             0
         );
-        let set = self.log_key.signing_key().sign(set_payload.as_bytes()).expect("SET");
+        let set = self
+            .log_key
+            .signing_key()
+            .sign(set_payload.as_bytes())
+            .expect("SET");
         let mut entry = json!({
             "logIndex": "0",
             "logId": {"keyId": b64(&self.log_id)},
@@ -149,8 +185,16 @@ impl Instance {
         });
         if with_proof {
             let root = leaf_hash(&body);
-            let checkpoint = Checkpoint { origin: self.log_key.name().to_string(), size: 1, root_hash: root, extensions: Vec::new() };
-            let note = self.log_key.sign(&checkpoint.to_body()).expect("checkpoint");
+            let checkpoint = Checkpoint {
+                origin: self.log_key.name().to_string(),
+                size: 1,
+                root_hash: root,
+                extensions: Vec::new(),
+            };
+            let note = self
+                .log_key
+                .sign(&checkpoint.to_body())
+                .expect("checkpoint");
             entry["inclusionProof"] = json!({
                 "logIndex": "0",
                 "rootHash": b64(&root),
@@ -182,7 +226,11 @@ impl MessageBundle<'_> {
     /// A v0.3 bundle over `artifact`, with a Rekor v1 hashedrekord 0.0.1
     /// entry.
     pub fn mint(&self, instance: &Instance, artifact: &[u8]) -> Vec<u8> {
-        let signature = self.signer.key.sign_with(self.scheme, artifact).expect("sign");
+        let signature = self
+            .signer
+            .key
+            .sign_with(self.scheme, artifact)
+            .expect("sign");
         let logged = self.logged.digest(artifact);
         let body = json!({
             "apiVersion": "0.0.1",

@@ -16,7 +16,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use keyless_oci::manifest::{OCI_CONFIG, OCI_MANIFEST};
-use keyless_oci::{Descriptor, Digest, Error, ImageManifest, Reference, RegistryClient, Repository};
+use keyless_oci::{
+    Descriptor, Digest, Error, ImageManifest, Reference, RegistryClient, Repository,
+};
 
 /// Why the test registry could not be started.
 #[derive(Debug, thiserror::Error)]

@@ -18,8 +18,8 @@ use keyless_cli::commands::verify_blob::VerifyBlob;
 use keyless_cli::exit;
 use keyless_cli::instance::{InstanceArgs, ServiceArgs};
 use keyless_cli::signing::{runtime, SignArgs};
-use keyless_sign::Artifact;
 use keyless_cli::verify_args::PolicyArgs;
+use keyless_sign::Artifact;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -92,30 +92,54 @@ fn run(cli: Cli) -> Result<i32> {
                 },
                 // Only the given root (or the embedded one): the harness must
                 // not pick up a trust config from the environment.
-                instance: InstanceArgs { trusted_root, trust_config: None, builtin_only: true },
+                instance: InstanceArgs {
+                    trusted_root,
+                    trust_config: None,
+                    builtin_only: true,
+                },
                 artifact,
             };
             cmd.run()
         }
-        Command::SignBundle { staging, in_toto, identity_token, bundle, trusted_root, signing_config, file } => {
+        Command::SignBundle {
+            staging,
+            in_toto,
+            identity_token,
+            bundle,
+            trusted_root,
+            signing_config,
+            file,
+        } => {
             if staging && (trusted_root.is_none() || signing_config.is_none()) {
                 bail!("--staging needs --trusted-root and --signing-config: keyless embeds only the production instance");
             }
             let args = SignArgs {
                 identity_token: Some(identity_token),
                 yes: true,
-                services: ServiceArgs { signing_config, ..Default::default() },
-                instance: InstanceArgs { trusted_root, trust_config: None, builtin_only: true },
+                services: ServiceArgs {
+                    signing_config,
+                    ..Default::default()
+                },
+                instance: InstanceArgs {
+                    trusted_root,
+                    trust_config: None,
+                    builtin_only: true,
+                },
             };
             let artifact = if in_toto {
-                let payload = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-                Artifact::Dsse { payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(), payload }
+                let payload =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                Artifact::Dsse {
+                    payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(),
+                    payload,
+                }
             } else {
                 Artifact::Digest(keyless_cli::hashing::sha256_file(&file)?)
             };
             let (instance, endpoints) = args.prepare()?;
             let signed = runtime()?.block_on(args.sign(&instance, &endpoints, &artifact))?;
-            std::fs::write(&bundle, keyless_sign::bundle_json(&signed.bundle)?).with_context(|| format!("writing {}", bundle.display()))?;
+            std::fs::write(&bundle, keyless_sign::bundle_json(&signed.bundle)?)
+                .with_context(|| format!("writing {}", bundle.display()))?;
             Ok(exit::OK)
         }
     }

@@ -26,7 +26,12 @@ impl DevToken {
             ..Default::default()
         };
         let token = keyless_oidc_dev::mint_token(&self.data_dir.join("oidc"), None, &opts)
-            .with_context(|| format!("minting a token from the dev issuer in {}", self.data_dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "minting a token from the dev issuer in {}",
+                    self.data_dir.display()
+                )
+            })?;
         println!("{token}");
         Ok(crate::exit::OK)
     }

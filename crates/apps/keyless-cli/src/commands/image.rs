@@ -35,12 +35,29 @@ impl Sign {
             let digest = client.resolve_digest(&reference).await?;
             let pinned = reference.with_digest(digest.clone());
             let payload = SimpleSigning::new(reference.repository(), &digest).to_json();
-            let signed = self.sign.sign(&instance, &endpoints, &Artifact::Digest(keyless_crypto::sha256(&payload))).await?;
+            let signed = self
+                .sign
+                .sign(
+                    &instance,
+                    &endpoints,
+                    &Artifact::Digest(keyless_crypto::sha256(&payload)),
+                )
+                .await?;
             let bundle = keyless_sign::bundle_json(&signed.bundle)?;
             let (leaf, chain) = pems(&signed.chain);
-            let layer = SignatureLayer::signature(payload, &base64::engine::general_purpose::STANDARD.encode(&signed.signature))
-                .with_certificate(&leaf, &chain);
-            store(&client, &pinned, Stored::Signature(layer), &bundle, self.bundle.as_deref()).await
+            let layer = SignatureLayer::signature(
+                payload,
+                &base64::engine::general_purpose::STANDARD.encode(&signed.signature),
+            )
+            .with_certificate(&leaf, &chain);
+            store(
+                &client,
+                &pinned,
+                Stored::Signature(layer),
+                &bundle,
+                self.bundle.as_deref(),
+            )
+            .await
         })?;
         Ok(crate::exit::OK)
     }
@@ -65,7 +82,12 @@ pub struct Attest {
 }
 
 /// An in-toto v1 statement about one subject.
-pub fn statement(name: &str, sha256_hex: &str, predicate_type: &str, predicate: serde_json::Value) -> Vec<u8> {
+pub fn statement(
+    name: &str,
+    sha256_hex: &str,
+    predicate_type: &str,
+    predicate: serde_json::Value,
+) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{ "name": name, "digest": { "sha256": sha256_hex } }],
@@ -76,8 +98,10 @@ pub fn statement(name: &str, sha256_hex: &str, predicate_type: &str, predicate: 
 }
 
 pub fn read_predicate(path: &std::path::Path) -> Result<serde_json::Value> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading predicate {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("predicate {} is not JSON", path.display()))
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading predicate {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("predicate {} is not JSON", path.display()))
 }
 
 impl Attest {
@@ -91,14 +115,34 @@ impl Attest {
             let digest = client.resolve_digest(&reference).await?;
             let pinned = reference.with_digest(digest.clone());
             let hex_digest = digest.to_string().trim_start_matches("sha256:").to_string();
-            let payload = statement(&reference.repository().to_string(), &hex_digest, &ptype, predicate);
-            let artifact = Artifact::Dsse { payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(), payload };
+            let payload = statement(
+                &reference.repository().to_string(),
+                &hex_digest,
+                &ptype,
+                predicate,
+            );
+            let artifact = Artifact::Dsse {
+                payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(),
+                payload,
+            };
             let signed = self.sign.sign(&instance, &endpoints, &artifact).await?;
             let bundle = keyless_sign::bundle_json(&signed.bundle)?;
-            let envelope = signed.bundle.dsse_envelope.as_ref().context("no envelope")?;
+            let envelope = signed
+                .bundle
+                .dsse_envelope
+                .as_ref()
+                .context("no envelope")?;
             let (leaf, chain) = pems(&signed.chain);
-            let layer = SignatureLayer::attestation(serde_json::to_vec(envelope)?, &ptype).with_certificate(&leaf, &chain);
-            store(&client, &pinned, Stored::Attestation(layer), &bundle, self.bundle.as_deref()).await
+            let layer = SignatureLayer::attestation(serde_json::to_vec(envelope)?, &ptype)
+                .with_certificate(&leaf, &chain);
+            store(
+                &client,
+                &pinned,
+                Stored::Attestation(layer),
+                &bundle,
+                self.bundle.as_deref(),
+            )
+            .await
         })?;
         Ok(crate::exit::OK)
     }
@@ -123,12 +167,25 @@ impl AttestBlob {
     pub fn run(&self) -> Result<i32> {
         let digest = crate::hashing::sha256_file(&self.file)?;
         let predicate = read_predicate(&self.predicate)?;
-        let name = self.file.file_name().and_then(|n| n.to_str()).unwrap_or("artifact");
-        let payload = statement(name, &hex::encode(digest), &predicate_type(&self.predicate_type), predicate);
+        let name = self
+            .file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("artifact");
+        let payload = statement(
+            name,
+            &hex::encode(digest),
+            &predicate_type(&self.predicate_type),
+            predicate,
+        );
         let (instance, endpoints) = self.sign.prepare()?;
-        let artifact = Artifact::Dsse { payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(), payload };
+        let artifact = Artifact::Dsse {
+            payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(),
+            payload,
+        };
         let signed = runtime()?.block_on(self.sign.sign(&instance, &endpoints, &artifact))?;
-        std::fs::write(&self.bundle, keyless_sign::bundle_json(&signed.bundle)?).with_context(|| format!("writing {}", self.bundle.display()))?;
+        std::fs::write(&self.bundle, keyless_sign::bundle_json(&signed.bundle)?)
+            .with_context(|| format!("writing {}", self.bundle.display()))?;
         eprintln!("Wrote bundle to file {}", self.bundle.display());
         Ok(crate::exit::OK)
     }
@@ -148,14 +205,26 @@ async fn store(
     bundle: &str,
     bundle_out: Option<&std::path::Path>,
 ) -> Result<()> {
-    let digest = pinned.digest().context("the image reference is not pinned to a digest")?;
+    let digest = pinned
+        .digest()
+        .context("the image reference is not pinned to a digest")?;
     match layer {
         Stored::Signature(layer) => {
-            eprintln!("Pushing signature to: {}", pinned.repository().tag(&keyless_oci::cosign::signature_tag(digest))?);
+            eprintln!(
+                "Pushing signature to: {}",
+                pinned
+                    .repository()
+                    .tag(&keyless_oci::cosign::signature_tag(digest))?
+            );
             client.attach_signature(pinned, layer).await?;
         }
         Stored::Attestation(layer) => {
-            eprintln!("Pushing attestation to: {}", pinned.repository().tag(&keyless_oci::cosign::attestation_tag(digest))?);
+            eprintln!(
+                "Pushing attestation to: {}",
+                pinned
+                    .repository()
+                    .tag(&keyless_oci::cosign::attestation_tag(digest))?
+            );
             client.attach_attestation(pinned, layer).await?;
         }
     }
@@ -167,7 +236,14 @@ async fn store(
 }
 
 fn pems(chain: &[Vec<u8>]) -> (String, String) {
-    let leaf = chain.first().map(|d| keyless_sign::http::certificate_pem(d)).unwrap_or_default();
-    let rest: String = chain.iter().skip(1).map(|d| keyless_sign::http::certificate_pem(d)).collect();
+    let leaf = chain
+        .first()
+        .map(|d| keyless_sign::http::certificate_pem(d))
+        .unwrap_or_default();
+    let rest: String = chain
+        .iter()
+        .skip(1)
+        .map(|d| keyless_sign::http::certificate_pem(d))
+        .collect();
     (leaf, rest)
 }

@@ -26,7 +26,11 @@ pub enum LogCommand {
 
 impl LogCommand {
     pub fn run(&self) -> Result<i32> {
-        let Self::Verify { url, from_checkpoint, instance } = self;
+        let Self::Verify {
+            url,
+            from_checkpoint,
+            instance,
+        } = self;
         let trust = instance.resolve()?.trust;
         let base = url.trim_end_matches('/');
         let log = trust
@@ -34,10 +38,14 @@ impl LogCommand {
             .iter()
             .find(|l| l.base_url.trim_end_matches('/') == base)
             .with_context(|| format!("{url} is not a transparency log in the trusted root"))?;
-        let verifier = NoteVerifier::new(&log.origin, log.key.clone()).context("the log's key cannot verify checkpoints")?;
-        let old = std::fs::read_to_string(from_checkpoint).with_context(|| format!("reading {}", from_checkpoint.display()))?;
+        let verifier = NoteVerifier::new(&log.origin, log.key.clone())
+            .context("the log's key cannot verify checkpoints")?;
+        let old = std::fs::read_to_string(from_checkpoint)
+            .with_context(|| format!("reading {}", from_checkpoint.display()))?;
         let rt = crate::signing::runtime()?;
-        let new = rt.block_on(keyless_log::verify_consistency_remote(base, &old, &verifier))?;
+        let new = rt.block_on(keyless_log::verify_consistency_remote(
+            base, &old, &verifier,
+        ))?;
         eprintln!("Consistent: the log at {url} now has {} entries (root {}) and contains the remembered tree", new.size, hex::encode(new.root_hash));
         Ok(crate::exit::OK)
     }

@@ -125,7 +125,10 @@ pub enum Service {
 impl Server {
     pub fn run(&self) -> Result<i32> {
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "info".into()),
+            )
             .with_writer(std::io::stderr)
             .try_init();
         let rt = crate::signing::runtime()?;
@@ -141,7 +144,9 @@ impl Server {
 
     async fn dev_stack(&self) -> Result<()> {
         let started = std::time::Instant::now();
-        let options = crate::stack::StackOptions { postgres: self.postgres.clone() };
+        let options = crate::stack::StackOptions {
+            postgres: self.postgres.clone(),
+        };
         let stack = crate::stack::start_with(&self.data_dir, self.listen, &options).await?;
         let dir = std::fs::canonicalize(&stack.data_dir).unwrap_or_else(|_| stack.data_dir.clone());
         eprintln!("keyless dev stack ready in {} ms (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)", started.elapsed().as_millis());
@@ -151,8 +156,13 @@ impl Server {
         eprintln!("  TSA          {}", stack.urls.tsa_url);
         eprintln!("  TUF          {}", stack.urls.tuf_url);
         eprintln!("  health       {}", stack.urls.health_url);
-        println!("export SIGSTORE_TRUST_CONFIG={}", dir.join("trust_config.json").display());
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        println!(
+            "export SIGSTORE_TRUST_CONFIG={}",
+            dir.join("trust_config.json").display()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         Ok(())
     }
 }
@@ -160,7 +170,16 @@ impl Server {
 impl Service {
     async fn run(&self) -> Result<()> {
         match self {
-            Self::Log { data_dir, listen, origin, postgres, batch_size, batch_interval_ms, batch_linger_ms, max_body } => {
+            Self::Log {
+                data_dir,
+                listen,
+                origin,
+                postgres,
+                batch_size,
+                batch_interval_ms,
+                batch_linger_ms,
+                max_body,
+            } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let origin = origin.clone().unwrap_or_else(|| listen.to_string());
                 let mut config = keyless_log::LogConfig::new(data_dir, origin);
@@ -186,7 +205,10 @@ impl Service {
                 pkcs11_generate_key,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                let mut config = keyless_ca::CaConfig::new(data_dir, keyless_ca::IssuersSource::File(issuers.clone()));
+                let mut config = keyless_ca::CaConfig::new(
+                    data_dir,
+                    keyless_ca::IssuersSource::File(issuers.clone()),
+                );
                 config.keys.intermediate_algorithm = match intermediate_key_algorithm.as_str() {
                     "p256" => keyless_ca::KeyAlgorithm::EcdsaP256,
                     _ => keyless_ca::KeyAlgorithm::EcdsaP384,
@@ -197,7 +219,8 @@ impl Service {
                     let (Some(token), Some(key)) = (pkcs11_token_label, pkcs11_key_label) else {
                         bail!("--pkcs11-module needs --pkcs11-token-label and --pkcs11-key-label");
                     };
-                    let mut pkcs11 = keyless_ca::Pkcs11Config::new(module, token.clone(), key.clone());
+                    let mut pkcs11 =
+                        keyless_ca::Pkcs11Config::new(module, token.clone(), key.clone());
                     pkcs11.pin_env = pkcs11_pin_env.clone();
                     pkcs11.generate_key = *pkcs11_generate_key;
                     config.keys.pkcs11 = Some(pkcs11);
@@ -206,7 +229,8 @@ impl Service {
             }
             Self::Oidc { data_dir, listen } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                keyless_oidc_dev::serve(keyless_oidc_dev::OidcDevConfig::new(data_dir), listener).await?;
+                keyless_oidc_dev::serve(keyless_oidc_dev::OidcDevConfig::new(data_dir), listener)
+                    .await?;
             }
             Self::Tsa { data_dir, listen } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -30,17 +30,26 @@ impl SignBlob {
     pub fn run(&self) -> Result<i32> {
         let digest = crate::hashing::sha256_file(&self.file)?;
         let (instance, endpoints) = self.sign.prepare()?;
-        let signed = runtime()?.block_on(self.sign.sign(&instance, &endpoints, &Artifact::Digest(digest)))?;
+        let signed = runtime()?.block_on(self.sign.sign(
+            &instance,
+            &endpoints,
+            &Artifact::Digest(digest),
+        ))?;
         let json = keyless_sign::bundle_json(&signed.bundle)?;
-        std::fs::write(&self.bundle, json).with_context(|| format!("writing {}", self.bundle.display()))?;
+        std::fs::write(&self.bundle, json)
+            .with_context(|| format!("writing {}", self.bundle.display()))?;
         if let Some(p) = &self.output_certificate {
             let leaf = signed.chain.first().context("no certificate")?;
-            std::fs::write(p, keyless_sign::http::certificate_pem(leaf)).with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(p, keyless_sign::http::certificate_pem(leaf))
+                .with_context(|| format!("writing {}", p.display()))?;
             eprintln!("Wrote certificate to file {}", p.display());
         }
         if let Some(p) = &self.output_signature {
-            std::fs::write(p, base64::engine::general_purpose::STANDARD.encode(&signed.signature))
-                .with_context(|| format!("writing {}", p.display()))?;
+            std::fs::write(
+                p,
+                base64::engine::general_purpose::STANDARD.encode(&signed.signature),
+            )
+            .with_context(|| format!("writing {}", p.display()))?;
             eprintln!("Wrote signature to file {}", p.display());
         }
         eprintln!("Wrote bundle to file {}", self.bundle.display());

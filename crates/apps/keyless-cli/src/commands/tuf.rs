@@ -9,7 +9,8 @@ use keyless_tuf::sigstore::{default_cache_root, Freshness};
 
 /// The public-good TUF root, embedded as the bootstrap anchor (root v15).
 /// Newer roots are fetched and verified from the mirror by rotation.
-pub const PUBLIC_GOOD_TUF_ROOT: &[u8] = include_bytes!("../../../../../assets/public-good/root.json");
+pub const PUBLIC_GOOD_TUF_ROOT: &[u8] =
+    include_bytes!("../../../../../assets/public-good/root.json");
 pub const PUBLIC_GOOD_MIRROR: &str = "https://tuf-repo-cdn.sigstore.dev";
 
 #[derive(Debug, clap::Args)]
@@ -36,10 +37,16 @@ impl Initialize {
         let mut tuf = keyless_tuf::sigstore::initialize(&self.mirror, &root, &cache)
             .with_context(|| format!("initializing TUF from {}", self.mirror))?;
         let trusted_root = tuf.trusted_root().context("fetching trusted_root.json")?;
-        keyless_verify::TrustMaterial::from_json(&trusted_root).context("the repository's trusted_root.json is unusable")?;
+        keyless_verify::TrustMaterial::from_json(&trusted_root)
+            .context("the repository's trusted_root.json is unusable")?;
         // Remember which mirror later commands use (cosign keeps remote.json).
-        std::fs::write(cache.join(MIRROR_FILE), &self.mirror).with_context(|| format!("writing {}", cache.display()))?;
-        eprintln!("Root of trust for {} initialized in {}", self.mirror, tuf.cache_dir().display());
+        std::fs::write(cache.join(MIRROR_FILE), &self.mirror)
+            .with_context(|| format!("writing {}", cache.display()))?;
+        eprintln!(
+            "Root of trust for {} initialized in {}",
+            self.mirror,
+            tuf.cache_dir().display()
+        );
         if tuf.signing_config().ok().flatten().is_some() {
             eprintln!("Signing config fetched.");
         }
@@ -50,7 +57,9 @@ impl Initialize {
 fn cache_root(given: Option<&Path>) -> Result<PathBuf> {
     match given {
         Some(p) => Ok(p.to_path_buf()),
-        None => default_cache_root().context("no home directory for ~/.sigstore/root; pass --cache-dir"),
+        None => {
+            default_cache_root().context("no home directory for ~/.sigstore/root; pass --cache-dir")
+        }
     }
 }
 
@@ -90,18 +99,32 @@ pub enum CacheError {
 /// when stale; `None` when `keyless initialize` was never run (no mirror
 /// recorded in the cache).
 pub fn cached_trust() -> Result<Option<CachedTrust>, CacheError> {
-    let Some(cache) = default_cache_root() else { return Ok(None) };
+    let Some(cache) = default_cache_root() else {
+        return Ok(None);
+    };
     let mirror_file = cache.join(MIRROR_FILE);
     let mirror = match std::fs::read_to_string(&mirror_file) {
         Ok(m) => m.trim().to_string(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(CacheError::Read { path: mirror_file.display().to_string(), source }),
+        Err(source) => {
+            return Err(CacheError::Read {
+                path: mirror_file.display().to_string(),
+                source,
+            })
+        }
     };
     let dir = cache.join(keyless_tuf::sigstore::mirror_dir_name(&mirror));
     if !dir.join("root.json").is_file() {
-        return Err(CacheError::MissingRoot { path: mirror_file.display().to_string(), mirror });
+        return Err(CacheError::MissingRoot {
+            path: mirror_file.display().to_string(),
+            mirror,
+        });
     }
-    let tuf_error = |source| CacheError::Tuf { mirror: mirror.clone(), dir: dir.display().to_string(), source: Box::new(source) };
+    let tuf_error = |source| CacheError::Tuf {
+        mirror: mirror.clone(),
+        dir: dir.display().to_string(),
+        source: Box::new(source),
+    };
     let mut tuf = keyless_tuf::sigstore::SigstoreTuf::open(
         &mirror,
         &cache,
@@ -114,7 +137,11 @@ pub fn cached_trust() -> Result<Option<CachedTrust>, CacheError> {
     }
     let trusted_root = tuf.trusted_root().map_err(tuf_error)?;
     let signing_config = tuf.signing_config().map_err(tuf_error)?;
-    Ok(Some(CachedTrust { mirror, trusted_root, signing_config }))
+    Ok(Some(CachedTrust {
+        mirror,
+        trusted_root,
+        signing_config,
+    }))
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -156,14 +183,23 @@ impl TufCommand {
                 }
                 let r = RepositoryBuilder::new().build()?;
                 r.save(repo)?;
-                eprintln!("Created TUF repository in {} (keys in {}/keys, mode 0600)", repo.display(), repo.display());
+                eprintln!(
+                    "Created TUF repository in {} (keys in {}/keys, mode 0600)",
+                    repo.display(),
+                    repo.display()
+                );
             }
             Self::AddTarget { repo, name, file } => {
                 let mut r = Repository::open(repo)?;
-                let data = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+                let data =
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
                 let name = match name {
                     Some(n) => n.clone(),
-                    None => file.file_name().and_then(|n| n.to_str()).context("target file has no name")?.to_string(),
+                    None => file
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .context("target file has no name")?
+                        .to_string(),
                 };
                 r.add_target(&name, &data)?;
                 r.save(repo)?;

@@ -38,7 +38,9 @@ impl VerifyBlob {
             Ok(i) => i,
             Err(e) => return Ok(e.report()),
         };
-        match Verifier::new(instance.trust, VerifierOptions::default()).verify_json(&bundle, &artifact, &policy) {
+        match Verifier::new(instance.trust, VerifierOptions::default())
+            .verify_json(&bundle, &artifact, &policy)
+        {
             Ok(result) => {
                 if let Some(id) = &result.identity {
                     eprintln!(

@@ -28,7 +28,9 @@ use crate::instance::InstanceArgs;
 use crate::verify_args::PolicyArgs;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes:\n   0  every bundle verified\n   1  a bundle failed, or the manifest could not be read\n  11  unusable trusted root")]
+#[command(
+    after_help = "Exit codes:\n   0  every bundle verified\n   1  a bundle failed, or the manifest could not be read\n  11  unusable trusted root"
+)]
 pub struct VerifyBundles {
     /// JSON lines: {"bundle": PATH, "artifact": PATH or sha256:HEX,
     /// "identity": ID, "issuer": URL}; identity and issuer may come from
@@ -99,7 +101,8 @@ impl VerifyBundles {
             .clamp(1, lines.len());
 
         let start = Instant::now();
-        let verdicts: Vec<Mutex<Option<Verdict>>> = lines.iter().map(|_| Mutex::new(None)).collect();
+        let verdicts: Vec<Mutex<Option<Verdict>>> =
+            lines.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..jobs {
@@ -177,9 +180,16 @@ fn verify_line(
     };
     match verifier.verify_json(&bundle, &artifact, &policy) {
         Ok(result) => Ok(match &result.identity {
-            Some(id) => format!("{} from {}", id.sans.join(", "), id.issuer.as_deref().unwrap_or("(no issuer)")),
+            Some(id) => format!(
+                "{} from {}",
+                id.sans.join(", "),
+                id.issuer.as_deref().unwrap_or("(no issuer)")
+            ),
             None => "key".into(),
         }),
-        Err(e) => Err(format!("{e} [exit code of verify-blob: {}]", exit::for_kind(e.kind()))),
+        Err(e) => Err(format!(
+            "{e} [exit code of verify-blob: {}]",
+            exit::for_kind(e.kind())
+        )),
     }
 }

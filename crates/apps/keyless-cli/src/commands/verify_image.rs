@@ -71,8 +71,16 @@ fn verify_all(
     runtime()?.block_on(async {
         let client = limits.client(registry)?;
         let stored = client.list_signatures(&reference).await?;
-        let digest_hex = stored.image.to_string().trim_start_matches("sha256:").to_string();
-        let mut out = Outcome { payloads: vec![], failures: vec![], other: vec![] };
+        let digest_hex = stored
+            .image
+            .to_string()
+            .trim_start_matches("sha256:")
+            .to_string();
+        let mut out = Outcome {
+            payloads: vec![],
+            failures: vec![],
+            other: vec![],
+        };
         let mut considered = 0;
         for b in &stored.bundles {
             let bundle = match keyless_types::Bundle::from_json(&b.bundle) {
@@ -89,13 +97,19 @@ fn verify_all(
             considered += 1;
             if attestations {
                 // The statement's subject must be this image's digest.
-                let artifact = Artifact::Digest { algorithm: keyless_crypto::HashAlgorithm::Sha256, digest: hex::decode(&digest_hex)? };
+                let artifact = Artifact::Digest {
+                    algorithm: keyless_crypto::HashAlgorithm::Sha256,
+                    digest: hex::decode(&digest_hex)?,
+                };
                 match verifier.verify(&bundle, &artifact, &policy) {
                     Ok(r) => {
                         let st = r.statement.context("attestation without a statement")?;
                         if let Some(t) = &want_type {
                             if &st.predicate_type != t {
-                                out.other.push(format!("predicate type {} is not {t}", st.predicate_type));
+                                out.other.push(format!(
+                                    "predicate type {} is not {t}",
+                                    st.predicate_type
+                                ));
                                 continue;
                             }
                         }
@@ -108,16 +122,27 @@ fn verify_all(
                 // the .sig layer with the same signature.
                 let sig = bundle.content.signature().to_vec();
                 let b64 = keyless_types::b64::encode(&sig);
-                let Some(layer) = stored.signatures.iter().find(|s| s.base64_signature() == Some(b64.as_str())) else {
-                    out.other.push("a bundle whose signature is in no .sig layer".into());
+                let Some(layer) = stored
+                    .signatures
+                    .iter()
+                    .find(|s| s.base64_signature() == Some(b64.as_str()))
+                else {
+                    out.other
+                        .push("a bundle whose signature is in no .sig layer".into());
                     continue;
                 };
                 match verifier.verify(&bundle, &Artifact::Bytes(layer.payload.clone()), &policy) {
                     Ok(_) => {
-                        let doc: serde_json::Value = serde_json::from_slice(&layer.payload).context("simple-signing payload")?;
-                        let signed_digest = doc["critical"]["image"]["docker-manifest-digest"].as_str().unwrap_or_default();
+                        let doc: serde_json::Value = serde_json::from_slice(&layer.payload)
+                            .context("simple-signing payload")?;
+                        let signed_digest = doc["critical"]["image"]["docker-manifest-digest"]
+                            .as_str()
+                            .unwrap_or_default();
                         if signed_digest != stored.image.to_string() {
-                            out.other.push(format!("signature is for {signed_digest}, not {}", stored.image));
+                            out.other.push(format!(
+                                "signature is for {signed_digest}, not {}",
+                                stored.image
+                            ));
                             continue;
                         }
                         out.payloads.push(doc);
@@ -126,12 +151,26 @@ fn verify_all(
                 }
             }
         }
-        let listed = if attestations { stored.attestations.len() } else { stored.signatures.len() };
-        Ok((reference.with_digest(stored.image.clone()), out, considered.max(listed)))
+        let listed = if attestations {
+            stored.attestations.len()
+        } else {
+            stored.signatures.len()
+        };
+        Ok((
+            reference.with_digest(stored.image.clone()),
+            out,
+            considered.max(listed),
+        ))
     })
 }
 
-fn report(reference: &Reference, out: Outcome, found: usize, what: &str, checks: &[&str]) -> Result<i32> {
+fn report(
+    reference: &Reference,
+    out: Outcome,
+    found: usize,
+    what: &str,
+    checks: &[&str],
+) -> Result<i32> {
     if found == 0 {
         eprintln!("Error: no {what} found for image");
         return Ok(NO_SIGNATURES);
@@ -144,7 +183,10 @@ fn report(reference: &Reference, out: Outcome, found: usize, what: &str, checks:
             .or_else(|| out.other.first().cloned())
             .unwrap_or_else(|| "no bundle carried verifiable evidence".into());
         eprintln!("Error: no matching {what}: {reason}");
-        let code = out.failures.first().map_or(crate::exit::FAILURE, |e| crate::exit::for_kind(e.kind()));
+        let code = out
+            .failures
+            .first()
+            .map_or(crate::exit::FAILURE, |e| crate::exit::for_kind(e.kind()));
         return Ok(code);
     }
     eprintln!("\nVerification for {reference} --");
@@ -158,7 +200,15 @@ fn report(reference: &Reference, out: Outcome, found: usize, what: &str, checks:
 
 impl VerifyImage {
     pub fn run(&self) -> Result<i32> {
-        let (reference, out, found) = verify_all(&self.image, &self.registry, &self.limits, &self.instance, &self.policy, false, None)?;
+        let (reference, out, found) = verify_all(
+            &self.image,
+            &self.registry,
+            &self.limits,
+            &self.instance,
+            &self.policy,
+            false,
+            None,
+        )?;
         report(
             &reference,
             out,
@@ -177,7 +227,15 @@ impl VerifyImage {
 impl VerifyAttestation {
     pub fn run(&self) -> Result<i32> {
         let want = self.predicate_type.as_deref().map(predicate_type);
-        let (reference, out, found) = verify_all(&self.image, &self.registry, &self.limits, &self.instance, &self.policy, true, want)?;
+        let (reference, out, found) = verify_all(
+            &self.image,
+            &self.registry,
+            &self.limits,
+            &self.instance,
+            &self.policy,
+            true,
+            want,
+        )?;
         report(
             &reference,
             out,

@@ -48,7 +48,13 @@ impl DevStack {
     pub fn start_with_args(dir: &Path, port: u16, extra: &[&str]) -> Self {
         let _ = std::fs::remove_file(dir.join("stack.json"));
         let child = keyless()
-            .args(["server", "--dev", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .args([
+                "server",
+                "--dev",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
             .arg(dir)
             .args(extra)
             .env("RUST_LOG", "warn")
@@ -63,16 +69,26 @@ impl DevStack {
                     break v;
                 }
             }
-            assert!(Instant::now() < deadline, "the dev stack did not write stack.json");
+            assert!(
+                Instant::now() < deadline,
+                "the dev stack did not write stack.json"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         let health = stack["healthUrl"].as_str().expect("healthUrl").to_string();
         let deadline = Instant::now() + Duration::from_secs(30);
         while !http_ok(&health) {
-            assert!(Instant::now() < deadline, "the dev stack never became healthy");
+            assert!(
+                Instant::now() < deadline,
+                "the dev stack never became healthy"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { dir: dir.to_path_buf(), child, stack }
+        Self {
+            dir: dir.to_path_buf(),
+            child,
+            stack,
+        }
     }
 
     pub fn trust_config(&self) -> PathBuf {
@@ -80,13 +96,27 @@ impl DevStack {
     }
 
     pub fn url(&self, key: &str) -> String {
-        self.stack[key].as_str().unwrap_or_else(|| panic!("{key} in stack.json")).to_string()
+        self.stack[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in stack.json"))
+            .to_string()
     }
 
     pub fn token(&self, subject: &str) -> String {
-        let out = keyless().args(["dev-token", "--subject", subject, "--data-dir"]).arg(&self.dir).output().expect("dev-token");
-        assert!(out.status.success(), "dev-token failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+        let out = keyless()
+            .args(["dev-token", "--subject", subject, "--data-dir"])
+            .arg(&self.dir)
+            .output()
+            .expect("dev-token");
+        assert!(
+            out.status.success(),
+            "dev-token failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_string()
     }
 
     pub fn stop(mut self) {
@@ -106,27 +136,46 @@ impl Drop for DevStack {
 /// on the client under test), so the answer is never chunked: the status
 /// code and the body, or `None` if nothing sensible came back within
 /// `timeout`.
-pub fn http_exchange(method: &str, url: &str, body: &[u8], timeout: Duration) -> Option<(u16, String)> {
+pub fn http_exchange(
+    method: &str,
+    url: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
     let mut s = std::net::TcpStream::connect(host).ok()?;
     s.set_read_timeout(Some(timeout)).ok()?;
-    let content_type = if body.is_empty() { "" } else { "Content-Type: application/json\r\n" };
-    let head = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n{content_type}Content-Length: {}\r\n\r\n", body.len());
+    let content_type = if body.is_empty() {
+        ""
+    } else {
+        "Content-Type: application/json\r\n"
+    };
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {host}\r\n{content_type}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
     s.write_all(head.as_bytes()).ok()?;
     // The server may answer (413) and close before it reads the body.
     let _ = s.write_all(body);
     let mut buf = String::new();
     let _ = s.read_to_string(&mut buf);
     let status = buf.split_whitespace().nth(1)?.parse().ok()?;
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Some((status, body))
 }
 
 /// The body of a GET on loopback; empty on failure.
 pub fn http_get(url: &str) -> String {
-    http_exchange("GET", url, b"", Duration::from_secs(5)).map(|(_, b)| b).unwrap_or_default()
+    http_exchange("GET", url, b"", Duration::from_secs(5))
+        .map(|(_, b)| b)
+        .unwrap_or_default()
 }
 
 /// True on a 200 to a GET on loopback.
@@ -139,12 +188,21 @@ pub fn run(cmd: &mut Command) -> Output {
 }
 
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// sigstore-python from the venv `scripts/ci/install-python-sigstore.sh` makes.
 pub fn sigstore_python() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target/sigstore-venv/bin/sigstore");
-    assert!(p.exists(), "sigstore-python not found at {}: run scripts/ci/install-python-sigstore.sh", p.display());
+    let p =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../target/sigstore-venv/bin/sigstore");
+    assert!(
+        p.exists(),
+        "sigstore-python not found at {}: run scripts/ci/install-python-sigstore.sh",
+        p.display()
+    );
     p
 }

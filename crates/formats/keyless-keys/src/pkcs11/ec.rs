@@ -15,12 +15,17 @@ const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// The curve's key algorithm, scalar size and hash, from `CKA_EC_PARAMS`
 /// (a DER namedCurve OID; explicit curve parameters are not accepted).
-pub(super) fn curve_from_params(params: &[u8]) -> Result<(KeyAlgorithm, ObjectIdentifier, usize, HashAlgorithm), String> {
-    let oid = ObjectIdentifier::from_der(params).map_err(|_| "CKA_EC_PARAMS is not a named curve OID".to_string())?;
+pub(super) fn curve_from_params(
+    params: &[u8],
+) -> Result<(KeyAlgorithm, ObjectIdentifier, usize, HashAlgorithm), String> {
+    let oid = ObjectIdentifier::from_der(params)
+        .map_err(|_| "CKA_EC_PARAMS is not a named curve OID".to_string())?;
     match oid {
         OID_P256 => Ok((KeyAlgorithm::EcdsaP256, oid, 32, HashAlgorithm::Sha256)),
         OID_P384 => Ok((KeyAlgorithm::EcdsaP384, oid, 48, HashAlgorithm::Sha384)),
-        other => Err(format!("curve {other}: only P-256 and P-384 keys are supported")),
+        other => Err(format!(
+            "curve {other}: only P-256 and P-384 keys are supported"
+        )),
     }
 }
 
@@ -40,7 +45,8 @@ pub(super) fn ec_point(value: &[u8], field_len: usize) -> Result<Vec<u8>, String
     if uncompressed(value) {
         return Ok(value.to_vec());
     }
-    let inner = OctetStringRef::from_der(value).map_err(|e| format!("CKA_EC_POINT is neither a point nor a DER OCTET STRING: {e}"))?;
+    let inner = OctetStringRef::from_der(value)
+        .map_err(|e| format!("CKA_EC_POINT is neither a point nor a DER OCTET STRING: {e}"))?;
     if uncompressed(inner.as_bytes()) {
         Ok(inner.as_bytes().to_vec())
     } else {
@@ -58,7 +64,8 @@ pub(super) fn public_key(curve: ObjectIdentifier, point: &[u8]) -> Result<Public
         subject_public_key: BitString::from_bytes(point).map_err(|e| e.to_string())?,
     };
     let der = spki.to_der().map_err(|e| e.to_string())?;
-    PublicKey::from_spki_der(&der).map_err(|e| format!("CKA_EC_POINT is not a valid public key: {e}"))
+    PublicKey::from_spki_der(&der)
+        .map_err(|e| format!("CKA_EC_POINT is not a valid public key: {e}"))
 }
 
 /// ASN.1 `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279
@@ -74,7 +81,11 @@ struct EcdsaSigValue<'a> {
 /// octet where the high bit is set, as DER requires.
 pub fn raw_signature_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
     if raw.len() != 2 * field_len {
-        return Err(format!("ECDSA signature is {} bytes, expected {}", raw.len(), 2 * field_len));
+        return Err(format!(
+            "ECDSA signature is {} bytes, expected {}",
+            raw.len(),
+            2 * field_len
+        ));
     }
     let (r, s) = raw.split_at(field_len);
     let value = EcdsaSigValue {
@@ -87,7 +98,9 @@ pub fn raw_signature_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
+    use aws_lc_rs::signature::{
+        EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+    };
     use keyless_crypto::SigningKey;
 
     /// A fixed-format (`r || s`) signature from aws-lc-rs, converted by
@@ -96,8 +109,16 @@ mod tests {
     #[test]
     fn raw_signatures_convert_to_der_that_verifies() {
         for (alg, fixed, n) in [
-            (KeyAlgorithm::EcdsaP256, &ECDSA_P256_SHA256_FIXED_SIGNING, 32),
-            (KeyAlgorithm::EcdsaP384, &ECDSA_P384_SHA384_FIXED_SIGNING, 48),
+            (
+                KeyAlgorithm::EcdsaP256,
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                32,
+            ),
+            (
+                KeyAlgorithm::EcdsaP384,
+                &ECDSA_P384_SHA384_FIXED_SIGNING,
+                48,
+            ),
         ] {
             let key = SigningKey::generate(alg).unwrap();
             let pair = EcdsaKeyPair::from_pkcs8(fixed, key.to_pkcs8_der()).unwrap();
@@ -105,9 +126,13 @@ mod tests {
             // leading zero byte.
             for i in 0..64u32 {
                 let msg = i.to_be_bytes();
-                let raw = pair.sign(&aws_lc_rs::rand::SystemRandom::new(), &msg).unwrap();
+                let raw = pair
+                    .sign(&aws_lc_rs::rand::SystemRandom::new(), &msg)
+                    .unwrap();
                 let der = raw_signature_to_der(raw.as_ref(), n).unwrap();
-                key.public_key().verify(key.signature_algorithm(), &msg, &der).unwrap();
+                key.public_key()
+                    .verify(key.signature_algorithm(), &msg, &der)
+                    .unwrap();
             }
         }
     }
@@ -121,7 +146,9 @@ mod tests {
         // SEQUENCE { INTEGER 1 (3 octets), INTEGER 0x00 0x80… (2 + 33 octets) }
         assert_eq!(&der[..5], &[0x30, 3 + 2 + 33, 0x02, 0x01, 0x01]);
         assert_eq!(&der[5..8], &[0x02, 33, 0x00]);
-        assert!(raw_signature_to_der(&raw[..63], 32).unwrap_err().contains("63 bytes"));
+        assert!(raw_signature_to_der(&raw[..63], 32)
+            .unwrap_err()
+            .contains("63 bytes"));
     }
 
     #[test]
@@ -129,7 +156,10 @@ mod tests {
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let spki = spki::SubjectPublicKeyInfoRef::from_der(key.public_key().spki_der()).unwrap();
         let bare = spki.subject_public_key.raw_bytes().to_vec();
-        let wrapped = der::asn1::OctetString::new(bare.clone()).unwrap().to_der().unwrap();
+        let wrapped = der::asn1::OctetString::new(bare.clone())
+            .unwrap()
+            .to_der()
+            .unwrap();
         assert_eq!(ec_point(&bare, 32).unwrap(), bare);
         assert_eq!(ec_point(&wrapped, 32).unwrap(), bare);
         assert!(ec_point(&wrapped, 48).is_err());
@@ -137,7 +167,11 @@ mod tests {
         let (alg, curve, n, _) = curve_from_params(&params).unwrap();
         assert_eq!((alg, n), (KeyAlgorithm::EcdsaP256, 32));
         assert_eq!(&public_key(curve, &bare).unwrap(), key.public_key());
-        let p521 = ObjectIdentifier::new_unwrap("1.3.132.0.35").to_der().unwrap();
-        assert!(curve_from_params(&p521).unwrap_err().contains("only P-256 and P-384"));
+        let p521 = ObjectIdentifier::new_unwrap("1.3.132.0.35")
+            .to_der()
+            .unwrap();
+        assert!(curve_from_params(&p521)
+            .unwrap_err()
+            .contains("only P-256 and P-384"));
     }
 }

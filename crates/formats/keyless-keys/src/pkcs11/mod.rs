@@ -99,7 +99,11 @@ pub struct Pkcs11Config {
 impl Pkcs11Config {
     /// A configuration with the default PIN variable, no key generation
     /// and two sessions.
-    pub fn new(module: impl Into<PathBuf>, token_label: impl Into<String>, key_label: impl Into<String>) -> Self {
+    pub fn new(
+        module: impl Into<PathBuf>,
+        token_label: impl Into<String>,
+        key_label: impl Into<String>,
+    ) -> Self {
         Self {
             module: module.into(),
             token_label: token_label.into(),
@@ -127,9 +131,17 @@ pub enum Pkcs11Error {
         source: CkError,
     },
     #[error("no initialized token labelled {label:?} in PKCS#11 module {module} (tokens found: {found:?})")]
-    TokenNotFound { label: String, module: String, found: Vec<String> },
+    TokenNotFound {
+        label: String,
+        module: String,
+        found: Vec<String>,
+    },
     #[error("{count} initialized tokens are labelled {label:?} in PKCS#11 module {module}; token labels must be unique")]
-    AmbiguousToken { label: String, module: String, count: usize },
+    AmbiguousToken {
+        label: String,
+        module: String,
+        count: usize,
+    },
     #[error("the PKCS#11 user PIN variable {var} is not set")]
     PinNotSet { var: String },
     #[error("the PKCS#11 user PIN variable {var} is empty")]
@@ -147,13 +159,26 @@ pub enum Pkcs11Error {
     #[error("no private key labelled {label:?} on PKCS#11 token {token:?}; create or import one with that label, or let the service generate it (--pkcs11-generate-key)")]
     KeyNotFound { label: String, token: String },
     #[error("{count} {class} objects are labelled {label:?} on PKCS#11 token {token:?}; the key label must name exactly one key pair")]
-    AmbiguousKey { label: String, token: String, class: &'static str, count: usize },
+    AmbiguousKey {
+        label: String,
+        token: String,
+        class: &'static str,
+        count: usize,
+    },
     #[error("no public key object labelled {label:?} on PKCS#11 token {token:?}: the key store reads the key's CKA_EC_POINT from it; import the public key with the same label (and CKA_ID)")]
     PublicKeyNotFound { label: String, token: String },
     #[error("key {label:?} on PKCS#11 token {token:?}: {reason}")]
-    UnsupportedKey { label: String, token: String, reason: String },
+    UnsupportedKey {
+        label: String,
+        token: String,
+        reason: String,
+    },
     #[error("key {label:?} on PKCS#11 token {token:?} failed its signing self-test: {reason}")]
-    SelfTest { label: String, token: String, reason: String },
+    SelfTest {
+        label: String,
+        token: String,
+        reason: String,
+    },
     #[error("PKCS#11 {operation} on token {token:?} failed: {source}")]
     Token {
         operation: &'static str,
@@ -204,13 +229,20 @@ impl Pkcs11Key {
     /// `generate_algorithm`) the key pair labelled `config.key_label`,
     /// read its public key, and check with one signature that the private
     /// and public key objects belong together.
-    pub fn open(config: &Pkcs11Config, generate_algorithm: KeyAlgorithm) -> Result<Self, Pkcs11Error> {
+    pub fn open(
+        config: &Pkcs11Config,
+        generate_algorithm: KeyAlgorithm,
+    ) -> Result<Self, Pkcs11Error> {
         let ctx = module_context(&config.module)?;
         let token = config.token_label.clone();
         let label = config.key_label.clone();
         let ck = |operation: &'static str| {
             let token = token.clone();
-            move |source: CkError| Pkcs11Error::Token { operation, token, source }
+            move |source: CkError| Pkcs11Error::Token {
+                operation,
+                token,
+                source,
+            }
         };
         let slot = find_slot(&ctx, config)?;
 
@@ -224,50 +256,82 @@ impl Pkcs11Key {
                 // CA on the same token, a reload) is already logged in.
                 Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
                 Err(CkError::Pkcs11(RvError::PinIncorrect, _)) => {
-                    return Err(Pkcs11Error::WrongPin { token, var: config.pin_env.clone() })
+                    return Err(Pkcs11Error::WrongPin {
+                        token,
+                        var: config.pin_env.clone(),
+                    })
                 }
-                Err(CkError::Pkcs11(RvError::PinLocked, _)) => return Err(Pkcs11Error::PinLocked { token }),
+                Err(CkError::Pkcs11(RvError::PinLocked, _)) => {
+                    return Err(Pkcs11Error::PinLocked { token })
+                }
                 Err(source) => return Err(Pkcs11Error::Login { token, source }),
             }
         } // the PIN buffer is wiped here
 
         let label_attr = || Attribute::Label(label.as_bytes().to_vec());
-        let mut private_keys =
-            first.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()]).map_err(ck("C_FindObjects"))?;
+        let mut private_keys = first
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()])
+            .map_err(ck("C_FindObjects"))?;
         if private_keys.is_empty() && config.generate_key {
             generate_key_pair(&ctx, slot, &label, generate_algorithm).map_err(|e| match e {
-                GenerateError::Unsupported(reason) => Pkcs11Error::UnsupportedKey { label: label.clone(), token: token.clone(), reason },
-                GenerateError::Token(op, source) => Pkcs11Error::Token { operation: op, token: token.clone(), source },
+                GenerateError::Unsupported(reason) => Pkcs11Error::UnsupportedKey {
+                    label: label.clone(),
+                    token: token.clone(),
+                    reason,
+                },
+                GenerateError::Token(op, source) => Pkcs11Error::Token {
+                    operation: op,
+                    token: token.clone(),
+                    source,
+                },
             })?;
             tracing::info!(token = %token, key = %label, algorithm = ?generate_algorithm, "generated the key pair on the PKCS#11 token");
-            private_keys =
-                first.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()]).map_err(ck("C_FindObjects"))?;
+            private_keys = first
+                .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY), label_attr()])
+                .map_err(ck("C_FindObjects"))?;
         }
         let private = match private_keys.as_slice() {
             [] => return Err(Pkcs11Error::KeyNotFound { label, token }),
             [one] => *one,
             more => {
-                return Err(Pkcs11Error::AmbiguousKey { label, token, class: "private key", count: more.len() })
+                return Err(Pkcs11Error::AmbiguousKey {
+                    label,
+                    token,
+                    class: "private key",
+                    count: more.len(),
+                })
             }
         };
-        let unsupported = |reason: String| Pkcs11Error::UnsupportedKey { label: label.clone(), token: token.clone(), reason };
+        let unsupported = |reason: String| Pkcs11Error::UnsupportedKey {
+            label: label.clone(),
+            token: token.clone(),
+            reason,
+        };
 
         let attrs = first
-            .get_attributes(private, &[
-                AttributeType::KeyType,
-                AttributeType::Id,
-                AttributeType::EcParams,
-                AttributeType::Sensitive,
-                AttributeType::Extractable,
-            ])
+            .get_attributes(
+                private,
+                &[
+                    AttributeType::KeyType,
+                    AttributeType::Id,
+                    AttributeType::EcParams,
+                    AttributeType::Sensitive,
+                    AttributeType::Extractable,
+                ],
+            )
             .map_err(ck("C_GetAttributeValue"))?;
         let mut id = Vec::new();
         let mut private_params = None;
-        let mut protection = KeyProtection { sensitive: false, extractable: true };
+        let mut protection = KeyProtection {
+            sensitive: false,
+            extractable: true,
+        };
         for a in attrs {
             match a {
                 Attribute::KeyType(t) if t != KeyType::EC => {
-                    return Err(unsupported(format!("key type {t}: only EC (ECDSA P-256 / P-384) keys are supported")))
+                    return Err(unsupported(format!(
+                        "key type {t}: only EC (ECDSA P-256 / P-384) keys are supported"
+                    )))
                 }
                 Attribute::Id(v) => id = v,
                 Attribute::EcParams(p) => private_params = Some(p),
@@ -281,17 +345,29 @@ impl Pkcs11Key {
         if !id.is_empty() {
             template.push(Attribute::Id(id));
         }
-        let public_object = match first.find_objects(&template).map_err(ck("C_FindObjects"))?.as_slice() {
+        let public_object = match first
+            .find_objects(&template)
+            .map_err(ck("C_FindObjects"))?
+            .as_slice()
+        {
             [] => return Err(Pkcs11Error::PublicKeyNotFound { label, token }),
             [one] => *one,
             more => {
-                return Err(Pkcs11Error::AmbiguousKey { label, token, class: "public key", count: more.len() })
+                return Err(Pkcs11Error::AmbiguousKey {
+                    label,
+                    token,
+                    class: "public key",
+                    count: more.len(),
+                })
             }
         };
         let mut params = None;
         let mut point = None;
         for a in first
-            .get_attributes(public_object, &[AttributeType::EcParams, AttributeType::EcPoint])
+            .get_attributes(
+                public_object,
+                &[AttributeType::EcParams, AttributeType::EcPoint],
+            )
             .map_err(ck("C_GetAttributeValue"))?
         {
             match a {
@@ -300,13 +376,19 @@ impl Pkcs11Key {
                 _ => {}
             }
         }
-        let params = params.ok_or_else(|| unsupported("the public key has no CKA_EC_PARAMS".into()))?;
-        let point = point.ok_or_else(|| unsupported("the public key has no CKA_EC_POINT".into()))?;
+        let params =
+            params.ok_or_else(|| unsupported("the public key has no CKA_EC_PARAMS".into()))?;
+        let point =
+            point.ok_or_else(|| unsupported("the public key has no CKA_EC_POINT".into()))?;
         if private_params.as_ref().is_some_and(|p| p != &params) {
-            return Err(unsupported("the private and public key objects are on different curves".into()));
+            return Err(unsupported(
+                "the private and public key objects are on different curves".into(),
+            ));
         }
-        let (algorithm, curve, field_len, hash) = curve_from_params(&params).map_err(unsupported)?;
-        let public = public_key(curve, &ec_point(&point, field_len).map_err(unsupported)?).map_err(unsupported)?;
+        let (algorithm, curve, field_len, hash) =
+            curve_from_params(&params).map_err(unsupported)?;
+        let public = public_key(curve, &ec_point(&point, field_len).map_err(unsupported)?)
+            .map_err(unsupported)?;
 
         if !protection.sensitive || protection.extractable {
             tracing::warn!(token = %token, key = %label, ?protection,
@@ -316,15 +398,30 @@ impl Pkcs11Key {
         let mut sessions = vec![Mutex::new(first)];
         for _ in 1..config.sessions.max(1) {
             // Logged in already: login state is shared by the application's sessions.
-            sessions.push(Mutex::new(ctx.open_ro_session(slot).map_err(ck("C_OpenSession"))?));
+            sessions.push(Mutex::new(
+                ctx.open_ro_session(slot).map_err(ck("C_OpenSession"))?,
+            ));
         }
-        let key = Self { sessions, next: AtomicUsize::new(0), private, public, hash, field_len, protection, token, label };
+        let key = Self {
+            sessions,
+            next: AtomicUsize::new(0),
+            private,
+            public,
+            hash,
+            field_len,
+            protection,
+            token,
+            label,
+        };
 
         // The public key object might not belong to the private key (a
         // stale import, an ID clash): one signature proves they match
         // before a certificate is issued for the public one.
-        let sig = Signer::sign(&key, SELF_TEST_MESSAGE)
-            .map_err(|e| Pkcs11Error::SelfTest { label: key.label.clone(), token: key.token.clone(), reason: e.to_string() })?;
+        let sig = Signer::sign(&key, SELF_TEST_MESSAGE).map_err(|e| Pkcs11Error::SelfTest {
+            label: key.label.clone(),
+            token: key.token.clone(),
+            reason: e.to_string(),
+        })?;
         key.public.verify(key.signature_algorithm(), SELF_TEST_MESSAGE, &sig).map_err(|_| Pkcs11Error::SelfTest {
             label: key.label.clone(),
             token: key.token.clone(),
@@ -363,7 +460,9 @@ impl Pkcs11Key {
                 Err(TryLockError::WouldBlock) => {}
             }
         }
-        self.sessions[start].lock().unwrap_or_else(PoisonError::into_inner)
+        self.sessions[start]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -378,14 +477,21 @@ impl Signer for Pkcs11Key {
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let digest = self.hash.digest(message);
-        let raw = self.session().sign(&Mechanism::Ecdsa, self.private, &digest).map_err(|e| {
-            let hint = match e {
-                CkError::Pkcs11(RvError::UserNotLoggedIn, _) => " (the token logged the service out; restart it)",
-                _ => "",
-            };
-            CryptoError::Signing(format!("PKCS#11 C_Sign with key {:?} on token {:?}: {e}{hint}", self.label, self.token))
-        })?;
+        let raw = self
+            .session()
+            .sign(&Mechanism::Ecdsa, self.private, &digest)
+            .map_err(|e| {
+                let hint = match e {
+                    CkError::Pkcs11(RvError::UserNotLoggedIn, _) => {
+                        " (the token logged the service out; restart it)"
+                    }
+                    _ => "",
+                };
+                CryptoError::Signing(format!(
+                    "PKCS#11 C_Sign with key {:?} on token {:?}: {e}{hint}",
+                    self.label, self.token
+                ))
+            })?;
         raw_signature_to_der(&raw, self.field_len).map_err(CryptoError::Signing)
     }
 }
-

@@ -24,19 +24,35 @@ pub(super) fn module_context(path: &Path) -> Result<Pkcs11, Pkcs11Error> {
     static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
     let shown = path.display().to_string();
     let canonical = std::fs::canonicalize(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Pkcs11Error::ModuleMissing { path: shown.clone() },
-        _ => Pkcs11Error::ModuleLoad { path: shown.clone(), reason: e.to_string() },
+        std::io::ErrorKind::NotFound => Pkcs11Error::ModuleMissing {
+            path: shown.clone(),
+        },
+        _ => Pkcs11Error::ModuleLoad {
+            path: shown.clone(),
+            reason: e.to_string(),
+        },
     })?;
-    let mut modules = MODULES.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
+    let mut modules = MODULES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     if let Some(ctx) = modules.get(&canonical) {
         return Ok(ctx.clone());
     }
-    let ctx = Pkcs11::new(&canonical).map_err(|e| Pkcs11Error::ModuleLoad { path: shown.clone(), reason: e.to_string() })?;
+    let ctx = Pkcs11::new(&canonical).map_err(|e| Pkcs11Error::ModuleLoad {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
     match ctx.initialize(CInitializeArgs::OsThreads) {
         // Someone else in this process initialised the library: its state
         // is shared, so use it (and keep this context alive, see above).
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(source) => return Err(Pkcs11Error::Initialize { path: shown, source }),
+        Err(source) => {
+            return Err(Pkcs11Error::Initialize {
+                path: shown,
+                source,
+            })
+        }
     }
     modules.insert(canonical, ctx.clone());
     Ok(ctx)
@@ -61,11 +77,18 @@ pub(super) fn find_slot(ctx: &Pkcs11, config: &Pkcs11Config) -> Result<Slot, Pkc
     let module = config.module.display().to_string();
     let ck = |operation: &'static str| {
         let token = config.token_label.clone();
-        move |source: CkError| Pkcs11Error::Token { operation, token, source }
+        move |source: CkError| Pkcs11Error::Token {
+            operation,
+            token,
+            source,
+        }
     };
     let mut found = Vec::new();
     let mut matching = Vec::new();
-    for slot in ctx.get_slots_with_initialized_token().map_err(ck("C_GetSlotList"))? {
+    for slot in ctx
+        .get_slots_with_initialized_token()
+        .map_err(ck("C_GetSlotList"))?
+    {
         let info = ctx.get_token_info(slot).map_err(ck("C_GetTokenInfo"))?;
         if info.label() == config.token_label {
             matching.push(slot);
@@ -73,9 +96,17 @@ pub(super) fn find_slot(ctx: &Pkcs11, config: &Pkcs11Config) -> Result<Slot, Pkc
         found.push(info.label().to_string());
     }
     match matching.as_slice() {
-        [] => Err(Pkcs11Error::TokenNotFound { label: config.token_label.clone(), module, found }),
+        [] => Err(Pkcs11Error::TokenNotFound {
+            label: config.token_label.clone(),
+            module,
+            found,
+        }),
         [one] => Ok(*one),
-        more => Err(Pkcs11Error::AmbiguousToken { label: config.token_label.clone(), module, count: more.len() }),
+        more => Err(Pkcs11Error::AmbiguousToken {
+            label: config.token_label.clone(),
+            module,
+            count: more.len(),
+        }),
     }
 }
 
@@ -89,12 +120,23 @@ pub(super) enum GenerateError {
 /// `CKA_EXTRACTABLE`, so that it never leaves the device; a random
 /// `CKA_ID` pairs the two objects. Needs a read-write session, opened
 /// only for this (the signing sessions are read-only).
-pub(super) fn generate_key_pair(ctx: &Pkcs11, slot: Slot, label: &str, algorithm: KeyAlgorithm) -> Result<(), GenerateError> {
-    let curve = curve_oid(algorithm)
-        .ok_or_else(|| GenerateError::Unsupported(format!("cannot generate a {algorithm:?} key on a PKCS#11 token: P-256 or P-384 only")))?;
-    let params = curve.to_der().map_err(|e| GenerateError::Unsupported(e.to_string()))?;
+pub(super) fn generate_key_pair(
+    ctx: &Pkcs11,
+    slot: Slot,
+    label: &str,
+    algorithm: KeyAlgorithm,
+) -> Result<(), GenerateError> {
+    let curve = curve_oid(algorithm).ok_or_else(|| {
+        GenerateError::Unsupported(format!(
+            "cannot generate a {algorithm:?} key on a PKCS#11 token: P-256 or P-384 only"
+        ))
+    })?;
+    let params = curve
+        .to_der()
+        .map_err(|e| GenerateError::Unsupported(e.to_string()))?;
     let mut id = vec![0u8; 16];
-    aws_lc_rs::rand::fill(&mut id).map_err(|_| GenerateError::Unsupported("random CKA_ID".into()))?;
+    aws_lc_rs::rand::fill(&mut id)
+        .map_err(|_| GenerateError::Unsupported("random CKA_ID".into()))?;
     let public = [
         Attribute::Token(true),
         Attribute::Private(false),
@@ -112,9 +154,10 @@ pub(super) fn generate_key_pair(ctx: &Pkcs11, slot: Slot, label: &str, algorithm
         Attribute::Label(label.as_bytes().to_vec()),
         Attribute::Id(id),
     ];
-    let rw = ctx.open_rw_session(slot).map_err(|e| GenerateError::Token("C_OpenSession (read-write)", e))?;
+    let rw = ctx
+        .open_rw_session(slot)
+        .map_err(|e| GenerateError::Token("C_OpenSession (read-write)", e))?;
     rw.generate_key_pair(&Mechanism::EccKeyPairGen, &public, &private)
         .map_err(|e| GenerateError::Token("C_GenerateKeyPair", e))?;
     Ok(())
 }
-

@@ -40,7 +40,9 @@ const SECURITY_HEADER: &str = "workload.spiffe.io";
 pub enum SpiffeError {
     #[error("{SPIFFE_ENDPOINT_SOCKET} is not a usable Unix socket address: {0}")]
     BadAddress(String),
-    #[error("no socket there (is the SPIFFE agent running, and its socket mounted into this workload?)")]
+    #[error(
+        "no socket there (is the SPIFFE agent running, and its socket mounted into this workload?)"
+    )]
     NoSocket,
     #[error("cannot connect: {0}")]
     Connect(#[source] std::io::Error),
@@ -69,9 +71,14 @@ pub(crate) fn socket_path(addr: &str) -> Result<PathBuf, SpiffeError> {
     if addr.is_empty() {
         return Err(bad("empty"));
     }
-    if !addr.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("unix:")) {
+    if !addr
+        .get(..5)
+        .is_some_and(|s| s.eq_ignore_ascii_case("unix:"))
+    {
         return match addr.split_once("://") {
-            Some((scheme, _)) => Err(bad(&format!("the {scheme}: scheme is not supported, only unix:"))),
+            Some((scheme, _)) => Err(bad(&format!(
+                "the {scheme}: scheme is not supported, only unix:"
+            ))),
             None => Ok(PathBuf::from(addr)),
         };
     }
@@ -79,8 +86,14 @@ pub(crate) fn socket_path(addr: &str) -> Result<PathBuf, SpiffeError> {
     if u.cannot_be_a_base() {
         return Err(bad("the path must be absolute (unix:///path)"));
     }
-    if !u.username().is_empty() || u.password().is_some() || u.host_str().is_some_and(|h| !h.is_empty()) || u.port().is_some() {
-        return Err(bad("a unix: URI must not name a host (unix:///path, three slashes)"));
+    if !u.username().is_empty()
+        || u.password().is_some()
+        || u.host_str().is_some_and(|h| !h.is_empty())
+        || u.port().is_some()
+    {
+        return Err(bad(
+            "a unix: URI must not name a host (unix:///path, three slashes)",
+        ));
     }
     if u.query().is_some() || u.fragment().is_some() {
         return Err(bad("a unix: URI must not have a query or fragment"));
@@ -120,9 +133,19 @@ struct JwtSvid {
 /// Fetch a JWT-SVID for `audience` from the agent at `addr` (the raw
 /// `SPIFFE_ENDPOINT_SOCKET` value) and return the first SVID's token, as
 /// cosign and go-spiffe's `FetchJWTSVID` do when several identities match.
-pub(crate) async fn fetch_jwt_svid(addr: &str, audience: &str, timeout: Duration) -> Result<String, crate::OidcError> {
-    let path = socket_path(addr).map_err(|problem| crate::OidcError::Spiffe { socket: addr.to_string(), problem })?;
-    let fail = |problem| crate::OidcError::Spiffe { socket: path.display().to_string(), problem };
+pub(crate) async fn fetch_jwt_svid(
+    addr: &str,
+    audience: &str,
+    timeout: Duration,
+) -> Result<String, crate::OidcError> {
+    let path = socket_path(addr).map_err(|problem| crate::OidcError::Spiffe {
+        socket: addr.to_string(),
+        problem,
+    })?;
+    let fail = |problem| crate::OidcError::Spiffe {
+        socket: path.display().to_string(),
+        problem,
+    };
     match tokio::time::timeout(timeout, call(path.clone(), audience)).await {
         Ok(Ok(token)) => Ok(token),
         Ok(Err(problem)) => Err(fail(problem)),
@@ -134,17 +157,22 @@ async fn call(path: PathBuf, audience: &str) -> Result<String, SpiffeError> {
     // Connect first, ourselves, so that a missing socket or a dead agent is
     // reported as such rather than as a wrapped transport error; the
     // channel's connector then hands over this one stream.
-    let stream = tokio::net::UnixStream::connect(&path).await.map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => SpiffeError::NoSocket,
-        _ => SpiffeError::Connect(e),
-    })?;
+    let stream = tokio::net::UnixStream::connect(&path)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SpiffeError::NoSocket,
+            _ => SpiffeError::Connect(e),
+        })?;
     let slot = Arc::new(Mutex::new(Some(stream)));
     let connector = tower::service_fn(move |_: http::Uri| {
         let stream = slot.lock().ok().and_then(|mut s| s.take());
         async move {
-            stream
-                .map(TokioIo::new)
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotConnected, "the Workload API connection was closed"))
+            stream.map(TokioIo::new).ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    "the Workload API connection was closed",
+                )
+            })
         }
     });
     // The URI only supplies the HTTP/2 :authority; gRPC uses `localhost`
@@ -155,14 +183,24 @@ async fn call(path: PathBuf, audience: &str) -> Result<String, SpiffeError> {
         .map_err(|e| SpiffeError::Transport(error_chain(&e)))?;
 
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.map_err(|e| SpiffeError::Transport(error_chain(&e)))?;
-    let mut request = tonic::Request::new(JwtSvidRequest { audience: vec![audience.to_string()], spiffe_id: String::new() });
-    request.metadata_mut().insert(SECURITY_HEADER, MetadataValue::from_static("true"));
+    grpc.ready()
+        .await
+        .map_err(|e| SpiffeError::Transport(error_chain(&e)))?;
+    let mut request = tonic::Request::new(JwtSvidRequest {
+        audience: vec![audience.to_string()],
+        spiffe_id: String::new(),
+    });
+    request
+        .metadata_mut()
+        .insert(SECURITY_HEADER, MetadataValue::from_static("true"));
     let path_and_query = http::uri::PathAndQuery::from_static(FETCH_JWT_SVID);
     let response = grpc
         .unary::<_, JwtSvidResponse, _>(request, path_and_query, tonic_prost::ProstCodec::default())
         .await
-        .map_err(|s| SpiffeError::Status { code: format!("{:?}", s.code()), message: s.message().to_string() })?;
+        .map_err(|s| SpiffeError::Status {
+            code: format!("{:?}", s.code()),
+            message: s.message().to_string(),
+        })?;
     response
         .into_inner()
         .svids
@@ -170,7 +208,9 @@ async fn call(path: PathBuf, audience: &str) -> Result<String, SpiffeError> {
         .next()
         .map(|s| s.svid)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| SpiffeError::NoSvid { audience: audience.to_string() })
+        .ok_or_else(|| SpiffeError::NoSvid {
+            audience: audience.to_string(),
+        })
 }
 
 /// An error and its sources on one line: tonic's transport errors say
@@ -193,10 +233,19 @@ mod tests {
     #[test]
     fn endpoint_forms() {
         let p = |s: &str| socket_path(s).map(|p| p.display().to_string());
-        assert_eq!(p("unix:///run/spire/sockets/agent.sock").unwrap(), "/run/spire/sockets/agent.sock");
-        assert_eq!(p("unix:/run/spire/agent.sock").unwrap(), "/run/spire/agent.sock");
+        assert_eq!(
+            p("unix:///run/spire/sockets/agent.sock").unwrap(),
+            "/run/spire/sockets/agent.sock"
+        );
+        assert_eq!(
+            p("unix:/run/spire/agent.sock").unwrap(),
+            "/run/spire/agent.sock"
+        );
         assert_eq!(p("UNIX:///a%20b/agent.sock").unwrap(), "/a b/agent.sock");
-        assert_eq!(p("/tmp/spire-agent/public/api.sock").unwrap(), "/tmp/spire-agent/public/api.sock");
+        assert_eq!(
+            p("/tmp/spire-agent/public/api.sock").unwrap(),
+            "/tmp/spire-agent/public/api.sock"
+        );
         assert_eq!(p(" /tmp/a:b.sock ").unwrap(), "/tmp/a:b.sock");
         assert_eq!(p("relative/api.sock").unwrap(), "relative/api.sock");
         for bad in [
@@ -209,14 +258,20 @@ mod tests {
             "tcp://127.0.0.1:8081",
             "http://localhost/agent.sock",
         ] {
-            assert!(matches!(socket_path(bad), Err(SpiffeError::BadAddress(_))), "{bad:?} accepted");
+            assert!(
+                matches!(socket_path(bad), Err(SpiffeError::BadAddress(_))),
+                "{bad:?} accepted"
+            );
         }
     }
 
     #[test]
     fn messages_use_the_proto_field_numbers() {
         use prost::Message;
-        let req = JwtSvidRequest { audience: vec!["sigstore".into()], spiffe_id: "spiffe://td/w".into() };
+        let req = JwtSvidRequest {
+            audience: vec!["sigstore".into()],
+            spiffe_id: "spiffe://td/w".into(),
+        };
         // field 1, length-delimited (0x0a); field 2, length-delimited (0x12)
         let mut want = vec![0x0a, 8];
         want.extend_from_slice(b"sigstore");
@@ -231,6 +286,12 @@ mod tests {
         let mut resp = vec![0x0a, inner.len() as u8];
         resp.extend_from_slice(&inner);
         let r = JwtSvidResponse::decode(resp.as_slice()).unwrap();
-        assert_eq!(r.svids, vec![JwtSvid { spiffe_id: "i".into(), svid: "a.b".into() }]);
+        assert_eq!(
+            r.svids,
+            vec![JwtSvid {
+                spiffe_id: "i".into(),
+                svid: "a.b".into()
+            }]
+        );
     }
 }

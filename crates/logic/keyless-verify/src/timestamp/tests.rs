@@ -98,10 +98,8 @@ fn issue(
             not_after: at(1_900_000_000),
         },
         subject: Name::from_str(subject).expect("subject name"),
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(
-            key.public_key().spki_der(),
-        )
-        .expect("spki"),
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(key.public_key().spki_der())
+            .expect("spki"),
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(extensions),
@@ -132,9 +130,30 @@ fn tsa() -> Tsa {
     let intermediate_name = "CN=test tsa intermediate,O=keyless";
     let leaf_name = "CN=test tsa signing,O=keyless";
     let root = issue(root_name, &root_key, root_name, &root_key, 1, true);
-    let intermediate = issue(intermediate_name, &intermediate_key, root_name, &root_key, 2, true);
-    let old = issue(leaf_name, &old_key, intermediate_name, &intermediate_key, 3, false);
-    let new = issue(leaf_name, &new_key, intermediate_name, &intermediate_key, 4, false);
+    let intermediate = issue(
+        intermediate_name,
+        &intermediate_key,
+        root_name,
+        &root_key,
+        2,
+        true,
+    );
+    let old = issue(
+        leaf_name,
+        &old_key,
+        intermediate_name,
+        &intermediate_key,
+        3,
+        false,
+    );
+    let new = issue(
+        leaf_name,
+        &new_key,
+        intermediate_name,
+        &intermediate_key,
+        4,
+        false,
+    );
     Tsa {
         root,
         intermediate,
@@ -158,7 +177,13 @@ fn token(signer: &(Certificate, SigningKey), time: i64) -> Vec<u8> {
         .expect("grant")
 }
 
-fn authority(uri: &str, leaf: &Certificate, t: &Tsa, start: i64, end: Option<i64>) -> TrustedAuthority {
+fn authority(
+    uri: &str,
+    leaf: &Certificate,
+    t: &Tsa,
+    start: i64,
+    end: Option<i64>,
+) -> TrustedAuthority {
     TrustedAuthority {
         uri: uri.into(),
         chain: vec![leaf.clone(), t.intermediate.clone(), t.root.clone()],
@@ -194,7 +219,10 @@ fn a_retired_leaf_does_not_vouch_after_its_window() {
     let new = authority("new", &t.new.0, &t, ROTATION, None);
     // In either order: the new entry must not accept the old leaf just
     // because it chains to the same intermediate and root.
-    for tsas in [vec![new.clone(), old.clone()], vec![old.clone(), new.clone()]] {
+    for tsas in [
+        vec![new.clone(), old.clone()],
+        vec![old.clone(), new.clone()],
+    ] {
         let trust = trust(tsas);
         let err = verify(token(&t.old, AFTER_ROTATION), &trust).unwrap_err();
         assert!(
@@ -218,7 +246,10 @@ fn a_sibling_leaf_does_not_vouch() {
     let err = verify(token(&t.new, AFTER_ROTATION), &trust).unwrap_err();
     match &err {
         TimestampError::Untrusted { reasons, .. } => {
-            assert!(reasons.contains("is not the signing certificate"), "{reasons}")
+            assert!(
+                reasons.contains("is not the signing certificate"),
+                "{reasons}"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -22,7 +22,11 @@ pub struct Stack {
 pub fn temp_dir(tag: &str) -> PathBuf {
     let mut r = [0u8; 8];
     aws_lc_rs_fill(&mut r);
-    let d = std::env::temp_dir().join(format!("keyless-{tag}-{}-{}", std::process::id(), hex::encode(r)));
+    let d = std::env::temp_dir().join(format!(
+        "keyless-{tag}-{}-{}",
+        std::process::id(),
+        hex::encode(r)
+    ));
     std::fs::create_dir_all(&d).expect("temp dir");
     d
 }
@@ -43,20 +47,30 @@ pub async fn start() -> Stack {
 /// [`start`], with the CA configuration adjusted by `adjust`.
 pub async fn start_with(adjust: impl FnOnce(&mut CaConfig)) -> Stack {
     let dir = temp_dir("ca-test");
-    let oidc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let oidc = keyless_oidc_dev::open_for(OidcDevConfig::new(dir.join("oidc")), &oidc_listener).expect("oidc");
+    let oidc_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let oidc = keyless_oidc_dev::open_for(OidcDevConfig::new(dir.join("oidc")), &oidc_listener)
+        .expect("oidc");
     let app = keyless_oidc_dev::router(oidc.clone());
     tokio::spawn(async move { axum::serve(oidc_listener, app).await });
 
     let issuers = serde_json::from_value(oidc.ca_issuers_config()).expect("issuers config");
-    let ca_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let ca_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let ca_url = format!("http://{}", ca_listener.local_addr().expect("addr"));
     let mut config = CaConfig::new(dir.join("ca"), IssuersSource::Inline(issuers));
     adjust(&mut config);
     let ca = CaState::new(&config, &ca_url).expect("CA starts");
     let app = keyless_ca::router(ca.clone());
     tokio::spawn(async move { axum::serve(ca_listener, app).await });
-    Stack { oidc, ca, ca_url, dir }
+    Stack {
+        oidc,
+        ca,
+        ca_url,
+        dir,
+    }
 }
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -64,7 +78,10 @@ pub fn b64(bytes: &[u8]) -> String {
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// The v2 publicKeyRequest body.
@@ -105,7 +122,9 @@ pub struct Issued {
 
 /// `POST /api/v2/signingCert`, with the token in the header if `bearer`.
 pub async fn post_v2(stack: &Stack, body: &Value, bearer: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new().post(format!("{}/api/v2/signingCert", stack.ca_url)).json(body);
+    let mut req = reqwest::Client::new()
+        .post(format!("{}/api/v2/signingCert", stack.ca_url))
+        .json(body);
     if let Some(t) = bearer {
         req = req.bearer_auth(t);
     }
@@ -124,18 +143,23 @@ pub async fn parse_issued(resp: reqwest::Response) -> Issued {
         .map(|p| Certificate::from_pem(p.as_str().expect("pem")).expect("cert"))
         .collect();
     assert_eq!(certs.len(), 3, "leaf, intermediate, root");
-    Issued { leaf: certs[0].clone(), chain: certs[1..].to_vec() }
+    Issued {
+        leaf: certs[0].clone(),
+        chain: certs[1..].to_vec(),
+    }
 }
 
 /// What keyless-verify does with a Fulcio certificate, from our trusted root.
 pub fn verify_like_a_client(stack: &Stack, issued: &Issued) -> keyless_x509::FulcioIdentity {
-    let trust = keyless_verify::TrustMaterial::from_json(stack.ca.trusted_root_json.as_bytes()).expect("trusted root loads");
+    let trust = keyless_verify::TrustMaterial::from_json(stack.ca.trusted_root_json.as_bytes())
+        .expect("trusted root loads");
     assert_eq!(trust.fulcio.len(), 1);
     assert_eq!(trust.ctlogs.len(), 1);
     let ca = &trust.fulcio[0];
     let at = now();
     assert!(ca.valid_for.contains(at));
-    let path = verify_chain(&issued.leaf, &[], &ca.chain, at, Purpose::CodeSigning).expect("chain verifies at now");
+    let path = verify_chain(&issued.leaf, &[], &ca.chain, at, Purpose::CodeSigning)
+        .expect("chain verifies at now");
     assert_eq!(path.len(), 3);
     assert_eq!(&path[1], &issued.chain[0]);
     let logs = verify_embedded_scts(&issued.leaf, &path[1], &trust.ctlogs).expect("SCT verifies");

@@ -33,8 +33,8 @@
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use super::pg_index::{guarded_add, key, to_i64, to_u64};
 use super::pg_conn::{block_on, db, spawn_client};
+use super::pg_index::{guarded_add, key, to_i64, to_u64};
 use super::search_index::SearchStore;
 use crate::error::StorageError;
 use crate::index::check_next;

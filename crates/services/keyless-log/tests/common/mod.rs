@@ -208,10 +208,13 @@ pub fn tsa() -> &'static keyless_tsa::Tsa {
 /// `bundle` with an RFC 3161 timestamp from [`tsa`] over `signature`: a
 /// Rekor v2 entry has no integrated time, so the verifier needs one.
 pub fn timestamped(bundle: &[u8], signature: &[u8]) -> Vec<u8> {
-    let req = keyless_tsp::issue::TimestampRequest::for_data(keyless_crypto::HashAlgorithm::Sha256, signature)
-        .with_cert_req(true)
-        .to_der()
-        .unwrap();
+    let req = keyless_tsp::issue::TimestampRequest::for_data(
+        keyless_crypto::HashAlgorithm::Sha256,
+        signature,
+    )
+    .with_cert_req(true)
+    .to_der()
+    .unwrap();
     let reply = tsa().timestamp_der(&req);
     assert!(reply.failure.is_none(), "{:?}", reply.failure);
     let mut v: Value = serde_json::from_slice(bundle).unwrap();

@@ -42,8 +42,8 @@ use serde::Deserialize;
 use keyless_tlog::Hash;
 
 use crate::api::error::{body, ApiError};
-use crate::search::{keep_matching, IndexKey, SearchIndex};
 use crate::log::Log;
+use crate::search::{keep_matching, IndexKey, SearchIndex};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -25,7 +25,11 @@ pub(super) fn spec<T: serde::de::DeserializeOwned>(
 /// looks for), else the payload's SHA-256. Rekor indexes every subject;
 /// the metadata holds one digest, and the payload itself is not in the
 /// body, so further subjects cannot be found after the fact.
-pub(super) fn search_digest(payload_type: &str, payload: &[u8], payload_hash: [u8; 32]) -> [u8; 32] {
+pub(super) fn search_digest(
+    payload_type: &str,
+    payload: &[u8],
+    payload_hash: [u8; 32],
+) -> [u8; 32] {
     if payload_type != PAYLOAD_TYPE {
         return payload_hash;
     }

@@ -93,7 +93,9 @@ pub(super) struct RawBytes {
 }
 
 impl Verifier {
-    pub(super) fn key(&self) -> Result<(PublicKey, keyless_crypto::SignatureAlgorithm), EntryError> {
+    pub(super) fn key(
+        &self,
+    ) -> Result<(PublicKey, keyless_crypto::SignatureAlgorithm), EntryError> {
         let key = match (&self.public_key, &self.x509_certificate) {
             (Some(k), None) => PublicKey::from_spki_der(&k.raw_bytes)
                 .map_err(|e| EntryError::Verifier(e.to_string()))?,
