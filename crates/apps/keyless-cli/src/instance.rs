@@ -106,7 +106,7 @@ impl ResolveError {
     /// What to do about it, printed as `hint:`.
     pub fn hint(&self) -> &'static str {
         match self {
-            Self::Material(e) => e.hint(),
+            Self::Material(e) => crate::hint(e),
             Self::Tuf(_) => {
                 "nothing in the cache was changed and no other root was used. If the mirror is right, re-run \
                  `keyless initialize` (with --mirror URL --root FILE for a private instance); to use other \

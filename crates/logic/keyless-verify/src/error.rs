@@ -93,22 +93,6 @@ impl VerificationError {
             Self::Artifact(_) => ErrorKind::Artifact,
         }
     }
-
-    /// One line on how a user might fix or investigate this failure.
-    pub fn hint(&self) -> &'static str {
-        match self.kind() {
-            ErrorKind::Bundle => "the bundle file is damaged or not a Sigstore bundle; re-download or re-create it",
-            ErrorKind::TrustedRoot => "check the --trusted-root file, or drop the flag to use the embedded public-good root",
-            ErrorKind::Certificate | ErrorKind::Sct => {
-                "the signing certificate is not from a CA in the trusted root; check you use the trusted root of the instance that signed it"
-            }
-            ErrorKind::Policy => {
-                "check --certificate-identity and --certificate-oidc-issuer against the signer's identity shown above"
-            }
-            ErrorKind::Artifact | ErrorKind::Signature => "the artifact or signature was changed after signing, or this bundle belongs to another artifact",
-            _ => "the bundle's transparency-log or timestamp evidence does not check out; it may have been tampered with",
-        }
-    }
 }
 
 /// The trusted root itself is unusable.
@@ -279,7 +263,7 @@ pub enum ArtifactError {
 pub enum PolicyError {
     #[error("none of the expected identities matched what was in the certificate, got subjects [{subjects}] with issuer {issuer}")]
     IdentityMismatch { subjects: String, issuer: String },
-    #[error("the bundle is signed with a public key (hint {hint:?}), not a certificate; verify it with --key")]
+    #[error("the bundle is signed with a public key (hint {hint:?}), not a certificate; verify it with the signer's public key")]
     KeySignedBundle { hint: String },
     #[error("a public key was given, but the bundle is signed with a certificate")]
     CertificateSignedBundle,
