@@ -376,24 +376,34 @@ fn a_private_instance_never_reaches_public_good_services() {
         text(&out)
     );
     seen.lock().expect("lock").clear();
+    let nothing_recorded = || {
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            Vec::<String>::new(),
+            "no request left for a host the user did not name"
+        )
+    };
+    // A refusal before any request: exit 1, stderr naming every needle.
+    let refused = |out: &Output, needles: &[&str]| {
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(code(out), 1, "{stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "{needle:?} in: {stderr}");
+        }
+    };
 
     // A private trusted root and no signing config: no CA to use.
     let out = sign(&["--trusted-root", &trusted_root.display().to_string()]);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(code(&out), 1, "{stderr}");
-    assert!(
-        stderr.contains("no certificate authority") && stderr.contains("--fulcio-url"),
-        "{stderr}"
+    // The error says why no default applies ("not public-good").
+    refused(
+        &out,
+        &[
+            "no certificate authority",
+            "--fulcio-url",
+            "not public-good",
+        ],
     );
-    assert!(
-        stderr.contains("not public-good"),
-        "the error says why no default applies: {stderr}"
-    );
-    assert_eq!(
-        *seen.lock().expect("lock"),
-        Vec::<String>::new(),
-        "no request left for a host the user did not name"
-    );
+    nothing_recorded();
 
     // The private CA and log given by flags, no TSA: the public TSA is not
     // used; a Rekor v2 log needs a timestamp, so signing stops up front.
@@ -405,18 +415,11 @@ fn a_private_instance_never_reaches_public_good_services() {
         "--rekor-url",
         &stack.url("logUrl"),
     ]);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(code(&out), 1, "{stderr}");
-    assert!(
-        stderr.contains("timestamp authority is required")
-            && stderr.contains("--timestamp-server-url"),
-        "{stderr}"
+    refused(
+        &out,
+        &["timestamp authority is required", "--timestamp-server-url"],
     );
-    assert_eq!(
-        *seen.lock().expect("lock"),
-        Vec::<String>::new(),
-        "no request left for a host the user did not name"
-    );
+    nothing_recorded();
 
     // The same with public-good trust: naming a private CA and log means
     // the rest is not filled in from the public instance either.
@@ -426,17 +429,8 @@ fn a_private_instance_never_reaches_public_good_services() {
         "--rekor-url",
         &stack.url("logUrl"),
     ]);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(code(&out), 1, "{stderr}");
-    assert!(
-        stderr.contains("timestamp authority is required"),
-        "{stderr}"
-    );
-    assert_eq!(
-        *seen.lock().expect("lock"),
-        Vec::<String>::new(),
-        "no request left for a host the user did not name"
-    );
+    refused(&out, &["timestamp authority is required"]);
+    nothing_recorded();
 
     // Naming the TSA too signs against the private instance alone.
     let out = sign(&[
@@ -450,11 +444,7 @@ fn a_private_instance_never_reaches_public_good_services() {
         &stack.url("tsaUrl"),
     ]);
     assert_eq!(code(&out), 0, "private instance by flags: {}", text(&out));
-    assert_eq!(
-        *seen.lock().expect("lock"),
-        Vec::<String>::new(),
-        "no request left for a host the user did not name"
-    );
+    nothing_recorded();
     stack.stop();
 }
 
