@@ -64,17 +64,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Print an error that ended a command: `Error:` with its causes, then a
 /// `hint:` when the error has one. Returns the exit code.
 pub fn report_error(e: &anyhow::Error) -> i32 {
-    let mut line = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !line.ends_with(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    eprintln!("Error: {line}");
+    eprintln!("Error: {}", error_chain(e.as_ref()));
     match e
         .chain()
         .find_map(|c| c.downcast_ref::<instance::ResolveError>())
