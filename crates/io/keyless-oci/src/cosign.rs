@@ -44,6 +44,12 @@ pub const COSIGN_SIGNATURE_TYPE: &str = "cosign container image signature";
 pub const SIGNATURE_TAG_SUFFIX: &str = "sig";
 /// Tag suffix of attestations.
 pub const ATTESTATION_TAG_SUFFIX: &str = "att";
+/// Tag suffix of SBOMs attached with `cosign attach sbom`.
+pub const SBOM_TAG_SUFFIX: &str = "sbom";
+/// The in-toto predicate type cosign v3 signs an image with when it stores
+/// a Sigstore bundle as a referrer: a DSSE statement of this type whose
+/// subject is the image digest is an image *signature*, not an attestation.
+pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 
 /// `sha256-<hex>.sig`: where cosign stores the signatures of `image`.
 pub fn signature_tag(image: &Digest) -> String {
@@ -53,6 +59,11 @@ pub fn signature_tag(image: &Digest) -> String {
 /// `sha256-<hex>.att`: where cosign stores the attestations of `image`.
 pub fn attestation_tag(image: &Digest) -> String {
     format!("{}.{ATTESTATION_TAG_SUFFIX}", image.tag_form())
+}
+
+/// `sha256-<hex>.sbom`: where cosign stores the SBOMs attached to `image`.
+pub fn sbom_tag(image: &Digest) -> String {
+    format!("{}.{SBOM_TAG_SUFFIX}", image.tag_form())
 }
 
 /// The simple signing payload cosign signs for a container image: it binds
@@ -292,7 +303,7 @@ fn same_layer(a: &Descriptor, b: &Descriptor) -> bool {
     a.digest == b.digest && a.media_type == b.media_type && a.annotations == b.annotations
 }
 
-fn parse_image_manifest(raw: &RawManifest, what: &str) -> Result<ImageManifest, Error> {
+pub(crate) fn parse_image_manifest(raw: &RawManifest, what: &str) -> Result<ImageManifest, Error> {
     if raw.media_type != OCI_MANIFEST && raw.media_type != DOCKER_MANIFEST_V2 {
         return Err(ContentError::UnexpectedMediaType {
             what: what.to_owned(),

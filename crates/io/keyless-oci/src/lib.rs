@@ -9,6 +9,9 @@
 //!   earlier signatures, even with concurrent signers.
 //! - [`referrers`]: Sigstore bundles as OCI 1.1 referrers, with the referrers
 //!   tag schema fallback for registries without the API.
+//! - [`cosign_classic`]: cosign's classic `.sig`/`.att` layers rebuilt as
+//!   Sigstore bundles, so they verify with the bundle verifier's checks.
+//! - [`attachments`]: what is attached to an image (`keyless tree`).
 //!
 //! Everything read from a registry is size-capped and digest-checked before
 //! use; a registry is storage, never a source of trust. Reading what is
@@ -17,9 +20,11 @@
 //! [`ClientOptions::max_signatures`], [`ClientOptions::max_referrers`],
 //! [`ClientOptions::max_fetch_bytes`]).
 
+pub mod attachments;
 pub mod auth;
 pub mod client;
 pub mod cosign;
+pub mod cosign_classic;
 pub mod digest;
 pub mod error;
 mod link;
