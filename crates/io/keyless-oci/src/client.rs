@@ -31,6 +31,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::auth::{Credentials, DockerConfig};
+use crate::credentials::Found;
 use crate::error::Error;
 
 pub(crate) use limits::{read_within, ReadBudget};
@@ -38,8 +39,8 @@ pub use manifests::PushedManifest;
 pub(crate) use response::expect_status;
 pub(crate) use tags::UpdatePlan;
 
-/// Where the client gets registry credentials.
-#[derive(Debug, Default)]
+/// Where the client gets registry credentials. `Debug` never prints a secret.
+#[derive(Default)]
 #[non_exhaustive]
 pub enum CredentialSource {
     /// No credentials: pull-only public registries, or open test registries.
@@ -48,8 +49,22 @@ pub enum CredentialSource {
     /// The same username and password for every registry (a `--registry-username`
     /// style flag).
     Static(Credentials),
+    /// The same registry token for every registry, sent as `Authorization:
+    /// Bearer` with no token exchange (cosign's `--registry-token`).
+    Token(String),
     /// Per-registry credentials from Docker's `config.json`, like cosign.
     DockerConfig(DockerConfig),
+}
+
+impl std::fmt::Debug for CredentialSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Anonymous => f.write_str("Anonymous"),
+            Self::Static(c) => f.debug_tuple("Static").field(c).finish(),
+            Self::Token(_) => f.write_str("Token(<redacted>)"),
+            Self::DockerConfig(c) => f.debug_tuple("DockerConfig").field(c).finish(),
+        }
+    }
 }
 
 /// Default [`ClientOptions::max_signatures`]: cosign reads at most 1000
@@ -195,6 +210,9 @@ struct State {
     /// `Authorization` header values by (registry, scope). Basic credentials
     /// are stored under scope `""` since they do not depend on the scope.
     auth: HashMap<(String, String), String>,
+    /// Credentials looked up per registry, so a credential helper runs once
+    /// per registry, not once per scope.
+    credentials: HashMap<String, Option<Found>>,
 }
 
 /// A registry client. Cheap to share (`&self` everywhere); caches schemes and

@@ -4,6 +4,8 @@
 //!   defaults as cosign (go-containerregistry) applies them.
 //! - [`client`]: the distribution API v2 client (manifests, blobs, anonymous /
 //!   Basic / Bearer auth, HTTPS unless insecure registries are allowed).
+//! - [`credentials`]: registry credentials from Docker's `config.json` and
+//!   the `docker-credential-<name>` helpers it names.
 //! - [`cosign`]: the `sha256-<hex>.sig` / `.att` tag layout with simple
 //!   signing payloads and cosign's layer annotations; appends never drop
 //!   earlier signatures, even with concurrent signers.
@@ -24,6 +26,7 @@ pub mod attachments;
 pub mod auth;
 pub mod client;
 pub mod cosign;
+pub mod credentials;
 pub mod cosign_classic;
 pub mod digest;
 pub mod error;
@@ -35,6 +38,7 @@ pub mod referrers;
 pub use auth::{AuthError, Credentials, DockerConfig};
 pub use client::{ClientOptions, CredentialSource, PushedManifest, RegistryClient};
 pub use cosign::{Attached, SignatureLayer, SimpleSigning, StoredSignature};
+pub use credentials::{Credential, Found};
 pub use digest::{Digest, DigestError};
 pub use error::{ContentError, Error, Operation, ReadLimit};
 pub use manifest::{Descriptor, ImageIndex, ImageManifest, RawManifest};

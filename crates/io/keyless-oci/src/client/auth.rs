@@ -1,7 +1,9 @@
 //! Answering a registry's 401 challenge: Basic credentials, or a Bearer
-//! token from the realm the registry names, cached per registry and scope so
-//! later requests send it up front. Parsing the challenge and Docker's
-//! config is the network-free part, in [`crate::auth`].
+//! token from the realm the registry names (Docker's token protocol with
+//! Basic credentials, or the OAuth2 refresh-token grant for an identity
+//! token), cached per registry and scope so later requests send it up front.
+//! Parsing the challenge is the network-free part, in [`crate::auth`]; where
+//! credentials come from is [`crate::credentials`].
 
 use reqwest::header::{self, HeaderMap};
 use reqwest::StatusCode;
@@ -9,32 +11,55 @@ use url::Url;
 
 use super::response::{expect_status, read_capped};
 use super::{Access, CredentialSource, RegistryClient};
-use crate::auth::{AuthError, Challenge, Credentials, TokenResponse};
+use crate::auth::{AuthError, Challenge, TokenResponse};
+use crate::credentials::{Credential, Found};
 use crate::error::{ContentError, Error, Operation};
 use crate::reference::Repository;
+
+/// The `client_id` sent with the OAuth2 refresh-token grant (Docker sends
+/// its own name too; registries only log it).
+const OAUTH_CLIENT_ID: &str = "keyless";
+/// Largest token endpoint answer read.
+const MAX_TOKEN_RESPONSE: u64 = 1024 * 1024;
 
 /// The answer to a 401 challenge: the `Authorization` header to retry with,
 /// and what to say if the retry is refused too.
 pub(super) struct Answer {
     pub(super) header: String,
+    registry: String,
     scheme: &'static str,
+    origin: String,
     had_credentials: bool,
 }
 
 impl Answer {
     /// The error for a retry with this answer that still got 401.
     pub(super) fn rejected(&self, url: &str) -> Error {
-        AuthError::Rejected {
-            url: url.to_owned(),
-            scheme: self.scheme,
-            hint: if self.had_credentials {
-                " (check the username and password)"
-            } else {
-                " (no credentials were configured for this registry)"
-            },
-        }
-        .into()
+        rejected(
+            &self.registry,
+            url,
+            self.scheme,
+            &self.origin,
+            self.had_credentials,
+        )
     }
+}
+
+/// A 401 after authenticating. Names the registry and where the
+/// credentials came from, never the secret.
+fn rejected(registry: &str, url: &str, scheme: &'static str, origin: &str, had: bool) -> Error {
+    AuthError::Rejected {
+        registry: registry.to_owned(),
+        url: url.to_owned(),
+        scheme,
+        origin: origin.to_owned(),
+        hint: if had {
+            " (check the username and password)"
+        } else {
+            " (no credentials were configured for this registry)"
+        },
+    }
+    .into()
 }
 
 impl RegistryClient {
@@ -46,11 +71,33 @@ impl RegistryClient {
         format!("repository:{}:{actions}", repo.name())
     }
 
-    fn credentials_for(&self, registry: &str) -> Result<Option<Credentials>, Error> {
+    /// The credentials for `registry`, looked up once per registry (a
+    /// credential helper is a process start).
+    async fn credentials_for(&self, registry: &str) -> Result<Option<Found>, Error> {
         Ok(match &self.credentials {
             CredentialSource::Anonymous => None,
-            CredentialSource::Static(c) => Some(c.clone()),
-            CredentialSource::DockerConfig(cfg) => cfg.credentials_for(registry)?,
+            CredentialSource::Static(c) => Some(Found {
+                credential: Credential::Basic(c.clone()),
+                origin: "the username and password given".into(),
+            }),
+            CredentialSource::Token(t) => Some(Found {
+                credential: Credential::RegistryToken(t.clone()),
+                origin: "the registry token given".into(),
+            }),
+            CredentialSource::DockerConfig(cfg) => {
+                let cached = self.lock().credentials.get(registry).cloned();
+                if let Some(cached) = cached {
+                    return Ok(cached);
+                }
+                let found = cfg.credentials_for(registry).await?.map(|f| Found {
+                    origin: format!("the credentials from {}", f.origin),
+                    ..f
+                });
+                self.lock()
+                    .credentials
+                    .insert(registry.to_owned(), found.clone());
+                found
+            }
         })
     }
 
@@ -83,25 +130,55 @@ impl RegistryClient {
                     header: "WWW-Authenticate",
                 })
             })?;
-        let credentials = self.credentials_for(registry)?;
-        let (auth, scheme, cache_scope) = match Challenge::parse(&challenge)? {
-            Challenge::Basic => {
-                let Some(c) = &credentials else {
-                    return Err(AuthError::Rejected {
-                        url: url.to_owned(),
-                        scheme: "no credentials",
-                        hint: " (the registry asks for Basic auth; add credentials for it to \
-                               the Docker config or pass them to the client)",
-                    }
-                    .into());
-                };
-                (c.basic_header(), "Basic", String::new())
+        let found = self.credentials_for(registry).await?;
+        let origin = found
+            .as_ref()
+            .map_or_else(|| "anonymous access".to_owned(), |f| f.origin.clone());
+        let credential = found.as_ref().map(|f| &f.credential);
+        let (auth, scheme, cache_scope) = match (Challenge::parse(&challenge)?, credential) {
+            // A registry token is sent as it is, whatever the challenge
+            // (go-containerregistry does the same for cosign).
+            (_, Some(Credential::RegistryToken(t))) => {
+                (format!("Bearer {t}"), "the registry token", String::new())
             }
-            Challenge::Bearer { realm, service, .. } => {
+            (Challenge::Basic, None) => {
+                return Err(AuthError::Rejected {
+                    registry: registry.to_owned(),
+                    url: url.to_owned(),
+                    scheme: "anonymous access",
+                    origin,
+                    hint: " (the registry asks for Basic auth; no credentials were configured \
+                           for this registry: add them to the Docker config or pass them to the \
+                           client)",
+                }
+                .into());
+            }
+            (Challenge::Basic, Some(Credential::Basic(c))) => {
+                (c.basic_header(), "Basic auth", String::new())
+            }
+            (Challenge::Basic, Some(Credential::IdentityToken(_))) => {
+                return Err(AuthError::IdentityTokenNeedsBearer {
+                    registry: registry.to_owned(),
+                    origin,
+                }
+                .into());
+            }
+            (Challenge::Bearer { realm, service, .. }, credential) => {
                 let token = self
-                    .fetch_token(&realm, service.as_deref(), scope, credentials.as_ref())
+                    .fetch_token(
+                        registry,
+                        &origin,
+                        &realm,
+                        service.as_deref(),
+                        scope,
+                        credential,
+                    )
                     .await?;
-                (format!("Bearer {token}"), "Bearer", scope.to_owned())
+                (
+                    format!("Bearer {token}"),
+                    "a Bearer token",
+                    scope.to_owned(),
+                )
             }
         };
         self.lock()
@@ -109,21 +186,26 @@ impl RegistryClient {
             .insert((registry.to_owned(), cache_scope), auth.clone());
         Ok(Answer {
             header: auth,
+            registry: registry.to_owned(),
             scheme,
-            had_credentials: credentials.is_some(),
+            origin,
+            had_credentials: found.is_some(),
         })
     }
 
-    /// Docker token protocol: GET realm?service=…&scope=… with Basic
-    /// credentials when we have them.
+    /// Docker's token protocol: GET realm?service=…&scope=… with Basic
+    /// credentials when we have them; for an identity token, the OAuth2
+    /// refresh-token grant POSTed to the realm, as Docker does.
     async fn fetch_token(
         &self,
+        registry: &str,
+        origin: &str,
         realm: &str,
         service: Option<&str>,
         scope: &str,
-        credentials: Option<&Credentials>,
+        credential: Option<&Credential>,
     ) -> Result<String, Error> {
-        let mut url = Url::parse(realm).map_err(|e| {
+        let url = Url::parse(realm).map_err(|e| {
             Error::from(AuthError::BadChallenge {
                 header: realm.to_owned(),
                 reason: if matches!(e, url::ParseError::RelativeUrlWithoutBase) {
@@ -140,32 +222,53 @@ impl RegistryClient {
             }
             .into());
         }
-        {
-            let mut q = url.query_pairs_mut();
-            if let Some(service) = service {
-                q.append_pair("service", service);
+        let request = match credential {
+            Some(Credential::IdentityToken(refresh)) => {
+                let mut form = vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("client_id", OAUTH_CLIENT_ID),
+                    ("scope", scope),
+                ];
+                if let Some(service) = service {
+                    form.push(("service", service));
+                }
+                self.http.post(url).form(&form)
             }
-            q.append_pair("scope", scope);
-        }
-        let mut request = self.http.get(url.clone());
-        if let Some(c) = credentials {
-            request = request.header(header::AUTHORIZATION, c.basic_header());
-        }
+            other => {
+                let mut url = url;
+                {
+                    let mut q = url.query_pairs_mut();
+                    if let Some(service) = service {
+                        q.append_pair("service", service);
+                    }
+                    q.append_pair("scope", scope);
+                }
+                let request = self.http.get(url);
+                match other {
+                    Some(Credential::Basic(c)) => {
+                        request.header(header::AUTHORIZATION, c.basic_header())
+                    }
+                    _ => request,
+                }
+            }
+        };
         let response = request.send().await.map_err(|source| Error::Transport {
             operation: Operation::Token,
             url: realm.to_owned(),
             source,
         })?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(AuthError::Rejected {
-                url: realm.to_owned(),
-                scheme: "Basic (token endpoint)",
-                hint: " (check the username and password)",
-            }
-            .into());
+            return Err(rejected(
+                registry,
+                realm,
+                "its token endpoint",
+                origin,
+                credential.is_some(),
+            ));
         }
         let response = expect_status(response, Operation::Token, realm, &[StatusCode::OK]).await?;
-        let body = read_capped(response, Operation::Token, realm, 1024 * 1024).await?;
+        let body = read_capped(response, Operation::Token, realm, MAX_TOKEN_RESPONSE).await?;
         let parsed: TokenResponse =
             serde_json::from_slice(&body).map_err(|source| ContentError::InvalidJson {
                 what: format!("token response from {realm}"),
