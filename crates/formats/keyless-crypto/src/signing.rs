@@ -114,6 +114,30 @@ impl SigningKey {
         })
     }
 
+    /// Load a PKCS#8 private key of any kind a client's long-lived key may
+    /// be (cosign's `--key`): what [`Self::from_pkcs8_der`] loads, or RSA
+    /// (2048 to 8192 bits). Kept apart so that the services still refuse
+    /// RSA keys.
+    pub fn from_client_pkcs8_der(der: &[u8]) -> Result<Self, CryptoError> {
+        if let Ok(key) = Self::from_pkcs8_der(der) {
+            return Ok(key);
+        }
+        let kp = RsaKeyPair::from_pkcs8(der).map_err(|_| {
+            CryptoError::MalformedKey("not a PKCS#8 ECDSA, Ed25519 or RSA private key".into())
+        })?;
+        let spki = kp
+            .public_key()
+            .as_der()
+            .map_err(|_| CryptoError::MalformedKey("cannot encode public key".into()))?
+            .as_ref()
+            .to_vec();
+        Ok(Self {
+            inner: Inner::Rsa(kp),
+            public: PublicKey::from_spki_der(&spki)?,
+            pkcs8: der.to_vec(),
+        })
+    }
+
     /// Load a PEM `PRIVATE KEY` (PKCS#8).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, CryptoError> {
         let (label, der) = crate::pem::decode(pem)?;

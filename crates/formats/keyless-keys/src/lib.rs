@@ -22,6 +22,7 @@
 //! bottom of the workspace and knows nothing of the services; each service
 //! decides its file names, algorithms and error wording.
 
+pub mod cosign;
 pub mod encrypted;
 mod error;
 pub mod file;
