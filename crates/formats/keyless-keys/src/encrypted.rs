@@ -4,10 +4,44 @@
 //! RustCrypto's `pkcs8`. Keys we encrypt use scrypt (log₂N = 15, r = 8,
 //! p = 1: 32 MiB, the `pkcs8` crate's recommendation) and AES-256-CBC.
 
-use keyless_crypto::SigningKey;
+use keyless_crypto::{CryptoError, SigningKey};
 use pkcs8::der::EncodePem;
+use thiserror::Error;
 
 use crate::KeyError;
+
+/// Why a PEM private key could not be decoded. The message says what is
+/// wrong with the key (and how to fix a password mismatch); the lower
+/// error, where there is one, is the source.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// Not PEM at all, or PEM that does not decode.
+    #[error("not a PEM private key")]
+    Pem(#[source] CryptoError),
+    /// A `PRIVATE KEY` that is not a usable key.
+    #[error("not a usable private key")]
+    Key(#[source] CryptoError),
+    #[error(
+        "the key is not encrypted, but a key password is configured; encrypt it \
+         (openssl pkcs8 -topk8 -v2 aes-256-cbc -scrypt) or drop the password setting"
+    )]
+    NotEncrypted,
+    #[error(
+        "the key is encrypted (ENCRYPTED PRIVATE KEY) but no key password variable is configured"
+    )]
+    NoPassword,
+    #[error("not an encrypted PKCS#8 key")]
+    NotEncryptedPkcs8(#[source] pkcs8::Error),
+    /// Deliberately without the cipher's error: it adds nothing an
+    /// operator can act on.
+    #[error("cannot decrypt the key: wrong password, or an unsupported or corrupt encryption")]
+    Decrypt,
+    #[error("decrypted, but not a usable key; wrong password?")]
+    DecryptedNotAKey(#[source] CryptoError),
+    #[error("PEM label {0:?}, expected PRIVATE KEY or ENCRYPTED PRIVATE KEY")]
+    Label(String),
+}
 
 /// A password, wiped from memory on drop.
 pub type Password = zeroize::Zeroizing<Vec<u8>>;
@@ -37,48 +71,41 @@ pub fn password_from_env(var: &str) -> Result<Password, KeyError> {
 /// Encrypt `key` as an `ENCRYPTED PRIVATE KEY` PEM (PBES2, scrypt,
 /// AES-256-CBC). Still store it 0600: it is a key file.
 pub fn encrypt_pem(key: &SigningKey, password: &[u8]) -> Result<String, KeyError> {
-    let fail = |e: &dyn std::fmt::Display| KeyError::Generate(format!("encrypting the key: {e}"));
-    let info = pkcs8::PrivateKeyInfo::try_from(key.to_pkcs8_der()).map_err(|e| fail(&e))?;
+    fn fail(e: impl std::error::Error + Send + Sync + 'static) -> KeyError {
+        KeyError::Encrypt(Box::new(e))
+    }
+    let info = pkcs8::PrivateKeyInfo::try_from(key.to_pkcs8_der()).map_err(fail)?;
     let mut salt = [0u8; 16];
     let mut iv = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut salt).map_err(|_| fail(&"random salt"))?;
-    aws_lc_rs::rand::fill(&mut iv).map_err(|_| fail(&"random IV"))?;
+    aws_lc_rs::rand::fill(&mut salt).map_err(|_| KeyError::Random { what: "salt" })?;
+    aws_lc_rs::rand::fill(&mut iv).map_err(|_| KeyError::Random { what: "IV" })?;
     let params = pkcs8::pkcs5::pbes2::Parameters::scrypt_aes256cbc(
         pkcs8::pkcs5::scrypt::Params::recommended(),
         &salt,
         &iv,
     )
-    .map_err(|e| fail(&e))?;
-    let doc = info
-        .encrypt_with_params(params, password)
-        .map_err(|e| fail(&e))?;
-    let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(|e| fail(&e))?;
-    enc.to_pem(pkcs8::LineEnding::LF).map_err(|e| fail(&e))
+    .map_err(|e| fail(pkcs8::Error::EncryptedPrivateKey(e)))?;
+    let doc = info.encrypt_with_params(params, password).map_err(fail)?;
+    let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(doc.as_bytes()).map_err(fail)?;
+    enc.to_pem(pkcs8::LineEnding::LF).map_err(fail)
 }
 
 /// Decode a PEM private key: `PRIVATE KEY` when no password is given, or
 /// `ENCRYPTED PRIVATE KEY` with `password`. A plain key when a password is
 /// configured is refused too: the operator asked for encryption at rest.
-pub fn decode_pem(pem: &str, password: Option<&[u8]>) -> Result<SigningKey, String> {
-    let (label, der) = keyless_crypto::pem::decode(pem).map_err(|e| e.to_string())?;
+pub fn decode_pem(pem: &str, password: Option<&[u8]>) -> Result<SigningKey, DecodeError> {
+    let (label, der) = keyless_crypto::pem::decode(pem).map_err(DecodeError::Pem)?;
     match (label.as_str(), password) {
-        ("PRIVATE KEY", None) => SigningKey::from_pkcs8_der(&der).map_err(|e| e.to_string()),
-        ("PRIVATE KEY", Some(_)) => Err("the key is not encrypted, but a key password is configured; \
-             encrypt it (openssl pkcs8 -topk8 -v2 aes-256-cbc -scrypt) or drop the password setting"
-            .into()),
-        ("ENCRYPTED PRIVATE KEY", None) => {
-            Err("the key is encrypted (ENCRYPTED PRIVATE KEY) but no key password variable is configured".into())
-        }
+        ("PRIVATE KEY", None) => SigningKey::from_pkcs8_der(&der).map_err(DecodeError::Key),
+        ("PRIVATE KEY", Some(_)) => Err(DecodeError::NotEncrypted),
+        ("ENCRYPTED PRIVATE KEY", None) => Err(DecodeError::NoPassword),
         ("ENCRYPTED PRIVATE KEY", Some(pw)) => {
             let enc = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-                .map_err(|e| format!("not an encrypted PKCS#8 key: {e}"))?;
-            let plain = enc
-                .decrypt(pw)
-                .map_err(|_| "cannot decrypt the key: wrong password, or an unsupported or corrupt encryption".to_string())?;
-            SigningKey::from_pkcs8_der(plain.as_bytes())
-                .map_err(|e| format!("decrypted, but not a usable key ({e}); wrong password?"))
+                .map_err(DecodeError::NotEncryptedPkcs8)?;
+            let plain = enc.decrypt(pw).map_err(|_| DecodeError::Decrypt)?;
+            SigningKey::from_pkcs8_der(plain.as_bytes()).map_err(DecodeError::DecryptedNotAKey)
         }
-        (other, _) => Err(format!("PEM label {other:?}, expected PRIVATE KEY or ENCRYPTED PRIVATE KEY")),
+        (other, _) => Err(DecodeError::Label(other.to_owned())),
     }
 }
 
@@ -105,11 +132,17 @@ mod tests {
             decode_pem(&pem, Some(b"pw")).unwrap().public_key(),
             key.public_key()
         );
+        assert!(matches!(
+            decode_pem(&pem, Some(b"nope")),
+            Err(DecodeError::Decrypt)
+        ));
         assert!(decode_pem(&pem, Some(b"nope"))
             .unwrap_err()
+            .to_string()
             .contains("wrong password"));
         assert!(decode_pem(&pem, None)
             .unwrap_err()
+            .to_string()
             .contains("no key password"));
         let ours = encrypt_pem(&key, b"pw").unwrap();
         assert!(ours.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----\n"));
@@ -119,6 +152,7 @@ mod tests {
         );
         assert!(decode_pem(&key.to_pkcs8_pem(), Some(b"pw"))
             .unwrap_err()
+            .to_string()
             .contains("not encrypted"));
     }
 

@@ -9,7 +9,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum KeyError {
     /// A file system operation on a key file failed.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}", path.display())]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -25,11 +25,28 @@ pub enum KeyError {
     NotAFile { path: PathBuf },
     /// The key file's contents are not a usable key (or cannot be
     /// decrypted with the password given).
-    #[error("key file {}: {reason}", path.display())]
-    Decode { path: PathBuf, reason: String },
-    /// Generating or encrypting a key failed.
-    #[error("{0}")]
-    Generate(String),
+    #[error("key file {}", path.display())]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: crate::encrypted::DecodeError,
+    },
+    /// The key file is larger than any key file: not a key.
+    #[error("key file {}: larger than {max} bytes: not a key", path.display())]
+    TooLarge { path: PathBuf, max: u64 },
+    /// Generating a key failed.
+    #[error("generating a {algorithm} key")]
+    Generate {
+        algorithm: String,
+        #[source]
+        source: keyless_crypto::CryptoError,
+    },
+    /// Encrypting a key failed.
+    #[error("encrypting the key")]
+    Encrypt(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The random number generator failed.
+    #[error("random number generator failed ({what})")]
+    Random { what: &'static str },
     /// A password variable is missing or empty.
     #[error("the key password variable {var} is {problem}")]
     Password { var: String, problem: &'static str },

@@ -50,8 +50,9 @@ pub fn write_secret(path: &Path, contents: &[u8], existing: Existing) -> Result<
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"),
     })?;
     let mut random = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut random)
-        .map_err(|_| KeyError::Generate("random temporary file name".into()))?;
+    aws_lc_rs::rand::fill(&mut random).map_err(|_| KeyError::Random {
+        what: "temporary file name",
+    })?;
     let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
     let tmp = dir.join(format!(
         ".{}.{}.{suffix}.tmp",
@@ -125,9 +126,9 @@ pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyError> 
         .read_to_string(&mut text)
         .map_err(KeyError::io("reading", path))?;
     if text.len() as u64 > MAX_KEY_FILE {
-        return Err(KeyError::Decode {
+        return Err(KeyError::TooLarge {
             path: path.to_path_buf(),
-            reason: format!("larger than {MAX_KEY_FILE} bytes: not a key"),
+            max: MAX_KEY_FILE,
         });
     }
     Ok(text)
@@ -137,9 +138,9 @@ pub fn read_secret(path: &Path) -> Result<zeroize::Zeroizing<String>, KeyError> 
 /// `ENCRYPTED PRIVATE KEY` (see [`encrypted::decode_pem`]).
 pub fn load(path: &Path, password: Option<&[u8]>) -> Result<SigningKey, KeyError> {
     let text = read_secret(path)?;
-    encrypted::decode_pem(&text, password).map_err(|reason| KeyError::Decode {
+    encrypted::decode_pem(&text, password).map_err(|source| KeyError::Decode {
         path: path.to_path_buf(),
-        reason,
+        source,
     })
 }
 
@@ -182,8 +183,10 @@ pub fn load_or_generate(
     if exists(path) {
         return Ok((load(path, password)?, false));
     }
-    let key = SigningKey::generate(algorithm)
-        .map_err(|e| KeyError::Generate(format!("generating a {algorithm:?} key: {e}")))?;
+    let key = SigningKey::generate(algorithm).map_err(|source| KeyError::Generate {
+        algorithm: format!("{algorithm:?}"),
+        source,
+    })?;
     store(path, &key, password, Existing::Refuse)?;
     tracing::info!(path = %path.display(), ?algorithm, "generated a new key");
     Ok((key, true))

@@ -61,7 +61,9 @@ impl<E: Into<CaError>> From<E> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.0.http_status();
-        let message = self.0.to_string();
+        // The whole chain: what the message said when each error embedded
+        // its cause.
+        let message = crate::error::error_chain(&self.0);
         if status >= 500 {
             tracing::error!(error = %message, "certificate request failed");
         } else {
@@ -148,7 +150,7 @@ async fn signing_cert_v2(
 ) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
     let req: V2Request =
-        serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| RequestError::Json(Arc::new(e)))?;
     let token = pick_token(
         req.credentials.and_then(|c| c.oidc_identity_token),
         &headers,
@@ -199,7 +201,7 @@ async fn signing_cert_v1(
 ) -> Result<Response, ApiError> {
     let body = read_body(&state, body).await?;
     let req: V1Request =
-        serde_json::from_slice(&body).map_err(|e| RequestError::Json(e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| RequestError::Json(Arc::new(e)))?;
     let token = pick_token(None, &headers)?;
     let key_request = KeyRequest::Signed {
         public_key: b64("publicKey.content", &req.public_key.content)?,
@@ -273,22 +275,26 @@ fn ct_error(e: CtError) -> Response {
         CtError::Sign(_) | CtError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     };
-    (status, Json(json!({"error": e.to_string()}))).into_response()
+    (
+        status,
+        Json(json!({"error": crate::error::error_chain(&e)})),
+    )
+        .into_response()
 }
 
 /// RFC 6962 §4.1.
 async fn add_pre_chain(State(state): State<Arc<CaState>>, body: Body) -> Response {
     let Ok(body) = read_body(&state, body).await else {
-        return ct_error(CtError::Malformed("request too large".into()));
+        return ct_error(CtError::BadRequest("request too large"));
     };
     let Ok(req) = serde_json::from_slice::<AddChain>(&body) else {
-        return ct_error(CtError::Malformed(
-            "body is not {\"chain\": [base64 DER…]}".into(),
+        return ct_error(CtError::BadRequest(
+            "body is not {\"chain\": [base64 DER…]}",
         ));
     };
     let chain: Result<Vec<Vec<u8>>, _> = req.chain.iter().map(|c| B64.decode(c)).collect();
     let Ok(chain) = chain else {
-        return ct_error(CtError::Malformed("chain entry is not base64".into()));
+        return ct_error(CtError::BadRequest("chain entry is not base64"));
     };
     match state
         .ct

@@ -97,7 +97,7 @@ impl Issuer {
         )?;
         let leaf = sign(tbs, &self.intermediate_key)?;
         // Cheap sanity check that what we hand out parses as we encoded it.
-        Certificate::from_der(&leaf).map_err(|e| IssueError::SelfCheck(e.to_string()))?;
+        Certificate::from_der(&leaf).map_err(IssueError::SelfCheck)?;
         Ok(IssuedChain {
             certificates: vec![
                 leaf,

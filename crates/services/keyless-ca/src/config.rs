@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::error::SetupError;
+use crate::error::{ConfigError, SetupError};
 
 /// How the identity in the certificate is derived from the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,7 +175,7 @@ pub fn meta_regex(pattern: &str) -> Result<Regex, regex::Error> {
 
 impl Issuers {
     /// Validate and compile a configuration.
-    pub fn new(mut config: IssuersConfig) -> Result<Self, String> {
+    pub fn new(mut config: IssuersConfig) -> Result<Self, ConfigError> {
         for (name, meta) in builtin_ci_metadata() {
             config.ci_issuer_metadata.entry(name).or_insert(meta);
         }
@@ -184,20 +184,23 @@ impl Issuers {
                 iss.issuer_url = url.clone();
             }
             if &iss.issuer_url != url {
-                return Err(format!(
-                    "OIDCIssuers key {url:?} differs from its IssuerURL {:?}",
-                    iss.issuer_url
-                ));
+                return Err(ConfigError::IssuerUrlMismatch {
+                    key: url.clone(),
+                    issuer_url: iss.issuer_url.clone(),
+                });
             }
             check_issuer(url, iss, &config.ci_issuer_metadata)?;
         }
         let mut meta = Vec::new();
         for (pattern, iss) in &config.meta_issuers {
             if iss.kind == IssuerType::Spiffe {
-                return Err("SPIFFE meta issuers are not supported".into());
+                return Err(ConfigError::SpiffeMetaIssuer);
             }
             check_issuer(pattern, iss, &config.ci_issuer_metadata)?;
-            let re = meta_regex(pattern).map_err(|e| format!("meta issuer {pattern:?}: {e}"))?;
+            let re = meta_regex(pattern).map_err(|source| ConfigError::MetaPattern {
+                pattern: pattern.clone(),
+                source,
+            })?;
             meta.push((re, iss.clone()));
         }
         Ok(Self { config, meta })
@@ -211,11 +214,11 @@ impl Issuers {
         })?;
         let cfg = serde_json::from_slice(&text).map_err(|e| SetupError::Config {
             path: path.display().to_string(),
-            reason: e.to_string(),
+            source: ConfigError::Json(e),
         })?;
-        Self::new(cfg).map_err(|reason| SetupError::Config {
+        Self::new(cfg).map_err(|source| SetupError::Config {
             path: path.display().to_string(),
-            reason,
+            source,
         })
     }
 
@@ -248,34 +251,54 @@ fn check_issuer(
     name: &str,
     iss: &IssuerConfig,
     ci: &BTreeMap<String, CiIssuerMetadata>,
-) -> Result<(), String> {
+) -> Result<(), ConfigError> {
+    let missing = |kind, setting| {
+        Err(ConfigError::MissingSetting {
+            kind,
+            name: name.into(),
+            setting,
+        })
+    };
     if iss.client_id.is_empty() {
-        return Err(format!("issuer {name:?}: empty ClientID"));
+        return Err(ConfigError::EmptyClientId { name: name.into() });
     }
     match iss.kind {
         IssuerType::Spiffe if iss.spiffe_trust_domain.as_deref().unwrap_or("").is_empty() => {
-            return Err(format!("spiffe issuer {name:?} needs SPIFFETrustDomain"))
+            return missing("spiffe issuer", "SPIFFETrustDomain")
         }
         IssuerType::Uri | IssuerType::Username if iss.subject_domain.is_none() => {
-            return Err(format!("issuer {name:?} needs SubjectDomain"))
+            return missing("issuer", "SubjectDomain")
         }
         IssuerType::CiProvider if iss.ci_provider.is_none() => {
-            return Err(format!("ci-provider issuer {name:?} needs CIProvider"))
+            return missing("ci-provider issuer", "CIProvider")
         }
         _ => {}
     }
     if let Some(p) = iss.ci_provider() {
         let Some(meta) = ci.get(p) else {
-            return Err(format!("issuer {name:?}: no CIIssuerMetadata {p:?}"));
+            return Err(ConfigError::UnknownCiMetadata {
+                name: name.into(),
+                provider: p.into(),
+            });
+        };
+        let template_err = |field: &str| {
+            let (provider, field) = (p.to_string(), field.to_string());
+            move |source| ConfigError::CiTemplate {
+                provider,
+                field,
+                source,
+            }
         };
         crate::template::Template::parse(&meta.subject_alternative_name_template)
-            .map_err(|e| format!("CIIssuerMetadata {p:?} SAN template: {e}"))?;
+            .map_err(template_err("SAN template"))?;
         for (ext, t) in &meta.extension_templates {
             if crate::identity::extension_oid(ext).is_none() {
-                return Err(format!("CIIssuerMetadata {p:?}: unknown extension {ext:?}"));
+                return Err(ConfigError::UnknownExtension {
+                    provider: p.into(),
+                    extension: ext.clone(),
+                });
             }
-            crate::template::Template::parse(t)
-                .map_err(|e| format!("CIIssuerMetadata {p:?} {ext}: {e}"))?;
+            crate::template::Template::parse(t).map_err(template_err(ext))?;
         }
     }
     Ok(())

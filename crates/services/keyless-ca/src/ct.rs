@@ -35,11 +35,11 @@ pub struct SignedCertificateTimestamp {
 fn u16_len(n: usize) -> Result<[u8; 2], CtError> {
     u16::try_from(n)
         .map(u16::to_be_bytes)
-        .map_err(|_| CtError::Malformed("field longer than 65535 bytes".into()))
+        .map_err(|_| CtError::FieldTooLong)
 }
 
 fn sct_err(e: SctError) -> CtError {
-    CtError::Malformed(e.to_string())
+    CtError::Sct(e)
 }
 
 impl SignedCertificateTimestamp {
@@ -238,7 +238,7 @@ impl CtLog {
         let sig = self
             .key
             .sign(&data)
-            .map_err(|e| CtError::Sign(e.to_string()))?;
+            .map_err(CtError::Sign)?;
         let mut ds = vec![4, 3];
         ds.extend_from_slice(&u16_len(sig.len())?);
         ds.extend_from_slice(&sig);
@@ -249,7 +249,7 @@ impl CtLog {
         for pair in chain.windows(2) {
             pair[0]
                 .verify_signed_by(&pair[1])
-                .map_err(|e| CtError::Signature(e.to_string()))?;
+                .map_err(CtError::Signature)?;
         }
         let last = chain.last().ok_or(CtError::EmptyChain)?;
         let anchored = self
@@ -278,14 +278,14 @@ impl CtLog {
         }
         let certs = tail
             .iter()
-            .map(|d| Certificate::from_der(d).map_err(|e| CtError::Malformed(e.to_string())))
+            .map(|d| Certificate::from_der(d).map_err(CtError::Malformed))
             .collect::<Result<Vec<_>, _>>()?;
         self.check_chain(&certs)?;
         let issuer = certs.into_iter().next().ok_or(CtError::EmptyChain)?;
         let issuer_key_hash = keyless_crypto::sha256(
             &issuer
                 .spki_der()
-                .map_err(|e| CtError::Malformed(e.to_string()))?,
+                .map_err(CtError::Malformed)?,
         );
         let verified = Arc::new(VerifiedTail {
             issuer,
@@ -309,15 +309,11 @@ impl CtLog {
     ) -> Result<SignedCertificateTimestamp, CtError> {
         let (precert_der, tail) = match chain {
             [] => return Err(CtError::EmptyChain),
-            [_] => {
-                return Err(CtError::Malformed(
-                    "no issuer certificate after the precertificate".into(),
-                ))
-            }
+            [_] => return Err(CtError::NoIssuer),
             [p, rest @ ..] => (p, rest),
         };
         let precert =
-            Certificate::from_der(precert_der).map_err(|e| CtError::Malformed(e.to_string()))?;
+            Certificate::from_der(precert_der).map_err(CtError::Malformed)?;
         match precert.extension(&oid::CT_PRECERT_POISON) {
             Some(e) if e.critical => {}
             _ => return Err(CtError::NotPrecert),
@@ -326,9 +322,9 @@ impl CtLog {
         if verify_precert_signature {
             precert
                 .verify_signed_by(&tail.issuer)
-                .map_err(|e| CtError::Signature(e.to_string()))?;
+                .map_err(CtError::Signature)?;
         }
-        let tbs = precert_tbs(&precert).map_err(|e| CtError::Malformed(e.to_string()))?;
+        let tbs = precert_tbs(&precert).map_err(CtError::Malformed)?;
         let timestamp = now_ms();
         // digitally-signed: version v1, signature_type certificate_timestamp,
         // then the precert entry (keyless-x509 builds it for the verifier too).
@@ -337,7 +333,7 @@ impl CtLog {
         let signature = self
             .key
             .sign(&signed)
-            .map_err(|e| CtError::Sign(e.to_string()))?;
+            .map_err(CtError::Sign)?;
         // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
         // entry — the same bytes as `signed`.
         let hash = keyless_tlog::leaf_hash(&signed);

@@ -2,30 +2,57 @@
 //! client (and its operator) can tell an expired token from a wrong
 //! audience from a bad proof of possession without reading server logs.
 //! Tokens and keys never appear in these messages.
+//!
+//! Each message says what failed; the lower error it carries as its
+//! `source` says why, and no message repeats its source's text. What a
+//! client reads (and the CLI prints) is the whole chain, joined by ": "
+//! ([`error_chain`]): the same text these errors had when each message
+//! embedded its cause.
 
+use std::sync::Arc;
+
+use keyless_crypto::CryptoError;
+use keyless_x509::{ProfileError, SctError, X509Error};
 use thiserror::Error;
+
+/// An error and its causes, joined by ": ": the message an HTTP client
+/// gets and the log line. A cause whose text already ends the line so far
+/// (a lower error whose `Display` repeats its own source) is not repeated.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
 
 /// Why a request for a certificate was refused or could not be served.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum CaError {
     /// The HTTP request itself is malformed (JSON shape, base64, size).
-    #[error("bad request: {0}")]
+    #[error("bad request")]
     Request(#[from] RequestError),
     /// The OIDC identity token failed a check.
-    #[error("identity token rejected: {0}")]
+    #[error("identity token rejected")]
     Token(#[from] TokenError),
     /// The token's claims do not yield an identity for this issuer type.
-    #[error("identity: {0}")]
+    #[error("identity")]
     Identity(#[from] IdentityError),
     /// The submitted key or its proof of possession was refused.
-    #[error("proof of possession: {0}")]
+    #[error("proof of possession")]
     Pop(#[from] PopError),
     /// Building or signing the certificate failed (a server fault).
-    #[error("issuing the certificate failed: {0}")]
+    #[error("issuing the certificate failed")]
     Issue(#[from] IssueError),
     /// The CT log did not return an SCT, so no certificate is issued.
-    #[error("error entering certificate in CT log: {0}")]
+    #[error("error entering certificate in CT log")]
     Ct(#[from] CtError),
 }
 
@@ -44,13 +71,13 @@ impl CaError {
 }
 
 /// The request does not have the shape of a Fulcio request.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum RequestError {
     #[error("request body is larger than {max} bytes")]
     TooLarge { max: usize },
-    #[error("request body is not valid JSON for this endpoint: {0}")]
-    Json(String),
+    #[error("request body is not valid JSON for this endpoint")]
+    Json(#[source] Arc<serde_json::Error>),
     #[error("no OIDC identity token: expected credentials.oidcIdentityToken or an Authorization: Bearer header")]
     MissingToken,
     #[error("both credentials.oidcIdentityToken and an Authorization header were given, and they differ")]
@@ -64,7 +91,7 @@ pub enum RequestError {
 }
 
 /// A failed check on the OIDC identity token (SPEC-CHECKS §3.1 steps 1–5).
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum TokenError {
     #[error("token is {len} bytes, more than the {max} allowed")]
@@ -85,8 +112,12 @@ pub enum TokenError {
     UnsupportedAlg { alg: String },
     #[error("token alg {alg} is not advertised by the issuer")]
     AlgNotAdvertised { alg: String },
-    #[error("OIDC discovery or JWKS fetch for {issuer} failed: {reason}")]
-    Discovery { issuer: String, reason: String },
+    #[error("OIDC discovery or JWKS fetch for {issuer} failed")]
+    Discovery {
+        issuer: String,
+        #[source]
+        source: FetchError,
+    },
     #[error("token key id {kid:?} is not in the issuer's JWKS")]
     UnknownKid { kid: String },
     #[error("token has no kid and the issuer's JWKS has {keys} usable keys")]
@@ -122,8 +153,14 @@ pub enum IdentityError {
     InvalidEmail(String),
     #[error("template for {field} needs claim {claim}, which the token does not have")]
     TemplateClaim { field: String, claim: String },
-    #[error("template for {field} is malformed: {reason}")]
-    Template { field: String, reason: String },
+    #[error("template for {field} is malformed")]
+    Template {
+        field: String,
+        #[source]
+        source: crate::template::TemplateError,
+    },
+    #[error("template for {field} is malformed: unknown extension name")]
+    UnknownExtension { field: String },
     #[error("no CI issuer metadata named {0:?} is configured")]
     UnknownCiProvider(String),
     #[error("subject {subject:?} is not a SPIFFE ID in trust domain {trust_domain:?}")]
@@ -143,14 +180,22 @@ pub enum IdentityError {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PopError {
-    #[error("public key is malformed: {0}")]
-    MalformedKey(String),
+    #[error("public key is malformed")]
+    MalformedKey(#[source] CryptoError),
+    #[error("public key is malformed")]
+    MalformedKeyDer(#[source] der::Error),
+    #[error("public key is malformed: RSA key bit string")]
+    RsaBitString,
     #[error("key type not allowed: {0}")]
     UnsupportedKey(String),
     #[error("publicKey.algorithm {declared:?} does not match the key ({actual})")]
     AlgorithmMismatch { declared: String, actual: String },
-    #[error("CSR is malformed: {0}")]
-    MalformedCsr(String),
+    #[error("CSR is malformed")]
+    MalformedCsr(#[source] der::Error),
+    #[error("CSR is malformed")]
+    CsrPem(#[source] CryptoError),
+    #[error("CSR is malformed: PEM label {0:?}")]
+    CsrPemLabel(String),
     #[error("CSR signature algorithm {0} is not supported")]
     CsrAlgorithm(String),
     #[error("CSR self-signature does not verify")]
@@ -165,14 +210,19 @@ pub enum PopError {
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum IssueError {
-    #[error("DER encoding: {0}")]
-    Der(String),
-    #[error("signing: {0}")]
-    Sign(String),
+    #[error("DER encoding")]
+    Der(#[source] der::Error),
+    /// The certificate profile (keyless-x509) could not build it.
+    #[error("building the certificate")]
+    Profile(#[source] ProfileError),
+    #[error("signing")]
+    Sign(#[source] CryptoError),
+    #[error("signing: CA keys cannot use {0}")]
+    UnsupportedAlgorithm(String),
     #[error("random number generator failed")]
     Random,
-    #[error("the issued certificate failed its own check: {0}")]
-    SelfCheck(String),
+    #[error("the issued certificate failed its own check")]
+    SelfCheck(#[source] X509Error),
 }
 
 /// The CT log refused the precertificate (or could not be reached).
@@ -181,16 +231,25 @@ pub enum IssueError {
 pub enum CtError {
     #[error("empty chain")]
     EmptyChain,
+    #[error("submitted certificate is malformed")]
+    Malformed(#[source] X509Error),
+    #[error("submitted certificate is malformed")]
+    Sct(#[source] SctError),
+    /// The add-pre-chain request itself is unusable (size, JSON, base64).
     #[error("submitted certificate is malformed: {0}")]
-    Malformed(String),
+    BadRequest(&'static str),
+    #[error("submitted certificate is malformed: no issuer certificate after the precertificate")]
+    NoIssuer,
+    #[error("submitted certificate is malformed: field longer than 65535 bytes")]
+    FieldTooLong,
     #[error("submitted certificate is not a precertificate (no poison extension)")]
     NotPrecert,
-    #[error("precertificate is not signed by the next certificate in the chain: {0}")]
-    Signature(String),
+    #[error("precertificate is not signed by the next certificate in the chain")]
+    Signature(#[source] X509Error),
     #[error("chain does not end at an accepted root")]
     UntrustedRoot,
-    #[error("signing the SCT failed: {0}")]
-    Sign(String),
+    #[error("signing the SCT failed")]
+    Sign(#[source] CryptoError),
     #[error("CT log unavailable: {0}")]
     Unavailable(String),
 }
@@ -199,22 +258,36 @@ pub enum CtError {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum SetupError {
-    #[error("reading {path}: {source}")]
+    #[error("reading {path}")]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("issuer config {path}: {reason}")]
-    Config { path: String, reason: String },
+    #[error("issuer config {path}")]
+    Config {
+        path: String,
+        #[source]
+        source: ConfigError,
+    },
     #[error("key material in {path}: {reason}")]
     Key { path: String, reason: String },
     #[error("CA chain self-check failed: {0}")]
     SelfCheck(String),
-    #[error("building the CA: {0}")]
+    /// A certificate of the chain could not be checked.
+    #[error("CA chain self-check failed: {what}")]
+    ChainCheck {
+        what: &'static str,
+        #[source]
+        source: X509Error,
+    },
+    /// The trusted root the CA publishes could not be encoded.
+    #[error("CA chain self-check failed: encoding the trusted root")]
+    TrustedRoot(#[source] serde_json::Error),
+    #[error("building the CA")]
     Issue(#[from] IssueError),
-    #[error("HTTP client: {0}")]
-    Http(String),
+    #[error("HTTP client")]
+    Http(#[source] reqwest::Error),
     /// The intermediate key's PKCS#11 token could not be used.
     #[error(transparent)]
     Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
@@ -222,4 +295,93 @@ pub enum SetupError {
     /// by others; the message names the file.
     #[error(transparent)]
     KeyFile(#[from] keyless_keys::KeyError),
+}
+
+/// Why the issuer configuration (Fulcio's `OIDCIssuers` / `MetaIssuers`
+/// JSON) is refused.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file is not JSON of the expected shape.
+    #[error("not a valid issuer configuration")]
+    Json(#[source] serde_json::Error),
+    #[error("OIDCIssuers key {key:?} differs from its IssuerURL {issuer_url:?}")]
+    IssuerUrlMismatch { key: String, issuer_url: String },
+    #[error("SPIFFE meta issuers are not supported")]
+    SpiffeMetaIssuer,
+    #[error("issuer {name:?}: empty ClientID")]
+    EmptyClientId { name: String },
+    /// `kind` is how the issuer is named ("spiffe issuer", "issuer", …).
+    #[error("{kind} {name:?} needs {setting}")]
+    MissingSetting {
+        kind: &'static str,
+        name: String,
+        setting: &'static str,
+    },
+    #[error("issuer {name:?}: no CIIssuerMetadata {provider:?}")]
+    UnknownCiMetadata { name: String, provider: String },
+    #[error("CIIssuerMetadata {provider:?}: unknown extension {extension:?}")]
+    UnknownExtension { provider: String, extension: String },
+    /// A MetaIssuers pattern is not a valid pattern.
+    #[error("meta issuer {pattern:?}")]
+    MetaPattern {
+        pattern: String,
+        #[source]
+        source: regex::Error,
+    },
+    /// A CI provider's template does not parse.
+    #[error("CIIssuerMetadata {provider:?} {field}")]
+    CiTemplate {
+        provider: String,
+        field: String,
+        #[source]
+        source: crate::template::TemplateError,
+    },
+}
+
+/// Why an issuer's discovery document or JWKS could not be had. `Clone`
+/// (lower errors behind `Arc`): a failure is remembered for a while and
+/// answered to every token of that issuer.
+#[derive(Debug, Error, Clone)]
+#[non_exhaustive]
+pub enum FetchError {
+    #[error("invalid URL {url:?}")]
+    Url {
+        url: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("scheme {scheme} not allowed for {url:?} (https only, http only on loopback)")]
+    Scheme { scheme: String, url: String },
+    #[error("GET {url}")]
+    Http {
+        url: String,
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    #[error("GET {url}: HTTP {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("GET {url}: response larger than {max} bytes")]
+    TooLarge { url: String, max: usize },
+    #[error("GET {url}: not JSON")]
+    Json {
+        url: String,
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    #[error("discovery document names a different issuer")]
+    IssuerMismatch,
+    #[error("discovery document has no jwks_uri")]
+    NoJwksUri,
+    #[error("JWKS has no keys array")]
+    NoKeys,
+    #[error("verifier state poisoned")]
+    Poisoned,
+    #[error("{max} OIDC fetches are already in flight, the most allowed; try again shortly")]
+    Busy { max: usize },
+    #[error("no answer within {ms} ms")]
+    Timeout { ms: u128 },
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{IssuerConfig, IssuerType, Issuers};
 use crate::error::IdentityError;
-use crate::template::Template;
+use crate::template::{MissingClaim, Template};
 use crate::token::VerifiedToken;
 
 /// The single subject alternative name of a Fulcio certificate (the
@@ -194,12 +194,12 @@ fn render_ci(
     let lookup =
         |k: &str| claim_text(claims, k).or_else(|| meta.default_template_values.get(k).cloned());
     let render = |field: &str, text: &str| -> Result<String, IdentityError> {
-        let t = Template::parse(text).map_err(|reason| IdentityError::Template {
+        let t = Template::parse(text).map_err(|source| IdentityError::Template {
             field: field.into(),
-            reason,
+            source,
         })?;
         t.render(&lookup)
-            .map_err(|claim| IdentityError::TemplateClaim {
+            .map_err(|MissingClaim(claim)| IdentityError::TemplateClaim {
                 field: field.into(),
                 claim,
             })
@@ -210,9 +210,8 @@ fn render_ci(
     )?;
     let mut exts = Vec::new();
     for (field, text) in &meta.extension_templates {
-        let oid = extension_oid(field).ok_or_else(|| IdentityError::Template {
+        let oid = extension_oid(field).ok_or_else(|| IdentityError::UnknownExtension {
             field: field.clone(),
-            reason: "unknown extension name".into(),
         })?;
         exts.push((oid, render(field, text)?));
     }

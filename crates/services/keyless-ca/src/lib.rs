@@ -142,16 +142,16 @@ impl CaState {
         let issuers = match &config.issuers {
             IssuersSource::File(p) => Issuers::from_file(p)?,
             IssuersSource::Inline(c) => {
-                Issuers::new(c.clone()).map_err(|reason| SetupError::Config {
+                Issuers::new(c.clone()).map_err(|source| SetupError::Config {
                     path: "(inline)".into(),
-                    reason,
+                    source,
                 })?
             }
         };
         let material = CaMaterial::load_or_create_with(&config.data_dir, &config.keys)?;
         let public_url = public_url.trim_end_matches('/').to_string();
         let trusted_root_json = trusted_root_json(&material, &public_url, &public_url)
-            .map_err(|e| SetupError::SelfCheck(e.to_string()))?;
+            .map_err(SetupError::TrustedRoot)?;
         let chain_pem = material.chain_pem();
         let CaMaterial {
             root,
@@ -163,7 +163,7 @@ impl CaState {
         let ct = Arc::new(CtLog::new(ct_key, vec![root.clone()]));
         let issuer = ca::Issuer::new(intermediate, intermediate_key, root, ct.clone());
         let verifier = TokenVerifier::new(Arc::new(issuers), config.token_policy.clone())
-            .map_err(|e| SetupError::Http(e.to_string()))?;
+            .map_err(SetupError::Http)?;
         Ok(Arc::new(Self {
             verifier,
             issuer,

@@ -202,7 +202,10 @@ impl CaMaterial {
                 t + ROOT_YEARS * YEAR,
             )?;
             let root = Certificate::from_der(&root_der)
-                .map_err(|e| SetupError::SelfCheck(e.to_string()))?;
+                .map_err(|source| SetupError::ChainCheck {
+                    what: "root",
+                    source,
+                })?;
             // A software intermediate key is generated here; a token key
             // already exists (or was just generated on the token).
             let int_key = match &token_key {
@@ -289,10 +292,16 @@ impl CaMaterial {
         let fail = |m: String| SetupError::SelfCheck(m);
         self.root
             .verify_signed_by(&self.root)
-            .map_err(|e| fail(format!("root: {e}")))?;
+            .map_err(|source| SetupError::ChainCheck {
+                what: "root",
+                source,
+            })?;
         self.intermediate
             .verify_signed_by(&self.root)
-            .map_err(|e| fail(format!("intermediate: {e}")))?;
+            .map_err(|source| SetupError::ChainCheck {
+                what: "intermediate",
+                source,
+            })?;
         if !self.root.is_ca() || !self.intermediate.is_ca() {
             return Err(fail(
                 "root and intermediate must have basicConstraints CA:TRUE".into(),
@@ -301,7 +310,10 @@ impl CaMaterial {
         let eku = self
             .intermediate
             .extended_key_usage()
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|source| SetupError::ChainCheck {
+                what: "intermediate",
+                source,
+            })?;
         if !eku.is_some_and(|(_, e)| e.0.contains(&const_oid::db::rfc5280::ID_KP_CODE_SIGNING)) {
             return Err(fail("intermediate lacks the codeSigning EKU".into()));
         }
@@ -313,7 +325,10 @@ impl CaMaterial {
         let cert_key = self
             .intermediate
             .public_key()
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|source| SetupError::ChainCheck {
+                what: "intermediate",
+                source,
+            })?;
         if &cert_key != self.intermediate_key.public_key() {
             return Err(fail(
                 "intermediate key does not match the intermediate certificate".into(),
@@ -358,7 +373,8 @@ mod tests {
     }
 
     fn err_text(r: Result<CaMaterial, SetupError>) -> String {
-        r.expect_err("must fail").to_string()
+        // The whole chain, as an operator reads it.
+        crate::error::error_chain(&r.expect_err("must fail"))
     }
 
     #[test]
@@ -484,6 +500,7 @@ mod tests {
         );
         assert!(decode_key_pem(&ours, Some(b"nope"))
             .unwrap_err()
+            .to_string()
             .contains("wrong password"));
     }
 

@@ -43,13 +43,13 @@ pub fn check_key(key: &PublicKey) -> Result<(), PopError> {
         | KeyAlgorithm::Ed25519 => Ok(()),
         KeyAlgorithm::Rsa => {
             let spki = spki::SubjectPublicKeyInfoRef::from_der(key.spki_der())
-                .map_err(|e| PopError::MalformedKey(e.to_string()))?;
+                .map_err(PopError::MalformedKeyDer)?;
             let bits = spki
                 .subject_public_key
                 .as_bytes()
-                .ok_or_else(|| PopError::MalformedKey("RSA key bit string".into()))?;
+                .ok_or(PopError::RsaBitString)?;
             let rsa =
-                RsaPublicKey::from_der(bits).map_err(|e| PopError::MalformedKey(e.to_string()))?;
+                RsaPublicKey::from_der(bits).map_err(PopError::MalformedKeyDer)?;
             let m = rsa.modulus.as_bytes();
             let lead = m.first().copied().unwrap_or(0);
             let size = (m.len() * 8).saturating_sub(lead.leading_zeros() as usize);
@@ -76,7 +76,7 @@ fn parse_public_key(bytes: &[u8]) -> Result<PublicKey, PopError> {
     };
     key.map_err(|e| match e {
         keyless_crypto::CryptoError::UnsupportedKey(k) => PopError::UnsupportedKey(k),
-        other => PopError::MalformedKey(other.to_string()),
+        other => PopError::MalformedKey(other),
     })
 }
 
@@ -155,23 +155,22 @@ pub fn verify(
 pub fn verify_csr(bytes: &[u8]) -> Result<PublicKey, PopError> {
     let der = match std::str::from_utf8(bytes) {
         Ok(text) if text.trim_start().starts_with("-----BEGIN") => {
-            let (label, der) = keyless_crypto::pem::decode(text)
-                .map_err(|e| PopError::MalformedCsr(e.to_string()))?;
+            let (label, der) = keyless_crypto::pem::decode(text).map_err(PopError::CsrPem)?;
             if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
-                return Err(PopError::MalformedCsr(format!("PEM label {label:?}")));
+                return Err(PopError::CsrPemLabel(label));
             }
             der
         }
         _ => bytes.to_vec(),
     };
-    let req = CertReq::from_der(&der).map_err(|e| PopError::MalformedCsr(e.to_string()))?;
+    let req = CertReq::from_der(&der).map_err(PopError::MalformedCsr)?;
     // The signature is over the CertificationRequestInfo bytes as received.
-    let info = info_bytes(&der).map_err(|e| PopError::MalformedCsr(e.to_string()))?;
+    let info = info_bytes(&der).map_err(PopError::MalformedCsr)?;
     let spki = der::Encode::to_der(&req.info.public_key)
-        .map_err(|e| PopError::MalformedCsr(e.to_string()))?;
+        .map_err(PopError::MalformedCsr)?;
     let key = PublicKey::from_spki_der(&spki).map_err(|e| match e {
         keyless_crypto::CryptoError::UnsupportedKey(k) => PopError::UnsupportedKey(k),
-        other => PopError::MalformedKey(other.to_string()),
+        other => PopError::MalformedKey(other),
     })?;
     check_key(&key)?;
     let alg = SignatureAlgorithm::from_oid(&req.algorithm.oid, None)

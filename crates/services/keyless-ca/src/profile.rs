@@ -21,12 +21,9 @@ pub use keyless_x509::profile::{
 /// messages it had before the profile moved to keyless-x509.
 fn issue_err(e: ProfileError) -> IssueError {
     match e {
-        ProfileError::Der(reason) => IssueError::Der(reason),
-        ProfileError::UnsupportedAlgorithm(alg) => {
-            IssueError::Sign(format!("CA keys cannot use {alg}"))
-        }
+        ProfileError::UnsupportedAlgorithm(alg) => IssueError::UnsupportedAlgorithm(alg),
         ProfileError::Random => IssueError::Random,
-        other => IssueError::Der(other.to_string()),
+        other => IssueError::Profile(other),
     }
 }
 
@@ -53,7 +50,7 @@ pub fn signature_algorithm_id<S: CaSigner + ?Sized>(
 /// Sign a TBS certificate with `key`, returning the certificate DER.
 pub fn sign<S: CaSigner + ?Sized>(tbs: TbsCertificate, key: &S) -> Result<Vec<u8>, IssueError> {
     use der::Encode;
-    let tbs_der = tbs.to_der().map_err(|e| IssueError::Der(e.to_string()))?;
+    let tbs_der = tbs.to_der().map_err(IssueError::Der)?;
     let sig = key.sign(&tbs_der)?;
     x509_profile::assemble(tbs, &sig).map_err(issue_err)
 }

@@ -13,7 +13,7 @@
 //! [`CaKey`] is the concrete key the CA holds: the key store's
 //! [`keyless_keys::Key`] (software or PKCS#11).
 
-use keyless_crypto::{CryptoError, PublicKey, SignatureAlgorithm, Signer};
+use keyless_crypto::{PublicKey, SignatureAlgorithm, Signer};
 
 use crate::error::IssueError;
 
@@ -49,10 +49,6 @@ impl<S: Signer + ?Sized> CaSigner for S {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, IssueError> {
-        Signer::sign(self, message).map_err(|e| match e {
-            // Already says what failed (e.g. which token's C_Sign).
-            CryptoError::Signing(reason) => IssueError::Sign(reason),
-            other => IssueError::Sign(other.to_string()),
-        })
+        Signer::sign(self, message).map_err(IssueError::Sign)
     }
 }

@@ -10,6 +10,42 @@
 //! A claim that is missing is a hard error (`ciprovider/principal.go`):
 //! rendering never substitutes an empty string.
 
+use thiserror::Error;
+
+/// Why a template does not parse.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TemplateError {
+    #[error("unbalanced }}}}")]
+    Unbalanced,
+    #[error("empty template")]
+    Empty,
+    #[error("unterminated {{{{")]
+    Unterminated,
+    #[error("malformed if: {0:?}")]
+    MalformedIf(String),
+    #[error("if eq needs .claim first: {0:?}")]
+    IfNeedsClaim(String),
+    #[error("if eq needs a \"quoted\" literal: {0:?}")]
+    IfNeedsLiteral(String),
+    #[error("unsupported action {{{{{0}}}}}")]
+    UnsupportedAction(String),
+    #[error("else without if")]
+    ElseWithoutIf,
+    #[error("two else in one if")]
+    TwoElse,
+    #[error("end without if")]
+    EndWithoutIf,
+    #[error("if without end")]
+    IfWithoutEnd,
+}
+
+/// Rendering needed a claim the token does not have (never replaced by an
+/// empty string): its name.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("missing claim {0}")]
+pub struct MissingClaim(pub String);
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
@@ -39,7 +75,7 @@ enum Action {
     End,
 }
 
-fn parse_action(inner: &str) -> Result<Action, String> {
+fn parse_action(inner: &str) -> Result<Action, TemplateError> {
     let s = inner.trim();
     if s == "else" {
         return Ok(Action::Else);
@@ -51,32 +87,32 @@ fn parse_action(inner: &str) -> Result<Action, String> {
         let rest = rest.trim();
         let (claim, lit) = rest
             .split_once(char::is_whitespace)
-            .ok_or_else(|| format!("malformed if: {s:?}"))?;
+            .ok_or_else(|| TemplateError::MalformedIf(s.into()))?;
         let claim = claim
             .strip_prefix('.')
             .filter(|c| !c.is_empty())
-            .ok_or_else(|| format!("if eq needs .claim first: {s:?}"))?;
+            .ok_or_else(|| TemplateError::IfNeedsClaim(s.into()))?;
         let lit = lit
             .trim()
             .strip_prefix('"')
             .and_then(|l| l.strip_suffix('"'))
-            .ok_or_else(|| format!("if eq needs a \"quoted\" literal: {s:?}"))?;
+            .ok_or_else(|| TemplateError::IfNeedsLiteral(s.into()))?;
         return Ok(Action::If(claim.to_string(), lit.to_string()));
     }
     match s.strip_prefix('.') {
         Some(c) if !c.is_empty() && !c.contains(char::is_whitespace) => Ok(Action::Claim(c.into())),
-        _ => Err(format!("unsupported action {{{{{s}}}}}")),
+        _ => Err(TemplateError::UnsupportedAction(s.into())),
     }
 }
 
 impl Template {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
         if !text.contains("{{") {
             if text.contains("}}") {
-                return Err("unbalanced }}".into());
+                return Err(TemplateError::Unbalanced);
             }
             if text.trim().is_empty() {
-                return Err("empty template".into());
+                return Err(TemplateError::Empty);
             }
             return Ok(Self {
                 nodes: vec![Node::Claim(text.trim().to_string())],
@@ -89,7 +125,7 @@ impl Template {
             match rest.find("{{") {
                 None => {
                     if rest.contains("}}") {
-                        return Err("unbalanced }}".into());
+                        return Err(TemplateError::Unbalanced);
                     }
                     current.push(Node::Text(rest.to_string()));
                     rest = "";
@@ -97,13 +133,13 @@ impl Template {
                 Some(i) => {
                     let (text, after) = rest.split_at(i);
                     if text.contains("}}") {
-                        return Err("unbalanced }}".into());
+                        return Err(TemplateError::Unbalanced);
                     }
                     if !text.is_empty() {
                         current.push(Node::Text(text.to_string()));
                     }
                     let after = &after[2..];
-                    let end = after.find("}}").ok_or("unterminated {{")?;
+                    let end = after.find("}}").ok_or(TemplateError::Unterminated)?;
                     let action = parse_action(&after[..end])?;
                     rest = &after[end + 2..];
                     match action {
@@ -112,15 +148,15 @@ impl Template {
                             stack.push((std::mem::take(&mut current), None, claim, literal));
                         }
                         Action::Else => {
-                            let top = stack.last_mut().ok_or("else without if")?;
+                            let top = stack.last_mut().ok_or(TemplateError::ElseWithoutIf)?;
                             if top.1.is_some() {
-                                return Err("two else in one if".into());
+                                return Err(TemplateError::TwoElse);
                             }
                             top.1 = Some(std::mem::take(&mut current));
                         }
                         Action::End => {
                             let (outer, then_branch, claim, literal) =
-                                stack.pop().ok_or("end without if")?;
+                                stack.pop().ok_or(TemplateError::EndWithoutIf)?;
                             let body = std::mem::replace(&mut current, outer);
                             let (then, otherwise) = match then_branch {
                                 Some(then) => (then, body),
@@ -138,13 +174,13 @@ impl Template {
             }
         }
         if !stack.is_empty() {
-            return Err("if without end".into());
+            return Err(TemplateError::IfWithoutEnd);
         }
         Ok(Self { nodes: current })
     }
 
-    /// Render with `lookup`; the error is the name of the first missing claim.
-    pub fn render(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    /// Render with `lookup`; the error names the first missing claim.
+    pub fn render(&self, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, MissingClaim> {
         let mut out = String::new();
         render_nodes(&self.nodes, lookup, &mut out)?;
         Ok(out)
@@ -155,18 +191,18 @@ fn render_nodes(
     nodes: &[Node],
     lookup: &dyn Fn(&str) -> Option<String>,
     out: &mut String,
-) -> Result<(), String> {
+) -> Result<(), MissingClaim> {
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
-            Node::Claim(c) => out.push_str(&lookup(c).ok_or_else(|| c.clone())?),
+            Node::Claim(c) => out.push_str(&lookup(c).ok_or_else(|| MissingClaim(c.clone()))?),
             Node::IfEq {
                 claim,
                 literal,
                 then,
                 otherwise,
             } => {
-                let v = lookup(claim).ok_or_else(|| claim.clone())?;
+                let v = lookup(claim).ok_or_else(|| MissingClaim(claim.clone()))?;
                 render_nodes(if &v == literal { then } else { otherwise }, lookup, out)?;
             }
         }
@@ -206,7 +242,18 @@ mod tests {
     #[test]
     fn missing_claim_is_an_error() {
         let t = Template::parse("{{ .url }}/{{ .job_workflow_ref }}").unwrap();
-        assert_eq!(t.render(&claims), Err("job_workflow_ref".to_string()));
+        assert_eq!(
+            t.render(&claims),
+            Err(MissingClaim("job_workflow_ref".to_string()))
+        );
+        assert_eq!(
+            Template::parse("{{ .a "),
+            Err(TemplateError::Unterminated)
+        );
+        assert_eq!(
+            Template::parse("{{ if eq .a \"b\" }}x"),
+            Err(TemplateError::IfWithoutEnd)
+        );
         assert!(Template::parse("{{ .a ").is_err());
         assert!(Template::parse("{{ if eq .a \"b\" }}x").is_err());
         assert!(Template::parse("{{ printf \"%s\" .a }}").is_err());

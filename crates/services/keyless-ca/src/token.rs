@@ -17,7 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
 use crate::config::{IssuerConfig, Issuers};
-use crate::error::TokenError;
+use crate::error::{FetchError, TokenError};
 
 /// Limits and tolerances for token checks.
 #[derive(Debug, Clone)]
@@ -177,8 +177,11 @@ fn now_secs() -> u64 {
 
 /// Only `https://` issuers, except plain HTTP on loopback for development
 /// issuers (`keyless server oidc`), which never leave the machine.
-fn check_url(url: &str) -> Result<url::Url, String> {
-    let u = url::Url::parse(url).map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+fn check_url(url: &str) -> Result<url::Url, FetchError> {
+    let u = url::Url::parse(url).map_err(|source| FetchError::Url {
+        url: url.into(),
+        source,
+    })?;
     let loopback = match u.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -188,9 +191,10 @@ fn check_url(url: &str) -> Result<url::Url, String> {
     match u.scheme() {
         "https" => Ok(u),
         "http" if loopback => Ok(u),
-        other => Err(format!(
-            "scheme {other} not allowed for {url:?} (https only, http only on loopback)"
-        )),
+        other => Err(FetchError::Scheme {
+            scheme: other.into(),
+            url: url.into(),
+        }),
     }
 }
 
@@ -369,7 +373,7 @@ impl TokenVerifier {
         let turn = {
             let mut inflight = self.inflight.lock().map_err(|_| TokenError::Discovery {
                 issuer: issuer.to_string(),
-                reason: "verifier state poisoned".into(),
+                source: FetchError::Poisoned,
             })?;
             if inflight.len() >= MAX_CACHED_ISSUERS && !inflight.contains_key(issuer) {
                 // Forget turns nobody holds or waits for.
@@ -388,10 +392,9 @@ impl TokenVerifier {
         let Ok(_permit) = self.fetch_permits.try_acquire() else {
             return Err(TokenError::Discovery {
                 issuer: issuer.to_string(),
-                reason: format!(
-                    "{} OIDC fetches are already in flight, the most allowed; try again shortly",
-                    self.policy.max_fetches_in_flight
-                ),
+                source: FetchError::Busy {
+                    max: self.policy.max_fetches_in_flight,
+                },
             });
         };
         let fetched =
@@ -400,10 +403,9 @@ impl TokenVerifier {
                 Ok(r) => r,
                 Err(_) => Err(TokenError::Discovery {
                     issuer: issuer.to_string(),
-                    reason: format!(
-                        "no answer within {} ms",
-                        self.policy.http_timeout.as_millis()
-                    ),
+                    source: FetchError::Timeout {
+                        ms: self.policy.http_timeout.as_millis(),
+                    },
                 }),
             };
         match fetched {
@@ -426,7 +428,7 @@ impl TokenVerifier {
                 Ok(provider)
             }
             Err(e) => {
-                tracing::warn!(%issuer, error = %e, "OIDC discovery failed; refusing tokens of this issuer for a while");
+                tracing::warn!(%issuer, error = %crate::error::error_chain(&e), "OIDC discovery failed; refusing tokens of this issuer for a while");
                 if let Ok(mut failures) = self.failures.lock() {
                     if failures.len() >= MAX_CACHED_ISSUERS && !failures.contains_key(issuer) {
                         let ttl = self.policy.negative_ttl;
@@ -450,9 +452,9 @@ impl TokenVerifier {
 
     /// Fetch and check discovery, then the JWKS it names.
     async fn fetch_provider(&self, issuer: &str) -> Result<Arc<Provider>, TokenError> {
-        let fail = |reason: String| TokenError::Discovery {
+        let fail = |source: FetchError| TokenError::Discovery {
             issuer: issuer.to_string(),
-            reason,
+            source,
         };
         check_url(issuer).map_err(fail)?;
         let discovery_url = format!(
@@ -462,12 +464,12 @@ impl TokenVerifier {
         let doc = self.fetch_json(&discovery_url).await.map_err(fail)?;
         // OpenID Connect Discovery §4.3: the document's issuer must be the issuer.
         if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
-            return Err(fail("discovery document names a different issuer".into()));
+            return Err(fail(FetchError::IssuerMismatch));
         }
         let jwks_uri = doc
             .get("jwks_uri")
             .and_then(Value::as_str)
-            .ok_or_else(|| fail("discovery document has no jwks_uri".into()))?;
+            .ok_or_else(|| fail(FetchError::NoJwksUri))?;
         check_url(jwks_uri).map_err(fail)?;
         let algs = doc
             .get("id_token_signing_alg_values_supported")
@@ -493,44 +495,49 @@ impl TokenVerifier {
         }))
     }
 
-    async fn fetch_json(&self, url: &str) -> Result<Value, String> {
-        let mut resp = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {url}: {e}"))?;
+    async fn fetch_json(&self, url: &str) -> Result<Value, FetchError> {
+        let http = |e: reqwest::Error| FetchError::Http {
+            url: url.into(),
+            source: Arc::new(e),
+        };
+        let too_large = || FetchError::TooLarge {
+            url: url.into(),
+            max: MAX_DOCUMENT_BYTES,
+        };
+        let mut resp = self.http.get(url).send().await.map_err(http)?;
         if !resp.status().is_success() {
-            return Err(format!("GET {url}: HTTP {}", resp.status()));
+            return Err(FetchError::Status {
+                url: url.into(),
+                status: resp.status(),
+            });
         }
         if resp
             .content_length()
             .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
         {
-            return Err(format!(
-                "GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"
-            ));
+            return Err(too_large());
         }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| format!("GET {url}: {e}"))? {
+        while let Some(chunk) = resp.chunk().await.map_err(http)? {
             if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(format!(
-                    "GET {url}: response larger than {MAX_DOCUMENT_BYTES} bytes"
-                ));
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }
-        serde_json::from_slice(&body).map_err(|e| format!("GET {url}: not JSON: {e}"))
+        serde_json::from_slice(&body).map_err(|e| FetchError::Json {
+            url: url.into(),
+            source: Arc::new(e),
+        })
     }
 }
 
 /// Parse a JWKS, skipping keys this library cannot use (unknown `kty`,
 /// unknown curves) instead of rejecting the whole set, as go-oidc does.
-fn jwks_from_value(v: Value) -> Result<JwkSet, String> {
+fn jwks_from_value(v: Value) -> Result<JwkSet, FetchError> {
     let keys = v
         .get("keys")
         .and_then(Value::as_array)
-        .ok_or_else(|| "JWKS has no keys array".to_string())?;
+        .ok_or(FetchError::NoKeys)?;
     let keys: Vec<Jwk> = keys
         .iter()
         .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())

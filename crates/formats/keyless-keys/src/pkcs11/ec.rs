@@ -8,6 +8,30 @@ use der::asn1::{Any, BitString, OctetStringRef, UintRef};
 use der::{Decode, Encode};
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use thiserror::Error;
+
+/// Why a token's EC attribute or signature could not be used. The lower
+/// `der` or `keyless-crypto` error is the source, not part of the message.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum EcError {
+    #[error("CKA_EC_PARAMS is not a named curve OID")]
+    NotNamedCurve(#[source] der::Error),
+    #[error("curve {0}: only P-256 and P-384 keys are supported")]
+    UnsupportedCurve(ObjectIdentifier),
+    #[error("CKA_EC_POINT is neither a point nor a DER OCTET STRING")]
+    PointEncoding(#[source] der::Error),
+    #[error("CKA_EC_POINT is not an uncompressed point on the key's curve")]
+    NotUncompressed,
+    #[error("encoding the public key's SubjectPublicKeyInfo")]
+    Spki(#[source] der::Error),
+    #[error("CKA_EC_POINT is not a valid public key")]
+    InvalidPoint(#[source] keyless_crypto::CryptoError),
+    #[error("ECDSA signature is {found} bytes, expected {expected}")]
+    SignatureLength { found: usize, expected: usize },
+    #[error("encoding the ECDSA signature as DER")]
+    SignatureDer(#[source] der::Error),
+}
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -17,15 +41,12 @@ const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 /// (a DER namedCurve OID; explicit curve parameters are not accepted).
 pub(super) fn curve_from_params(
     params: &[u8],
-) -> Result<(KeyAlgorithm, ObjectIdentifier, usize, HashAlgorithm), String> {
-    let oid = ObjectIdentifier::from_der(params)
-        .map_err(|_| "CKA_EC_PARAMS is not a named curve OID".to_string())?;
+) -> Result<(KeyAlgorithm, ObjectIdentifier, usize, HashAlgorithm), EcError> {
+    let oid = ObjectIdentifier::from_der(params).map_err(EcError::NotNamedCurve)?;
     match oid {
         OID_P256 => Ok((KeyAlgorithm::EcdsaP256, oid, 32, HashAlgorithm::Sha256)),
         OID_P384 => Ok((KeyAlgorithm::EcdsaP384, oid, 48, HashAlgorithm::Sha384)),
-        other => Err(format!(
-            "curve {other}: only P-256 and P-384 keys are supported"
-        )),
+        other => Err(EcError::UnsupportedCurve(other)),
     }
 }
 
@@ -40,32 +61,30 @@ pub(super) fn curve_oid(alg: KeyAlgorithm) -> Option<ObjectIdentifier> {
 /// The uncompressed point from `CKA_EC_POINT`: PKCS#11 specifies a DER
 /// OCTET STRING around it, but some tokens return the bare point. The two
 /// cannot be confused: their lengths differ by the DER header.
-pub(super) fn ec_point(value: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
+pub(super) fn ec_point(value: &[u8], field_len: usize) -> Result<Vec<u8>, EcError> {
     let uncompressed = |p: &[u8]| p.len() == 1 + 2 * field_len && p[0] == 0x04;
     if uncompressed(value) {
         return Ok(value.to_vec());
     }
-    let inner = OctetStringRef::from_der(value)
-        .map_err(|e| format!("CKA_EC_POINT is neither a point nor a DER OCTET STRING: {e}"))?;
+    let inner = OctetStringRef::from_der(value).map_err(EcError::PointEncoding)?;
     if uncompressed(inner.as_bytes()) {
         Ok(inner.as_bytes().to_vec())
     } else {
-        Err("CKA_EC_POINT is not an uncompressed point on the key's curve".into())
+        Err(EcError::NotUncompressed)
     }
 }
 
 /// SubjectPublicKeyInfo (id-ecPublicKey, namedCurve) around `point`.
-pub(super) fn public_key(curve: ObjectIdentifier, point: &[u8]) -> Result<PublicKey, String> {
+pub(super) fn public_key(curve: ObjectIdentifier, point: &[u8]) -> Result<PublicKey, EcError> {
     let spki = SubjectPublicKeyInfoOwned {
         algorithm: AlgorithmIdentifierOwned {
             oid: OID_EC_PUBLIC_KEY,
-            parameters: Some(Any::encode_from(&curve).map_err(|e| e.to_string())?),
+            parameters: Some(Any::encode_from(&curve).map_err(EcError::Spki)?),
         },
-        subject_public_key: BitString::from_bytes(point).map_err(|e| e.to_string())?,
+        subject_public_key: BitString::from_bytes(point).map_err(EcError::Spki)?,
     };
-    let der = spki.to_der().map_err(|e| e.to_string())?;
-    PublicKey::from_spki_der(&der)
-        .map_err(|e| format!("CKA_EC_POINT is not a valid public key: {e}"))
+    let der = spki.to_der().map_err(EcError::Spki)?;
+    PublicKey::from_spki_der(&der).map_err(EcError::InvalidPoint)
 }
 
 /// ASN.1 `Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279
@@ -79,20 +98,19 @@ struct EcdsaSigValue<'a> {
 /// Convert a PKCS#11 ECDSA signature (`r || s`, each `field_len` bytes,
 /// big-endian) into DER. `UintRef` strips leading zeros and adds the sign
 /// octet where the high bit is set, as DER requires.
-pub fn raw_signature_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
+pub fn raw_signature_to_der(raw: &[u8], field_len: usize) -> Result<Vec<u8>, EcError> {
     if raw.len() != 2 * field_len {
-        return Err(format!(
-            "ECDSA signature is {} bytes, expected {}",
-            raw.len(),
-            2 * field_len
-        ));
+        return Err(EcError::SignatureLength {
+            found: raw.len(),
+            expected: 2 * field_len,
+        });
     }
     let (r, s) = raw.split_at(field_len);
     let value = EcdsaSigValue {
-        r: UintRef::new(r).map_err(|e| e.to_string())?,
-        s: UintRef::new(s).map_err(|e| e.to_string())?,
+        r: UintRef::new(r).map_err(EcError::SignatureDer)?,
+        s: UintRef::new(s).map_err(EcError::SignatureDer)?,
     };
-    value.to_der().map_err(|e| e.to_string())
+    value.to_der().map_err(EcError::SignatureDer)
 }
 
 #[cfg(test)]
@@ -148,6 +166,7 @@ mod tests {
         assert_eq!(&der[5..8], &[0x02, 33, 0x00]);
         assert!(raw_signature_to_der(&raw[..63], 32)
             .unwrap_err()
+            .to_string()
             .contains("63 bytes"));
     }
 
@@ -172,6 +191,7 @@ mod tests {
             .unwrap();
         assert!(curve_from_params(&p521)
             .unwrap_err()
+            .to_string()
             .contains("only P-256 and P-384"));
     }
 }

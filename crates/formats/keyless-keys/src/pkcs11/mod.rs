@@ -60,8 +60,8 @@ use keyless_crypto::{CryptoError, Signer};
 mod ec;
 mod token;
 
-pub use ec::raw_signature_to_der;
 use ec::{curve_from_params, ec_point, public_key};
+pub use ec::{raw_signature_to_der, EcError};
 use token::{find_slot, generate_key_pair, module_context, read_pin, GenerateError};
 
 /// The environment variable the user PIN is read from unless configured.
@@ -124,7 +124,7 @@ pub enum Pkcs11Error {
     ModuleMissing { path: String },
     #[error("PKCS#11 module {path} could not be loaded: {reason}")]
     ModuleLoad { path: String, reason: String },
-    #[error("PKCS#11 module {path}: C_Initialize failed: {source}")]
+    #[error("PKCS#11 module {path}: C_Initialize failed")]
     Initialize {
         path: String,
         #[source]
@@ -150,7 +150,7 @@ pub enum Pkcs11Error {
     WrongPin { token: String, var: String },
     #[error("PKCS#11 login to token {token:?} failed: the user PIN is locked (too many wrong attempts); the token's security officer must reset it")]
     PinLocked { token: String },
-    #[error("PKCS#11 login to token {token:?} failed: {source}")]
+    #[error("PKCS#11 login to token {token:?} failed")]
     Login {
         token: String,
         #[source]
@@ -173,13 +173,29 @@ pub enum Pkcs11Error {
         token: String,
         reason: String,
     },
+    /// The key's EC attributes are not a usable P-256/P-384 public key.
+    #[error("key {label:?} on PKCS#11 token {token:?}")]
+    Curve {
+        label: String,
+        token: String,
+        #[source]
+        source: EcError,
+    },
+    /// The token could not sign the self-test message.
+    #[error("key {label:?} on PKCS#11 token {token:?} failed its signing self-test")]
+    SelfTestSign {
+        label: String,
+        token: String,
+        #[source]
+        source: CryptoError,
+    },
     #[error("key {label:?} on PKCS#11 token {token:?} failed its signing self-test: {reason}")]
     SelfTest {
         label: String,
         token: String,
         reason: String,
     },
-    #[error("PKCS#11 {operation} on token {token:?} failed: {source}")]
+    #[error("PKCS#11 {operation} on token {token:?} failed")]
     Token {
         operation: &'static str,
         token: String,
@@ -385,10 +401,14 @@ impl Pkcs11Key {
                 "the private and public key objects are on different curves".into(),
             ));
         }
-        let (algorithm, curve, field_len, hash) =
-            curve_from_params(&params).map_err(unsupported)?;
-        let public = public_key(curve, &ec_point(&point, field_len).map_err(unsupported)?)
-            .map_err(unsupported)?;
+        let curve_err = |source: EcError| Pkcs11Error::Curve {
+            label: label.clone(),
+            token: token.clone(),
+            source,
+        };
+        let (algorithm, curve, field_len, hash) = curve_from_params(&params).map_err(curve_err)?;
+        let public = public_key(curve, &ec_point(&point, field_len).map_err(curve_err)?)
+            .map_err(curve_err)?;
 
         if !protection.sensitive || protection.extractable {
             tracing::warn!(token = %token, key = %label, ?protection,
@@ -417,11 +437,12 @@ impl Pkcs11Key {
         // The public key object might not belong to the private key (a
         // stale import, an ID clash): one signature proves they match
         // before a certificate is issued for the public one.
-        let sig = Signer::sign(&key, SELF_TEST_MESSAGE).map_err(|e| Pkcs11Error::SelfTest {
-            label: key.label.clone(),
-            token: key.token.clone(),
-            reason: e.to_string(),
-        })?;
+        let sig =
+            Signer::sign(&key, SELF_TEST_MESSAGE).map_err(|source| Pkcs11Error::SelfTestSign {
+                label: key.label.clone(),
+                token: key.token.clone(),
+                source,
+            })?;
         key.public.verify(key.signature_algorithm(), SELF_TEST_MESSAGE, &sig).map_err(|_| Pkcs11Error::SelfTest {
             label: key.label.clone(),
             token: key.token.clone(),
@@ -492,6 +513,13 @@ impl Signer for Pkcs11Key {
                     self.label, self.token
                 ))
             })?;
-        raw_signature_to_der(&raw, self.field_len).map_err(CryptoError::Signing)
+        // `CryptoError::Signing` carries text only (keyless-crypto has no
+        // source-carrying variant): name the key, then the encoding problem.
+        raw_signature_to_der(&raw, self.field_len).map_err(|e| {
+            CryptoError::Signing(format!(
+                "PKCS#11 key {:?} on token {:?}: {e}",
+                self.label, self.token
+            ))
+        })
     }
 }
