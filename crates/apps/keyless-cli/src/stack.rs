@@ -127,9 +127,15 @@ pub async fn start_with(
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
     tokio::spawn(async move { axum::serve(ca_l, keyless_ca::router(ca_state)).await });
 
-    // Transparency log (Rekor v2 personality), signing as host:port.
+    // Transparency log (Rekor v2 and v1 personalities), signing as
+    // host:port. ECDSA P-256, as the public Rekor v1: v1 clients (cosign,
+    // keyless --rekor-v1) attribute checkpoint signatures by key hint alone,
+    // which only an ECDSA key's hint allows, and its log ID (SHA-256 of the
+    // DER SPKI) is then the same for v1 and v2. A data directory that
+    // already holds a key keeps it.
     let origin = urls.log_url.trim_start_matches("http://").to_string();
     let mut log_config = keyless_log::LogConfig::new(data_dir.join("log"), origin.clone());
+    log_config.key_type = keyless_log::LogKeyType::EcdsaP256;
     if let Some(url) = &options.postgres {
         log_config = log_config.with_postgres(url.clone());
     }

@@ -357,6 +357,70 @@ fn sign_verify_interop_and_restart() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--rekor-v1` against the dev stack's own log: the entry comes back with a
+/// SET under Rekor's log ID (SHA-256 of the log key's DER SPKI, which the
+/// trusted root lists) and a checkpoint signed with an ECDSA key, so both the
+/// signer's self-check and `verify-blob` accept it.
+#[test]
+fn rekor_v1_sign_blob_against_the_dev_log() {
+    let dir = temp_dir("stack-v1");
+    let stack = DevStack::start(&dir, free_base_port());
+    let issuer = stack.url("oidcIssuer");
+    let log_url = stack.url("logUrl");
+    let artifact = dir.join("artifact.txt");
+    std::fs::write(&artifact, b"release 2.0\n").unwrap();
+    let bundle = dir.join("v1.sigstore.json");
+    let token = stack.token("carol@example.com");
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["sign-blob", "--yes", "--rekor-v1", "--rekor-url", &log_url])
+        .args(["--identity-token", &token, "--bundle"])
+        .arg(&bundle)
+        .arg(&artifact));
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The trusted root's log: ECDSA P-256, listed under SHA-256 of its SPKI.
+    let root: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("trusted_root.json")).unwrap()).unwrap();
+    let tlog = &root["tlogs"][0];
+    assert_eq!(tlog["publicKey"]["keyDetails"], "PKIX_ECDSA_P256_SHA_256");
+    let b64 = |v: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap())
+            .unwrap()
+    };
+    let spki = b64(&tlog["publicKey"]["rawBytes"]);
+    assert_eq!(
+        hex::encode(b64(&tlog["logId"]["keyId"])),
+        hex_sha256(&spki),
+        "the log ID is SHA-256 of the key's DER SPKI"
+    );
+    let b: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+    let entry = &b["verificationMaterial"]["tlogEntries"][0];
+    assert_eq!(b64(&entry["logId"]["keyId"]), b64(&tlog["logId"]["keyId"]));
+    assert!(
+        entry["inclusionPromise"]["signedEntryTimestamp"].is_string(),
+        "a v1 entry carries a SET: {entry}"
+    );
+    assert_eq!(entry["kindVersion"]["version"], "0.0.1", "{entry}");
+
+    let verify = |identity: &str| {
+        run(keyless()
+            .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+            .args(["verify-blob", "--certificate-identity", identity])
+            .args(["--certificate-oidc-issuer", &issuer, "--bundle"])
+            .arg(&bundle)
+            .arg(&artifact))
+    };
+    let o = verify("carol@example.com");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = verify("mallory@example.com");
+    assert!(!o.status.success(), "{}", text(&o));
+    stack.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn hex_sha256(data: &[u8]) -> String {
     keyless_crypto::sha256_hex(data)
 }

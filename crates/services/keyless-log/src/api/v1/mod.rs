@@ -30,11 +30,19 @@ pub(super) fn uuid(body: &[u8]) -> String {
     hex::encode(keyless_tlog::leaf_hash(body))
 }
 
+/// The Rekor v1 log ID: SHA-256 of the log key's DER SubjectPublicKeyInfo,
+/// whatever the key type, as Rekor computes it and cosign and sigstore-go
+/// recompute it from the trusted key when they check a SET. (For an ECDSA
+/// key it equals [`Log::log_id`]; for Ed25519 the C2SP key ID differs.)
+pub(super) fn v1_log_id(log: &Log) -> [u8; 32] {
+    keyless_crypto::sha256(log.public_key().spki_der())
+}
+
 /// The v1 `LogEntry` map `{uuid: entry}` for a committed entry, with an
 /// inclusion proof against `cp`.
 pub fn log_entry(log: &Log, index: u64, body: &[u8], cp: &Published) -> Result<Value, ApiError> {
     let meta = log.meta(index)?;
-    let log_id = hex::encode(log.log_id());
+    let log_id = hex::encode(v1_log_id(log));
     let body_b64 = b64::encode(body);
     let payload = format!(
         "{{\"body\":\"{body_b64}\",\"integratedTime\":{},\"logID\":\"{log_id}\",\"logIndex\":{index}}}",
@@ -180,7 +188,7 @@ pub(super) async fn by_uuid(
 
 pub(super) async fn log_info(State(log): State<Log>) -> Response {
     let cp = log.published();
-    let tree_id = u64::from_be_bytes(log.log_id()[..8].try_into().unwrap_or([0; 8])) >> 1;
+    let tree_id = u64::from_be_bytes(v1_log_id(&log)[..8].try_into().unwrap_or([0; 8])) >> 1;
     Json(json!({
         "rootHash": hex::encode(cp.root),
         "signedTreeHead": cp.note,
