@@ -222,8 +222,7 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
 }
 
 fn read_trust_config(path: &Path) -> Result<ClientTrustConfig, keyless_verify::VerificationError> {
-    let json =
-        std::fs::read(path).map_err(|e| material_error("trust config", path, e.to_string()))?;
+    let json = std::fs::read(path).map_err(|e| material_error("trust config", path, e))?;
     ClientTrustConfig::from_json(&json).map_err(|e| material_error("trust config", path, e))
 }
 
@@ -281,12 +280,12 @@ fn with_root_file(
 fn material_error(
     what: &'static str,
     path: &Path,
-    problem: String,
+    source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
 ) -> keyless_verify::VerificationError {
-    keyless_verify::error::TrustRootError::Material {
+    keyless_verify::error::TrustRootError::Unusable {
         what,
         name: path.display().to_string(),
-        problem,
+        source: source.into(),
     }
     .into()
 }

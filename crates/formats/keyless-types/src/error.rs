@@ -1,13 +1,19 @@
+use std::sync::Arc;
+
 use thiserror::Error;
 
+use crate::time::TimeError;
+
 /// Why a bundle was rejected before any cryptography ran.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum BundleError {
     #[error("bundle is {size} bytes, more than the {max} allowed")]
     TooLarge { size: usize, max: usize },
-    #[error("bundle is not valid JSON for the Sigstore bundle format: {0}")]
-    Json(String),
+    /// The JSON parser's error is the source (shared, so the error stays
+    /// `Clone`).
+    #[error("bundle is not valid JSON for the Sigstore bundle format")]
+    Json(#[source] Arc<serde_json::Error>),
     #[error("unsupported bundle media type {0:?} (known: v0.1, v0.2, v0.3)")]
     UnknownMediaType(String),
     #[error("bundle has no verificationMaterial")]
@@ -53,11 +59,13 @@ pub enum BundleError {
 }
 
 /// Why a trusted root could not be used.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum TrustedRootError {
-    #[error("trusted root is not valid JSON for the trusted root format: {0}")]
-    Json(String),
+    #[error("trusted root is {size} bytes, more than the {max} allowed")]
+    TooLarge { size: usize, max: usize },
+    #[error("trusted root is not valid JSON for the trusted root format")]
+    Json(#[source] Arc<serde_json::Error>),
     #[error("unsupported trusted root media type {0:?}")]
     UnknownMediaType(String),
     #[error(
@@ -70,14 +78,22 @@ pub enum TrustedRootError {
         name: String,
         problem: String,
     },
+    #[error("{what} {name}: {field}")]
+    Time {
+        what: &'static str,
+        name: String,
+        field: &'static str,
+        #[source]
+        source: TimeError,
+    },
 }
 
 /// Why a transparency-log entry body could not be read.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum BodyError {
-    #[error("log entry body is not valid JSON of its kind: {0}")]
-    Json(String),
+    #[error("log entry body is not valid JSON of its kind")]
+    Json(#[source] Arc<serde_json::Error>),
     #[error("unsupported log entry kind {kind} version {version}")]
     UnsupportedKind { kind: String, version: String },
 }

@@ -30,8 +30,8 @@ impl EntryBody {
     /// Parse a body; the kind and version come from the body itself.
     pub fn parse(body: &[u8]) -> Result<Self, BodyError> {
         let header: Header =
-            serde_json::from_slice(body).map_err(|e| BodyError::Json(e.to_string()))?;
-        let json = |e: serde_json::Error| BodyError::Json(e.to_string());
+            serde_json::from_slice(body).map_err(|e| BodyError::Json(std::sync::Arc::new(e)))?;
+        let json = |e: serde_json::Error| BodyError::Json(std::sync::Arc::new(e));
         Ok(match (header.kind.as_str(), header.api_version.as_str()) {
             ("hashedrekord", "0.0.1") => {
                 let b: Typed<HashedRekordV001> = serde_json::from_slice(body).map_err(json)?;

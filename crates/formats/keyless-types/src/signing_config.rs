@@ -52,14 +52,31 @@ pub struct SigningConfig {
     pub tsa_config: Option<ServiceConfiguration>,
 }
 
+/// Why a signing config or client trust config could not be read; `what`
+/// names which of the two.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{what} is not valid JSON for its format")]
+    Json {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("unsupported {what} media type {found:?}")]
+    UnknownMediaType { what: &'static str, found: String },
+}
+
 impl SigningConfig {
-    pub fn from_json(json: &[u8]) -> Result<Self, String> {
-        let c: Self = serde_json::from_slice(json).map_err(|e| format!("signing config: {e}"))?;
+    pub fn from_json(json: &[u8]) -> Result<Self, ConfigError> {
+        const WHAT: &str = "signing config";
+        let c: Self = serde_json::from_slice(json)
+            .map_err(|source| ConfigError::Json { what: WHAT, source })?;
         if c.media_type != SIGNING_CONFIG_MEDIA_TYPE {
-            return Err(format!(
-                "unsupported signing config media type {:?}",
-                c.media_type
-            ));
+            return Err(ConfigError::UnknownMediaType {
+                what: WHAT,
+                found: c.media_type,
+            });
         }
         Ok(c)
     }
@@ -99,14 +116,15 @@ pub struct ClientTrustConfig {
 }
 
 impl ClientTrustConfig {
-    pub fn from_json(json: &[u8]) -> Result<Self, String> {
-        let c: Self =
-            serde_json::from_slice(json).map_err(|e| format!("client trust config: {e}"))?;
+    pub fn from_json(json: &[u8]) -> Result<Self, ConfigError> {
+        const WHAT: &str = "client trust config";
+        let c: Self = serde_json::from_slice(json)
+            .map_err(|source| ConfigError::Json { what: WHAT, source })?;
         if c.media_type != CLIENT_TRUST_CONFIG_MEDIA_TYPE {
-            return Err(format!(
-                "unsupported client trust config media type {:?}",
-                c.media_type
-            ));
+            return Err(ConfigError::UnknownMediaType {
+                what: WHAT,
+                found: c.media_type,
+            });
         }
         Ok(c)
     }

@@ -6,11 +6,24 @@
 use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
 
+/// A string that is not an RFC 3339 time: the text (for the message) and
+/// the parser's error (as the source).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("invalid RFC 3339 time {text:?}")]
+pub struct TimeError {
+    pub text: String,
+    #[source]
+    pub source: ::time::error::Parse,
+}
+
 /// Parse an RFC 3339 timestamp to Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
+pub fn parse_rfc3339(s: &str) -> Result<i64, TimeError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map(|t| t.unix_timestamp())
-        .map_err(|e| format!("invalid RFC 3339 time {s:?}: {e}"))
+        .map_err(|source| TimeError {
+            text: s.to_string(),
+            source,
+        })
 }
 
 /// Format Unix seconds as RFC 3339 (UTC, `Z`).

@@ -29,20 +29,28 @@ impl ValidityPeriod {
             name: name.to_string(),
         };
         let r = r.ok_or_else(missing)?;
-        let invalid = |problem: String| TrustedRootError::Invalid {
-            what,
-            name: name.to_string(),
-            problem,
+        let time = |field: &'static str| {
+            move |source| TrustedRootError::Time {
+                what,
+                name: name.to_string(),
+                field,
+                source,
+            }
         };
-        let start = parse_rfc3339(r.start.as_deref().ok_or_else(missing)?).map_err(invalid)?;
+        let start = parse_rfc3339(r.start.as_deref().ok_or_else(missing)?)
+            .map_err(time("validFor.start"))?;
         let end = r
             .end
             .as_deref()
             .map(parse_rfc3339)
             .transpose()
-            .map_err(invalid)?;
+            .map_err(time("validFor.end"))?;
         if end.is_some_and(|end| end < start) {
-            return Err(invalid("validFor.end is before validFor.start".into()));
+            return Err(TrustedRootError::Invalid {
+                what,
+                name: name.to_string(),
+                problem: "validFor.end is before validFor.start".into(),
+            });
         }
         Ok(Self { start, end })
     }
@@ -99,13 +107,13 @@ const MAX_TRUSTED_ROOT_BYTES: usize = 4 * 1024 * 1024;
 impl TrustedRoot {
     pub fn from_json(json: &[u8]) -> Result<Self, TrustedRootError> {
         if json.len() > MAX_TRUSTED_ROOT_BYTES {
-            return Err(TrustedRootError::Json(format!(
-                "{} bytes is larger than allowed",
-                json.len()
-            )));
+            return Err(TrustedRootError::TooLarge {
+                size: json.len(),
+                max: MAX_TRUSTED_ROOT_BYTES,
+            });
         }
-        let w: wire::TrustedRoot =
-            serde_json::from_slice(json).map_err(|e| TrustedRootError::Json(e.to_string()))?;
+        let w: wire::TrustedRoot = serde_json::from_slice(json)
+            .map_err(|e| TrustedRootError::Json(std::sync::Arc::new(e)))?;
         Self::from_wire(w)
     }
 

@@ -51,7 +51,7 @@ impl Artifact {
     pub fn digest(&self, algorithm: HashAlgorithm) -> Result<Vec<u8>, ArtifactError> {
         let mut all = self.digests(&[algorithm])?;
         all.pop()
-            .ok_or_else(|| ArtifactError::Io("no digest computed".into()))
+            .ok_or_else(|| ArtifactError::Unsupported("no digest computed".into()))
     }
 
     /// The artifact's digests under each of `algorithms`, in that order; a
@@ -75,7 +75,10 @@ impl Artifact {
                 })
                 .collect(),
             Self::File(path) => {
-                let io = |e: std::io::Error| ArtifactError::Io(format!("{}: {e}", path.display()));
+                let io = |source: std::io::Error| ArtifactError::Io {
+                    path: path.clone(),
+                    source,
+                };
                 let mut file = File::open(path).map_err(io)?;
                 let mut hashers: Vec<Hasher> = algorithms.iter().map(|a| Hasher::new(*a)).collect();
                 let mut buf = vec![0u8; 1 << 20];
@@ -103,12 +106,15 @@ impl Artifact {
                 "this signature scheme (Ed25519) needs the artifact itself, not its digest".into(),
             )),
             Self::File(path) => {
-                let file = File::open(path)
-                    .map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
+                let io = |source: std::io::Error| ArtifactError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let file = File::open(path).map_err(io)?;
                 let mut out = Vec::new();
                 file.take(MAX_WHOLE_ARTIFACT + 1)
                     .read_to_end(&mut out)
-                    .map_err(|e| ArtifactError::Io(format!("{}: {e}", path.display())))?;
+                    .map_err(io)?;
                 if out.len() as u64 > MAX_WHOLE_ARTIFACT {
                     return Err(ArtifactError::Unsupported(
                         "artifact too large to verify an Ed25519 signature over".into(),

@@ -3,13 +3,12 @@
 //! hybrid model: each certificate valid at that time, GHSA-wfqv), carry an
 //! SCT from a trusted CT log, and name an identity.
 
-use keyless_types::time::format_rfc3339;
 use keyless_x509::{
     fulcio_identity, verify_chain_trusted, verify_embedded_scts, Certificate, FulcioIdentity,
     Purpose, TrustedChain,
 };
 
-use crate::error::CertificateError;
+use crate::error::{AuthorityFailure, CertificateError};
 use crate::trust::TrustMaterial;
 use crate::VerifiedTime;
 
@@ -27,8 +26,7 @@ pub struct VerifiedCertificate {
 /// the trusted root, never from the bundle (client-spec §4.6).
 pub(crate) fn check_bundle_chain(rest: &[Vec<u8>]) -> Result<(), CertificateError> {
     for der in rest {
-        let cert =
-            Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
+        let cert = Certificate::from_der(der).map_err(CertificateError::Parse)?;
         if cert.is_self_issued() && cert.is_ca() {
             return Err(CertificateError::RootInBundle {
                 subject: cert.subject(),
@@ -50,26 +48,24 @@ pub(crate) fn verify_certificate(
         if !leaf.is_valid_at(t.time) {
             return Err(CertificateError::TimeOutsideValidity {
                 time_kind: t.source.describe(),
-                time: format_rfc3339(t.time),
-                not_before: format_rfc3339(leaf.not_before()),
-                not_after: format_rfc3339(leaf.not_after()),
+                time: t.time,
+                not_before: leaf.not_before(),
+                not_after: leaf.not_after(),
             });
         }
         path = Some(chain_at(leaf, trust, chains, t.time)?);
     }
     // No verified time means the caller did not establish one; the verifier
     // refuses before this, but never build a path "now" for a short-lived cert.
-    let path = path.ok_or_else(|| CertificateError::NoAuthorityAtTime {
-        time: "(no verified time)".into(),
-        checked: 0,
-    })?;
+    let path = path.ok_or(CertificateError::NoVerifiedTime)?;
 
     let sct_logs = match path.get(1) {
-        Some(issuer) if require_sct => verify_embedded_scts(leaf, issuer, &trust.ctlogs)
-            .map_err(|e| CertificateError::Sct(e.to_string()))?,
+        Some(issuer) if require_sct => {
+            verify_embedded_scts(leaf, issuer, &trust.ctlogs).map_err(CertificateError::Sct)?
+        }
         _ => 0,
     };
-    let identity = fulcio_identity(leaf).map_err(|e| CertificateError::Identity(e.to_string()))?;
+    let identity = fulcio_identity(leaf).map_err(CertificateError::Identity)?;
     Ok(VerifiedCertificate {
         identity,
         path,
@@ -84,7 +80,7 @@ fn chain_at(
     chains: &[TrustedChain],
     at: i64,
 ) -> Result<Vec<Certificate>, CertificateError> {
-    let mut reasons = Vec::new();
+    let mut failures = Vec::new();
     let mut checked = 0;
     for (ca, chain) in trust
         .fulcio
@@ -97,17 +93,17 @@ fn chain_at(
         // lists the whole chain, and anything else is unauthenticated.
         match verify_chain_trusted(leaf, &[], chain, at, Purpose::CodeSigning) {
             Ok(path) => return Ok(path),
-            Err(e) => reasons.push(format!("{}: {e}", ca.uri)),
+            Err(error) => failures.push(AuthorityFailure {
+                authority: ca.uri.clone(),
+                error,
+            }),
         }
     }
     if checked == 0 {
         return Err(CertificateError::NoAuthorityAtTime {
-            time: format_rfc3339(at),
+            time: at,
             checked: trust.fulcio.len(),
         });
     }
-    Err(CertificateError::Chain {
-        time: format_rfc3339(at),
-        reasons: reasons.join("; "),
-    })
+    Err(CertificateError::Chain { time: at, failures })
 }

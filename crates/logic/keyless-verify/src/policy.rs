@@ -24,7 +24,10 @@ impl Matcher {
     pub fn regex(pattern: &str) -> Result<Self, PolicyError> {
         Regex::new(&format!("^(?:{pattern})$"))
             .map(Self::Regex)
-            .map_err(|e| PolicyError::Invalid(format!("bad regular expression {pattern:?}: {e}")))
+            .map_err(|source| PolicyError::Regex {
+                pattern: pattern.to_string(),
+                source,
+            })
     }
 
     pub fn matches(&self, s: &str) -> bool {
@@ -107,7 +110,7 @@ impl Policy {
             return Err(PolicyError::CertificateSignedBundle);
         };
         if ids.is_empty() {
-            return Err(PolicyError::Invalid("no identities given".into()));
+            return Err(PolicyError::NoIdentities);
         }
         // A certificate without an issuer (or with an empty one) names no
         // issuer: it must not reach the matchers as "", which `.*` would

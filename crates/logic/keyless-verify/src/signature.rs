@@ -120,14 +120,10 @@ pub(crate) fn verify_dsse(
         .iter()
         .find(|&&alg| key.verify(alg, &pae, &sig.sig).is_ok())
         .ok_or(SignatureError::Dsse)?;
-    let statement: Statement = serde_json::from_slice(&env.payload)
-        .map_err(|e| SignatureError::Statement(e.to_string()))?;
+    let statement: Statement =
+        serde_json::from_slice(&env.payload).map_err(SignatureError::Statement)?;
     if !statement.type_.starts_with("https://in-toto.io/Statement/") {
-        return Err(SignatureError::Statement(format!(
-            "unknown statement type {:?}",
-            statement.type_
-        ))
-        .into());
+        return Err(SignatureError::StatementType(statement.type_).into());
     }
     check_subjects(&statement, artifact)?;
     Ok(statement)

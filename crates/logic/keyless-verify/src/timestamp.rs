@@ -6,10 +6,9 @@
 //! (TOB-SIGSTORE-11).
 
 use keyless_tsp::TimestampToken;
-use keyless_types::time::format_rfc3339;
 use keyless_x509::TrustedChain;
 
-use crate::error::TimestampError;
+use crate::error::{AuthorityFailure, TimestampError};
 use crate::trust::TrustMaterial;
 
 /// A time vouched for by a timestamp authority.
@@ -38,11 +37,9 @@ pub(crate) fn verify_timestamps(
 ) -> Result<Vec<VerifiedTimestamp>, TimestampError> {
     let mut verified = Vec::new();
     for (index, der) in tokens.iter().enumerate() {
-        let token = TimestampToken::from_der(der).map_err(|e| TimestampError::Invalid {
-            index,
-            problem: e.to_string(),
-        })?;
-        let mut reasons = Vec::new();
+        let token = TimestampToken::from_der(der)
+            .map_err(|source| TimestampError::Invalid { index, source })?;
+        let mut failures = Vec::new();
         let mut outside = None;
         let mut found = None;
         // `chains[i]` is `trust.tsas[i]`'s chain, its own links checked once.
@@ -59,37 +56,29 @@ pub(crate) fn verify_timestamps(
                 Ok(time) => {
                     outside.get_or_insert(TimestampError::OutsideAuthorityValidity {
                         index,
-                        time: format_rfc3339(time),
+                        time,
                         tsa: tsa.uri.clone(),
-                        window: window(tsa.valid_for),
+                        window: tsa.valid_for,
                     });
                 }
                 // A token over other bytes fails the same way against every
                 // authority; say so directly rather than "untrusted".
-                Err(e @ keyless_tsp::TspError::ImprintMismatch { .. }) => {
-                    return Err(TimestampError::Invalid {
-                        index,
-                        problem: e.to_string(),
-                    })
+                Err(source @ keyless_tsp::TspError::ImprintMismatch { .. }) => {
+                    return Err(TimestampError::Invalid { index, source })
                 }
-                Err(e) => reasons.push(format!("{}: {e}", tsa.uri)),
+                Err(error) => failures.push(AuthorityFailure {
+                    authority: tsa.uri.clone(),
+                    error,
+                }),
             }
         }
         match (found, outside) {
             (Some(v), _) => verified.push(v),
             (None, Some(outside)) => return Err(outside),
             (None, None) if trust.tsas.is_empty() => {
-                return Err(TimestampError::Untrusted {
-                    index,
-                    reasons: "the trusted root lists no timestamp authorities".into(),
-                })
+                return Err(TimestampError::NoAuthorities { index })
             }
-            (None, None) => {
-                return Err(TimestampError::Untrusted {
-                    index,
-                    reasons: reasons.join("; "),
-                })
-            }
+            (None, None) => return Err(TimestampError::Untrusted { index, failures }),
         }
     }
     Ok(verified)
@@ -101,13 +90,6 @@ pub(crate) fn distinct_authorities(ts: &[VerifiedTimestamp]) -> usize {
     seen.sort_unstable();
     seen.dedup();
     seen.len()
-}
-
-pub(crate) fn window(v: keyless_types::ValidityPeriod) -> String {
-    match v.end {
-        Some(end) => format!("{} to {}", format_rfc3339(v.start), format_rfc3339(end)),
-        None => format!("from {}", format_rfc3339(v.start)),
-    }
 }
 
 #[cfg(test)]

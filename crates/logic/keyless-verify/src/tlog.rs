@@ -7,12 +7,11 @@
 use keyless_tlog::{leaf_hash, verify_inclusion, Checkpoint, NoteVerifier, SignedNote};
 use keyless_types::bundle::{InclusionProof, TlogEntry};
 use keyless_types::rekor::EntryBody;
-use keyless_types::time::format_rfc3339;
 use keyless_types::ValidityPeriod;
 
 use crate::binding::{self, Signed};
-use crate::error::{LogError, TimestampError, VerificationError};
-use crate::timestamp::{window, VerifiedTimestamp};
+use crate::error::{CheckpointFailure, LogError, TimestampError, VerificationError};
+use crate::timestamp::VerifiedTimestamp;
 use crate::trust::{TrustMaterial, TrustedLog};
 
 /// Seconds of clock skew allowed when deciding an integrated time is in the future.
@@ -71,16 +70,13 @@ pub(crate) fn verify_entry(
         if t > now + FUTURE_SKEW {
             return Err(LogError::IntegratedTimeInFuture {
                 entry: i,
-                time: format_rfc3339(t),
-                now: format_rfc3339(now),
+                time: t,
+                now,
             });
         }
         integrated_time = Some(t);
     } else if entry.signed_entry_timestamp.is_some() {
-        return Err(LogError::SignedEntryTimestamp {
-            entry: i,
-            problem: "present without an integrated time".into(),
-        });
+        return Err(LogError::SignedEntryTimestampWithoutTime { entry: i });
     }
 
     match &entry.inclusion_proof {
@@ -129,8 +125,8 @@ pub(crate) fn check_checkpoint_keys(
             return Err(LogError::LogKeyNotValidAtTimestamp {
                 entry: i,
                 log: entry.log_url.clone(),
-                time: format_rfc3339(outside.time),
-                window: window(valid_for),
+                time: outside.time,
+                window: valid_for,
             }
             .into());
         }
@@ -152,7 +148,7 @@ fn verify_set(
         return Err(LogError::LogKeyNotValidAtTime {
             entry: i,
             log: log.base_url.clone(),
-            time: format_rfc3339(t),
+            time: t,
         });
     }
     let payload = format!(
@@ -168,9 +164,10 @@ fn verify_set(
             payload.as_bytes(),
             set,
         )
-        .map_err(|e| LogError::SignedEntryTimestamp {
+        .map_err(|source| LogError::SignedEntryTimestamp {
             entry: i,
-            problem: format!("does not verify with the key of {}: {e}", log.base_url),
+            log: log.base_url.clone(),
+            source,
         })
 }
 
@@ -189,10 +186,7 @@ fn verify_proof(
         &proof.hashes,
         &proof.root_hash,
     )
-    .map_err(|e| LogError::InclusionProof {
-        entry: i,
-        problem: e.to_string(),
-    })?;
+    .map_err(|source| LogError::InclusionProof { entry: i, source })?;
 
     // Without a signed checkpoint the root hash above is only the bundle's
     // word (rekor-spec §9.3).
@@ -200,11 +194,12 @@ fn verify_proof(
         .checkpoint
         .as_deref()
         .ok_or(LogError::MissingCheckpoint { entry: i })?;
-    let cp_err = |problem: String| LogError::Checkpoint { entry: i, problem };
-    let note = SignedNote::parse(text).map_err(|e| cp_err(e.to_string()))?;
+    let cp_err = |source: CheckpointFailure| LogError::Checkpoint { entry: i, source };
+    let note = SignedNote::parse(text).map_err(|e| cp_err(CheckpointFailure::Note(e)))?;
     // Parse the body before checking signatures, so that a checkpoint with
     // a missing line is reported as such and not as a bad signature.
-    let checkpoint = Checkpoint::parse(note.body()).map_err(|e| cp_err(e.to_string()))?;
+    let checkpoint =
+        Checkpoint::parse(note.body()).map_err(|e| cp_err(CheckpointFailure::Body(e)))?;
     let verifier = if rekor_v2 {
         // Rekor v2 signs as its origin, the host of its base URL.
         NoteVerifier::new(&log.origin, log.key.clone())
@@ -213,26 +208,26 @@ fn verify_proof(
         // each shard; sigstore-go matches v1 checkpoints by key hint alone.
         NoteVerifier::any_name(log.key.clone())
     }
-    .map_err(|e| cp_err(format!("log key unusable for checkpoints: {e}")))?;
-    note.verify(&verifier).map_err(|e| cp_err(e.to_string()))?;
+    .map_err(|e| cp_err(CheckpointFailure::Key(e)))?;
+    note.verify(&verifier)
+        .map_err(|e| cp_err(CheckpointFailure::Signature(e)))?;
     if rekor_v2 && checkpoint.origin != log.origin {
-        return Err(cp_err(format!(
-            "origin is {:?}, expected {:?}",
-            checkpoint.origin, log.origin
-        )));
+        return Err(cp_err(CheckpointFailure::Origin {
+            expected: log.origin.clone(),
+            found: checkpoint.origin,
+        }));
     }
     if checkpoint.root_hash != proof.root_hash {
-        return Err(cp_err(format!(
-            "root hash {} differs from the inclusion proof's {}",
-            hex::encode(checkpoint.root_hash),
-            hex::encode(proof.root_hash)
-        )));
+        return Err(cp_err(CheckpointFailure::RootHash {
+            expected: hex::encode(proof.root_hash),
+            found: hex::encode(checkpoint.root_hash),
+        }));
     }
     if checkpoint.size != proof.tree_size {
-        return Err(cp_err(format!(
-            "tree size {} differs from the inclusion proof's {}",
-            checkpoint.size, proof.tree_size
-        )));
+        return Err(cp_err(CheckpointFailure::TreeSize {
+            expected: proof.tree_size,
+            found: checkpoint.size,
+        }));
     }
     Ok(())
 }

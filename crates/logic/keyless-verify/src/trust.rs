@@ -115,10 +115,10 @@ fn log_key(
     } else {
         PublicKey::from_spki_der(bytes)
     };
-    parsed.map_err(|e| TrustRootError::Material {
+    parsed.map_err(|e| TrustRootError::Unusable {
         what,
         name: name.to_string(),
-        problem: e.to_string(),
+        source: Box::new(e),
     })
 }
 
@@ -131,10 +131,10 @@ fn authority(
         .iter()
         .map(|der| Certificate::from_der(der))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TrustRootError::Material {
+        .map_err(|e| TrustRootError::Unusable {
             what,
             name: a.uri.clone(),
-            problem: e.to_string(),
+            source: Box::new(e),
         })?;
     Ok(TrustedAuthority {
         uri: a.uri.clone(),

@@ -21,21 +21,30 @@ use crate::tlog::{check_checkpoint_keys, verify_entry, VerifiedEntry};
 use crate::trust::TrustMaterial;
 
 /// Thresholds and knobs. The defaults are what cosign and sigstore-go
-/// require of a keyless bundle.
+/// require of a keyless bundle: at least one verified transparency log
+/// entry, an SCT from a trusted CT log in every keyless certificate, and
+/// the system clock as "now".
+///
+/// The fields are private so that weakening verification is always
+/// visible at the call site: everything that accepts less than the
+/// default is a `danger_` method (as rustls' `dangerous()` and
+/// sigstore-go's `...Unsafe` options), and the safe setters can only keep
+/// or raise the bar.
 #[derive(Debug, Clone)]
 pub struct VerifierOptions {
     /// Distinct transparency logs that must have verified entries.
-    pub tlog_threshold: usize,
+    tlog_threshold: usize,
     /// Distinct timestamp authorities that must have verified timestamps.
-    pub timestamp_threshold: usize,
+    timestamp_threshold: usize,
     /// Require an SCT from a trusted CT log in keyless certificates.
-    pub require_sct: bool,
+    require_sct: bool,
     /// "Now", for deciding that an integrated time is in the future.
-    /// `None` uses the system clock; tests pin it.
-    pub now: Option<i64>,
+    /// `None` uses the system clock.
+    now: Option<i64>,
 }
 
 impl Default for VerifierOptions {
+    /// The safe defaults (see the type's documentation).
     fn default() -> Self {
         Self {
             tlog_threshold: 1,
@@ -43,6 +52,78 @@ impl Default for VerifierOptions {
             require_sct: true,
             now: None,
         }
+    }
+}
+
+impl VerifierOptions {
+    /// The safe defaults (same as [`Default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Require verified entries from at least `logs` distinct
+    /// transparency logs (the default is one). Zero cannot be expressed
+    /// here: see [`Self::danger_allow_no_tlog_entries`].
+    pub fn with_tlog_threshold(mut self, logs: std::num::NonZeroUsize) -> Self {
+        self.tlog_threshold = logs.get();
+        self
+    }
+
+    /// Require verified timestamps from at least `authorities` distinct
+    /// timestamp authorities (the default is none, since a Rekor v1 entry's
+    /// integrated time also vouches for the signing time).
+    pub fn with_timestamp_threshold(mut self, authorities: usize) -> Self {
+        self.timestamp_threshold = authorities;
+        self
+    }
+
+    /// Decide "now" (for integrated times in the future) from `unix_seconds`
+    /// instead of the system clock: for tests and for re-checking a bundle
+    /// as of a known time. This does not weaken any check: certificates are
+    /// still checked at the times a log or timestamp authority vouched for.
+    pub fn with_now(mut self, unix_seconds: i64) -> Self {
+        self.now = Some(unix_seconds);
+        self
+    }
+
+    /// **Dangerous**: accept bundles with no verified transparency log
+    /// entry. Without one, nobody can audit that the signature was ever
+    /// made public, so a stolen key or a mis-issued certificate could sign
+    /// in secret. Only for deployments that rely on timestamps alone (pair
+    /// it with [`Self::with_timestamp_threshold`]) or for testing the other
+    /// steps in isolation.
+    pub fn danger_allow_no_tlog_entries(mut self) -> Self {
+        self.tlog_threshold = 0;
+        self
+    }
+
+    /// **Dangerous**: do not require an SCT in keyless certificates.
+    /// Without an SCT there is no evidence the certificate was logged to
+    /// certificate transparency, so a mis-issuing CA would go unnoticed.
+    /// Only for private CAs that run no CT log.
+    pub fn danger_disable_sct_check(mut self) -> Self {
+        self.require_sct = false;
+        self
+    }
+
+    /// Distinct transparency logs that must have verified entries.
+    pub fn tlog_threshold(&self) -> usize {
+        self.tlog_threshold
+    }
+
+    /// Distinct timestamp authorities that must have verified timestamps.
+    pub fn timestamp_threshold(&self) -> usize {
+        self.timestamp_threshold
+    }
+
+    /// Whether keyless certificates must carry a verified SCT.
+    pub fn requires_sct(&self) -> bool {
+        self.require_sct
+    }
+
+    /// The pinned "now", if any ([`Self::with_now`]).
+    pub fn now(&self) -> Option<i64> {
+        self.now
     }
 }
 
@@ -169,7 +250,7 @@ impl Verifier {
                 statement = Some(verify_dsse(env, key, artifact)?);
                 None
             }
-            _ => return Err(SignatureError::Key("unsupported bundle content".into()).into()),
+            _ => return Err(SignatureError::UnsupportedContent.into()),
         };
 
         // Step 1: log entries, each bound to this bundle.
@@ -269,14 +350,9 @@ fn signer(material: &VerificationMaterial, policy: &Policy) -> Result<Signer, Ve
         }
         (_, Policy::Key(_)) => Err(PolicyError::CertificateSignedBundle.into()),
         (m, Policy::Identities(_)) => {
-            let der = m
-                .leaf_der()
-                .ok_or(CertificateError::Parse("no leaf certificate".into()))?;
-            let cert =
-                Certificate::from_der(der).map_err(|e| CertificateError::Parse(e.to_string()))?;
-            let key: PublicKey = cert
-                .public_key()
-                .map_err(|e| CertificateError::Parse(e.to_string()))?;
+            let der = m.leaf_der().ok_or(CertificateError::NoLeaf)?;
+            let cert = Certificate::from_der(der).map_err(CertificateError::Parse)?;
+            let key: PublicKey = cert.public_key().map_err(CertificateError::Parse)?;
             Ok(Signer::Certificate {
                 cert: Box::new(cert),
                 key,
