@@ -58,14 +58,16 @@ pub enum AuthError {
     #[error("token endpoint {realm} answered without a \"token\" or \"access_token\" field")]
     NoToken { realm: String },
     #[error(
-        "registry {registry} refused the credentials from {origin}: {url} answers 401 \
-         Unauthorized to {scheme}{hint}"
+        "registry {registry} refused {origin}: {url} answers 401 Unauthorized to \
+         {scheme}{hint}"
     )]
     Rejected {
         registry: String,
         url: String,
         scheme: &'static str,
-        /// Where the credentials came from (never the secret itself).
+        /// Which credentials, by where they came from (never the secret
+        /// itself): "the username and password given", "the credentials from
+        /// the Docker config …", "anonymous access".
         origin: String,
         hint: &'static str,
     },

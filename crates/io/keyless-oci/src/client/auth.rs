@@ -145,7 +145,7 @@ impl RegistryClient {
                 return Err(AuthError::Rejected {
                     registry: registry.to_owned(),
                     url: url.to_owned(),
-                    scheme: "anonymous access",
+                    scheme: "a request without credentials",
                     origin,
                     hint: " (the registry asks for Basic auth; no credentials were configured \
                            for this registry: add them to the Docker config or pass them to the \
