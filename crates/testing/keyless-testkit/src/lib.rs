@@ -10,10 +10,12 @@
 //!   OCI 1.1 referrers API, which the real registry lacks.
 //! - [`pg`]: a throwaway PostgreSQL cluster on a loopback port.
 //! - [`minted`]: an in-process CA and transparency log minting real bundles.
+//! - [`cosign_images`]: cosign-format signature layers and bundles from it.
 //! - [`conformance`]: the sigstore-conformance cases with their verdicts.
 //! - [`mutator`]: a reproducible structure-aware mutator for bundle JSON.
 
 pub mod conformance;
+pub mod cosign_images;
 pub mod minted;
 pub mod mutator;
 pub mod pg;
