@@ -13,6 +13,9 @@
 //! - [`cosign_images`]: cosign-format signature layers and bundles from it.
 //! - [`conformance`]: the sigstore-conformance cases with their verdicts.
 //! - [`mutator`]: a reproducible structure-aware mutator for bundle JSON.
+//! - [`softhsm`]: a private SoftHSM2 token directory for PKCS#11 tests.
+//! - [`tsa_pki`]: a throw-away TSA PKI (root, intermediate, two signing
+//!   leaves) and token builders for its leaves.
 
 pub mod conformance;
 pub mod cosign_images;
@@ -21,3 +24,5 @@ pub mod mutator;
 pub mod pg;
 pub mod referrers_registry;
 pub mod registry;
+pub mod softhsm;
+pub mod tsa_pki;
