@@ -470,7 +470,7 @@ impl TransparencyLog for RekorV2Client {
                     "digest": B64.encode(digest),
                     "signature": {
                         "content": B64.encode(signature),
-                        "verifier": { "x509Certificate": { "rawBytes": B64.encode(certificate) }, "keyDetails": key_details },
+                        "verifier": v2_verifier(certificate, key_details),
                     }
                 }
             }),
@@ -486,7 +486,7 @@ impl TransparencyLog for RekorV2Client {
                     "digest": B64.encode(keyless_crypto::sha256(&keyless_types::pae(&envelope.payload_type, &envelope.payload))),
                     "signature": {
                         "content": B64.encode(envelope.signatures.first().map(|s| s.sig.as_slice()).unwrap_or_default()),
-                        "verifier": { "x509Certificate": { "rawBytes": B64.encode(certificate) }, "keyDetails": key_details },
+                        "verifier": v2_verifier(certificate, key_details),
                     }
                 }
             }),
@@ -533,7 +533,11 @@ impl TransparencyLog for RekorV1Client {
             problem,
         };
         let pem_b64 = |der: &[u8]| {
-            let pem = pem_cert(der);
+            let pem = if is_public_key(der) {
+                keyless_crypto::pem::encode("PUBLIC KEY", der)
+            } else {
+                pem_cert(der)
+            };
             B64.encode(pem.as_bytes())
         };
         let body = match request {
@@ -578,6 +582,21 @@ impl TransparencyLog for RekorV1Client {
         };
         e.into_wire()
             .map_err(|problem| fail(format!("malformed response: {problem}")))
+    }
+}
+
+/// Whether a [`LogRequest`]'s verifier DER is a public key (key-based
+/// signing) rather than a certificate.
+fn is_public_key(der: &[u8]) -> bool {
+    keyless_crypto::PublicKey::from_spki_der(der).is_ok()
+}
+
+/// A Rekor v2 verifier: `publicKey` for a key, else `x509Certificate`.
+fn v2_verifier(der: &[u8], key_details: &str) -> serde_json::Value {
+    if is_public_key(der) {
+        json!({ "publicKey": { "rawBytes": B64.encode(der) }, "keyDetails": key_details })
+    } else {
+        json!({ "x509Certificate": { "rawBytes": B64.encode(der) }, "keyDetails": key_details })
     }
 }
 

@@ -15,10 +15,12 @@
 mod bundle;
 mod error;
 pub mod http;
+mod keyed;
 mod signer;
 
 pub use bundle::bundle_json;
 pub use error::SignError;
+pub use keyed::{public_key_hint, KeySigned, KeySigner};
 pub use signer::{Artifact, Progress, SignedBundle, Signer};
 
 use keyless_crypto::SigningKey;
@@ -38,6 +40,11 @@ pub trait CertificateAuthority {
 }
 
 /// What is submitted to a transparency log.
+///
+/// `certificate` is the entry's verifier as DER: the signing certificate,
+/// or, for a long-lived key (cosign's `--key`, [`KeySigner`]), the key's
+/// SubjectPublicKeyInfo. The log clients tell the two apart by parsing (a
+/// certificate never parses as an SPKI) and name them as Rekor expects.
 #[derive(Debug, Clone)]
 pub enum LogRequest<'a> {
     /// A signature over an artifact digest (hashedrekord).
