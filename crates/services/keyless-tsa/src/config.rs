@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use const_oid::ObjectIdentifier;
 use keyless_crypto::KeyAlgorithm;
+use keyless_keys::pkcs11::Pkcs11Config;
 
 /// Sigstore's TSA policy OID (1.3.6.1.4.1.57264.2), used by default so that
 /// tokens look like the ones Sigstore's timestamp-authority issues.
@@ -19,13 +20,18 @@ pub struct TsaConfig {
     /// The public URL of the timestamp endpoint, for the trusted-root entry.
     /// `None`: [`serve`](crate::serve) derives it from the listener address.
     pub uri: Option<String>,
-    /// Key algorithm for a newly generated chain: ECDSA P-256 or P-384.
+    /// Key algorithm for a newly generated chain: ECDSA P-256 or P-384
+    /// (also the curve of a signing key generated on a PKCS#11 token).
     /// Ignored once a chain exists.
     pub algorithm: KeyAlgorithm,
     /// Organization (O=) in generated certificate names.
     pub organization: String,
     /// The policy every token is issued under.
     pub policy: ObjectIdentifier,
+    /// The signing (leaf) key on a PKCS#11 token instead of in the data
+    /// directory's `signing.key`: the same settings, with the same meaning,
+    /// as the CA's issuing key on a token. `None`: a key file.
+    pub pkcs11: Option<Pkcs11Config>,
 }
 
 impl TsaConfig {
@@ -37,6 +43,7 @@ impl TsaConfig {
             algorithm: KeyAlgorithm::EcdsaP256,
             organization: "keyless".into(),
             policy: SIGSTORE_TSA_POLICY,
+            pkcs11: None,
         }
     }
 
@@ -57,6 +64,12 @@ impl TsaConfig {
 
     pub fn with_policy(mut self, policy: ObjectIdentifier) -> Self {
         self.policy = policy;
+        self
+    }
+
+    /// Keep the signing key on a PKCS#11 token.
+    pub fn with_pkcs11(mut self, pkcs11: Pkcs11Config) -> Self {
+        self.pkcs11 = Some(pkcs11);
         self
     }
 }

@@ -16,6 +16,14 @@
 //! verifiers trust it. Token encoding lives in `keyless_tsp::issue`, next to
 //! the verifier that checks it.
 //!
+//! The signing key may instead live on a PKCS#11 token (an HSM, SoftHSM2):
+//! [`TsaConfig::pkcs11`], the key store's `Pkcs11Config` with the same
+//! meaning as for the CA's issuing key (`keyless server tsa
+//! --pkcs11-module … --pkcs11-token-label … --pkcs11-key-label …`). Tokens
+//! and the chain are then signed through `keyless_crypto::Signer` as with
+//! a key file; the root and intermediate stay software keys in the data
+//! directory.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), keyless_tsa::TsaError> {
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3004").await.map_err(keyless_tsa::TsaError::Serve)?;

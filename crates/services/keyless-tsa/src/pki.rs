@@ -10,6 +10,14 @@
 //! (basicConstraints cA=FALSE, critical), keyUsage digitalSignature
 //! (critical) and a single critical EKU id-kp-timeStamping; the
 //! intermediate has pathLenConstraint 0 and the CAs keyCertSign|cRLSign.
+//!
+//! The signing (leaf) key may live on a PKCS#11 token instead of in
+//! `signing.key` ([`TsaConfig::pkcs11`](crate::TsaConfig)), as the CA's
+//! intermediate key may. On first start the root and intermediate are then
+//! still generated in software here, and the intermediate certifies the
+//! token key's public key; on later starts the token key must match the
+//! stored leaf certificate. Every certificate is signed through
+//! [`keyless_crypto::Signer`], so the code is the same for both kinds.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -20,7 +28,9 @@ use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_
 use const_oid::AssociatedOid;
 use der::asn1::{BitString, OctetString, UtcTime};
 use der::{Decode, Encode};
-use keyless_crypto::{KeyAlgorithm, SignatureAlgorithm, SigningKey};
+use keyless_crypto::{KeyAlgorithm, PublicKey, SignatureAlgorithm, Signer, SigningKey};
+use keyless_keys::pkcs11::{Pkcs11Config, Pkcs11Key};
+use keyless_keys::Key;
 use keyless_x509::{verify_chain, Certificate, Purpose};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
@@ -56,21 +66,30 @@ const LEAF_CERT: &str = "signing.pem";
 pub(crate) struct Pki {
     /// Leaf, intermediate, root.
     pub chain: Vec<Certificate>,
-    pub leaf_key: SigningKey,
+    pub leaf_key: Key,
 }
 
 /// Load the chain from `dir`, or generate one there if none is complete.
+/// With `pkcs11`, the signing key is the token's (opened first, so that a
+/// wrong PIN or label fails before anything is written), generated on the
+/// token on the curve `algorithm` if the configuration allows it.
 pub(crate) fn load_or_generate(
     dir: &Path,
     algorithm: KeyAlgorithm,
     organization: &str,
     now: u64,
+    pkcs11: Option<&Pkcs11Config>,
 ) -> Result<Pki, TsaError> {
+    let token_key = match pkcs11 {
+        Some(config) => Some(Pkcs11Key::open(config, algorithm)?),
+        None => None,
+    };
     store::ensure_dir(dir)?;
     if store::exists(&dir.join(LEAF_CERT)) {
-        return load(dir, now);
+        return load(dir, now, token_key);
     }
-    let pki = generate(algorithm, organization, now)?;
+    let token_public = token_key.as_ref().map(|k| Signer::public_key(k).clone());
+    let pki = generate(algorithm, organization, now, token_public.as_ref())?;
     // Keys first, the leaf certificate last (it marks completeness).
     store::write(&dir.join(ROOT_KEY), &pki.root_key.to_pkcs8_pem(), true)?;
     store::write(
@@ -78,29 +97,56 @@ pub(crate) fn load_or_generate(
         &pki.intermediate_key.to_pkcs8_pem(),
         true,
     )?;
-    store::write(&dir.join(LEAF_KEY), &pki.leaf.leaf_key.to_pkcs8_pem(), true)?;
+    let leaf_key = match (pki.leaf_key, token_key) {
+        (Some(software), _) => {
+            store::write(&dir.join(LEAF_KEY), &software.to_pkcs8_pem(), true)?;
+            Key::Software(software)
+        }
+        (None, Some(token)) => Key::Pkcs11(token),
+        (None, None) => return Err(TsaError::Pki(PkiError::NoSigningKey)),
+    };
     for (name, cert) in [(ROOT_CERT, 2), (INTERMEDIATE_CERT, 1), (LEAF_CERT, 0)] {
-        store::write(&dir.join(name), &pem(&pki.leaf.chain[cert])?, false)?;
+        store::write(&dir.join(name), &pem(&pki.chain[cert])?, false)?;
     }
-    tracing::info!(dir = %dir.display(), "generated a new TSA certificate chain");
-    Ok(pki.leaf)
+    tracing::info!(dir = %dir.display(), on_token = matches!(leaf_key, Key::Pkcs11(_)), "generated a new TSA certificate chain");
+    Ok(Pki {
+        chain: pki.chain,
+        leaf_key,
+    })
 }
 
-fn load(dir: &Path, now: u64) -> Result<Pki, TsaError> {
+fn load(dir: &Path, now: u64, token_key: Option<Pkcs11Key>) -> Result<Pki, TsaError> {
     let cert = |name: &str, what: &'static str| -> Result<Certificate, TsaError> {
-        Certificate::from_pem(&store::read(&dir.join(name))?).map_err(|e| {
-            TsaError::Pki(PkiError::Stored {
-                what,
-                reason: e.to_string(),
-            })
-        })
+        Certificate::from_pem(&store::read(&dir.join(name))?)
+            .map_err(|source| TsaError::Pki(PkiError::Stored { what, source }))
     };
     let chain = vec![
         cert(LEAF_CERT, "signing")?,
         cert(INTERMEDIATE_CERT, "intermediate")?,
         cert(ROOT_CERT, "root")?,
     ];
-    let leaf_key = store::read_key(&dir.join(LEAF_KEY))?;
+    let leaf_key = match token_key {
+        Some(key) => {
+            let cert_key = chain[0].public_key().map_err(|source| PkiError::Stored {
+                what: "signing",
+                source,
+            })?;
+            if &cert_key != Signer::public_key(&key) {
+                return Err(TsaError::TokenKeyMismatch {
+                    cert: dir.join(LEAF_CERT),
+                    key_label: key.key_label().to_owned(),
+                    token_label: key.token_label().to_owned(),
+                });
+            }
+            Key::Pkcs11(key)
+        }
+        None if !store::exists(&dir.join(LEAF_KEY)) => {
+            return Err(TsaError::SigningKeyMissing {
+                path: dir.join(LEAF_KEY),
+            })
+        }
+        None => Key::Software(store::read_key(&dir.join(LEAF_KEY))?),
+    };
     // A chain that no longer validates (expired, edited) would make every
     // token fail verification: refuse to start instead.
     let at = i64::try_from(now).unwrap_or(i64::MAX);
@@ -111,7 +157,7 @@ fn load(dir: &Path, now: u64) -> Result<Pki, TsaError> {
         at,
         Purpose::TimeStamping,
     )
-    .map_err(|e| PkiError::Chain(e.to_string()))?;
+    .map_err(PkiError::Chain)?;
     Ok(Pki { chain, leaf_key })
 }
 
@@ -120,23 +166,43 @@ pub(crate) fn pem(cert: &Certificate) -> Result<String, PkiError> {
     Ok(keyless_crypto::pem::encode("CERTIFICATE", cert.der()))
 }
 
+/// A new chain and the software keys generated for it. `leaf_key` is
+/// `None` when the leaf certifies a key held elsewhere (a token).
 struct Generated {
-    leaf: Pki,
+    /// Leaf, intermediate, root.
+    chain: Vec<Certificate>,
+    leaf_key: Option<SigningKey>,
     root_key: SigningKey,
     intermediate_key: SigningKey,
 }
 
-fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Generated, PkiError> {
+/// Generate root and intermediate keys and certificates, and a leaf
+/// certificate for `leaf_public` (or for a new software key if `None`).
+fn generate(
+    algorithm: KeyAlgorithm,
+    organization: &str,
+    now: u64,
+    leaf_public: Option<&PublicKey>,
+) -> Result<Generated, PkiError> {
     if !matches!(algorithm, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384) {
         return Err(PkiError::UnsupportedAlgorithm(format!("{algorithm:?}")));
     }
     let key = |what: &'static str| {
-        SigningKey::generate(algorithm).map_err(|e| PkiError::KeyGeneration {
+        SigningKey::generate(algorithm).map_err(|source| PkiError::KeyGeneration {
             algorithm: format!("{algorithm:?} ({what})"),
-            reason: e.to_string(),
+            source,
         })
     };
-    let (root_key, intermediate_key, leaf_key) = (key("root")?, key("intermediate")?, key("leaf")?);
+    let (root_key, intermediate_key) = (key("root")?, key("intermediate")?);
+    let leaf_key = match leaf_public {
+        Some(_) => None,
+        None => Some(key("leaf")?),
+    };
+    let leaf_public = match (leaf_public, &leaf_key) {
+        (Some(public), _) => public,
+        (None, Some(key)) => key.public_key(),
+        (None, None) => return Err(PkiError::NoSigningKey),
+    };
     let name = |cn: &str| {
         // RFC 4514 order: most specific first. Commas would split RDNs.
         let org = organization.replace([',', '+', '=', '\\', '"'], " ");
@@ -153,7 +219,7 @@ fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Gen
             subject: root_name.clone(),
             issuer: root_name.clone(),
             validity,
-            subject_key: &root_key,
+            subject_key: root_key.public_key(),
             extensions: vec![
                 ext(
                     &BasicConstraints {
@@ -163,7 +229,7 @@ fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Gen
                     true,
                 )?,
                 ext(&ca_usage, true)?,
-                ext(&ski(&root_key)?, false)?,
+                ext(&ski(root_key.public_key())?, false)?,
             ],
         },
         &root_key,
@@ -174,7 +240,7 @@ fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Gen
             subject: intermediate_name.clone(),
             issuer: root_name,
             validity,
-            subject_key: &intermediate_key,
+            subject_key: intermediate_key.public_key(),
             extensions: vec![
                 ext(
                     &BasicConstraints {
@@ -184,8 +250,8 @@ fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Gen
                     true,
                 )?,
                 ext(&ca_usage, true)?,
-                ext(&ski(&intermediate_key)?, false)?,
-                ext(&aki(&root_key)?, false)?,
+                ext(&ski(intermediate_key.public_key())?, false)?,
+                ext(&aki(root_key.public_key())?, false)?,
             ],
         },
         &root_key,
@@ -196,7 +262,7 @@ fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Gen
             subject: leaf_name,
             issuer: intermediate_name,
             validity,
-            subject_key: &leaf_key,
+            subject_key: leaf_public,
             extensions: vec![
                 ext(
                     &BasicConstraints {
@@ -208,18 +274,16 @@ fn generate(algorithm: KeyAlgorithm, organization: &str, now: u64) -> Result<Gen
                 ext(&KeyUsage(KeyUsages::DigitalSignature.into()), true)?,
                 // RFC 3161 §2.3: exactly one EKU, id-kp-timeStamping, critical.
                 ext(&ExtendedKeyUsage(vec![ID_KP_TIME_STAMPING]), true)?,
-                ext(&ski(&leaf_key)?, false)?,
-                ext(&aki(&intermediate_key)?, false)?,
+                ext(&ski(leaf_public)?, false)?,
+                ext(&aki(intermediate_key.public_key())?, false)?,
             ],
         },
         &intermediate_key,
         "signing",
     )?;
     Ok(Generated {
-        leaf: Pki {
-            chain: vec![leaf, intermediate, root],
-            leaf_key,
-        },
+        chain: vec![leaf, intermediate, root],
+        leaf_key,
         root_key,
         intermediate_key,
     })
@@ -229,13 +293,13 @@ struct Template<'a> {
     subject: Name,
     issuer: Name,
     validity: Validity,
-    subject_key: &'a SigningKey,
+    subject_key: &'a PublicKey,
     extensions: Vec<Extension>,
 }
 
 fn sign(
     t: Template<'_>,
-    issuer_key: &SigningKey,
+    issuer_key: &dyn Signer,
     what: &'static str,
 ) -> Result<Certificate, PkiError> {
     let signature_alg = AlgorithmIdentifierOwned {
@@ -254,29 +318,23 @@ fn sign(
         issuer: t.issuer,
         validity: t.validity,
         subject: t.subject,
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(
-            t.subject_key.public_key().spki_der(),
-        )
-        .map_err(encode_err("subjectPublicKeyInfo"))?,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(t.subject_key.spki_der())
+            .map_err(encode_err("subjectPublicKeyInfo"))?,
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(t.extensions),
     };
     let tbs_der = tbs.to_der().map_err(encode_err("TBSCertificate"))?;
-    let signature = issuer_key.sign(&tbs_der).map_err(|e| PkiError::Sign {
-        what,
-        reason: e.to_string(),
-    })?;
+    let signature = issuer_key
+        .sign(&tbs_der)
+        .map_err(|source| PkiError::Sign { what, source })?;
     let cert = x509_cert::Certificate {
         tbs_certificate: tbs,
         signature_algorithm: signature_alg,
         signature: BitString::from_bytes(&signature).map_err(encode_err("signature"))?,
     };
     let der = cert.to_der().map_err(encode_err("certificate"))?;
-    Certificate::from_der(&der).map_err(|e| PkiError::Encode {
-        what: "certificate",
-        reason: e.to_string(),
-    })
+    Certificate::from_der(&der).map_err(|source| PkiError::Parse { what, source })
 }
 
 fn validity(now: u64) -> Result<Validity, PkiError> {
@@ -301,18 +359,18 @@ fn ext<E: AssociatedOid + Encode>(value: &E, critical: bool) -> Result<Extension
 
 /// Key identifier: the leftmost 160 bits of the SHA-256 of the
 /// subjectPublicKey bits (RFC 7093 §2 method 1).
-fn key_id(key: &SigningKey) -> Result<OctetString, PkiError> {
-    let spki = SubjectPublicKeyInfoOwned::from_der(key.public_key().spki_der())
+fn key_id(key: &PublicKey) -> Result<OctetString, PkiError> {
+    let spki = SubjectPublicKeyInfoOwned::from_der(key.spki_der())
         .map_err(encode_err("subjectPublicKeyInfo"))?;
     let digest = keyless_crypto::sha256(spki.subject_public_key.raw_bytes());
     OctetString::new(&digest[..20]).map_err(encode_err("key identifier"))
 }
 
-fn ski(key: &SigningKey) -> Result<SubjectKeyIdentifier, PkiError> {
+fn ski(key: &PublicKey) -> Result<SubjectKeyIdentifier, PkiError> {
     Ok(SubjectKeyIdentifier(key_id(key)?))
 }
 
-fn aki(issuer_key: &SigningKey) -> Result<AuthorityKeyIdentifier, PkiError> {
+fn aki(issuer_key: &PublicKey) -> Result<AuthorityKeyIdentifier, PkiError> {
     Ok(AuthorityKeyIdentifier {
         key_identifier: Some(key_id(issuer_key)?),
         authority_cert_issuer: None,
@@ -338,8 +396,8 @@ mod tests {
     fn generated_chain_validates_for_time_stamping() {
         for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
             let now = 1_750_000_000;
-            let g = generate(alg, "test", now).unwrap();
-            let chain = &g.leaf.chain;
+            let g = generate(alg, "test", now, None).unwrap();
+            let chain = &g.chain;
             let at = now as i64;
             verify_chain(&chain[0], &[], chain, at, Purpose::TimeStamping).unwrap();
             assert!(!chain[0].is_ca());
@@ -353,7 +411,7 @@ mod tests {
     #[test]
     fn ed25519_is_refused() {
         assert!(matches!(
-            generate(KeyAlgorithm::Ed25519, "t", 1_750_000_000),
+            generate(KeyAlgorithm::Ed25519, "t", 1_750_000_000, None),
             Err(PkiError::UnsupportedAlgorithm(_))
         ));
     }

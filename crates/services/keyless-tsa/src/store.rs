@@ -117,7 +117,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = temp_dir("perms");
         let first =
-            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
+            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None)
+                .unwrap();
         for name in ["root.key", "intermediate.key", "signing.key"] {
             assert_eq!(
                 fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777,
@@ -126,12 +127,13 @@ mod tests {
             );
         }
         let again =
-            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
+            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None)
+                .unwrap();
         assert_eq!(again.leaf_key.public_key(), first.leaf_key.public_key());
 
         let key = dir.join("signing.key");
         fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
-        let e = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now())
+        let e = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None)
             .err()
             .expect("refused")
             .to_string();
@@ -142,7 +144,7 @@ mod tests {
             "{e}"
         );
         fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
-        crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now()).unwrap();
+        crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None).unwrap();
         let _ = fs::remove_dir_all(&dir);
     }
 

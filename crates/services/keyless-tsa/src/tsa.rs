@@ -4,6 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use keyless_keys::Key;
 use keyless_tsp::issue::{rejection, FailureInfo, RequestError, TimestampRequest, TokenBuilder};
 use keyless_x509::Certificate;
 
@@ -26,7 +27,8 @@ pub struct Reply {
 /// A running timestamp authority.
 #[derive(Debug)]
 pub struct Tsa {
-    builder: TokenBuilder,
+    /// Signs through the key store's [`Key`]: a key file or a PKCS#11 token.
+    builder: TokenBuilder<Key>,
     /// Leaf, intermediate, root.
     chain: Vec<Certificate>,
     chain_pem: String,
@@ -44,13 +46,13 @@ fn now() -> Option<u64> {
 impl Tsa {
     /// Load the chain from `config.data_dir`, generating it on first start.
     pub fn open(config: &TsaConfig) -> Result<Self, TsaError> {
-        let now =
-            now().ok_or_else(|| TsaError::Serve(std::io::Error::other("clock before 1970")))?;
+        let now = now().ok_or(TsaError::Clock)?;
         let pki = pki::load_or_generate(
             &config.data_dir,
             config.algorithm,
             &config.organization,
             now,
+            config.pkcs11.as_ref(),
         )?;
         let chain_pem = pki
             .chain

@@ -62,7 +62,7 @@ pub enum Service {
         #[arg(long, value_name = "MS", default_value_t = keyless_log::DEFAULT_BATCH_LINGER.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=1_000))]
         batch_linger_ms: u64,
         /// Largest request body accepted, in bytes (larger requests get 413).
-        #[arg(long, value_name = "BYTES", default_value_t = keyless_log::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
+        #[arg(long, value_name = "BYTES", default_value_t = keyless_rekor::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
         max_body: u64,
     },
     /// The certificate authority alone (Fulcio v2 API).
@@ -82,29 +82,11 @@ pub enum Service {
         /// (stored as encrypted PKCS#8 when set).
         #[arg(long, value_name = "NAME")]
         key_password_env: Option<String>,
-        /// PKCS#11 module (shared library) of the token holding the issuing
-        /// (intermediate) key, e.g. /usr/lib/softhsm/libsofthsm2.so. The key
-        /// then never leaves the token; --data-dir keeps the root key and
-        /// the certificates. On first start the root issues the
-        /// intermediate certificate for the token key.
-        #[arg(long, value_name = "PATH", requires_all = ["pkcs11_token_label", "pkcs11_key_label"])]
-        pkcs11_module: Option<PathBuf>,
-        /// Label of the PKCS#11 token (as given when it was initialized).
-        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
-        pkcs11_token_label: Option<String>,
-        /// Label (CKA_LABEL) of the issuing key pair on the token.
-        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
-        pkcs11_key_label: Option<String>,
-        /// Environment variable holding the token's user PIN. The PIN is
-        /// never taken as a flag value and never logged.
-        #[arg(long, value_name = "VAR", default_value = keyless_ca::pkcs11::DEFAULT_PIN_ENV)]
-        pkcs11_pin_env: String,
-        /// Generate the key pair on the token (persistent, sensitive,
-        /// non-extractable; curve from --intermediate-key-algorithm) when no
-        /// key carries --pkcs11-key-label. Without it a missing key is an
-        /// error, so that a mistyped label does not mint a new CA key.
-        #[arg(long, requires = "pkcs11_module")]
-        pkcs11_generate_key: bool,
+        /// The issuing (intermediate) key on a PKCS#11 token. --data-dir
+        /// then keeps the root key and the certificates; on first start the
+        /// root issues the intermediate certificate for the token key.
+        #[command(flatten)]
+        pkcs11: Pkcs11Args,
     },
     /// The development OIDC issuer alone.
     Oidc {
@@ -119,7 +101,58 @@ pub enum Service {
         data_dir: PathBuf,
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5557")]
         listen: SocketAddr,
+        /// The time-stamping (signing) key on a PKCS#11 token. --data-dir
+        /// then keeps the root and intermediate keys and the certificates;
+        /// on first start the intermediate issues the signing certificate
+        /// for the token key (a P-256 key if --pkcs11-generate-key makes it).
+        #[command(flatten)]
+        pkcs11: Pkcs11Args,
     },
+}
+
+/// A service's signing key on a PKCS#11 token: the same options, with the
+/// same meaning, for the CA (its issuing key) and the TSA (its signing key).
+#[derive(Debug, clap::Args)]
+pub struct Pkcs11Args {
+    /// PKCS#11 module (shared library) of the token holding the signing
+    /// key, e.g. /usr/lib/softhsm/libsofthsm2.so. The key then never
+    /// leaves the token.
+    #[arg(long, value_name = "PATH", requires_all = ["pkcs11_token_label", "pkcs11_key_label"])]
+    pkcs11_module: Option<PathBuf>,
+    /// Label of the PKCS#11 token (as given when it was initialized).
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pkcs11_token_label: Option<String>,
+    /// Label (CKA_LABEL) of the signing key pair on the token.
+    #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+    pkcs11_key_label: Option<String>,
+    /// Environment variable holding the token's user PIN. The PIN is
+    /// never taken as a flag value and never logged.
+    #[arg(long, value_name = "VAR", default_value = keyless_ca::pkcs11::DEFAULT_PIN_ENV)]
+    pkcs11_pin_env: String,
+    /// Generate the key pair on the token (persistent, sensitive,
+    /// non-extractable; for the CA on the curve of
+    /// --intermediate-key-algorithm) when no key carries
+    /// --pkcs11-key-label. Without it a missing key is an error, so that a
+    /// mistyped label does not mint a new key.
+    #[arg(long, requires = "pkcs11_module")]
+    pkcs11_generate_key: bool,
+}
+
+impl Pkcs11Args {
+    /// The token configuration, if --pkcs11-module was given.
+    fn config(&self) -> Result<Option<keyless_ca::Pkcs11Config>> {
+        let Some(module) = &self.pkcs11_module else {
+            return Ok(None);
+        };
+        // clap enforces both labels with --pkcs11-module.
+        let (Some(token), Some(key)) = (&self.pkcs11_token_label, &self.pkcs11_key_label) else {
+            bail!("--pkcs11-module needs --pkcs11-token-label and --pkcs11-key-label");
+        };
+        let mut pkcs11 = keyless_ca::Pkcs11Config::new(module, token.clone(), key.clone());
+        pkcs11.pin_env = self.pkcs11_pin_env.clone();
+        pkcs11.generate_key = self.pkcs11_generate_key;
+        Ok(Some(pkcs11))
+    }
 }
 
 impl Server {
@@ -186,11 +219,12 @@ impl Service {
                 config.batch_size = *batch_size as usize;
                 config.batch_interval = std::time::Duration::from_millis(*batch_interval_ms);
                 config.batch_linger = std::time::Duration::from_millis(*batch_linger_ms);
-                config.max_body = usize::try_from(*max_body).context("--max-body")?;
                 if let Some(url) = postgres {
                     config = config.with_postgres(url.clone());
                 }
-                keyless_log::serve(config, listener).await?;
+                let mut config = keyless_rekor::RekorConfig::new(config);
+                config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
+                keyless_rekor::serve(config, listener).await?;
             }
             Self::Ca {
                 data_dir,
@@ -198,11 +232,7 @@ impl Service {
                 issuers,
                 intermediate_key_algorithm,
                 key_password_env,
-                pkcs11_module,
-                pkcs11_token_label,
-                pkcs11_key_label,
-                pkcs11_pin_env,
-                pkcs11_generate_key,
+                pkcs11,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let mut config = keyless_ca::CaConfig::new(
@@ -214,17 +244,7 @@ impl Service {
                     _ => keyless_ca::KeyAlgorithm::EcdsaP384,
                 };
                 config.keys.password_env = key_password_env.clone();
-                if let Some(module) = pkcs11_module {
-                    // clap enforces both labels with --pkcs11-module.
-                    let (Some(token), Some(key)) = (pkcs11_token_label, pkcs11_key_label) else {
-                        bail!("--pkcs11-module needs --pkcs11-token-label and --pkcs11-key-label");
-                    };
-                    let mut pkcs11 =
-                        keyless_ca::Pkcs11Config::new(module, token.clone(), key.clone());
-                    pkcs11.pin_env = pkcs11_pin_env.clone();
-                    pkcs11.generate_key = *pkcs11_generate_key;
-                    config.keys.pkcs11 = Some(pkcs11);
-                }
+                config.keys.pkcs11 = pkcs11.config()?;
                 keyless_ca::serve(config, listener).await?;
             }
             Self::Oidc { data_dir, listen } => {
@@ -232,9 +252,15 @@ impl Service {
                 keyless_oidc_dev::serve(keyless_oidc_dev::OidcDevConfig::new(data_dir), listener)
                     .await?;
             }
-            Self::Tsa { data_dir, listen } => {
+            Self::Tsa {
+                data_dir,
+                listen,
+                pkcs11,
+            } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                keyless_tsa::serve(keyless_tsa::TsaConfig::new(data_dir), listener).await?;
+                let mut config = keyless_tsa::TsaConfig::new(data_dir);
+                config.pkcs11 = pkcs11.config()?;
+                keyless_tsa::serve(config, listener).await?;
             }
         }
         Ok(())

@@ -29,7 +29,7 @@ use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_
 use const_oid::ObjectIdentifier;
 use der::asn1::{BitString, GeneralizedTime, OctetString, SetOfVec, Utf8StringRef};
 use der::{Any, Decode, Encode, Sequence};
-use keyless_crypto::{HashAlgorithm, SignatureAlgorithm, SigningKey};
+use keyless_crypto::{HashAlgorithm, SignatureAlgorithm, Signer, SigningKey};
 use keyless_x509::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::pkix::name::GeneralName;
@@ -43,10 +43,12 @@ use super::ess::signing_certificate_v2;
 use super::request::{hash_oid, TimestampRequest};
 use crate::token::ID_CT_TST_INFO;
 
-/// Signs time-stamp tokens with one key and certificate.
+/// Signs time-stamp tokens with one key and certificate. The key is any
+/// [`Signer`] (a software key by default; the TSA passes the key store's
+/// key, which may live on a PKCS#11 token).
 #[derive(Debug)]
-pub struct TokenBuilder {
-    key: SigningKey,
+pub struct TokenBuilder<K = SigningKey> {
+    key: K,
     /// Hash for the SignerInfo digest: the one the key's curve signs with.
     digest: HashAlgorithm,
     #[cfg_attr(not(test), allow(dead_code))] // kept for the reference encoding
@@ -135,17 +137,13 @@ fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
     }
 }
 
-impl TokenBuilder {
+impl<K: Signer> TokenBuilder<K> {
     /// A builder signing under `policy` with `key`, whose certificate is
     /// `signer`. The certificate must match the key, carry a critical
     /// id-kp-timeStamping EKU and not be a CA: a token from any other
     /// certificate would be rejected by every verifier, so refusing to start
     /// beats issuing useless tokens.
-    pub fn new(
-        key: SigningKey,
-        signer: &Certificate,
-        policy: ObjectIdentifier,
-    ) -> Result<Self, IssueError> {
+    pub fn new(key: K, signer: &Certificate, policy: ObjectIdentifier) -> Result<Self, IssueError> {
         let subject = signer.describe();
         let spki = signer.spki_der().map_err(|e| IssueError::Certificate {
             subject: subject.clone(),
