@@ -2,10 +2,10 @@
 //! (no process environment) and pointed at a loopback stand-in that mints
 //! with the development issuer.
 
-mod common;
+mod support;
 
-use common::{StandIn, ACCESS_TOKEN, GHA_BEARER, SERVICE_ACCOUNT};
 use keyless_oidc::{AmbientProvider, OidcError, SIGSTORE_AUDIENCE};
+use support::{StandIn, ACCESS_TOKEN, GHA_BEARER, SERVICE_ACCOUNT};
 
 fn host(base: &str) -> String {
     base.strip_prefix("http://").unwrap().to_string()
@@ -13,7 +13,7 @@ fn host(base: &str) -> String {
 
 #[tokio::test]
 async fn github_actions_requests_with_bearer_and_audience() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (stand, base) = StandIn::start(issuer.clone()).await;
     // The real URL already carries a query (api-version); it must survive.
     let p = AmbientProvider::GitHubActions {
@@ -64,7 +64,7 @@ async fn github_actions_requests_with_bearer_and_audience() {
 
 #[tokio::test]
 async fn gce_metadata_identity_with_metadata_flavor() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (stand, base) = StandIn::start(issuer.clone()).await;
     let p = AmbientProvider::GceMetadata {
         metadata_host: host(&base),
@@ -96,7 +96,7 @@ async fn gce_metadata_identity_with_metadata_flavor() {
 
 #[tokio::test]
 async fn gce_metadata_errors() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (_stand, base) = StandIn::start(issuer).await;
     // Nothing listens here: an HTTP error, not a hang or panic.
     let closed = {
@@ -129,7 +129,7 @@ async fn gce_metadata_errors() {
 
 #[tokio::test]
 async fn google_impersonation_access_token_then_generate_id_token() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (stand, base) = StandIn::start(issuer.clone()).await;
     let p = AmbientProvider::GoogleImpersonation {
         service_account: SERVICE_ACCOUNT.into(),
@@ -189,8 +189,8 @@ async fn google_impersonation_access_token_then_generate_id_token() {
 #[cfg(unix)]
 mod spiffe {
     use super::*;
-    use common::spiffe::{WorkloadApi, SPIFFE_ID};
     use keyless_oidc::SpiffeError;
+    use support::spiffe::{WorkloadApi, SPIFFE_ID};
 
     fn provider(endpoint: impl Into<String>) -> AmbientProvider {
         AmbientProvider::Spiffe {
@@ -200,7 +200,7 @@ mod spiffe {
 
     #[tokio::test]
     async fn fetches_a_jwt_svid_for_the_audience() {
-        let issuer = common::start_issuer(5).await;
+        let issuer = support::start_issuer(5).await;
         let api = WorkloadApi::start(issuer.clone()).await;
         let socket = api.socket.display().to_string();
 
@@ -242,7 +242,7 @@ mod spiffe {
     async fn stand_in_refuses_calls_without_the_security_header() {
         // The stand-in must hold the client to the header, as SPIRE does;
         // a raw tonic client without it gets InvalidArgument.
-        let issuer = common::start_issuer(5).await;
+        let issuer = support::start_issuer(5).await;
         let api = WorkloadApi::start(issuer).await;
         let socket = api.socket.clone();
         let channel = tonic::transport::Endpoint::from_static("http://localhost")
@@ -258,12 +258,12 @@ mod spiffe {
             .unwrap();
         let mut grpc = tonic::client::Grpc::new(channel);
         grpc.ready().await.unwrap();
-        let req = tonic::Request::new(common::spiffe::JwtSvidRequest {
+        let req = tonic::Request::new(support::spiffe::JwtSvidRequest {
             audience: vec!["sigstore".into()],
             spiffe_id: String::new(),
         });
         let status = grpc
-            .unary::<_, common::spiffe::JwtSvidResponse, _>(
+            .unary::<_, support::spiffe::JwtSvidResponse, _>(
                 req,
                 http::uri::PathAndQuery::from_static("/SpiffeWorkloadAPI/FetchJWTSVID"),
                 tonic_prost::ProstCodec::default(),
@@ -277,7 +277,7 @@ mod spiffe {
 
     #[tokio::test]
     async fn agent_errors_name_the_socket() {
-        let issuer = common::start_issuer(5).await;
+        let issuer = support::start_issuer(5).await;
         let api = WorkloadApi::start(issuer).await;
         let socket = api.socket.display().to_string();
 
@@ -298,7 +298,7 @@ mod spiffe {
         );
 
         // No agent: nothing at the path.
-        let missing = common::temp_dir("spiffe-none").join("agent.sock");
+        let missing = support::temp_dir("spiffe-none").join("agent.sock");
         let missing = missing.display().to_string();
         let e = provider(format!("unix://{missing}"))
             .fetch(SIGSTORE_AUDIENCE)
@@ -311,7 +311,7 @@ mod spiffe {
         assert!(e.to_string().contains(&missing), "{e}");
 
         // A stale socket file whose agent is gone: connection refused.
-        let stale = common::temp_dir("spiffe-stale").join("agent.sock");
+        let stale = support::temp_dir("spiffe-stale").join("agent.sock");
         drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
         let e = provider(stale.display().to_string())
             .fetch(SIGSTORE_AUDIENCE)
@@ -338,7 +338,7 @@ mod spiffe {
     async fn a_silent_agent_times_out() {
         // Something listens but never answers: the fetch gives up after
         // its timeout instead of hanging the signer.
-        let dir = common::temp_dir("spiffe-silent");
+        let dir = support::temp_dir("spiffe-silent");
         let socket = dir.join("agent.sock");
         let _listener = tokio::net::UnixListener::bind(&socket).unwrap();
         let started = std::time::Instant::now();

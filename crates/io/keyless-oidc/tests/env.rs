@@ -4,16 +4,16 @@
 //! before letting go, so the tests of this binary never see each other's
 //! environment.
 
-mod common;
+mod support;
 
 use std::ffi::OsString;
 use std::path::Path;
 
-use common::{StandIn, GHA_BEARER};
 use keyless_oidc::{
     detect_ambient, get_token, AmbientProvider, InteractiveOptions, OidcError, TokenOptions,
     TokenSource, SIGSTORE_AUDIENCE,
 };
+use support::{StandIn, GHA_BEARER};
 
 static ENV: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -172,9 +172,9 @@ fn path_with(dir: &Path) -> OsString {
 #[cfg(unix)]
 #[tokio::test]
 async fn buildkite_and_circleci_run_their_agents() {
-    let issuer = common::start_issuer(5).await;
-    let dir = common::temp_dir("agents");
-    let token = common::mint(&issuer, "buildkite", SIGSTORE_AUDIENCE);
+    let issuer = support::start_issuer(5).await;
+    let dir = support::temp_dir("agents");
+    let token = support::mint(&issuer, "buildkite", SIGSTORE_AUDIENCE);
     std::fs::write(dir.join("token"), format!("{token}\n")).unwrap();
     let (args, tok) = (dir.join("args"), dir.join("token"));
     let record = format!(
@@ -239,7 +239,7 @@ async fn buildkite_and_circleci_run_their_agents() {
     ));
 
     // No agent on PATH at all.
-    let empty = common::temp_dir("empty-path");
+    let empty = support::temp_dir("empty-path");
     env.set("PATH", &empty);
     let e = AmbientProvider::Buildkite
         .fetch(SIGSTORE_AUDIENCE)
@@ -254,7 +254,7 @@ async fn buildkite_and_circleci_run_their_agents() {
 
 #[tokio::test]
 async fn get_token_prefers_flag_then_environment_then_ambient() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (_stand, base) = StandIn::start(issuer.clone()).await;
     let flag = issuer
         .mint(&keyless_oidc_dev::MintOptions {
@@ -268,7 +268,7 @@ async fn get_token_prefers_flag_then_environment_then_ambient() {
             ..Default::default()
         })
         .unwrap();
-    let file = common::temp_dir("flag").join("token");
+    let file = support::temp_dir("flag").join("token");
     std::fs::write(&file, format!("{flag}\n")).unwrap();
 
     let _lock = ENV.lock().await;
@@ -335,8 +335,8 @@ async fn get_token_prefers_flag_then_environment_then_ambient() {
 #[cfg(unix)]
 #[tokio::test]
 async fn get_token_uses_spiffe_after_sigstore_id_token() {
-    let issuer = common::start_issuer(5).await;
-    let api = common::spiffe::WorkloadApi::start(issuer.clone()).await;
+    let issuer = support::start_issuer(5).await;
+    let api = support::spiffe::WorkloadApi::start(issuer.clone()).await;
     let from_env = issuer
         .mint(&keyless_oidc_dev::MintOptions {
             subject: Some("env@keyless.test".into()),
@@ -362,12 +362,12 @@ async fn get_token_uses_spiffe_after_sigstore_id_token() {
     let (t, s) = get_token(&TokenOptions::default()).await.unwrap();
     assert_eq!(s, TokenSource::Ambient("spiffe".into()));
     assert_eq!(t.raw(), api.issued()[0]);
-    assert_eq!(t.identity(), common::spiffe::SPIFFE_ID);
+    assert_eq!(t.identity(), support::spiffe::SPIFFE_ID);
     assert_eq!(api.seen()[0].audience, vec![SIGSTORE_AUDIENCE]);
 
     // A configured but absent agent is an error, not a silent fall-through
     // to an interactive sign-in as someone else.
-    let gone = common::temp_dir("spiffe-gone").join("agent.sock");
+    let gone = support::temp_dir("spiffe-gone").join("agent.sock");
     env.set("SPIFFE_ENDPOINT_SOCKET", &gone);
     let e = get_token(&TokenOptions::default()).await.unwrap_err();
     assert!(
@@ -385,7 +385,7 @@ async fn get_token_uses_spiffe_after_sigstore_id_token() {
 
 #[tokio::test]
 async fn get_token_without_sources() {
-    let issuer = common::start_issuer(1).await;
+    let issuer = support::start_issuer(1).await;
     let _lock = ENV.lock().await;
     let env = EnvGuard::clean();
     // Nothing configured, nothing interactive.

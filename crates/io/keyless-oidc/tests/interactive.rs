@@ -1,7 +1,7 @@
 //! The browser (authorization code + PKCE, loopback redirect) and device
 //! flows against the development issuer, with the test playing the person.
 
-mod common;
+mod support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -63,7 +63,7 @@ fn options(issuer: &str, open: Opener) -> InteractiveOptions {
 
 #[tokio::test]
 async fn browser_flow_returns_the_dev_identity() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (open, page) = browser();
     let t = browser_flow(&options(&issuer.base_url, open))
         .await
@@ -85,7 +85,7 @@ async fn browser_flow_returns_the_dev_identity() {
 
 #[tokio::test]
 async fn browser_flow_with_ci_issuer_path_and_custom_client() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let (open, _page) = browser();
     let mut o = options(&format!("{}/github", issuer.base_url), open);
     o.client_id = "keyless-test".into();
@@ -101,7 +101,7 @@ async fn browser_flow_with_ci_issuer_path_and_custom_client() {
 
 #[tokio::test]
 async fn browser_flow_sends_pkce_state_nonce_and_loopback_redirect() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let seen = Arc::new(Mutex::new(None));
     let seen2 = seen.clone();
     let open: Opener = Arc::new(move |url: String| {
@@ -133,7 +133,7 @@ async fn browser_flow_sends_pkce_state_nonce_and_loopback_redirect() {
 
 #[tokio::test]
 async fn browser_flow_rejects_a_state_mismatch() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     // Follow the issuer's redirect by hand, with a forged state.
     let open: Opener = Arc::new(move |url: String| {
         tokio::spawn(async move {
@@ -172,7 +172,7 @@ async fn browser_flow_rejects_a_state_mismatch() {
 
 #[tokio::test]
 async fn browser_flow_rejects_a_redirect_without_state() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let open = scripted(|u| {
         let q = query(&u);
         format!("{}?code=abc", q["redirect_uri"])
@@ -188,7 +188,7 @@ async fn browser_flow_rejects_a_redirect_without_state() {
 
 #[tokio::test]
 async fn browser_flow_reports_an_error_redirect() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let open = scripted(|u| {
         let q = query(&u);
         let mut cb = url::Url::parse(&q["redirect_uri"]).unwrap();
@@ -209,7 +209,7 @@ async fn browser_flow_reports_an_error_redirect() {
 
 #[tokio::test]
 async fn browser_flow_rejects_a_code_the_issuer_does_not_know() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let open = scripted(|u| {
         let q = query(&u);
         let mut cb = url::Url::parse(&q["redirect_uri"]).unwrap();
@@ -273,14 +273,14 @@ async fn nonce_issuer(dev: Arc<DevIssuer>, nonce: Option<&'static str>) -> Strin
             nonce,
             base: base.clone(),
         });
-    let url = common::serve(app).await;
+    let url = support::serve(app).await;
     *base.lock().unwrap() = url.clone();
     url
 }
 
 #[tokio::test]
 async fn browser_flow_checks_the_nonce() {
-    let dev = common::start_issuer(5).await;
+    let dev = support::start_issuer(5).await;
     for nonce in [Some("someone-elses-login"), None] {
         let base = nonce_issuer(dev.clone(), nonce).await;
         let (open, _) = browser();
@@ -294,7 +294,7 @@ async fn browser_flow_checks_the_nonce() {
 
 #[tokio::test]
 async fn discovery_checks_the_issuer() {
-    let issuer = common::start_issuer(5).await;
+    let issuer = support::start_issuer(5).await;
     let d = discover(&format!("{}/", issuer.base_url)).await.unwrap();
     assert_eq!(d.issuer, issuer.base_url);
     assert_eq!(
@@ -306,13 +306,13 @@ async fn discovery_checks_the_issuer() {
         "/.well-known/openid-configuration",
         get(|| async { Json(json!({"issuer": "https://evil.test", "authorization_endpoint": "x", "token_endpoint": "y"})) }),
     );
-    let base = common::serve(app).await;
+    let base = support::serve(app).await;
     assert!(matches!(
         discover(&base).await,
         Err(OidcError::Discovery { .. })
     ));
     // No discovery document at all.
-    let base = common::serve(Router::new()).await;
+    let base = support::serve(Router::new()).await;
     assert!(matches!(
         discover(&base).await,
         Err(OidcError::Discovery { .. })
@@ -352,7 +352,7 @@ fn device_person(action: &'static str) -> Opener {
 
 #[tokio::test]
 async fn device_flow_approved_at_the_verification_page() {
-    let issuer = common::start_issuer(1).await;
+    let issuer = support::start_issuer(1).await;
     let t = device_flow(&options(&issuer.base_url, device_person("approve")))
         .await
         .unwrap();
@@ -372,7 +372,7 @@ async fn device_flow_approved_at_the_verification_page() {
 
 #[tokio::test]
 async fn device_flow_denied() {
-    let issuer = common::start_issuer(1).await;
+    let issuer = support::start_issuer(1).await;
     let e = device_flow(&options(&issuer.base_url, device_person("deny")))
         .await
         .unwrap_err();
@@ -425,7 +425,7 @@ async fn device_issuer(
             answer,
             expires_in,
         });
-    let url = common::serve(app).await;
+    let url = support::serve(app).await;
     *base.lock().unwrap() = url.clone();
     (url, polls)
 }
@@ -473,7 +473,7 @@ async fn device_flow_slows_down_when_told() {
 
 #[tokio::test]
 async fn device_flow_needs_a_device_endpoint() {
-    let dev = common::start_issuer(1).await;
+    let dev = support::start_issuer(1).await;
     let base = nonce_issuer(dev, None).await; // its discovery has no device endpoint
     let e = device_flow(&InteractiveOptions::new(&base))
         .await

@@ -235,10 +235,7 @@ impl CtLog {
         data.extend_from_slice(&ts.to_be_bytes());
         data.extend_from_slice(&size.to_be_bytes());
         data.extend_from_slice(&root);
-        let sig = self
-            .key
-            .sign(&data)
-            .map_err(CtError::Sign)?;
+        let sig = self.key.sign(&data).map_err(CtError::Sign)?;
         let mut ds = vec![4, 3];
         ds.extend_from_slice(&u16_len(sig.len())?);
         ds.extend_from_slice(&sig);
@@ -282,11 +279,8 @@ impl CtLog {
             .collect::<Result<Vec<_>, _>>()?;
         self.check_chain(&certs)?;
         let issuer = certs.into_iter().next().ok_or(CtError::EmptyChain)?;
-        let issuer_key_hash = keyless_crypto::sha256(
-            &issuer
-                .spki_der()
-                .map_err(CtError::Malformed)?,
-        );
+        let issuer_key_hash =
+            keyless_crypto::sha256(&issuer.spki_der().map_err(CtError::Malformed)?);
         let verified = Arc::new(VerifiedTail {
             issuer,
             issuer_key_hash,
@@ -312,8 +306,7 @@ impl CtLog {
             [_] => return Err(CtError::NoIssuer),
             [p, rest @ ..] => (p, rest),
         };
-        let precert =
-            Certificate::from_der(precert_der).map_err(CtError::Malformed)?;
+        let precert = Certificate::from_der(precert_der).map_err(CtError::Malformed)?;
         match precert.extension(&oid::CT_PRECERT_POISON) {
             Some(e) if e.critical => {}
             _ => return Err(CtError::NotPrecert),
@@ -330,10 +323,7 @@ impl CtLog {
         // then the precert entry (keyless-x509 builds it for the verifier too).
         let signed =
             precert_signed_data(timestamp, &tail.issuer_key_hash, &tbs, &[]).map_err(sct_err)?;
-        let signature = self
-            .key
-            .sign(&signed)
-            .map_err(CtError::Sign)?;
+        let signature = self.key.sign(&signed).map_err(CtError::Sign)?;
         // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
         // entry — the same bytes as `signed`.
         let hash = keyless_tlog::leaf_hash(&signed);

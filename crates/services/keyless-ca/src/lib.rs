@@ -60,7 +60,8 @@ pub use api::router;
 pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
 pub use error::{
-    CaError, CtError, IdentityError, IssueError, PopError, RequestError, SetupError, TokenError,
+    error_chain, CaError, ConfigError, CtError, FetchError, IdentityError, IssueError, PopError,
+    RequestError, SetupError, TokenError,
 };
 pub use keyless_crypto::KeyAlgorithm;
 pub use pkcs11::{Pkcs11Config, Pkcs11Error};

@@ -201,8 +201,8 @@ impl CaMaterial {
                 t,
                 t + ROOT_YEARS * YEAR,
             )?;
-            let root = Certificate::from_der(&root_der)
-                .map_err(|source| SetupError::ChainCheck {
+            let root =
+                Certificate::from_der(&root_der).map_err(|source| SetupError::ChainCheck {
                     what: "root",
                     source,
                 })?;
@@ -307,13 +307,13 @@ impl CaMaterial {
                 "root and intermediate must have basicConstraints CA:TRUE".into(),
             ));
         }
-        let eku = self
-            .intermediate
-            .extended_key_usage()
-            .map_err(|source| SetupError::ChainCheck {
-                what: "intermediate",
-                source,
-            })?;
+        let eku =
+            self.intermediate
+                .extended_key_usage()
+                .map_err(|source| SetupError::ChainCheck {
+                    what: "intermediate",
+                    source,
+                })?;
         if !eku.is_some_and(|(_, e)| e.0.contains(&const_oid::db::rfc5280::ID_KP_CODE_SIGNING)) {
             return Err(fail("intermediate lacks the codeSigning EKU".into()));
         }

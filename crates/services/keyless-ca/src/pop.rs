@@ -48,8 +48,7 @@ pub fn check_key(key: &PublicKey) -> Result<(), PopError> {
                 .subject_public_key
                 .as_bytes()
                 .ok_or(PopError::RsaBitString)?;
-            let rsa =
-                RsaPublicKey::from_der(bits).map_err(PopError::MalformedKeyDer)?;
+            let rsa = RsaPublicKey::from_der(bits).map_err(PopError::MalformedKeyDer)?;
             let m = rsa.modulus.as_bytes();
             let lead = m.first().copied().unwrap_or(0);
             let size = (m.len() * 8).saturating_sub(lead.leading_zeros() as usize);
@@ -166,8 +165,7 @@ pub fn verify_csr(bytes: &[u8]) -> Result<PublicKey, PopError> {
     let req = CertReq::from_der(&der).map_err(PopError::MalformedCsr)?;
     // The signature is over the CertificationRequestInfo bytes as received.
     let info = info_bytes(&der).map_err(PopError::MalformedCsr)?;
-    let spki = der::Encode::to_der(&req.info.public_key)
-        .map_err(PopError::MalformedCsr)?;
+    let spki = der::Encode::to_der(&req.info.public_key).map_err(PopError::MalformedCsr)?;
     let key = PublicKey::from_spki_der(&spki).map_err(|e| match e {
         keyless_crypto::CryptoError::UnsupportedKey(k) => PopError::UnsupportedKey(k),
         other => PopError::MalformedKey(other),

@@ -246,10 +246,7 @@ mod tests {
             t.render(&claims),
             Err(MissingClaim("job_workflow_ref".to_string()))
         );
-        assert_eq!(
-            Template::parse("{{ .a "),
-            Err(TemplateError::Unterminated)
-        );
+        assert_eq!(Template::parse("{{ .a "), Err(TemplateError::Unterminated));
         assert_eq!(
             Template::parse("{{ if eq .a \"b\" }}x"),
             Err(TemplateError::IfWithoutEnd)

@@ -1,17 +1,17 @@
 //! The bad-input table: every malformed or hostile request is refused
 //! with its own error, and no certificate is issued (the CT log stays empty).
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 
 use base64::Engine;
-use common::*;
 use keyless_ca::ct::{CtSubmitter, SignedCertificateTimestamp};
 use keyless_ca::{CaError, CtError};
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_oidc_dev::{DevIssuer, MintOptions, OidcDevConfig};
 use serde_json::{json, Map, Value};
+use support::*;
 
 fn b64url(v: &Value) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())

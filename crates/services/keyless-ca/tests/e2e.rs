@@ -1,29 +1,21 @@
 //! End to end, in process: dev OIDC issuer → CA over HTTP → certificate,
 //! checked with keyless-x509 and keyless-verify's trust material.
 
-mod common;
+mod support;
 
-use common::*;
 use const_oid::db::rfc5280 as ids;
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_oidc_dev::MintOptions;
 use keyless_x509::oid;
 use serde_json::Value;
+use support::*;
 
 #[tokio::test]
 async fn email_identity_public_key_request() {
     let stack = start().await;
-    let token = stack
-        .oidc
-        .mint(&MintOptions {
-            subject: Some("alice@keyless.test".into()),
-            ..Default::default()
-        })
-        .unwrap();
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let issued =
-        parse_issued(post_v2(&stack, &v2_body(&token, &key, "alice@keyless.test"), None).await)
-            .await;
+    let alice = "alice@keyless.test";
+    let issued = issue_for(&stack, email(alice), &key, alice).await;
     let id = verify_like_a_client(&stack, &issued);
     assert_eq!(id.sans, vec!["alice@keyless.test".to_string()]);
     assert_eq!(id.issuer.as_deref(), Some(stack.oidc.base_url.as_str()));
@@ -54,17 +46,9 @@ async fn p256_intermediate_with_encrypted_key() {
         std::fs::read_to_string(stack.dir.join("ca").join(keyless_ca::pki::INTERMEDIATE_KEY))
             .unwrap();
     assert!(key_file.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-    let token = stack
-        .oidc
-        .mint(&MintOptions {
-            subject: Some("carol@keyless.test".into()),
-            ..Default::default()
-        })
-        .unwrap();
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let issued =
-        parse_issued(post_v2(&stack, &v2_body(&token, &key, "carol@keyless.test"), None).await)
-            .await;
+    let carol = "carol@keyless.test";
+    let issued = issue_for(&stack, email(carol), &key, carol).await;
     assert_eq!(
         issued.chain[0].public_key().unwrap().algorithm(),
         KeyAlgorithm::EcdsaP256
@@ -116,16 +100,9 @@ async fn v1_api_returns_pem_chain() {
 #[tokio::test]
 async fn github_workflow_identity_gets_ci_extensions() {
     let stack = start().await;
-    let token = stack
-        .oidc
-        .mint(&MintOptions {
-            identity: Some("github".into()),
-            ..Default::default()
-        })
-        .unwrap();
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let sub = "repo:keyless-dev/widgets:ref:refs/heads/main";
-    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, sub), None).await).await;
+    let issued = issue_for(&stack, identity("github"), &key, sub).await;
     let id = verify_like_a_client(&stack, &issued);
     let san =
         "https://github.com/keyless-dev/widgets/.github/workflows/release.yml@refs/heads/main";
@@ -156,26 +133,8 @@ async fn github_workflow_identity_gets_ci_extensions() {
 async fn gitlab_and_buildkite_identities() {
     let stack = start().await;
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let token = stack
-        .oidc
-        .mint(&MintOptions {
-            identity: Some("gitlab".into()),
-            ..Default::default()
-        })
-        .unwrap();
-    let issued = parse_issued(
-        post_v2(
-            &stack,
-            &v2_body(
-                &token,
-                &key,
-                "project_path:keyless-dev/widgets:ref_type:branch:ref:main",
-            ),
-            None,
-        )
-        .await,
-    )
-    .await;
+    let sub = "project_path:keyless-dev/widgets:ref_type:branch:ref:main";
+    let issued = issue_for(&stack, identity("gitlab"), &key, sub).await;
     let id = verify_like_a_client(&stack, &issued);
     assert_eq!(
         id.sans,
@@ -188,15 +147,8 @@ async fn gitlab_and_buildkite_identities() {
         Some("refs/heads/main")
     );
 
-    let token = stack
-        .oidc
-        .mint(&MintOptions {
-            identity: Some("buildkite".into()),
-            ..Default::default()
-        })
-        .unwrap();
     let sub = "organization:acme:pipeline:widgets:ref:refs/heads/main:commit:abc:step:build";
-    let issued = parse_issued(post_v2(&stack, &v2_body(&token, &key, sub), None).await).await;
+    let issued = issue_for(&stack, identity("buildkite"), &key, sub).await;
     let id = verify_like_a_client(&stack, &issued);
     assert_eq!(
         id.sans,

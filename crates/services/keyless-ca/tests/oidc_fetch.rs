@@ -4,17 +4,17 @@
 //! size-capped. The issuer here is a fake on 127.0.0.1 that counts the
 //! discovery requests it gets.
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::*;
 use keyless_ca::{CaConfig, CaState, IssuersSource};
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use serde_json::{json, Value};
+use support::*;
 
 /// How the fake issuer answers discovery.
 #[derive(Clone, Copy)]

@@ -8,25 +8,23 @@
 //! the module. If the module is missing, every test fails and says how to
 //! install it: a PKCS#11 test that silently passes tests nothing.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::*;
 use keyless_ca::pkcs11::{Pkcs11Config, SOFTHSM2_MODULE};
 use keyless_ca::pki::{INTERMEDIATE_CERT, INTERMEDIATE_KEY, ROOT_CERT, ROOT_KEY};
 use keyless_ca::{CaKey, CaMaterial, KeyOptions, SetupError};
 use keyless_crypto::{KeyAlgorithm, PublicKey, SigningKey};
-use keyless_oidc_dev::MintOptions;
+use keyless_testkit::softhsm::{softhsm2_util, SoftHsm};
+use support::*;
 
 /// The token the CA uses, and a second one only the wrong-PIN test logs
 /// in to (PKCS#11 login state is shared by all sessions of a process, so
 /// a token another test is logged in to would accept any PIN).
 const TOKEN: &str = "keyless-ca-test";
 const PIN_TOKEN: &str = "keyless-pin-test";
-const SO_PIN: &str = "so-pin-8642";
 const PIN: &str = "user-pin-4711";
 const WRONG_PIN: &str = "not-the-pin-0815";
 const PIN_VAR: &str = "KEYLESS_TEST_PKCS11_PIN";
@@ -37,20 +35,8 @@ const IMPORTED: &str = "ca-imported-p256";
 
 struct Hsm {
     imported: PublicKey,
-}
-
-fn softhsm2_util(args: &[&str]) {
-    let out = Command::new("softhsm2-util")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running softhsm2-util (from Debian's softhsm2; scripts/ci/install-softhsm.sh): {e}"));
-    assert!(
-        out.status.success(),
-        "softhsm2-util {:?} failed: {}\n{}",
-        args.first(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    /// Keeps the token directory for the life of the test binary.
+    _softhsm: SoftHsm,
 }
 
 /// Once per test binary: a private SoftHSM2 token directory with two
@@ -58,36 +44,23 @@ fn softhsm2_util(args: &[&str]) {
 fn hsm() -> &'static Hsm {
     static HSM: OnceLock<Hsm> = OnceLock::new();
     HSM.get_or_init(|| {
-        assert!(
-            Path::new(SOFTHSM2_MODULE).exists(),
-            "SoftHSM2 is not installed: {SOFTHSM2_MODULE} is missing. Run scripts/ci/install-softhsm.sh \
-             (scripts/test.sh and CI run it before cargo test); these tests do not skip themselves."
-        );
-        let dir = temp_dir("softhsm");
-        let tokens = dir.join("tokens");
-        std::fs::create_dir_all(&tokens).expect("token dir");
-        let conf = dir.join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!("directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n", tokens.display()),
-        )
-        .expect("softhsm2.conf");
-        // Set before anything in this process initialises the module.
-        std::env::set_var("SOFTHSM2_CONF", &conf);
+        let softhsm = SoftHsm::init(&[TOKEN, PIN_TOKEN], PIN);
         std::env::set_var(PIN_VAR, PIN);
         std::env::set_var(WRONG_PIN_VAR, WRONG_PIN);
         std::env::remove_var(UNSET_PIN_VAR);
-
-        for label in [TOKEN, PIN_TOKEN] {
-            softhsm2_util(&["--init-token", "--free", "--label", label, "--so-pin", SO_PIN, "--pin", PIN]);
-        }
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
-        let pem = dir.join("import.key.pem");
+        let pem = softhsm.path().join("import.key.pem");
         keyless_ca::pki::write_secret(&pem, key.to_pkcs8_pem().as_bytes()).expect("key file");
         let pem_path = pem.to_string_lossy().into_owned();
-        softhsm2_util(&["--import", &pem_path, "--token", TOKEN, "--label", IMPORTED, "--id", "a1b2", "--pin", PIN]);
+        softhsm2_util(&[
+            "--import", &pem_path, "--token", TOKEN, "--label", IMPORTED, "--id", "a1b2", "--pin",
+            PIN,
+        ]);
         std::fs::remove_file(&pem).expect("remove key file");
-        Hsm { imported: key.public_key().clone() }
+        Hsm {
+            imported: key.public_key().clone(),
+            _softhsm: softhsm,
+        }
     })
 }
 
@@ -121,15 +94,8 @@ fn token_key(material: &CaMaterial) -> &keyless_ca::pkcs11::Pkcs11Key {
 /// Issue a certificate through the Fulcio v2 API with a development OIDC
 /// token, and verify it as a client does, from the CA's trusted root.
 async fn issue_and_verify(stack: &Stack, subject: &str) -> Issued {
-    let token = stack
-        .oidc
-        .mint(&MintOptions {
-            subject: Some(subject.into()),
-            ..Default::default()
-        })
-        .expect("token");
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
-    let issued = parse_issued(post_v2(stack, &v2_body(&token, &key, subject), None).await).await;
+    let issued = issue_for(stack, email(subject), &key, subject).await;
     assert_eq!(
         &issued.leaf.public_key().expect("leaf key"),
         key.public_key()

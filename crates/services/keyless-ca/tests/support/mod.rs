@@ -8,7 +8,7 @@ use std::sync::Arc;
 use base64::Engine;
 use keyless_ca::{CaConfig, CaState, IssuersSource};
 use keyless_crypto::SigningKey;
-use keyless_oidc_dev::{DevIssuer, OidcDevConfig};
+use keyless_oidc_dev::{DevIssuer, MintOptions, OidcDevConfig};
 use keyless_x509::{fulcio_identity, verify_chain, verify_embedded_scts, Certificate, Purpose};
 use serde_json::Value;
 
@@ -129,6 +129,35 @@ pub async fn post_v2(stack: &Stack, body: &Value, bearer: Option<&str>) -> reqwe
         req = req.bearer_auth(t);
     }
     req.send().await.expect("request")
+}
+
+/// Mint a token with `opts`, ask for a certificate for `key` with a proof
+/// of possession over `subject` (the token's sub), and return what a 201
+/// answer carries: the request most tests make.
+pub async fn issue_for(
+    stack: &Stack,
+    opts: MintOptions,
+    key: &SigningKey,
+    subject: &str,
+) -> Issued {
+    let token = stack.oidc.mint(&opts).expect("token");
+    parse_issued(post_v2(stack, &v2_body(&token, key, subject), None).await).await
+}
+
+/// [`MintOptions`] for the built-in identity `name` (e.g. "github").
+pub fn identity(name: &str) -> MintOptions {
+    MintOptions {
+        identity: Some(name.into()),
+        ..Default::default()
+    }
+}
+
+/// [`MintOptions`] for an email identity with subject `email`.
+pub fn email(email: &str) -> MintOptions {
+    MintOptions {
+        subject: Some(email.into()),
+        ..Default::default()
+    }
 }
 
 /// The certificates of a 201 answer (leaf first); fails the test otherwise.
