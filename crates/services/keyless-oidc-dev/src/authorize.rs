@@ -63,35 +63,58 @@ struct AuthRequest {
     identity: String,
 }
 
-fn parse(ctx: &Ctx, q: &HashMap<String, String>) -> Result<AuthRequest, String> {
+/// Why an authorization request is refused (answered 400 with the
+/// message; a `Display` per case, no lower error to carry).
+#[derive(Debug, thiserror::Error)]
+enum AuthorizeError {
+    #[error("response_type must be code")]
+    ResponseType,
+    #[error("{0} is required")]
+    Missing(&'static str),
+    #[error("redirect_uri must be http on a loopback address")]
+    RedirectUri,
+    #[error("PKCE with code_challenge_method=S256 is required")]
+    Pkce,
+    #[error("code_challenge must be 43–128 characters")]
+    ChallengeLength,
+    #[error(transparent)]
+    Identity(#[from] crate::OidcDevError),
+    #[error("identity {0:?} belongs to another issuer path")]
+    OtherProvider(String),
+    #[error("no identity configured for this issuer")]
+    NoIdentity,
+}
+
+fn parse(ctx: &Ctx, q: &HashMap<String, String>) -> Result<AuthRequest, AuthorizeError> {
+    use AuthorizeError as E;
     let get = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
     if get("response_type").as_deref() != Some("code") {
-        return Err("response_type must be code".into());
+        return Err(E::ResponseType);
     }
-    let client_id = get("client_id").ok_or("client_id is required")?;
-    let redirect_uri = get("redirect_uri").ok_or("redirect_uri is required")?;
+    let client_id = get("client_id").ok_or(E::Missing("client_id"))?;
+    let redirect_uri = get("redirect_uri").ok_or(E::Missing("redirect_uri"))?;
     if !loopback_redirect(&redirect_uri) {
-        return Err("redirect_uri must be http on a loopback address".into());
+        return Err(E::RedirectUri);
     }
     if get("code_challenge_method").as_deref() != Some("S256") {
-        return Err("PKCE with code_challenge_method=S256 is required".into());
+        return Err(E::Pkce);
     }
-    let challenge = get("code_challenge").ok_or("code_challenge is required")?;
+    let challenge = get("code_challenge").ok_or(E::Missing("code_challenge"))?;
     if !(43..=128).contains(&challenge.len()) {
-        return Err("code_challenge must be 43–128 characters".into());
+        return Err(E::ChallengeLength);
     }
     let identity = match get("identity").or_else(|| get("login_hint")) {
         Some(name) => {
-            let ident = ctx.issuer.identity(&name).map_err(|e| e.to_string())?;
+            let ident = ctx.issuer.identity(&name)?;
             if ident.provider != ctx.provider {
-                return Err(format!("identity {name:?} belongs to another issuer path"));
+                return Err(E::OtherProvider(name));
             }
             name
         }
         None => ctx
             .issuer
             .default_for(ctx.provider)
-            .ok_or("no identity configured for this issuer")?
+            .ok_or(E::NoIdentity)?
             .name
             .clone(),
     };
@@ -141,7 +164,7 @@ pub(crate) async fn authorize_get(
 ) -> Response {
     let req = match parse(&ctx, &q) {
         Ok(r) => r,
-        Err(e) => return bad(&e),
+        Err(e) => return bad(&e.to_string()),
     };
     if ctx.issuer.config().auto_approve {
         return approve(&ctx, req);
@@ -172,6 +195,6 @@ pub(crate) async fn authorize_post(
 ) -> Response {
     match parse(&ctx, &q) {
         Ok(req) => approve(&ctx, req),
-        Err(e) => bad(&e),
+        Err(e) => bad(&e.to_string()),
     }
 }

@@ -17,7 +17,23 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use keyless_crypto::{KeyAlgorithm, Signer, SigningKey};
 
-use crate::OidcDevError;
+use crate::{io_err, OidcDevError};
+
+/// Why a token could not be signed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    #[error("header alg {0:?}: the dev issuer signs ES256 only")]
+    Alg(Algorithm),
+    #[error("encoding the JWS header or claims")]
+    Json(#[source] serde_json::Error),
+    #[error("the signer failed")]
+    Signer(#[source] keyless_crypto::CryptoError),
+    #[error("ECDSA signature is not DER")]
+    NotDer(#[source] der::Error),
+    #[error("ECDSA signature integer of {len} bytes, more than {field_len}")]
+    IntegerTooLong { len: usize, field_len: usize },
+}
 
 pub const SIGNING_KEY_FILE: &str = "oidc-signing.key.pem";
 
@@ -34,31 +50,24 @@ impl std::fmt::Debug for TokenKey {
     }
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> OidcDevError + '_ {
-    move |e| OidcDevError::Io(format!("{}: {e}", path.display()))
-}
-
 impl TokenKey {
     /// Load the key from `dir`, creating it (0600) on first use. A key
     /// file readable by group or others is refused.
     pub fn load_or_create(dir: &Path) -> Result<Self, OidcDevError> {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
         let path = dir.join(SIGNING_KEY_FILE);
-        let (key, _) = keyless_keys::file::load_or_generate(&path, KeyAlgorithm::EcdsaP256, None)
-            .map_err(|e| OidcDevError::Key(e.to_string()))?;
+        let (key, _) = keyless_keys::file::load_or_generate(&path, KeyAlgorithm::EcdsaP256, None)?;
         Self::from_signing_key(key)
     }
 
     fn from_signing_key(key: SigningKey) -> Result<Self, OidcDevError> {
         if key.public_key().algorithm() != KeyAlgorithm::EcdsaP256 {
-            return Err(OidcDevError::Key(
-                "the dev issuer signs with ECDSA P-256 (ES256) only".into(),
-            ));
+            return Err(OidcDevError::KeyAlgorithm);
         }
         let encoding = EncodingKey::from_ec_der(key.to_pkcs8_der());
         let kid = keyless_crypto::sha256_hex(key.public_key().spki_der())[..16].to_string();
-        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::ES256)
-            .map_err(|e| OidcDevError::Key(e.to_string()))?;
+        let mut jwk =
+            Jwk::from_encoding_key(&encoding, Algorithm::ES256).map_err(OidcDevError::Jwk)?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         Ok(Self {
@@ -75,19 +84,19 @@ impl TokenKey {
         header: &jsonwebtoken::Header,
         claims: &T,
     ) -> Result<String, OidcDevError> {
-        let fail = |e: &dyn std::fmt::Display| OidcDevError::Sign(e.to_string());
         if header.alg != Algorithm::ES256 {
-            return Err(fail(&format!(
-                "header alg {:?}: the dev issuer signs ES256 only",
-                header.alg
-            )));
+            return Err(OidcDevError::Sign(SignError::Alg(header.alg)));
         }
+        let json = |e| OidcDevError::Sign(SignError::Json(e));
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let mut jws = b64.encode(serde_json::to_vec(header).map_err(|e| fail(&e))?);
+        let mut jws = b64.encode(serde_json::to_vec(header).map_err(json)?);
         jws.push('.');
-        jws.push_str(&b64.encode(serde_json::to_vec(claims).map_err(|e| fail(&e))?));
-        let der = self.signer.sign(jws.as_bytes()).map_err(|e| fail(&e))?;
-        let raw = ecdsa_der_to_fixed(&der, 32).map_err(|e| fail(&e))?;
+        jws.push_str(&b64.encode(serde_json::to_vec(claims).map_err(json)?));
+        let der = self
+            .signer
+            .sign(jws.as_bytes())
+            .map_err(|e| OidcDevError::Sign(SignError::Signer(e)))?;
+        let raw = ecdsa_der_to_fixed(&der, 32).map_err(OidcDevError::Sign)?;
         jws.push('.');
         jws.push_str(&b64.encode(raw));
         Ok(jws)
@@ -103,17 +112,16 @@ struct EcdsaSigValue<'a> {
 
 /// A DER ECDSA signature as JWS wants it: `r || s`, each left-padded to
 /// the curve's `field_len` bytes.
-fn ecdsa_der_to_fixed(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>, String> {
+fn ecdsa_der_to_fixed(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>, SignError> {
     use der::Decode;
-    let v =
-        EcdsaSigValue::from_der(der_sig).map_err(|e| format!("ECDSA signature is not DER: {e}"))?;
+    let v = EcdsaSigValue::from_der(der_sig).map_err(SignError::NotDer)?;
     let mut out = vec![0u8; 2 * field_len];
     for (i, n) in [v.r.as_bytes(), v.s.as_bytes()].into_iter().enumerate() {
         if n.len() > field_len {
-            return Err(format!(
-                "ECDSA signature integer of {} bytes, more than {field_len}",
-                n.len()
-            ));
+            return Err(SignError::IntegerTooLong {
+                len: n.len(),
+                field_len,
+            });
         }
         out[(i + 1) * field_len - n.len()..(i + 1) * field_len].copy_from_slice(n);
     }
@@ -123,8 +131,11 @@ fn ecdsa_der_to_fixed(der_sig: &[u8], field_len: usize) -> Result<Vec<u8>, Strin
 /// Write a file readable by its owner only (0600 from creation), refusing
 /// to replace an existing file.
 pub fn write_secret(path: &Path, contents: &[u8]) -> Result<(), OidcDevError> {
-    keyless_keys::file::write_secret(path, contents, keyless_keys::file::Existing::Refuse)
-        .map_err(|e| OidcDevError::Io(e.to_string()))
+    Ok(keyless_keys::file::write_secret(
+        path,
+        contents,
+        keyless_keys::file::Existing::Refuse,
+    )?)
 }
 
 #[cfg(test)]

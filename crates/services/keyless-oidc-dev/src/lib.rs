@@ -47,18 +47,53 @@ pub const IDENTITIES_FILE: &str = "identities.json";
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum OidcDevError {
-    #[error("I/O: {0}")]
-    Io(String),
-    #[error("signing key: {0}")]
-    Key(String),
-    #[error("identities: {0}")]
-    Identities(String),
+    /// A file or directory of the data dir could not be read or written.
+    #[error("{action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The listener's address could not be read.
+    #[error("reading the listener address")]
+    Listener(#[source] std::io::Error),
+    /// The HTTP server failed.
+    #[error("serving")]
+    Serve(#[source] std::io::Error),
+    /// The key file could not be read or written, or is readable by group
+    /// or others (the message names the file and its mode).
+    #[error(transparent)]
+    KeyFile(#[from] keyless_keys::KeyError),
+    #[error("signing key: the dev issuer signs with ECDSA P-256 (ES256) only")]
+    KeyAlgorithm,
+    #[error("signing key: deriving its JWK")]
+    Jwk(#[source] jsonwebtoken::errors::Error),
+    #[error("identities {}", path.display())]
+    Identities {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("no identity named {0:?}")]
     UnknownIdentity(String),
     #[error("no issuer URL: pass one, or start `keyless server oidc` with this data dir first")]
     NoIssuerUrl,
-    #[error("signing the token: {0}")]
-    Sign(String),
+    #[error("signing the token")]
+    Sign(#[source] keys::SignError),
+}
+
+/// A closure turning an I/O error on `path` into [`OidcDevError::Io`].
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> OidcDevError {
+    let path = path.to_path_buf();
+    move |source| OidcDevError::Io {
+        action,
+        path,
+        source,
+    }
 }
 
 /// Settings for the development issuer.
@@ -132,9 +167,8 @@ fn load_identities(dir: &Path) -> Result<Vec<TestIdentity>, OidcDevError> {
     if !path.exists() {
         return Ok(default_identities());
     }
-    let text =
-        std::fs::read(&path).map_err(|e| OidcDevError::Io(format!("{}: {e}", path.display())))?;
-    serde_json::from_slice(&text).map_err(|e| OidcDevError::Identities(e.to_string()))
+    let text = std::fs::read(&path).map_err(io_err("reading", &path))?;
+    serde_json::from_slice(&text).map_err(|source| OidcDevError::Identities { path, source })
 }
 
 /// Options for [`mint_token`] and [`DevIssuer::mint`].
@@ -326,16 +360,14 @@ pub fn open_for(
     config: OidcDevConfig,
     listener: &tokio::net::TcpListener,
 ) -> Result<Arc<DevIssuer>, OidcDevError> {
-    let addr = listener
-        .local_addr()
-        .map_err(|e| OidcDevError::Io(e.to_string()))?;
+    let addr = listener.local_addr().map_err(OidcDevError::Listener)?;
     let base = config
         .issuer_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| OidcDevError::Io(e.to_string()))?;
-    std::fs::write(config.data_dir.join(ISSUER_FILE), &base)
-        .map_err(|e| OidcDevError::Io(e.to_string()))?;
+    std::fs::create_dir_all(&config.data_dir).map_err(io_err("creating", &config.data_dir))?;
+    let issuer_file = config.data_dir.join(ISSUER_FILE);
+    std::fs::write(&issuer_file, &base).map_err(io_err("writing", &issuer_file))?;
     Ok(Arc::new(DevIssuer::open(config, &base)?))
 }
 
@@ -349,5 +381,5 @@ pub async fn serve_with_shutdown(
     axum::serve(listener, router(issuer))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| OidcDevError::Io(e.to_string()))
+        .map_err(OidcDevError::Serve)
 }
