@@ -143,7 +143,7 @@ pub async fn start_with(
         .await?
         .context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
-    tokio::spawn(async move { axum::serve(log_l, keyless_log::router(log)).await });
+    tokio::spawn(async move { axum::serve(log_l, keyless_rekor::router(log)).await });
 
     // Timestamp authority.
     let mut tsa_config = keyless_tsa::TsaConfig::new(data_dir.join("tsa"));

@@ -3,15 +3,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Which key the log signs checkpoints (and Rekor v1 SETs) with.
+/// Which key the log signs checkpoints (and whatever its personality
+/// signs, e.g. Rekor v1 SETs) with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum LogKeyType {
     /// The C2SP and Rekor v2 default.
     #[default]
     Ed25519,
-    /// What Rekor v1 logs use; clients that verify v1 checkpoints by key
-    /// hint alone (sigstore-go, keyless-verify) need an ECDSA log key.
+    /// What Rekor v1 logs (and CT logs) use; clients that verify v1
+    /// checkpoints by key hint alone (sigstore-go, keyless-verify) need an
+    /// ECDSA log key.
     EcdsaP256,
 }
 
@@ -46,8 +48,8 @@ pub struct LogConfig {
     pub data_dir: PathBuf,
     /// Which backend stores the log.
     pub storage: StorageBackend,
-    /// The checkpoint origin and signer name. Rekor v2 clients derive it
-    /// from the log's base URL: `host[:port]`.
+    /// The checkpoint origin and signer name (Rekor v2 clients derive it
+    /// from the log's base URL: `host[:port]`).
     pub origin: String,
     /// Key type generated on first start; an existing key is kept.
     pub key_type: LogKeyType,
@@ -67,28 +69,14 @@ pub struct LogConfig {
     /// more entries; an entry arriving after a quiet spell is committed
     /// at once. Zero closes a batch as soon as the committer is free.
     pub batch_linger: Duration,
-    /// Largest request body accepted (bytes).
-    pub max_body: usize,
     /// Most entries waiting to be sequenced before submissions get 503.
     pub queue_capacity: usize,
-    /// Most UUIDs one Rekor v1 search (`POST /api/v1/index/retrieve`)
-    /// returns; a query matching more is refused with 422 (see
-    /// `api::v1::search`), never answered with a truncated list.
-    pub max_search_results: usize,
 }
-
-/// Default request body cap: Rekor v2's 128 KiB.
-pub const DEFAULT_MAX_BODY: usize = 128 * 1024;
 
 /// Default [`LogConfig::batch_linger`]: at most ~100 commits a second,
 /// a few milliseconds of latency added only under load (see
 /// PERFORMANCE.md for what it saves).
 pub const DEFAULT_BATCH_LINGER: Duration = Duration::from_millis(10);
-
-/// Default [`LogConfig::max_search_results`]: enough for every entry of
-/// one artifact or signing key in normal use, small enough that one
-/// search reads a bounded number of entry bodies.
-pub const DEFAULT_MAX_SEARCH_RESULTS: usize = 1000;
 
 impl LogConfig {
     /// A configuration with defaults for everything but the data directory
@@ -102,9 +90,7 @@ impl LogConfig {
             batch_size: 4096,
             batch_interval: Duration::from_millis(100),
             batch_linger: DEFAULT_BATCH_LINGER,
-            max_body: DEFAULT_MAX_BODY,
             queue_capacity: 65_536,
-            max_search_results: DEFAULT_MAX_SEARCH_RESULTS,
         }
     }
 

@@ -41,8 +41,10 @@ pub fn open_from_config(config: LogConfig) -> Result<Log, LogError> {
 }
 
 fn create_data_dir(config: &LogConfig) -> Result<(), LogError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| LogError::Config(format!("{}: {e}", config.data_dir.display())))
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| LogError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })
 }
 
 fn open_with_key(config: LogConfig, storage: Arc<dyn Storage>) -> Result<Log, LogError> {

@@ -15,13 +15,45 @@ pub enum LogError {
     /// Reading or writing durable state failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The log key could not be loaded, generated or used.
-    #[error("log key: {0}")]
-    Key(String),
+    /// The data directory could not be created.
+    #[error("creating the data directory {path}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The log key file could not be loaded or generated.
+    #[error("log key")]
+    KeyFile(#[source] keyless_keys::KeyError),
+    /// The log key failed to sign (a token that went away, say).
+    #[error("log key: signing failed")]
+    Signing(#[source] keyless_crypto::CryptoError),
+    /// The log key is of a type that cannot sign checkpoints.
+    #[error("log key: {algorithm:?} keys cannot sign checkpoints (Ed25519 or ECDSA only)")]
+    UnsupportedKey {
+        algorithm: keyless_crypto::KeyAlgorithm,
+    },
+    /// The origin cannot name a note signer.
+    #[error("invalid log configuration: origin {origin:?}")]
+    Origin {
+        origin: String,
+        #[source]
+        source: keyless_tlog::NoteError,
+    },
+    /// A signed note could not be assembled.
+    #[error("signing a checkpoint")]
+    Note(#[source] keyless_tlog::NoteError),
     /// Durable state disagrees with itself; the log refuses to go on
     /// rather than publish a history that differs from one it signed.
     #[error("log state is inconsistent: {0}")]
     Corrupt(String),
+    /// A stored tile or entry bundle does not decode.
+    #[error("log state is inconsistent: {what} does not decode")]
+    CorruptTile {
+        what: String,
+        #[source]
+        source: keyless_tlog::TileError,
+    },
     /// A proof or root was asked of the tree that it cannot answer.
     #[error(transparent)]
     Tree(#[from] TreeError),
@@ -38,9 +70,13 @@ pub enum LogError {
     /// database that did not answer); the batch's entries were not added.
     #[error("entry index lookup failed: {0}")]
     IndexLookup(String),
-    /// The HTTP server failed.
-    #[error("server: {0}")]
-    Server(String),
+    /// A thread of the log (sequencer, committer) could not be started.
+    #[error("cannot start the {what} thread")]
+    Thread {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Why a storage operation failed.

@@ -1,6 +1,7 @@
 //! Lookups over every committed entry: entry (leaf) hash → index, for
-//! de-duplication (Rekor's 409) and Rekor v1 UUIDs, and artifact SHA-256
-//! → indices, for Rekor v1 search.
+//! de-duplication and lookups by leaf hash, and each entry's opaque
+//! lookup key ([`crate::Submission::lookup_key`]) → indices, for the
+//! personality's own searches (Rekor v1: by artifact SHA-256).
 //!
 //! Both must cover the whole log, so an in-memory map grows by tens of
 //! bytes per entry, forever. A backend that can keep them on disk does so
@@ -30,7 +31,7 @@ pub trait EntryIndex: Send + Sync {
     /// Entries `0..indexed_size()` are indexed.
     fn indexed_size(&self) -> Result<u64, StorageError>;
     /// Index entries `first..first + leaves.len()` (`first` must be
-    /// `indexed_size()`), with each one's artifact digest, if any.
+    /// `indexed_size()`), with each one's lookup key, if any.
     fn add(
         &self,
         first: u64,
@@ -39,8 +40,8 @@ pub trait EntryIndex: Send + Sync {
     ) -> Result<(), StorageError>;
     /// Indices that may hold an entry with this leaf hash, ascending.
     fn leaf_candidates(&self, leaf: &Hash) -> Result<Vec<u64>, StorageError>;
-    /// Indices that may hold entries about this artifact, ascending.
-    fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError>;
+    /// Indices that may hold entries with this lookup key, ascending.
+    fn lookup_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError>;
     /// [`Self::leaf_candidates`] of each leaf, in order: one round trip
     /// for an index that is a network hop away.
     fn leaf_candidates_many(&self, leaves: &[Hash]) -> Result<Vec<Vec<u64>>, StorageError> {
@@ -150,7 +151,7 @@ impl EntryIndex for MemoryIndex {
         Ok(read(&self.leaves).candidates(leaf))
     }
 
-    fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+    fn lookup_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
         Ok(read(&self.artifacts).candidates(digest))
     }
 
@@ -185,7 +186,7 @@ mod tests {
             .unwrap();
         assert_eq!(idx.indexed_size().unwrap(), 2);
         assert_eq!(idx.leaf_candidates(&[2; 32]).unwrap(), vec![1]);
-        assert_eq!(idx.artifact_candidates(&[7; 32]).unwrap(), vec![0]);
+        assert_eq!(idx.lookup_candidates(&[7; 32]).unwrap(), vec![0]);
         idx.clear().unwrap();
         assert_eq!(idx.indexed_size().unwrap(), 0);
         assert!(idx.leaf_candidates(&[2; 32]).unwrap().is_empty());

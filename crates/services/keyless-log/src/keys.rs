@@ -22,7 +22,7 @@ pub fn load_or_generate(dir: &Path, key_type: LogKeyType) -> Result<SigningKey, 
     };
     // Errors name the file (and its mode), never the key's contents.
     let (key, _) = keyless_keys::file::load_or_generate(&dir.join(KEY_FILE), alg, None)
-        .map_err(|e| LogError::Key(e.to_string()))?;
+        .map_err(LogError::KeyFile)?;
     Ok(key)
 }
 
@@ -44,9 +44,14 @@ mod tests {
         let k2 = load_or_generate(dir.path(), LogKeyType::EcdsaP256).unwrap();
         assert_eq!(k1.public_key(), k2.public_key());
         fs::set_permissions(dir.path().join(KEY_FILE), fs::Permissions::from_mode(0o644)).unwrap();
-        let e = load_or_generate(dir.path(), LogKeyType::Ed25519)
-            .unwrap_err()
-            .to_string();
+        let err = load_or_generate(dir.path(), LogKeyType::Ed25519).unwrap_err();
+        // The whole chain, as the CLI prints it: the cause is a source.
+        let mut e = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            e = format!("{e}: {s}");
+            source = s.source();
+        }
         assert!(e.contains(KEY_FILE) && e.contains("permissions 644"), "{e}");
     }
 }

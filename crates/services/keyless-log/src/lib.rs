@@ -1,36 +1,35 @@
-//! Transparency log library: a tiled RFC 6962 log core (append,
-//! integrate, checkpoint, recover) over storage drivers, with the Rekor
-//! v1/v2 personality and the HTTP API on top.
+//! Transparency log core: a tiled RFC 6962 log (append, integrate,
+//! checkpoint, recover) over storage drivers, knowing no personality.
+//! Entries are opaque bodies; a personality (Rekor v1/v2 in
+//! `keyless-rekor`, a CT log next) parses and checks them, computes their
+//! lookup keys and serves its API on top.
 //!
 //! ```text
-//! HTTP (api)  ──parse + verify signature (entries)──▶ Log::submit ── dedup::DuplicateCheck
-//!                                                     │ queue
-//!                                   sequencer thread ◀┘ batch ≤ batch_size / batch_interval
-//!                                      │ tree.push, tiles, sign checkpoint   (grows the next batch
-//!                                      ▼                                     while this one commits)
-//!                        committer thread: Storage::commit (fsync, checkpoint last)
-//!                                      └──▶ publish checkpoint, answer submitters
+//! personality ──Submission{body, lookup_key}──▶ Log::submit ── dedup::DuplicateCheck
+//!                                               │ queue
+//!                             sequencer thread ◀┘ batch ≤ batch_size / batch_interval
+//!                                │ tree.push, tiles, sign checkpoint (signer::LogSigner,
+//!                                ▼                any keyless_crypto::Signer)
+//!                  committer thread: Storage::commit (fsync, checkpoint last)
+//!                                └──▶ publish checkpoint, answer submitters
 //! storage drivers: storage::files (tlog-tiles layout, default) or storage::postgres,
 //!                  chosen by the caller (drivers: Log::open_files / Log::open_postgres)
-//! reads: /checkpoint, /tile/... (C2SP tlog-tiles), Rekor v1 lookups, proofs
+//! reads: Log::published, tile, entry, meta, find_leaf, find_by_key, proofs;
+//!        a personality's derived search index: Log::open_search_store
 //! ```
 //!
 //! The core is `log` (the handle), `shared`, `sequencer`, `recover`,
-//! `dedup`, `merkle`, `index`, `tile_cache` and `types`; none of them
-//! imports the personality (`entries`, `search`, `api`) or a driver
-//! (`storage::files`, `storage::postgres`), and no two files import each
-//! other (tests/import_cycles.rs).
+//! `dedup`, `merkle`, `index`, `tile_cache`, `signer` and `types`; none of
+//! them imports a driver (`storage::files`, `storage::postgres`), and no
+//! two files import each other (tests/import_cycles.rs).
 //!
-//! Use [`serve`] to run a log on a listener, or [`Log::open`] (any
-//! [`storage::Storage`]) / [`open_from_config`] + [`router`] to embed one.
-//! [`remote::verify_consistency_remote`] and [`integrity::check_log`]
-//! check a running log from the outside.
+//! [`Log::open`] (any [`storage::Storage`], any signer) or
+//! [`open_from_config`] open a log; [`remote::verify_consistency_remote`]
+//! and [`integrity::check_log`] check a running one from the outside.
 
-pub mod api;
 pub mod config;
 mod dedup;
 pub mod drivers;
-pub mod entries;
 pub mod error;
 pub mod index;
 pub mod integrity;
@@ -40,50 +39,18 @@ mod log;
 pub mod merkle;
 mod recover;
 pub mod remote;
-mod search;
 mod sequencer;
 mod shared;
+pub mod signer;
 pub mod storage;
 mod tile_cache;
 mod types;
 
-use std::future::Future;
-
-pub use api::{router, ApiError};
-pub use config::{
-    LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER, DEFAULT_MAX_BODY,
-    DEFAULT_MAX_SEARCH_RESULTS,
-};
+pub use config::{LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER};
 pub use drivers::open_from_config;
 pub use error::TreeError;
 pub use error::{LogError, StorageError};
-pub use integrity::{check_log, IntegrityError, IntegrityReport};
+pub use integrity::{check_log, check_log_with, IntegrityError, IntegrityReport};
 pub use log::Log;
 pub use remote::{verify_consistency_remote, RemoteError};
 pub use types::{committed_width, Published, Sequenced, Submission, MAX_ENTRY_SIZE};
-
-/// Open the log described by `config` and serve it on `listener` until
-/// the process ends.
-pub async fn serve(config: LogConfig, listener: tokio::net::TcpListener) -> Result<(), LogError> {
-    serve_with_shutdown(config, listener, std::future::pending()).await
-}
-
-/// Like [`serve`], stopping gracefully when `shutdown` completes.
-pub async fn serve_with_shutdown(
-    config: LogConfig,
-    listener: tokio::net::TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), LogError> {
-    let log = tokio::task::spawn_blocking(move || open_from_config(config))
-        .await
-        .map_err(|e| LogError::Server(format!("opening the log: {e}")))??;
-    tracing::info!(
-        origin = log.origin(),
-        size = log.published().size,
-        "transparency log open"
-    );
-    axum::serve(listener, router(log))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| LogError::Server(e.to_string()))
-}

@@ -7,18 +7,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, RwLock};
 
-use keyless_crypto::PublicKey;
+use keyless_crypto::{PublicKey, Signer};
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
-use keyless_tlog::{leaf_hash, Hash, NoteSigner, NoteVerifier, TileId, TileKind};
+use keyless_tlog::{leaf_hash, Hash, NoteVerifier, TileId, TileKind};
 use tokio::sync::oneshot;
 
 use crate::config::LogConfig;
 use crate::dedup::{DuplicateCheck, LeafDuplicates};
-use crate::error::{LogError, TreeError};
+use crate::error::{LogError, StorageError, TreeError};
 use crate::locks::read;
 use crate::recover::recover;
 use crate::sequencer::{self, Pending};
 use crate::shared::Shared;
+use crate::signer::LogSigner;
+use crate::storage::search_index::SearchStore;
 use crate::storage::{EntryMeta, Storage};
 use crate::tile_cache::{TileCache, DEFAULT_CACHED_TILES};
 use crate::types::{committed_width, Published, Sequenced, Submission, MAX_ENTRY_SIZE};
@@ -26,12 +28,12 @@ use crate::types::{committed_width, Published, Sequenced, Submission, MAX_ENTRY_
 /// A running log: cheap to clone, shared by the HTTP handlers.
 #[derive(Clone)]
 pub struct Log {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
     /// Finds existing copies of submitted entries (see [`crate::dedup`]).
     dedup: Arc<dyn DuplicateCheck>,
     tx: SyncSender<Pending>,
     queued: Arc<AtomicUsize>,
-    pub(crate) config: Arc<LogConfig>,
+    config: Arc<LogConfig>,
 }
 
 impl std::fmt::Debug for Log {
@@ -45,21 +47,21 @@ impl std::fmt::Debug for Log {
 impl Log {
     /// Open the log over `storage`, the driver the caller chose (see
     /// [`crate::drivers`] for the files and PostgreSQL ones), signing with
-    /// `key`, and recover from whatever a previous run left durable there.
-    /// Blocking (reads the upper tiles, and re-indexes entries the entry
-    /// index lacks).
+    /// `signer` (a key in memory, or one on a PKCS#11 token: any
+    /// [`Signer`]), and recover from whatever a previous run left durable
+    /// there. Blocking (reads the upper tiles, and re-indexes entries the
+    /// entry index lacks).
     pub fn open(
         config: LogConfig,
         storage: Arc<dyn Storage>,
-        key: keyless_crypto::SigningKey,
+        signer: impl Signer + 'static,
     ) -> Result<Self, LogError> {
         if config.batch_size == 0 || config.queue_capacity == 0 {
             return Err(LogError::Config(
                 "batch size and queue capacity must be at least 1".into(),
             ));
         }
-        let signer = NoteSigner::new(&config.origin, key)
-            .map_err(|e| LogError::Config(format!("origin {:?}: {e}", config.origin)))?;
+        let signer = LogSigner::new(&config.origin, Arc::new(signer))?;
         let recovered = recover(storage.as_ref(), &signer, &config.origin)?;
         let shared = Arc::new(Shared {
             tree: RwLock::new(recovered.tree),
@@ -159,6 +161,19 @@ impl Log {
         self.shared.signer.key_id()
     }
 
+    /// Sign `message` with the log key, for a personality's own signed
+    /// statements (Rekor v1 SETs; a CT log's SCTs and tree heads).
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, LogError> {
+        self.shared.signer.sign(message)
+    }
+
+    /// The storage driver's store for a personality's derived search
+    /// index, or `None` when the driver keeps none (see
+    /// [`Storage::open_search_index`]).
+    pub fn open_search_store(&self) -> Result<Option<Box<dyn SearchStore>>, StorageError> {
+        self.shared.storage.open_search_index()
+    }
+
     /// Inclusion proof for `index` against the tree of `size` leaves.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
         let shared = &*self.shared;
@@ -182,13 +197,14 @@ impl Log {
         self.shared.find_leaf(leaf)
     }
 
-    /// Committed indices of entries about this artifact SHA-256.
-    pub fn find_artifact(&self, digest: &[u8; 32]) -> Result<Vec<u64>, LogError> {
+    /// Committed indices of entries submitted with this
+    /// [`Submission::lookup_key`], confirmed against their stored metadata.
+    pub fn find_by_key(&self, digest: &[u8; 32]) -> Result<Vec<u64>, LogError> {
         let size = self.published().size;
-        let candidates = self.shared.index.artifact_candidates(digest)?;
+        let candidates = self.shared.index.lookup_candidates(digest)?;
         let mut out = Vec::new();
         for i in candidates.into_iter().filter(|&i| i < size) {
-            if self.meta(i)?.artifact_sha256.as_ref() == Some(digest) {
+            if self.meta(i)?.lookup_key.as_ref() == Some(digest) {
                 out.push(i);
             }
         }
@@ -214,7 +230,10 @@ impl Log {
         let bundle = self
             .read_tile_prefix(TileKind::Entries, index / TILE_WIDTH, size)?
             .ok_or(TreeError::IndexOutOfRange { index, size })?;
-        let entries = decode_entry_bundle(&bundle).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let entries = decode_entry_bundle(&bundle).map_err(|source| LogError::CorruptTile {
+            what: format!("entry bundle {}", index / TILE_WIDTH),
+            source,
+        })?;
         entries
             .get((index % TILE_WIDTH) as usize)
             .map(|e| e.to_vec())
@@ -264,14 +283,22 @@ impl Log {
                 .map(<[u8]>::to_vec)
                 .unwrap_or_default(),
             TileKind::Entries => {
-                let entries =
-                    decode_entry_bundle(&data).map_err(|e| LogError::Corrupt(e.to_string()))?;
+                let corrupt = |source| LogError::CorruptTile {
+                    what: id.path(),
+                    source,
+                };
+                let entries = decode_entry_bundle(&data).map_err(corrupt)?;
                 keyless_tlog::tiles::encode_entry_bundle(
                     entries.into_iter().take(usize::from(id.width)),
                 )
-                .map_err(|e| LogError::Corrupt(e.to_string()))?
+                .map_err(corrupt)?
             }
         }))
+    }
+
+    /// The configuration the log was opened with.
+    pub fn config(&self) -> &LogConfig {
+        &self.config
     }
 
     /// Number of entries waiting for the sequencer.

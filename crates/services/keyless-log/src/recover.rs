@@ -9,13 +9,12 @@
 //! opening nor running the log holds every leaf hash in memory.
 
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
-use keyless_tlog::{
-    leaf_hash, Checkpoint, Hash, NoteSigner, SignedNote, TileId, TileKind, EMPTY_ROOT,
-};
+use keyless_tlog::{leaf_hash, Checkpoint, Hash, SignedNote, TileId, TileKind, EMPTY_ROOT};
 
 use crate::error::LogError;
 use crate::index::{EntryIndex, MemoryIndex};
 use crate::merkle::MerkleTree;
+use crate::signer::LogSigner;
 use crate::storage::{Commit, Storage};
 use crate::types::{committed_width, Published};
 
@@ -33,7 +32,7 @@ pub(crate) struct Recovered {
 /// dropped.
 pub(crate) fn recover(
     storage: &dyn Storage,
-    signer: &NoteSigner,
+    signer: &LogSigner,
     origin: &str,
 ) -> Result<Recovered, LogError> {
     let Some(text) = storage.read_checkpoint()? else {
@@ -45,10 +44,7 @@ pub(crate) fn recover(
             extensions: vec![],
         }
         .to_body();
-        let note = signer
-            .sign(&body)
-            .map_err(|e| LogError::Key(e.to_string()))?
-            .to_text();
+        let note = signer.sign_note(&body)?;
         storage.commit(&Commit {
             first_index: 0,
             meta: vec![],
@@ -124,8 +120,10 @@ pub(crate) fn recover(
         let data = storage
             .read_tile(&id)?
             .ok_or_else(|| LogError::Corrupt(format!("entry bundle {} is missing", id.path())))?;
-        let entries = decode_entry_bundle(&data)
-            .map_err(|e| LogError::Corrupt(format!("{}: {e}", id.path())))?;
+        let entries = decode_entry_bundle(&data).map_err(|source| LogError::CorruptTile {
+            what: id.path(),
+            source,
+        })?;
         if entries.len() != partial.len() {
             return Err(LogError::Corrupt(format!(
                 "entry bundle {} has {} entries",
@@ -227,7 +225,7 @@ fn open_index(storage: &dyn Storage, size: u64) -> Result<Box<dyn EntryIndex>, L
             )));
         }
         let meta = storage.read_meta(from, end - from)?;
-        let artifacts: Vec<_> = meta.iter().map(|m| m.artifact_sha256).collect();
+        let artifacts: Vec<_> = meta.iter().map(|m| m.lookup_key).collect();
         index.add(from, &leaves, &artifacts)?;
         from = end;
     }

@@ -59,7 +59,10 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("keyless-log-committer".into())
         .spawn(move || commit_loop(&s2, &commit_rx, &f2))
-        .map_err(|e| LogError::Server(format!("cannot start the committer thread: {e}")))?;
+        .map_err(|source| LogError::Thread {
+            what: "committer",
+            source,
+        })?;
     std::thread::Builder::new()
         .name("keyless-log-sequencer".into())
         .spawn(move || {
@@ -75,7 +78,10 @@ pub(crate) fn spawn(
             seq.run(&rx, &config, &queued)
         })
         .map(|_| ())
-        .map_err(|e| LogError::Server(format!("cannot start the sequencer thread: {e}")))
+        .map_err(|source| LogError::Thread {
+            what: "sequencer",
+            source,
+        })
 }
 
 /// What the committer does, in order.
@@ -316,10 +322,10 @@ impl Sequencer<'_> {
                 Seen::New(i) => {
                     leaves.push(p.leaf);
                     meta.push(EntryMeta {
-                        integrated_time: now,
-                        artifact_sha256: p.submission.artifact_sha256,
+                        sequenced_at: now,
+                        lookup_key: p.submission.lookup_key,
                     });
-                    artifacts.push(p.submission.artifact_sha256);
+                    artifacts.push(p.submission.lookup_key);
                     bodies.push(p.submission.body);
                     replies.push((p.reply, i, false));
                 }
@@ -397,8 +403,12 @@ fn prepare(
         let lo = t * TILE_WIDTH;
         let hi = (lo + TILE_WIDTH).min(new_size);
         let slice = &tail[(lo - tail_start) as usize..(hi - tail_start) as usize];
-        let data = encode_entry_bundle(slice.iter().map(Vec::as_slice))
-            .map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let data = encode_entry_bundle(slice.iter().map(Vec::as_slice)).map_err(|source| {
+            LogError::CorruptTile {
+                what: format!("entry bundle {t}"),
+                source,
+            }
+        })?;
         tiles.push((
             TileId {
                 kind: TileKind::Entries,
@@ -442,11 +452,7 @@ fn prepare(
         extensions: vec![],
     }
     .to_body();
-    let note = shared
-        .signer
-        .sign(&body)
-        .map_err(|e| LogError::Key(e.to_string()))?
-        .to_text();
+    let note = shared.signer.sign_note(&body)?;
     Ok((
         Commit {
             first_index: old_size,

@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use keyless_tlog::{Hash, NoteSigner};
+use keyless_tlog::Hash;
 
 use crate::error::LogError;
 use crate::index::EntryIndex;
 use crate::locks::read;
 use crate::merkle::MerkleTree;
+use crate::signer::LogSigner;
 use crate::storage::Storage;
 use crate::tile_cache::TileCache;
 use crate::types::Published;
@@ -25,7 +26,7 @@ pub(crate) struct Shared {
     /// Complete level-0 tiles the tree no longer keeps in memory.
     pub tiles: TileCache,
     pub storage: Arc<dyn Storage>,
-    pub signer: NoteSigner,
+    pub signer: LogSigner,
     pub origin: String,
 }
 

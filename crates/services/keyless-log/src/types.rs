@@ -22,11 +22,14 @@ pub struct Published {
     pub note: String,
 }
 
-/// An entry to append: its canonical body and what to index it by.
+/// An entry to append: its body, as the personality serialized it, and
+/// an optional opaque key the personality computed to find it by later
+/// ([`crate::Log::find_by_key`]; Rekor: the artifact's SHA-256). The core
+/// stores both and interprets neither.
 #[derive(Debug, Clone)]
 pub struct Submission {
     pub body: Vec<u8>,
-    pub artifact_sha256: Option<[u8; 32]>,
+    pub lookup_key: Option<[u8; 32]>,
 }
 
 /// Where a submitted entry ended up.

@@ -206,8 +206,8 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 
 fn encode_meta(m: &EntryMeta) -> [u8; META_RECORD as usize] {
     let mut r = [0u8; META_RECORD as usize];
-    r[..8].copy_from_slice(&m.integrated_time.to_be_bytes());
-    if let Some(d) = m.artifact_sha256 {
+    r[..8].copy_from_slice(&m.sequenced_at.to_be_bytes());
+    if let Some(d) = m.lookup_key {
         r[8] = 1;
         r[12..44].copy_from_slice(&d);
     }
@@ -229,7 +229,7 @@ fn decode_meta(index: u64, r: &[u8]) -> Result<EntryMeta, StorageError> {
     }
     let mut t = [0u8; 8];
     t.copy_from_slice(&r[..8]);
-    let artifact_sha256 = match r[8] {
+    let lookup_key = match r[8] {
         0 => None,
         1 => {
             let mut d = [0u8; 32];
@@ -239,8 +239,8 @@ fn decode_meta(index: u64, r: &[u8]) -> Result<EntryMeta, StorageError> {
         _ => return Err(bad("unknown flag")),
     };
     Ok(EntryMeta {
-        integrated_time: i64::from_be_bytes(t),
-        artifact_sha256,
+        sequenced_at: i64::from_be_bytes(t),
+        lookup_key,
     })
 }
 
@@ -405,8 +405,8 @@ mod tests {
             width: 2,
         };
         let m = EntryMeta {
-            integrated_time: 42,
-            artifact_sha256: Some([9; 32]),
+            sequenced_at: 42,
+            lookup_key: Some([9; 32]),
         };
         s.commit(&Commit {
             first_index: 0,

@@ -32,11 +32,12 @@ use search_index::SearchStore;
 /// Per-entry data that is not part of the entry itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EntryMeta {
-    /// Unix seconds when the entry was sequenced (Rekor v1's integrated time).
-    pub integrated_time: i64,
-    /// SHA-256 of the artifact (or DSSE payload) the entry is about, for
-    /// Rekor v1's search by hash.
-    pub artifact_sha256: Option<[u8; 32]>,
+    /// Unix seconds when the entry was sequenced (a personality's entry
+    /// time: Rekor v1's integrated time).
+    pub sequenced_at: i64,
+    /// The opaque lookup key the personality gave the entry
+    /// ([`crate::Submission::lookup_key`]), found by [`crate::Log::find_by_key`].
+    pub lookup_key: Option<[u8; 32]>,
 }
 
 /// One batch, in the order it must become durable.
@@ -70,9 +71,11 @@ pub trait Storage: Send + Sync + 'static {
     fn open_index(&self) -> Result<Option<Box<dyn EntryIndex>>, StorageError> {
         Ok(None)
     }
-    /// The backend's own store for the Rekor v1 search index (see
-    /// [`search_index`]), or `None` to keep it in memory. Called when the
-    /// first search needs it; the store is derived and may be discarded.
+    /// The backend's own store for a personality's derived search index
+    /// (opaque 32-byte keys → entries, see [`search_index`]; Rekor v1's
+    /// search keeps its keys there), or `None` to keep it in memory.
+    /// Called when the first search needs it; the store is derived and may
+    /// be discarded.
     fn open_search_index(&self) -> Result<Option<Box<dyn SearchStore>>, StorageError> {
         Ok(None)
     }

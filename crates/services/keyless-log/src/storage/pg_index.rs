@@ -265,7 +265,7 @@ impl EntryIndex for PgIndex {
         true
     }
 
-    fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+    fn lookup_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
         self.candidates(ARTIFACT, digest)
     }
 

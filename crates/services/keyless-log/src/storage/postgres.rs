@@ -210,8 +210,8 @@ impl Storage for PgStorage {
                     problem: "index beyond i64".into(),
                 }
             })?);
-            times.push(m.integrated_time);
-            hashes.push(m.artifact_sha256.as_ref().map(|d| &d[..]));
+            times.push(m.sequenced_at);
+            hashes.push(m.lookup_key.as_ref().map(|d| &d[..]));
         }
         let mut levels = Vec::with_capacity(commit.tiles.len());
         let mut tile_idx = Vec::with_capacity(commit.tiles.len());
@@ -322,7 +322,7 @@ impl Storage for PgStorage {
                 break;
             }
             let hash: Option<Vec<u8>> = r.get(2);
-            let artifact_sha256 = match hash {
+            let lookup_key = match hash {
                 None => None,
                 Some(h) => Some(<[u8; 32]>::try_from(h.as_slice()).map_err(|_| {
                     StorageError::Malformed {
@@ -332,8 +332,8 @@ impl Storage for PgStorage {
                 })?),
             };
             out.push(EntryMeta {
-                integrated_time: r.get(1),
-                artifact_sha256,
+                sequenced_at: r.get(1),
+                lookup_key,
             });
         }
         if out.len() as u64 != count {

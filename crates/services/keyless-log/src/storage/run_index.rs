@@ -123,7 +123,7 @@ impl EntryIndex for RunIndex {
         inner.leaves.candidates(&inner.files.dir, LEAVES, leaf)
     }
 
-    fn artifact_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+    fn lookup_candidates(&self, digest: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
         let inner = self.read();
         inner
             .artifacts

@@ -1,5 +1,6 @@
-//! Where the Rekor v1 search index (`crate::search`) keeps its keys:
-//! SHA-256 of each key an entry body names → the entry's index.
+//! Where a personality's derived search index keeps its keys (Rekor v1's
+//! search in `keyless-rekor`: SHA-256 of each key an entry body names →
+//! the entry's index). The core stores them and interprets none.
 //!
 //! The index is derived from the committed bodies and is not part of the
 //! log's record, so a store may lag the log, lose what it buffered, or be

@@ -31,10 +31,10 @@ fn check(idx: &RunIndex, n: u64) {
         .leaf_candidates(&leaf(n + 5))
         .unwrap()
         .contains(&(n + 5)));
-    let arts = idx.artifact_candidates(&[7; 32]).unwrap();
+    let arts = idx.lookup_candidates(&[7; 32]).unwrap();
     let want: Vec<u64> = (0..n).filter(|j| j % 3 == 0).collect();
     assert_eq!(arts, want);
-    assert!(idx.artifact_candidates(&[8; 32]).unwrap().is_empty());
+    assert!(idx.lookup_candidates(&[8; 32]).unwrap().is_empty());
 }
 
 #[test]

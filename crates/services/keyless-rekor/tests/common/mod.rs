@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
 use keyless_log::{Log, LogConfig, LogKeyType};
+use keyless_rekor::RekorConfig;
 use serde_json::{json, Value};
 
 /// Which storage backend a test runs against.
@@ -109,19 +110,20 @@ pub async fn start_configured(
     store: Store,
     key_type: LogKeyType,
     origin: Option<String>,
-    adjust: impl FnOnce(&mut LogConfig),
+    adjust: impl FnOnce(&mut RekorConfig),
 ) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut config = store.config(origin.unwrap_or_else(|| addr.to_string()));
-    config.key_type = key_type;
-    config.batch_interval = Duration::from_millis(20);
+    let mut config = RekorConfig::new(store.config(origin.unwrap_or_else(|| addr.to_string())));
+    config.log.key_type = key_type;
+    config.log.batch_interval = Duration::from_millis(20);
     adjust(&mut config);
-    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
+    let RekorConfig { log, limits, .. } = config;
+    let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(log))
         .await
         .unwrap()
         .unwrap();
-    let router = keyless_log::router(log.clone());
+    let router = keyless_rekor::router_with(log.clone(), limits);
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

@@ -11,7 +11,7 @@ use std::time::Instant;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use keyless_crypto::{sha256, KeyAlgorithm, PublicKey, SigningKey};
-use keyless_log::entries::v2::parse_request;
+use keyless_rekor::entries::v2::parse_request;
 use keyless_types::wire;
 
 fn per_op(n: usize, mut f: impl FnMut(usize)) -> f64 {

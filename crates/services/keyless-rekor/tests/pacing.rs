@@ -9,7 +9,7 @@ use keyless_log::{LogConfig, Submission};
 fn entry(i: u8) -> Submission {
     Submission {
         body: vec![i; 100],
-        artifact_sha256: None,
+        lookup_key: None,
     }
 }
 

@@ -15,7 +15,7 @@
 //! a wrong answer.
 //!
 //! Where the keys live is the storage backend's choice
-//! ([`crate::storage::Storage::open_search_index`]): the file backend
+//! ([`keyless_log::storage::Storage::open_search_index`]): the file backend
 //! keeps them on disk as sorted runs next to the entry index, and
 //! PostgreSQL in a table next to its entry index, so memory stays flat as
 //! the log grows, and the covered size survives a restart (the first
@@ -32,10 +32,8 @@ use keyless_types::rekor::{EntryBody, HexHash, ProtoHash, V2Verifier};
 use keyless_x509::Certificate;
 
 use crate::entries::v1::verifier::RekorKey;
-use crate::error::{LogError, StorageError};
-use crate::log::Log;
-use crate::storage::search_index::{MemorySearch, SearchStore};
-use crate::types::committed_width;
+use keyless_log::storage::search_index::{MemorySearch, SearchStore};
+use keyless_log::{committed_width, Log, LogError, StorageError};
 
 /// Something an entry can be found by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,8 +128,10 @@ pub fn index_keys(body: &[u8]) -> BTreeSet<IndexKey> {
 }
 
 /// The search index of one log; see the module documentation.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SearchIndex {
+    /// Most matches one search lists (`Limits::max_search_results`).
+    max_results: usize,
     /// Opened by the first search, from the log it searches (one
     /// `SearchIndex` serves one log). The lock makes catching up one
     /// search's job; the others wait for it rather than read the same
@@ -169,7 +169,10 @@ impl<'a> Bodies<'a> {
                 LogError::Corrupt(format!("entry bundle {} is missing", id.path()))
             })?;
             let entries = decode_entry_bundle(&data)
-                .map_err(|e| LogError::Corrupt(format!("{}: {e}", id.path())))?
+                .map_err(|source| LogError::CorruptTile {
+                    what: id.path(),
+                    source,
+                })?
                 .into_iter()
                 .map(<[u8]>::to_vec)
                 .collect();
@@ -193,6 +196,19 @@ impl<'a> Bodies<'a> {
 }
 
 impl SearchIndex {
+    /// An index not yet opened, answering at most `max_results` matches.
+    pub fn new(max_results: usize) -> Self {
+        Self {
+            max_results,
+            store: Mutex::new(None),
+        }
+    }
+
+    /// Most matches one search lists.
+    pub fn max_results(&self) -> usize {
+        self.max_results
+    }
+
     /// Committed entries (as of `size`, a published size) that have `key`
     /// or, when given, whose metadata names this artifact SHA-256;
     /// ascending, with their leaf hashes (Rekor v1 UUIDs).
@@ -220,7 +236,7 @@ impl SearchIndex {
         };
         // Already confirmed by their metadata.
         let by_meta = match artifact_sha256 {
-            Some(d) => log.find_artifact(d)?,
+            Some(d) => log.find_by_key(d)?,
             None => Vec::new(),
         };
         let mut bodies = Bodies::new(log, size);
@@ -262,7 +278,7 @@ pub fn keep_matching(
     let mut out = BTreeMap::new();
     for (i, leaf) in entries {
         let by_meta = match artifact_sha256 {
-            Some(d) => log.meta(i)?.artifact_sha256.as_ref() == Some(d),
+            Some(d) => log.meta(i)?.lookup_key.as_ref() == Some(d),
             None => false,
         };
         if by_meta || index_keys(bodies.body(i)?).contains(key) {
@@ -277,7 +293,7 @@ pub fn keep_matching(
 /// If another search index of this log already has the backend's store
 /// (the log serves two routers), this one keeps its keys in memory.
 fn open_store(log: &Log) -> Result<Box<dyn SearchStore>, LogError> {
-    let mut store = match log.shared.storage.open_search_index() {
+    let mut store = match log.open_search_store() {
         Ok(Some(s)) => s,
         Ok(None) => Box::new(MemorySearch::default()),
         Err(e @ StorageError::Locked { .. }) => {

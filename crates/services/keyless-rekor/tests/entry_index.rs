@@ -56,10 +56,10 @@ fn check(idx: &dyn EntryIndex, n: u64) {
         .leaf_candidates(&leaf(n + 5))
         .unwrap()
         .contains(&(n + 5)));
-    let arts = idx.artifact_candidates(&[7; 32]).unwrap();
+    let arts = idx.lookup_candidates(&[7; 32]).unwrap();
     let want: Vec<u64> = (0..n).filter(|j| j % 3 == 0).collect();
     assert_eq!(arts, want, "all of them, ascending");
-    assert!(idx.artifact_candidates(&[8; 32]).unwrap().is_empty());
+    assert!(idx.lookup_candidates(&[8; 32]).unwrap().is_empty());
 }
 
 async fn index_contract(backend: Backend) {
@@ -93,7 +93,7 @@ fn contract(backend: Backend) {
     idx.clear().unwrap();
     assert_eq!(idx.indexed_size().unwrap(), 0);
     assert!(idx.leaf_candidates(&leaf(3)).unwrap().is_empty());
-    assert!(idx.artifact_candidates(&[7; 32]).unwrap().is_empty());
+    assert!(idx.lookup_candidates(&[7; 32]).unwrap().is_empty());
     fill(idx.as_ref(), 0, 10);
     check(idx.as_ref(), 10);
     // Colliding 8-byte prefixes keep every candidate, ascending.
@@ -102,5 +102,5 @@ fn contract(backend: Backend) {
     b[31] = 1;
     idx.add(10, &[a, b], &[Some(a), Some(b)]).unwrap();
     assert_eq!(idx.leaf_candidates(&a).unwrap(), vec![10, 11]);
-    assert_eq!(idx.artifact_candidates(&b).unwrap(), vec![10, 11]);
+    assert_eq!(idx.lookup_candidates(&b).unwrap(), vec![10, 11]);
 }

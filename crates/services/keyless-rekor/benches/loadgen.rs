@@ -252,7 +252,7 @@ fn main() {
             .await
             .unwrap()
             .unwrap();
-        let router = keyless_log::router(log.clone());
+        let router = keyless_rekor::router(log.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         (log, addr)
     });
@@ -349,7 +349,7 @@ fn main() {
                 .map(|k| {
                     let log = log.clone();
                     let body = format!("{{\"apiVersion\":\"0.0.2\",\"kind\":\"hashedrekord\",\"n\":{},\"pad\":\"{}\"}}", i + k, "x".repeat(400)).into_bytes();
-                    tokio::spawn(async move { log.submit(Submission { body, artifact_sha256: Some(sha256(&(i + k).to_be_bytes())) }).await })
+                    tokio::spawn(async move { log.submit(Submission { body, lookup_key: Some(sha256(&(i + k).to_be_bytes())) }).await })
                 })
                 .collect();
             for t in chunk {

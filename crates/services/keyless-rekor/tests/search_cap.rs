@@ -1,5 +1,5 @@
 //! Rekor v1 search (`POST /api/v1/index/retrieve`) answers are capped at
-//! `LogConfig::max_search_results`: a query matching more is refused with
+//! `Limits::max_search_results`: a query matching more is refused with
 //! 422 naming the limit, never answered with a truncated list.
 
 mod common;
@@ -46,7 +46,7 @@ async fn search_answers_are_capped() {
         .await
         .unwrap();
     let server = start_configured(store, LogKeyType::EcdsaP256, None, |c| {
-        c.max_search_results = LIMIT;
+        c.limits.max_search_results = LIMIT;
     })
     .await;
     let keys: Vec<SigningKey> = (0..4).map(|_| signer()).collect();
@@ -108,10 +108,13 @@ async fn search_answers_are_capped() {
 
 #[test]
 fn the_default_cap_is_documented_and_set() {
-    let config = keyless_log::LogConfig::new("/nonexistent", "example.test");
+    let config = keyless_rekor::RekorConfig::new(keyless_log::LogConfig::new(
+        "/nonexistent",
+        "example.test",
+    ));
     assert_eq!(
-        config.max_search_results,
-        keyless_log::DEFAULT_MAX_SEARCH_RESULTS
+        config.limits.max_search_results,
+        keyless_rekor::DEFAULT_MAX_SEARCH_RESULTS
     );
-    assert_eq!(keyless_log::DEFAULT_MAX_SEARCH_RESULTS, 1000);
+    assert_eq!(keyless_rekor::DEFAULT_MAX_SEARCH_RESULTS, 1000);
 }

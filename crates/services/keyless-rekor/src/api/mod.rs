@@ -18,12 +18,20 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 
-pub use self::error::ApiError;
-use crate::log::Log;
+use keyless_log::Log;
 
-/// The log's router. Mount it at the root of the log's base URL.
+pub use self::error::ApiError;
+use crate::config::Limits;
+use crate::search::SearchIndex;
+
+/// The log's router with the default [`Limits`]. Mount it at the root of
+/// the log's base URL.
 pub fn router(log: Log) -> Router {
-    let max_body = log.config.max_body;
+    router_with(log, Limits::default())
+}
+
+/// The log's router with these limits.
+pub fn router_with(log: Log, limits: Limits) -> Router {
     Router::new()
         .route("/checkpoint", get(tiles::checkpoint))
         .route("/tile/{*path}", get(tiles::tile))
@@ -43,10 +51,10 @@ pub fn router(log: Log) -> Router {
                 "method not allowed on this endpoint",
             )
         })
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::Extension(std::sync::Arc::new(
-            crate::search::SearchIndex::default(),
-        )))
+        .layer(DefaultBodyLimit::max(limits.max_body))
+        .layer(axum::Extension(std::sync::Arc::new(SearchIndex::new(
+            limits.max_search_results,
+        ))))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }))

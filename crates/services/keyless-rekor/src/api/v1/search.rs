@@ -12,7 +12,7 @@
 //! with a 400 saying so.
 //!
 //! A query names at most one hash and one key (a list in either field is
-//! a 400), and its answer is capped at [`LogConfig::max_search_results`]
+//! a 400), and its answer is capped at [`Limits::max_search_results`]
 //! UUIDs (default [`DEFAULT_MAX_SEARCH_RESULTS`]). A query whose answer
 //! would be longer is refused with 422 and a message naming the limit,
 //! rather than answered with a truncated list: a client looking for every
@@ -24,8 +24,8 @@
 //! against the broad one, so hash + key finds a popular artifact's entry
 //! by one signer.
 //!
-//! [`LogConfig::max_search_results`]: crate::LogConfig::max_search_results
-//! [`DEFAULT_MAX_SEARCH_RESULTS`]: crate::config::DEFAULT_MAX_SEARCH_RESULTS
+//! [`Limits::max_search_results`]: crate::Limits::max_search_results
+//! [`DEFAULT_MAX_SEARCH_RESULTS`]: crate::DEFAULT_MAX_SEARCH_RESULTS
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -42,8 +42,8 @@ use serde::Deserialize;
 use keyless_tlog::Hash;
 
 use crate::api::error::{body, ApiError};
-use crate::log::Log;
 use crate::search::{keep_matching, IndexKey, SearchIndex};
+use keyless_log::Log;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -187,7 +187,7 @@ fn answer(
     and: bool,
 ) -> Result<BTreeMap<u64, Hash>, ApiError> {
     let size = log.published().size;
-    let limit = log.config.max_search_results;
+    let limit = index.max_results();
     let mut found = Vec::new();
     for c in criteria {
         found.push(matches(log, index, size, c, limit)?);

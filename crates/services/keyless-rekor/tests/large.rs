@@ -27,7 +27,7 @@ async fn append(log: &Log, from: u64, to: u64) {
         tasks.push(tokio::spawn(async move {
             log.submit(Submission {
                 body: body(i),
-                artifact_sha256: Some(digest(i)),
+                lookup_key: Some(digest(i)),
             })
             .await
             .unwrap()
@@ -79,7 +79,7 @@ fn check(log: &Log, sizes: &[u64]) {
     for (i, l) in leaves.iter().enumerate().step_by(97) {
         assert_eq!(log.find_leaf(l).unwrap(), Some(i as u64));
     }
-    let found = log.find_artifact(&digest(3)).unwrap();
+    let found = log.find_by_key(&digest(3)).unwrap();
     // Entries were submitted concurrently: find which index got which body.
     let want: Vec<u64> = (0..size)
         .filter(|&j| (0..size).any(|i| i % 7 == 3 && entries[j as usize] == body(i)))
@@ -105,7 +105,7 @@ async fn proofs_duplicates_and_search_survive_reopen(backend: Backend) {
         let s = log
             .submit(Submission {
                 body: body(i),
-                artifact_sha256: Some(digest(i)),
+                lookup_key: Some(digest(i)),
             })
             .await
             .unwrap();

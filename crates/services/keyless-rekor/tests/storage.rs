@@ -45,8 +45,8 @@ fn contract(backend: Backend) {
         keyless_tlog::tiles::encode_entry_bundle(entries[..n].iter().map(Vec::as_slice)).unwrap()
     };
     let m = |t: i64| EntryMeta {
-        integrated_time: t,
-        artifact_sha256: (t % 2 == 0).then_some([t as u8; 32]),
+        sequenced_at: t,
+        lookup_key: (t % 2 == 0).then_some([t as u8; 32]),
     };
     s.commit(&Commit {
         first_index: 0,
@@ -229,7 +229,7 @@ async fn the_core_commits_through_the_driver_it_is_handed() {
     assert_eq!(count(), 1, "first start commits the empty checkpoint");
     let submission = keyless_log::Submission {
         body: b"an opaque entry".to_vec(),
-        artifact_sha256: None,
+        lookup_key: None,
     };
     let first = log.submit(submission.clone()).await.unwrap();
     assert!(!first.duplicate);

@@ -118,7 +118,7 @@ async fn acknowledged_entries_survive_sigkill(backend: Backend) {
         NoteVerifier::new(origin, keyless_crypto::PublicKey::from_pem(&pem).unwrap()).unwrap();
     seen.sort();
     seen.dedup();
-    let report = keyless_log::check_log(&url, &verifier, &seen)
+    let report = keyless_rekor::check_log(&url, &verifier, &seen)
         .await
         .expect("tree consistent with every checkpoint seen");
     for (index, body) in &acked {

@@ -11,8 +11,7 @@ use keyless_types::wire;
 
 use super::error::{body, ApiError};
 use crate::entries::v2::parse_request;
-use crate::log::Log;
-use crate::types::{Published, Submission};
+use keyless_log::{Log, Published, Submission};
 
 pub(super) async fn create(
     State(log): State<Log>,
@@ -25,7 +24,7 @@ pub(super) async fn create(
     let seq = log
         .submit(Submission {
             body: entry.body.clone(),
-            artifact_sha256: entry.artifact_sha256,
+            lookup_key: entry.artifact_sha256,
         })
         .await?;
     let tle = transparency_log_entry(&log, seq.index, entry.body, kind, "0.0.2", &seq.checkpoint)?;

@@ -22,8 +22,7 @@ use serde_json::{json, Value};
 
 use super::error::{body, ApiError};
 use crate::entries::v1::parse_request;
-use crate::log::Log;
-use crate::types::{Published, Submission};
+use keyless_log::{Log, Published, Submission};
 
 /// Rekor's entry UUID: the hex leaf hash.
 pub(super) fn uuid(body: &[u8]) -> String {
@@ -46,19 +45,9 @@ pub fn log_entry(log: &Log, index: u64, body: &[u8], cp: &Published) -> Result<V
     let body_b64 = b64::encode(body);
     let payload = format!(
         "{{\"body\":\"{body_b64}\",\"integratedTime\":{},\"logID\":\"{log_id}\",\"logIndex\":{index}}}",
-        meta.integrated_time
+        meta.sequenced_at
     );
-    let set = log
-        .shared
-        .signer
-        .signing_key()
-        .sign(payload.as_bytes())
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("signing the entry timestamp: {e}"),
-            )
-        })?;
+    let set = log.sign(payload.as_bytes())?;
     let hashes: Vec<String> = log
         .inclusion_proof(index, cp.size)?
         .iter()
@@ -66,7 +55,7 @@ pub fn log_entry(log: &Log, index: u64, body: &[u8], cp: &Published) -> Result<V
         .collect();
     Ok(json!({ uuid(body): {
         "body": body_b64,
-        "integratedTime": meta.integrated_time,
+        "integratedTime": meta.sequenced_at,
         "logID": log_id,
         "logIndex": index,
         "verification": {
@@ -92,7 +81,7 @@ pub(super) async fn create(
     let seq = log
         .submit(Submission {
             body: entry.body.clone(),
-            artifact_sha256: entry.artifact_sha256,
+            lookup_key: entry.artifact_sha256,
         })
         .await?;
     if seq.duplicate {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::entries::EntryError;
-use crate::error::{LogError, TreeError};
+use keyless_log::{LogError, TreeError};
 
 /// A request that failed, with the status and message the client gets.
 #[derive(Debug, Clone, PartialEq, Eq)]

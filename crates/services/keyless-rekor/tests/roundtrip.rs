@@ -290,7 +290,7 @@ async fn integrity_consistency_and_restart(backend: Backend) {
     assert_eq!(server.log.published().size, 620);
     assert!(seen.len() > 2, "batching produced several checkpoints");
 
-    let report = keyless_log::check_log(&server.url, server.log.verifier(), &seen)
+    let report = keyless_rekor::check_log(&server.url, server.log.verifier(), &seen)
         .await
         .expect("log is intact");
     assert_eq!(report.size, 620);
@@ -389,7 +389,7 @@ async fn integrity_consistency_and_restart(backend: Backend) {
         (before.size, before.root, &before.note)
     );
     seen.extend(append_many(&server, 10, "c").await);
-    let report = keyless_log::check_log(&server.url, server.log.verifier(), &seen)
+    let report = keyless_rekor::check_log(&server.url, server.log.verifier(), &seen)
         .await
         .expect("intact after restart");
     assert_eq!(report.size, 630);
