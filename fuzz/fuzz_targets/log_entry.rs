@@ -6,7 +6,7 @@
 //! with that parser; and canonicalisation must be a fixed point.
 #![no_main]
 
-use keyless_log::entries::{v1, v2};
+use keyless_rekor::entries::{v1, v2};
 use keyless_types::rekor::EntryBody;
 use libfuzzer_sys::fuzz_target;
 
