@@ -23,6 +23,8 @@ pub enum EcError {
     PointEncoding(#[source] der::Error),
     #[error("CKA_EC_POINT is not an uncompressed point on the key's curve")]
     NotUncompressed,
+    #[error("encoding CKA_EC_PARAMS")]
+    CurveParams(#[source] der::Error),
     #[error("encoding the public key's SubjectPublicKeyInfo")]
     Spki(#[source] der::Error),
     #[error("CKA_EC_POINT is not a valid public key")]

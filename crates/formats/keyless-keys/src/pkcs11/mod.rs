@@ -295,6 +295,11 @@ impl Pkcs11Key {
                     token: token.clone(),
                     reason,
                 },
+                GenerateError::Curve(source) => Pkcs11Error::Curve {
+                    label: label.clone(),
+                    token: token.clone(),
+                    source,
+                },
                 GenerateError::Token(op, source) => Pkcs11Error::Token {
                     operation: op,
                     token: token.clone(),

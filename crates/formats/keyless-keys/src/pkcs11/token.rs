@@ -112,6 +112,7 @@ pub(super) fn find_slot(ctx: &Pkcs11, config: &Pkcs11Config) -> Result<Slot, Pkc
 
 pub(super) enum GenerateError {
     Unsupported(String),
+    Curve(super::ec::EcError),
     Token(&'static str, CkError),
 }
 
@@ -133,7 +134,7 @@ pub(super) fn generate_key_pair(
     })?;
     let params = curve
         .to_der()
-        .map_err(|e| GenerateError::Unsupported(e.to_string()))?;
+        .map_err(|e| GenerateError::Curve(super::ec::EcError::CurveParams(e)))?;
     let mut id = vec![0u8; 16];
     aws_lc_rs::rand::fill(&mut id)
         .map_err(|_| GenerateError::Unsupported("random CKA_ID".into()))?;
