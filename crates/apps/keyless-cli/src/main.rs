@@ -1,6 +1,6 @@
 //! `keyless`: keyless signing and verification in the style of cosign.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use keyless_cli::commands;
 
 /// mimalloc rather than glibc malloc: the append path allocates per
@@ -49,6 +49,16 @@ enum Command {
     VerifyBlob(commands::verify_blob::VerifyBlob),
     /// Verify many bundles from a JSON-lines manifest, on every core, with one trusted-root load.
     VerifyBundles(commands::verify_bundles::VerifyBundles),
+    /// Generate a key pair in cosign's format (cosign.key, encrypted, and cosign.pub).
+    GenerateKeyPair(commands::keys::GenerateKeyPair),
+    /// Import a PEM private key (EC, RSA or Ed25519) into cosign's encrypted format.
+    ImportKeyPair(commands::keys::ImportKeyPair),
+    /// Print the public key of a cosign private key.
+    PublicKey(commands::keys::PublicKey),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion(commands::completion::Completion),
+    /// Write manual pages, one per command, to a directory.
+    Man(commands::completion::Man),
 }
 
 fn main() {
@@ -67,6 +77,11 @@ fn main() {
         Command::DevToken(c) => c.run(),
         Command::Log(c) => c.run(),
         Command::Tuf(c) => c.run(),
+        Command::GenerateKeyPair(c) => c.run(),
+        Command::ImportKeyPair(c) => c.run(),
+        Command::PublicKey(c) => c.run(),
+        Command::Completion(c) => c.run(Cli::command()),
+        Command::Man(c) => c.run(Cli::command()),
     };
     std::process::exit(match code {
         Ok(code) => code,

@@ -1,5 +1,7 @@
+pub mod completion;
 pub mod dev_token;
 pub mod image;
+pub mod keys;
 pub mod log;
 pub mod server;
 pub mod sign_blob;
