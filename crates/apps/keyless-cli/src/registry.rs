@@ -1,14 +1,52 @@
-//! Registry access for the image commands: cosign's flags, credentials
-//! from the Docker config, and the error a missing signature gets.
+//! Registry access for the image commands: cosign's flags (including
+//! `--registry-username`/`--registry-password`/`--registry-token`),
+//! credentials from the Docker config and its credential helpers, and the
+//! error a missing signature gets.
 
-use anyhow::{Context, Result};
-use keyless_oci::{ClientOptions, CredentialSource, DockerConfig, Reference, RegistryClient};
+use anyhow::{bail, Context, Result};
+use keyless_oci::{
+    ClientOptions, CredentialSource, Credentials, DockerConfig, Reference, RegistryClient,
+};
 
-#[derive(Debug, Default, Clone, clap::Args)]
+/// cosign's registry flags. Credentials given here are used for every
+/// registry the command talks to and override the Docker config, as in
+/// cosign; without them, `$DOCKER_CONFIG/config.json` (or
+/// `~/.docker/config.json`) and the credential helpers it names are used.
+#[derive(Default, Clone, clap::Args)]
 pub struct RegistryArgs {
     /// Allow plain-HTTP (and unverified TLS) registries, e.g. one on loopback.
     #[arg(long)]
     pub allow_insecure_registry: bool,
+    /// Registry Basic auth username (with --registry-password); overrides
+    /// the Docker config.
+    #[arg(long, value_name = "USERNAME", requires = "registry_password")]
+    pub registry_username: Option<String>,
+    /// Registry Basic auth password (with --registry-username). Visible to
+    /// other local users in the process list: prefer the Docker config or
+    /// a credential helper on shared machines.
+    #[arg(long, value_name = "PASSWORD", requires = "registry_username")]
+    pub registry_password: Option<String>,
+    /// Registry bearer token, sent as it is (no token exchange); overrides
+    /// the Docker config.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        conflicts_with_all = ["registry_username", "registry_password"]
+    )]
+    pub registry_token: Option<String>,
+}
+
+/// Never prints the password or token.
+impl std::fmt::Debug for RegistryArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("RegistryArgs")
+            .field("allow_insecure_registry", &self.allow_insecure_registry)
+            .field("registry_username", &self.registry_username)
+            .field("registry_password", &redacted(&self.registry_password))
+            .field("registry_token", &redacted(&self.registry_token))
+            .finish()
+    }
 }
 
 impl RegistryArgs {
@@ -16,12 +54,37 @@ impl RegistryArgs {
         Ok(RegistryClient::new(self.options()?)?)
     }
 
-    /// Client options from these flags and the Docker config.
+    /// Client options from these flags and, without credential flags, the
+    /// Docker config.
     pub fn options(&self) -> Result<ClientOptions> {
-        let config = DockerConfig::discover(|k| std::env::var_os(k))
-            .context("reading the Docker config for registry credentials")?;
+        let source = match (
+            &self.registry_username,
+            &self.registry_password,
+            &self.registry_token,
+        ) {
+            (Some(user), Some(password), None) => {
+                if user.is_empty() || password.is_empty() {
+                    bail!("--registry-username and --registry-password must not be empty");
+                }
+                CredentialSource::Static(Credentials::new(user.clone(), password.clone()))
+            }
+            (None, None, Some(token)) => {
+                if token.is_empty() {
+                    bail!("--registry-token must not be empty");
+                }
+                CredentialSource::Token(token.clone())
+            }
+            // clap's requires/conflicts make any other combination unreachable.
+            (None, None, None) => CredentialSource::DockerConfig(
+                DockerConfig::discover(|k| std::env::var_os(k))
+                    .context("reading the Docker config for registry credentials")?,
+            ),
+            _ => {
+                bail!("use --registry-username with --registry-password, or --registry-token alone")
+            }
+        };
         Ok(ClientOptions::new()
-            .credentials(CredentialSource::DockerConfig(config))
+            .credentials(source)
             .danger_allow_insecure_registry(self.allow_insecure_registry))
     }
 }
