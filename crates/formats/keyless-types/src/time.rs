@@ -6,23 +6,24 @@
 use ::time::format_description::well_known::Rfc3339;
 use ::time::OffsetDateTime;
 
-/// A string that is not an RFC 3339 time: the text (for the message) and
-/// the parser's error (as the source).
+/// A string that is not an RFC 3339 time: the text and the parser's
+/// error. The parser's error is shown in the message rather than returned
+/// as `source()`, because `time`'s own error already repeats its source
+/// (a printed chain would say it twice).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("invalid RFC 3339 time {text:?}")]
+#[error("invalid RFC 3339 time {text:?}: {reason}")]
 pub struct TimeError {
     pub text: String,
-    #[source]
-    pub source: ::time::error::Parse,
+    pub reason: ::time::error::Parse,
 }
 
 /// Parse an RFC 3339 timestamp to Unix seconds.
 pub fn parse_rfc3339(s: &str) -> Result<i64, TimeError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map(|t| t.unix_timestamp())
-        .map_err(|source| TimeError {
+        .map_err(|reason| TimeError {
             text: s.to_string(),
-            source,
+            reason,
         })
 }
 

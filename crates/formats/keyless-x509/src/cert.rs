@@ -13,7 +13,7 @@ use keyless_crypto::{PublicKey, SignatureAlgorithm};
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 use x509_cert::ext::Extension;
 
-use crate::error::X509Error;
+use crate::error::{PemError, X509Error};
 
 /// A parsed certificate with its original DER kept.
 #[derive(Clone, Debug)]
@@ -43,9 +43,8 @@ impl Certificate {
     /// Parse a DER certificate. Trailing bytes are rejected, and so is a
     /// certificate that repeats an extension (RFC 5280 §4.2).
     pub fn from_der(der: &[u8]) -> Result<Self, X509Error> {
-        let inner =
-            x509_cert::Certificate::from_der(der).map_err(|e| X509Error::Der(e.to_string()))?;
-        let tbs = tbs_range(der).map_err(|e| X509Error::Der(e.to_string()))?;
+        let inner = x509_cert::Certificate::from_der(der).map_err(X509Error::Der)?;
+        let tbs = tbs_range(der).map_err(X509Error::Der)?;
         if let Some(exts) = &inner.tbs_certificate.extensions {
             let mut seen = BTreeSet::new();
             for ext in exts {
@@ -70,11 +69,9 @@ impl Certificate {
     pub fn from_pem(pem: &str) -> Result<Self, X509Error> {
         // Tolerant of line widths, as Go's PEM decoder (and so Rekor) is.
         let (label, der) =
-            keyless_crypto::pem::decode(pem).map_err(|e| X509Error::Pem(e.to_string()))?;
+            keyless_crypto::pem::decode(pem).map_err(|e| X509Error::Pem(PemError::Decode(e)))?;
         if label != "CERTIFICATE" {
-            return Err(X509Error::Pem(format!(
-                "label {label:?}, expected \"CERTIFICATE\""
-            )));
+            return Err(X509Error::Pem(PemError::Label(label)));
         }
         Self::from_der(&der)
     }
@@ -101,7 +98,7 @@ impl Certificate {
             .tbs_certificate
             .subject_public_key_info
             .to_der()
-            .map_err(|e| X509Error::Der(e.to_string()))?;
+            .map_err(X509Error::Der)?;
         PublicKey::from_spki_der(&spki).map_err(X509Error::PublicKey)
     }
 
@@ -111,7 +108,7 @@ impl Certificate {
             .tbs_certificate
             .subject_public_key_info
             .to_der()
-            .map_err(|e| X509Error::Der(e.to_string()))
+            .map_err(X509Error::Der)
     }
 
     /// Start of validity, Unix seconds (inclusive).

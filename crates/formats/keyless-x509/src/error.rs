@@ -2,8 +2,36 @@
 //! one, the value that was expected and the value that was found, so that a
 //! rejected bundle can be explained without a debugger.
 
+//!
+//! A message never repeats its `source()`: printing the chain shows each
+//! cause once. Where several causes are listed in one message (one per
+//! SCT, say), each is written with its own chain, since only one error
+//! can be the source.
+
 use keyless_crypto::CryptoError;
 use thiserror::Error;
+
+/// `e` and its causes, joined with ": " (for causes listed in a message).
+pub(crate) fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
+/// Why certificate PEM text was refused.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PemError {
+    #[error("not a single PEM block")]
+    Decode(#[source] CryptoError),
+    #[error("label {0:?}, expected \"CERTIFICATE\"")]
+    Label(String),
+}
 
 /// A certificate could not be parsed, or a single-certificate operation
 /// (signature check, key extraction, identity decoding) failed.
@@ -11,11 +39,11 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum X509Error {
     /// The bytes are not a DER X.509 certificate.
-    #[error("malformed certificate DER: {0}")]
-    Der(String),
+    #[error("malformed certificate DER")]
+    Der(#[source] der::Error),
     /// The PEM text is not exactly one `CERTIFICATE` block.
-    #[error("malformed certificate PEM: {0}")]
-    Pem(String),
+    #[error("malformed certificate PEM")]
+    Pem(#[source] PemError),
     /// An extension the profile relies on did not decode.
     #[error("malformed extension {oid}: {reason}")]
     MalformedExtension { oid: String, reason: String },
@@ -32,10 +60,10 @@ pub enum X509Error {
     #[error("unsupported signature algorithm {oid}")]
     UnsupportedSignatureAlgorithm { oid: String },
     /// The subject public key could not be turned into a usable key.
-    #[error("unusable public key: {0}")]
+    #[error("unusable public key")]
     PublicKey(#[source] CryptoError),
     /// The signature over the TBS certificate did not verify with the issuer's key.
-    #[error("signature on {subject} does not verify with the key of {issuer}: {source}")]
+    #[error("signature on {subject} does not verify with the key of {issuer}")]
     Signature {
         subject: String,
         issuer: String,
@@ -43,7 +71,7 @@ pub enum X509Error {
         source: CryptoError,
     },
     /// The Fulcio identity extensions are inconsistent or malformed.
-    #[error("Fulcio identity: {0}")]
+    #[error(transparent)]
     Identity(#[from] IdentityError),
 }
 
@@ -67,8 +95,8 @@ pub enum IdentityError {
     #[error("extension {oid} is not a DER UTF8String: {reason}")]
     NotUtf8String { oid: String, reason: String },
     /// The SubjectAltName extension did not decode.
-    #[error("malformed subjectAltName: {0}")]
-    MalformedSan(String),
+    #[error("malformed subjectAltName")]
+    MalformedSan(#[source] Box<X509Error>),
     /// A Fulcio OtherName SAN (.1.7) whose value is not an `[0] EXPLICIT UTF8String`.
     #[error("OtherName SAN {oid} value is not a UTF8String: {reason}")]
     MalformedOtherName { oid: String, reason: String },
@@ -86,7 +114,7 @@ pub enum ChainError {
     NoAnchor,
     /// No certificate among the candidates names this certificate's issuer as
     /// its subject and verifies its signature.
-    #[error("no issuer found for {subject} (issuer {issuer}){}", last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    #[error("no issuer found for {subject} (issuer {issuer}){}", last_error.as_ref().map(|e| format!(": {}", chain_text(e.as_ref()))).unwrap_or_default())]
     NoIssuer {
         subject: String,
         issuer: String,
@@ -154,7 +182,7 @@ pub enum ChainError {
     #[error("certificate {subject} has name constraints, which are not supported")]
     NameConstraints { subject: String },
     /// A certificate on the path has an extension that does not decode.
-    #[error("certificate {subject}: {source}")]
+    #[error("certificate {subject}")]
     Certificate {
         subject: String,
         #[source]
@@ -173,10 +201,10 @@ pub enum SctError {
     #[error("malformed SCT list: {0}")]
     Malformed(String),
     /// The certificate or issuer could not be processed (e.g. the TBS could not be re-encoded).
-    #[error("certificate: {0}")]
+    #[error(transparent)]
     Certificate(#[from] X509Error),
     /// No SCT verified; one reason per SCT, in list order.
-    #[error("no SCT verified: {}", reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; "))]
+    #[error("no SCT verified: {}", reasons.iter().map(|r| chain_text(r)).collect::<Vec<_>>().join("; "))]
     NoneVerified { reasons: Vec<SctFailure> },
 }
 
@@ -205,7 +233,7 @@ pub enum SctFailure {
         signature: u8,
     },
     /// The signature does not verify with the log's key.
-    #[error("SCT #{index}: bad signature from log {log_id}: {source}")]
+    #[error("SCT #{index}: bad signature from log {log_id}")]
     BadSignature {
         index: usize,
         log_id: String,

@@ -40,7 +40,7 @@ pub fn fulcio_identity(cert: &Certificate) -> Result<FulcioIdentity, X509Error> 
 
     if let Some((_, san)) = cert
         .decode_extension::<SubjectAltName>(&const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
-        .map_err(|e| IdentityError::MalformedSan(e.to_string()))?
+        .map_err(|e| IdentityError::MalformedSan(Box::new(e)))?
     {
         for name in san.0 {
             match name {

@@ -16,7 +16,9 @@ mod sct;
 
 pub use cert::Certificate;
 pub use chain::{verify_chain, verify_chain_trusted, Purpose, TrustedChain, MAX_PATH_LEN};
-pub use error::{ChainError, IdentityError, ProfileError, SctError, SctFailure, X509Error};
+pub use error::{
+    ChainError, IdentityError, PemError, ProfileError, SctError, SctFailure, X509Error,
+};
 pub use fulcio::{fulcio_identity, FulcioIdentity};
 pub use rfc6962::{
     ecdsa_sha256_sct, encode_digitally_signed, encode_sct_list, precert_signed_data,

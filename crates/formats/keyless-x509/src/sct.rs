@@ -198,7 +198,7 @@ pub fn precert_tbs(leaf: &Certificate) -> Result<Vec<u8>, X509Error> {
             tbs.extensions = None;
         }
     }
-    tbs.to_der().map_err(|e| X509Error::Der(e.to_string()))
+    tbs.to_der().map_err(X509Error::Der)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -133,9 +133,20 @@ pub struct AuthorityFailure<E> {
     pub error: E,
 }
 
-fn show_failures<E: std::fmt::Display>(list: &[AuthorityFailure<E>]) -> String {
+fn show_failures<E: std::error::Error + 'static>(list: &[AuthorityFailure<E>]) -> String {
     list.iter()
-        .map(|f| format!("{}: {}", f.authority, f.error))
+        .map(|f| {
+            // Each failure with its own causes: only one error can be the
+            // source, so a list writes them out here, once.
+            let mut text = format!("{}: {}", f.authority, f.error);
+            let mut next = f.error.source();
+            while let Some(cause) = next {
+                text.push_str(": ");
+                text.push_str(&cause.to_string());
+                next = cause.source();
+            }
+            text
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
