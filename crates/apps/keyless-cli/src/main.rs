@@ -31,6 +31,13 @@ enum Command {
     Verify(commands::verify_image::VerifyImage),
     /// Verify a container image's attestations against an identity.
     VerifyAttestation(commands::verify_image::VerifyAttestation),
+    /// Show the signatures, attestations and SBOMs attached to an image (as cosign tree).
+    Tree(commands::tree::Tree),
+    /// Print the signatures or attestations stored for an image as JSON lines (as cosign download).
+    #[command(subcommand)]
+    Download(commands::download::Download),
+    /// Print where an image's signatures, attestations or SBOMs are stored (as cosign triangulate).
+    Triangulate(commands::triangulate::Triangulate),
     /// Sign a blob keylessly into a Sigstore bundle.
     SignBlob(commands::sign_blob::SignBlob),
     /// Run the servers: the whole local stack (--dev) or one service.
@@ -70,6 +77,9 @@ fn main() {
         Command::AttestBlob(c) => c.run(),
         Command::Verify(c) => c.run(),
         Command::VerifyAttestation(c) => c.run(),
+        Command::Tree(c) => c.run(),
+        Command::Download(c) => c.run(),
+        Command::Triangulate(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
         Command::VerifyBundles(c) => c.run(),
         Command::Initialize(c) => c.run(),

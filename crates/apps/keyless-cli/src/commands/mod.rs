@@ -1,10 +1,14 @@
 pub mod completion;
 pub mod dev_token;
+pub mod download;
 pub mod image;
+pub mod image_evidence;
 pub mod keys;
 pub mod log;
 pub mod server;
 pub mod sign_blob;
+pub mod tree;
+pub mod triangulate;
 pub mod tuf;
 pub mod verify_blob;
 pub mod verify_bundles;

@@ -1,11 +1,16 @@
 //! `keyless verify IMAGE` and `keyless verify-attestation IMAGE`: find the
-//! Sigstore bundles stored for an image, verify each against the trusted
-//! root and the identity policy, and check that what was signed names this
-//! image's digest.
+//! signatures stored for an image (referrer bundles, cosign's classic
+//! `.sig`/`.att` layers, cosign v3 bundles; see [`super::image_evidence`]),
+//! verify each as a Sigstore bundle against the trusted root and the
+//! identity policy, and check that what was signed names this image's
+//! digest.
 
 use anyhow::{Context, Result};
-use keyless_oci::Reference;
-use keyless_verify::{Artifact, Verifier, VerifierOptions};
+use keyless_oci::cosign::COSIGN_SIGNATURE_TYPE;
+use keyless_oci::{Reference, SimpleSigning};
+use keyless_verify::{Verifier, VerifierOptions};
+
+use super::image_evidence::{self, Expect};
 
 use crate::instance::InstanceArgs;
 use crate::registry::{parse, predicate_type, ReadLimitArgs, RegistryArgs};
@@ -28,6 +33,8 @@ pub struct VerifyImage {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub limits: ReadLimitArgs,
+    #[command(flatten)]
+    pub relax: ImageVerifyArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,122 +53,136 @@ pub struct VerifyAttestation {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub limits: ReadLimitArgs,
+    #[command(flatten)]
+    pub relax: ImageVerifyArgs,
 }
 
-/// What each bundle stored for an image proved, or why it did not.
+/// What each piece of evidence stored for an image proved, or why it did not.
 struct Outcome {
     payloads: Vec<serde_json::Value>,
-    failures: Vec<keyless_verify::VerificationError>,
-    other: Vec<String>,
+    /// `(exit code, message)` of each refusal, in the order met.
+    failures: Vec<(i32, String)>,
 }
 
-fn verify_all(
-    image: &str,
-    registry: &RegistryArgs,
-    limits: &ReadLimitArgs,
-    instance: &InstanceArgs,
-    policy: &PolicyArgs,
+/// How verification is relaxed, as cosign's flags relax it.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ImageVerifyArgs {
+    /// Accept signatures with no transparency log entry (no
+    /// dev.sigstore.cosign/bundle annotation), with a warning. A
+    /// certificate still needs a verified time, so without a log entry it
+    /// needs an RFC 3161 timestamp.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+}
+
+struct Request<'a> {
+    image: &'a str,
+    registry: &'a RegistryArgs,
+    limits: &'a ReadLimitArgs,
+    instance: &'a InstanceArgs,
+    policy: &'a PolicyArgs,
+    relax: &'a ImageVerifyArgs,
     attestations: bool,
     want_type: Option<String>,
-) -> Result<(Reference, Outcome, usize)> {
-    let reference = parse(image)?;
-    let policy = policy.policy()?;
-    let trust = instance.resolve()?.trust;
-    let verifier = Verifier::new(trust, VerifierOptions::default());
-    runtime()?.block_on(async {
-        let client = limits.client(registry)?;
-        let stored = client.list_signatures(&reference).await?;
-        let digest_hex = stored
-            .image
-            .to_string()
-            .trim_start_matches("sha256:")
-            .to_string();
-        let mut out = Outcome {
-            payloads: vec![],
-            failures: vec![],
-            other: vec![],
-        };
-        let mut considered = 0;
-        for b in &stored.bundles {
-            let bundle = match keyless_types::Bundle::from_json(&b.bundle) {
-                Ok(b) => b,
-                Err(e) => {
-                    out.other.push(format!("unreadable bundle: {e}"));
-                    continue;
-                }
-            };
-            let is_attestation = matches!(bundle.content, keyless_types::Content::Dsse(_));
-            if is_attestation != attestations {
+}
+
+fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
+    let reference = parse(req.image)?;
+    let policy = req.policy.policy()?;
+    let trust = req.instance.resolve()?.trust;
+    let options = if req.relax.insecure_ignore_tlog {
+        VerifierOptions::default().danger_allow_no_tlog_entries()
+    } else {
+        VerifierOptions::default()
+    };
+    let verifier = Verifier::new(trust, options);
+    let stored = runtime()?.block_on(async {
+        let client = req.limits.client(req.registry)?;
+        anyhow::Ok(client.list_signatures(&reference).await?)
+    })?;
+    let (evidence, unreadable) = image_evidence::collect(&stored, req.attestations);
+    let mut out = Outcome {
+        payloads: vec![],
+        failures: unreadable,
+    };
+    let considered = evidence.len() + out.failures.len();
+    for e in evidence {
+        let result = match verifier.verify(&e.bundle, &e.artifact, &policy) {
+            Ok(r) => r,
+            Err(err) => {
+                // cosign's wording: the reason alone, not where it was found.
+                out.failures
+                    .push((crate::exit::for_kind(err.kind()), err.to_string()));
                 continue;
             }
-            considered += 1;
-            if attestations {
-                // The statement's subject must be this image's digest.
-                let artifact = Artifact::Digest {
-                    algorithm: keyless_crypto::HashAlgorithm::Sha256,
-                    digest: hex::decode(&digest_hex)?,
-                };
-                match verifier.verify(&bundle, &artifact, &policy) {
-                    Ok(r) => {
-                        let st = r.statement.context("attestation without a statement")?;
-                        if let Some(t) = &want_type {
-                            if &st.predicate_type != t {
-                                out.other.push(format!(
-                                    "predicate type {} is not {t}",
-                                    st.predicate_type
-                                ));
-                                continue;
-                            }
-                        }
-                        out.payloads.push(serde_json::to_value(&st)?);
+        };
+        if result.log_entries.is_empty() {
+            eprintln!(
+                "Warning: {} has no transparency log entry; accepted only because of --insecure-ignore-tlog",
+                e.origin
+            );
+        }
+        match e.expect {
+            Expect::SimpleSigning(payload) => match check_simple_signing(&payload, &stored.image) {
+                Ok(doc) => out.payloads.push(doc),
+                Err(problem) => out.failures.push((
+                    crate::exit::for_kind(keyless_verify::ErrorKind::Artifact),
+                    problem,
+                )),
+            },
+            Expect::Statement => {
+                let st = result
+                    .statement
+                    .context("verified DSSE evidence without a statement")?;
+                if let Some(t) = &req.want_type {
+                    if &st.predicate_type != t {
+                        out.failures.push((
+                            crate::exit::FAILURE,
+                            format!(
+                                "{}: predicate type {} is not {t}",
+                                e.origin, st.predicate_type
+                            ),
+                        ));
+                        continue;
                     }
-                    Err(e) => out.failures.push(e),
                 }
-            } else {
-                // The signed payload is the simple-signing document stored in
-                // the .sig layer with the same signature.
-                let sig = bundle.content.signature().to_vec();
-                let b64 = keyless_types::b64::encode(&sig);
-                let Some(layer) = stored
-                    .signatures
-                    .iter()
-                    .find(|s| s.base64_signature() == Some(b64.as_str()))
-                else {
-                    out.other
-                        .push("a bundle whose signature is in no .sig layer".into());
-                    continue;
-                };
-                match verifier.verify(&bundle, &Artifact::Bytes(layer.payload.clone()), &policy) {
-                    Ok(_) => {
-                        let doc: serde_json::Value = serde_json::from_slice(&layer.payload)
-                            .context("simple-signing payload")?;
-                        let signed_digest = doc["critical"]["image"]["docker-manifest-digest"]
-                            .as_str()
-                            .unwrap_or_default();
-                        if signed_digest != stored.image.to_string() {
-                            out.other.push(format!(
-                                "signature is for {signed_digest}, not {}",
-                                stored.image
-                            ));
-                            continue;
-                        }
-                        out.payloads.push(doc);
-                    }
-                    Err(e) => out.failures.push(e),
-                }
+                out.payloads.push(serde_json::to_value(&st)?);
             }
         }
-        let listed = if attestations {
-            stored.attestations.len()
-        } else {
-            stored.signatures.len()
-        };
-        Ok((
-            reference.with_digest(stored.image.clone()),
-            out,
-            considered.max(listed),
-        ))
-    })
+    }
+    let listed = if req.attestations {
+        stored.attestations.len()
+    } else {
+        stored.signatures.len()
+    };
+    Ok((
+        reference.with_digest(stored.image.clone()),
+        out,
+        considered.max(listed),
+    ))
+}
+
+/// The simple-signing payload must be cosign's and name this image.
+fn check_simple_signing(
+    payload: &[u8],
+    image: &keyless_oci::Digest,
+) -> Result<serde_json::Value, String> {
+    let doc: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| format!("the signed payload is not JSON: {e}"))?;
+    let parsed = SimpleSigning::from_json(payload).map_err(|e| e.to_string())?;
+    if parsed.critical.kind != COSIGN_SIGNATURE_TYPE {
+        return Err(format!(
+            "the signed payload's critical.type is {:?}, not {COSIGN_SIGNATURE_TYPE:?}",
+            parsed.critical.kind
+        ));
+    }
+    if &parsed.critical.image.docker_manifest_digest != image {
+        return Err(format!(
+            "signature is for {}, not {image}",
+            parsed.critical.image.docker_manifest_digest
+        ));
+    }
+    Ok(doc)
 }
 
 fn report(
@@ -176,17 +197,11 @@ fn report(
         return Ok(NO_SIGNATURES);
     }
     if out.payloads.is_empty() {
-        let reason = out
-            .failures
-            .first()
-            .map(|e| e.to_string())
-            .or_else(|| out.other.first().cloned())
-            .unwrap_or_else(|| "no bundle carried verifiable evidence".into());
+        let Some((code, reason)) = out.failures.into_iter().next() else {
+            eprintln!("Error: no matching {what}: no bundle carried verifiable evidence");
+            return Ok(crate::exit::FAILURE);
+        };
         eprintln!("Error: no matching {what}: {reason}");
-        let code = out
-            .failures
-            .first()
-            .map_or(crate::exit::FAILURE, |e| crate::exit::for_kind(e.kind()));
         return Ok(code);
     }
     eprintln!("\nVerification for {reference} --");
@@ -200,15 +215,16 @@ fn report(
 
 impl VerifyImage {
     pub fn run(&self) -> Result<i32> {
-        let (reference, out, found) = verify_all(
-            &self.image,
-            &self.registry,
-            &self.limits,
-            &self.instance,
-            &self.policy,
-            false,
-            None,
-        )?;
+        let (reference, out, found) = verify_all(Request {
+            image: &self.image,
+            registry: &self.registry,
+            limits: &self.limits,
+            instance: &self.instance,
+            policy: &self.policy,
+            relax: &self.relax,
+            attestations: false,
+            want_type: None,
+        })?;
         report(
             &reference,
             out,
@@ -227,15 +243,16 @@ impl VerifyImage {
 impl VerifyAttestation {
     pub fn run(&self) -> Result<i32> {
         let want = self.predicate_type.as_deref().map(predicate_type);
-        let (reference, out, found) = verify_all(
-            &self.image,
-            &self.registry,
-            &self.limits,
-            &self.instance,
-            &self.policy,
-            true,
-            want,
-        )?;
+        let (reference, out, found) = verify_all(Request {
+            image: &self.image,
+            registry: &self.registry,
+            limits: &self.limits,
+            instance: &self.instance,
+            policy: &self.policy,
+            relax: &self.relax,
+            attestations: true,
+            want_type: want,
+        })?;
         report(
             &reference,
             out,
