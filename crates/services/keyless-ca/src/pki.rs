@@ -124,6 +124,17 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SetupError + '_ {
     }
 }
 
+fn cert_err(path: &Path) -> impl FnOnce(keyless_x509::X509Error) -> SetupError {
+    let path = path.display().to_string();
+    move |source| SetupError::Certificate { path, source }
+}
+
+fn gen_err(path: &Path) -> impl FnOnce(keyless_crypto::CryptoError) -> SetupError {
+    let path = path.display().to_string();
+    move |source| SetupError::KeyGeneration { path, source }
+}
+
+/// A key-material problem with no lower error: `reason` says what is wrong.
 fn key_err(path: &Path, reason: impl std::fmt::Display) -> SetupError {
     SetupError::Key {
         path: path.display().to_string(),
@@ -139,7 +150,7 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<(), SetupError> {
 
 fn read_cert(path: &Path) -> Result<Certificate, SetupError> {
     let pem = std::fs::read_to_string(path).map_err(io(path))?;
-    Certificate::from_pem(&pem).map_err(|e| key_err(path, e))
+    Certificate::from_pem(&pem).map_err(cert_err(path))
 }
 
 fn pem_cert(der: &[u8]) -> String {
@@ -190,8 +201,7 @@ impl CaMaterial {
         };
         if !p(ROOT_CERT).exists() {
             let t = now();
-            let root_key =
-                SigningKey::generate(KeyAlgorithm::EcdsaP384).map_err(|e| key_err(dir, e))?;
+            let root_key = SigningKey::generate(KeyAlgorithm::EcdsaP384).map_err(gen_err(dir))?;
             let root_der = ca_certificate(
                 CaKind::Root,
                 "CN=keyless root,O=keyless",
@@ -211,8 +221,7 @@ impl CaMaterial {
             let int_key = match &token_key {
                 Some(_) => None,
                 None => Some(
-                    SigningKey::generate(options.intermediate_algorithm)
-                        .map_err(|e| key_err(dir, e))?,
+                    SigningKey::generate(options.intermediate_algorithm).map_err(gen_err(dir))?,
                 ),
             };
             let int_public: &PublicKey = match (&int_key, &token_key) {
@@ -255,7 +264,7 @@ impl CaMaterial {
             Some(key) => {
                 // Say which key and which directory disagree, rather than
                 // the generic self-check message below.
-                let cert_key = intermediate.public_key().map_err(|e| key_err(&p(INTERMEDIATE_CERT), e))?;
+                let cert_key = intermediate.public_key().map_err(cert_err(&p(INTERMEDIATE_CERT)))?;
                 if &cert_key != keyless_crypto::Signer::public_key(&key) {
                     return Err(key_err(&p(INTERMEDIATE_CERT), format!(
                         "the certificate is for another key than {:?} on PKCS#11 token {:?}: this data directory was set up \
