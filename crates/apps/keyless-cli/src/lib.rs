@@ -73,6 +73,11 @@ pub fn report_error(e: &anyhow::Error) -> i32 {
             eprintln!("hint: {}", r.hint());
             exit::for_kind(keyless_verify::ErrorKind::TrustedRoot)
         }
-        None => exit::FAILURE,
+        None => {
+            if let Some(hint) = registry::auth_hint(e) {
+                eprintln!("hint: {hint}");
+            }
+            exit::FAILURE
+        }
     }
 }

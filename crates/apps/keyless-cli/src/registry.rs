@@ -139,3 +139,26 @@ pub fn predicate_type(t: &str) -> String {
         other => other.into(),
     }
 }
+
+/// The `hint:` for a failed registry login: where this command line takes
+/// credentials from (the library names no flags).
+pub fn auth_hint(e: &anyhow::Error) -> Option<&'static str> {
+    let auth = e.chain().find_map(|c| {
+        c.downcast_ref::<keyless_oci::AuthError>().or_else(|| {
+            match c.downcast_ref::<keyless_oci::Error>() {
+                Some(keyless_oci::Error::Auth(a)) => Some(a),
+                _ => None,
+            }
+        })
+    })?;
+    match auth {
+        keyless_oci::AuthError::BadChallenge { .. } | keyless_oci::AuthError::NoToken { .. } => {
+            None
+        }
+        _ => Some(
+            "registry credentials come from --registry-username with --registry-password, or \
+             --registry-token, else from the Docker config ($DOCKER_CONFIG/config.json or \
+             ~/.docker/config.json, as `docker login` writes it) and the credential helpers it names",
+        ),
+    }
+}

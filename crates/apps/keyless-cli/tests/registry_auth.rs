@@ -1,9 +1,10 @@
 //! A registry that needs a login: Debian's docker-registry with htpasswd
 //! (bcrypt) Basic auth on loopback, and `keyless sign` / `verify` reaching
 //! it with credentials from a Docker `config.json` (`auths`), from a
-//! credential helper script on `PATH` (`credHelpers`), and from
-//! `--registry-username`/`--registry-password`. Wrong credentials are an
-//! `Error:` naming the registry, and no output ever contains a password.
+//! credential helper script on `PATH` (`credHelpers`, then `credsStore`),
+//! and from `--registry-username`/`--registry-password`. Wrong credentials
+//! are an `Error:` naming the registry, with a `hint:`, and no output ever
+//! contains a password or token.
 
 mod support;
 
@@ -112,6 +113,11 @@ fn htpasswd_registry_through_config_helper_and_flags() {
         "helpers",
         &serde_json::json!({"credHelpers": {host.clone(): "keylesstest"}}),
     );
+    let store = docker_config(
+        &dir,
+        "store",
+        &serde_json::json!({"credsStore": "keylesstest"}),
+    );
     let bin = dir.join("bin");
     let calls = dir.join("helper-calls.log");
     install_helper(&bin, &host, &calls);
@@ -181,10 +187,13 @@ fn htpasswd_registry_through_config_helper_and_flags() {
     assert!(o.status.success(), "sign via helper: {}", text(&o));
     let o = verify(&mut k, &helpers, "bob@example.com", &[]);
     assert!(o.status.success(), "verify via helper: {}", text(&o));
+    // The same helper as the credsStore, which serves every registry.
+    let o = verify(&mut k, &store, "bob@example.com", &[]);
+    assert!(o.status.success(), "verify via credsStore: {}", text(&o));
     let logged = std::fs::read_to_string(&calls).expect("the helper ran");
     assert!(logged.lines().all(|l| l == host), "asked for {logged:?}");
     // Once per registry per command, not once per request.
-    assert_eq!(logged.lines().count(), 2, "{logged:?}");
+    assert_eq!(logged.lines().count(), 3, "{logged:?}");
 
     // (3) flags, which override the Docker config (here a wrong password).
     let flags = ["--registry-username", USER, "--registry-password", PASSWORD];
@@ -215,6 +224,10 @@ fn htpasswd_registry_through_config_helper_and_flags() {
         "{t}"
     );
     assert!(t.contains("check the username and password"), "{t}");
+    assert!(
+        t.contains("hint: registry credentials come from --registry-username"),
+        "{t}"
+    );
     let o = sign(&mut k, &wrong_auths, "mallory@example.com", &[]);
     assert!(!o.status.success(), "{}", text(&o));
     let t = text(&o);
