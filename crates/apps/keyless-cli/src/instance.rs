@@ -36,11 +36,18 @@ pub struct ServiceArgs {
     /// Fulcio-compatible CA to get the certificate from.
     #[arg(long, value_name = "URL")]
     pub fulcio_url: Option<String>,
-    /// Rekor-compatible transparency log to record the signature in.
+    /// Rekor transparency log to record the signature in. As in cosign,
+    /// this is a Rekor v1 log; for a Rekor v2 log add `--rekor-version 2`
+    /// (or name it in a signing config).
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
-    /// Use the Rekor v1 API of --rekor-url instead of v2.
-    #[arg(long)]
+    /// The Rekor API major version of the log: 1 (the default for
+    /// --rekor-url, as in cosign) or 2. Without --rekor-url it picks which
+    /// log of the signing config to use.
+    #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u32).range(1..=2))]
+    pub rekor_version: Option<u32>,
+    /// Older spelling of `--rekor-version 1`, kept for scripts.
+    #[arg(long, hide = true, conflicts_with = "rekor_version")]
     pub rekor_v1: bool,
     /// RFC 3161 timestamp authority endpoint (full URL).
     #[arg(long, value_name = "URL")]
@@ -51,6 +58,10 @@ pub struct ServiceArgs {
     /// OIDC client ID for interactive sign-in.
     #[arg(long, value_name = "ID", default_value = "sigstore")]
     pub oidc_client_id: String,
+    /// Sign without a transparency log (`--tlog-upload=false`): no log is
+    /// needed, and a timestamp authority is (the only signed time).
+    #[arg(skip)]
+    pub without_log: bool,
 }
 
 /// Where the trust in use came from. It decides whether the public-good
@@ -135,6 +146,12 @@ impl InstanceArgs {
     /// and no trust flag is given (as cosign does), or when asked for
     /// (`builtin_only`). A TUF cache that fails any check stops the command.
     pub fn resolve(&self) -> Result<Instance, ResolveError> {
+        self.resolve_with_log(None)
+    }
+
+    /// [`Self::resolve`], where `log_url` (verify's `--rekor-url`) names the
+    /// log whose key `SIGSTORE_REKOR_PUBLIC_KEY` gives.
+    pub fn resolve_with_log(&self, log_url: Option<&str>) -> Result<Instance, ResolveError> {
         use keyless_verify::VerificationError;
         let (trust, signing, source) = if let Some(path) = &self.trusted_root {
             let json = std::fs::read(path)
@@ -191,6 +208,7 @@ impl InstanceArgs {
             }
         };
         let (trust, ca_roots_replaced) = with_root_file(trust)?;
+        let trust = crate::cosign_env::apply(trust, log_url)?;
         Ok(Instance {
             trust,
             signing,
@@ -256,7 +274,7 @@ fn with_root_file(
         return Err(material_error(
             "SIGSTORE_ROOT_FILE",
             &path,
-            "no self-signed root certificate in the file".into(),
+            String::from("no self-signed root certificate in the file"),
         ));
     }
     trust.fulcio = roots
@@ -350,9 +368,21 @@ impl Instance {
                 None => bail!("no certificate authority to sign with: pass --fulcio-url or --signing-config ({})", why_none()),
             },
         };
+        let wanted_version = if args.rekor_v1 {
+            Some(1)
+        } else {
+            args.rekor_version
+        };
+        let versions: &[u32] = match wanted_version {
+            Some(1) => &[1],
+            Some(_) => &[2],
+            None => &[2, 1],
+        };
         let (rekor, rekor_version) = match &args.rekor_url {
-            Some(u) => (u.clone(), if args.rekor_v1 { 1 } else { 2 }),
-            None => match services(|c| &c.rekor_tlog_urls, &[2, 1]) {
+            _ if args.without_log => (String::new(), 0),
+            // cosign's --rekor-url is a Rekor v1 log.
+            Some(u) => (u.clone(), wanted_version.unwrap_or(1)),
+            None => match services(|c| &c.rekor_tlog_urls, versions) {
                 Some(s) => (s.url, s.major_api_version),
                 None => bail!("no transparency log to record the signature in: pass --rekor-url or --signing-config ({})", why_none()),
             },
@@ -361,11 +391,24 @@ impl Instance {
             .timestamp_server_url
             .clone()
             .or_else(|| services(|c| &c.tsa_urls, &[1]).map(|s| s.url));
+        if args.without_log && tsa.is_none() {
+            bail!(
+                "--tlog-upload=false needs a timestamp authority: without a log entry or a timestamp there is no \
+                 trusted signing time; pass --timestamp-server-url or use a signing config with tsaUrls"
+            );
+        }
         if rekor_version == 2 && tsa.is_none() {
             bail!(
                 "Rekor v2 entries carry no signed time, so a timestamp authority is required: pass --timestamp-server-url \
                  or use a signing config with tsaUrls{}",
                 if config.is_none() { format!(" ({})", why_none()) } else { String::new() }
+            );
+        }
+        if tsa.is_none() && !args.without_log {
+            eprintln!(
+                "Note: no timestamp authority is configured, so the signature is timestamped only by the \
+                 Rekor v1 log's signed integrated time ({})",
+                if config.is_none() { why_none() } else { "the signing config names none".into() }
             );
         }
         let oidc_issuer = args

@@ -56,6 +56,8 @@ enum Command {
     VerifyBlob(commands::verify_blob::VerifyBlob),
     /// Verify many bundles from a JSON-lines manifest, on every core, with one trusted-root load.
     VerifyBundles(commands::verify_bundles::VerifyBundles),
+    /// Verify a file's in-toto attestation bundle against an identity and a predicate type.
+    VerifyBlobAttestation(commands::verify_blob_attestation::VerifyBlobAttestation),
     /// Generate a key pair in cosign's format (cosign.key, encrypted, and cosign.pub).
     GenerateKeyPair(commands::keys::GenerateKeyPair),
     /// Import a PEM private key (EC, RSA or Ed25519) into cosign's encrypted format.
@@ -82,6 +84,7 @@ fn main() {
         Command::Triangulate(c) => c.run(),
         Command::VerifyBlob(c) => c.run(),
         Command::VerifyBundles(c) => c.run(),
+        Command::VerifyBlobAttestation(c) => c.run(),
         Command::Initialize(c) => c.run(),
         Command::Server(c) => c.run(),
         Command::DevToken(c) => c.run(),

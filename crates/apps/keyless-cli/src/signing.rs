@@ -2,13 +2,14 @@
 //! services to use, consent, and running the signing flow.
 
 use anyhow::{Context, Result};
-use keyless_oidc::{get_token, InteractiveOptions, TokenOptions};
+use keyless_oidc::InteractiveOptions;
 use keyless_sign::http::{AnyRekor, FulcioClient, HttpClient, TsaClient};
 use keyless_sign::{Artifact, SignedBundle, Signer};
 
 use crate::instance::{Endpoints, Instance, InstanceArgs, ServiceArgs};
 
-#[derive(Debug, Default, Clone, clap::Args)]
+/// Not `Default`: a derived default would turn the transparency log off.
+#[derive(Debug, Clone, clap::Args)]
 pub struct SignArgs {
     /// An OIDC identity token to sign with, or @FILE holding one. Without
     /// it: SIGSTORE_ID_TOKEN, then an ambient CI provider, then a browser
@@ -16,8 +17,23 @@ pub struct SignArgs {
     #[arg(long, value_name = "TOKEN")]
     pub identity_token: Option<String>,
     /// Skip the confirmation prompt.
-    #[arg(long, short = 'y')]
+    #[arg(long, short = 'y', env = "COSIGN_YES")]
     pub yes: bool,
+    /// Record the signature in the transparency log (`--tlog-upload=false`
+    /// signs without a log entry: verifiers then need --insecure-ignore-tlog,
+    /// and the signing time comes from the timestamp authority alone).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub tlog_upload: bool,
+    #[command(flatten)]
+    pub oidc: crate::token::OidcArgs,
     #[command(flatten)]
     pub services: ServiceArgs,
     #[command(flatten)]
@@ -28,8 +44,17 @@ impl SignArgs {
     /// Resolve the instance (outside any async runtime: the TUF client is
     /// blocking) and ask for consent.
     pub fn prepare(&self) -> Result<(Instance, Endpoints)> {
+        crate::cosign_env::note_ignored();
         let instance = self.instance.resolve()?;
-        let endpoints = instance.endpoints(&self.services)?;
+        let mut services = self.services.clone();
+        services.without_log = !self.tlog_upload;
+        let endpoints = instance.endpoints(&services)?;
+        if !self.tlog_upload {
+            eprintln!(
+                "WARNING: --tlog-upload=false: the signature is NOT recorded in a transparency log, so nobody \
+                 can audit that it was made; verifiers must pass --insecure-ignore-tlog to accept it"
+            );
+        }
         crate::consent::confirm(self.yes)?;
         Ok((instance, endpoints))
     }
@@ -46,18 +71,20 @@ impl SignArgs {
             o.client_id = endpoints.oidc_client_id.clone();
             o
         });
-        let (token, _source) = get_token(&TokenOptions {
-            explicit: self.identity_token.clone(),
-            interactive,
-            non_interactive: false,
-        })
-        .await
-        .context("getting an identity token")?;
+        let token = self
+            .oidc
+            .token(self.identity_token.as_deref(), interactive)
+            .await
+            .context("getting an identity token")?;
 
         let http = HttpClient::shared()?;
         let signer = Signer {
             ca: FulcioClient::new(&endpoints.fulcio, http.clone()),
-            log: AnyRekor::new(&endpoints.rekor, endpoints.rekor_version, http.clone()),
+            log: if self.tlog_upload {
+                AnyRekor::new(&endpoints.rekor, endpoints.rekor_version, http.clone())
+            } else {
+                AnyRekor::Off
+            },
             tsa: endpoints
                 .tsa
                 .as_ref()
@@ -65,10 +92,27 @@ impl SignArgs {
             trust: Some(instance.trust.clone()),
         };
         let progress = |m: &str| eprintln!("{m}");
-        Ok(signer
+        let signed = signer
             .sign(token.raw(), token.challenge(), artifact, &progress)
-            .await?)
+            .await?;
+        if let (Some(index), Some(url)) = (signed.log_index, explorer_url(&endpoints.rekor)) {
+            eprintln!("View the entry in the transparency log explorer: {url}/?logIndex={index}");
+        }
+        Ok(signed)
     }
+}
+
+/// The log explorer for entries of the log at `log_url`, as cosign prints
+/// the search.sigstore.dev link. Only the public-good Rekor has one: the
+/// keyless log serves no explorer page, so for it only the index is shown.
+pub fn explorer_url(log_url: &str) -> Option<&'static str> {
+    let host = log_url
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    matches!(host, "rekor.sigstore.dev" | "log2025-1.rekor.sigstore.dev")
+        .then_some("https://search.sigstore.dev")
 }
 
 /// A runtime for the async client code.

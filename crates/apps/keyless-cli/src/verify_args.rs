@@ -26,7 +26,35 @@ pub struct PolicyArgs {
     /// (for bundles signed with a long-lived key).
     #[arg(long, value_name = "FILE")]
     pub key: Option<std::path::PathBuf>,
+    /// The GitHub workflow trigger (event) the certificate must name
+    /// (Fulcio extension 1.3.6.1.4.1.57264.1.2).
+    #[arg(long, value_name = "EVENT")]
+    pub certificate_github_workflow_trigger: Option<String>,
+    /// The commit SHA the certificate must name (1.3.6.1.4.1.57264.1.3).
+    #[arg(long, value_name = "SHA")]
+    pub certificate_github_workflow_sha: Option<String>,
+    /// The workflow name the certificate must name (1.3.6.1.4.1.57264.1.4).
+    #[arg(long, value_name = "NAME")]
+    pub certificate_github_workflow_name: Option<String>,
+    /// The repository the certificate must name, `owner/repo`
+    /// (1.3.6.1.4.1.57264.1.5).
+    #[arg(long, value_name = "REPO")]
+    pub certificate_github_workflow_repository: Option<String>,
+    /// The git ref the certificate must name, e.g. `refs/heads/main`
+    /// (1.3.6.1.4.1.57264.1.6).
+    #[arg(long, value_name = "REF")]
+    pub certificate_github_workflow_ref: Option<String>,
 }
+
+/// cosign's `--certificate-github-workflow-*` flags and the Fulcio
+/// extension each one must equal.
+const GITHUB_WORKFLOW_OIDS: [(&str, &str); 5] = [
+    ("trigger", "1.3.6.1.4.1.57264.1.2"),
+    ("sha", "1.3.6.1.4.1.57264.1.3"),
+    ("name", "1.3.6.1.4.1.57264.1.4"),
+    ("repository", "1.3.6.1.4.1.57264.1.5"),
+    ("ref", "1.3.6.1.4.1.57264.1.6"),
+];
 
 impl PolicyArgs {
     pub fn policy(&self) -> Result<Policy> {
@@ -51,11 +79,14 @@ impl PolicyArgs {
                     self.certificate_oidc_issuer_regexp.is_some(),
                 ),
             ];
-            let given: Vec<&str> = identity_flags
+            let mut given: Vec<&str> = identity_flags
                 .iter()
                 .filter(|(_, set)| *set)
                 .map(|(flag, _)| *flag)
                 .collect();
+            if !self.github_workflow_extensions().is_empty() {
+                given.push("--certificate-github-workflow-*");
+            }
             if !given.is_empty() {
                 bail!(
                     "--key cannot be used with {}: a key policy checks the signature against the key only, \
@@ -79,6 +110,24 @@ impl PolicyArgs {
             (None, Some(re)) => Matcher::regex(re)?,
             _ => bail!("--certificate-oidc-issuer or --certificate-oidc-issuer-regexp is required for keyless verification"),
         };
-        Ok(Policy::identity(Identity::new(san, issuer)))
+        let mut identity = Identity::new(san, issuer);
+        identity.extensions = self.github_workflow_extensions();
+        Ok(Policy::identity(identity))
+    }
+
+    /// The `--certificate-github-workflow-*` values as (OID, value) pairs.
+    fn github_workflow_extensions(&self) -> Vec<(String, String)> {
+        let values = [
+            &self.certificate_github_workflow_trigger,
+            &self.certificate_github_workflow_sha,
+            &self.certificate_github_workflow_name,
+            &self.certificate_github_workflow_repository,
+            &self.certificate_github_workflow_ref,
+        ];
+        GITHUB_WORKFLOW_OIDS
+            .iter()
+            .zip(values)
+            .filter_map(|((_, oid), value)| value.as_ref().map(|v| (oid.to_string(), v.clone())))
+            .collect()
     }
 }

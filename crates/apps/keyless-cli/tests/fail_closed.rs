@@ -414,6 +414,8 @@ fn a_private_instance_never_reaches_public_good_services() {
         &stack.url("caUrl"),
         "--rekor-url",
         &stack.url("logUrl"),
+        "--rekor-version",
+        "2",
     ]);
     refused(
         &out,
@@ -428,6 +430,8 @@ fn a_private_instance_never_reaches_public_good_services() {
         &stack.url("caUrl"),
         "--rekor-url",
         &stack.url("logUrl"),
+        "--rekor-version",
+        "2",
     ]);
     refused(&out, &["timestamp authority is required"]);
     nothing_recorded();
@@ -440,6 +444,8 @@ fn a_private_instance_never_reaches_public_good_services() {
         &stack.url("caUrl"),
         "--rekor-url",
         &stack.url("logUrl"),
+        "--rekor-version",
+        "2",
         "--timestamp-server-url",
         &stack.url("tsaUrl"),
     ]);

@@ -11,6 +11,8 @@
 //!   earlier signatures, even with concurrent signers.
 //! - [`referrers`]: Sigstore bundles as OCI 1.1 referrers, with the referrers
 //!   tag schema fallback for registries without the API.
+//! - [`classic_write`]: the Rekor v1 SET and RFC 3161 timestamp annotations
+//!   `keyless sign` writes so that `cosign verify` checks offline.
 //! - [`cosign_classic`]: cosign's classic `.sig`/`.att` layers rebuilt as
 //!   Sigstore bundles, so they verify with the bundle verifier's checks.
 //! - [`attachments`]: what is attached to an image (`keyless tree`).
@@ -24,6 +26,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod classic_write;
 pub mod client;
 pub mod cosign;
 pub mod cosign_classic;

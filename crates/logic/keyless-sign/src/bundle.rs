@@ -24,7 +24,7 @@ pub fn bundle_json(bundle: &wire::Bundle) -> Result<String, SignError> {
 pub(crate) fn build(
     leaf_der: &[u8],
     content: SignedContent<'_>,
-    entry: wire::TransparencyLogEntry,
+    entry: Option<wire::TransparencyLogEntry>,
     timestamps: Vec<Vec<u8>>,
 ) -> wire::Bundle {
     let (message_signature, dsse_envelope) = match content {
@@ -48,7 +48,7 @@ pub(crate) fn build(
             certificate: Some(wire::X509Certificate {
                 raw_bytes: leaf_der.to_vec(),
             }),
-            tlog_entries: vec![entry],
+            tlog_entries: entry.into_iter().collect(),
             timestamp_verification_data: (!timestamps.is_empty()).then(|| {
                 wire::TimestampVerificationData {
                     rfc3161_timestamps: timestamps
@@ -103,7 +103,7 @@ mod tests {
                 digest: &digest,
                 signature: b"sig",
             },
-            entry(),
+            Some(entry()),
             vec![b"ts1".to_vec(), b"ts2".to_vec()],
         );
         assert_eq!(bundle.media_type, MEDIA_TYPE_V0_3);
@@ -149,7 +149,7 @@ mod tests {
                 digest: &[0; 32],
                 signature: b"sig",
             },
-            entry(),
+            Some(entry()),
             Vec::new(),
         );
         let vm = bundle.verification_material.expect("verification material");
@@ -166,7 +166,7 @@ mod tests {
                 keyid: String::new(),
             }],
         };
-        let bundle = build(b"leaf", SignedContent::Dsse(&env), entry(), Vec::new());
+        let bundle = build(b"leaf", SignedContent::Dsse(&env), Some(entry()), Vec::new());
         assert!(bundle.message_signature.is_none());
         assert_eq!(bundle.dsse_envelope, Some(env));
     }
@@ -180,7 +180,7 @@ mod tests {
                 digest: &digest,
                 signature: b"sig",
             },
-            entry(),
+            Some(entry()),
             vec![b"ts".to_vec()],
         );
         let json = bundle_json(&bundle).expect("encode");

@@ -16,6 +16,15 @@ pub enum SignError {
     Sct(String),
     #[error("transparency log {url}: {problem}")]
     Log { url: String, problem: String },
+    /// The log's answer shows it speaks the other Rekor API major version
+    /// (e.g. 404 on `/api/v2/log/entries`, or a v2 entry where a v1 entry
+    /// was expected).
+    #[error("transparency log {url} does not look like a Rekor v{expected} log: {problem}")]
+    LogVersion {
+        url: String,
+        expected: u32,
+        problem: String,
+    },
     #[error("timestamp authority {url}: {problem}")]
     Timestamp { url: String, problem: String },
     #[error("artifact: {0}")]

@@ -494,9 +494,19 @@ impl TransparencyLog for RekorV2Client {
         let answer = self
             .http
             .post_json(Service::Log, &url, &body, MAX_LOG_RESPONSE_BYTES, None)
-            .await?;
-        serde_json::from_slice(&answer)
-            .map_err(|e| Service::Log.error(&url, format!("malformed response: {e}")))
+            .await
+            .map_err(|e| version_mismatch(e, 2))?;
+        serde_json::from_slice(&answer).map_err(|e| {
+            if looks_like_v1_answer(&answer) {
+                SignError::LogVersion {
+                    url: url.clone(),
+                    expected: 2,
+                    problem: "it answered with a Rekor v1 entry (a map of entry UUIDs)".into(),
+                }
+            } else {
+                Service::Log.error(&url, format!("malformed response: {e}"))
+            }
+        })
     }
 }
 
@@ -570,9 +580,21 @@ impl TransparencyLog for RekorV1Client {
         let answer = self
             .http
             .post_json(Service::Log, &url, &body, MAX_LOG_RESPONSE_BYTES, None)
-            .await?;
+            .await
+            .map_err(|e| version_mismatch(e, 1))?;
         let map: std::collections::BTreeMap<String, V1Entry> = serde_json::from_slice(&answer)
-            .map_err(|e| fail(format!("malformed response: {e}")))?;
+            .map_err(|e| {
+                if looks_like_v2_answer(&answer) {
+                    SignError::LogVersion {
+                        url: url.clone(),
+                        expected: 1,
+                        problem: "it answered with a Rekor v2 entry (logIndex, kindVersion, canonicalizedBody)"
+                            .into(),
+                    }
+                } else {
+                    fail(format!("malformed response: {e}"))
+                }
+            })?;
         // One request creates one entry; more than one is not an answer to it.
         let mut entries = map.into_values();
         let (Some(e), None) = (entries.next(), entries.next()) else {
@@ -583,6 +605,39 @@ impl TransparencyLog for RekorV1Client {
         e.into_wire()
             .map_err(|problem| fail(format!("malformed response: {problem}")))
     }
+}
+
+/// A log that answers 404/405 on the entries path of API version
+/// `expected` most likely serves the other version there (Rekor v1 and v2
+/// have different paths): say so, so the caller can name the fix.
+fn version_mismatch(e: SignError, expected: u32) -> SignError {
+    match e {
+        SignError::Log { url, problem }
+            if problem.starts_with("HTTP 404") || problem.starts_with("HTTP 405") =>
+        {
+            SignError::LogVersion {
+                url,
+                expected,
+                problem: format!("{problem} (no Rekor v{expected} entries API at this path)"),
+            }
+        }
+        other => other,
+    }
+}
+
+/// Rekor v1 answers `{"<uuid>": {"body", "integratedTime", "verification", ...}}`.
+fn looks_like_v1_answer(answer: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(answer).is_ok_and(|m| {
+        m.values()
+            .any(|v| v.get("integratedTime").is_some() && v.get("body").is_some())
+    })
+}
+
+/// Rekor v2 answers one TransparencyLogEntry in the protobuf-specs shape.
+fn looks_like_v2_answer(answer: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(answer).is_ok_and(|m| {
+        m.contains_key("canonicalizedBody") && m.contains_key("kindVersion")
+    })
 }
 
 /// Whether a [`LogRequest`]'s verifier DER is a public key (key-based
@@ -768,6 +823,8 @@ impl TimestampAuthority for TsaClient {
 pub enum AnyRekor {
     V1(RekorV1Client),
     V2(RekorV2Client),
+    /// No log: the user turned uploads off; nothing is submitted.
+    Off,
 }
 
 impl AnyRekor {
@@ -789,7 +846,14 @@ impl TransparencyLog for AnyRekor {
         match self {
             Self::V1(c) => c.submit(request).await,
             Self::V2(c) => c.submit(request).await,
+            Self::Off => Err(SignError::Config(
+                "transparency log uploads are turned off".into(),
+            )),
         }
+    }
+
+    fn records(&self) -> bool {
+        !matches!(self, Self::Off)
     }
 }
 

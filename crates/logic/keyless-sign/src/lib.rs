@@ -70,6 +70,13 @@ pub trait TransparencyLog {
         &self,
         request: &LogRequest<'_>,
     ) -> impl std::future::Future<Output = Result<wire::TransparencyLogEntry, SignError>> + Send;
+
+    /// Whether signing records an entry at all. `false` only when the user
+    /// turned the log off (`--tlog-upload=false`): the bundle then has no
+    /// log entry and verifies only where the verifier allows that.
+    fn records(&self) -> bool {
+        true
+    }
 }
 
 /// An RFC 3161 timestamp authority.

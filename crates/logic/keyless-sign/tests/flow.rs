@@ -259,7 +259,7 @@ async fn a_digest_is_signed_timestamped_logged_and_bundled() {
             signed.issuer.as_str(),
             signed.log_index
         ),
-        ("me@example.com", ISSUER, 11)
+        ("me@example.com", ISSUER, Some(11))
     );
     assert_eq!(signed.chain.len(), 3);
 

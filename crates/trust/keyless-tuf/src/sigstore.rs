@@ -27,8 +27,12 @@ pub const TRUSTED_ROOT_TARGET: &str = "trusted_root.json";
 /// The target holding the protobuf-specs `SigningConfig` (v0.2 media type).
 pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
 
-/// `$HOME/.sigstore/root`, the cache root cosign and sigstore-go use.
+/// `$TUF_ROOT` when set (as cosign reads it), else `$HOME/.sigstore/root`,
+/// the cache root cosign and sigstore-go use.
 pub fn default_cache_root() -> Option<PathBuf> {
+    if let Some(root) = std::env::var_os("TUF_ROOT").filter(|r| !r.is_empty()) {
+        return Some(PathBuf::from(root));
+    }
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(|h| PathBuf::from(h).join(".sigstore").join("root"))

@@ -83,7 +83,12 @@ fn run(cli: Cli) -> Result<i32> {
                 bail!("--staging needs --trusted-root: keyless embeds only the production trusted root");
             }
             let cmd = VerifyBlob {
-                bundle,
+                bundle: Some(bundle),
+                certificate: None,
+                certificate_chain: None,
+                signature: None,
+                rfc3161_timestamp: None,
+                flags: Default::default(),
                 policy: PolicyArgs {
                     certificate_identity,
                     certificate_oidc_issuer,
@@ -116,6 +121,8 @@ fn run(cli: Cli) -> Result<i32> {
             let args = SignArgs {
                 identity_token: Some(identity_token),
                 yes: true,
+                tlog_upload: true,
+                oidc: Default::default(),
                 services: ServiceArgs {
                     signing_config,
                     ..Default::default()

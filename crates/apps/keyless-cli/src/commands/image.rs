@@ -9,6 +9,7 @@ use base64::Engine;
 use keyless_oci::{SignatureLayer, SimpleSigning};
 use keyless_sign::Artifact;
 
+use crate::image_flags::{parse_annotations, ImageSignFlags};
 use crate::registry::{parse, predicate_type, RegistryArgs};
 use crate::signing::{runtime, SignArgs};
 
@@ -22,6 +23,12 @@ pub struct Sign {
     /// Also write the Sigstore bundle to this file.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<std::path::PathBuf>,
+    /// KEY=VALUE claims added to the signed payload's `optional` section
+    /// (repeatable), as cosign's `-a`.
+    #[arg(short = 'a', long = "annotations", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    #[command(flatten)]
+    pub flags: ImageSignFlags,
     #[command(flatten)]
     pub sign: SignArgs,
 }
@@ -29,38 +36,100 @@ pub struct Sign {
 impl Sign {
     pub fn run(&self) -> Result<i32> {
         let reference = parse(&self.image)?;
+        let layout = self.flags.layout()?;
+        let claims = parse_annotations(&self.annotations)?;
         let (instance, endpoints) = self.sign.prepare()?;
         runtime()?.block_on(async {
             let client = self.registry.client()?;
             let digest = client.resolve_digest(&reference).await?;
-            let pinned = reference.with_digest(digest.clone());
-            let payload = SimpleSigning::new(reference.repository(), &digest).to_json();
-            let signed = self
-                .sign
-                .sign(
-                    &instance,
-                    &endpoints,
-                    &Artifact::Digest(keyless_crypto::sha256(&payload)),
+            let mut targets = vec![digest];
+            if self.flags.recursive {
+                targets.extend(platform_manifests(&client, &reference, &targets[0]).await?);
+            }
+            for (i, digest) in targets.iter().enumerate() {
+                let pinned = reference.with_digest(digest.clone());
+                let mut doc = SimpleSigning::new(reference.repository(), digest);
+                for (k, v) in &claims {
+                    doc = doc.with_claim(k, serde_json::Value::String(v.clone()));
+                }
+                let payload = doc.to_json();
+                let signed = self
+                    .sign
+                    .sign(
+                        &instance,
+                        &endpoints,
+                        &Artifact::Digest(keyless_crypto::sha256(&payload)),
+                    )
+                    .await?;
+                let bundle = keyless_sign::bundle_json(&signed.bundle)?;
+                let layer = SignatureLayer::signature(
+                    payload,
+                    &base64::engine::general_purpose::STANDARD.encode(&signed.signature),
+                );
+                let layer = with_signer(layer, &signed.chain);
+                let layer = with_evidence(layer, &signed.bundle);
+                if i == 0 {
+                    self.flags.write_outputs(
+                        signed.chain.first().map(Vec::as_slice),
+                        &signed.signature,
+                    )?;
+                }
+                store(
+                    &client,
+                    &pinned,
+                    layout.classic().then_some(Stored::Signature(layer)),
+                    layout.referrer().then_some(bundle.as_str()),
+                    if i == 0 { self.bundle.as_deref() } else { None },
+                    &bundle,
                 )
                 .await?;
-            let bundle = keyless_sign::bundle_json(&signed.bundle)?;
-            let (leaf, chain) = pems(&signed.chain);
-            let layer = SignatureLayer::signature(
-                payload,
-                &base64::engine::general_purpose::STANDARD.encode(&signed.signature),
-            )
-            .with_certificate(&leaf, &chain);
-            store(
-                &client,
-                &pinned,
-                Stored::Signature(layer),
-                &bundle,
-                self.bundle.as_deref(),
-            )
-            .await
+            }
+            Ok::<_, anyhow::Error>(())
         })?;
         Ok(crate::exit::OK)
     }
+}
+
+/// The platform manifests of `digest` when it is an image index (for
+/// `--recursive`); empty for a single-platform image.
+async fn platform_manifests(
+    client: &keyless_oci::RegistryClient,
+    reference: &keyless_oci::Reference,
+    digest: &keyless_oci::Digest,
+) -> Result<Vec<keyless_oci::Digest>> {
+    use keyless_oci::manifest::{DOCKER_MANIFEST_LIST, OCI_INDEX};
+    let raw = client
+        .fetch_manifest(reference.repository(), &digest.to_string())
+        .await?
+        .context("the image manifest disappeared while signing")?;
+    if raw.media_type != OCI_INDEX && raw.media_type != DOCKER_MANIFEST_LIST {
+        return Ok(Vec::new());
+    }
+    let index: keyless_oci::ImageIndex =
+        serde_json::from_slice(&raw.bytes).context("the image index is not valid JSON")?;
+    Ok(index.manifests.into_iter().map(|d| d.digest).collect())
+}
+
+/// The classic layer's evidence annotations from the bundle just made: the
+/// Rekor v1 SET (only a v1 entry has one) and the RFC 3161 timestamp.
+fn with_evidence(layer: SignatureLayer, bundle: &keyless_types::wire::Bundle) -> SignatureLayer {
+    let material = bundle.verification_material.as_ref();
+    let entry = material
+        .and_then(|m| m.tlog_entries.first())
+        .and_then(|e| {
+            Some(keyless_oci::classic_write::RekorV1Entry {
+                body: &e.canonicalized_body,
+                integrated_time: e.integrated_time?,
+                log_index: e.log_index,
+                log_id: &e.log_id.key_id,
+                signed_entry_timestamp: &e.inclusion_promise.as_ref()?.signed_entry_timestamp,
+            })
+        });
+    let timestamp = material
+        .and_then(|m| m.timestamp_verification_data.as_ref())
+        .and_then(|t| t.rfc3161_timestamps.first())
+        .map(|t| t.signed_timestamp.as_slice());
+    layer.with_evidence(entry.as_ref(), timestamp)
 }
 
 #[derive(Debug, clap::Args)]
@@ -77,6 +146,8 @@ pub struct Attest {
     pub registry: RegistryArgs,
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub flags: ImageSignFlags,
     #[command(flatten)]
     pub sign: SignArgs,
 }
@@ -109,40 +180,55 @@ impl Attest {
         let reference = parse(&self.image)?;
         let predicate = read_predicate(&self.predicate)?;
         let ptype = predicate_type(&self.predicate_type);
+        let layout = self.flags.layout()?;
         let (instance, endpoints) = self.sign.prepare()?;
         runtime()?.block_on(async {
             let client = self.registry.client()?;
             let digest = client.resolve_digest(&reference).await?;
-            let pinned = reference.with_digest(digest.clone());
-            let hex_digest = digest.to_string().trim_start_matches("sha256:").to_string();
-            let payload = statement(
-                &reference.repository().to_string(),
-                &hex_digest,
-                &ptype,
-                predicate,
-            );
-            let artifact = Artifact::Dsse {
-                payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(),
-                payload,
-            };
-            let signed = self.sign.sign(&instance, &endpoints, &artifact).await?;
-            let bundle = keyless_sign::bundle_json(&signed.bundle)?;
-            let envelope = signed
-                .bundle
-                .dsse_envelope
-                .as_ref()
-                .context("no envelope")?;
-            let (leaf, chain) = pems(&signed.chain);
-            let layer = SignatureLayer::attestation(serde_json::to_vec(envelope)?, &ptype)
-                .with_certificate(&leaf, &chain);
-            store(
-                &client,
-                &pinned,
-                Stored::Attestation(layer),
-                &bundle,
-                self.bundle.as_deref(),
-            )
-            .await
+            let mut targets = vec![digest];
+            if self.flags.recursive {
+                targets.extend(platform_manifests(&client, &reference, &targets[0]).await?);
+            }
+            for (i, digest) in targets.iter().enumerate() {
+                let pinned = reference.with_digest(digest.clone());
+                let hex_digest = digest.to_string().trim_start_matches("sha256:").to_string();
+                let payload = statement(
+                    &reference.repository().to_string(),
+                    &hex_digest,
+                    &ptype,
+                    predicate.clone(),
+                );
+                let artifact = Artifact::Dsse {
+                    payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(),
+                    payload,
+                };
+                let signed = self.sign.sign(&instance, &endpoints, &artifact).await?;
+                let bundle = keyless_sign::bundle_json(&signed.bundle)?;
+                let envelope = signed
+                    .bundle
+                    .dsse_envelope
+                    .as_ref()
+                    .context("no envelope")?;
+                let layer = SignatureLayer::attestation(serde_json::to_vec(envelope)?, &ptype);
+                let layer = with_signer(layer, &signed.chain);
+                let layer = with_evidence(layer, &signed.bundle);
+                if i == 0 {
+                    self.flags.write_outputs(
+                        signed.chain.first().map(Vec::as_slice),
+                        &signed.signature,
+                    )?;
+                }
+                store(
+                    &client,
+                    &pinned,
+                    layout.classic().then_some(Stored::Attestation(layer)),
+                    layout.referrer().then_some(bundle.as_str()),
+                    if i == 0 { self.bundle.as_deref() } else { None },
+                    &bundle,
+                )
+                .await?;
+            }
+            Ok::<_, anyhow::Error>(())
         })?;
         Ok(crate::exit::OK)
     }
@@ -197,19 +283,22 @@ enum Stored {
 }
 
 /// Store a signed image's evidence: the cosign-layout layer under the
-/// `.sig`/`.att` tag, the bundle as a referrer, and optionally a local copy.
+/// `.sig`/`.att` tag, the bundle as a referrer (each when the layout says
+/// so), and optionally a local copy of the bundle.
 async fn store(
     client: &keyless_oci::RegistryClient,
     pinned: &keyless_oci::Reference,
-    layer: Stored,
-    bundle: &str,
+    layer: Option<Stored>,
+    referrer: Option<&str>,
     bundle_out: Option<&std::path::Path>,
+    bundle: &str,
 ) -> Result<()> {
     let digest = pinned
         .digest()
         .context("the image reference is not pinned to a digest")?;
     match layer {
-        Stored::Signature(layer) => {
+        None => {}
+        Some(Stored::Signature(layer)) => {
             eprintln!(
                 "Pushing signature to: {}",
                 pinned
@@ -218,7 +307,7 @@ async fn store(
             );
             client.attach_signature(pinned, layer).await?;
         }
-        Stored::Attestation(layer) => {
+        Some(Stored::Attestation(layer)) => {
             eprintln!(
                 "Pushing attestation to: {}",
                 pinned
@@ -228,11 +317,25 @@ async fn store(
             client.attach_attestation(pinned, layer).await?;
         }
     }
-    client.attach_bundle(pinned, bundle.as_bytes()).await?;
+    if let Some(referrer) = referrer {
+        let pushed = client.attach_bundle(pinned, referrer.as_bytes()).await?;
+        eprintln!("Pushing bundle referrer for: {pinned}");
+        let _ = pushed;
+    }
     if let Some(p) = bundle_out {
         std::fs::write(p, bundle).with_context(|| format!("writing {}", p.display()))?;
     }
     Ok(())
+}
+
+/// The certificate annotations, when a certificate signed: a layer signed
+/// with `--key` carries none, as cosign writes it.
+fn with_signer(layer: SignatureLayer, chain: &[Vec<u8>]) -> SignatureLayer {
+    if chain.is_empty() {
+        return layer;
+    }
+    let (leaf, rest) = pems(chain);
+    layer.with_certificate(&leaf, &rest)
 }
 
 fn pems(chain: &[Vec<u8>]) -> (String, String) {

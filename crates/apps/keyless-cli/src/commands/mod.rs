@@ -11,5 +11,6 @@ pub mod tree;
 pub mod triangulate;
 pub mod tuf;
 pub mod verify_blob;
+pub mod verify_blob_attestation;
 pub mod verify_bundles;
 pub mod verify_image;
