@@ -160,8 +160,11 @@ impl Error {
     }
 }
 
+/// A transport or I/O error, shared so that [`FetchError`] stays `Clone`.
+pub type Cause = std::sync::Arc<dyn std::error::Error + Send + Sync>;
+
 /// Why a download failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
     /// HTTP 404 / no such file: for `N.root.json` this ends the rotation loop.
@@ -176,24 +179,42 @@ pub enum FetchError {
     HttpStatus(u16),
     /// The mirror could not be reached: cannot connect, DNS failure,
     /// timeout. The only fetch error that counts as "offline".
-    #[error("mirror unreachable: {0}")]
-    Transport(String),
+    #[error("mirror unreachable")]
+    Transport(#[source] Cause),
     /// The transfer failed after the mirror answered, or a local read
     /// failed: a failed update, not "offline".
-    #[error("transfer failed: {0}")]
-    Io(String),
+    #[error("transfer failed")]
+    Io(#[source] Cause),
     /// The URL could not be formed.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
 }
 
+impl FetchError {
+    /// [`FetchError::Transport`] from any error (or message).
+    pub fn transport(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Transport(Cause::from(e.into()))
+    }
+
+    /// [`FetchError::Io`] from any error (or message).
+    pub fn io(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Io(Cause::from(e.into()))
+    }
+}
+
 /// The check that a metadata file failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum MetadataError {
-    /// Not JSON, or not the shape the specification gives (§4).
+    /// Not the shape the specification gives (§4).
     #[error("malformed: {0}")]
     Malformed(String),
+    /// Not JSON, or JSON of another shape (the parser's error is the source).
+    #[error("malformed JSON")]
+    Json(#[source] std::sync::Arc<serde_json::Error>),
+    /// `signed` has no canonical JSON form.
+    #[error("no canonical form")]
+    Canonical(#[source] crate::cjson::CanonicalJsonError),
     /// `signed._type` is not the role we asked for.
     #[error("_type is {found:?}, expected {expected:?}")]
     WrongType { expected: String, found: String },
@@ -264,7 +285,9 @@ impl MetadataError {
     /// A short stable name of the check (see [`Error::check`]).
     pub fn check(&self) -> &'static str {
         match self {
-            MetadataError::Malformed(_) => "malformed",
+            MetadataError::Malformed(_) | MetadataError::Json(_) | MetadataError::Canonical(_) => {
+                "malformed"
+            }
             MetadataError::WrongType { .. } => "wrong-type",
             MetadataError::UnsupportedSpecVersion(_) => "spec-version",
             MetadataError::Threshold(_) => "threshold",
@@ -335,6 +358,12 @@ pub enum RepositoryError {
     MissingKey { role: String, detail: String },
     #[error("invalid state: {0}")]
     State(String),
+    /// A repository key is not usable as a TUF key, or signing failed.
+    #[error("TUF key")]
+    TufKey(#[from] crate::keys::KeyError),
+    /// Metadata or saved state could not be encoded or decoded.
+    #[error("repository JSON")]
+    Json(#[from] serde_json::Error),
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ fn read_capped(mut r: impl Read, max_len: u64) -> Result<Vec<u8>, FetchError> {
     let mut limited = (&mut r).take(max_len.saturating_add(1));
     limited
         .read_to_end(&mut buf)
-        .map_err(|e| FetchError::Io(e.to_string()))?;
+        .map_err(|e| FetchError::Io(std::sync::Arc::new(e)))?;
     if buf.len() as u64 > max_len {
         return Err(FetchError::TooLarge { limit: max_len });
     }
@@ -61,7 +61,7 @@ impl HttpFetcher {
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("keyless-tuf/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| FetchError::Io(format!("HTTP client: {e}")))?;
+            .map_err(|e| FetchError::Io(std::sync::Arc::new(e)))?;
         Ok(Self { client })
     }
 }
@@ -73,9 +73,9 @@ impl Fetcher for HttpFetcher {
             // timeouts mean the mirror is unreachable; anything else
             // (redirect loop, malformed response) is a failed update.
             if e.is_connect() || e.is_timeout() {
-                FetchError::Transport(e.to_string())
+                FetchError::Transport(std::sync::Arc::new(e))
             } else {
-                FetchError::Io(e.to_string())
+                FetchError::Io(std::sync::Arc::new(e))
             }
         })?;
         let status = resp.status();
@@ -147,7 +147,12 @@ impl Fetcher for DirectoryFetcher {
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(FetchError::NotFound),
-            Err(e) => return Err(FetchError::Io(format!("{}: {e}", path.display()))),
+            Err(e) => {
+                return Err(FetchError::io(std::io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", path.display()),
+                )))
+            }
         };
         if path.is_dir() {
             return Err(FetchError::NotFound);
@@ -184,7 +189,7 @@ impl Fetcher for AnyFetcher {
         } else if url.starts_with("http://") || url.starts_with("https://") {
             match &self.http {
                 Some(h) => h.fetch(url, max_len),
-                None => Err(FetchError::Io("HTTP client unavailable".into())),
+                None => Err(FetchError::io("HTTP client unavailable")),
             }
         } else {
             Err(FetchError::InvalidUrl(format!(
@@ -234,26 +239,26 @@ mod tests {
     fn http_status_is_not_unreachable() {
         let f = HttpFetcher::new().unwrap();
         let base = serve("503 Service Unavailable", b"down", 1);
-        assert_eq!(
+        assert!(matches!(
             f.fetch(&format!("{base}/timestamp.json"), 100),
             Err(FetchError::HttpStatus(503))
-        );
+        ));
         let base = serve("500 Internal Server Error", b"", 1);
-        assert_eq!(
+        assert!(matches!(
             f.fetch(&format!("{base}/2.root.json"), 100),
             Err(FetchError::HttpStatus(500))
-        );
+        ));
         let base = serve("404 Not Found", b"", 1);
-        assert_eq!(
+        assert!(matches!(
             f.fetch(&format!("{base}/2.root.json"), 100),
             Err(FetchError::NotFound)
-        );
+        ));
         let base = serve("200 OK", b"0123456789", 2);
         assert_eq!(f.fetch(&format!("{base}/a"), 10).unwrap(), b"0123456789");
-        assert_eq!(
+        assert!(matches!(
             f.fetch(&format!("{base}/a"), 9),
             Err(FetchError::TooLarge { limit: 9 })
-        );
+        ));
         // A port nobody listens on: connection refused, the one "unreachable" case.
         let closed = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = closed.local_addr().unwrap();
@@ -270,14 +275,14 @@ mod tests {
         std::fs::write(dir.path().join("a.json"), b"0123456789").unwrap();
         let f = DirectoryFetcher::new("https://m.example/", dir.path());
         assert_eq!(f.fetch("https://m.example/a.json", 10).unwrap().len(), 10);
-        assert_eq!(
+        assert!(matches!(
             f.fetch("https://m.example/a.json", 9),
             Err(FetchError::TooLarge { limit: 9 })
-        );
-        assert_eq!(
+        ));
+        assert!(matches!(
             f.fetch("https://m.example/b.json", 9),
             Err(FetchError::NotFound)
-        );
+        ));
         assert!(matches!(
             f.fetch("https://m.example/%2E%2E/x", 9),
             Err(FetchError::InvalidUrl(_))

@@ -29,13 +29,22 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 ];
 
 /// Why a TUF key cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     #[error("unsupported keytype/scheme {keytype}/{scheme}")]
     Unsupported { keytype: String, scheme: String },
     #[error("malformed key: {0}")]
     Malformed(String),
+    #[error("malformed key: not hex")]
+    Hex(#[source] hex::FromHexError),
+    #[error("malformed key")]
+    Key(#[source] keyless_crypto::CryptoError),
+    /// The metadata to sign has no canonical form.
+    #[error("cannot sign metadata")]
+    Canonical(#[source] Box<MetadataError>),
+    #[error("signing failed")]
+    Sign(#[source] keyless_crypto::CryptoError),
 }
 
 /// A TUF key ready to verify: the parsed key and the scheme to use.
@@ -56,32 +65,32 @@ impl VerifyingKey {
         let public = key.keyval.public.as_str();
         let (pk, algorithm, family) = match (key.keytype.as_str(), key.scheme.as_str()) {
             ("ed25519", "ed25519") => {
-                let raw = hex::decode(public).map_err(|e| malformed(e.to_string()))?;
+                let raw = hex::decode(public).map_err(KeyError::Hex)?;
                 if raw.len() != 32 {
                     return Err(malformed(format!("ed25519 key has {} bytes", raw.len())));
                 }
                 let mut der = ED25519_SPKI_PREFIX.to_vec();
                 der.extend_from_slice(&raw);
-                let pk = PublicKey::from_spki_der(&der).map_err(|e| malformed(e.to_string()))?;
+                let pk = PublicKey::from_spki_der(&der).map_err(KeyError::Key)?;
                 (pk, SignatureAlgorithm::Ed25519, "ed25519")
             }
             ("ecdsa" | "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256") => (
-                PublicKey::from_pem(public).map_err(|e| malformed(e.to_string()))?,
+                PublicKey::from_pem(public).map_err(KeyError::Key)?,
                 SignatureAlgorithm::EcdsaSha256,
                 "p256",
             ),
             ("ecdsa" | "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384") => (
-                PublicKey::from_pem(public).map_err(|e| malformed(e.to_string()))?,
+                PublicKey::from_pem(public).map_err(KeyError::Key)?,
                 SignatureAlgorithm::EcdsaSha384,
                 "p384",
             ),
             ("rsa", "rsassa-pss-sha256") => (
-                PublicKey::from_pem(public).map_err(|e| malformed(e.to_string()))?,
+                PublicKey::from_pem(public).map_err(KeyError::Key)?,
                 SignatureAlgorithm::RsaPssSha256,
                 "rsa",
             ),
             ("rsa", "rsa-pkcs1v15-sha256") => (
-                PublicKey::from_pem(public).map_err(|e| malformed(e.to_string()))?,
+                PublicKey::from_pem(public).map_err(KeyError::Key)?,
                 SignatureAlgorithm::RsaPkcs1Sha256,
                 "rsa",
             ),
@@ -224,10 +233,8 @@ pub fn sign_envelope(envelope: &mut Envelope, signer: &SigningKey) -> Result<Str
     let keyid = key_id(&key);
     let message = envelope
         .canonical_signed()
-        .map_err(|e| KeyError::Malformed(e.to_string()))?;
-    let sig = signer
-        .sign(&message)
-        .map_err(|e| KeyError::Malformed(e.to_string()))?;
+        .map_err(|e| KeyError::Canonical(Box::new(e)))?;
+    let sig = signer.sign(&message).map_err(KeyError::Sign)?;
     envelope.signatures.push(crate::metadata::Signature {
         keyid: keyid.clone(),
         sig: hex::encode(sig),

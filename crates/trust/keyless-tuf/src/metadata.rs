@@ -36,12 +36,12 @@ pub struct Signature {
 impl Envelope {
     /// Parse the outer structure of a metadata file.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, MetadataError> {
-        serde_json::from_slice(bytes).map_err(|e| MetadataError::Malformed(e.to_string()))
+        serde_json::from_slice(bytes).map_err(|e| MetadataError::Json(std::sync::Arc::new(e)))
     }
 
     /// The bytes that signatures cover: canonical JSON of `signed`.
     pub fn canonical_signed(&self) -> Result<Vec<u8>, MetadataError> {
-        cjson::to_canonical(&self.signed).map_err(|e| MetadataError::Malformed(e.to_string()))
+        cjson::to_canonical(&self.signed).map_err(MetadataError::Canonical)
     }
 
     /// The `_type` field of `signed`.
@@ -59,7 +59,7 @@ impl Envelope {
             });
         }
         let parsed: T = serde_json::from_value(self.signed.clone())
-            .map_err(|e| MetadataError::Malformed(e.to_string()))?;
+            .map_err(|e| MetadataError::Json(std::sync::Arc::new(e)))?;
         let spec = &parsed.common().spec_version;
         if spec.split('.').next() != Some("1") {
             return Err(MetadataError::UnsupportedSpecVersion(spec.clone()));

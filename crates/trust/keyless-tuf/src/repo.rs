@@ -123,7 +123,7 @@ impl RepositoryBuilder {
             let mut ids = Vec::new();
             for _ in 0..count {
                 let k = SigningKey::generate(self.key_algorithm).map_err(RepositoryError::from)?;
-                let tk = tuf_key_for(&k).map_err(|e| repo_err(e.to_string()))?;
+                let tk = tuf_key_for(&k).map_err(|e| Error::Repository(e.into()))?;
                 let id = key_id(&tk);
                 keys.insert(id.clone(), tk);
                 ids.push(id);
@@ -218,13 +218,13 @@ pub fn sign_value(signed: &Value, signers: &[&SigningKey]) -> Result<Vec<u8>, Er
         signed: signed.clone(),
     };
     for s in signers {
-        sign_envelope(&mut env, s).map_err(|e| repo_err(e.to_string()))?;
+        sign_envelope(&mut env, s).map_err(|e| Error::Repository(e.into()))?;
     }
-    serde_json::to_vec_pretty(&env).map_err(|e| repo_err(e.to_string()))
+    serde_json::to_vec_pretty(&env).map_err(|e| Error::Repository(e.into()))
 }
 
 fn to_value<T: Serialize>(t: &T) -> Result<Value, Error> {
-    serde_json::to_value(t).map_err(|e| repo_err(e.to_string()))
+    serde_json::to_value(t).map_err(|e| Error::Repository(e.into()))
 }
 
 impl Repository {
@@ -331,7 +331,7 @@ impl Repository {
             return Err(repo_err(format!("role {name:?} already exists")));
         }
         let k = SigningKey::generate(self.key_algorithm).map_err(RepositoryError::from)?;
-        let tk = tuf_key_for(&k).map_err(|e| repo_err(e.to_string()))?;
+        let tk = tuf_key_for(&k).map_err(|e| Error::Repository(e.into()))?;
         let id = key_id(&tk);
         let p = self
             .targets
@@ -382,7 +382,7 @@ impl Repository {
         let mut new = Vec::new();
         for _ in 0..count {
             let k = SigningKey::generate(self.key_algorithm).map_err(RepositoryError::from)?;
-            let tk = tuf_key_for(&k).map_err(|e| repo_err(e.to_string()))?;
+            let tk = tuf_key_for(&k).map_err(|e| Error::Repository(e.into()))?;
             let id = key_id(&tk);
             self.root.keys.insert(id.clone(), tk);
             ids.push(id);
@@ -574,7 +574,7 @@ impl Repository {
                 .collect(),
             dirty: self.dirty.iter().cloned().collect(),
         };
-        let json = serde_json::to_vec_pretty(&state).map_err(|e| repo_err(e.to_string()))?;
+        let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::Repository(e.into()))?;
         write_atomic(&dir.join("state.json"), &json)?;
         for (name, data) in &self.target_data {
             write_atomic(&dir.join("targets").join(encode_role_name(name)), data)?;
@@ -593,9 +593,10 @@ impl Repository {
     pub fn open(dir: &Path) -> Result<Self, Error> {
         let p = dir.join("state.json");
         let bytes = std::fs::read(&p).map_err(|e| Error::storage(&p, e))?;
-        let s: SavedState = serde_json::from_slice(&bytes).map_err(|e| repo_err(e.to_string()))?;
+        let s: SavedState =
+            serde_json::from_slice(&bytes).map_err(|e| Error::Repository(e.into()))?;
         fn from<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, Error> {
-            serde_json::from_value(v).map_err(|e| repo_err(e.to_string()))
+            serde_json::from_value(v).map_err(|e| Error::Repository(e.into()))
         }
         let root: Root = from(s.root)?;
         let mut targets = BTreeMap::new();

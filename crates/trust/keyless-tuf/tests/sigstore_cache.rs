@@ -26,7 +26,7 @@ struct Switchable {
 impl Fetcher for Switchable {
     fn fetch(&self, url: &str, max_len: u64) -> Result<Vec<u8>, FetchError> {
         if self.down.get() {
-            return Err(FetchError::Transport("connection refused".into()));
+            return Err(FetchError::transport("connection refused"));
         }
         self.inner.fetch(url, max_len)
     }
@@ -321,7 +321,7 @@ fn missing_timestamp_is_an_error() {
 fn unreachable_mirror_with_expired_cache_is_an_error() {
     let c = initialized();
     c.fetcher
-        .fail("", FetchError::Transport("connection refused".into()));
+        .fail("", FetchError::transport("connection refused"));
     let before = dir_digests(&c.dir);
     for at in [t0() + Duration::days(2), t0() + Duration::days(8)] {
         let mut tuf =
@@ -353,7 +353,7 @@ fn unreachable_mirror_with_expired_cache_is_an_error() {
 fn unreachable_mirror_with_unexpired_cache_is_offline() {
     let c = initialized();
     c.fetcher
-        .fail("", FetchError::Transport("connection refused".into()));
+        .fail("", FetchError::transport("connection refused"));
     let at = t0() + Duration::hours(12);
     let mut tuf = SigstoreTuf::open(MIRROR, &c.root, c.fetcher.clone(), options_at(at)).unwrap();
     match tuf.refresh().unwrap() {
@@ -389,7 +389,7 @@ fn unreachable_mirror_with_expired_targets_is_an_error() {
     let root_json = repo.signed_bytes("root").unwrap().to_vec();
     SigstoreTuf::initialize_with(MIRROR, &root_json, &root, fetcher.clone(), options_at(t0()))
         .unwrap();
-    fetcher.fail("", FetchError::Transport("connection refused".into()));
+    fetcher.fail("", FetchError::transport("connection refused"));
     // Timestamp (1 day) and snapshot (7 days) valid; targets (12 h) expired.
     let at = t0() + Duration::hours(18);
     let mut tuf = SigstoreTuf::open(MIRROR, &root, fetcher, options_at(at)).unwrap();
