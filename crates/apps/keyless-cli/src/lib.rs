@@ -83,6 +83,7 @@ pub fn report_error(e: &anyhow::Error) -> i32 {
                 .chain()
                 .find_map(|c| c.downcast_ref::<keyless_sign::SignError>())
                 .and_then(sign_hint)
+                .or_else(|| registry::auth_hint(e))
             {
                 eprintln!("hint: {hint}");
             }
