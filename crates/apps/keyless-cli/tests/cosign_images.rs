@@ -505,3 +505,68 @@ fn new_commands_document_their_flags() {
         }
     }
 }
+
+#[test]
+fn rfc3161_timestamp_annotation_is_checked_like_a_bundle_timestamp() {
+    use keyless_testkit::tsa_pki::{token, TsaPki, NOT_BEFORE};
+    let w = World::new("cosign-tsa");
+    let pki = TsaPki::new();
+    let b64 = keyless_testkit::minted::b64;
+    let mut root: serde_json::Value = serde_json::from_str(&w.instance.trusted_root_json).unwrap();
+    root["timestampAuthorities"] = json!([{
+        "subject": {"organization": "keyless", "commonName": "test tsa root"},
+        "uri": "https://tsa.test.example",
+        "certChain": {"certificates": pki.chain_of(&pki.leaf_a).iter().map(|c| json!({"rawBytes": b64(c.der())})).collect::<Vec<_>>()},
+        "validFor": {"start": keyless_types::time::format_rfc3339(NOT_BEFORE as i64)},
+    }]);
+    let root_file = w.dir.join("trusted_root_tsa.json");
+    std::fs::write(&root_file, root.to_string()).unwrap();
+    let alice = w.instance.signer(KeyAlgorithm::EcdsaP256);
+    let verify = |image: &str, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "--allow-insecure-registry",
+            "--trusted-root",
+            root_file.to_str().unwrap(),
+            "--certificate-identity",
+            EMAIL,
+            "--certificate-oidc-issuer",
+            ISSUER,
+        ];
+        args.extend_from_slice(extra);
+        args.push(image);
+        run(keyless().args(&args))
+    };
+    // A layer with a timestamp and no log entry, as cosign sign
+    // --timestamp-server-url --tlog-upload=false writes it; the token is
+    // over the signature, or (tampered) over something else.
+    let layer_for = |r: &Reference, d: &Digest, honest: bool| {
+        let payload = ci::payload(r.repository(), d);
+        let signature = alice.key.sign(&payload).unwrap();
+        let stamped = if honest {
+            signature.clone()
+        } else {
+            b"another signature".to_vec()
+        };
+        let tsr = token(&pki.leaf_a, &stamped, alice.issued_at as u64, true);
+        SignatureLayer::signature(payload, &b64(&signature))
+            .with_certificate(&ci::cert_pem(&alice.cert_der), &ci::chain_pem(&w.instance))
+            .with_rfc3161_timestamp(&json!({"SignedRFC3161TimeStamp": b64(&tsr)}).to_string())
+    };
+    let (img, r, d) = w.image("tsa");
+    w.sign(&r, layer_for(&r, &d, true));
+    let o = verify(&img, &[]);
+    assert_refused(&o, 14, "no transparency log entries");
+    let o = verify(&img, &["--insecure-ignore-tlog"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("has no transparency log entry"),
+        "{}",
+        text(&o)
+    );
+
+    let (img, r, d) = w.image("tsa-other-signature");
+    w.sign(&r, layer_for(&r, &d, false));
+    let o = verify(&img, &["--insecure-ignore-tlog"]);
+    assert_refused(&o, 18, "Error: no matching signatures: RFC 3161 timestamp 0 is invalid");
+}
