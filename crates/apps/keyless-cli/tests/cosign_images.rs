@@ -568,5 +568,9 @@ fn rfc3161_timestamp_annotation_is_checked_like_a_bundle_timestamp() {
     let (img, r, d) = w.image("tsa-other-signature");
     w.sign(&r, layer_for(&r, &d, false));
     let o = verify(&img, &["--insecure-ignore-tlog"]);
-    assert_refused(&o, 18, "Error: no matching signatures: RFC 3161 timestamp 0 is invalid");
+    assert_refused(
+        &o,
+        18,
+        "Error: no matching signatures: RFC 3161 timestamp 0 is invalid",
+    );
 }
