@@ -60,7 +60,7 @@ impl DuplicateCheck for LeafDuplicates {
 const RECENT_ENTRIES: u64 = 1 << 16;
 
 /// What the duplicate check found for one entry of a batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Seen {
     /// Not in the log: append it at this index.
     New(u64),
@@ -69,8 +69,23 @@ pub(crate) enum Seen {
     InFlight(u64),
     /// A copy is committed and published at this index: answer now.
     Committed(u64),
-    /// The committed entries could not be searched.
-    LookupFailed(String),
+    /// The committed entries could not be searched (one failure, shared
+    /// by every entry of the batch it leaves unsearched).
+    LookupFailed(Arc<LogError>),
+}
+
+/// Equal kinds and indices; two lookup failures are equal when they are
+/// the same failure (errors have no equality of their own).
+impl PartialEq for Seen {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::New(a), Self::New(b))
+            | (Self::InFlight(a), Self::InFlight(b))
+            | (Self::Committed(a), Self::Committed(b)) => a == b,
+            (Self::LookupFailed(a), Self::LookupFailed(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
 }
 
 /// The sequencer's memory of recent batches: leaves of batches handed to
@@ -135,7 +150,7 @@ impl Window {
         let committed = if unsearched.is_empty() {
             Ok(HashMap::new())
         } else {
-            check.committed(&unsearched).map_err(|e| e.to_string())
+            check.committed(&unsearched).map_err(Arc::new)
         };
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut out = Vec::with_capacity(batch.len());
@@ -197,7 +212,7 @@ mod tests {
         fn committed(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError> {
             self.searched.lock().unwrap().push(leaves.to_vec());
             if self.fail {
-                return Err(LogError::IndexLookup("database is down".into()));
+                return Err(LogError::Corrupt("database is down".into()));
             }
             Ok(leaves
                 .iter()
@@ -257,7 +272,9 @@ mod tests {
         let mut w = Window::default();
         let seen = w.classify(&check, 4, 4, &[(leaf(1), 4), (leaf(2), 0)]);
         assert_eq!(seen[0], Seen::New(4));
-        assert!(matches!(&seen[1], Seen::LookupFailed(e) if e.contains("database is down")));
+        assert!(
+            matches!(&seen[1], Seen::LookupFailed(e) if e.to_string().contains("database is down"))
+        );
     }
 
     #[test]

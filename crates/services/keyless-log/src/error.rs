@@ -47,6 +47,13 @@ pub enum LogError {
     /// rather than publish a history that differs from one it signed.
     #[error("log state is inconsistent: {0}")]
     Corrupt(String),
+    /// The stored checkpoint does not check out.
+    #[error("log state is inconsistent: the stored checkpoint {problem}")]
+    StoredCheckpoint {
+        problem: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A stored tile or entry bundle does not decode.
     #[error("log state is inconsistent: {what} does not decode")]
     CorruptTile {
@@ -68,8 +75,8 @@ pub enum LogError {
     EntryTooLarge { size: usize, max: usize },
     /// The duplicate search of a batch failed (the entry index is in a
     /// database that did not answer); the batch's entries were not added.
-    #[error("entry index lookup failed: {0}")]
-    IndexLookup(String),
+    #[error("entry index lookup failed")]
+    IndexLookup(#[source] Arc<LogError>),
     /// A thread of the log (sequencer, committer) could not be started.
     #[error("cannot start the {what} thread")]
     Thread {
@@ -83,12 +90,19 @@ pub enum LogError {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StorageError {
-    #[error("{op} {path}: {source}")]
+    #[error("{op} {path}")]
     Io {
         op: &'static str,
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    /// A stored tile or entry bundle does not decode.
+    #[error("stored tile {path} is malformed")]
+    Tile {
+        path: String,
+        #[source]
+        source: keyless_tlog::TileError,
     },
     /// Stored bytes do not have the shape they must have.
     #[error("{what} is malformed: {problem}")]
@@ -98,7 +112,7 @@ pub enum StorageError {
     #[error("data directory {dir} is in use by another keyless log (lock file {lock}); stop that log first")]
     Locked { dir: String, lock: String },
     /// A database backend (PostgreSQL) failed; `op` says what the log was doing.
-    #[error("database: {op}: {source}")]
+    #[error("database: {op}")]
     Database {
         op: &'static str,
         #[source]

@@ -33,6 +33,13 @@ pub enum IntegrityError {
     },
     #[error("tile {path}: {problem}")]
     Tile { path: String, problem: String },
+    /// An entry bundle does not decode.
+    #[error("tile {path}")]
+    Bundle {
+        path: String,
+        #[source]
+        source: keyless_tlog::TileError,
+    },
     #[error("checkpoint of size {size}: {problem}")]
     Checkpoint { size: u64, problem: String },
 }
@@ -90,9 +97,9 @@ pub async fn check_log_with(
             width,
         };
         let bundle = client.tile(bundle_id).await?.to_vec();
-        let entries = decode_entry_bundle(&bundle).map_err(|e| IntegrityError::Tile {
+        let entries = decode_entry_bundle(&bundle).map_err(|source| IntegrityError::Bundle {
             path: bundle_id.path(),
-            problem: e.to_string(),
+            source,
         })?;
         if entries.len() != usize::from(width) {
             return Err(IntegrityError::Tile {

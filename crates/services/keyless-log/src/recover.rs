@@ -64,15 +64,19 @@ pub(crate) fn recover(
             index,
         });
     };
-    let note = SignedNote::parse(&text)
-        .map_err(|e| LogError::Corrupt(format!("stored checkpoint: {e}")))?;
+    let stored = |problem: String, source: Box<dyn std::error::Error + Send + Sync>| {
+        LogError::StoredCheckpoint { problem, source }
+    };
+    let note =
+        SignedNote::parse(&text).map_err(|e| stored("is not a signed note".into(), Box::new(e)))?;
     note.verify(signer.verifier()).map_err(|e| {
-        LogError::Corrupt(format!(
-            "stored checkpoint is not signed by this log's key and origin {origin:?}: {e}"
-        ))
+        stored(
+            format!("is not signed by this log's key and origin {origin:?}"),
+            Box::new(e),
+        )
     })?;
     let cp = Checkpoint::parse(note.body())
-        .map_err(|e| LogError::Corrupt(format!("stored checkpoint: {e}")))?;
+        .map_err(|e| stored("is not a checkpoint".into(), Box::new(e)))?;
     if cp.origin != origin {
         return Err(LogError::Config(format!(
             "the data directory holds the log {:?}, not {origin:?}",

@@ -18,18 +18,43 @@ use crate::types::committed_width;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RemoteError {
-    #[error("fetching {url}: {reason}")]
-    Fetch { url: String, reason: String },
+    #[error("fetching {url}")]
+    Fetch {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("fetching {url}: HTTP {status}")]
+    FetchStatus { url: String, status: u16 },
     #[error("{what} checkpoint: {reason}")]
     Checkpoint { what: &'static str, reason: String },
+    /// The checkpoint is not a signed note this log's verifier accepts.
+    #[error("{what} checkpoint")]
+    CheckpointNote {
+        what: &'static str,
+        #[source]
+        source: keyless_tlog::NoteError,
+    },
+    /// The note's body is not a checkpoint.
+    #[error("{what} checkpoint")]
+    CheckpointBody {
+        what: &'static str,
+        #[source]
+        source: keyless_tlog::CheckpointError,
+    },
     #[error("the log's origin changed from {old:?} to {new:?}")]
     OriginChanged { old: String, new: String },
     #[error("the log shrank from {old} to {new} entries: it rewrote its history")]
     Shrunk { old: u64, new: u64 },
     #[error("tile {path} is malformed: {reason}")]
     Tile { path: String, reason: String },
-    #[error("the current tree ({new} entries) is not an extension of the remembered one ({old} entries): {reason}")]
-    Inconsistent { old: u64, new: u64, reason: String },
+    #[error("the current tree ({new} entries) is not an extension of the remembered one ({old} entries)")]
+    Inconsistent {
+        old: u64,
+        new: u64,
+        #[source]
+        source: keyless_tlog::ProofError,
+    },
 }
 
 /// Reads tiles from a log's base URL, caching them per call.
@@ -50,24 +75,18 @@ impl TileClient {
 
     async fn get(&self, path: &str) -> Result<Vec<u8>, RemoteError> {
         let url = format!("{}/{path}", self.base);
-        let fail = |reason: String| RemoteError::Fetch {
+        let fail = |source| RemoteError::Fetch {
             url: url.clone(),
-            reason,
+            source,
         };
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| fail(e.to_string()))?;
+        let resp = self.http.get(&url).send().await.map_err(fail)?;
         if !resp.status().is_success() {
-            return Err(fail(format!("HTTP {}", resp.status())));
+            return Err(RemoteError::FetchStatus {
+                url,
+                status: resp.status().as_u16(),
+            });
         }
-        Ok(resp
-            .bytes()
-            .await
-            .map_err(|e| fail(e.to_string()))?
-            .to_vec())
+        Ok(resp.bytes().await.map_err(fail)?.to_vec())
     }
 
     /// The log's current checkpoint text.
@@ -216,10 +235,10 @@ pub fn verify_checkpoint(
     verifier: &NoteVerifier,
     what: &'static str,
 ) -> Result<Checkpoint, RemoteError> {
-    let err = |reason: String| RemoteError::Checkpoint { what, reason };
-    let note = SignedNote::parse(text).map_err(|e| err(e.to_string()))?;
-    note.verify(verifier).map_err(|e| err(e.to_string()))?;
-    Checkpoint::parse(note.body()).map_err(|e| err(e.to_string()))
+    let err = |source| RemoteError::CheckpointNote { what, source };
+    let note = SignedNote::parse(text).map_err(err)?;
+    note.verify(verifier).map_err(err)?;
+    Checkpoint::parse(note.body()).map_err(|source| RemoteError::CheckpointBody { what, source })
 }
 
 /// Check that the log at `url` still contains the tree of a checkpoint
@@ -246,10 +265,10 @@ pub async fn verify_consistency_remote(
     }
     let proof = client.consistency_proof(old.size, new.size).await?;
     verify_consistency(old.size, new.size, &old.root_hash, &new.root_hash, &proof).map_err(
-        |e| RemoteError::Inconsistent {
+        |source| RemoteError::Inconsistent {
             old: old.size,
             new: new.size,
-            reason: e.to_string(),
+            source,
         },
     )?;
     Ok(new)

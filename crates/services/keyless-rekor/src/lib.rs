@@ -26,7 +26,7 @@ pub mod error;
 mod search;
 mod serve;
 
-pub use api::{router, router_with, ApiError};
+pub use api::{error_chain, router, router_with, ApiError};
 pub use config::{Limits, RekorConfig, DEFAULT_MAX_BODY, DEFAULT_MAX_SEARCH_RESULTS};
 pub use error::ServeError;
 pub use serve::{check_log, serve, serve_with_shutdown};

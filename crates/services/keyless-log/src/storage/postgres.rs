@@ -38,6 +38,15 @@ use super::{Commit, EntryMeta, Storage};
 use crate::error::StorageError;
 use crate::index::EntryIndex;
 
+/// A schema migration that failed, by name.
+#[derive(Debug, thiserror::Error)]
+#[error("migration {name}")]
+struct MigrationError {
+    name: String,
+    #[source]
+    source: tokio_postgres::Error,
+}
+
 /// Schema migrations in order; the version of each is its position + 1.
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
@@ -181,7 +190,10 @@ fn migrate(client: &Client) -> Result<(), StorageError> {
                 let _ = block_on(client.batch_execute("ROLLBACK"));
                 return Err(StorageError::Database {
                     op: "apply schema migration",
-                    source: format!("{name}: {e}").into(),
+                    source: Box::new(MigrationError {
+                        name: name.to_string(),
+                        source: e,
+                    }),
                 });
             }
         };
@@ -295,10 +307,14 @@ impl Storage for PgStorage {
                 .map(|d| Some(d.to_vec()))
                 .ok_or_else(|| bad(format!("{} bytes for width {width}", data.len()))),
             TileKind::Entries => {
-                let entries = decode_entry_bundle(&data).map_err(|e| bad(e.to_string()))?;
+                let corrupt = |source| StorageError::Tile {
+                    path: id.path(),
+                    source,
+                };
+                let entries = decode_entry_bundle(&data).map_err(corrupt)?;
                 encode_entry_bundle(entries.into_iter().take(usize::from(id.width)))
                     .map(Some)
-                    .map_err(|e| bad(e.to_string()))
+                    .map_err(corrupt)
             }
         }
     }

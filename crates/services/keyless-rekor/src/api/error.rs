@@ -41,9 +41,23 @@ impl IntoResponse for ApiError {
 }
 
 impl From<EntryError> for ApiError {
+    /// The client is told the whole chain: the causes are its input's.
     fn from(e: EntryError) -> Self {
-        Self::bad_request(e.to_string())
+        Self::bad_request(error_chain(&e))
     }
+}
+
+/// `error: cause: cause`, each once (no `Display` here repeats its
+/// source).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 impl From<LogError> for ApiError {
@@ -61,7 +75,7 @@ impl From<LogError> for ApiError {
                 Self::bad_request(e.to_string())
             }
             _ => {
-                tracing::error!(error = %e, "request failed inside the log");
+                tracing::error!(error = %error_chain(&e), "request failed inside the log");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal error in the log; see its logs",

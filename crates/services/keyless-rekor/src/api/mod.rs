@@ -20,7 +20,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use keyless_log::Log;
 
-pub use self::error::ApiError;
+pub use self::error::{error_chain, ApiError};
 use crate::config::Limits;
 use crate::search::SearchIndex;
 

@@ -14,19 +14,6 @@ use std::io::Write;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `error: cause: cause`, each cause once (the errors' `Display`s do not
-/// repeat their sources).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 fn main() {
     let mut data_dir = None;
     let mut listen = "127.0.0.1:0".to_string();
@@ -74,7 +61,7 @@ fn main() {
         let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
             .await
             .map_err(|e| e.to_string())?
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| keyless_rekor::error_chain(&e))?;
         println!("listening on {addr}");
         let _ = std::io::stdout().flush();
         axum::serve(listener, keyless_rekor::router(log))

@@ -8,17 +8,39 @@
 pub mod v1;
 pub mod v2;
 
-use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
+use std::sync::Arc;
+
+use keyless_crypto::{CryptoError, HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
+use keyless_x509::X509Error;
 use thiserror::Error;
 
 /// Why a request cannot become an entry. Every variant is the client's
-/// fault (HTTP 4xx).
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+/// fault (HTTP 4xx), and the client is told the whole chain (see
+/// `api::error`): no message repeats its source's.
+#[derive(Debug, Error, Clone)]
 #[non_exhaustive]
 pub enum EntryError {
     /// The body is not JSON of the expected shape.
     #[error("malformed request: {0}")]
     Malformed(String),
+    /// The body (or a part of it, `context`) is not JSON of the expected
+    /// shape.
+    #[error("malformed request{}", colon(.context))]
+    Json {
+        context: String,
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// A public key (or PEM block) could not be parsed.
+    #[error("invalid verifier{}", colon(.context))]
+    Key {
+        context: String,
+        #[source]
+        source: CryptoError,
+    },
+    /// A certificate could not be parsed, or its key could not.
+    #[error("invalid verifier: certificate")]
+    Certificate(#[source] X509Error),
     /// A kind or API version this log does not accept.
     #[error("unsupported entry kind {kind:?} version {version:?}")]
     UnsupportedKind { kind: String, version: String },
@@ -42,6 +64,52 @@ pub enum EntryError {
     /// The signature does not verify.
     #[error("signature does not verify: {0}")]
     BadSignature(String),
+    /// One of a DSSE envelope's signatures does not verify.
+    #[error("signature does not verify: {context}")]
+    EnvelopeSignature {
+        context: String,
+        #[source]
+        source: Box<EntryError>,
+    },
+    /// The signature (or the one `context` names) does not verify.
+    #[error("signature does not verify{}", colon(.context))]
+    Signature {
+        context: String,
+        #[source]
+        source: CryptoError,
+    },
+}
+
+/// `": context"`, or nothing for an empty context.
+fn colon(context: &str) -> String {
+    if context.is_empty() {
+        String::new()
+    } else {
+        format!(": {context}")
+    }
+}
+
+impl EntryError {
+    /// A JSON (de)serialization failure, with what was being read.
+    pub(crate) fn json(context: impl Into<String>) -> impl FnOnce(serde_json::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Json {
+            context,
+            source: Arc::new(source),
+        }
+    }
+
+    /// A key that could not be parsed, with what it was.
+    pub(crate) fn key(context: impl Into<String>) -> impl FnOnce(CryptoError) -> Self {
+        let context = context.into();
+        move |source| Self::Key { context, source }
+    }
+
+    /// A signature that does not verify, with which one it was.
+    pub(crate) fn signature(context: impl Into<String>) -> impl FnOnce(CryptoError) -> Self {
+        let context = context.into();
+        move |source| Self::Signature { context, source }
+    }
 }
 
 /// protobuf-specs `PublicKeyDetails` names we accept, with the signature
@@ -68,7 +136,7 @@ pub fn key_details(name: &str) -> Option<(SignatureAlgorithm, &'static [KeyAlgor
 pub(crate) fn certificate_key(der: &[u8]) -> Result<PublicKey, EntryError> {
     keyless_x509::Certificate::from_der(der)
         .and_then(|c| c.public_key())
-        .map_err(|e| EntryError::Verifier(format!("certificate: {e}")))
+        .map_err(EntryError::Certificate)
 }
 
 /// Verify a signature over a message known only by its digest.
@@ -91,7 +159,7 @@ pub(crate) fn verify_digest(
         });
     }
     key.verify_prehashed(alg, digest, signature)
-        .map_err(|e| EntryError::BadSignature(e.to_string()))?;
+        .map_err(EntryError::signature(""))?;
     Ok(hash)
 }
 

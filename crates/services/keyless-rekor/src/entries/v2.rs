@@ -57,8 +57,7 @@ pub struct Entry {
 
 /// Parse and verify a `POST /api/v2/log/entries` body.
 pub fn parse_request(body: &[u8]) -> Result<Entry, EntryError> {
-    let req: CreateEntryRequest =
-        serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
+    let req: CreateEntryRequest = serde_json::from_slice(body).map_err(EntryError::json(""))?;
     if req.dsse_request_v002.is_some() {
         return Err(EntryError::DsseV2Removed);
     }

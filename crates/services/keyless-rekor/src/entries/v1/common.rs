@@ -16,7 +16,7 @@ pub(super) fn spec<T: serde::de::DeserializeOwned>(
     kind: &str,
     spec: serde_json::Value,
 ) -> Result<T, EntryError> {
-    serde_json::from_value(spec).map_err(|e| EntryError::Malformed(format!("{kind} spec: {e}")))
+    serde_json::from_value(spec).map_err(EntryError::json(format!("{kind} spec")))
 }
 
 /// The digest Rekor v1 search should find a DSSE entry by, kept in the

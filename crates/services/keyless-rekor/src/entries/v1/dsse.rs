@@ -51,11 +51,9 @@ pub(super) fn parse(value: serde_json::Value) -> Result<Entry, EntryError> {
     let proposed = s
         .proposed_content
         .ok_or_else(|| EntryError::Malformed("dsse: proposedContent is required".into()))?;
-    let env: Envelope = serde_json::from_str(&proposed.envelope).map_err(|e| {
-        EntryError::Malformed(format!(
-            "dsse: proposedContent.envelope is not a DSSE envelope: {e}"
-        ))
-    })?;
+    let env: Envelope = serde_json::from_str(&proposed.envelope).map_err(EntryError::json(
+        "dsse: proposedContent.envelope is not a DSSE envelope",
+    ))?;
     check_envelope_shape(&env.payload_type, &env.payload, env.signatures.len())?;
     if proposed.verifiers.is_empty() || proposed.verifiers.len() > MAX_SIGNATURES {
         return Err(EntryError::Malformed(format!(
@@ -110,8 +108,7 @@ pub(super) fn parse(value: serde_json::Value) -> Result<Entry, EntryError> {
         payload_hash,
         signatures: signatures.into_values().collect(),
     };
-    let spec = serde_json::to_value(&spec)
-        .map_err(|e| EntryError::Malformed(format!("dsse: encoding the body: {e}")))?;
+    let spec = serde_json::to_value(&spec).map_err(EntryError::json("dsse: encoding the body"))?;
     let body = json!({ "apiVersion": "0.0.1", "kind": "dsse", "spec": spec });
     Ok(Entry {
         kind: "dsse",

@@ -48,8 +48,7 @@ struct PemBytes {
 
 /// Parse and verify the `spec` of a hashedrekord 0.0.1 proposed entry.
 pub(super) fn parse(spec: serde_json::Value) -> Result<Entry, EntryError> {
-    let spec: HashedRekordSpec =
-        serde_json::from_value(spec).map_err(|e| EntryError::Malformed(e.to_string()))?;
+    let spec: HashedRekordSpec = serde_json::from_value(spec).map_err(EntryError::json(""))?;
     let hash = match spec.data.hash.algorithm.as_str() {
         "sha256" => HashAlgorithm::Sha256,
         "sha384" => HashAlgorithm::Sha384,

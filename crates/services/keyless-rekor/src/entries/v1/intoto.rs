@@ -103,11 +103,11 @@ pub(super) fn parse(value: serde_json::Value) -> Result<Entry, EntryError> {
             )));
         }
         let key = RekorKey::from_pem(&sig.public_key)?;
-        key.verify(&message, &raw).map_err(|e| {
-            EntryError::BadSignature(format!(
-                "envelope signature {i} does not verify with its publicKey: {e}"
-            ))
-        })?;
+        key.verify(&message, &raw)
+            .map_err(|e| EntryError::EnvelopeSignature {
+                context: format!("envelope signature {i} does not verify with its publicKey"),
+                source: Box::new(e),
+            })?;
         signatures.push(IntotoSignature {
             keyid: sig.keyid.clone(),
             public_key: key.canonical_pem.into_bytes(),
@@ -127,8 +127,8 @@ pub(super) fn parse(value: serde_json::Value) -> Result<Entry, EntryError> {
             payload_hash,
         },
     };
-    let spec = serde_json::to_value(&spec)
-        .map_err(|e| EntryError::Malformed(format!("intoto: encoding the body: {e}")))?;
+    let spec =
+        serde_json::to_value(&spec).map_err(EntryError::json("intoto: encoding the body"))?;
     let body = json!({ "apiVersion": "0.0.2", "kind": "intoto", "spec": spec });
     Ok(Entry {
         kind: "intoto",

@@ -32,8 +32,7 @@ struct Proposed {
 
 /// Parse and verify a Rekor v1 proposed entry.
 pub fn parse_request(body: &[u8]) -> Result<Entry, EntryError> {
-    let p: Proposed =
-        serde_json::from_slice(body).map_err(|e| EntryError::Malformed(e.to_string()))?;
+    let p: Proposed = serde_json::from_slice(body).map_err(EntryError::json(""))?;
     match (p.kind.as_str(), p.api_version.as_str()) {
         ("hashedrekord", "0.0.1") => hashedrekord::parse(p.spec),
         ("dsse", "0.0.1") => dsse::parse(p.spec),

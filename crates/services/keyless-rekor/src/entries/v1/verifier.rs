@@ -29,8 +29,7 @@ impl RekorKey {
         let blocks = pem_blocks(text)?;
         match blocks.as_slice() {
             [(label, der)] if label == "PUBLIC KEY" => {
-                let key = PublicKey::from_spki_der(der)
-                    .map_err(|e| EntryError::Verifier(format!("public key: {e}")))?;
+                let key = PublicKey::from_spki_der(der).map_err(EntryError::key("public key"))?;
                 Ok(Self::from_key(key))
             }
             [(label, _), ..] if label == "PUBLIC KEY" => Err(EntryError::Verifier(
@@ -46,7 +45,7 @@ impl RekorKey {
                             )));
                         }
                         Certificate::from_der(der)
-                            .map_err(|e| EntryError::Verifier(format!("certificate: {e}")))
+                            .map_err(EntryError::Certificate)
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 Self::from_certificates(&certs)
@@ -65,9 +64,7 @@ impl RekorKey {
         let leaf = certs
             .first()
             .ok_or_else(|| EntryError::Verifier("no certificate".into()))?;
-        let key = leaf
-            .public_key()
-            .map_err(|e| EntryError::Verifier(format!("certificate: {e}")))?;
+        let key = leaf.public_key().map_err(EntryError::Certificate)?;
         let canonical_pem = certs
             .iter()
             .map(|c| pem_encode("CERTIFICATE", c.der()))
@@ -94,7 +91,7 @@ impl RekorKey {
         };
         self.key
             .verify(alg, message, signature)
-            .map_err(|e| EntryError::BadSignature(e.to_string()))
+            .map_err(EntryError::signature(""))
     }
 }
 
@@ -131,8 +128,7 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, EntryError> {
             .find(&end_line)
             .map(|i| i + end_line.len())
             .ok_or_else(|| EntryError::Verifier(format!("PEM has no {end_line:?} line")))?;
-        let block = keyless_crypto::pem::decode(&rest[..block_end])
-            .map_err(|e| EntryError::Verifier(e.to_string()))?;
+        let block = keyless_crypto::pem::decode(&rest[..block_end]).map_err(EntryError::key(""))?;
         out.push(block);
         rest = rest[block_end..].trim_start();
     }
@@ -192,7 +188,7 @@ mod tests {
         rk.verify(b"msg", &sig).unwrap();
         assert!(matches!(
             rk.verify(b"other", &sig),
-            Err(EntryError::BadSignature(_))
+            Err(EntryError::Signature { .. })
         ));
     }
 }

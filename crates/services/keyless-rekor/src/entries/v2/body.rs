@@ -39,7 +39,7 @@ impl<'a> Body<HashedRekordSpec<'a>> {
 
 impl<S: Serialize> Body<S> {
     pub fn to_json(&self) -> Result<Vec<u8>, EntryError> {
-        serde_json::to_vec(self).map_err(|e| EntryError::Malformed(e.to_string()))
+        serde_json::to_vec(self).map_err(EntryError::json(""))
     }
 }
 
@@ -97,8 +97,9 @@ impl Verifier {
         &self,
     ) -> Result<(PublicKey, keyless_crypto::SignatureAlgorithm), EntryError> {
         let key = match (&self.public_key, &self.x509_certificate) {
-            (Some(k), None) => PublicKey::from_spki_der(&k.raw_bytes)
-                .map_err(|e| EntryError::Verifier(e.to_string()))?,
+            (Some(k), None) => {
+                PublicKey::from_spki_der(&k.raw_bytes).map_err(EntryError::key(""))?
+            }
             (None, Some(c)) => certificate_key(&c.raw_bytes)?,
             _ => {
                 return Err(EntryError::Verifier(
