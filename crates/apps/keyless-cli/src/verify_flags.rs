@@ -20,6 +20,14 @@ pub struct VerifyFlags {
     /// `--tlog-upload=false`). Dangerous: nobody can audit such a signature.
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
+    #[command(flatten)]
+    pub extra: ExtraVerifyFlags,
+}
+
+/// The flags of [`VerifyFlags`] other than `--insecure-ignore-tlog`, for
+/// commands that have that one already.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ExtraVerifyFlags {
     /// Do not require an SCT in the signing certificate (private CAs without
     /// a CT log). Dangerous: a mis-issued certificate would go unnoticed.
     #[arg(long)]
@@ -56,6 +64,18 @@ impl VerifyFlags {
             );
             options = options.danger_allow_no_tlog_entries();
         }
+        self.extra.apply(options)
+    }
+
+    /// verify's `--rekor-url`.
+    pub fn rekor_url(&self) -> Option<&str> {
+        self.extra.rekor_url.as_deref()
+    }
+}
+
+impl ExtraVerifyFlags {
+    /// `options`, weakened as these flags ask (and said so on stderr).
+    pub fn apply(&self, mut options: VerifierOptions) -> VerifierOptions {
         if self.insecure_ignore_sct {
             eprintln!("WARNING: --insecure-ignore-sct: certificates without an SCT are accepted");
             options = options.danger_disable_sct_check();
@@ -69,5 +89,23 @@ impl VerifyFlags {
             );
         }
         options
+    }
+}
+
+/// One line for `--output text`: what a verified payload says.
+pub fn text_line(payload: &serde_json::Value) -> String {
+    if let Some(image) = payload["critical"]["image"]["docker-manifest-digest"].as_str() {
+        let reference = payload["critical"]["identity"]["docker-reference"]
+            .as_str()
+            .unwrap_or_default();
+        let optional = match payload["optional"].as_object() {
+            Some(o) if !o.is_empty() => format!(" {}", serde_json::Value::Object(o.clone())),
+            _ => String::new(),
+        };
+        return format!("signature: {reference}@{image}{optional}");
+    }
+    match payload["predicateType"].as_str() {
+        Some(t) => format!("attestation: {t}"),
+        None => payload.to_string(),
     }
 }

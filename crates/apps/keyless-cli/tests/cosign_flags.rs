@@ -145,12 +145,85 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     let payloads: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(payloads[0]["optional"]["team"], "blue", "{payloads}");
     assert_eq!(payloads[0]["optional"]["build"], "42", "{payloads}");
+    let err = stderr(&o);
+    assert!(err.contains("Certificate subject: alice@example.com"), "{err}");
+    assert!(err.contains(&format!("Certificate issuer URL: {issuer}")), "{err}");
+    // cosign's accepted switches, and --output text.
+    let o = k(&[
+        "verify",
+        "--allow-insecure-registry",
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--offline",
+        "--new-bundle-format",
+        "--insecure-ignore-sct",
+        "--rekor-url",
+        &stack.url("logUrl"),
+        "--output",
+        "text",
+        &image,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("signature: ") && out.contains("\"team\":\"blue\""), "{out}");
+    assert!(stderr(&o).contains("WARNING: --insecure-ignore-sct"), "{}", text(&o));
+    // A GitHub workflow claim the certificate does not have: refused.
+    let o = k(&[
+        "verify",
+        "--allow-insecure-registry",
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--certificate-github-workflow-trigger",
+        "push",
+        &image,
+    ]);
+    assert_eq!(o.status.code(), Some(22), "{}", text(&o));
+
+    // attest with --output-certificate; verify-attestation prints the signer.
+    let predicate = dir.join("predicate.json");
+    std::fs::write(&predicate, br#"{"buildType":"test"}"#).expect("predicate");
+    let att_cert = dir.join("att.crt");
+    let token = stack.token("alice@example.com");
+    let o = k(&[
+        "attest",
+        "--yes",
+        "--allow-insecure-registry",
+        "--identity-token",
+        &token,
+        "--predicate",
+        predicate.to_str().unwrap(),
+        "--output-certificate",
+        att_cert.to_str().unwrap(),
+        &image,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(std::fs::read_to_string(&att_cert).is_ok_and(|c| c.contains("BEGIN CERTIFICATE")));
+    let o = k(&[
+        "verify-attestation",
+        "--allow-insecure-registry",
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--output",
+        "text",
+        &image,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("attestation: "), "{}", text(&o));
+    assert!(stderr(&o).contains("Certificate subject: alice@example.com"), "{}", text(&o));
 
     // Both layouts by default; the classic layer carries cosign's annotations:
     // the Rekor v2 log gives no SET, the TSA a timestamp.
     let stored = reg.signatures(&image);
     assert_eq!(stored.signatures.len(), 1);
-    assert_eq!(stored.bundles.len(), 1);
+    assert_eq!(stored.attestations.len(), 1);
+    // One referrer for the signature, one for the attestation.
+    assert_eq!(stored.bundles.len(), 2);
     let layer = &stored.signatures[0];
     let written_sig = std::fs::read_to_string(&sig).expect("signature file");
     assert_eq!(layer.base64_signature(), Some(written_sig.trim()));
@@ -218,6 +291,54 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         &b64_field(&set["SignedEntryTimestamp"]),
     )
         .expect("the SET verifies with the log key");
+
+    // The classic layer alone (no referrer) verifies: the SET binds it.
+    let o = k(&[
+        "verify",
+        "--allow-insecure-registry",
+        "--certificate-identity",
+        "bob@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        &image2,
+    ]);
+    assert!(o.status.success(), "classic layer with the v1 SET: {}", text(&o));
+
+    // Classic only against the v2 log: no SET, but the TSA's timestamp
+    // annotation, which verifies with --insecure-ignore-tlog.
+    let image4 = reg.push("buildkite/classic-tsa:1.0");
+    let token = stack.token("erin@example.com");
+    let o = k(&[
+        "sign",
+        "--yes",
+        "--allow-insecure-registry",
+        "--identity-token",
+        &token,
+        "--registry-referrers-mode",
+        "legacy",
+        &image4,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(reg.signatures(&image4).bundles.is_empty());
+    let verify4 = |extra: &[&str]| {
+        k(&[
+            &[
+                "verify",
+                "--allow-insecure-registry",
+                "--certificate-identity",
+                "erin@example.com",
+                "--certificate-oidc-issuer",
+                &issuer,
+            ][..],
+            extra,
+            &[&image4],
+        ]
+        .concat())
+    };
+    let o = verify4(&[]);
+    assert!(!o.status.success(), "no log evidence in the layer: {}", text(&o));
+    let o = verify4(&["--insecure-ignore-tlog"]);
+    assert!(o.status.success(), "timestamp annotation: {}", text(&o));
 
     // --registry-referrers-mode oci-1-1: the referrer only, no .sig tag.
     let image3 = reg.push("buildkite/referrer:1.0");

@@ -147,6 +147,18 @@ mod tests {
     }
 
     #[test]
+    fn what_is_written_reads_back_with_the_classic_reader() {
+        let back: crate::cosign_classic::RekorBundle =
+            serde_json::from_str(&rekor_bundle_json(&entry())).expect("RekorBundle");
+        assert_eq!(back.payload.log_index, 42);
+        assert_eq!(back.payload.log_id, "ab01");
+        assert_eq!(back.signed_entry_timestamp, "c2V0");
+        let ts: crate::cosign_classic::Rfc3161Timestamp =
+            serde_json::from_str(&rfc3161_timestamp_json(b"tsr")).expect("Rfc3161Timestamp");
+        assert_eq!(ts.signed_rfc3161_timestamp, B64.encode(b"tsr"));
+    }
+
+    #[test]
     fn evidence_annotations_are_added_only_when_present() {
         let bare = SignatureLayer::signature(b"{}".to_vec(), "c2ln").with_evidence(None, None);
         let d = bare.descriptor();

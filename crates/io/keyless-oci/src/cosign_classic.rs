@@ -60,7 +60,7 @@ pub struct RekorPayload {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rfc3161Timestamp {
     /// Base64 DER of the RFC 3161 timestamp response token.
-    #[serde(rename = "SignedRFC3161TimeStamp")]
+    #[serde(rename = "SignedRFC3161TimeStamp", alias = "SignedRFC3161Timestamp")]
     pub signed_rfc3161_timestamp: String,
 }
 

@@ -75,7 +75,7 @@ impl VerifyBlob {
             }
             _ => anyhow::bail!("pass --bundle, or --certificate with --signature"),
         };
-        let instance = match self.instance.resolve_with_log(self.flags.rekor_url.as_deref()) {
+        let instance = match self.instance.resolve_with_log(self.flags.rekor_url()) {
             Ok(i) => i,
             Err(e) => return Ok(e.report()),
         };

@@ -42,7 +42,7 @@ impl VerifyBlobAttestation {
         let bundle = std::fs::read(&self.bundle)
             .with_context(|| format!("reading bundle {}", self.bundle.display()))?;
         let artifact = Artifact::from_arg(&self.artifact);
-        let instance = match self.instance.resolve_with_log(self.flags.rekor_url.as_deref()) {
+        let instance = match self.instance.resolve_with_log(self.flags.rekor_url()) {
             Ok(i) => i,
             Err(e) => return Ok(e.report()),
         };

@@ -60,6 +60,8 @@ pub struct VerifyAttestation {
 /// What each piece of evidence stored for an image proved, or why it did not.
 struct Outcome {
     payloads: Vec<serde_json::Value>,
+    /// "subject (issuer)" of each verified certificate, once each.
+    signers: Vec<(String, String)>,
     /// `(exit code, message)` of each refusal, in the order met.
     failures: Vec<(i32, String)>,
 }
@@ -73,6 +75,12 @@ pub struct ImageVerifyArgs {
     /// needs an RFC 3161 timestamp.
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
+    #[command(flatten)]
+    pub extra: crate::verify_flags::ExtraVerifyFlags,
+    /// How to print what verified on stdout: `json` (cosign's array of
+    /// payloads) or `text` (one line each).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "json")]
+    pub output: crate::verify_flags::OutputFormat,
 }
 
 struct Request<'a> {
@@ -89,12 +97,16 @@ struct Request<'a> {
 fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
     let reference = parse(req.image)?;
     let policy = req.policy.policy()?;
-    let trust = req.instance.resolve()?.trust;
+    let trust = req
+        .instance
+        .resolve_with_log(req.relax.extra.rekor_url.as_deref())?
+        .trust;
     let options = if req.relax.insecure_ignore_tlog {
         VerifierOptions::default().danger_allow_no_tlog_entries()
     } else {
         VerifierOptions::default()
     };
+    let options = req.relax.extra.apply(options);
     let verifier = Verifier::new(trust, options);
     let stored = runtime()?.block_on(async {
         let client = req.limits.client(req.registry)?;
@@ -103,6 +115,7 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
     let (evidence, unreadable) = image_evidence::collect(&stored, req.attestations);
     let mut out = Outcome {
         payloads: vec![],
+        signers: vec![],
         failures: unreadable,
     };
     let considered = evidence.len() + out.failures.len();
@@ -116,6 +129,15 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
                 continue;
             }
         };
+        if let Some(id) = &result.identity {
+            let signer = (
+                id.sans.join(", "),
+                id.issuer.clone().unwrap_or_else(|| "(none)".into()),
+            );
+            if !out.signers.contains(&signer) {
+                out.signers.push(signer);
+            }
+        }
         if result.log_entries.is_empty() {
             eprintln!(
                 "Warning: {} has no transparency log entry; accepted only because of --insecure-ignore-tlog",
@@ -191,6 +213,7 @@ fn report(
     found: usize,
     what: &str,
     checks: &[&str],
+    output: crate::verify_flags::OutputFormat,
 ) -> Result<i32> {
     if found == 0 {
         eprintln!("Error: no {what} found for image");
@@ -209,7 +232,21 @@ fn report(
     for c in checks {
         eprintln!("  - {c}");
     }
-    println!("{}", serde_json::to_string(&out.payloads)?);
+    // As verify-blob prints them (a signature may carry the same signer
+    // more than once; each is shown once).
+    for (subject, issuer) in &out.signers {
+        eprintln!("Certificate subject: {subject}\nCertificate issuer URL: {issuer}");
+    }
+    match output {
+        crate::verify_flags::OutputFormat::Json => {
+            println!("{}", serde_json::to_string(&out.payloads)?)
+        }
+        crate::verify_flags::OutputFormat::Text => {
+            for p in &out.payloads {
+                println!("{}", crate::verify_flags::text_line(p));
+            }
+        }
+    }
     Ok(crate::exit::OK)
 }
 
@@ -236,6 +273,7 @@ impl VerifyImage {
                 "The code-signing certificate was verified using trusted certificate authority certificates",
                 "The signed payload names this image's digest",
             ],
+            self.relax.output,
         )
     }
 }
@@ -264,6 +302,7 @@ impl VerifyAttestation {
                 "The code-signing certificate was verified using trusted certificate authority certificates",
                 "The statement's subject is this image's digest",
             ],
+            self.relax.output,
         )
     }
 }
