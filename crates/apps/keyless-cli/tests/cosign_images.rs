@@ -271,7 +271,7 @@ fn images_signed_by_cosign_verify_and_tampered_ones_are_refused() {
     );
     let pk = pub_path.to_str().unwrap();
     let root = w.root.to_str().unwrap();
-    let key_verify = |extra: &[&str]| {
+    let key_verify = |img: &str, extra: &[&str]| {
         let mut args = vec![
             "verify",
             "--allow-insecure-registry",
@@ -281,12 +281,12 @@ fn images_signed_by_cosign_verify_and_tampered_ones_are_refused() {
             pk,
         ];
         args.extend_from_slice(extra);
-        args.push(&img);
+        args.push(img);
         w.keyless(&args)
     };
-    let o = key_verify(&[]);
+    let o = key_verify(&img, &[]);
     assert_refused(&o, 14, "no transparency log entries");
-    let o = key_verify(&["--insecure-ignore-tlog"]);
+    let o = key_verify(&img, &["--insecure-ignore-tlog"]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("Warning: layer sha256:")
@@ -294,6 +294,33 @@ fn images_signed_by_cosign_verify_and_tampered_ones_are_refused() {
         "{}",
         text(&o)
     );
+
+    // cosign sign --key with the log: the entry names the public key, and
+    // its SET verifies with no flag; an entry naming another key does not.
+    let keyed = |r: &Reference, d: &Digest, logged_key: &keyless_crypto::SigningKey| {
+        let p = ci::payload(r.repository(), d);
+        let layer = ci::key_signature(&key, &p);
+        let sig = layer.descriptor().annotations[keyless_oci::cosign::SIGNATURE_ANNOTATION].clone();
+        let sig = keyless_types::b64::decode(&sig).unwrap();
+        let body = ci::hashedrekord_body(&logged_key.public_key().to_pem(), &sig, &p);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let entry = w
+            .instance
+            .v1_entry("hashedrekord", "0.0.1", &body, now, false);
+        layer.with_rekor_bundle(&ci::rekor_bundle_annotation(&entry))
+    };
+    let (img, r, d) = w.image("key-tlog");
+    w.sign(&r, keyed(&r, &d, &key));
+    let o = key_verify(&img, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (img, r, d) = w.image("key-tlog-other-key");
+    let other = keyless_crypto::SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    w.sign(&r, keyed(&r, &d, &other));
+    let o = key_verify(&img, &[]);
+    assert_refused(&o, 14, "the log entry does not match this bundle");
 }
 
 /// Push an SBOM under cosign's `.sbom` tag, as `cosign attach sbom` does.
