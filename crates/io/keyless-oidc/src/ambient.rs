@@ -92,10 +92,12 @@ impl AmbientProvider {
     /// Fetch a token for `audience`.
     pub async fn fetch(&self, audience: &str) -> Result<IdentityToken, OidcError> {
         let name = self.name();
-        let fail = |problem: String| OidcError::Ambient {
-            provider: name,
-            problem,
-        };
+        let fail =
+            |problem: &str, source: Box<dyn std::error::Error + Send + Sync>| OidcError::Ambient {
+                provider: name,
+                problem: problem.to_string(),
+                source: Some(source),
+            };
         let raw = match self {
             Self::GitHubActions { url, bearer } => {
                 #[derive(Deserialize)]
@@ -103,13 +105,13 @@ impl AmbientProvider {
                     value: String,
                 }
                 let mut u = url::Url::parse(url)
-                    .map_err(|e| fail(format!("ACTIONS_ID_TOKEN_REQUEST_URL: {e}")))?;
+                    .map_err(|e| fail("ACTIONS_ID_TOKEN_REQUEST_URL", e.into()))?;
                 u.query_pairs_mut().append_pair("audience", audience);
                 let resp = client()?.get(u).bearer_auth(bearer).send().await?;
                 let resp = check(resp, name).await?;
                 resp.json::<Resp>()
                     .await
-                    .map_err(|e| fail(format!("bad response: {e}")))?
+                    .map_err(|e| fail("bad response", e.into()))?
                     .value
             }
             Self::Buildkite => {
@@ -135,7 +137,7 @@ impl AmbientProvider {
             Self::GceMetadata { metadata_host } => {
                 let url = format!("http://{metadata_host}/computeMetadata/v1/instance/service-accounts/default/identity");
                 let mut u =
-                    url::Url::parse(&url).map_err(|e| fail(format!("GCE_METADATA_HOST: {e}")))?;
+                    url::Url::parse(&url).map_err(|e| fail("GCE_METADATA_HOST", e.into()))?;
                 // The audience is a query value: encode it, never paste it.
                 u.query_pairs_mut()
                     .append_pair("audience", audience)
@@ -170,7 +172,7 @@ impl AmbientProvider {
                     .await?
                     .json::<Access>()
                     .await
-                    .map_err(|e| fail(format!("metadata token: {e}")))?;
+                    .map_err(|e| fail("metadata token", e.into()))?;
                 let url = format!("{iam_endpoint}/v1/projects/-/serviceAccounts/{service_account}:generateIdToken");
                 let body = serde_json::json!({ "audience": audience, "includeEmail": true });
                 let resp = client()?
@@ -183,7 +185,7 @@ impl AmbientProvider {
                     .await?
                     .json::<IdToken>()
                     .await
-                    .map_err(|e| fail(format!("generateIdToken: {e}")))?
+                    .map_err(|e| fail("generateIdToken", e.into()))?
                     .token
             }
         };
@@ -220,6 +222,7 @@ async fn check(
         Err(OidcError::Ambient {
             provider,
             problem: format!("token request answered {}", resp.status()),
+            source: None,
         })
     }
 }
@@ -235,16 +238,19 @@ async fn run(provider: &'static str, program: &str, args: &[&str]) -> Result<Str
         .await
         .map_err(|e| OidcError::Ambient {
             provider,
-            problem: format!("cannot run {program}: {e}"),
+            problem: format!("cannot run {program}"),
+            source: Some(e.into()),
         })?;
     if !out.status.success() {
         return Err(OidcError::Ambient {
             provider,
             problem: format!("{program} exited with {}", out.status),
+            source: None,
         });
     }
     String::from_utf8(out.stdout).map_err(|_| OidcError::Ambient {
         provider,
         problem: format!("{program} printed non-UTF-8"),
+        source: None,
     })
 }

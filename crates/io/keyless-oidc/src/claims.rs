@@ -79,9 +79,15 @@ impl IdentityToken {
         };
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
-            .map_err(|e| OidcError::Malformed(format!("payload is not base64url: {e}")))?;
-        let claims: TokenClaims = serde_json::from_slice(&json)
-            .map_err(|e| OidcError::Malformed(format!("payload is not JSON claims: {e}")))?;
+            .map_err(|e| OidcError::MalformedPayload {
+                what: "payload is not base64url",
+                source: e.into(),
+            })?;
+        let claims: TokenClaims =
+            serde_json::from_slice(&json).map_err(|e| OidcError::MalformedPayload {
+                what: "payload is not JSON claims",
+                source: e.into(),
+            })?;
         if claims.iss.is_empty() {
             return Err(OidcError::Malformed("no issuer (iss) claim".into()));
         }

@@ -8,12 +8,30 @@ pub enum OidcError {
     NoToken,
     #[error("identity token is malformed: {0}")]
     Malformed(String),
+    /// The token's payload did not decode; the decoder's error is the source.
+    #[error("identity token is malformed: {what}")]
+    MalformedPayload {
+        what: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{0}")]
     Source(String),
+    /// `--identity-token @file` named a file that could not be read.
+    #[error("reading token file {path}")]
+    TokenFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A CI or cloud provider's token could not be had; `source`, when
+    /// there is one, is the lower error (URL, HTTP body, process).
     #[error("{provider}: {problem}")]
     Ambient {
         provider: &'static str,
         problem: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The SPIFFE Workload API at `socket` (the socket path, or the raw
     /// `SPIFFE_ENDPOINT_SOCKET` value when that is not a usable address).
@@ -23,18 +41,19 @@ pub enum OidcError {
         problem: crate::SpiffeError,
     },
     #[error("OIDC discovery for {issuer} failed: {problem}")]
-    Discovery { issuer: String, problem: String },
+    Discovery {
+        issuer: String,
+        problem: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     #[error("authorization failed: {0}")]
     Authorization(String),
+    #[error("authorization failed: cannot listen for the redirect")]
+    Redirect(#[source] std::io::Error),
     #[error("the device code expired before it was approved")]
     DeviceCodeExpired,
-    #[error("HTTP: {0}")]
-    Http(String),
-}
-
-impl From<reqwest::Error> for OidcError {
-    fn from(e: reqwest::Error) -> Self {
-        // reqwest's Display never includes bodies or headers, so no token leaks.
-        Self::Http(e.to_string())
-    }
+    /// reqwest's Display never includes bodies or headers, so no token leaks.
+    #[error("HTTP request failed")]
+    Http(#[from] reqwest::Error),
 }

@@ -82,9 +82,10 @@ fn client() -> Result<reqwest::Client, OidcError> {
 
 /// Fetch `issuer/.well-known/openid-configuration`.
 pub async fn discover(issuer: &str) -> Result<Discovery, OidcError> {
-    let fail = |problem: String| OidcError::Discovery {
+    let fail = |problem: String, source: Option<reqwest::Error>| OidcError::Discovery {
         issuer: issuer.to_string(),
         problem,
+        source: source.map(|e| e.into()),
     };
     let url = format!(
         "{}/.well-known/openid-configuration",
@@ -94,13 +95,16 @@ pub async fn discover(issuer: &str) -> Result<Discovery, OidcError> {
         .get(url)
         .send()
         .await
-        .map_err(|e| fail(e.to_string()))?;
+        .map_err(|e| fail("request failed".into(), Some(e)))?;
     if !resp.status().is_success() {
-        return Err(fail(format!("answered {}", resp.status())));
+        return Err(fail(format!("answered {}", resp.status()), None));
     }
-    let d: Discovery = resp.json().await.map_err(|e| fail(e.to_string()))?;
+    let d: Discovery = resp
+        .json()
+        .await
+        .map_err(|e| fail("malformed document".into(), Some(e)))?;
     if d.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
-        return Err(fail(format!("document names issuer {:?}", d.issuer)));
+        return Err(fail(format!("document names issuer {:?}", d.issuer), None));
     }
     Ok(d)
 }
@@ -120,11 +124,8 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
     let d = discover(&opts.issuer).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .map_err(|e| OidcError::Authorization(format!("cannot listen for the redirect: {e}")))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| OidcError::Authorization(e.to_string()))?
-        .port();
+        .map_err(OidcError::Redirect)?;
+    let port = listener.local_addr().map_err(OidcError::Redirect)?.port();
     let redirect_uri = format!("http://localhost:{port}/auth/callback");
     let (verifier, challenge) = pkce_pair();
     let state = random_token(16);
@@ -132,7 +133,8 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
 
     let mut url = url::Url::parse(&d.authorization_endpoint).map_err(|e| OidcError::Discovery {
         issuer: opts.issuer.clone(),
-        problem: format!("authorization_endpoint: {e}"),
+        problem: "authorization_endpoint".into(),
+        source: Some(e.into()),
     })?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -252,6 +254,7 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             issuer: opts.issuer.clone(),
             problem: "the issuer does not offer the device flow (no device_authorization_endpoint)"
                 .into(),
+            source: None,
         })?;
     let http = client()?;
     let resp = http

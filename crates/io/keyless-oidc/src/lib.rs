@@ -53,8 +53,10 @@ pub struct TokenOptions {
 pub async fn get_token(opts: &TokenOptions) -> Result<(IdentityToken, TokenSource), OidcError> {
     if let Some(t) = &opts.explicit {
         let raw = match t.strip_prefix('@') {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|e| OidcError::Source(format!("reading token file {path}: {e}")))?,
+            Some(path) => std::fs::read_to_string(path).map_err(|source| OidcError::TokenFile {
+                path: path.to_string(),
+                source,
+            })?,
             None => t.clone(),
         };
         return Ok((IdentityToken::parse(raw.trim())?, TokenSource::Flag));

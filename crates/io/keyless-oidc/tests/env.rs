@@ -229,7 +229,7 @@ async fn buildkite_and_circleci_run_their_agents() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, OidcError::Ambient { provider: "buildkite-agent", problem } if problem.contains("exit")),
+        matches!(&e, OidcError::Ambient { provider: "buildkite-agent", problem, .. } if problem.contains("exit")),
         "{e}"
     );
     fake_agent(&dir, "circleci", "echo hello");
@@ -303,7 +303,7 @@ async fn get_token_prefers_flag_then_environment_then_ambient() {
             ..Default::default()
         })
         .await,
-        Err(OidcError::Source(_))
+        Err(OidcError::TokenFile { .. })
     ));
     // A bad flag is an error, not a reason to fall back to other sources.
     assert!(matches!(
