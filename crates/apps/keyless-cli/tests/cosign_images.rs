@@ -160,6 +160,35 @@ fn images_signed_by_cosign_verify_and_tampered_ones_are_refused() {
     let o = w.verify("verify-attestation", &image, &["--type", "spdx"]);
     assert_refused(&o, 1, "is not https://spdx.dev/Document");
 
+    // An .att layer logged as Rekor's `dsse 0.0.1` (newer cosign) verifies
+    // too; one whose statement is about another image is refused.
+    let (att_image, att_ref, att_digest) = w.image("att-dsse");
+    let st = ci::statement(&att_digest, "https://slsa.dev/provenance/v1", json!({}));
+    let dsse = keyless_testkit::minted::Dsse::sign(&alice, &st);
+    let entry = w.instance.v1_entry(
+        "dsse",
+        "0.0.1",
+        &dsse.dsse_v001_body(&alice),
+        alice.issued_at,
+        false,
+    );
+    let layer = SignatureLayer::attestation(
+        serde_json::to_vec(&dsse.envelope_json()).unwrap(),
+        "https://slsa.dev/provenance/v1",
+    )
+    .with_certificate(&ci::cert_pem(&alice.cert_der), &ci::chain_pem(&w.instance))
+    .with_rekor_bundle(&ci::rekor_bundle_annotation(&entry));
+    w.attest(&att_ref, layer);
+    let o = w.verify("verify-attestation", &att_image, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let (att_image, att_ref, _) = w.image("att-other-image");
+    w.attest(
+        &att_ref,
+        ci::classic_attestation(&w.instance, &alice, &provenance),
+    );
+    let o = w.verify("verify-attestation", &att_image, &[]);
+    assert_refused(&o, 21, "is not among the in-toto statement's subjects");
+
     // cosign v3: the bundle referrer with the cosign/sign/v1 statement is a
     // signature, not an attestation.
     let (v3_image, v3_ref, v3_digest) = w.image("v3");
