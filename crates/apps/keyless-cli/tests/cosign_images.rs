@@ -264,6 +264,13 @@ fn images_signed_by_cosign_verify_and_tampered_ones_are_refused() {
     let o = w.verify("verify", &img, &[]);
     assert_refused(&o, 21, "signature is for sha256:");
 
+    // A bundle annotation that is not cosign's JSON: a malformed bundle.
+    let (img, r, d) = w.image("bundle-annotation-garbage");
+    let good = ci::classic_signature(&w.instance, &alice, &ci::payload(r.repository(), &d));
+    w.sign(&r, good.with_rekor_bundle("{\"SignedEntryTimestamp\": 1}"));
+    let o = w.verify("verify", &img, &[]);
+    assert_refused(&o, 10, "dev.sigstore.cosign/bundle is not a Rekor bundle");
+
     // No bundle annotation: refused as a bundle without log entries is,
     // unless --insecure-ignore-tlog; a certificate then still needs a
     // verified time (none here), so it stays refused.
