@@ -13,7 +13,7 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum TspError {
     /// The token could not be parsed, or is not shaped like an RFC 3161 token.
-    #[error("malformed time-stamp token: {0}")]
+    #[error("malformed time-stamp token")]
     Malformed(#[from] MalformedError),
     /// A full TimeStampResp whose status is neither granted nor grantedWithMods.
     #[error("time-stamp response status is {found}, expected granted (0) or grantedWithMods (1)")]
@@ -30,7 +30,7 @@ pub enum TspError {
         found: String,
     },
     /// The CMS SignedData does not verify.
-    #[error("CMS signature: {0}")]
+    #[error("CMS signature does not verify")]
     Signature(#[from] SignatureError),
     /// The signer certificate (or one on its path) was not valid at genTime.
     #[error("TSA certificate {subject} not valid at genTime {gen_time}: {bound}")]
@@ -40,7 +40,7 @@ pub enum TspError {
         bound: ValidityBound,
     },
     /// The token was not issued by the trusted TSA.
-    #[error("untrusted TSA: {0}")]
+    #[error("untrusted TSA")]
     Untrusted(#[from] UntrustedError),
 }
 
@@ -107,7 +107,7 @@ pub enum MalformedError {
     #[error("{found} embedded certificates, limit is {limit}")]
     TooManyCertificates { found: usize, limit: usize },
     /// An embedded certificate did not parse.
-    #[error("embedded certificate #{index}: {source}")]
+    #[error("embedded certificate #{index} does not parse")]
     Certificate {
         index: usize,
         #[source]
@@ -143,13 +143,13 @@ pub enum SignatureError {
         found: String,
     },
     /// The signed attributes could not be re-encoded for verification.
-    #[error("re-encoding signed attributes: {0}")]
-    Encode(String),
+    #[error("re-encoding signed attributes")]
+    Encode(#[source] der::Error),
     /// The signer certificate's key could not be used.
-    #[error("signer public key: {0}")]
+    #[error("signer public key unusable")]
     PublicKey(#[source] X509Error),
     /// The signature itself does not verify.
-    #[error("signature by {signer}: {source}")]
+    #[error("signature by {signer} does not verify")]
     Crypto {
         signer: String,
         #[source]
@@ -175,7 +175,7 @@ pub enum UntrustedError {
     #[error("signer {found} is not the signing certificate {expected} the trusted root lists for this TSA")]
     NotTrustedLeaf { found: String, expected: String },
     /// The signer certificate does not chain to the trusted TSA root.
-    #[error("signer {subject} does not chain to the trusted TSA: {source}")]
+    #[error("signer {subject} does not chain to the trusted TSA")]
     Chain {
         subject: String,
         #[source]

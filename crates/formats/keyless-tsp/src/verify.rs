@@ -260,9 +260,7 @@ impl TimestampToken {
         // signature covers the DER of the attributes with an explicit SET OF
         // tag, not the [0] IMPLICIT tag they are carried under.
         let sig_alg = signature_algorithm(si, digest_alg)?;
-        let signed_bytes = attrs
-            .to_der()
-            .map_err(|e| SignatureError::Encode(e.to_string()))?;
+        let signed_bytes = attrs.to_der().map_err(SignatureError::Encode)?;
         let signature = si.signature.as_bytes();
 
         // Candidates: the trusted chain first, then the token's bag. Several

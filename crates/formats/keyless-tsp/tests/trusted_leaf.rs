@@ -53,7 +53,11 @@ fn a_sibling_leaf_under_the_same_intermediate_does_not() {
         ),
         "{err:?}"
     );
-    let message = err.to_string();
+    // The whole chain, as a caller prints it: the details are in the cause.
+    let message = std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ");
     assert!(
         message.contains("serial 04") && message.contains("serial 03"),
         "{message}"

@@ -102,7 +102,7 @@ pub enum IssueError {
     #[error("encoding {what}: {reason}")]
     Encode { what: &'static str, reason: String },
     /// The signature operation failed.
-    #[error("signing: {0}")]
+    #[error("signing failed")]
     Sign(#[source] CryptoError),
 }
 

@@ -44,7 +44,7 @@ pub enum SpiffeError {
         "no socket there (is the SPIFFE agent running, and its socket mounted into this workload?)"
     )]
     NoSocket,
-    #[error("cannot connect: {0}")]
+    #[error("cannot connect")]
     Connect(#[source] std::io::Error),
     #[error("gRPC connection failed: {0}")]
     Transport(String),
