@@ -118,6 +118,15 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The first certificate of a PEM file, DER (`verify --certificate`).
+pub fn certificate_der(path: &Path) -> Result<Vec<u8>> {
+    pem_certificates(&read(path, "certificate")?)
+        .with_context(|| format!("certificate {}", path.display()))?
+        .into_iter()
+        .next()
+        .with_context(|| format!("no certificate in {}", path.display()))
+}
+
 /// DER certificates from PEM text (base64 of PEM, as cosign's
 /// `--output-certificate` of old wrote it, is accepted too).
 fn pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {

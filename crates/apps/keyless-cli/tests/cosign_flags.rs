@@ -169,6 +169,48 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("signature: ") && out.contains("\"team\":\"blue\""), "{out}");
     assert!(stderr(&o).contains("WARNING: --insecure-ignore-sct"), "{}", text(&o));
+    // --certificate pins the signer's certificate: the one written by
+    // --output-certificate passes, another (from a later signing) does not.
+    let pin = |file: &Path| {
+        k(&[
+            "verify",
+            "--allow-insecure-registry",
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--certificate",
+            file.to_str().unwrap(),
+            &image,
+        ])
+    };
+    let o = pin(&cert);
+    assert!(o.status.success(), "{}", text(&o));
+    // --certificate-chain is accepted beside it (the chain comes from the
+    // trusted root either way).
+    let root = json_file(&dir.join("trusted_root.json"));
+    let chain: String = root["certificateAuthorities"][0]["certChain"]["certificates"]
+        .as_array()
+        .expect("chain")
+        .iter()
+        .map(|c| pem("CERTIFICATE", &b64_field(&c["rawBytes"])))
+        .collect();
+    let chain_file = dir.join("chain.pem");
+    std::fs::write(&chain_file, chain).expect("chain");
+    let o = k(&[
+        "verify",
+        "--allow-insecure-registry",
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--certificate",
+        cert.to_str().unwrap(),
+        "--certificate-chain",
+        chain_file.to_str().unwrap(),
+        &image,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
     // A GitHub workflow claim the certificate does not have: refused.
     let o = k(&[
         "verify",
@@ -202,6 +244,9 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read_to_string(&att_cert).is_ok_and(|c| c.contains("BEGIN CERTIFICATE")));
+    let o = pin(&att_cert);
+    assert_eq!(o.status.code(), Some(22), "another certificate: {}", text(&o));
+    assert!(stderr(&o).contains("not signed with the --certificate given"), "{}", text(&o));
     let o = k(&[
         "verify-attestation",
         "--allow-insecure-registry",

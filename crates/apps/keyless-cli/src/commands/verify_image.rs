@@ -75,6 +75,16 @@ pub struct ImageVerifyArgs {
     /// needs an RFC 3161 timestamp.
     #[arg(long)]
     pub insecure_ignore_tlog: bool,
+    /// Accept only signatures made with this certificate (PEM), as
+    /// cosign's `verify --certificate`; it is still verified against the
+    /// trusted root's CAs.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<std::path::PathBuf>,
+    /// Accepted with --certificate for cosign compatibility: the chain
+    /// always comes from the trusted root (a CA that is not in it is
+    /// refused whatever this file says).
+    #[arg(long, value_name = "FILE", requires = "certificate")]
+    pub certificate_chain: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub extra: crate::verify_flags::ExtraVerifyFlags,
     /// How to print what verified on stdout: `json` (cosign's array of
@@ -108,6 +118,12 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
     };
     let options = req.relax.extra.apply(options);
     let verifier = Verifier::new(trust, options);
+    let pinned = req
+        .relax
+        .certificate
+        .as_deref()
+        .map(crate::detached::certificate_der)
+        .transpose()?;
     let stored = runtime()?.block_on(async {
         let client = req.limits.client(req.registry)?;
         anyhow::Ok(client.list_signatures(&reference).await?)
@@ -129,6 +145,15 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
                 continue;
             }
         };
+        if let Some(pin) = &pinned {
+            if result.certificate.as_ref().map(|c| c.der()) != Some(pin.as_slice()) {
+                out.failures.push((
+                    crate::exit::for_kind(keyless_verify::ErrorKind::Policy),
+                    format!("{} was not signed with the --certificate given", e.origin),
+                ));
+                continue;
+            }
+        }
         if let Some(id) = &result.identity {
             let signer = (
                 id.sans.join(", "),
