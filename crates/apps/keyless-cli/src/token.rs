@@ -108,7 +108,7 @@ impl OidcArgs {
         }
         let detected = detect_ambient().filter(|p| {
             let got = p.name();
-            got == name || (name == "google" && got.starts_with("g"))
+            got == name || (name == "google" && matches!(got, "google-impersonation" | "gce-metadata"))
         });
         let Some(provider) = detected else {
             bail!("--oidc-provider {name}: that provider is not available in this environment");
