@@ -51,8 +51,12 @@ pub struct LogConfig {
     /// The checkpoint origin and signer name (Rekor v2 clients derive it
     /// from the log's base URL: `host[:port]`).
     pub origin: String,
-    /// Key type generated on first start; an existing key is kept.
+    /// Key type generated on first start; an existing key is kept. With
+    /// [`Self::pkcs11`], the curve of a key generated on the token.
     pub key_type: LogKeyType,
+    /// Sign with this PKCS#11 token's key instead of a key file in
+    /// `data_dir` (`keyless server log --pkcs11-module …`).
+    pub pkcs11: Option<keyless_keys::Pkcs11Config>,
     /// Most entries sequenced in one batch (one durable commit). Batches
     /// are formed by group commit: entries that arrive while the previous
     /// batch is being made durable join the next one, so batches grow with
@@ -87,6 +91,7 @@ impl LogConfig {
             storage: StorageBackend::Files,
             origin: origin.into(),
             key_type: LogKeyType::default(),
+            pkcs11: None,
             batch_size: 4096,
             batch_interval: Duration::from_millis(100),
             batch_linger: DEFAULT_BATCH_LINGER,

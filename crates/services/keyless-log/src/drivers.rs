@@ -47,7 +47,17 @@ fn create_data_dir(config: &LogConfig) -> Result<(), LogError> {
     })
 }
 
+/// The key `config` names: the PKCS#11 token's, or the key file in the
+/// data directory (generated on first start).
 fn open_with_key(config: LogConfig, storage: Arc<dyn Storage>) -> Result<Log, LogError> {
-    let key = crate::keys::load_or_generate(&config.data_dir, config.key_type)?;
-    Log::open(config, storage, key)
+    match &config.pkcs11 {
+        Some(pkcs11) => {
+            let key = crate::keys::open_pkcs11(pkcs11, config.key_type)?;
+            Log::open(config, storage, key)
+        }
+        None => {
+            let key = crate::keys::load_or_generate(&config.data_dir, config.key_type)?;
+            Log::open(config, storage, key)
+        }
+    }
 }

@@ -25,6 +25,9 @@ pub enum LogError {
     /// The log key file could not be loaded or generated.
     #[error("log key")]
     KeyFile(#[source] keyless_keys::KeyError),
+    /// The PKCS#11 token key could not be opened.
+    #[error("log key on the PKCS#11 token")]
+    Pkcs11(#[source] keyless_keys::Pkcs11Error),
     /// The log key failed to sign (a token that went away, say).
     #[error("log key: signing failed")]
     Signing(#[source] keyless_crypto::CryptoError),

@@ -64,6 +64,10 @@ pub enum Service {
         /// Largest request body accepted, in bytes (larger requests get 413).
         #[arg(long, value_name = "BYTES", default_value_t = keyless_rekor::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
         max_body: u64,
+        /// The log's signing key on a PKCS#11 token instead of log.key in
+        /// --data-dir (an ECDSA P-256 key if --pkcs11-generate-key makes it).
+        #[command(flatten)]
+        pkcs11: Pkcs11Args,
     },
     /// The certificate authority alone (Fulcio v2 API).
     Ca {
@@ -212,6 +216,7 @@ impl Service {
                 batch_interval_ms,
                 batch_linger_ms,
                 max_body,
+                pkcs11,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let origin = origin.clone().unwrap_or_else(|| listen.to_string());
@@ -221,6 +226,10 @@ impl Service {
                 config.batch_linger = std::time::Duration::from_millis(*batch_linger_ms);
                 if let Some(url) = postgres {
                     config = config.with_postgres(url.clone());
+                }
+                config.pkcs11 = pkcs11.config()?;
+                if config.pkcs11.is_some() {
+                    config.key_type = keyless_log::LogKeyType::EcdsaP256;
                 }
                 let mut config = keyless_rekor::RekorConfig::new(config);
                 config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
