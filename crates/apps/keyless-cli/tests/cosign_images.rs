@@ -614,7 +614,7 @@ fn rfc3161_timestamp_annotation_is_checked_like_a_bundle_timestamp() {
         let tsr = token(&pki.leaf_a, &stamped, alice.issued_at as u64, true);
         SignatureLayer::signature(payload, &b64(&signature))
             .with_certificate(&ci::cert_pem(&alice.cert_der), &ci::chain_pem(&w.instance))
-            .with_rfc3161_timestamp(&json!({"SignedRFC3161TimeStamp": b64(&tsr)}).to_string())
+            .with_rfc3161_timestamp(&json!({"SignedRFC3161Timestamp": b64(&tsr)}).to_string())
     };
     let (img, r, d) = w.image("tsa");
     w.sign(&r, layer_for(&r, &d, true));

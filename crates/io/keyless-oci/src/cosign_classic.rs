@@ -12,7 +12,8 @@
 //! Formats: cosign's `specs/SIGNATURE_SPEC.md` (annotations, simple signing
 //! payload) and the Go types `bundle.RekorBundle` / `bundle.RFC3161Timestamp`
 //! (field names `SignedEntryTimestamp`, `Payload{body, integratedTime,
-//! logIndex, logID}`, `SignedRFC3161TimeStamp`).
+//! logIndex, logID}`, `SignedRFC3161Timestamp`: Go's encoder writes the
+//! field name, its decoder matches names case-insensitively).
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -59,8 +60,10 @@ pub struct RekorPayload {
 /// cosign's `dev.sigstore.cosign/rfc3161timestamp` annotation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rfc3161Timestamp {
-    /// Base64 DER of the RFC 3161 timestamp response token.
-    #[serde(rename = "SignedRFC3161TimeStamp", alias = "SignedRFC3161Timestamp")]
+    /// Base64 DER of the RFC 3161 timestamp response token. Written with
+    /// cosign's spelling; the other capitalization (which Go's
+    /// case-insensitive decoder also accepts) is read too.
+    #[serde(rename = "SignedRFC3161Timestamp", alias = "SignedRFC3161TimeStamp")]
     pub signed_rfc3161_timestamp: String,
 }
 

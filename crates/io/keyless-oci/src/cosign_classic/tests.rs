@@ -35,7 +35,10 @@ fn annotation_names_match_cosign() {
         signed_rfc3161_timestamp: "AA==".into(),
     })
     .unwrap();
-    assert_eq!(ts, json!({"SignedRFC3161TimeStamp": "AA=="}));
+    assert_eq!(ts, json!({"SignedRFC3161Timestamp": "AA=="}));
+    let other: Rfc3161Timestamp =
+        serde_json::from_str(r#"{"SignedRFC3161TimeStamp":"AA=="}"#).unwrap();
+    assert_eq!(other.signed_rfc3161_timestamp, "AA==");
 }
 
 #[test]
@@ -44,7 +47,7 @@ fn signature_layer_becomes_a_v01_bundle() {
     let layer = SignatureLayer::signature(b"payload".to_vec(), &b64(b"sig"))
         .with_certificate(CERT_PEM, CERT_PEM)
         .with_rekor_bundle(&rekor_bundle(&body))
-        .with_rfc3161_timestamp(r#"{"SignedRFC3161TimeStamp":"dHN0"}"#);
+        .with_rfc3161_timestamp(r#"{"SignedRFC3161Timestamp":"dHN0"}"#);
     let out = stored(layer).to_bundle().unwrap();
     assert!(out.has_tlog_entry && !out.is_attestation);
     let b: Value = serde_json::from_slice(&out.bundle_json).unwrap();
