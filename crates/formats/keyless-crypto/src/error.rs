@@ -7,6 +7,13 @@ pub enum CryptoError {
     /// The SubjectPublicKeyInfo (or PEM around it) is not well formed.
     #[error("malformed public key: {0}")]
     MalformedKey(String),
+    /// The key's DER (SubjectPublicKeyInfo or bit string) does not decode
+    /// or re-encode; the DER error is the source.
+    #[error("malformed public key DER")]
+    KeyDer(#[source] der::Error),
+    /// PEM whose body is not base64; the decoder's error is the source.
+    #[error("malformed PEM: the body is not base64")]
+    PemBase64(#[source] base64::DecodeError),
     /// The key is well formed but of a kind we do not accept.
     #[error("unsupported public key algorithm: {0}")]
     UnsupportedKey(String),

@@ -142,8 +142,7 @@ impl Eq for PublicKey {}
 impl PublicKey {
     /// Parse a DER SubjectPublicKeyInfo.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
-        let spki = SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let spki = SubjectPublicKeyInfoRef::from_der(der).map_err(CryptoError::KeyDer)?;
         let raw = spki
             .subject_public_key
             .as_bytes()
@@ -166,9 +165,7 @@ impl PublicKey {
             other => return Err(CryptoError::UnsupportedKey(format!("algorithm {other}"))),
         };
         // Re-encode to get a canonical DER form for equality comparisons.
-        let spki_der = spki
-            .to_der()
-            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let spki_der = spki.to_der().map_err(CryptoError::KeyDer)?;
         let parsed = Self::parse_material(algorithm, raw)?;
         Ok(Self {
             algorithm,
@@ -187,11 +184,9 @@ impl PublicKey {
                 parameters: Some(der::asn1::Null.into()),
             },
             subject_public_key: der::asn1::BitString::from_bytes(der)
-                .map_err(|e| CryptoError::MalformedKey(e.to_string()))?,
+                .map_err(CryptoError::KeyDer)?,
         };
-        let spki_der = spki
-            .to_der()
-            .map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
+        let spki_der = spki.to_der().map_err(CryptoError::KeyDer)?;
         Self::from_spki_der(&spki_der)
     }
 
@@ -413,7 +408,7 @@ mod tests {
     fn garbage_is_malformed() {
         assert!(matches!(
             PublicKey::from_spki_der(b"\x30\x03\x02\x01\x00"),
-            Err(CryptoError::MalformedKey(_))
+            Err(CryptoError::KeyDer(_))
         ));
     }
 }

@@ -43,7 +43,7 @@ pub fn decode(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
     let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(b64)
-        .map_err(|e| malformed(&format!("invalid base64: {e}")))?;
+        .map_err(CryptoError::PemBase64)?;
     Ok((label.to_string(), der))
 }
 

@@ -76,7 +76,13 @@ pub enum NoteError {
     TooManySignatures { max: usize },
     /// A signature line is not `— <name> <base64>`.
     #[error("signature line {line} is malformed: {reason}")]
-    MalformedSignatureLine { line: usize, reason: String },
+    /// `source` is the base64 decoder's error when the signature is not base64.
+    MalformedSignatureLine {
+        line: usize,
+        reason: String,
+        #[source]
+        source: Option<base64::DecodeError>,
+    },
     /// A key or signature name is empty, has white space or a '+'.
     #[error("invalid note signer name {name:?}: {reason}")]
     InvalidName { name: String, reason: &'static str },
@@ -139,7 +145,11 @@ impl NoteSignature {
     /// Parse one line (without its newline). `line` is the 1-based position
     /// among the signature lines, for error messages.
     fn parse_line(text: &str, line: usize) -> Result<Self, NoteError> {
-        let malformed = |reason: String| NoteError::MalformedSignatureLine { line, reason };
+        let malformed = |reason: String| NoteError::MalformedSignatureLine {
+            line,
+            reason,
+            source: None,
+        };
         let rest = text.strip_prefix(SIG_PREFIX).ok_or_else(|| {
             malformed("does not start with \"\u{2014} \" (EM DASH, space)".into())
         })?;
@@ -152,7 +162,11 @@ impl NoteSignature {
         })?;
         let bytes = B64
             .decode(b64)
-            .map_err(|e| malformed(format!("signature is not base64: {e}")))?;
+            .map_err(|e| NoteError::MalformedSignatureLine {
+                line,
+                reason: "the signature is not base64".into(),
+                source: Some(e),
+            })?;
         if bytes.len() < 5 {
             return Err(malformed(format!(
                 "signature has {} bytes, needs a 4-byte key hint and at least 1 signature byte",
@@ -245,6 +259,7 @@ impl SignedNote {
             return Err(NoteError::MalformedSignatureLine {
                 line,
                 reason: "not newline-terminated".into(),
+                source: None,
             });
         };
         let mut signatures = Vec::new();
@@ -282,6 +297,7 @@ impl SignedNote {
                 return Err(NoteError::MalformedSignatureLine {
                     line: i + 1,
                     reason: "empty signature".into(),
+                    source: None,
                 });
             }
         }
