@@ -16,6 +16,12 @@ pub struct SignArgs {
     /// sign-in (device flow when there is no terminal).
     #[arg(long, value_name = "TOKEN")]
     pub identity_token: Option<String>,
+    /// Sign with this key instead of keylessly: a cosign private key
+    /// (ENCRYPTED SIGSTORE PRIVATE KEY; password from COSIGN_PASSWORD or the
+    /// terminal). No identity token or certificate; the log records the
+    /// public key. Verify with --key PUBLIC.pem.
+    #[arg(long, value_name = "FILE", conflicts_with = "identity_token")]
+    pub key: Option<std::path::PathBuf>,
     /// Skip the confirmation prompt.
     #[arg(long, short = 'y', env = "COSIGN_YES")]
     pub yes: bool,
@@ -66,6 +72,16 @@ impl SignArgs {
         endpoints: &Endpoints,
         artifact: &Artifact,
     ) -> Result<SignedBundle> {
+        if let Some(key) = &self.key {
+            return crate::commands::keys::sign_with_key(
+                key,
+                self.tlog_upload,
+                instance,
+                endpoints,
+                artifact,
+            )
+            .await;
+        }
         let interactive = endpoints.oidc_issuer.as_ref().map(|issuer| {
             let mut o = InteractiveOptions::new(issuer.clone());
             o.client_id = endpoints.oidc_client_id.clone();

@@ -1,5 +1,7 @@
 //! cosign's key commands and key-based signing, through the `keyless`
-//! binary: `generate-key-pair`, `import-key-pair`, `public-key`, plus
+//! binary: `generate-key-pair`, `import-key-pair`, `public-key`, then
+//! `sign-blob --key` / `verify-blob --key` and `sign --key` / `verify --key`
+//! against the dev stack (and a real docker-registry for the image), plus
 //! `completion` and `man`.
 
 mod support;
@@ -184,10 +186,231 @@ fn completion_scripts_and_man_pages() {
     assert!(top.contains("generate\\-key\\-pair"), "{top}");
     let sign = std::fs::read_to_string(dir.join("keyless-sign.1")).unwrap();
     assert!(sign.contains(".TH keyless-sign"), "{sign}");
-    for flag in ["\\-\\-identity\\-token", "\\-\\-yes"] {
+    for flag in ["\\-\\-key", "\\-\\-identity\\-token", "\\-\\-yes"] {
         assert!(sign.contains(flag), "keyless-sign.1 lacks {flag}");
     }
     assert!(dir.join("keyless-verify-blob.1").exists());
     assert!(dir.join("keyless-tuf-init.1").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn key_signing_blobs_and_images_against_the_dev_stack() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let registry = rt
+        .block_on(keyless_testkit::registry::TestRegistry::start())
+        .expect("start docker-registry (scripts/ci/install-registry.sh installs it)");
+    let image = format!("{}/keyed/app:1.0", registry.host());
+    rt.block_on(async {
+        let client = keyless_oci::RegistryClient::new(
+            keyless_oci::ClientOptions::new().danger_allow_insecure_registry(true),
+        )
+        .unwrap();
+        keyless_testkit::registry::push_test_image(
+            &client,
+            &keyless_oci::Reference::parse(&image).unwrap(),
+            "keyed",
+        )
+        .await
+        .unwrap();
+    });
+
+    let dir = temp_dir("keys-sign");
+    let stack = DevStack::start(&dir, free_base_port());
+    let tc = stack.trust_config();
+    let k = |args: &[&str]| {
+        run(keyless()
+            .current_dir(&dir)
+            .env("SIGSTORE_TRUST_CONFIG", &tc)
+            .env("COSIGN_PASSWORD", "pw")
+            .env_remove("SIGSTORE_ID_TOKEN")
+            .stdin(std::process::Stdio::null())
+            .args(args))
+    };
+    let o = k(&["generate-key-pair"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = k(&["generate-key-pair", "--output-key-prefix", "other"]);
+    assert!(o.status.success(), "{}", text(&o));
+    std::fs::write(dir.join("file.txt"), b"release artifact\n").unwrap();
+
+    // Blob: signed with the key, logged with the public key, verified with
+    // cosign.pub; another key and a changed file are refused.
+    let o = k(&[
+        "sign-blob",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--bundle",
+        "file.sigstore.json",
+        "file.txt",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("tlog entry created with index"),
+        "{}",
+        text(&o)
+    );
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("file.sigstore.json")).unwrap()).unwrap();
+    let vm = &bundle["verificationMaterial"];
+    assert!(vm["publicKey"]["hint"].is_string(), "{bundle}");
+    assert!(vm.get("certificate").is_none(), "{bundle}");
+    assert_eq!(
+        vm["tlogEntries"].as_array().map(Vec::len),
+        Some(1),
+        "{bundle}"
+    );
+    let body = vm["tlogEntries"][0]["canonicalizedBody"].as_str().unwrap();
+    let body = String::from_utf8(base64_decode(body)).unwrap();
+    assert!(
+        body.contains("publicKey"),
+        "the log entry names the key: {body}"
+    );
+    let verify_blob = |key: &str, file: &str| {
+        k(&[
+            "verify-blob",
+            "--key",
+            key,
+            "--bundle",
+            "file.sigstore.json",
+            file,
+        ])
+    };
+    let o = verify_blob("cosign.pub", "file.txt");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = verify_blob("other.pub", "file.txt");
+    assert_eq!(o.status.code(), Some(20), "{}", text(&o));
+    std::fs::write(dir.join("changed.txt"), b"release artifact!\n").unwrap();
+    let o = verify_blob("cosign.pub", "changed.txt");
+    assert_eq!(o.status.code(), Some(21), "{}", text(&o));
+    // --key with an identity token is a usage error; a wrong password stops
+    // before anything is signed.
+    let o = k(&[
+        "sign-blob",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--identity-token",
+        "x",
+        "--bundle",
+        "b.json",
+        "file.txt",
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = run(keyless()
+        .current_dir(&dir)
+        .env("SIGSTORE_TRUST_CONFIG", &tc)
+        .env("COSIGN_PASSWORD", "wrong")
+        .stdin(std::process::Stdio::null())
+        .args([
+            "sign-blob",
+            "--yes",
+            "--key",
+            "cosign.key",
+            "--bundle",
+            "w.json",
+            "file.txt",
+        ]));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("wrong password"), "{}", text(&o));
+    assert!(!dir.join("w.json").exists());
+
+    // Without the log: no entry, and the bundle verifies only when the
+    // verifier waives the log.
+    let o = k(&[
+        "sign-blob",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "--bundle",
+        "nolog.json",
+        "file.txt",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let nolog: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("nolog.json")).unwrap()).unwrap();
+    assert!(
+        nolog["verificationMaterial"].get("tlogEntries").is_none(),
+        "{nolog}"
+    );
+    let o = k(&[
+        "verify-blob",
+        "--key",
+        "cosign.pub",
+        "--bundle",
+        "nolog.json",
+        "file.txt",
+    ]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = k(&[
+        "verify-blob",
+        "--key",
+        "cosign.pub",
+        "--insecure-ignore-tlog",
+        "--bundle",
+        "nolog.json",
+        "file.txt",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Image: sign --key, verify --key (and refused with another key).
+    let o = k(&[
+        "sign",
+        "--yes",
+        "--allow-insecure-registry",
+        "--key",
+        "cosign.key",
+        &image,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let verify = |key: &str| k(&["verify", "--allow-insecure-registry", "--key", key, &image]);
+    let o = verify("cosign.pub");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = verify("other.pub");
+    assert_eq!(o.status.code(), Some(20), "{}", text(&o));
+
+    // Attestation: attest --key, verify-attestation --key.
+    std::fs::write(dir.join("pred.json"), br#"{"builder":{"id":"test"}}"#).unwrap();
+    let o = k(&[
+        "attest",
+        "--yes",
+        "--allow-insecure-registry",
+        "--key",
+        "cosign.key",
+        "--predicate",
+        "pred.json",
+        "--type",
+        "slsaprovenance1",
+        &image,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let verify_att = |key: &str| {
+        k(&[
+            "verify-attestation",
+            "--allow-insecure-registry",
+            "--key",
+            key,
+            "--type",
+            "slsaprovenance1",
+            &image,
+        ])
+    };
+    let o = verify_att("cosign.pub");
+    assert!(o.status.success(), "{}", text(&o));
+    let o = verify_att("other.pub");
+    assert!(!o.status.success(), "{}", text(&o));
+
+    stack.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .expect("base64")
 }

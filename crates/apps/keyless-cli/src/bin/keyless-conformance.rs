@@ -120,6 +120,7 @@ fn run(cli: Cli) -> Result<i32> {
             }
             let args = SignArgs {
                 identity_token: Some(identity_token),
+                key: None,
                 yes: true,
                 tlog_upload: true,
                 oidc: Default::default(),

@@ -222,3 +222,55 @@ fn write_pair(
     eprintln!("Public key written to {}", pub_path.display());
     Ok(())
 }
+
+/// Keys already loaded in this process, by path: `sign --recursive` signs
+/// several manifests and must not ask for the password each time.
+static LOADED: std::sync::Mutex<Vec<(PathBuf, std::sync::Arc<SigningKey>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn cached_signing_key(path: &Path) -> Result<std::sync::Arc<SigningKey>> {
+    let mut loaded = LOADED
+        .lock()
+        .map_err(|_| anyhow::anyhow!("key cache poisoned"))?;
+    if let Some((_, key)) = loaded.iter().find(|(p, _)| p == path) {
+        return Ok(key.clone());
+    }
+    let key = std::sync::Arc::new(load_signing_key(path)?);
+    loaded.push((path.to_path_buf(), key.clone()));
+    Ok(key)
+}
+
+/// `sign`/`sign-blob`/`attest`/`attest-blob --key FILE`: sign with the key
+/// instead of keylessly. The log (unless `tlog_upload` is off) records the
+/// public key; the TSA, when the instance has one, timestamps the signature.
+/// The result has no certificate chain and no identity.
+pub async fn sign_with_key(
+    path: &Path,
+    tlog_upload: bool,
+    instance: &crate::instance::Instance,
+    endpoints: &crate::instance::Endpoints,
+    artifact: &keyless_sign::Artifact,
+) -> Result<keyless_sign::SignedBundle> {
+    use keyless_sign::http::{AnyRekor, HttpClient, TsaClient};
+    let key = tokio::task::block_in_place(|| cached_signing_key(path))?;
+    let http = HttpClient::shared()?;
+    let signer = keyless_sign::KeySigner {
+        log: tlog_upload
+            .then(|| AnyRekor::new(&endpoints.rekor, endpoints.rekor_version, http.clone())),
+        tsa: endpoints
+            .tsa
+            .as_ref()
+            .map(|url| TsaClient::new(url, http.clone())),
+        trust: Some(instance.trust.clone()),
+    };
+    let progress = |m: &str| eprintln!("{m}");
+    let signed = signer.sign(&key, artifact, &progress).await?;
+    Ok(keyless_sign::SignedBundle {
+        bundle: signed.bundle,
+        chain: Vec::new(),
+        signature: signed.signature,
+        log_index: signed.log_index,
+        identity: String::new(),
+        issuer: String::new(),
+    })
+}
