@@ -473,3 +473,38 @@ async fn a_bundle_that_does_not_verify_is_not_returned() {
     );
     assert_eq!(s.log.received.lock().expect("lock").len(), 1);
 }
+
+/// A log the user turned off (`--tlog-upload=false`): nothing is submitted.
+struct LogOff(FakeLog);
+
+impl TransparencyLog for LogOff {
+    async fn submit(
+        &self,
+        request: &LogRequest<'_>,
+    ) -> Result<wire::TransparencyLogEntry, SignError> {
+        self.0.submit(request).await
+    }
+
+    fn records(&self) -> bool {
+        false
+    }
+}
+
+#[tokio::test]
+async fn with_the_log_off_nothing_is_submitted_and_the_bundle_has_no_entry() {
+    let s = Signer {
+        ca: FakeCa::new(material("ca-nolog"), None, CaMode::Honest),
+        log: LogOff(FakeLog::default()),
+        tsa: Some(FakeTsa::default()),
+        trust: None,
+    };
+    let (result, said) = sign(&s, &Artifact::Digest(keyless_crypto::sha256(b"a"))).await;
+    let signed = result.expect("signed");
+    assert!(said.iter().all(|m| !m.contains("tlog entry")), "{said:?}");
+    assert_eq!(signed.log_index, None);
+    assert!(s.log.0.received.lock().expect("lock").is_empty());
+    let vm = signed.bundle.verification_material.expect("material");
+    assert!(vm.tlog_entries.is_empty());
+    // The timestamp is still there: it is the only signed time.
+    assert!(vm.timestamp_verification_data.is_some());
+}
