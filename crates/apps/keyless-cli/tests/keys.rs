@@ -318,6 +318,36 @@ fn key_signing_blobs_and_images_against_the_dev_stack() {
     assert!(text(&o).contains("wrong password"), "{}", text(&o));
     assert!(!dir.join("w.json").exists());
 
+    // A key makes no certificate to write; the signature is written.
+    let o = k(&[
+        "sign-blob",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--output-signature",
+        "file.sig",
+        "--bundle",
+        "s.json",
+        "file.txt",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!std::fs::read_to_string(dir.join("file.sig"))
+        .unwrap()
+        .is_empty());
+    let o = k(&[
+        "sign-blob",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--output-certificate",
+        "file.crt",
+        "--bundle",
+        "c.json",
+        "file.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("makes no certificate"), "{}", text(&o));
+
     // Without the log: no entry, and the bundle verifies only when the
     // verifier waives the log.
     let o = k(&[

@@ -39,7 +39,10 @@ impl SignBlob {
         std::fs::write(&self.bundle, json)
             .with_context(|| format!("writing {}", self.bundle.display()))?;
         if let Some(p) = &self.output_certificate {
-            let leaf = signed.chain.first().context("no certificate")?;
+            let leaf = signed
+                .chain
+                .first()
+                .context("--output-certificate: signing with --key makes no certificate")?;
             std::fs::write(p, keyless_sign::http::certificate_pem(leaf))
                 .with_context(|| format!("writing {}", p.display()))?;
             eprintln!("Wrote certificate to file {}", p.display());
