@@ -17,8 +17,7 @@ pub(crate) enum SignedContent<'a> {
 
 /// The bundle as JSON (pretty-printed, as cosign and sigstore-python write it).
 pub fn bundle_json(bundle: &wire::Bundle) -> Result<String, SignError> {
-    serde_json::to_string_pretty(bundle)
-        .map_err(|e| SignError::Config(format!("cannot encode bundle: {e}")))
+    serde_json::to_string_pretty(bundle).map_err(SignError::Encode)
 }
 
 pub(crate) fn build(
@@ -166,7 +165,12 @@ mod tests {
                 keyid: String::new(),
             }],
         };
-        let bundle = build(b"leaf", SignedContent::Dsse(&env), Some(entry()), Vec::new());
+        let bundle = build(
+            b"leaf",
+            SignedContent::Dsse(&env),
+            Some(entry()),
+            Vec::new(),
+        );
         assert!(bundle.message_signature.is_none());
         assert_eq!(bundle.dsse_envelope, Some(env));
     }

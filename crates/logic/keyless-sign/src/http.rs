@@ -107,16 +107,16 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client with `options`. Fails if the TLS stack cannot be set up.
     pub fn new(options: HttpOptions) -> Result<Self, SignError> {
-        Self::build(options).map_err(SignError::Config)
+        Self::build(options).map_err(SignError::HttpClient)
     }
 
-    fn build(options: HttpOptions) -> Result<Self, String> {
+    fn build(options: HttpOptions) -> Result<Self, std::sync::Arc<reqwest::Error>> {
         let client = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("keyless/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("cannot set up the HTTP client: {}", chain(&e)))?;
+            .map_err(std::sync::Arc::new)?;
         Ok(Self { client, options })
     }
 
@@ -125,11 +125,12 @@ impl HttpClient {
     /// them, so a process that signs from several runtimes in turn should
     /// give each its own client ([`HttpClient::new`]); the CLI runs one.
     pub fn shared() -> Result<Self, SignError> {
-        static SHARED: OnceLock<Result<HttpClient, String>> = OnceLock::new();
+        static SHARED: OnceLock<Result<HttpClient, std::sync::Arc<reqwest::Error>>> =
+            OnceLock::new();
         SHARED
             .get_or_init(|| Self::build(HttpOptions::default()))
             .clone()
-            .map_err(SignError::Config)
+            .map_err(SignError::HttpClient)
     }
 
     /// POST `body` as JSON to `url` and read a JSON answer of at most
@@ -635,9 +636,8 @@ fn looks_like_v1_answer(answer: &[u8]) -> bool {
 
 /// Rekor v2 answers one TransparencyLogEntry in the protobuf-specs shape.
 fn looks_like_v2_answer(answer: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(answer).is_ok_and(|m| {
-        m.contains_key("canonicalizedBody") && m.contains_key("kindVersion")
-    })
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(answer)
+        .is_ok_and(|m| m.contains_key("canonicalizedBody") && m.contains_key("kindVersion"))
 }
 
 /// Whether a [`LogRequest`]'s verifier DER is a public key (key-based

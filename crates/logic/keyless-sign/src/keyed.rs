@@ -198,7 +198,7 @@ fn check_signature(
             signature,
         ),
     }
-    .map_err(|e| SignError::Config(format!("the signature just made does not verify: {e}")))
+    .map_err(SignError::SignatureSelfCheck)
 }
 
 /// Verify the bundle as a verifier with `--key` will.
@@ -211,17 +211,14 @@ fn self_check(
     let digest = match artifact {
         Artifact::Digest(d) => d.to_vec(),
         Artifact::Dsse { payload, .. } => {
-            let statement: keyless_types::intoto::Statement = serde_json::from_slice(payload)
-                .map_err(|e| {
-                    SignError::Artifact(format!("payload is not an in-toto statement: {e}"))
-                })?;
+            let statement: keyless_types::intoto::Statement =
+                serde_json::from_slice(payload).map_err(SignError::Statement)?;
             let hex_digest = statement
                 .subject
                 .first()
                 .and_then(|s| s.digest.get("sha256"))
                 .ok_or_else(|| SignError::Artifact("the statement has no sha256 subject".into()))?;
-            hex::decode(hex_digest)
-                .map_err(|e| SignError::Artifact(format!("subject digest: {e}")))?
+            hex::decode(hex_digest).map_err(SignError::SubjectDigest)?
         }
     };
     let parsed = keyless_types::Bundle::from_wire(bundle.clone())

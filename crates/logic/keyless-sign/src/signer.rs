@@ -92,17 +92,14 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
         let leaf_der = chain
             .first()
             .ok_or_else(|| SignError::Certificate("the CA returned an empty chain".into()))?;
-        let leaf =
-            Certificate::from_der(leaf_der).map_err(|e| SignError::Certificate(e.to_string()))?;
-        let leaf_key = leaf
-            .public_key()
-            .map_err(|e| SignError::Certificate(e.to_string()))?;
+        let leaf = Certificate::from_der(leaf_der).map_err(SignError::CertificateParse)?;
+        let leaf_key = leaf.public_key().map_err(SignError::CertificateParse)?;
         if &leaf_key != key.public_key() {
             return Err(SignError::Certificate(
                 "the certificate is for a different key than the one we proved".into(),
             ));
         }
-        let id = fulcio_identity(&leaf).map_err(|e| SignError::Certificate(e.to_string()))?;
+        let id = fulcio_identity(&leaf).map_err(SignError::CertificateParse)?;
         let identity = id.sans.first().cloned().unwrap_or_default();
         let issuer = id.issuer.clone().unwrap_or_default();
         if let Some(trust) = &self.trust {
@@ -110,12 +107,11 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
                 .get(1)
                 .map(|d| Certificate::from_der(d))
                 .transpose()
-                .map_err(|e| SignError::Certificate(e.to_string()))?
+                .map_err(SignError::CertificateParse)?
                 .ok_or_else(|| {
                     SignError::Certificate("the CA returned no issuer certificate".into())
                 })?;
-            verify_embedded_scts(&leaf, &parent, &trust.ctlogs)
-                .map_err(|e| SignError::Sct(e.to_string()))?;
+            verify_embedded_scts(&leaf, &parent, &trust.ctlogs).map_err(SignError::Sct)?;
             progress("Successfully verified SCT...");
         }
 
@@ -218,10 +214,8 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
             Artifact::Digest(d) => d.to_vec(),
             Artifact::Dsse { payload, .. } => {
                 // Attestations are verified against a subject; use the first.
-                let statement: keyless_types::intoto::Statement = serde_json::from_slice(payload)
-                    .map_err(|e| {
-                    SignError::Artifact(format!("payload is not an in-toto statement: {e}"))
-                })?;
+                let statement: keyless_types::intoto::Statement =
+                    serde_json::from_slice(payload).map_err(SignError::Statement)?;
                 let hex_digest = statement
                     .subject
                     .first()
@@ -229,8 +223,7 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
                     .ok_or_else(|| {
                         SignError::Artifact("the statement has no sha256 subject".into())
                     })?;
-                hex::decode(hex_digest)
-                    .map_err(|e| SignError::Artifact(format!("subject digest: {e}")))?
+                hex::decode(hex_digest).map_err(SignError::SubjectDigest)?
             }
         };
         let artifact = keyless_verify::Artifact::Digest {
