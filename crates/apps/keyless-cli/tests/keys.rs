@@ -400,6 +400,16 @@ fn key_signing_blobs_and_images_against_the_dev_stack() {
     let verify = |key: &str| k(&["verify", "--allow-insecure-registry", "--key", key, &image]);
     let o = verify("cosign.pub");
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("The signatures were verified against the specified public key"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !text(&o).contains("code-signing certificate"),
+        "{}",
+        text(&o)
+    );
     let o = verify("other.pub");
     assert_eq!(o.status.code(), Some(20), "{}", text(&o));
 

@@ -275,6 +275,16 @@ fn report(
     Ok(crate::exit::OK)
 }
 
+/// The check line about the signer, worded as cosign words it for a key
+/// (`--key`) or for a certificate.
+fn signer_check(policy: &PolicyArgs) -> &'static str {
+    if policy.key.is_some() {
+        "The signatures were verified against the specified public key"
+    } else {
+        "The code-signing certificate was verified using trusted certificate authority certificates"
+    }
+}
+
 impl VerifyImage {
     pub fn run(&self) -> Result<i32> {
         let (reference, out, found) = verify_all(Request {
@@ -295,7 +305,7 @@ impl VerifyImage {
             &[
                 "The cosign claims were validated",
                 "Existence of the claims in the transparency log was verified offline",
-                "The code-signing certificate was verified using trusted certificate authority certificates",
+                signer_check(&self.policy),
                 "The signed payload names this image's digest",
             ],
             self.relax.output,
@@ -324,7 +334,7 @@ impl VerifyAttestation {
             &[
                 "The cosign claims were validated",
                 "Existence of the claims in the transparency log was verified offline",
-                "The code-signing certificate was verified using trusted certificate authority certificates",
+                signer_check(&self.policy),
                 "The statement's subject is this image's digest",
             ],
             self.relax.output,
