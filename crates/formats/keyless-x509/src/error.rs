@@ -200,6 +200,13 @@ pub enum SctError {
     /// The SCT list extension is not a valid TLS SignedCertificateTimestampList.
     #[error("malformed SCT list: {0}")]
     Malformed(String),
+    /// The DER around the SCT list does not decode (the source says why).
+    #[error("malformed SCT list: {what}")]
+    MalformedDer {
+        what: &'static str,
+        #[source]
+        source: der::Error,
+    },
     /// The certificate or issuer could not be processed (e.g. the TBS could not be re-encoded).
     #[error(transparent)]
     Certificate(#[from] X509Error),

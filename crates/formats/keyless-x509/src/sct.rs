@@ -173,8 +173,10 @@ fn read_list(list: &SignedCertificateTimestampList) -> Result<Vec<Sct>, SctError
 /// Parse the TLS bytes of a `SignedCertificateTimestampList` (the content
 /// of the SCT list extension's OCTET STRING).
 pub fn parse_sct_list(bytes: &[u8]) -> Result<Vec<Sct>, SctError> {
-    let octets = der::asn1::OctetString::new(bytes)
-        .map_err(|e| SctError::Malformed(format!("SCT list: {e}")))?;
+    let octets = der::asn1::OctetString::new(bytes).map_err(|source| SctError::MalformedDer {
+        what: "the SCT list is not an OCTET STRING",
+        source,
+    })?;
     read_list(&SignedCertificateTimestampList::from(octets))
 }
 
@@ -182,8 +184,13 @@ pub fn parse_sct_list(bytes: &[u8]) -> Result<Vec<Sct>, SctError> {
 pub fn embedded_scts(cert: &Certificate) -> Result<Vec<Sct>, SctError> {
     let ext = cert.extension(&oid::CT_SCT_LIST).ok_or(SctError::Missing)?;
     // The extension value is a DER OCTET STRING wrapping the TLS bytes.
-    let list = SignedCertificateTimestampList::from_der(ext.extn_value.as_bytes())
-        .map_err(|e| SctError::Malformed(format!("SCT extension is not an OCTET STRING: {e}")))?;
+    let list =
+        SignedCertificateTimestampList::from_der(ext.extn_value.as_bytes()).map_err(|source| {
+            SctError::MalformedDer {
+                what: "the SCT extension is not an OCTET STRING",
+                source,
+            }
+        })?;
     read_list(&list)
 }
 
