@@ -961,14 +961,21 @@ async fn a_404_on_the_v2_path_is_reported_as_a_version_mismatch() {
         matches!(err, SignError::LogVersion { expected: 2, .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("does not look like a Rekor v2 log"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("does not look like a Rekor v2 log"),
+        "{err}"
+    );
     // The same 404 on the v1 path names v1.
     let fake = Fake::start(vec![Step::Send(answer("404 Not Found", None, b""))]).await;
     let err = RekorV1Client::new(&fake.base, patient())
         .submit(&message(&d))
         .await
         .expect_err("404");
-    assert!(matches!(err, SignError::LogVersion { expected: 1, .. }), "{err}");
+    assert!(
+        matches!(err, SignError::LogVersion { expected: 1, .. }),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -986,7 +993,10 @@ async fn an_answer_of_the_other_version_is_reported_as_a_version_mismatch() {
         .submit(&message(&d))
         .await
         .expect_err("v1 answer");
-    assert!(matches!(err, SignError::LogVersion { expected: 2, .. }), "{err}");
+    assert!(
+        matches!(err, SignError::LogVersion { expected: 2, .. }),
+        "{err}"
+    );
     // A v2 answer to a v1 request.
     let v2 = br#"{"logIndex":"1","logId":{"keyId":"AA=="},"kindVersion":{"kind":"hashedrekord","version":"0.0.2"},"canonicalizedBody":"e30="}"#;
     let fake = Fake::start(vec![Step::Send(answer(
@@ -999,9 +1009,17 @@ async fn an_answer_of_the_other_version_is_reported_as_a_version_mismatch() {
         .submit(&message(&d))
         .await
         .expect_err("v2 answer");
-    assert!(matches!(err, SignError::LogVersion { expected: 1, .. }), "{err}");
+    assert!(
+        matches!(err, SignError::LogVersion { expected: 1, .. }),
+        "{err}"
+    );
     // Other failures stay plain log errors.
-    let fake = Fake::start(vec![Step::Send(answer("500 Internal Server Error", None, b"boom"))]).await;
+    let fake = Fake::start(vec![Step::Send(answer(
+        "500 Internal Server Error",
+        None,
+        b"boom",
+    ))])
+    .await;
     let err = RekorV2Client::new(&fake.base, patient())
         .submit(&message(&d))
         .await
