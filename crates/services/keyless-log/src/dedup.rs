@@ -10,9 +10,12 @@
 //! thread at all is the check's decision (an index in a database is
 //! searched a batch at a time).
 //!
-//! [`LeafDuplicates`], the log's check, calls two entries the same when
-//! their leaf hashes are, which for Rekor's canonical bodies means
-//! byte-equal bodies.
+//! The check is the caller's (`Log::open` takes it): [`LeafDuplicates`],
+//! the default, calls two entries the same when their leaf hashes are,
+//! which for Rekor's canonical bodies means byte-equal bodies. A
+//! personality whose leaves differ for the same submission (a CT log's
+//! leaves carry their timestamp) supplies its own, searching the
+//! [`CommittedEntries`] it is handed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -23,35 +26,103 @@ use crate::error::LogError;
 use crate::shared::Shared;
 
 /// How the core finds an existing copy of an entry; see the module docs.
-pub(crate) trait DuplicateCheck: Send + Sync {
-    /// Search the committed entries for `leaf` before it is queued. Returns
-    /// the index of a copy, if found, and the size searched: entries at or
-    /// past it were not, and `0` means "not searched at all" (the sequencer
-    /// then searches with [`Self::committed`]).
-    fn before_queue(&self, leaf: &Hash) -> Result<(Option<u64>, u64), LogError>;
+pub trait DuplicateCheck: Send + Sync {
+    /// Search the committed `entries` for `leaf` before it is queued.
+    /// Returns the index of a copy, if found, and the size searched:
+    /// entries at or past it were not, and `0` means "not searched at all"
+    /// (the sequencer then searches with [`Self::committed`]).
+    fn before_queue(
+        &self,
+        entries: &CommittedEntries,
+        leaf: &Hash,
+    ) -> Result<(Option<u64>, u64), LogError>;
     /// The committed index of each of these leaves that the log holds,
     /// with one lookup for all of them.
-    fn committed(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError>;
+    fn committed(
+        &self,
+        entries: &CommittedEntries,
+        leaves: &[Hash],
+    ) -> Result<HashMap<Hash, u64>, LogError>;
 }
 
-/// Leaf-hash identity over the entry index, each candidate confirmed
-/// against the tree's leaf.
-pub(crate) struct LeafDuplicates {
-    pub shared: Arc<Shared>,
+/// The committed entries of one log, as a [`DuplicateCheck`] searches them.
+#[derive(Clone)]
+pub struct CommittedEntries {
+    shared: Arc<Shared>,
 }
 
-impl DuplicateCheck for LeafDuplicates {
-    fn before_queue(&self, leaf: &Hash) -> Result<(Option<u64>, u64), LogError> {
-        // A remote index is searched by the sequencer, a batch at a time:
-        // a round trip per request would park an async worker for each.
-        if self.shared.index.is_remote() {
-            return Ok((None, 0));
-        }
+impl CommittedEntries {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+
+    /// The committed index of an entry with this leaf hash, and the
+    /// published size the search covered.
+    pub fn find_leaf(&self, leaf: &Hash) -> Result<(Option<u64>, u64), LogError> {
         self.shared.find_leaf_checked(leaf)
     }
 
-    fn committed(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError> {
+    /// The committed index of each of these leaves the log holds, with one
+    /// index lookup for all of them.
+    pub fn find_leaves(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError> {
         self.shared.find_leaves(leaves)
+    }
+
+    /// Whether the entry index is a network hop away (searched best a
+    /// batch at a time, by the sequencer).
+    pub fn index_is_remote(&self) -> bool {
+        self.shared.index.is_remote()
+    }
+}
+
+/// Leaf-hash identity over the entry index, each candidate confirmed
+/// against the tree's leaf: the default check.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LeafDuplicates;
+
+impl DuplicateCheck for LeafDuplicates {
+    fn before_queue(
+        &self,
+        entries: &CommittedEntries,
+        leaf: &Hash,
+    ) -> Result<(Option<u64>, u64), LogError> {
+        // A remote index is searched by the sequencer, a batch at a time:
+        // a round trip per request would park an async worker for each.
+        if entries.index_is_remote() {
+            return Ok((None, 0));
+        }
+        entries.find_leaf(leaf)
+    }
+
+    fn committed(
+        &self,
+        entries: &CommittedEntries,
+        leaves: &[Hash],
+    ) -> Result<HashMap<Hash, u64>, LogError> {
+        entries.find_leaves(leaves)
+    }
+}
+
+/// A check bound to the log it searches: what the handle and the
+/// sequencer call.
+pub(crate) trait Search: Send + Sync {
+    fn before_queue(&self, leaf: &Hash) -> Result<(Option<u64>, u64), LogError>;
+    fn committed(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError>;
+}
+
+/// A caller's [`DuplicateCheck`] with the log's [`CommittedEntries`].
+pub(crate) struct Bound {
+    pub check: Arc<dyn DuplicateCheck>,
+    pub entries: CommittedEntries,
+}
+
+impl Search for Bound {
+    fn before_queue(&self, leaf: &Hash) -> Result<(Option<u64>, u64), LogError> {
+        self.check.before_queue(&self.entries, leaf)
+    }
+
+    fn committed(&self, leaves: &[Hash]) -> Result<HashMap<Hash, u64>, LogError> {
+        self.check.committed(&self.entries, leaves)
     }
 }
 
@@ -114,7 +185,7 @@ impl Window {
     /// Submitted twice, maybe concurrently: the first copy wins.
     pub fn classify(
         &mut self,
-        check: &dyn DuplicateCheck,
+        check: &dyn Search,
         published: u64,
         old_size: u64,
         batch: &[(Hash, u64)],
@@ -205,7 +276,7 @@ mod tests {
         searched: Mutex<Vec<Vec<Hash>>>,
     }
 
-    impl DuplicateCheck for Fake {
+    impl Search for Fake {
         fn before_queue(&self, _: &Hash) -> Result<(Option<u64>, u64), LogError> {
             Ok((None, 0))
         }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::config::{LogConfig, StorageBackend};
+use crate::dedup::LeafDuplicates;
 use crate::error::LogError;
 use crate::log::Log;
 use crate::storage::files::FileStorage;
@@ -53,11 +54,11 @@ fn open_with_key(config: LogConfig, storage: Arc<dyn Storage>) -> Result<Log, Lo
     match &config.pkcs11 {
         Some(pkcs11) => {
             let key = crate::keys::open_pkcs11(pkcs11, config.key_type)?;
-            Log::open(config, storage, key)
+            Log::open(config, storage, key, Arc::new(LeafDuplicates))
         }
         None => {
             let key = crate::keys::load_or_generate(&config.data_dir, config.key_type)?;
-            Log::open(config, storage, key)
+            Log::open(config, storage, key, Arc::new(LeafDuplicates))
         }
     }
 }

@@ -23,7 +23,8 @@
 //! them imports a driver (`storage::files`, `storage::postgres`), and no
 //! two files import each other (tests/import_cycles.rs).
 //!
-//! [`Log::open`] (any [`storage::Storage`], any signer) or
+//! [`Log::open`] (any [`storage::Storage`], any signer, any
+//! [`DuplicateCheck`]) or
 //! [`open_from_config`] open a log; [`remote::verify_consistency_remote`]
 //! and [`integrity::check_log`] check a running one from the outside.
 
@@ -47,6 +48,7 @@ mod tile_cache;
 mod types;
 
 pub use config::{LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER};
+pub use dedup::{CommittedEntries, DuplicateCheck, LeafDuplicates};
 pub use drivers::open_from_config;
 pub use error::TreeError;
 pub use error::{LogError, StorageError};

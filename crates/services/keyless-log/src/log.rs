@@ -13,7 +13,7 @@ use keyless_tlog::{leaf_hash, Hash, NoteVerifier, TileId, TileKind};
 use tokio::sync::oneshot;
 
 use crate::config::LogConfig;
-use crate::dedup::{DuplicateCheck, LeafDuplicates};
+use crate::dedup::{Bound, CommittedEntries, DuplicateCheck, Search};
 use crate::error::{LogError, StorageError, TreeError};
 use crate::locks::read;
 use crate::recover::recover;
@@ -30,7 +30,7 @@ use crate::types::{committed_width, Published, Sequenced, Submission, MAX_ENTRY_
 pub struct Log {
     shared: Arc<Shared>,
     /// Finds existing copies of submitted entries (see [`crate::dedup`]).
-    dedup: Arc<dyn DuplicateCheck>,
+    dedup: Arc<dyn Search>,
     tx: SyncSender<Pending>,
     queued: Arc<AtomicUsize>,
     config: Arc<LogConfig>,
@@ -48,13 +48,16 @@ impl Log {
     /// Open the log over `storage`, the driver the caller chose (see
     /// [`crate::drivers`] for the files and PostgreSQL ones), signing with
     /// `signer` (a key in memory, or one on a PKCS#11 token: any
-    /// [`Signer`]), and recover from whatever a previous run left durable
-    /// there. Blocking (reads the upper tiles, and re-indexes entries the
-    /// entry index lacks).
+    /// [`Signer`]), finding copies of submitted entries with `dedup`
+    /// ([`crate::LeafDuplicates`] unless the personality has its own), and
+    /// recover from whatever a previous run left durable there. Blocking
+    /// (reads the upper tiles, and re-indexes entries the entry index
+    /// lacks).
     pub fn open(
         config: LogConfig,
         storage: Arc<dyn Storage>,
         signer: impl Signer + 'static,
+        dedup: Arc<dyn DuplicateCheck>,
     ) -> Result<Self, LogError> {
         if config.batch_size == 0 || config.queue_capacity == 0 {
             return Err(LogError::Config(
@@ -75,8 +78,9 @@ impl Log {
         let (tx, rx) = sync_channel(config.queue_capacity);
         let queued = Arc::new(AtomicUsize::new(0));
         let config = Arc::new(config);
-        let dedup: Arc<dyn DuplicateCheck> = Arc::new(LeafDuplicates {
-            shared: shared.clone(),
+        let dedup: Arc<dyn Search> = Arc::new(Bound {
+            check: dedup,
+            entries: CommittedEntries::new(shared.clone()),
         });
         sequencer::spawn(
             shared.clone(),

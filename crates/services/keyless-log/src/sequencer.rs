@@ -29,7 +29,7 @@ use keyless_tlog::{Checkpoint, Hash, TileId, TileKind};
 use tokio::sync::oneshot;
 
 use crate::config::LogConfig;
-use crate::dedup::{DuplicateCheck, Seen, Window};
+use crate::dedup::{Search, Seen, Window};
 use crate::error::LogError;
 use crate::locks::{read, write};
 use crate::merkle::MerkleTree;
@@ -47,7 +47,7 @@ pub(crate) struct Pending {
 
 pub(crate) fn spawn(
     shared: Arc<Shared>,
-    dedup: Arc<dyn DuplicateCheck>,
+    dedup: Arc<dyn Search>,
     rx: Receiver<Pending>,
     config: Arc<LogConfig>,
     tail: Vec<Vec<u8>>,
@@ -197,7 +197,7 @@ fn unix_now() -> i64 {
 struct Sequencer<'a> {
     shared: &'a Shared,
     /// Searches committed entries for the batch's unsearched leaves.
-    dedup: &'a dyn DuplicateCheck,
+    dedup: &'a dyn Search,
     /// Bodies of the entry bundle still being filled.
     tail: Vec<Vec<u8>>,
     /// Leaves of the batches handed to the committer and of the last

@@ -220,11 +220,17 @@ async fn the_core_commits_through_the_driver_it_is_handed() {
         commits: commits.clone(),
     };
     let key = keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::Ed25519).unwrap();
-    let log =
-        tokio::task::spawn_blocking(move || keyless_log::Log::open(config, Arc::new(driver), key))
-            .await
-            .unwrap()
-            .expect("opens over a caller's driver");
+    let log = tokio::task::spawn_blocking(move || {
+        keyless_log::Log::open(
+            config,
+            Arc::new(driver),
+            key,
+            Arc::new(keyless_log::LeafDuplicates),
+        )
+    })
+    .await
+    .unwrap()
+    .expect("opens over a caller's driver");
     let count = || commits.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(count(), 1, "first start commits the empty checkpoint");
     let submission = keyless_log::Submission {
@@ -238,5 +244,57 @@ async fn the_core_commits_through_the_driver_it_is_handed() {
     assert!(again.duplicate);
     assert_eq!(again.index, first.index);
     assert_eq!(count(), 2, "a duplicate commits nothing");
+    assert_eq!(log.published().size, 1);
+}
+
+/// A personality's own idea of "the same entry" (a CT log's is the
+/// certificate, not the leaf): here, every entry is a copy of entry 0 once
+/// the log holds one, asked of the committed entries it is handed.
+struct EverythingIsEntryZero;
+
+impl keyless_log::DuplicateCheck for EverythingIsEntryZero {
+    fn before_queue(
+        &self,
+        entries: &keyless_log::CommittedEntries,
+        leaf: &keyless_tlog::Hash,
+    ) -> Result<(Option<u64>, u64), keyless_log::LogError> {
+        let (_, size) = entries.find_leaf(leaf)?;
+        Ok(((size > 0).then_some(0), size))
+    }
+
+    fn committed(
+        &self,
+        entries: &keyless_log::CommittedEntries,
+        leaves: &[keyless_tlog::Hash],
+    ) -> Result<std::collections::HashMap<keyless_tlog::Hash, u64>, keyless_log::LogError> {
+        entries.find_leaves(leaves)
+    }
+}
+
+/// `Log::open` uses the caller's duplicate check: with the one above, a
+/// second, different entry is answered as a copy of entry 0 and nothing is
+/// appended (the default check, above, appends any new body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_core_asks_the_duplicate_check_it_is_handed() {
+    let store = Store::new(Backend::Files);
+    let config = store.config("dedup.test");
+    let driver = open(&store);
+    let key = keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::Ed25519).unwrap();
+    let log = tokio::task::spawn_blocking(move || {
+        keyless_log::Log::open(config, driver, key, Arc::new(EverythingIsEntryZero))
+    })
+    .await
+    .unwrap()
+    .expect("opens with a caller's duplicate check");
+    let entry = |body: &[u8]| keyless_log::Submission {
+        body: body.to_vec(),
+        lookup_key: None,
+    };
+    let first = log.submit(entry(b"first entry")).await.unwrap();
+    assert!(!first.duplicate);
+    assert_eq!(first.index, 0);
+    let other = log.submit(entry(b"a different entry")).await.unwrap();
+    assert!(other.duplicate, "the caller's check called it a copy");
+    assert_eq!(other.index, 0);
     assert_eq!(log.published().size, 1);
 }
