@@ -45,6 +45,8 @@ enum Command {
     /// Transparency log tools (consistency between checkpoints).
     #[command(subcommand)]
     Log(commands::log::LogCommand),
+    /// Follow a transparency log and report entries by an identity or key (exit 3: the log forked).
+    Monitor(commands::monitor::Monitor),
     /// Print an identity token from the local stack's development OIDC issuer.
     DevToken(commands::dev_token::DevToken),
     /// Trust a TUF repository's root and cache its trusted root (like `cosign initialize`).
@@ -89,6 +91,7 @@ fn main() {
         Command::Server(c) => c.run(),
         Command::DevToken(c) => c.run(),
         Command::Log(c) => c.run(),
+        Command::Monitor(c) => c.run(),
         Command::Tuf(c) => c.run(),
         Command::GenerateKeyPair(c) => c.run(),
         Command::ImportKeyPair(c) => c.run(),

@@ -1,0 +1,245 @@
+//! `keyless monitor` against the dev stack's log (identity matching,
+//! resuming without gaps or duplicates) and against a small tiled log
+//! served here that rewrites its history (exit code 3).
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_tlog::tiles::encode_entry_bundle;
+use keyless_tlog::{leaf_hash, root_from_leaves, Checkpoint, NoteSigner};
+use support::*;
+
+fn sign(stack: &DevStack, who: &str, name: &str) {
+    let dir = &stack.dir;
+    let artifact = dir.join(name);
+    std::fs::write(&artifact, format!("{name} by {who}\n")).unwrap();
+    let token = stack.token(who);
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+        .arg(dir.join(format!("{name}.sigstore.json")))
+        .arg(&artifact));
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn monitor(
+    stack: &DevStack,
+    state: &Path,
+    extra: &[&str],
+) -> (i32, Vec<serde_json::Value>, String) {
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args(["monitor", "--log", &stack.url("logUrl"), "--state"])
+        .arg(state)
+        .args(extra));
+    let lines = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    (o.status.code().unwrap_or(-1), lines, text(&o))
+}
+
+fn indices(lines: &[serde_json::Value]) -> Vec<u64> {
+    lines
+        .iter()
+        .map(|l| l["logIndex"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn reports_only_the_watched_identity_and_resumes_without_gaps() {
+    let dir = temp_dir("monitor");
+    let stack = DevStack::start(&dir, free_base_port());
+    let issuer = stack.url("oidcIssuer");
+    sign(&stack, "alice@example.com", "a1");
+    sign(&stack, "bob@example.com", "b1");
+    sign(&stack, "alice@example.com", "a2");
+
+    let state = dir.join("alice.state");
+    let alice = ["--identity", "alice@example.com", "--issuer", &issuer];
+    let (code, first, out) = monitor(
+        &stack,
+        &state,
+        &[&alice[..], &["--once", "--from-index", "0"]].concat(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(first.len(), 2, "{out}");
+    for l in &first {
+        assert_eq!(l["identity"], "alice@example.com", "{l}");
+        assert_eq!(l["issuer"], issuer.as_str());
+        assert!(l["digest"].as_str().unwrap().starts_with("sha256:"), "{l}");
+        assert!(l["entryUrl"].as_str().unwrap().contains("logIndex="), "{l}");
+    }
+    // Bob's entry is seen by a monitor watching bob (regexp), not alice's.
+    let (code, bob, out) = monitor(
+        &stack,
+        &dir.join("bob.state"),
+        &["--identity-regexp", "bob@.*", "--once", "--from-index", "0"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(bob.len(), 1, "{out}");
+    assert!(!indices(&first).contains(&indices(&bob)[0]));
+
+    // Nothing new: nothing printed, state unchanged in meaning.
+    let (code, none, out) = monitor(&stack, &state, &[&alice[..], &["--once"]].concat());
+    assert_eq!((code, none.len()), (0, 0), "{out}");
+
+    // Three more by alice, one by bob; stop after one match, then resume.
+    sign(&stack, "alice@example.com", "a3");
+    sign(&stack, "bob@example.com", "b2");
+    sign(&stack, "alice@example.com", "a4");
+    sign(&stack, "alice@example.com", "a5");
+    let (code, part, out) = monitor(
+        &stack,
+        &state,
+        &[&alice[..], &["--once", "--stop-after", "1"]].concat(),
+    );
+    assert_eq!((code, part.len()), (0, 1), "{out}");
+    let (code, rest, out) = monitor(&stack, &state, &[&alice[..], &["--once"]].concat());
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(rest.len(), 2, "{out}");
+    let mut all = indices(&first);
+    all.extend(indices(&part));
+    all.extend(indices(&rest));
+    let unique: BTreeSet<u64> = all.iter().copied().collect();
+    assert_eq!(unique.len(), 5, "no duplicate: {all:?}");
+    // A fresh monitor over the whole log sees exactly the same five.
+    let (_, fresh, out) = monitor(
+        &stack,
+        &dir.join("fresh.state"),
+        &[&alice[..], &["--once", "--from-index", "0"]].concat(),
+    );
+    assert_eq!(
+        indices(&fresh).into_iter().collect::<BTreeSet<_>>(),
+        unique,
+        "{out}"
+    );
+}
+
+/// A tiled log served from memory, whose content the test swaps.
+#[derive(Clone, Default)]
+struct FakeLog(Arc<Mutex<HashMap<String, Vec<u8>>>>);
+
+impl FakeLog {
+    fn start(&self) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let files = self.0.clone();
+        std::thread::spawn(move || {
+            for s in listener.incoming() {
+                let Ok(mut s) = s else { continue };
+                let mut buf = [0u8; 4096];
+                let n = s.read(&mut buf).unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = req
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/')
+                    .to_string();
+                let body = files.lock().unwrap().get(&path).cloned();
+                let (status, body) = match body {
+                    Some(b) => ("200 OK", b),
+                    None => ("404 Not Found", Vec::new()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            }
+        });
+        url
+    }
+
+    /// Serve a tree of `entries`, signed by `signer`.
+    fn serve(&self, signer: &NoteSigner, entries: &[Vec<u8>]) {
+        let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let cp = Checkpoint {
+            origin: signer.name().to_string(),
+            size: entries.len() as u64,
+            root_hash: root_from_leaves(&leaves),
+            extensions: Vec::new(),
+        };
+        let n = entries.len();
+        let mut files = self.0.lock().unwrap();
+        files.clear();
+        files.insert(
+            "checkpoint".into(),
+            signer.sign(&cp.to_body()).unwrap().to_text().into_bytes(),
+        );
+        files.insert(format!("tile/0/000.p/{n}"), leaves.concat());
+        files.insert(
+            format!("tile/entries/000.p/{n}"),
+            encode_entry_bundle(entries.iter().map(Vec::as_slice)).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn a_log_that_rewrites_history_is_an_alarm() {
+    let dir = temp_dir("monitor-fork");
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pub_pem = dir.join("log.pub");
+    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
+    let signer = NoteSigner::new("fork.test.example", key).unwrap();
+    let log = FakeLog::default();
+    let url = log.start();
+    let entries = |tag: &str, n: usize| -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("{tag}{i}").into_bytes()).collect()
+    };
+    let run_monitor = |state: &Path| {
+        run(keyless()
+            .args([
+                "monitor",
+                "--log",
+                &url,
+                "--identity",
+                "x@example.com",
+                "--once",
+                "--from-index",
+                "0",
+                "--log-public-key",
+            ])
+            .arg(&pub_pem)
+            .arg("--state")
+            .arg(state))
+    };
+    for (case, next) in [
+        ("same size, other root", entries("fork", 5)),
+        ("smaller", entries("good", 3)),
+        ("bigger, not an extension", entries("fork", 9)),
+    ] {
+        let state = dir.join(format!("{}.state", case.replace(' ', "-")));
+        log.serve(&signer, &entries("good", 5));
+        let o = run_monitor(&state);
+        assert!(o.status.success(), "{case}: {}", text(&o));
+        let saved = std::fs::read_to_string(&state).unwrap();
+        // A consistent extension is fine.
+        log.serve(&signer, &entries("good", 7));
+        let o = run_monitor(&state);
+        assert!(o.status.success(), "{case}: {}", text(&o));
+        std::fs::write(&state, &saved).unwrap();
+        log.serve(&signer, &next);
+        let o = run_monitor(&state);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(3), "{case}: {out}");
+        assert!(
+            out.contains("ALARM") && out.contains("size 5, root "),
+            "{case}: {out}"
+        );
+        assert!(
+            out.contains(&format!("size {}, root ", next.len())),
+            "{case}: {out}"
+        );
+        // The stored checkpoint is kept: the alarm repeats, never skipped.
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), saved, "{case}");
+        assert_eq!(run_monitor(&state).status.code(), Some(3), "{case}");
+    }
+}

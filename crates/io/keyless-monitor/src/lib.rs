@@ -1,0 +1,27 @@
+//! Following a transparency log as a monitor does: verify each new
+//! checkpoint against the log's key, prove it extends the one seen before
+//! (RFC 6962 consistency), read every new entry from the C2SP tlog-tiles
+//! entry bundles, and report the entries signed by watched identities or
+//! keys.
+//!
+//! Modules:
+//! - [`fetch`]: HTTP reads with size caps (everything a log says is untrusted).
+//! - [`entry`]: what a logged entry body says (kind, signer, digest).
+//! - [`matcher`]: which entries a monitor reports.
+//! - [`state`]: the crash-safe state file (checkpoint + next entry).
+//! - [`follow`]: one monitoring pass over a log.
+//! - [`scan`]: decoding entry bundles into matches (the hot loop).
+
+pub mod entry;
+pub mod fetch;
+pub mod follow;
+pub mod frontier;
+pub mod matcher;
+pub mod scan;
+pub mod state;
+
+pub use entry::{EntryError, EntryInfo};
+pub use fetch::{FetchError, Fetcher};
+pub use follow::{Alarm, FollowError, Monitor, Progress};
+pub use matcher::Matcher;
+pub use state::{State, StateError};
