@@ -1,11 +1,11 @@
 //! Bad requests get a 4xx with a JSON `{code, message}` body and leave
 //! the log untouched.
 
-mod common;
+mod support;
 
-use common::*;
 use keyless_log::LogKeyType;
 use serde_json::{json, Value};
+use support::*;
 
 async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = req.send().await.unwrap();

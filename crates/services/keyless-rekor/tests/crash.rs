@@ -3,15 +3,15 @@
 //! survive with a valid proof, and every checkpoint seen before a crash
 //! must be a prefix of the tree after it.
 
-mod common;
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
 use keyless_tlog::{leaf_hash, verify_inclusion, NoteVerifier};
 use serde_json::Value;
+use support::*;
 
 both_backends!(acknowledged_entries_survive_sigkill);
 

@@ -4,11 +4,11 @@
 //! where the backend has one. Proofs for every size, duplicates and
 //! artifact search must be exactly what the whole log gives.
 
-mod common;
+mod support;
 
-use common::*;
 use keyless_log::{Log, Submission};
 use keyless_tlog::{consistency_proof, inclusion_proof, leaf_hash, root_from_leaves, Hash};
+use support::*;
 
 both_backends!(proofs_duplicates_and_search_survive_reopen);
 

@@ -2,9 +2,9 @@
 //! keyless-verify against a trusted root that lists the log; plus the
 //! integrity checker, remote consistency checks and restart recovery.
 
-mod common;
+mod support;
 
-use common::*;
+use support::*;
 
 both_backends!(
     v2_hashedrekord_bundle_verifies,

@@ -2,12 +2,12 @@
 //! `Limits::max_search_results`: a query matching more is refused with
 //! 422 naming the limit, never answered with a truncated list.
 
-mod common;
+mod support;
 
-use common::*;
 use keyless_crypto::{sha256, SigningKey};
 use keyless_log::LogKeyType;
 use serde_json::{json, Value};
+use support::*;
 
 const LIMIT: usize = 3;
 

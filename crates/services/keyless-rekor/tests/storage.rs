@@ -1,15 +1,15 @@
 //! The `Storage` contract, run against every backend: commit, read back,
 //! partial tiles, recovery past the checkpoint, and reopening.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 
-use common::*;
 use keyless_log::storage::files::FileStorage;
 use keyless_log::storage::postgres::PgStorage;
 use keyless_log::storage::{Commit, EntryMeta, Storage};
 use keyless_tlog::{TileId, TileKind};
+use support::*;
 
 both_backends!(commit_read_recover_reopen);
 

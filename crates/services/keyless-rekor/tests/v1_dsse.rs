@@ -6,11 +6,10 @@
 //! this log. Search finds the entries; duplicates get Rekor's 409; bad
 //! requests get a 4xx and write nothing.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 
-use common::*;
 use keyless_ca::ca::Issuer;
 use keyless_ca::identity::{Principal, San};
 use keyless_ca::{CaMaterial, CtLog};
@@ -18,6 +17,7 @@ use keyless_crypto::{sha256, SigningKey};
 use keyless_log::LogKeyType;
 use keyless_verify::{Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions};
 use serde_json::{json, Value};
+use support::*;
 
 both_backends!(dsse_and_intoto_entries_verify_and_are_found);
 
@@ -76,7 +76,7 @@ impl Signer {
 
     /// The trusted root with this log added.
     fn trusted_root(&self, server: &Server) -> Vec<u8> {
-        let log: Value = serde_json::from_slice(&common::trusted_root(server)).unwrap();
+        let log: Value = serde_json::from_slice(&support::trusted_root(server)).unwrap();
         let mut root = self.root.clone();
         root["tlogs"] = log["tlogs"].clone();
         serde_json::to_vec(&root).unwrap()

@@ -3,14 +3,14 @@
 //! artifacts with many entries, out-of-order adds refused, the indexed
 //! size surviving a reopen, and clear.
 
-mod common;
+mod support;
 
-use common::*;
 use keyless_log::index::EntryIndex;
 use keyless_log::storage::files::FileStorage;
 use keyless_log::storage::postgres::PgStorage;
 use keyless_log::storage::Storage;
 use keyless_tlog::Hash;
+use support::*;
 
 both_backends!(index_contract);
 

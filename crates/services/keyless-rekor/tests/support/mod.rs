@@ -67,7 +67,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Files).await
+                    super::$name($crate::support::Backend::Files).await
                 }
             )*
         }
@@ -75,7 +75,7 @@ macro_rules! both_backends {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name($crate::common::Backend::Postgres).await
+                    super::$name($crate::support::Backend::Postgres).await
                 }
             )*
         }

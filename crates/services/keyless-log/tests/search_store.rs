@@ -4,15 +4,15 @@
 //! out-of-order adds refused, one store at a time, the covered size
 //! surviving a reopen, and clear.
 
-mod common;
+mod support;
 
-use common::*;
 use keyless_log::storage::files::FileStorage;
 use keyless_log::storage::pg_search::FLUSH_ENTRIES;
 use keyless_log::storage::postgres::PgStorage;
 use keyless_log::storage::search_index::SearchStore;
 use keyless_log::storage::Storage;
 use keyless_log::StorageError;
+use support::*;
 
 both_backends!(search_store_contract);
 
