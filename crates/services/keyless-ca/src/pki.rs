@@ -126,7 +126,10 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SetupError + '_ {
 
 fn cert_err(path: &Path) -> impl FnOnce(keyless_x509::X509Error) -> SetupError {
     let path = path.display().to_string();
-    move |source| SetupError::Certificate { path, source }
+    move |source| SetupError::Certificate {
+        path,
+        source: Box::new(source),
+    }
 }
 
 fn gen_err(path: &Path) -> impl FnOnce(keyless_crypto::CryptoError) -> SetupError {
@@ -214,7 +217,7 @@ impl CaMaterial {
             let root =
                 Certificate::from_der(&root_der).map_err(|source| SetupError::ChainCheck {
                     what: "root",
-                    source,
+                    source: Box::new(source),
                 })?;
             // A software intermediate key is generated here; a token key
             // already exists (or was just generated on the token).
@@ -303,13 +306,13 @@ impl CaMaterial {
             .verify_signed_by(&self.root)
             .map_err(|source| SetupError::ChainCheck {
                 what: "root",
-                source,
+                source: Box::new(source),
             })?;
         self.intermediate
             .verify_signed_by(&self.root)
             .map_err(|source| SetupError::ChainCheck {
                 what: "intermediate",
-                source,
+                source: Box::new(source),
             })?;
         if !self.root.is_ca() || !self.intermediate.is_ca() {
             return Err(fail(
@@ -321,7 +324,7 @@ impl CaMaterial {
                 .extended_key_usage()
                 .map_err(|source| SetupError::ChainCheck {
                     what: "intermediate",
-                    source,
+                    source: Box::new(source),
                 })?;
         if !eku.is_some_and(|(_, e)| e.0.contains(&const_oid::db::rfc5280::ID_KP_CODE_SIGNING)) {
             return Err(fail("intermediate lacks the codeSigning EKU".into()));
@@ -336,7 +339,7 @@ impl CaMaterial {
             .public_key()
             .map_err(|source| SetupError::ChainCheck {
                 what: "intermediate",
-                source,
+                source: Box::new(source),
             })?;
         if &cert_key != self.intermediate_key.public_key() {
             return Err(fail(

@@ -65,7 +65,8 @@ pub enum TsaError {
     Serve(#[source] std::io::Error),
 }
 
-/// Which step of building or loading the chain failed.
+/// Which step of building or loading the chain failed. (X.509 errors are
+/// boxed: they would make every `Result` of the TSA's start-up large.)
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum PkiError {
@@ -91,7 +92,7 @@ pub enum PkiError {
     Parse {
         what: &'static str,
         #[source]
-        source: X509Error,
+        source: Box<X509Error>,
     },
     /// Signing a certificate failed.
     #[error("signing the {what} certificate")]
@@ -105,11 +106,11 @@ pub enum PkiError {
     Stored {
         what: &'static str,
         #[source]
-        source: X509Error,
+        source: Box<X509Error>,
     },
     /// The stored chain does not validate as a time-stamping chain.
     #[error("stored chain does not validate")]
-    Chain(#[source] ChainError),
+    Chain(#[source] Box<ChainError>),
     /// The random number generator failed.
     #[error("random number generator failed")]
     Random,

@@ -117,8 +117,12 @@ pub(crate) fn load_or_generate(
 
 fn load(dir: &Path, now: u64, token_key: Option<Pkcs11Key>) -> Result<Pki, TsaError> {
     let cert = |name: &str, what: &'static str| -> Result<Certificate, TsaError> {
-        Certificate::from_pem(&store::read(&dir.join(name))?)
-            .map_err(|source| TsaError::Pki(PkiError::Stored { what, source }))
+        Certificate::from_pem(&store::read(&dir.join(name))?).map_err(|source| {
+            TsaError::Pki(PkiError::Stored {
+                what,
+                source: Box::new(source),
+            })
+        })
     };
     let chain = vec![
         cert(LEAF_CERT, "signing")?,
@@ -129,7 +133,7 @@ fn load(dir: &Path, now: u64, token_key: Option<Pkcs11Key>) -> Result<Pki, TsaEr
         Some(key) => {
             let cert_key = chain[0].public_key().map_err(|source| PkiError::Stored {
                 what: "signing",
-                source,
+                source: Box::new(source),
             })?;
             if &cert_key != Signer::public_key(&key) {
                 return Err(TsaError::TokenKeyMismatch {
@@ -157,7 +161,7 @@ fn load(dir: &Path, now: u64, token_key: Option<Pkcs11Key>) -> Result<Pki, TsaEr
         at,
         Purpose::TimeStamping,
     )
-    .map_err(PkiError::Chain)?;
+    .map_err(|e| PkiError::Chain(Box::new(e)))?;
     Ok(Pki { chain, leaf_key })
 }
 
@@ -334,7 +338,10 @@ fn sign(
         signature: BitString::from_bytes(&signature).map_err(encode_err("signature"))?,
     };
     let der = cert.to_der().map_err(encode_err("certificate"))?;
-    Certificate::from_der(&der).map_err(|source| PkiError::Parse { what, source })
+    Certificate::from_der(&der).map_err(|source| PkiError::Parse {
+        what,
+        source: Box::new(source),
+    })
 }
 
 fn validity(now: u64) -> Result<Validity, PkiError> {

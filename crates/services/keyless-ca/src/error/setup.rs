@@ -9,6 +9,7 @@ use thiserror::Error;
 use super::IssueError;
 
 /// Startup failure: configuration, key material, or the chain self-check.
+/// (`X509Error` is boxed: it would make every `Result` of this type large.)
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum SetupError {
@@ -31,7 +32,7 @@ pub enum SetupError {
     Certificate {
         path: String,
         #[source]
-        source: X509Error,
+        source: Box<X509Error>,
     },
     /// Generating a CA key failed.
     #[error("key material in {path}")]
@@ -47,7 +48,7 @@ pub enum SetupError {
     ChainCheck {
         what: &'static str,
         #[source]
-        source: X509Error,
+        source: Box<X509Error>,
     },
     /// The trusted root the CA publishes could not be encoded.
     #[error("CA chain self-check failed: encoding the trusted root")]
