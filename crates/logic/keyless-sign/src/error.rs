@@ -1,5 +1,8 @@
 use thiserror::Error;
 
+/// A lower layer's error under a service error (a JSON or DER decoder, say).
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why signing failed. Nothing is half-signed: an error means no bundle.
 ///
 /// A lower crate's error is the `source()`, never repeated in the message,
@@ -18,7 +21,12 @@ pub enum SignError {
     #[error("cannot encode the bundle")]
     Encode(#[source] serde_json::Error),
     #[error("certificate authority {url}: {problem}")]
-    Ca { url: String, problem: String },
+    Ca {
+        url: String,
+        problem: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("the certificate from the CA is unusable: {0}")]
     Certificate(String),
     /// The CA's certificate does not parse, or its key or identity cannot
@@ -28,7 +36,12 @@ pub enum SignError {
     #[error("the certificate's SCT did not verify against the trusted CT logs")]
     Sct(#[source] keyless_x509::SctError),
     #[error("transparency log {url}: {problem}")]
-    Log { url: String, problem: String },
+    Log {
+        url: String,
+        problem: String,
+        #[source]
+        source: Option<Cause>,
+    },
     /// The log's answer shows it speaks the other Rekor API major version
     /// (e.g. 404 on `/api/v2/log/entries`, or a v2 entry where a v1 entry
     /// was expected).
@@ -39,7 +52,12 @@ pub enum SignError {
         problem: String,
     },
     #[error("timestamp authority {url}: {problem}")]
-    Timestamp { url: String, problem: String },
+    Timestamp {
+        url: String,
+        problem: String,
+        #[source]
+        source: Option<Cause>,
+    },
     #[error("artifact: {0}")]
     Artifact(String),
     /// An attestation payload that is not an in-toto statement.

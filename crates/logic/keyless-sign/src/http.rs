@@ -234,9 +234,21 @@ impl Service {
     fn error(self, url: &str, problem: String) -> SignError {
         let url = url.to_string();
         match self {
-            Self::Ca => SignError::Ca { url, problem },
-            Self::Log => SignError::Log { url, problem },
-            Self::Tsa => SignError::Timestamp { url, problem },
+            Self::Ca => SignError::Ca {
+                url,
+                problem,
+                source: None,
+            },
+            Self::Log => SignError::Log {
+                url,
+                problem,
+                source: None,
+            },
+            Self::Tsa => SignError::Timestamp {
+                url,
+                problem,
+                source: None,
+            },
         }
     }
 }
@@ -383,6 +395,12 @@ impl CertificateAuthority for FulcioClient {
         let fail = |problem: String| SignError::Ca {
             url: url.clone(),
             problem,
+            source: None,
+        };
+        let fail_with = |problem: &str, source: crate::error::Cause| SignError::Ca {
+            url: url.clone(),
+            problem: problem.to_string(),
+            source: Some(source),
         };
         // Proof of possession: the key signs the identity claim.
         let pop = key.sign(challenge.as_bytes())?;
@@ -412,7 +430,7 @@ impl CertificateAuthority for FulcioClient {
             certificates: Vec<String>,
         }
         let r: Resp = serde_json::from_slice(&answer)
-            .map_err(|e| fail(format!("malformed response: {e}")))?;
+            .map_err(|e| fail_with("malformed response", e.into()))?;
         let chain = r
             .signed_certificate_embedded_sct
             .or(r.signed_certificate_detached_sct)
@@ -423,7 +441,7 @@ impl CertificateAuthority for FulcioClient {
             .iter()
             .map(|pem| {
                 let (label, der) = keyless_crypto::pem::decode(pem)
-                    .map_err(|e| fail(format!("certificate PEM: {e}")))?;
+                    .map_err(|e| fail_with("certificate PEM", e.into()))?;
                 if label != "CERTIFICATE" {
                     return Err(fail(format!("chain holds a {label:?} block")));
                 }
@@ -542,6 +560,12 @@ impl TransparencyLog for RekorV1Client {
         let fail = |problem: String| SignError::Log {
             url: url.clone(),
             problem,
+            source: None,
+        };
+        let fail_with = |problem: &str, source: crate::error::Cause| SignError::Log {
+            url: url.clone(),
+            problem: problem.to_string(),
+            source: Some(source),
         };
         let pem_b64 = |der: &[u8]| {
             let pem = if is_public_key(der) {
@@ -573,7 +597,8 @@ impl TransparencyLog for RekorV1Client {
                 "apiVersion": "0.0.1",
                 "kind": "dsse",
                 "spec": { "proposedContent": {
-                    "envelope": serde_json::to_string(envelope).map_err(|e| fail(e.to_string()))?,
+                    "envelope": serde_json::to_string(envelope)
+                        .map_err(|e| fail_with("cannot encode the envelope", e.into()))?,
                     "verifiers": [pem_b64(certificate)],
                 } }
             }),
@@ -604,7 +629,7 @@ impl TransparencyLog for RekorV1Client {
             ));
         };
         e.into_wire()
-            .map_err(|problem| fail(format!("malformed response: {problem}")))
+            .map_err(|e| fail_with("malformed response", e.into()))
     }
 }
 
@@ -613,7 +638,7 @@ impl TransparencyLog for RekorV1Client {
 /// have different paths): say so, so the caller can name the fix.
 fn version_mismatch(e: SignError, expected: u32) -> SignError {
     match e {
-        SignError::Log { url, problem }
+        SignError::Log { url, problem, .. }
             if problem.starts_with("HTTP 404") || problem.starts_with("HTTP 405") =>
         {
             SignError::LogVersion {
@@ -699,24 +724,24 @@ struct V1Proof {
 impl V1Entry {
     /// Rekor v1 answers in its own shape (hex hashes, a UUID map); bundles
     /// carry the protobuf-specs shape.
-    fn into_wire(self) -> Result<wire::TransparencyLogEntry, String> {
-        let body = B64.decode(&self.body).map_err(|e| format!("body: {e}"))?;
+    fn into_wire(self) -> Result<wire::TransparencyLogEntry, WireError> {
+        let body = B64.decode(&self.body).map_err(WireError::of("body"))?;
         let header: keyless_types::rekor::Header =
-            serde_json::from_slice(&body).map_err(|e| format!("body: {e}"))?;
+            serde_json::from_slice(&body).map_err(WireError::of("body"))?;
         let proof = self
             .verification
             .inclusion_proof
-            .map(|p| -> Result<wire::InclusionProof, String> {
+            .map(|p| -> Result<wire::InclusionProof, WireError> {
                 Ok(wire::InclusionProof {
                     log_index: p.log_index,
-                    root_hash: hex::decode(&p.root_hash).map_err(|e| format!("rootHash: {e}"))?,
+                    root_hash: hex::decode(&p.root_hash).map_err(WireError::of("rootHash"))?,
                     tree_size: p.tree_size,
                     hashes: p
                         .hashes
                         .iter()
                         .map(hex::decode)
                         .collect::<Result<_, _>>()
-                        .map_err(|e| format!("hashes: {e}"))?,
+                        .map_err(WireError::of("hashes"))?,
                     checkpoint: Some(wire::Checkpoint {
                         envelope: p.checkpoint,
                     }),
@@ -726,7 +751,7 @@ impl V1Entry {
         Ok(wire::TransparencyLogEntry {
             log_index: self.log_index,
             log_id: wire::LogId {
-                key_id: hex::decode(&self.log_id).map_err(|e| format!("logID: {e}"))?,
+                key_id: hex::decode(&self.log_id).map_err(WireError::of("logID"))?,
             },
             kind_version: wire::KindVersion {
                 kind: header.kind,
@@ -736,11 +761,32 @@ impl V1Entry {
             inclusion_promise: Some(wire::InclusionPromise {
                 signed_entry_timestamp: B64
                     .decode(&self.verification.signed_entry_timestamp)
-                    .map_err(|e| format!("SET: {e}"))?,
+                    .map_err(WireError::of("SET"))?,
             }),
             inclusion_proof: proof,
             canonicalized_body: body,
         })
+    }
+}
+
+/// A field of a Rekor v1 answer that does not decode; the decoder's error
+/// is the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{field}")]
+struct WireError {
+    field: &'static str,
+    #[source]
+    source: crate::error::Cause,
+}
+
+impl WireError {
+    fn of<E: std::error::Error + Send + Sync + 'static>(
+        field: &'static str,
+    ) -> impl FnOnce(E) -> Self {
+        move |e| Self {
+            field,
+            source: Box::new(e),
+        }
     }
 }
 
@@ -773,6 +819,12 @@ impl TimestampAuthority for TsaClient {
         let fail = |problem: String| SignError::Timestamp {
             url: self.url.clone(),
             problem,
+            source: None,
+        };
+        let fail_with = |problem: &str, source: crate::error::Cause| SignError::Timestamp {
+            url: self.url.clone(),
+            problem: problem.to_string(),
+            source: Some(source),
         };
         let nonce = keyless_crypto::sha256(signature);
         let req = keyless_tsp::issue::TimestampRequest::for_data(
@@ -780,9 +832,11 @@ impl TimestampAuthority for TsaClient {
             signature,
         )
         .with_nonce(&nonce[..8])
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| fail_with("cannot build the request", e.into()))?
         .with_cert_req(true);
-        let der = req.to_der().map_err(|e| fail(e.to_string()))?;
+        let der = req
+            .to_der()
+            .map_err(|e| fail_with("cannot encode the request", e.into()))?;
         let request = self
             .http
             .client
@@ -804,7 +858,7 @@ impl TimestampAuthority for TsaClient {
         // Refuse a reply that is not a granted token over our signature,
         // answering our request (RFC 3161 §2.4.2: the nonce is echoed).
         let token = keyless_tsp::TimestampToken::from_der(&der)
-            .map_err(|e| fail(format!("malformed reply: {e}")))?;
+            .map_err(|e| fail_with("malformed reply", e.into()))?;
         let info = token.tst_info();
         if info.message_imprint.hashed_message.as_bytes() != keyless_crypto::sha256(signature) {
             return Err(fail("the timestamp covers different data".into()));

@@ -99,7 +99,8 @@ impl CertificateAuthority for FakeCa {
             .issue(&principal, subject, now())
             .map_err(|e| SignError::Ca {
                 url: "fake".into(),
-                problem: e.to_string(),
+                problem: "cannot issue".into(),
+                source: Some(e.into()),
             })?;
         Ok(chain.certificates)
     }
@@ -157,6 +158,7 @@ impl TransparencyLog for FakeLog {
             return Err(SignError::Log {
                 url: "fake".into(),
                 problem: "the log is read-only".into(),
+                source: None,
             });
         }
         Ok(wire::TransparencyLogEntry {
@@ -197,6 +199,7 @@ impl TimestampAuthority for FakeTsa {
             return Err(SignError::Timestamp {
                 url: "fake".into(),
                 problem: "HTTP 503".into(),
+                source: None,
             });
         }
         Ok(b"timestamp token".to_vec())

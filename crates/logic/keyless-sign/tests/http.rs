@@ -149,6 +149,14 @@ fn patient() -> HttpClient {
     client(Duration::from_secs(20))
 }
 
+/// The error and its causes as the CLI prints them ("outer: cause: ...").
+fn printed(e: &SignError) -> String {
+    std::iter::successors(Some(e as &dyn std::error::Error), |e| e.source())
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
 async fn ca_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let ca = FulcioClient::new(&fake.base, http);
@@ -158,7 +166,7 @@ async fn ca_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
         .await
         .expect_err("the CA answer must be refused");
     assert!(matches!(e, SignError::Ca { .. }), "{e:?}");
-    (e.to_string(), start.elapsed())
+    (printed(&e), start.elapsed())
 }
 
 fn digest() -> [u8; 32] {
@@ -180,7 +188,7 @@ async fn log_v2_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
         .await
         .expect_err("the log answer must be refused");
     assert!(matches!(e, SignError::Log { .. }), "{e:?}");
-    (e.to_string(), start.elapsed())
+    (printed(&e), start.elapsed())
 }
 
 async fn tsa_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
@@ -191,7 +199,7 @@ async fn tsa_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
         .await
         .expect_err("the TSA answer must be refused");
     assert!(matches!(e, SignError::Timestamp { .. }), "{e:?}");
-    (e.to_string(), start.elapsed())
+    (printed(&e), start.elapsed())
 }
 
 // ---- size caps ----
@@ -823,7 +831,7 @@ async fn rekor_v1_answer_with_bad_hex_is_refused() {
         .await
         .expect_err("bad rootHash");
     assert!(
-        e.to_string().starts_with(&format!(
+        printed(&e).starts_with(&format!(
             "transparency log {}/api/v1/log/entries: malformed response: rootHash: ",
             fake.base
         )),
