@@ -42,6 +42,11 @@ struct Fake {
 }
 
 impl Fake {
+    /// A fake that answers its first connection with one response.
+    async fn answering(status: &str, content_type: Option<&str>, body: &[u8]) -> Fake {
+        Fake::start(vec![Step::Send(answer(status, content_type, body))]).await
+    }
+
     /// A server answering every connection with `steps`.
     async fn start(steps: Vec<Step>) -> Fake {
         Self::start_with(move |_| steps.clone()).await
@@ -173,6 +178,16 @@ fn digest() -> [u8; 32] {
     keyless_crypto::sha256(b"artifact")
 }
 
+/// A log request for [`digest`] with placeholder signature and certificate.
+fn message<'a>(d: &'a [u8]) -> LogRequest<'a> {
+    LogRequest::Message {
+        digest: d,
+        signature: b"sig",
+        certificate: b"cert",
+        key_details: "",
+    }
+}
+
 async fn log_v2_error(fake: &Fake, http: HttpClient) -> (String, Duration) {
     let log = RekorV2Client::new(&fake.base, http);
     let digest = digest();
@@ -243,12 +258,7 @@ async fn body_just_over_the_cap_is_refused_and_at_the_cap_is_read() {
     // The cap is a limit on the body, not a rough size: one byte over is
     // refused.
     let over = vec![b' '; MAX_CA_RESPONSE_BYTES as usize + 1];
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        &over,
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json"), &over).await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(
         e.ends_with("response larger than 1 MiB (Content-Length 1048577)"),
@@ -257,12 +267,7 @@ async fn body_just_over_the_cap_is_refused_and_at_the_cap_is_read() {
 
     // Exactly the cap is allowed (and then fails only as JSON).
     let at = vec![b' '; MAX_CA_RESPONSE_BYTES as usize];
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        &at,
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json"), &at).await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.contains("malformed response"), "{e}");
 }
@@ -270,12 +275,7 @@ async fn body_just_over_the_cap_is_refused_and_at_the_cap_is_read() {
 #[tokio::test]
 async fn tsa_reply_over_the_token_limit_is_refused() {
     let big = vec![0u8; MAX_TSA_RESPONSE_BYTES as usize + 1];
-    let fake = Fake::start(vec![Step::Send(answer(
-        "200 OK",
-        Some("application/timestamp-reply"),
-        &big,
-    ))])
-    .await;
+    let fake = Fake::answering("200 OK", Some("application/timestamp-reply"), &big).await;
     let (e, _) = tsa_error(&fake, patient()).await;
     assert_eq!(e, format!("timestamp authority {}/api/v1/timestamp: response larger than 64 KiB (Content-Length 65537)", fake.base));
 }
@@ -349,19 +349,14 @@ fn default_timeouts_are_bounded() {
 
 #[tokio::test]
 async fn wrong_content_type_is_refused() {
-    let fake = Fake::start(vec![Step::Send(answer(
-        "200 OK",
-        Some("text/html"),
-        b"<html>login</html>",
-    ))])
-    .await;
+    let fake = Fake::answering("200 OK", Some("text/html"), b"<html>login</html>").await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert_eq!(
         e,
         format!("certificate authority {}/api/v2/signingCert: response has Content-Type \"text/html\" (expected application/json)", fake.base)
     );
 
-    let fake = Fake::start(vec![Step::Send(answer("201 Created", None, b"{}"))]).await;
+    let fake = Fake::answering("201 Created", None, b"{}").await;
     let (e, _) = log_v2_error(&fake, patient()).await;
     assert!(
         e.ends_with("response has no Content-Type (expected application/json)"),
@@ -369,12 +364,7 @@ async fn wrong_content_type_is_refused() {
     );
 
     // A JSON answer from a TSA is not an RFC 3161 reply.
-    let fake = Fake::start(vec![Step::Send(answer(
-        "200 OK",
-        Some("application/json"),
-        b"{}",
-    ))])
-    .await;
+    let fake = Fake::answering("200 OK", Some("application/json"), b"{}").await;
     let (e, _) = tsa_error(&fake, patient()).await;
     assert!(
         e.ends_with(
@@ -388,11 +378,11 @@ async fn wrong_content_type_is_refused() {
 async fn content_type_parameters_and_case_are_accepted() {
     // Rekor v1 answers "application/json;q=1".
     let entry = v2_entry_json();
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "201 Created",
         Some("Application/JSON; charset=utf-8"),
         entry.as_bytes(),
-    ))])
+    )
     .await;
     let log = RekorV2Client::new(&fake.base, patient());
     let d = digest();
@@ -413,11 +403,11 @@ async fn content_type_parameters_and_case_are_accepted() {
 
 #[tokio::test]
 async fn malformed_json_is_refused() {
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "201 Created",
         Some("application/json"),
         b"{\"signedCertificateEmbeddedSct\": ",
-    ))])
+    )
     .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(
@@ -428,20 +418,15 @@ async fn malformed_json_is_refused() {
         "{e}"
     );
 
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        b"{}",
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json"), b"{}").await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.ends_with("response has no certificate chain"), "{e}");
 
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "201 Created",
         Some("application/json"),
         b"{\"logIndex\": \"x\"}",
-    ))])
+    )
     .await;
     let (e, _) = log_v2_error(&fake, patient()).await;
     assert!(
@@ -456,11 +441,11 @@ async fn malformed_json_is_refused() {
 #[tokio::test]
 async fn a_chain_with_a_non_certificate_block_is_refused() {
     let body = serde_json::json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [pem("PRIVATE KEY", b"k")]}}});
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "201 Created",
         Some("application/json"),
         body.to_string().as_bytes(),
-    ))])
+    )
     .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(e.ends_with("chain holds a \"PRIVATE KEY\" block"), "{e}");
@@ -468,11 +453,11 @@ async fn a_chain_with_a_non_certificate_block_is_refused() {
 
 #[tokio::test]
 async fn a_tsa_reply_that_is_not_a_token_is_refused() {
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "200 OK",
         Some("application/timestamp-reply"),
         b"\x30\x03\x02\x01\x02",
-    ))])
+    )
     .await;
     let (e, _) = tsa_error(&fake, patient()).await;
     assert!(
@@ -500,21 +485,11 @@ async fn a_tsa_reply_that_is_not_a_token_is_refused() {
 async fn a_v1_answer_with_two_entries_is_refused() {
     let one = v1_entry_json();
     let body = format!("{{\"a\": {one}, \"b\": {one}}}");
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json;q=1"),
-        body.as_bytes(),
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json;q=1"), body.as_bytes()).await;
     let log = RekorV1Client::new(&fake.base, patient());
     let d = digest();
     let e = log
-        .submit(&LogRequest::Message {
-            digest: &d,
-            signature: b"sig",
-            certificate: b"cert",
-            key_details: "",
-        })
+        .submit(&message(&d))
         .await
         .expect_err("two entries for one request");
     assert_eq!(e.to_string(), format!("transparency log {}/api/v1/log/entries: malformed response: expected exactly one entry", fake.base));
@@ -525,16 +500,11 @@ async fn a_v1_answer_with_two_entries_is_refused() {
 #[tokio::test]
 async fn an_error_status_names_the_status_and_the_servers_message() {
     let body = br#"{"code": 13, "message": "the log is read-only"}"#;
-    let fake = Fake::start(vec![Step::Send(answer(
-        "500 Internal Server Error",
-        Some("application/json"),
-        body,
-    ))])
-    .await;
+    let fake = Fake::answering("500 Internal Server Error", Some("application/json"), body).await;
     let (e, _) = log_v2_error(&fake, patient()).await;
     assert_eq!(e, format!("transparency log {}/api/v2/log/entries: HTTP 500 Internal Server Error: the log is read-only", fake.base));
 
-    let fake = Fake::start(vec![Step::Send(answer("404 Not Found", None, b""))]).await;
+    let fake = Fake::answering("404 Not Found", None, b"").await;
     let (e, _) = tsa_error(&fake, patient()).await;
     assert_eq!(
         e,
@@ -549,12 +519,7 @@ async fn an_error_status_names_the_status_and_the_servers_message() {
 async fn a_huge_error_body_is_cut_and_its_control_characters_blanked() {
     let mut body = b"\x1b[31mred\nalert ".to_vec();
     body.extend(std::iter::repeat_n(b'x', 8 * 1024 * 1024));
-    let fake = Fake::start(vec![Step::Send(answer(
-        "400 Bad Request",
-        Some("text/plain"),
-        &body,
-    ))])
-    .await;
+    let fake = Fake::answering("400 Bad Request", Some("text/plain"), &body).await;
     let (e, took) = ca_error(&fake, patient()).await;
     let prefix = format!(
         "certificate authority {}/api/v2/signingCert: HTTP 400 Bad Request:  [31mred alert xxx",
@@ -573,11 +538,11 @@ async fn a_huge_error_body_is_cut_and_its_control_characters_blanked() {
 #[tokio::test]
 async fn a_ca_echoing_the_token_does_not_get_it_printed() {
     let body = serde_json::json!({"code": 16, "message": format!("token {TOKEN} is expired")});
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "401 Unauthorized",
         Some("application/json"),
         body.to_string().as_bytes(),
-    ))])
+    )
     .await;
     let (e, _) = ca_error(&fake, patient()).await;
     assert!(!e.contains(TOKEN), "{e}");
@@ -591,12 +556,7 @@ async fn a_ca_echoing_the_token_does_not_get_it_printed() {
 async fn redirects_are_not_followed() {
     // The CA request carries the identity token: it goes only to the URL
     // configured, never to wherever a server points.
-    let elsewhere = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        b"{}",
-    ))])
-    .await;
+    let elsewhere = Fake::answering("201 Created", Some("application/json"), b"{}").await;
     let redirect = format!(
         "HTTP/1.1 307 Temporary Redirect\r\nLocation: {}/api/v2/signingCert\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         elsewhere.base
@@ -643,11 +603,11 @@ async fn fulcio_request_and_chain() {
     let body = serde_json::json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": [
         pem("CERTIFICATE", b"leaf"), pem("CERTIFICATE", b"intermediate")
     ]}}});
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "201 Created",
         Some("application/json"),
         body.to_string().as_bytes(),
-    ))])
+    )
     .await;
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let chain = FulcioClient::new(format!("{}/", fake.base), patient())
@@ -701,11 +661,11 @@ fn v2_entry_json() -> String {
 
 #[tokio::test]
 async fn rekor_v2_request_and_entry() {
-    let fake = Fake::start(vec![Step::Send(answer(
+    let fake = Fake::answering(
         "201 Created",
         Some("application/json"),
         v2_entry_json().as_bytes(),
-    ))])
+    )
     .await;
     let log = RekorV2Client::new(&fake.base, patient());
     let d = digest();
@@ -761,23 +721,10 @@ fn v1_entry_json() -> String {
 #[tokio::test]
 async fn rekor_v1_answer_becomes_a_bundle_entry() {
     let body = format!("{{\"24296fb24b8ad77a\": {}}}", v1_entry_json());
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json;q=1"),
-        body.as_bytes(),
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json;q=1"), body.as_bytes()).await;
     let log = RekorV1Client::new(&fake.base, patient());
     let d = digest();
-    let entry = log
-        .submit(&LogRequest::Message {
-            digest: &d,
-            signature: b"sig",
-            certificate: b"cert",
-            key_details: "",
-        })
-        .await
-        .expect("entry");
+    let entry = log.submit(&message(&d)).await.expect("entry");
     assert_eq!(entry.log_index, 42);
     assert_eq!(entry.log_id.key_id, vec![4u8; 32]);
     assert_eq!(
@@ -813,23 +760,10 @@ async fn rekor_v1_answer_with_bad_hex_is_refused() {
         "{{\"x\": {}}}",
         v1_entry_json().replace(&hex::encode([6u8; 32]), "not hex")
     );
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        body.as_bytes(),
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json"), body.as_bytes()).await;
     let log = RekorV1Client::new(&fake.base, patient());
     let d = digest();
-    let e = log
-        .submit(&LogRequest::Message {
-            digest: &d,
-            signature: b"sig",
-            certificate: b"cert",
-            key_details: "",
-        })
-        .await
-        .expect_err("bad rootHash");
+    let e = log.submit(&message(&d)).await.expect_err("bad rootHash");
     assert!(
         printed(&e).starts_with(&format!(
             "transparency log {}/api/v1/log/entries: malformed response: rootHash: ",
@@ -943,23 +877,9 @@ async fn a_rejection_with_http_200_is_refused() {
     );
 }
 
-fn message<'a>(d: &'a [u8]) -> LogRequest<'a> {
-    LogRequest::Message {
-        digest: d,
-        signature: b"sig",
-        certificate: b"cert",
-        key_details: "",
-    }
-}
-
 #[tokio::test]
 async fn a_404_on_the_v2_path_is_reported_as_a_version_mismatch() {
-    let fake = Fake::start(vec![Step::Send(answer(
-        "404 Not Found",
-        Some("text/plain"),
-        b"404 page not found",
-    ))])
-    .await;
+    let fake = Fake::answering("404 Not Found", Some("text/plain"), b"404 page not found").await;
     let d = digest();
     let err = RekorV2Client::new(&fake.base, patient())
         .submit(&message(&d))
@@ -975,7 +895,7 @@ async fn a_404_on_the_v2_path_is_reported_as_a_version_mismatch() {
         "{err}"
     );
     // The same 404 on the v1 path names v1.
-    let fake = Fake::start(vec![Step::Send(answer("404 Not Found", None, b""))]).await;
+    let fake = Fake::answering("404 Not Found", None, b"").await;
     let err = RekorV1Client::new(&fake.base, patient())
         .submit(&message(&d))
         .await
@@ -991,12 +911,7 @@ async fn an_answer_of_the_other_version_is_reported_as_a_version_mismatch() {
     let d = digest();
     // A v1 answer to a v2 request.
     let v1 = format!("{{\"24296fb24b8ad77a\": {}}}", v1_entry_json());
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        v1.as_bytes(),
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json"), v1.as_bytes()).await;
     let err = RekorV2Client::new(&fake.base, patient())
         .submit(&message(&d))
         .await
@@ -1007,12 +922,7 @@ async fn an_answer_of_the_other_version_is_reported_as_a_version_mismatch() {
     );
     // A v2 answer to a v1 request.
     let v2 = br#"{"logIndex":"1","logId":{"keyId":"AA=="},"kindVersion":{"kind":"hashedrekord","version":"0.0.2"},"canonicalizedBody":"e30="}"#;
-    let fake = Fake::start(vec![Step::Send(answer(
-        "201 Created",
-        Some("application/json"),
-        v2,
-    ))])
-    .await;
+    let fake = Fake::answering("201 Created", Some("application/json"), v2).await;
     let err = RekorV1Client::new(&fake.base, patient())
         .submit(&message(&d))
         .await
@@ -1022,12 +932,7 @@ async fn an_answer_of_the_other_version_is_reported_as_a_version_mismatch() {
         "{err}"
     );
     // Other failures stay plain log errors.
-    let fake = Fake::start(vec![Step::Send(answer(
-        "500 Internal Server Error",
-        None,
-        b"boom",
-    ))])
-    .await;
+    let fake = Fake::answering("500 Internal Server Error", None, b"boom").await;
     let err = RekorV2Client::new(&fake.base, patient())
         .submit(&message(&d))
         .await
