@@ -284,23 +284,9 @@ async fn leaf_matches_fulcio_profile() {
 async fn trust_bundle_configuration_and_trusted_root_are_served() {
     let stack = start().await;
     let c = reqwest::Client::new();
-    let tb: Value = c
-        .get(format!("{}/api/v2/trustBundle", stack.ca_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tb: Value = get_json(&stack, "/api/v2/trustBundle").await;
     assert_eq!(tb["chains"][0]["certificates"].as_array().unwrap().len(), 2);
-    let cfg: Value = c
-        .get(format!("{}/api/v2/configuration", stack.ca_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cfg: Value = get_json(&stack, "/api/v2/configuration").await;
     let issuers = cfg["issuers"].as_array().unwrap();
     assert!(issuers
         .iter()
@@ -316,14 +302,7 @@ async fn trust_bundle_configuration_and_trusted_root_are_served() {
         .await
         .unwrap();
     keyless_verify::TrustMaterial::from_json(&root).expect("served root loads");
-    let sth: Value = c
-        .get(format!("{}/ct/v1/get-sth", stack.ca_url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sth: Value = get_json(&stack, "/ct/v1/get-sth").await;
     assert_eq!(sth["tree_size"], 0);
 }
 
@@ -334,7 +313,6 @@ async fn trust_bundle_configuration_and_trusted_root_are_served() {
 async fn get_sth_is_the_rfc6962_root_of_the_issued_leaves() {
     let stack = start().await;
     let token = stack.oidc.mint(&MintOptions::default()).unwrap();
-    let c = reqwest::Client::new();
     let mut leaves = Vec::new();
     for n in 1..=7u64 {
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
@@ -355,14 +333,7 @@ async fn get_sth_is_the_rfc6962_root_of_the_issued_leaves() {
         leaf.extend_from_slice(&[0, 0]);
         leaves.push(keyless_tlog::leaf_hash(&leaf));
 
-        let sth: Value = c
-            .get(format!("{}/ct/v1/get-sth", stack.ca_url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sth: Value = get_json(&stack, "/ct/v1/get-sth").await;
         assert_eq!(sth["tree_size"], n);
         let root = b64_decode(sth["sha256_root_hash"].as_str().unwrap());
         assert_eq!(

@@ -120,6 +120,16 @@ pub struct Issued {
     pub chain: Vec<Certificate>,
 }
 
+/// `GET` a JSON document of the CA at `path` (e.g. `/ct/v1/get-sth`).
+pub async fn get_json(stack: &Stack, path: &str) -> Value {
+    reqwest::get(format!("{}{path}", stack.ca_url))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// `POST /api/v2/signingCert`, with the token in the header if `bearer`.
 pub async fn post_v2(stack: &Stack, body: &Value, bearer: Option<&str>) -> reqwest::Response {
     let mut req = reqwest::Client::new()
