@@ -38,6 +38,11 @@ impl Matcher {
         self.identity.is_none() && self.identity_regexp.is_none() && self.keys.is_empty()
     }
 
+    /// Whether key hashes are needed to match.
+    pub fn watches_keys(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
     /// The identity that matched (or the key's hash), if any.
     pub fn matches(&self, e: &EntryInfo) -> Option<String> {
         if let Some(c) = &e.certificate {

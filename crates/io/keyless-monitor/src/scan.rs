@@ -69,9 +69,10 @@ pub fn scan_bundle(
     for (i, body) in entries.iter().enumerate().skip(skip) {
         let leaf = leaf_hash(body);
         out.leaves.push(leaf);
-        match EntryInfo::parse(body) {
-            Ok(info) => {
-                if let Some(identity) = matcher.matches(&info) {
+        match EntryInfo::parse_for_matching(body, matcher.watches_keys()) {
+            Ok(brief) => {
+                if let Some(identity) = matcher.matches(&brief) {
+                    let info = EntryInfo::parse(body).unwrap_or(brief);
                     out.hits.push(Hit {
                         index: first + i as u64,
                         leaf,
