@@ -20,8 +20,13 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("fetching {url}: HTTP {status}")]
-    Status { url: String, status: u16 },
+    #[error("fetching {url}: HTTP {status}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Status {
+        url: String,
+        status: u16,
+        /// The server's error message (its first 512 bytes), if any.
+        message: String,
+    },
     #[error("fetching {url}: the response is over {limit} bytes")]
     TooLarge { url: String, limit: usize },
 }
@@ -56,7 +61,11 @@ impl Fetcher {
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         self.send(self.http.get(&url), url.clone(), limit)
             .await?
-            .ok_or(FetchError::Status { url, status: 404 })
+            .ok_or(FetchError::Status {
+                url,
+                status: 404,
+                message: String::new(),
+            })
     }
 
     /// POST a JSON body to `base/path`, at most `limit` bytes back.
@@ -69,7 +78,11 @@ impl Fetcher {
         let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
         self.send(self.http.post(&url).json(body), url.clone(), limit)
             .await?
-            .ok_or(FetchError::Status { url, status: 404 })
+            .ok_or(FetchError::Status {
+                url,
+                status: 404,
+                message: String::new(),
+            })
     }
 
     async fn send(
@@ -87,9 +100,19 @@ impl Fetcher {
             return Ok(None);
         }
         if !resp.status().is_success() {
+            let status = resp.status().as_u16();
+            // Only the first chunk, cut short: an error text for a human.
+            let first = resp.chunk().await.ok().flatten().unwrap_or_default();
+            let text = String::from_utf8_lossy(&first[..first.len().min(512)]).to_string();
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_string))
+                .unwrap_or(text);
+            let message = message.chars().filter(|c| !c.is_control()).collect();
             return Err(FetchError::Status {
                 url,
-                status: resp.status().as_u16(),
+                status,
+                message,
             });
         }
         let mut out = Vec::new();

@@ -17,6 +17,7 @@ pub mod fetch;
 pub mod follow;
 pub mod frontier;
 pub mod matcher;
+pub mod read;
 pub mod scan;
 pub mod state;
 

@@ -5,6 +5,7 @@ pub mod image;
 pub mod image_evidence;
 pub mod keys;
 pub mod log;
+pub mod log_read;
 pub mod monitor;
 pub mod server;
 pub mod sign_blob;
