@@ -72,15 +72,36 @@ impl SignArgs {
         endpoints: &Endpoints,
         artifact: &Artifact,
     ) -> Result<SignedBundle> {
+        let mut signed = self
+            .sign_all(instance, endpoints, std::slice::from_ref(artifact))
+            .await?;
+        signed.pop().context("the signing flow returned no bundle")
+    }
+
+    /// Sign each of `artifacts` with one identity token and one certificate
+    /// (a log entry each), so an image stored in two layouts asks for one
+    /// sign-in and `--output-certificate` names the signer of both.
+    pub async fn sign_all(
+        &self,
+        instance: &Instance,
+        endpoints: &Endpoints,
+        artifacts: &[Artifact],
+    ) -> Result<Vec<SignedBundle>> {
+        let mut out = Vec::with_capacity(artifacts.len());
         if let Some(key) = &self.key {
-            return crate::commands::keys::sign_with_key(
-                key,
-                self.tlog_upload,
-                instance,
-                endpoints,
-                artifact,
-            )
-            .await;
+            for artifact in artifacts {
+                out.push(
+                    crate::commands::keys::sign_with_key(
+                        key,
+                        self.tlog_upload,
+                        instance,
+                        endpoints,
+                        artifact,
+                    )
+                    .await?,
+                );
+            }
+            return Ok(out);
         }
         let interactive = endpoints.oidc_issuer.as_ref().map(|issuer| {
             let mut o = InteractiveOptions::new(issuer.clone());
@@ -109,12 +130,17 @@ impl SignArgs {
         };
         let progress = |m: &str| eprintln!("{m}");
         let signed = signer
-            .sign(token.raw(), token.challenge(), artifact, &progress)
+            .sign_all(token.raw(), token.challenge(), artifacts, &progress)
             .await?;
-        if let (Some(index), Some(url)) = (signed.log_index, explorer_url(&endpoints.rekor)) {
-            eprintln!("View the entry in the transparency log explorer: {url}/?logIndex={index}");
+        for s in &signed {
+            if let (Some(index), Some(url)) = (s.log_index, explorer_url(&endpoints.rekor)) {
+                eprintln!(
+                    "View the entry in the transparency log explorer: {url}/?logIndex={index}"
+                );
+            }
         }
-        Ok(signed)
+        out.extend(signed);
+        Ok(out)
     }
 }
 

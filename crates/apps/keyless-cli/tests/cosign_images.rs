@@ -197,10 +197,16 @@ fn images_signed_by_cosign_verify_and_tampered_ones_are_refused() {
         .unwrap();
     let o = w.verify("verify", &v3_image, &[]);
     assert!(o.status.success(), "{}", text(&o));
+    // Printed as cosign v3 prints it: the simple-signing shape of type
+    // cosign/sign/v1, naming the image.
     let out: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(
-        out[0]["predicateType"],
+        out[0]["critical"]["type"],
         "https://sigstore.dev/cosign/sign/v1"
+    );
+    assert_eq!(
+        out[0]["critical"]["image"]["docker-manifest-digest"],
+        v3_digest.to_string()
     );
     let o = w.verify("verify-attestation", &v3_image, &[]);
     assert_refused(&o, 23, "Error: no attestations found for image");

@@ -51,6 +51,30 @@ pub const SBOM_TAG_SUFFIX: &str = "sbom";
 /// subject is the image digest is an image *signature*, not an attestation.
 pub const COSIGN_SIGN_PREDICATE_TYPE: &str = "https://sigstore.dev/cosign/sign/v1";
 
+/// The in-toto statement cosign v3 signs (as a DSSE envelope) for image
+/// `digest` when it stores the signature as a bundle referrer: subject the
+/// image digest (no name) with the `-a k=v` claims as the subject's
+/// annotations, predicate type [`COSIGN_SIGN_PREDICATE_TYPE`], empty
+/// predicate. The verifier binds it to the image through the subject digest.
+pub fn sign_v1_statement(
+    digest: &Digest,
+    annotations: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<u8> {
+    let mut digests = serde_json::Map::new();
+    digests.insert(digest.algorithm().to_owned(), digest.hex().into());
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{
+            "digest": digests,
+            "annotations": annotations,
+        }],
+        "predicateType": COSIGN_SIGN_PREDICATE_TYPE,
+        "predicate": {},
+    });
+    // A `Value` of strings and maps always serializes.
+    serde_json::to_vec(&statement).unwrap_or_default()
+}
+
 /// `sha256-<hex>.sig`: where cosign stores the signatures of `image`.
 pub fn signature_tag(image: &Digest) -> String {
     format!("{}.{SIGNATURE_TAG_SUFFIX}", image.tag_form())
@@ -531,5 +555,20 @@ mod tests {
             serde_json::from_slice(&signature_config(std::slice::from_ref(&l))).unwrap();
         assert_eq!(c["rootfs"]["diff_ids"][0], l.digest.to_string());
         assert_eq!(c["history"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn sign_v1_statement_is_about_the_image_digest() {
+        let d = Digest::of(b"manifest");
+        let mut claims = serde_json::Map::new();
+        claims.insert("k".into(), "v".into());
+        let st: serde_json::Value =
+            serde_json::from_slice(&sign_v1_statement(&d, &claims)).unwrap();
+        assert_eq!(st["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(st["predicateType"], COSIGN_SIGN_PREDICATE_TYPE);
+        assert_eq!(st["predicate"], serde_json::json!({}));
+        assert_eq!(st["subject"][0]["digest"]["sha256"], d.hex());
+        assert_eq!(st["subject"][0]["annotations"]["k"], "v");
+        assert!(st["subject"][0].get("name").is_none());
     }
 }

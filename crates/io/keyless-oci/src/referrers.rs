@@ -23,6 +23,13 @@ use crate::reference::{Reference, Repository};
 /// Artifact type (and layer media type) of a Sigstore bundle v0.3.
 pub const SIGSTORE_BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
+/// Referrer manifest annotation saying what the bundle holds; cosign v3
+/// writes `dsse-envelope` for its image signatures and attestations.
+pub const BUNDLE_CONTENT_ANNOTATION: &str = "dev.sigstore.bundle.content";
+/// Referrer manifest annotation with the bundle statement's predicate type:
+/// cosign v3 selects image signatures among referrers by it.
+pub const BUNDLE_PREDICATE_TYPE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
+
 /// Most pages of a paginated referrers listing read before giving up.
 const MAX_REFERRERS_PAGES: u32 = 64;
 /// Most bytes read for one referrers listing, all pages together.
@@ -130,6 +137,35 @@ impl RegistryClient {
             SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
             bundle_json,
             BTreeMap::new(),
+        )
+        .await
+    }
+
+    /// Push a Sigstore bundle holding a DSSE statement of `predicate_type`
+    /// as a referrer of `image`, with the manifest annotations cosign v3
+    /// writes (`dev.sigstore.bundle.content: dsse-envelope` and
+    /// `dev.sigstore.bundle.predicateType`), so that cosign finds it.
+    pub async fn attach_dsse_bundle(
+        &self,
+        image: &Reference,
+        bundle_json: &[u8],
+        predicate_type: &str,
+    ) -> Result<PushedReferrer, Error> {
+        let annotations = BTreeMap::from([
+            (
+                BUNDLE_CONTENT_ANNOTATION.to_owned(),
+                "dsse-envelope".to_owned(),
+            ),
+            (
+                BUNDLE_PREDICATE_TYPE_ANNOTATION.to_owned(),
+                predicate_type.to_owned(),
+            ),
+        ]);
+        self.attach_artifact(
+            image,
+            SIGSTORE_BUNDLE_V03_MEDIA_TYPE,
+            bundle_json,
+            annotations,
         )
         .await
     }

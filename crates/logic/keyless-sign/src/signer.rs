@@ -83,8 +83,27 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
         artifact: &Artifact,
         progress: Progress<'_>,
     ) -> Result<SignedBundle, SignError> {
+        let mut signed = self
+            .sign_all(token, challenge, std::slice::from_ref(artifact), progress)
+            .await?;
+        signed
+            .pop()
+            .ok_or_else(|| SignError::Certificate("nothing was signed".into()))
+    }
+
+    /// Sign each of `artifacts` with one ephemeral key and its one
+    /// certificate (each gets its own timestamp, log entry and bundle): an
+    /// image stored in two layouts (cosign's `.sig` layer and its v3
+    /// referrer) is then signed by the same certificate, so
+    /// `--output-certificate` and `--certificate` mean both signatures.
+    pub async fn sign_all(
+        &self,
+        token: &str,
+        challenge: &str,
+        artifacts: &[Artifact],
+        progress: Progress<'_>,
+    ) -> Result<Vec<SignedBundle>, SignError> {
         progress("Generating ephemeral keys...");
-        // The key lives only in this stack frame and is dropped on return.
         let key = SigningKey::generate(KeyAlgorithm::EcdsaP256)?;
 
         progress("Retrieving signed certificate...");
@@ -115,6 +134,32 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
             progress("Successfully verified SCT...");
         }
 
+        let mut out = Vec::with_capacity(artifacts.len());
+        for artifact in artifacts {
+            out.push(
+                self.sign_one(&key, &chain, artifact, &identity, &issuer, progress)
+                    .await?,
+            );
+        }
+        // The key lives only in this stack frame and is dropped here.
+        drop(key);
+        Ok(out)
+    }
+
+    /// One artifact signed with the certified key: signature, timestamp,
+    /// log entry, bundle, self-check.
+    async fn sign_one(
+        &self,
+        key: &SigningKey,
+        chain: &[Vec<u8>],
+        artifact: &Artifact,
+        identity: &str,
+        issuer: &str,
+        progress: Progress<'_>,
+    ) -> Result<SignedBundle, SignError> {
+        let leaf_der = chain
+            .first()
+            .ok_or_else(|| SignError::Certificate("the CA returned an empty chain".into()))?;
         let made = match artifact {
             Artifact::Digest(digest) => Made::Message {
                 digest,
@@ -135,7 +180,6 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
                 })
             }
         };
-        drop(key);
         let signature = made.signature().to_vec();
 
         let mut timestamps = Vec::new();
@@ -178,15 +222,15 @@ impl<C: CertificateAuthority, L: TransparencyLog, T: TimestampAuthority> Signer<
         let bundle = build(leaf_der, content, entry, timestamps);
 
         if let Some(trust) = &self.trust {
-            self.self_check(trust, &bundle, artifact, &identity, &issuer)?;
+            self.self_check(trust, &bundle, artifact, identity, issuer)?;
         }
         Ok(SignedBundle {
             bundle,
-            chain,
+            chain: chain.to_vec(),
             signature,
             log_index,
-            identity,
-            issuer,
+            identity: identity.to_owned(),
+            issuer: issuer.to_owned(),
         })
     }
 

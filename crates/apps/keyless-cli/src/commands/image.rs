@@ -49,36 +49,65 @@ impl Sign {
             for (i, digest) in targets.iter().enumerate() {
                 let pinned = reference.with_digest(digest.clone());
                 let mut doc = SimpleSigning::new(reference.repository(), digest);
+                let mut subject_claims = serde_json::Map::new();
                 for (k, v) in &claims {
                     doc = doc.with_claim(k, serde_json::Value::String(v.clone()));
+                    subject_claims.insert(k.clone(), serde_json::Value::String(v.clone()));
                 }
                 let payload = doc.to_json();
-                let signed = self
-                    .sign
-                    .sign(
-                        &instance,
-                        &endpoints,
-                        &Artifact::Digest(keyless_crypto::sha256(&payload)),
-                    )
-                    .await?;
-                let bundle = keyless_sign::bundle_json(&signed.bundle)?;
-                let layer = SignatureLayer::signature(
-                    payload,
-                    &base64::engine::general_purpose::STANDARD.encode(&signed.signature),
-                );
-                let layer = with_signer(layer, &signed.chain);
-                let layer = with_evidence(layer, &signed.bundle);
-                if i == 0 {
-                    self.flags.write_outputs(
-                        signed.chain.first().map(Vec::as_slice),
-                        &signed.signature,
-                    )?;
+                // The classic layer is a signature over the simple-signing
+                // payload; the referrer, as cosign v3 writes it, a DSSE
+                // envelope over a cosign/sign/v1 statement about the digest.
+                let mut artifacts = Vec::new();
+                if layout.classic() {
+                    artifacts.push(Artifact::Digest(keyless_crypto::sha256(&payload)));
                 }
+                if layout.referrer() {
+                    artifacts.push(Artifact::Dsse {
+                        payload_type: keyless_types::intoto::PAYLOAD_TYPE.into(),
+                        payload: keyless_oci::cosign::sign_v1_statement(digest, &subject_claims),
+                    });
+                }
+                let mut signed = self
+                    .sign
+                    .sign_all(&instance, &endpoints, &artifacts)
+                    .await?
+                    .into_iter();
+                let classic = layout.classic().then(|| signed.next()).flatten();
+                let referrer = layout.referrer().then(|| signed.next()).flatten();
+                let first = classic
+                    .as_ref()
+                    .or(referrer.as_ref())
+                    .context("the signing flow returned no signature")?;
+                if i == 0 {
+                    self.flags
+                        .write_outputs(first.chain.first().map(Vec::as_slice), &first.signature)?;
+                }
+                let layer = classic.as_ref().map(|c| {
+                    let layer = SignatureLayer::signature(
+                        payload.clone(),
+                        &base64::engine::general_purpose::STANDARD.encode(&c.signature),
+                    );
+                    Stored::Signature(with_evidence(with_signer(layer, &c.chain), &c.bundle))
+                });
+                let referrer_json = referrer
+                    .as_ref()
+                    .map(|r| keyless_sign::bundle_json(&r.bundle))
+                    .transpose()?;
+                // --bundle gets what cosign v3 writes there: the referrer's
+                // bundle, or the classic signature's in the legacy layout.
+                let bundle = match &referrer_json {
+                    Some(json) => json.clone(),
+                    None => keyless_sign::bundle_json(&first.bundle)?,
+                };
                 store(
                     &client,
                     &pinned,
-                    layout.classic().then_some(Stored::Signature(layer)),
-                    layout.referrer().then_some(bundle.as_str()),
+                    layer,
+                    referrer_json.as_deref().map(|json| Referrer {
+                        json,
+                        predicate_type: keyless_oci::cosign::COSIGN_SIGN_PREDICATE_TYPE,
+                    }),
                     if i == 0 { self.bundle.as_deref() } else { None },
                     &bundle,
                 )
@@ -114,17 +143,15 @@ async fn platform_manifests(
 /// Rekor v1 SET (only a v1 entry has one) and the RFC 3161 timestamp.
 fn with_evidence(layer: SignatureLayer, bundle: &keyless_types::wire::Bundle) -> SignatureLayer {
     let material = bundle.verification_material.as_ref();
-    let entry = material
-        .and_then(|m| m.tlog_entries.first())
-        .and_then(|e| {
-            Some(keyless_oci::classic_write::RekorV1Entry {
-                body: &e.canonicalized_body,
-                integrated_time: e.integrated_time?,
-                log_index: e.log_index,
-                log_id: &e.log_id.key_id,
-                signed_entry_timestamp: &e.inclusion_promise.as_ref()?.signed_entry_timestamp,
-            })
-        });
+    let entry = material.and_then(|m| m.tlog_entries.first()).and_then(|e| {
+        Some(keyless_oci::classic_write::RekorV1Entry {
+            body: &e.canonicalized_body,
+            integrated_time: e.integrated_time?,
+            log_index: e.log_index,
+            log_id: &e.log_id.key_id,
+            signed_entry_timestamp: &e.inclusion_promise.as_ref()?.signed_entry_timestamp,
+        })
+    });
     let timestamp = material
         .and_then(|m| m.timestamp_verification_data.as_ref())
         .and_then(|t| t.rfc3161_timestamps.first())
@@ -222,7 +249,10 @@ impl Attest {
                     &client,
                     &pinned,
                     layout.classic().then_some(Stored::Attestation(layer)),
-                    layout.referrer().then_some(bundle.as_str()),
+                    layout.referrer().then_some(Referrer {
+                        json: bundle.as_str(),
+                        predicate_type: ptype.as_str(),
+                    }),
                     if i == 0 { self.bundle.as_deref() } else { None },
                     &bundle,
                 )
@@ -277,6 +307,13 @@ impl AttestBlob {
     }
 }
 
+/// A DSSE bundle to push as a referrer, with its statement's predicate
+/// type (cosign v3's manifest annotations name it).
+struct Referrer<'a> {
+    json: &'a str,
+    predicate_type: &'a str,
+}
+
 enum Stored {
     Signature(SignatureLayer),
     Attestation(SignatureLayer),
@@ -289,7 +326,7 @@ async fn store(
     client: &keyless_oci::RegistryClient,
     pinned: &keyless_oci::Reference,
     layer: Option<Stored>,
-    referrer: Option<&str>,
+    referrer: Option<Referrer<'_>>,
     bundle_out: Option<&std::path::Path>,
     bundle: &str,
 ) -> Result<()> {
@@ -318,9 +355,11 @@ async fn store(
         }
     }
     if let Some(referrer) = referrer {
-        let pushed = client.attach_bundle(pinned, referrer.as_bytes()).await?;
+        let json = referrer.json.as_bytes();
+        client
+            .attach_dsse_bundle(pinned, json, referrer.predicate_type)
+            .await?;
         eprintln!("Pushing bundle referrer for: {pinned}");
-        let _ = pushed;
     }
     if let Some(p) = bundle_out {
         std::fs::write(p, bundle).with_context(|| format!("writing {}", p.display()))?;

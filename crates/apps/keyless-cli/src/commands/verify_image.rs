@@ -6,7 +6,7 @@
 //! digest.
 
 use anyhow::{Context, Result};
-use keyless_oci::cosign::COSIGN_SIGNATURE_TYPE;
+use keyless_oci::cosign::{COSIGN_SIGNATURE_TYPE, COSIGN_SIGN_PREDICATE_TYPE};
 use keyless_oci::{Reference, SimpleSigning};
 use keyless_verify::{Verifier, VerifierOptions};
 
@@ -193,7 +193,12 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
                         continue;
                     }
                 }
-                out.payloads.push(serde_json::to_value(&st)?);
+                if !req.attestations && st.predicate_type == COSIGN_SIGN_PREDICATE_TYPE {
+                    out.payloads
+                        .push(sign_v1_payload(&reference, &stored.image, &e.bundle));
+                } else {
+                    out.payloads.push(serde_json::to_value(&st)?);
+                }
             }
         }
     }
@@ -207,6 +212,33 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
         out,
         considered.max(listed),
     ))
+}
+
+/// What cosign v3 prints for a verified `cosign/sign/v1` statement: the
+/// simple-signing shape with that type, the image the statement's subject
+/// digest names (already checked by the verifier) and the subject's
+/// annotations (the `-a k=v` claims) as `optional`.
+fn sign_v1_payload(
+    reference: &Reference,
+    image: &keyless_oci::Digest,
+    bundle: &keyless_types::Bundle,
+) -> serde_json::Value {
+    let annotations = match &bundle.content {
+        keyless_types::Content::Dsse(env) => {
+            serde_json::from_slice::<serde_json::Value>(&env.payload)
+                .ok()
+                .and_then(|v| v["subject"][0]["annotations"].as_object().cloned())
+        }
+        _ => None,
+    };
+    serde_json::json!({
+        "critical": {
+            "identity": {"docker-reference": reference.repository().to_string()},
+            "image": {"docker-manifest-digest": image.to_string()},
+            "type": COSIGN_SIGN_PREDICATE_TYPE,
+        },
+        "optional": annotations.unwrap_or_default(),
+    })
 }
 
 /// The simple-signing payload must be cosign's and name this image.
