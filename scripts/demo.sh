@@ -41,19 +41,14 @@ echo; echo "==> keyless verify-blob"
 "$KEYLESS" verify-blob --bundle "$WORK/artifact.sigstore.json" \
   --certificate-identity demo@keyless.test --certificate-oidc-issuer "$ISSUER" "$WORK/artifact.txt"
 
-echo; echo "==> the log entry (Rekor v1 API of the local log)"
+echo; echo "==> the log entry: keyless log get / checkpoint (proof and checkpoint signature verified)"
 INDEX=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"][0]["logIndex"])' "$WORK/artifact.sigstore.json")
-python3 - "$LOG_URL" "$INDEX" <<'PY'
-import base64, json, sys, urllib.request
-url, index = sys.argv[1], sys.argv[2]
-entries = json.load(urllib.request.urlopen(f"{url}/api/v1/log/entries?logIndex={index}"))
-for uuid, e in entries.items():
-    body = json.loads(base64.b64decode(e["body"]))
-    print(f"uuid {uuid}\nlogIndex {e['logIndex']}  kind {body['kind']} {body['apiVersion']}")
-    print(json.dumps(body, indent=2)[:900])
-print("checkpoint:")
-print(urllib.request.urlopen(f"{url}/checkpoint").read().decode())
-PY
+"$KEYLESS" log get --url "$LOG_URL" --index "$INDEX"
+"$KEYLESS" log checkpoint --url "$LOG_URL"
+
+echo; echo "==> keyless monitor: every entry by demo@keyless.test (one pass)"
+"$KEYLESS" monitor --log "$LOG_URL" --identity demo@keyless.test --issuer "$ISSUER" \
+  --state "$WORK/monitor.state" --from-index 0 --once
 
 echo "==> a local OCI registry (Debian's docker-registry) and a test image"
 RPORT=$(free_port)
