@@ -44,6 +44,8 @@ pub fn router_with(log: Log, limits: Limits) -> Router {
         .route("/api/v1/log/entries", post(v1::create).get(v1::by_index))
         .route("/api/v1/log/entries/{uuid}", get(v1::by_uuid))
         .route("/api/v1/index/retrieve", post(v1::search))
+        // The log explorer page at `/` and its assets (keyless-explorer).
+        .merge(keyless_explorer::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -1,0 +1,487 @@
+// keyless log explorer. Plain ES module, no dependencies, no HTML parsing:
+// everything the log returns is untrusted and goes into the page as text.
+//
+// Verification (all in this browser, WebCrypto only):
+//  1. leaf hash = SHA-256(0x00 || body), which must equal the entry UUID;
+//  2. the RFC 6962 / RFC 9162 inclusion proof from that leaf must give the
+//     root hash of the checkpoint the log returned with the entry;
+//  3. that checkpoint (a C2SP signed note) must carry a valid signature by
+//     the log key (ECDSA P-256 or Ed25519), and name the same size and root.
+// Any failure, or any check that cannot run, shows "not verified".
+
+const PAGE_SIZE = 10;
+const main = document.getElementById("main");
+const enc = new TextEncoder();
+
+// ---------------------------------------------------------------- DOM
+
+function el(tag, attrs, ...kids) {
+  const n = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null) n.setAttribute(k, v);
+  }
+  for (const k of kids.flat()) {
+    if (k === null || k === undefined) continue;
+    n.append(typeof k === "string" || typeof k === "number" ? String(k) : k);
+  }
+  return n;
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+}
+
+function fields(pairs) {
+  return el("dl", {}, pairs.filter((p) => p[1] !== undefined && p[1] !== null && p[1] !== "")
+    .map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function errorBox(title, message) {
+  return el("section", { class: "error", id: "error", role: "alert" },
+    el("h2", {}, title), el("p", {}, message));
+}
+
+function link(params, text) {
+  return el("a", { href: "/?" + new URLSearchParams(params).toString() }, text);
+}
+
+function time(sec) {
+  if (typeof sec !== "number" || !Number.isFinite(sec)) return "";
+  return new Date(sec * 1000).toISOString().replace(".000Z", "Z");
+}
+
+// ---------------------------------------------------------------- bytes
+
+function b64decode(s) {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function unhex(s) {
+  if (typeof s !== "string" || s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) {
+    throw new Error("not hex: " + String(s).slice(0, 20));
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
+}
+
+function equal(a, b) {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+  return d === 0;
+}
+
+async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+// ---------------------------------------------------------------- HTTP
+
+const MAX_RESPONSE = 4 * 1024 * 1024;
+
+async function api(path, init) {
+  const resp = await fetch(path, init);
+  const text = await resp.text();
+  if (text.length > MAX_RESPONSE) throw new Error("response from " + path + " is too large");
+  let body = text;
+  try { body = JSON.parse(text); } catch (_) { /* plain text (PEM, checkpoint) */ }
+  if (!resp.ok) {
+    const msg = body && typeof body === "object" && body.message ? body.message : String(text).slice(0, 300);
+    const err = new Error(msg);
+    err.status = resp.status;
+    throw err;
+  }
+  return body;
+}
+
+// ---------------------------------------------------------------- RFC 6962
+
+async function leafHash(body) {
+  return sha256(concat(new Uint8Array([0]), body));
+}
+
+async function nodeHash(l, r) {
+  return sha256(concat(new Uint8Array([1]), l, r));
+}
+
+/** The root an inclusion proof leads to (RFC 9162 section 2.1.3.2). */
+export async function rootFromInclusion(index, size, leaf, proof) {
+  if (!(Number.isSafeInteger(index) && Number.isSafeInteger(size) && index >= 0 && index < size)) {
+    throw new Error("index " + index + " is not in a tree of size " + size);
+  }
+  if (proof.length > 64) throw new Error("inclusion proof is too long");
+  let fn = index, sn = size - 1, r = leaf;
+  for (const p of proof) {
+    if (p.length !== 32) throw new Error("proof hash is not 32 bytes");
+    if (sn === 0) throw new Error("inclusion proof is too long for the tree");
+    if (fn % 2 === 1 || fn === sn) {
+      r = await nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) { fn = Math.floor(fn / 2); sn = Math.floor(sn / 2); }
+      }
+    } else {
+      r = await nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2); sn = Math.floor(sn / 2);
+  }
+  if (sn !== 0) throw new Error("inclusion proof is too short for the tree");
+  return r;
+}
+
+// ---------------------------------------------------------------- signed notes
+
+/** Split a C2SP signed note into its text, body fields and signature lines. */
+export function parseCheckpoint(note) {
+  if (typeof note !== "string" || note.length > 64 * 1024) throw new Error("no checkpoint");
+  const cut = note.indexOf("\n\n");
+  if (cut < 0) throw new Error("checkpoint has no signature block");
+  const text = note.slice(0, cut + 1);
+  const lines = text.split("\n");
+  const size = /^[0-9]{1,16}$/.test(lines[1] || "") ? Number(lines[1]) : NaN;
+  if (!lines[0] || !Number.isSafeInteger(size)) throw new Error("checkpoint body is malformed");
+  const root = b64decode(lines[2] || "");
+  if (root.length !== 32) throw new Error("checkpoint root is not 32 bytes");
+  const sigs = [];
+  for (const line of note.slice(cut + 2).split("\n")) {
+    if (line === "") continue;
+    const m = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
+    if (!m) throw new Error("malformed signature line");
+    const raw = b64decode(m[2]);
+    if (raw.length < 5) throw new Error("signature line too short");
+    sigs.push({ name: m[1], hint: raw.slice(0, 4), sig: raw.slice(4) });
+  }
+  return { text, origin: lines[0], size, root, sigs };
+}
+
+function pemToDer(pem) {
+  const m = /-----BEGIN PUBLIC KEY-----([A-Za-z0-9+/=\s]+)-----END PUBLIC KEY-----/.exec(pem);
+  if (!m) throw new Error("log public key is not a PEM public key");
+  return b64decode(m[1].replace(/\s+/g, ""));
+}
+
+/** Read one DER length at `i`; returns [length, next offset]. */
+function derLen(b, i) {
+  if (i >= b.length) throw new Error("truncated DER");
+  const first = b[i];
+  if (first < 0x80) return [first, i + 1];
+  const n = first & 0x7f;
+  if (n === 0 || n > 2 || i + n >= b.length) throw new Error("bad DER length");
+  let len = 0;
+  for (let k = 1; k <= n; k++) len = len * 256 + b[i + k];
+  if (len < 0x80) throw new Error("non-minimal DER length");
+  return [len, i + 1 + n];
+}
+
+/**
+ * ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (DER) to the fixed
+ * r || s form WebCrypto wants: each integer is stripped of its sign byte
+ * and left-padded to the curve size. Anything else is rejected.
+ */
+export function derToRawEcdsa(der, size) {
+  if (der[0] !== 0x30) throw new Error("ECDSA signature is not a DER SEQUENCE");
+  let [seqLen, i] = derLen(der, 1);
+  if (i + seqLen !== der.length) throw new Error("ECDSA signature has trailing bytes");
+  const out = new Uint8Array(2 * size);
+  for (let k = 0; k < 2; k++) {
+    if (der[i] !== 0x02) throw new Error("ECDSA signature value is not an INTEGER");
+    const [len, start] = derLen(der, i + 1);
+    let v = der.slice(start, start + len);
+    if (v.length !== len || len === 0) throw new Error("truncated ECDSA integer");
+    if (v[0] & 0x80) throw new Error("negative ECDSA integer");
+    if (v.length > 1 && v[0] === 0 && !(v[1] & 0x80)) throw new Error("non-minimal ECDSA integer");
+    if (v[0] === 0) v = v.slice(1);
+    if (v.length > size) throw new Error("ECDSA integer larger than the curve");
+    out.set(v, k * size + size - v.length);
+    i = start + len;
+  }
+  if (i !== der.length) throw new Error("ECDSA signature has trailing bytes");
+  return out;
+}
+
+const ED25519_PREFIX = unhex("302a300506032b6570032100");
+
+/** The log key from its PEM, with the note key hint rules of keyless-tlog. */
+async function importLogKey(pem) {
+  const spki = pemToDer(pem);
+  const keyId = await sha256(spki);
+  try {
+    const key = await crypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+    // ECDSA: key ID = SHA-256(SPKI), matched by hint whatever the name.
+    return { alg: "ECDSA P-256", key, keyId, hint: () => keyId.slice(0, 4), anyName: true };
+  } catch (_) { /* not P-256 */ }
+  if (spki.length === 44 && equal(spki.slice(0, 12), ED25519_PREFIX)) {
+    const key = await crypto.subtle.importKey("spki", spki, { name: "Ed25519" }, false, ["verify"]);
+    const raw = spki.slice(12);
+    return {
+      alg: "Ed25519", key, keyId, anyName: false,
+      hint: async (name) => (await sha256(concat(enc.encode(name + "\n"), new Uint8Array([1]), raw))).slice(0, 4),
+    };
+  }
+  throw new Error("log key is neither ECDSA P-256 nor Ed25519");
+}
+
+async function verifyNote(cp, logKey) {
+  const msg = enc.encode(cp.text);
+  let tried = 0;
+  for (const s of cp.sigs) {
+    if (!logKey.anyName && s.name !== cp.origin) continue;
+    if (!equal(s.hint, await logKey.hint(s.name))) continue;
+    tried++;
+    let ok = false;
+    try {
+      if (logKey.alg === "Ed25519") {
+        ok = await crypto.subtle.verify({ name: "Ed25519" }, logKey.key, s.sig, msg);
+      } else {
+        ok = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, logKey.key, derToRawEcdsa(s.sig, 32), msg);
+      }
+    } catch (_) { ok = false; }
+    if (ok) return true;
+  }
+  throw new Error(tried ? "checkpoint signature is invalid" : "no checkpoint signature by the log key");
+}
+
+let logKeyPromise = null;
+function logKey() {
+  if (!logKeyPromise) logKeyPromise = api("/api/v1/log/publicKey").then(importLogKey);
+  return logKeyPromise;
+}
+
+/** Run every check on a v1 entry; returns [{name, ok, detail}]. */
+async function verifyEntry(uuid, entry) {
+  const checks = [];
+  const run = async (name, fn) => {
+    try { checks.push({ name, ok: true, detail: await fn() }); return true; } catch (e) {
+      checks.push({ name, ok: false, detail: e.message }); return false;
+    }
+  };
+  const proof = entry.verification && entry.verification.inclusionProof;
+  let leaf, root, cp;
+  await run("leaf hash matches the entry UUID", async () => {
+    leaf = await leafHash(b64decode(entry.body));
+    if (hex(leaf) !== String(uuid).slice(-64).toLowerCase()) throw new Error("leaf hash " + hex(leaf) + " differs");
+    return hex(leaf);
+  });
+  await run("inclusion proof leads to the checkpoint root", async () => {
+    if (!proof || !leaf) throw new Error("no inclusion proof");
+    cp = parseCheckpoint(proof.checkpoint);
+    root = await rootFromInclusion(entry.logIndex, proof.treeSize, leaf, proof.hashes.map(unhex));
+    if (cp.size !== proof.treeSize) throw new Error("checkpoint size differs from the proof's tree size");
+    if (!equal(root, cp.root)) throw new Error("computed root " + hex(root) + " is not the checkpoint root");
+    return "root " + hex(root) + " at size " + cp.size;
+  });
+  await run("checkpoint signed by the log key", async () => {
+    if (!cp) cp = parseCheckpoint(proof && proof.checkpoint);
+    const k = await logKey();
+    await verifyNote(cp, k);
+    return k.alg + " key " + hex(k.keyId);
+  });
+  return checks;
+}
+
+function badge(ok) {
+  return el("span", { id: "badge", class: "badge " + (ok ? "ok" : "bad") }, ok ? "verified" : "not verified");
+}
+
+function checkList(checks) {
+  return el("ul", { class: "checks" }, checks.map((c) =>
+    el("li", { class: c.ok ? "" : "fail" }, (c.ok ? "\u2713 " : "\u2717 ") + c.name + ": ", el("span", { class: "mono" }, c.detail || ""))));
+}
+
+// ---------------------------------------------------------------- views
+
+function bodyHeader(b64) {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(b64decode(b64)));
+    return (v.kind || "?") + " " + (v.apiVersion || "");
+  } catch (_) { return "unreadable body"; }
+}
+
+async function overview(page) {
+  const info = await api("/api/v1/log");
+  const cp = parseCheckpoint(info.signedTreeHead);
+  let verdict;
+  try {
+    const k = await logKey();
+    await verifyNote(cp, k);
+    if (cp.size !== info.treeSize || hex(cp.root) !== info.rootHash) throw new Error("checkpoint differs from the tree head");
+    verdict = [badge(true), el("p", { class: "muted" }, "Checkpoint signed by " + k.alg + " key ", el("code", {}, hex(k.keyId)))];
+  } catch (e) {
+    verdict = [badge(false), el("p", {}, e.message)];
+  }
+  const size = info.treeSize;
+  const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
+  const p = Math.min(Math.max(0, page), pages - 1);
+  const top = size - 1 - p * PAGE_SIZE;
+  const idx = [];
+  for (let i = top; i >= 0 && i > top - PAGE_SIZE; i--) idx.push(i);
+  const rows = await Promise.all(idx.map(async (i) => {
+    try {
+      const r = await api("/api/v1/log/entries?logIndex=" + i);
+      const [uuid, e] = Object.entries(r)[0];
+      return el("tr", {}, el("td", {}, link({ logIndex: i }, String(i))), el("td", {}, bodyHeader(e.body)),
+        el("td", { class: "hide-narrow" }, time(e.integratedTime)), el("td", { class: "mono hide-narrow" }, uuid.slice(0, 16) + "…"));
+    } catch (e) {
+      return el("tr", {}, el("td", {}, String(i)), el("td", { colspan: "3" }, e.message));
+    }
+  }));
+  const pager = el("nav", { class: "pager", "aria-label": "pages" },
+    p > 0 ? link({ page: p - 1 }, "\u2190 newer") : null,
+    el("span", { class: "muted" }, "page " + (p + 1) + " of " + pages),
+    p < pages - 1 ? link({ page: p + 1 }, "older \u2192") : null);
+  show(
+    el("h1", {}, "Log overview"),
+    el("section", { id: "checkpoint" }, el("h2", {}, "Current checkpoint"),
+      fields([["Origin", cp.origin], ["Tree size", String(size)], ["Root hash", el("code", {}, info.rootHash)]]),
+      ...verdict,
+      el("details", {}, el("summary", {}, "Signed checkpoint"), el("pre", {}, info.signedTreeHead))),
+    el("section", { id: "latest" }, el("h2", {}, "Latest entries"),
+      size === 0 ? el("p", { class: "muted" }, "The log is empty.") :
+        el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Index"), el("th", {}, "Kind"),
+          el("th", { class: "hide-narrow" }, "Integrated"), el("th", { class: "hide-narrow" }, "UUID"))), el("tbody", {}, rows)),
+      pager));
+}
+
+function certSection(c, n) {
+  if (c.error && !c.subject) return el("section", {}, el("h2", {}, "Certificate " + n), el("p", {}, "Could not decode: " + c.error));
+  return el("section", { class: "cert" }, el("h2", {}, "Certificate " + n),
+    fields([
+      ["Subject alternative names", c.sans && c.sans.length ? el("span", { id: n === 1 ? "identity" : null }, c.sans.join(", ")) : null],
+      ["OIDC issuer", c.oidcIssuer],
+      ["Subject", c.subject || "(empty)"],
+      ["Issued by", c.issuer],
+      ["Valid", time(c.notBefore) + " \u2013 " + time(c.notAfter)],
+      ["Embedded SCT", c.hasSct ? "yes" : "no"],
+      ["Note", c.error],
+    ]),
+    c.extensions && c.extensions.length ? el("table", { class: "exts" },
+      el("thead", {}, el("tr", {}, el("th", {}, "Fulcio extension"), el("th", {}, "Value"))),
+      el("tbody", {}, c.extensions.map((x) => el("tr", {}, el("td", { title: x.oid }, x.name), el("td", {}, x.value))))) : null);
+}
+
+async function entryView(uuid, entry) {
+  const verdict = el("section", { id: "verification" }, el("h2", {}, "Verification"), el("span", { class: "badge wait" }, "verifying\u2026"));
+  let decoded;
+  try {
+    decoded = await api("/explorer/api/decode", { method: "POST", headers: { "Content-Type": "text/plain" }, body: entry.body });
+  } catch (e) {
+    decoded = { error: e.message };
+  }
+  let raw = "";
+  try { raw = JSON.stringify(JSON.parse(new TextDecoder().decode(b64decode(entry.body))), null, 2); } catch (_) { raw = entry.body; }
+  show(
+    el("h1", {}, "Entry " + entry.logIndex),
+    verdict,
+    el("section", { id: "entry" }, el("h2", {}, "Entry"),
+      fields([
+        ["Kind", decoded.kind ? decoded.kind + " " + decoded.apiVersion : bodyHeader(entry.body)],
+        ["Log index", String(entry.logIndex)],
+        ["UUID", el("code", {}, uuid)],
+        ["Integrated time", time(entry.integratedTime)],
+        ["Artifact digest", decoded.digest ? el("code", { id: "digest" }, decoded.digest) : null],
+        ["Payload type", decoded.payloadType],
+        ["Decoding", decoded.error],
+      ])),
+    ...(decoded.certificates || []).map((c, i) => certSection(c, i + 1)),
+    ...(decoded.publicKeys || []).map((k) => el("section", {}, el("h2", {}, "Public key"), el("pre", {}, k))),
+    el("section", {}, el("details", {}, el("summary", {}, "Raw body"), el("pre", { id: "raw" }, raw))));
+  const checks = await verifyEntry(uuid, entry);
+  const ok = checks.length === 3 && checks.every((c) => c.ok);
+  verdict.replaceChildren(el("h2", {}, "Verification"), badge(ok), checkList(checks));
+}
+
+async function showEntry(path) {
+  const r = await api(path);
+  const first = r && typeof r === "object" ? Object.entries(r)[0] : null;
+  if (!first) throw new Error("the log returned no entry");
+  await entryView(first[0], first[1]);
+}
+
+async function search(query, label) {
+  const uuids = await api("/api/v1/index/retrieve", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(query),
+  });
+  if (!Array.isArray(uuids)) throw new Error("unexpected search answer");
+  if (uuids.length === 0) {
+    show(errorBox("Not found", "No entries match " + label + "."));
+    return;
+  }
+  show(el("h1", {}, "Search results"), el("section", { id: "results" },
+    el("p", {}, uuids.length + " entr" + (uuids.length === 1 ? "y" : "ies") + " match " + label + ":"),
+    el("ul", {}, uuids.slice(0, 500).map((u) => el("li", {}, link({ uuid: u }, u))))));
+}
+
+// ---------------------------------------------------------------- routing
+
+function canonical(q) {
+  q = q.trim();
+  if (/^[0-9]+$/.test(q)) return { logIndex: q };
+  if (/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/.test(q)) return { uuid: q };
+  if (/^sha256:/i.test(q)) return { hash: q };
+  if (q.includes("@")) return { email: q };
+  return null;
+}
+
+async function route() {
+  const params = new URLSearchParams(location.search);
+  const q = params.get("q");
+  if (q !== null) {
+    const to = canonical(q);
+    if (!to) {
+      show(errorBox("Malformed query", "Enter a log index, a 64-hex entry UUID, sha256:<64 hex>, or an e-mail address."));
+      document.body.dataset.ready = "true";
+      return;
+    }
+    location.replace("/?" + new URLSearchParams(to).toString());
+    return;
+  }
+  const input = document.getElementById("q");
+  try {
+    if (params.has("logIndex")) {
+      const v = params.get("logIndex");
+      input.value = v;
+      if (!/^[0-9]{1,15}$/.test(v)) return show(errorBox("Malformed query", "logIndex must be a non-negative integer, got " + JSON.stringify(v) + "."));
+      await showEntry("/api/v1/log/entries?logIndex=" + v);
+    } else if (params.has("uuid")) {
+      const v = params.get("uuid");
+      input.value = v;
+      if (!/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/.test(v)) return show(errorBox("Malformed query", "An entry UUID is 64 (or 80) hex characters."));
+      await showEntry("/api/v1/log/entries/" + v);
+    } else if (params.has("hash")) {
+      const v = params.get("hash");
+      input.value = v;
+      if (!/^sha256:[0-9a-fA-F]{64}$/.test(v)) return show(errorBox("Malformed query", "A hash is sha256: followed by 64 hex characters."));
+      await search({ hash: v.toLowerCase() }, v);
+    } else if (params.has("email")) {
+      const v = params.get("email");
+      input.value = v;
+      if (!/^[^@\s]+@[^@\s]+$/.test(v)) return show(errorBox("Malformed query", "That is not an e-mail address."));
+      await search({ email: v }, v);
+    } else {
+      const page = Number(params.get("page") || "0");
+      await overview(Number.isSafeInteger(page) ? page : 0);
+    }
+  } catch (e) {
+    if (e.status === 404) show(errorBox("Not found", e.message));
+    else if (e.status >= 400 && e.status < 500) show(errorBox("The log refused the query", e.message));
+    else show(errorBox("Error", e.message));
+  } finally {
+    document.body.dataset.ready = "true";
+  }
+}
+
+route();

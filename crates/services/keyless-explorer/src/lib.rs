@@ -1,0 +1,111 @@
+//! The log explorer: a single-page app a keyless log serves at `GET /`.
+//!
+//! The page (one HTML file, one JavaScript module, one stylesheet, all in
+//! `assets/` and compiled into the binary) reads the log's own API
+//! (`/checkpoint`, `/api/v1/log`, `/api/v1/log/entries`,
+//! `/api/v1/index/retrieve`, `/api/v1/log/publicKey`) and verifies what it
+//! shows in the browser with WebCrypto: the RFC 6962 inclusion proof
+//! against the checkpoint's root, and the checkpoint's signed-note
+//! signature with the log key.
+//!
+//! Certificates are decoded on the server by [`decode`] (the workspace's
+//! X.509 code and Fulcio OID table) through `POST /explorer/api/decode`;
+//! that endpoint only decodes what the page sends it and never touches the
+//! log, so the crate does not depend on any log implementation.
+//!
+//! Every response carries a strict Content-Security-Policy: scripts,
+//! styles and fetches from the same origin only, no inline script, no
+//! frames.
+
+pub mod decode;
+
+use axum::body::Bytes;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The page's HTML.
+pub const INDEX_HTML: &str = include_str!("../assets/index.html");
+/// The page's script (an ES module).
+pub const APP_JS: &str = include_str!("../assets/app.js");
+/// The page's stylesheet.
+pub const APP_CSS: &str = include_str!("../assets/app.css");
+
+/// The policy every explorer response carries.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+frame-ancestors 'none'";
+
+/// Path of the script.
+pub const APP_JS_PATH: &str = "/explorer/app.js";
+/// Path of the stylesheet.
+pub const APP_CSS_PATH: &str = "/explorer/app.css";
+/// Path of the decoding endpoint.
+pub const DECODE_PATH: &str = "/explorer/api/decode";
+
+/// The explorer's routes, to merge into a log's router (any state).
+pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/", get(index))
+        .route(APP_JS_PATH, get(app_js))
+        .route(APP_CSS_PATH, get(app_css))
+        .route(DECODE_PATH, post(decode_handler))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    secure(h);
+    resp
+}
+
+/// The security headers of every explorer response.
+fn secure(h: &mut axum::http::HeaderMap) {
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+}
+
+async fn index() -> Response {
+    asset("text/html; charset=utf-8", INDEX_HTML)
+}
+
+async fn app_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn app_css() -> Response {
+    asset("text/css; charset=utf-8", APP_CSS)
+}
+
+/// `POST /explorer/api/decode` with the entry's base64 body as the request
+/// body: the [`decode::Decoded`] view as JSON, or a 400 with
+/// `{"code":400,"message":...}`.
+async fn decode_handler(body: Bytes) -> Response {
+    let result = std::str::from_utf8(&body)
+        .map_err(|_| "entry body is not UTF-8 base64 text".to_string())
+        .and_then(|text| decode::decode_b64(text).map_err(|e| e.to_string()));
+    let mut resp = match result {
+        Ok(view) => axum::Json(view).into_response(),
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({ "code": 400, "message": message })),
+        )
+            .into_response(),
+    };
+    secure(resp.headers_mut());
+    resp
+}
