@@ -243,3 +243,74 @@ fn a_log_that_rewrites_history_is_an_alarm() {
         assert_eq!(run_monitor(&state).status.code(), Some(3), "{case}");
     }
 }
+
+#[test]
+fn log_get_reads_a_tiles_only_log() {
+    let dir = temp_dir("log-tiles");
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pub_pem = dir.join("log.pub");
+    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
+    let signer = NoteSigner::new("tiles.test.example", key).unwrap();
+    let log = FakeLog::default();
+    let url = log.start();
+    let digest = |i: usize| hex::encode(keyless_crypto::sha256(&i.to_be_bytes()));
+    let entries: Vec<Vec<u8>> = (0..7)
+        .map(|i| {
+            format!(
+                r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}}}}}}"#,
+                digest(i)
+            )
+            .into_bytes()
+        })
+        .collect();
+    log.serve(&signer, &entries);
+    let get = |args: &[&str]| {
+        run(keyless()
+            .args(["log", "get", "--url", &url, "--log-public-key"])
+            .arg(&pub_pem)
+            .args(args))
+    };
+    let o = get(&["--index", "3"]);
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    for want in [
+        "Log index: 3".to_string(),
+        format!("Digest: sha256:{}", digest(3)),
+        "Integrated time: not served".to_string(),
+        "proof verified against checkpoint 7".to_string(),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in {out}");
+    }
+    assert!(!get(&["--index", "7"]).status.success());
+    // An entry bundle that differs from the tree the checkpoint signs.
+    let mut tampered = entries.clone();
+    tampered[3] = b"{}".to_vec();
+    let bundle = encode_entry_bundle(tampered.iter().map(Vec::as_slice)).unwrap();
+    log.0
+        .lock()
+        .unwrap()
+        .insert("tile/entries/000.p/7".into(), bundle);
+    let o = get(&["--index", "3"]);
+    assert!(
+        !o.status.success() && !text(&o).contains("proof verified"),
+        "{}",
+        text(&o)
+    );
+    let o = run(keyless()
+        .args([
+            "log",
+            "checkpoint",
+            "--url",
+            &url,
+            "--output",
+            "json",
+            "--log-public-key",
+        ])
+        .arg(&pub_pem));
+    assert!(o.status.success(), "{}", text(&o));
+    let cp: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (cp["size"].as_u64(), cp["signatureVerified"].as_bool()),
+        (Some(7), Some(true))
+    );
+}

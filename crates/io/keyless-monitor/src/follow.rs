@@ -11,7 +11,6 @@
 
 use std::path::PathBuf;
 
-use keyless_log::remote::{verify_checkpoint, RemoteError, TileClient};
 use keyless_tlog::tiles::TILE_WIDTH;
 use keyless_tlog::{verify_consistency, Checkpoint, Hash, NoteVerifier, TileId, TileKind};
 use thiserror::Error;
@@ -21,6 +20,7 @@ use crate::frontier::Frontier;
 use crate::matcher::Matcher;
 use crate::scan::{scan_bundle, Hit, ScanError};
 use crate::state::{State, StateError};
+use crate::tiles::{verify_checkpoint, TileReader, TilesError};
 
 /// The log showed two views of history that cannot both be true.
 #[derive(Debug, Error)]
@@ -41,8 +41,10 @@ pub enum FollowError {
     Alarm(Box<Alarm>),
     #[error(transparent)]
     Fetch(#[from] FetchError),
-    #[error("reading the log's tiles")]
-    Remote(#[source] RemoteError),
+    #[error("reading the log's checkpoint or tiles")]
+    Tiles(#[source] TilesError),
+    #[error("the log's checkpoint is not UTF-8")]
+    NotUtf8,
     #[error(transparent)]
     Scan(#[from] ScanError),
     #[error(transparent)]
@@ -105,15 +107,10 @@ impl Monitor {
         emit: &mut dyn FnMut(&Hit, &Checkpoint),
     ) -> Result<Progress, FollowError> {
         let text = self.fetch.get("checkpoint", MAX_CHECKPOINT).await?;
-        let text = String::from_utf8(text).map_err(|_| {
-            FollowError::Remote(RemoteError::Checkpoint {
-                what: "current",
-                reason: "not UTF-8".into(),
-            })
-        })?;
+        let text = String::from_utf8(text).map_err(|_| FollowError::NotUtf8)?;
         let new =
-            verify_checkpoint(&text, &self.verifier, "current").map_err(FollowError::Remote)?;
-        let mut tiles = TileClient::new(self.fetch.base());
+            verify_checkpoint(&text, &self.verifier, "current").map_err(FollowError::Tiles)?;
+        let mut tiles = TileReader::new(&self.fetch);
         let stored = State::load(&self.state_path)?;
         let (mut state, old, mut frontier) = match stored {
             Some(s) => {
@@ -125,7 +122,7 @@ impl Monitor {
                     });
                 }
                 let old = verify_checkpoint(&s.checkpoint, &self.verifier, "stored")
-                    .map_err(FollowError::Remote)?;
+                    .map_err(FollowError::Tiles)?;
                 let roots = s
                     .frontier
                     .iter()
@@ -154,7 +151,7 @@ impl Monitor {
                         tiles
                             .range_hash(lo, hi, new.size)
                             .await
-                            .map_err(FollowError::Remote)?,
+                            .map_err(FollowError::Tiles)?,
                     );
                 }
                 let f = Frontier::from_roots(from, &roots).ok_or(FollowError::Frontier)?;
@@ -240,7 +237,7 @@ impl Monitor {
     /// smaller, same root at equal size, and a consistency proof that holds.
     async fn check_extends(
         &self,
-        tiles: &mut TileClient,
+        tiles: &mut TileReader<'_>,
         old: &Checkpoint,
         new: &Checkpoint,
     ) -> Result<(), FollowError> {
@@ -269,14 +266,14 @@ impl Monitor {
         }
         let proof = match tiles.consistency_proof(old.size, new.size).await {
             Ok(p) => p,
-            Err(RemoteError::Tile { path, reason }) => {
+            Err(TilesError::Tile { path, reason }) => {
                 return Err(self.alarm(
                     format!("its tiles cannot prove consistency ({path}: {reason})"),
                     old,
                     new,
                 ))
             }
-            Err(e) => return Err(FollowError::Remote(e)),
+            Err(e) => return Err(FollowError::Tiles(e)),
         };
         verify_consistency(old.size, new.size, &old.root_hash, &new.root_hash, &proof)
             .map_err(|e| self.alarm(format!("the consistency proof fails: {e}"), old, new))

@@ -11,6 +11,8 @@
 //! - [`state`]: the crash-safe state file (checkpoint + next entry).
 //! - [`follow`]: one monitoring pass over a log.
 //! - [`scan`]: decoding entry bundles into matches (the hot loop).
+//! - [`tiles`]: subtree hashes and proofs from hash tiles; checkpoint checks.
+//! - [`read`]: single entries and checkpoints, proofs verified.
 
 pub mod entry;
 pub mod fetch;
@@ -20,6 +22,7 @@ pub mod matcher;
 pub mod read;
 pub mod scan;
 pub mod state;
+pub mod tiles;
 
 pub use entry::{EntryError, EntryInfo};
 pub use fetch::{FetchError, Fetcher};

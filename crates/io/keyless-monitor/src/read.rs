@@ -7,7 +7,6 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use keyless_log::remote::{verify_checkpoint, RemoteError, TileClient};
 use keyless_tlog::tiles::TILE_WIDTH;
 use keyless_tlog::{leaf_hash, verify_inclusion, Checkpoint, Hash, NoteVerifier, TileId, TileKind};
 use serde::Serialize;
@@ -16,6 +15,7 @@ use thiserror::Error;
 
 use crate::entry::{EntryError, EntryInfo};
 use crate::fetch::{FetchError, Fetcher, MAX_API_RESPONSE, MAX_BUNDLE, MAX_CHECKPOINT};
+use crate::tiles::{verify_checkpoint, TileReader, TilesError};
 
 /// Most entries a search prints (each is one more request).
 pub const MAX_SEARCH_RESULTS: usize = 100;
@@ -30,9 +30,9 @@ pub enum ReadError {
     #[error("the log's answer is malformed: {0}")]
     Malformed(String),
     #[error("the log's checkpoint")]
-    Checkpoint(#[source] RemoteError),
+    Checkpoint(#[source] TilesError),
     #[error("reading the log's tiles")]
-    Tiles(#[source] RemoteError),
+    Tiles(#[source] TilesError),
     #[error("the entry body")]
     Entry(#[source] EntryError),
     #[error("the inclusion proof does not verify: {0}")]
@@ -264,7 +264,7 @@ async fn from_tiles(
         .get((index % TILE_WIDTH) as usize)
         .ok_or_else(|| malformed("entry bundle too short"))?;
     let leaf = leaf_hash(body);
-    let mut tiles = TileClient::new(fetch.base());
+    let mut tiles = TileReader::new(fetch);
     let mut proof = Vec::new();
     for (lo, hi) in inclusion_ranges(index, cp.size) {
         proof.push(

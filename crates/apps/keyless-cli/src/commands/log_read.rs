@@ -59,7 +59,10 @@ fn print_entry(e: &VerifiedEntry, output: Output) -> Result<()> {
         None => println!("Integrated time: not served by this log (tiles only)"),
     }
     if let Some(c) = &e.info.certificate {
-        println!("Certificate subject: {}", c.subject);
+        if !c.subject.is_empty() {
+            // Fulcio certificates have an empty subject; the SAN names the signer.
+            println!("Certificate subject: {}", c.subject);
+        }
         println!("Certificate issuer: {}", c.issuer_dn);
         for id in &c.identities {
             println!("Identity: {id}");

@@ -66,7 +66,7 @@ fn hit_line(base: &str, hit: &Hit, cp: &Checkpoint) -> serde_json::Value {
         "apiVersion": hit.info.api_version,
         "identity": hit.identity,
         "issuer": cert.and_then(|c| c.oidc_issuer.clone()),
-        "subject": cert.map(|c| c.subject.clone()),
+        "subject": cert.map(|c| c.subject.clone()).filter(|s| !s.is_empty()),
         "digest": hit.info.digest,
         "checkpoint": {"size": cp.size, "rootHash": hex::encode(cp.root_hash)},
         "entryUrl": format!("{base}/api/v1/log/entries?logIndex={}", hit.index),
