@@ -28,10 +28,11 @@ pub struct OidcArgs {
     /// names). Fails if the provider is not available here.
     #[arg(long, value_name = "PROVIDER")]
     pub oidc_provider: Option<String>,
-    /// The redirect URL of interactive sign-in. keyless always listens on a
-    /// loopback redirect on a free port (RFC 8252), so only
-    /// `http://localhost:0/auth/callback` (cosign's default) or an
-    /// equivalent loopback URL is accepted.
+    /// The redirect_uri of interactive sign-in (default
+    /// `http://localhost:0/auth/callback`: a free loopback port). A loopback
+    /// http URL sets the port and path keyless listens on; any other
+    /// http(s) URL is sent as given (register it with the provider) and
+    /// must be forwarded to the loopback listener keyless opens and prints.
     #[arg(long, value_name = "URL")]
     pub oidc_redirect_url: Option<String>,
     /// Never take a token from the CI/cloud environment (GitHub Actions,
@@ -76,6 +77,7 @@ impl OidcArgs {
         let Some(mut interactive) = interactive else {
             bail!("no identity token: pass --identity-token, set SIGSTORE_ID_TOKEN, or name an OIDC issuer for interactive sign-in");
         };
+        interactive.redirect_url = self.oidc_redirect_url.clone();
         if let Some(path) = &self.oidc_client_secret_file {
             let secret = read_capped(path, "OIDC client secret file")?;
             interactive.client_secret = Some(secret.trim().to_string());
@@ -108,7 +110,8 @@ impl OidcArgs {
         }
         let detected = detect_ambient().filter(|p| {
             let got = p.name();
-            got == name || (name == "google" && matches!(got, "google-impersonation" | "gce-metadata"))
+            got == name
+                || (name == "google" && matches!(got, "google-impersonation" | "gce-metadata"))
         });
         let Some(provider) = detected else {
             bail!("--oidc-provider {name}: that provider is not available in this environment");
@@ -119,29 +122,12 @@ impl OidcArgs {
             .with_context(|| format!("getting a token from {}", provider.name()))
     }
 
-    /// keyless's loopback listener picks its own port; a redirect URL that
-    /// is not a loopback `/auth/callback` cannot be honoured, so it is
-    /// refused rather than ignored.
+    /// A redirect URL the browser flow cannot use (not http(s), an https
+    /// loopback URL, credentials or a fragment) is refused before anything
+    /// else happens, rather than ignored.
     fn check_redirect(&self) -> Result<()> {
-        let Some(url) = &self.oidc_redirect_url else {
-            return Ok(());
-        };
-        // http://HOST[:PORT]/auth/callback with a loopback HOST.
-        let ok = url
-            .strip_prefix("http://")
-            .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(authority, path)| {
-                let host = match authority.rsplit_once(':') {
-                    Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-                    _ => authority,
-                };
-                matches!(host, "localhost" | "127.0.0.1" | "[::1]") && path == "auth/callback"
-            });
-        if !ok {
-            bail!(
-                "--oidc-redirect-url {url}: keyless signs in through a loopback redirect \
-                 (http://localhost:<free port>/auth/callback) and cannot use another redirect URL"
-            );
+        if let Some(url) = &self.oidc_redirect_url {
+            keyless_oidc::RedirectPlan::new(Some(url))?;
         }
         Ok(())
     }

@@ -49,6 +49,9 @@ pub enum OidcError {
     },
     #[error("authorization failed: {0}")]
     Authorization(String),
+    /// `--oidc-redirect-url` names something the flow cannot use.
+    #[error("--oidc-redirect-url {url}: {problem}")]
+    RedirectUrl { url: String, problem: String },
     #[error("authorization failed: cannot listen for the redirect")]
     Redirect(#[source] std::io::Error),
     #[error("the device code expired before it was approved")]

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use crate::pkce::{pkce_pair, random_token};
+use crate::redirect::RedirectPlan;
 use crate::{IdentityToken, OidcError};
 
 /// What an interactive flow needs to know.
@@ -19,6 +20,9 @@ pub struct InteractiveOptions {
     pub client_secret: Option<String>,
     /// Use the device flow even on a terminal.
     pub force_device_flow: bool,
+    /// cosign's `--oidc-redirect-url`: the `redirect_uri` of the browser
+    /// flow (see [`crate::RedirectPlan`]); `None`: a loopback one.
+    pub redirect_url: Option<String>,
     /// How to show the sign-in URL; `None` prints it and tries `xdg-open`.
     /// Tests pass a function that plays the browser.
     pub open_url: Option<Arc<dyn Fn(String) + Send + Sync>>,
@@ -41,6 +45,7 @@ impl InteractiveOptions {
             client_id: "sigstore".into(),
             client_secret: None,
             force_device_flow: false,
+            redirect_url: None,
             open_url: None,
         }
     }
@@ -119,14 +124,19 @@ struct TokenResponse {
     error_description: Option<String>,
 }
 
-/// Authorization code + PKCE with a loopback redirect.
+/// Authorization code + PKCE with a loopback listener for the redirect
+/// (its URL per [`InteractiveOptions::redirect_url`]).
 pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, OidcError> {
     let d = discover(&opts.issuer).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let plan = RedirectPlan::new(opts.redirect_url.as_deref())?;
+    let listener = tokio::net::TcpListener::bind(plan.listen)
         .await
         .map_err(OidcError::Redirect)?;
-    let port = listener.local_addr().map_err(OidcError::Redirect)?.port();
-    let redirect_uri = format!("http://localhost:{port}/auth/callback");
+    let bound = listener.local_addr().map_err(OidcError::Redirect)?;
+    let redirect_uri = plan.redirect_uri(bound);
+    if let Some(note) = plan.note(bound) {
+        eprintln!("{note}");
+    }
     let (verifier, challenge) = pkce_pair();
     let state = random_token(16);
     let nonce = random_token(16);
@@ -149,31 +159,42 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
     let (tx, rx) = oneshot::channel::<Result<String, String>>();
     let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
     let expected_state = state.clone();
-    let app = axum::Router::new().route(
-        "/auth/callback",
-        axum::routing::get(move |q: axum::extract::Query<std::collections::HashMap<String, String>>| {
-            let tx = tx.clone();
-            let expected_state = expected_state.clone();
-            async move {
-                let result = if let Some(err) = q.get("error") {
-                    Err(format!("the issuer refused: {err}"))
-                } else if q.get("state") != Some(&expected_state) {
-                    Err("state mismatch in the redirect (possible CSRF); try again".to_string())
-                } else {
-                    q.get("code").cloned().ok_or_else(|| "redirect without a code".to_string())
-                };
-                let ok = result.is_ok();
-                if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
-                    let _ = tx.send(result);
-                }
+    let callback_path = plan.path.clone();
+    // A fallback compared with the path, not a route: the path comes from
+    // the user and may contain characters axum's router treats as syntax.
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let tx = tx.clone();
+        let expected_state = expected_state.clone();
+        let callback_path = callback_path.clone();
+        async move {
+            if uri.path() != callback_path {
+                return (axum::http::StatusCode::NOT_FOUND, axum::response::Html("<html><body>Not found.</body></html>"));
+            }
+            let q: std::collections::HashMap<String, String> =
+                url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                    .into_owned()
+                    .collect();
+            let result = if let Some(err) = q.get("error") {
+                Err(format!("the issuer refused: {err}"))
+            } else if q.get("state") != Some(&expected_state) {
+                Err("state mismatch in the redirect (possible CSRF); try again".to_string())
+            } else {
+                q.get("code").cloned().ok_or_else(|| "redirect without a code".to_string())
+            };
+            let ok = result.is_ok();
+            if let Some(tx) = tx.lock().ok().and_then(|mut t| t.take()) {
+                let _ = tx.send(result);
+            }
+            (
+                axum::http::StatusCode::OK,
                 axum::response::Html(if ok {
                     "<html><body>Signed in. You may close this window and return to the terminal.</body></html>"
                 } else {
                     "<html><body>Sign-in failed; see the terminal.</body></html>"
-                })
-            }
-        }),
-    );
+                }),
+            )
+        }
+    });
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

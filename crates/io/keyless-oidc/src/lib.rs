@@ -18,11 +18,13 @@ mod claims;
 mod error;
 mod interactive;
 mod pkce;
+mod redirect;
 
 pub use ambient::{detect_ambient, AmbientProvider, SpiffeError, SPIFFE_ENDPOINT_SOCKET};
 pub use claims::{IdentityToken, TokenClaims};
 pub use error::OidcError;
 pub use interactive::{browser_flow, device_flow, discover, Discovery, InteractiveOptions};
+pub use redirect::RedirectPlan;
 
 /// The audience Sigstore's CAs require.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";

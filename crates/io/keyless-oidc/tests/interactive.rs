@@ -83,6 +83,43 @@ async fn browser_flow_returns_the_dev_identity() {
     assert!(!format!("{t:?}").contains(t.raw()));
 }
 
+/// `--oidc-redirect-url` with a loopback URL: the flow listens on its port
+/// and path, and sends it as the redirect_uri.
+#[tokio::test]
+async fn browser_flow_listens_where_the_redirect_url_says() {
+    let issuer = support::start_issuer(5).await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let redirect = format!("http://127.0.0.1:{port}/custom/done");
+    let seen = Arc::new(Mutex::new(None));
+    let seen2 = seen.clone();
+    let (follow, page) = browser();
+    let open: Opener = Arc::new(move |url: String| {
+        *seen2.lock().unwrap() = Some(url.clone());
+        follow(url);
+    });
+    let mut o = options(&issuer.base_url, open);
+    o.redirect_url = Some(redirect.clone());
+    let t = browser_flow(&o).await.unwrap();
+    assert_eq!(t.identity(), "dev@keyless.test");
+    let url = url::Url::parse(seen.lock().unwrap().as_deref().unwrap()).unwrap();
+    assert_eq!(query(&url)["redirect_uri"], redirect);
+    let (status, page) = tokio::time::timeout(Duration::from_secs(10), page)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status, 200, "{page}");
+
+    // A URL the flow cannot use fails before any browser is opened.
+    let (open, _page) = browser();
+    let mut o = options(&issuer.base_url, open);
+    o.redirect_url = Some("ftp://127.0.0.1/cb".into());
+    let e = browser_flow(&o).await.unwrap_err();
+    assert!(matches!(e, OidcError::RedirectUrl { .. }), "{e}");
+}
+
 #[tokio::test]
 async fn browser_flow_with_ci_issuer_path_and_custom_client() {
     let issuer = support::start_issuer(5).await;
