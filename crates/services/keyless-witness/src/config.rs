@@ -1,0 +1,81 @@
+//! The witness configuration file (JSON):
+//!
+//! ```json
+//! { "name": "witness.example/w1",
+//!   "logs": [ { "origin": "log.example", "vkey": "log.example+1a2b3c4d+AQ..." } ] }
+//! ```
+//!
+//! `name` is the cosigner name on signature lines. A log may be listed more
+//! than once with different keys (key rotation); a checkpoint is accepted
+//! if any of its origin's keys verifies it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use keyless_tlog::NoteVerifier;
+use serde::Deserialize;
+
+use crate::error::WitnessError;
+use crate::vkey::log_verifier;
+
+/// Largest configuration file read.
+const MAX_CONFIG_SIZE: u64 = 1 << 20;
+
+/// One log the witness cosigns for.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogEntry {
+    /// The checkpoint origin line.
+    pub origin: String,
+    /// The log's C2SP vkey (Ed25519, type 0x01).
+    pub vkey: String,
+}
+
+/// The parsed configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessConfig {
+    /// The cosigner name.
+    pub name: String,
+    pub logs: Vec<LogEntry>,
+}
+
+impl WitnessConfig {
+    /// Read and parse `path`.
+    pub fn load(path: &Path) -> Result<Self, WitnessError> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| WitnessError::Config(format!("{}: {e}", path.display())))?;
+        if meta.len() > MAX_CONFIG_SIZE {
+            return Err(WitnessError::Config(format!(
+                "{} is larger than {MAX_CONFIG_SIZE} bytes",
+                path.display()
+            )));
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| WitnessError::Config(format!("{}: {e}", path.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| WitnessError::Config(format!("{}: {e}", path.display())))
+    }
+
+    /// The verifiers of each origin; fails on any vkey that does not parse
+    /// or whose key ID is wrong, and on an empty or duplicate-free-of-logs
+    /// configuration (a witness for no log is a mistake).
+    pub fn verifiers(&self) -> Result<BTreeMap<String, Vec<NoteVerifier>>, WitnessError> {
+        if self.logs.is_empty() {
+            return Err(WitnessError::Config("no logs configured".into()));
+        }
+        let mut map: BTreeMap<String, Vec<NoteVerifier>> = BTreeMap::new();
+        for log in &self.logs {
+            if log.origin.is_empty() || log.origin.contains('\n') {
+                return Err(WitnessError::Config(format!(
+                    "log origin {:?} is empty or has a newline",
+                    log.origin
+                )));
+            }
+            let verifier = log_verifier(&log.vkey)
+                .map_err(|e| WitnessError::Config(format!("vkey of log {:?}: {e}", log.origin)))?;
+            map.entry(log.origin.clone()).or_default().push(verifier);
+        }
+        Ok(map)
+    }
+}
