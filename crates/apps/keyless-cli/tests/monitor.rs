@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_tlog::tiles::encode_entry_bundle;
-use keyless_tlog::{leaf_hash, root_from_leaves, Checkpoint, NoteSigner};
+use keyless_tlog::{leaf_hash, root_from_leaves, Checkpoint, NoteSigner, TileId, TileKind};
 use support::*;
 
 fn sign(stack: &DevStack, who: &str, name: &str) {
@@ -174,11 +174,36 @@ impl FakeLog {
             "checkpoint".into(),
             signer.sign(&cp.to_body()).unwrap().to_text().into_bytes(),
         );
-        files.insert(format!("tile/0/000.p/{n}"), leaves.concat());
-        files.insert(
-            format!("tile/entries/000.p/{n}"),
-            encode_entry_bundle(entries.iter().map(Vec::as_slice)).unwrap(),
-        );
+        // Hash tiles of every level, and the entry bundles, as tlog-tiles lays them out.
+        let mut level_hashes = leaves;
+        let mut level = 0u8;
+        while !level_hashes.is_empty() {
+            for (t, chunk) in level_hashes.chunks(256).enumerate() {
+                let id = TileId {
+                    kind: TileKind::Hashes { level },
+                    index: t as u64,
+                    width: chunk.len() as u16,
+                };
+                files.insert(id.path(), chunk.concat());
+            }
+            level_hashes = level_hashes
+                .chunks_exact(256)
+                .map(root_from_leaves)
+                .collect();
+            level += 1;
+        }
+        for (t, chunk) in entries.chunks(256).enumerate() {
+            let id = TileId {
+                kind: TileKind::Entries,
+                index: t as u64,
+                width: chunk.len() as u16,
+            };
+            files.insert(
+                id.path(),
+                encode_entry_bundle(chunk.iter().map(Vec::as_slice)).unwrap(),
+            );
+        }
+        assert!(n > 0);
     }
 }
 
@@ -312,5 +337,75 @@ fn log_get_reads_a_tiles_only_log() {
     assert_eq!(
         (cp["size"].as_u64(), cp["signatureVerified"].as_bool()),
         (Some(7), Some(true))
+    );
+}
+
+#[test]
+fn follows_a_log_across_tiles_and_levels() {
+    let dir = temp_dir("monitor-levels");
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pub_pem = dir.join("log.pub");
+    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
+    let signer = NoteSigner::new("levels.test.example", key).unwrap();
+    let log = FakeLog::default();
+    let url = log.start();
+    let entries = |tag: &str, n: usize| -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("{tag}{i}").into_bytes()).collect()
+    };
+    let run_monitor = |state: &Path, from: &str| {
+        let o = run(keyless()
+            .args([
+                "monitor",
+                "--log",
+                &url,
+                "--identity",
+                "x@example.com",
+                "--once",
+                "--from-index",
+                from,
+                "--log-public-key",
+            ])
+            .arg(&pub_pem)
+            .arg("--state")
+            .arg(state));
+        (o.status.code(), text(&o))
+    };
+    let state = dir.join("m.state");
+    log.serve(&signer, &entries("e", 300));
+    let (code, out) = run_monitor(&state, "0");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("read 300 entries"), "{out}");
+    // Grows across a level-1 tile boundary: consistency 300 -> 700.
+    log.serve(&signer, &entries("e", 700));
+    let (code, out) = run_monitor(&state, "0");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("read 400 entries") && out.contains("next index 700"),
+        "{out}"
+    );
+    // A fresh monitor starting mid-log builds its frontier from the tiles.
+    let (code, out) = run_monitor(&dir.join("mid.state"), "520");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("read 180 entries"), "{out}");
+    // Entry bundles that are not the tree the checkpoint signs.
+    let mut swapped = entries("e", 512);
+    swapped[300] = b"swapped".to_vec();
+    let bundle = encode_entry_bundle(swapped[256..].iter().map(Vec::as_slice)).unwrap();
+    log.0
+        .lock()
+        .unwrap()
+        .insert("tile/entries/001".into(), bundle);
+    let (code, out) = run_monitor(&dir.join("swapped.state"), "0");
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("fold to root"), "{out}");
+    // A bigger tree that changed entry 650: not an extension.
+    let mut forked = entries("e", 800);
+    forked[650] = b"rewritten".to_vec();
+    log.serve(&signer, &forked);
+    let (code, out) = run_monitor(&state, "0");
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("size 700, root") && out.contains("size 800, root"),
+        "{out}"
     );
 }
