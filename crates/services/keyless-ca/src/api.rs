@@ -17,7 +17,6 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::ct::CtSubmitter;
 use crate::error::{CaError, CtError, RequestError};
 use crate::pop::KeyRequest;
 use crate::CaState;
@@ -272,7 +271,10 @@ struct AddChain {
 
 fn ct_error(e: CtError) -> Response {
     let status = match e {
-        CtError::Sign(_) | CtError::Unavailable(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        CtError::Log(keyless_log::LogError::Overloaded(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        CtError::Sign(_) | CtError::Unavailable(_) | CtError::Log(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         _ => StatusCode::BAD_REQUEST,
     };
     (
@@ -299,6 +301,7 @@ async fn add_pre_chain(State(state): State<Arc<CaState>>, body: Body) -> Respons
     match state
         .ct
         .add_pre_chain(&chain)
+        .await
         .and_then(|sct| Ok((sct.digitally_signed()?, sct)))
     {
         Ok((ds, sct)) => Json(json!({

@@ -1,4 +1,5 @@
-//! An in-process RFC 6962 Certificate Transparency log.
+//! RFC 6962 Certificate Transparency: the SCT type, the submitter trait,
+//! and an in-memory log.
 //!
 //! The CA submits each precertificate here before it signs the final
 //! certificate (fail-closed: no SCT, no certificate). The log checks the
@@ -7,18 +8,20 @@
 //! wire encoding and the signed entry are keyless-x509's, shared with the
 //! verifier.
 //!
-//! The tree is kept in memory, and only as its right edge ([`CompactTree`]):
-//! enough to append and to sign tree heads in O(log n), not to serve
-//! entries or proofs. This log exists so that certificates carry a
-//! verifiable SCT, not (yet) as a durable public log.
+//! [`CtLog`] keeps its tree in memory, and only as its right edge
+//! ([`CompactTree`]): enough to append and to sign tree heads in O(log n),
+//! not to serve entries or proofs, and lost on restart. Tests and
+//! embedders use it; the CA's server logs through
+//! [`crate::DurableCtLog`], which commits each entry to the durable log
+//! core before its SCT is returned.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_tlog::Hash;
-use keyless_x509::{oid, precert_signed_data, precert_tbs, sct_types, Certificate, SctError};
+use keyless_x509::{sct_types, Certificate, SctError};
 
+use crate::ct_front::{now_ms, CtFront};
 use crate::error::CtError;
 
 /// A v1 SignedCertificateTimestamp for a precertificate entry.
@@ -81,25 +84,6 @@ pub trait CtSubmitter: Send + Sync {
     }
 }
 
-/// A chain tail (issuer … root) whose links and anchor have been verified.
-struct VerifiedTail {
-    issuer: Certificate,
-    issuer_key_hash: [u8; 32],
-}
-
-/// Most distinct verified chain tails remembered (a CA has one or two).
-const MAX_VERIFIED_TAILS: usize = 64;
-
-/// Cache key of a chain tail: SHA-256 over each certificate's length and DER.
-fn tail_key(tail: &[Vec<u8>]) -> [u8; 32] {
-    let mut buf = Vec::with_capacity(tail.iter().map(|c| c.len() + 8).sum());
-    for c in tail {
-        buf.extend_from_slice(&(c.len() as u64).to_be_bytes());
-        buf.extend_from_slice(c);
-    }
-    keyless_crypto::sha256(&buf)
-}
-
 /// The RFC 6962 Merkle tree of the log, kept as its right edge: the roots
 /// of the perfect subtrees that make up the first `size` leaves, largest
 /// first (one per set bit of `size`). Appending merges equal-sized
@@ -158,54 +142,58 @@ impl CompactTree {
     }
 }
 
-/// The in-process CT log.
+/// The in-memory CT log: for tests and embedders that need SCTs but no
+/// durable log. The CA's server uses [`crate::DurableCtLog`].
 pub struct CtLog {
-    key: SigningKey,
-    log_id: [u8; 32],
-    roots: Vec<Certificate>,
+    front: CtFront,
     /// The tree, and its root as of its current size (computed by the
     /// first `get-sth` after a change, reused until the next append).
     tree: Mutex<(CompactTree, Option<Hash>)>,
-    /// Chain tails (issuer → … → root) already verified, by [`tail_key`]:
-    /// the CA's intermediate ← root link is checked once, not per request.
-    verified_tails: Mutex<HashMap<[u8; 32], Arc<VerifiedTail>>>,
 }
 
 impl std::fmt::Debug for CtLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CtLog")
-            .field("log_id", &hex::encode(self.log_id))
+            .field("log_id", &hex::encode(self.front.log_id()))
             .finish_non_exhaustive()
     }
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// The RFC 6962 §3.5 signed tree head of (`size`, `root`) at `ts` (ms):
+/// the DER signature wrapped as `digitally-signed` (SHA-256, ECDSA).
+pub(crate) fn sign_tree_head(
+    key: &SigningKey,
+    ts: u64,
+    size: u64,
+    root: &Hash,
+) -> Result<Vec<u8>, CtError> {
+    let mut data = vec![0u8, 1u8];
+    data.extend_from_slice(&ts.to_be_bytes());
+    data.extend_from_slice(&size.to_be_bytes());
+    data.extend_from_slice(root);
+    let sig = key.sign(&data).map_err(CtError::Sign)?;
+    let mut ds = vec![4, 3];
+    ds.extend_from_slice(&u16_len(sig.len())?);
+    ds.extend_from_slice(&sig);
+    Ok(ds)
 }
 
 impl CtLog {
     /// A log that accepts chains ending at one of `roots`.
     pub fn new(key: SigningKey, roots: Vec<Certificate>) -> Self {
-        let log_id = keyless_crypto::sha256(key.public_key().spki_der());
         Self {
-            key,
-            log_id,
-            roots,
+            front: CtFront::new(Arc::new(key), roots),
             tree: Mutex::new((CompactTree::new(), None)),
-            verified_tails: Mutex::new(HashMap::new()),
         }
     }
 
     pub fn public_key(&self) -> &PublicKey {
-        self.key.public_key()
+        self.front.public_key()
     }
 
     /// SHA-256 of the log's SPKI (RFC 6962 §3.2 LogID).
     pub fn log_id(&self) -> [u8; 32] {
-        self.log_id
+        self.front.log_id()
     }
 
     /// Number of entries logged so far.
@@ -231,67 +219,8 @@ impl CtLog {
     pub fn signed_tree_head(&self) -> Result<(u64, u64, Hash, Vec<u8>), CtError> {
         let (size, root) = self.tree_head()?;
         let ts = now_ms();
-        let mut data = vec![0u8, 1u8];
-        data.extend_from_slice(&ts.to_be_bytes());
-        data.extend_from_slice(&size.to_be_bytes());
-        data.extend_from_slice(&root);
-        let sig = self.key.sign(&data).map_err(CtError::Sign)?;
-        let mut ds = vec![4, 3];
-        ds.extend_from_slice(&u16_len(sig.len())?);
-        ds.extend_from_slice(&sig);
+        let ds = sign_tree_head(self.front.key(), ts, size, &root)?;
         Ok((size, ts, root, ds))
-    }
-
-    fn check_chain(&self, chain: &[Certificate]) -> Result<(), CtError> {
-        for pair in chain.windows(2) {
-            pair[0]
-                .verify_signed_by(&pair[1])
-                .map_err(CtError::Signature)?;
-        }
-        let last = chain.last().ok_or(CtError::EmptyChain)?;
-        let anchored = self
-            .roots
-            .iter()
-            .any(|r| r == last || last.verify_signed_by(r).is_ok());
-        if anchored {
-            Ok(())
-        } else {
-            Err(CtError::UntrustedRoot)
-        }
-    }
-
-    /// Parse and verify `tail` (issuer first, up to a root), or find it
-    /// among the tails verified before. Only verified tails are cached, so
-    /// a bad chain is rejected every time it is sent.
-    fn verified_tail(&self, tail: &[Vec<u8>]) -> Result<Arc<VerifiedTail>, CtError> {
-        let key = tail_key(tail);
-        if let Some(t) = self
-            .verified_tails
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&key).cloned())
-        {
-            return Ok(t);
-        }
-        let certs = tail
-            .iter()
-            .map(|d| Certificate::from_der(d).map_err(CtError::Malformed))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.check_chain(&certs)?;
-        let issuer = certs.into_iter().next().ok_or(CtError::EmptyChain)?;
-        let issuer_key_hash =
-            keyless_crypto::sha256(&issuer.spki_der().map_err(CtError::Malformed)?);
-        let verified = Arc::new(VerifiedTail {
-            issuer,
-            issuer_key_hash,
-        });
-        if let Ok(mut m) = self.verified_tails.lock() {
-            if m.len() >= MAX_VERIFIED_TAILS {
-                m.clear();
-            }
-            m.insert(key, verified.clone());
-        }
-        Ok(verified)
     }
 
     /// `add-pre-chain`, verifying the precertificate's signature unless
@@ -301,46 +230,15 @@ impl CtLog {
         chain: &[Vec<u8>],
         verify_precert_signature: bool,
     ) -> Result<SignedCertificateTimestamp, CtError> {
-        let (precert_der, tail) = match chain {
-            [] => return Err(CtError::EmptyChain),
-            [_] => return Err(CtError::NoIssuer),
-            [p, rest @ ..] => (p, rest),
-        };
-        let precert = Certificate::from_der(precert_der).map_err(CtError::Malformed)?;
-        match precert.extension(&oid::CT_PRECERT_POISON) {
-            Some(e) if e.critical => {}
-            _ => return Err(CtError::NotPrecert),
-        }
-        let tail = self.verified_tail(tail)?;
-        if verify_precert_signature {
-            precert
-                .verify_signed_by(&tail.issuer)
-                .map_err(CtError::Signature)?;
-        }
-        let tbs = precert_tbs(&precert).map_err(CtError::Malformed)?;
-        let timestamp = now_ms();
-        // digitally-signed: version v1, signature_type certificate_timestamp,
-        // then the precert entry (keyless-x509 builds it for the verifier too).
-        let signed =
-            precert_signed_data(timestamp, &tail.issuer_key_hash, &tbs, &[]).map_err(sct_err)?;
-        let signature = self.key.sign(&signed).map_err(CtError::Sign)?;
-        // MerkleTreeLeaf: version v1, leaf_type timestamped_entry, then the
-        // entry — the same bytes as `signed`.
-        let hash = keyless_tlog::leaf_hash(&signed);
-        {
-            let mut guard = self
-                .tree
-                .lock()
-                .map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
-            guard.0.push(hash);
-            guard.1 = None;
-        }
-        Ok(SignedCertificateTimestamp {
-            log_id: self.log_id,
-            timestamp,
-            extensions: Vec::new(),
-            signature,
-        })
+        let prepared = self.front.prepare(chain, verify_precert_signature)?;
+        let hash = keyless_tlog::leaf_hash(&prepared.leaf);
+        let mut guard = self
+            .tree
+            .lock()
+            .map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
+        guard.0.push(hash);
+        guard.1 = None;
+        Ok(prepared.sct)
     }
 }
 

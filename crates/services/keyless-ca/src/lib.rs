@@ -7,7 +7,10 @@
 //! identity  claims → SAN, challenge, Fulcio extensions (templates for CI)
 //! pop       challenge signature or CSR self-signature; key policy
 //! profile   the certificate profile (SPEC-CHECKS §3.2)
-//! ct        in-process RFC 6962 log: precert → SCT
+//! ct        SCTs, the CtSubmitter trait, an in-memory RFC 6962 log
+//! ct_front  chain checks + SCT signing shared by both logs
+//! ct_durable the CA's CT log on the durable log core (keyless-log):
+//!           SCT only after the entry is committed
 //! ca        precert → SCT → final certificate, fail-closed
 //! pki       root / intermediate / CT keys in the data dir, self-check
 //! signer    CaSigner / CaKey: the issuing key, in software or on a token
@@ -42,6 +45,8 @@ pub mod api;
 pub mod ca;
 pub mod config;
 pub mod ct;
+pub mod ct_durable;
+mod ct_front;
 pub mod error;
 pub mod identity;
 pub mod pkcs11;
@@ -59,6 +64,7 @@ use std::sync::Arc;
 pub use api::router;
 pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
+pub use ct_durable::{CtLogOptions, DurableCtLog};
 pub use error::{
     error_chain, CaError, ConfigError, CtError, FetchError, IdentityError, IssueError, PopError,
     RequestError, SetupError, TokenError,
@@ -95,6 +101,8 @@ pub struct CaConfig {
     /// Intermediate key curve (first start) and the environment variable
     /// holding the password of encrypted CA keys.
     pub keys: KeyOptions,
+    /// Storage and batching of the CT log (`<data_dir>/ct-log` by default).
+    pub ct: CtLogOptions,
 }
 
 impl CaConfig {
@@ -106,6 +114,7 @@ impl CaConfig {
             token_policy: TokenPolicy::default(),
             max_body_bytes: 1024 * 1024,
             keys: KeyOptions::default(),
+            ct: CtLogOptions::default(),
         }
     }
 }
@@ -114,7 +123,8 @@ impl CaConfig {
 pub struct CaState {
     pub verifier: TokenVerifier,
     pub issuer: ca::Issuer,
-    pub ct: Arc<CtLog>,
+    /// The durable CT log every issued certificate's SCT comes from.
+    pub ct: Arc<DurableCtLog>,
     /// PEM intermediate → root.
     pub chain_pem: Vec<String>,
     pub trusted_root_json: String,
@@ -161,8 +171,11 @@ impl CaState {
             ct_key,
             ..
         } = material;
-        let ct = Arc::new(CtLog::new(ct_key, vec![root.clone()]));
-        let issuer = ca::Issuer::new(intermediate, intermediate_key, root, ct.clone());
+        let ct = Arc::new(
+            DurableCtLog::open(&config.data_dir, &config.ct, ct_key, vec![root.clone()])
+                .map_err(SetupError::CtLog)?,
+        );
+        let issuer = ca::Issuer::without_ct(intermediate, intermediate_key, root);
         let verifier = TokenVerifier::new(Arc::new(issuers), config.token_policy.clone())
             .map_err(SetupError::Http)?;
         Ok(Arc::new(Self {
@@ -190,7 +203,12 @@ impl CaState {
             &principal.challenge,
             &principal.challenge_claim,
         )?;
-        let chain = self.issuer.issue(&principal, &key, now())?;
+        let pre = self.issuer.precertify(&principal, &key, now())?;
+        // Our own precertificate, signed just above: the log need not
+        // verify that signature again (it still checks the chain tail).
+        // The SCT comes back once the entry is durable in the log.
+        let sct = self.ct.add_own_pre_chain(&pre.chain).await?;
+        let chain = self.issuer.finish(&principal, &key, pre, sct)?;
         tracing::info!(san = principal.san.value(), issuer = %principal.issuer, "issued certificate");
         // The intermediate and root PEMs are fixed: encode only the leaf.
         let mut pem = Vec::with_capacity(1 + self.chain_pem.len());

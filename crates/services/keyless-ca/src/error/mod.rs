@@ -229,7 +229,7 @@ pub enum IssueError {
 }
 
 /// The CT log refused the precertificate (or could not be reached).
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum CtError {
     #[error("empty chain")]
@@ -255,6 +255,9 @@ pub enum CtError {
     Sign(#[source] CryptoError),
     #[error("CT log unavailable: {0}")]
     Unavailable(String),
+    /// The durable log did not commit the entry, so no SCT is returned.
+    #[error("CT log could not commit the entry")]
+    Log(#[source] keyless_log::LogError),
 }
 
 /// Why an issuer's discovery document or JWKS could not be had. `Clone`

@@ -57,6 +57,9 @@ pub enum SetupError {
     Issue(#[from] IssueError),
     #[error("HTTP client")]
     Http(#[source] reqwest::Error),
+    /// The durable CT log could not be opened or recovered.
+    #[error("opening the CT log")]
+    CtLog(#[source] keyless_log::LogError),
     /// The intermediate key's PKCS#11 token could not be used.
     #[error(transparent)]
     Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
