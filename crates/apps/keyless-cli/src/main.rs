@@ -49,6 +49,8 @@ enum Command {
     Monitor(commands::monitor::Monitor),
     /// Print an identity token from the local stack's development OIDC issuer.
     DevToken(commands::dev_token::DevToken),
+    /// Run a C2SP tlog-witness that cosigns the checkpoints of the configured logs.
+    Witness(commands::witness::Witness),
     /// Trust a TUF repository's root and cache its trusted root (like `cosign initialize`).
     Initialize(commands::tuf::Initialize),
     /// Maintain a TUF repository for a private instance.
@@ -90,6 +92,7 @@ fn main() {
         Command::Initialize(c) => c.run(),
         Command::Server(c) => c.run(),
         Command::DevToken(c) => c.run(),
+        Command::Witness(c) => c.run(),
         Command::Log(c) => c.run(),
         Command::Monitor(c) => c.run(),
         Command::Tuf(c) => c.run(),

@@ -16,3 +16,4 @@ pub mod verify_blob;
 pub mod verify_blob_attestation;
 pub mod verify_bundles;
 pub mod verify_image;
+pub mod witness;

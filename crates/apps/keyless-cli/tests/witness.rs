@@ -1,0 +1,98 @@
+//! `keyless witness`: started as a process with a configuration naming a
+//! real keyless log (keyless-log core on a temporary directory), it prints
+//! its vkey and cosigns that log's checkpoint over HTTP; a bad
+//! configuration stops it before it listens.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use keyless_log::{Log, LogConfig, Submission};
+use keyless_tlog::SignedNote;
+use support::*;
+
+#[test]
+fn witness_prints_its_vkey_and_cosigns_a_real_checkpoint() {
+    let dir = temp_dir("witness");
+    let mut log_config = LogConfig::new(dir.join("log"), "example.test/log");
+    log_config.batch_linger = Duration::ZERO;
+    let log = Log::open_files(log_config).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for i in 0..3u8 {
+        rt.block_on(log.submit(Submission {
+            body: vec![i; 10],
+            lookup_key: None,
+        }))
+        .unwrap();
+    }
+    let cp = log.published();
+    assert_eq!(cp.size, 3);
+
+    let config = dir.join("witness.json");
+    let log_vkey = keyless_witness::vkey::note_vkey(log.verifier()).unwrap();
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "name": "witness.test/w1",
+            "logs": [{"origin": "example.test/log", "vkey": log_vkey}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let port = free_base_port();
+    let mut child = keyless()
+        .args([
+            "witness",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("witness"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless witness");
+    let mut vkey = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut vkey)
+        .unwrap();
+    let vkey = vkey.trim().to_string();
+    assert!(vkey.starts_with("witness.test/w1+"), "{vkey:?}");
+
+    let body = keyless_witness::request::encode(0, &[], &cp.note);
+    let (status, answer) = http_exchange(
+        "POST",
+        &format!("http://127.0.0.1:{port}/add-checkpoint"),
+        body.as_bytes(),
+        Duration::from_secs(10),
+    )
+    .expect("an answer");
+    assert_eq!(status, 200, "{answer}");
+    let note = SignedNote::parse(&format!("{}{answer}", cp.note)).unwrap();
+    let line = &note.signatures()[1];
+    keyless_witness::verify_cosignature(&vkey, note.body(), line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A vkey that does not match its name is refused at start-up.
+    let bad = log_vkey.replacen("example.test/log", "example.test/other", 1);
+    std::fs::write(
+        &config,
+        serde_json::json!({"name": "w", "logs": [{"origin": "o", "vkey": bad}]}).to_string(),
+    )
+    .unwrap();
+    let o = keyless()
+        .args(["witness", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("witness"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("key ID"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
