@@ -19,6 +19,14 @@ pub struct InstanceArgs {
     #[arg(long, value_name = "FILE", env = "SIGSTORE_TRUST_CONFIG")]
     pub trust_config: Option<PathBuf>,
     /// A trusted_root.json to trust instead of the instance's.
+    ///
+    /// cosign's variables amend the trusted root, each with a note on
+    /// stderr: SIGSTORE_REKOR_PUBLIC_KEY (the log's PEM public key),
+    /// SIGSTORE_CT_LOG_PUBLIC_KEY_FILE (the CT log's) and
+    /// SIGSTORE_TSA_CERTIFICATE_FILE (the timestamp authority's PEM chain)
+    /// replace that part, trusted without a time bound. TUF_ROOT is the TUF
+    /// cache (default ~/.sigstore/root). COSIGN_EXPERIMENTAL is ignored,
+    /// with a note.
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Ignore the TUF cache and SIGSTORE_ROOT_FILE: the embedded root unless
