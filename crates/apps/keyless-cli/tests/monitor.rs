@@ -409,3 +409,70 @@ fn follows_a_log_across_tiles_and_levels() {
         "{out}"
     );
 }
+
+#[test]
+fn key_watch_resumes_entry_by_entry_across_bundles() {
+    use base64::Engine;
+    let dir = temp_dir("monitor-keys");
+    let log_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pub_pem = dir.join("log.pub");
+    std::fs::write(&pub_pem, log_key.public_key().to_pem()).unwrap();
+    let signer = NoteSigner::new("keys.test.example", log_key).unwrap();
+    let watched = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let watched_pem = dir.join("watched.pub");
+    std::fs::write(&watched_pem, watched.public_key().to_pem()).unwrap();
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    // Every 97th entry is by the watched key: 6 of 600, across three bundles.
+    let entries: Vec<Vec<u8>> = (0..600usize)
+        .map(|i| {
+            let k = if i % 97 == 5 { &watched } else { &other };
+            format!(
+                r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"AA==","publicKey":{{"content":"{}"}}}}}}}}"#,
+                hex::encode(keyless_crypto::sha256(&i.to_be_bytes())),
+                b64(k.public_key().to_pem().as_bytes())
+            )
+            .into_bytes()
+        })
+        .collect();
+    let want: Vec<u64> = (0..600u64).filter(|i| i % 97 == 5).collect();
+    let log = FakeLog::default();
+    let url = log.start();
+    log.serve(&signer, &entries);
+    let state = dir.join("m.state");
+    let mut seen = Vec::new();
+    for pass in 0..20 {
+        let o = run(keyless()
+            .args([
+                "monitor",
+                "--log",
+                &url,
+                "--once",
+                "--from-index",
+                "0",
+                "--stop-after",
+                "1",
+                "--key",
+            ])
+            .arg(&watched_pem)
+            .arg("--log-public-key")
+            .arg(&pub_pem)
+            .arg("--state")
+            .arg(&state));
+        assert!(o.status.success(), "pass {pass}: {}", text(&o));
+        let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        if lines.is_empty() {
+            break;
+        }
+        assert_eq!(lines.len(), 1, "{}", text(&o));
+        assert!(lines[0]["identity"]
+            .as_str()
+            .unwrap()
+            .starts_with("key:sha256:"));
+        seen.push(lines[0]["logIndex"].as_u64().unwrap());
+    }
+    assert_eq!(seen, want, "each watched entry once, in order, none missed");
+}
