@@ -146,8 +146,14 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     assert_eq!(payloads[0]["optional"]["team"], "blue", "{payloads}");
     assert_eq!(payloads[0]["optional"]["build"], "42", "{payloads}");
     let err = stderr(&o);
-    assert!(err.contains("Certificate subject: alice@example.com"), "{err}");
-    assert!(err.contains(&format!("Certificate issuer URL: {issuer}")), "{err}");
+    assert!(
+        err.contains("Certificate subject: alice@example.com"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("Certificate issuer URL: {issuer}")),
+        "{err}"
+    );
     // cosign's accepted switches, and --output text.
     let o = k(&[
         "verify",
@@ -167,8 +173,15 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.starts_with("signature: ") && out.contains("\"team\":\"blue\""), "{out}");
-    assert!(stderr(&o).contains("WARNING: --insecure-ignore-sct"), "{}", text(&o));
+    assert!(
+        out.starts_with("signature: ") && out.contains("\"team\":\"blue\""),
+        "{out}"
+    );
+    assert!(
+        stderr(&o).contains("WARNING: --insecure-ignore-sct"),
+        "{}",
+        text(&o)
+    );
     // --certificate pins the signer's certificate: the one written by
     // --output-certificate passes, another (from a later signing) does not.
     let pin = |file: &Path| {
@@ -245,8 +258,17 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read_to_string(&att_cert).is_ok_and(|c| c.contains("BEGIN CERTIFICATE")));
     let o = pin(&att_cert);
-    assert_eq!(o.status.code(), Some(22), "another certificate: {}", text(&o));
-    assert!(stderr(&o).contains("not signed with the --certificate given"), "{}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(22),
+        "another certificate: {}",
+        text(&o)
+    );
+    assert!(
+        stderr(&o).contains("not signed with the --certificate given"),
+        "{}",
+        text(&o)
+    );
     let o = k(&[
         "verify-attestation",
         "--allow-insecure-registry",
@@ -259,8 +281,16 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         &image,
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).starts_with("attestation: "), "{}", text(&o));
-    assert!(stderr(&o).contains("Certificate subject: alice@example.com"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).starts_with("attestation: "),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stderr(&o).contains("Certificate subject: alice@example.com"),
+        "{}",
+        text(&o)
+    );
 
     // Both layouts by default; the classic layer carries cosign's annotations:
     // the Rekor v2 log gives no SET, the TSA a timestamp.
@@ -276,10 +306,13 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         layer.certificate_pem().map(str::trim),
         Some(std::fs::read_to_string(&cert).expect("cert").trim())
     );
-    assert!(layer.chain_pem().is_some_and(|c| c.contains("BEGIN CERTIFICATE")));
+    assert!(layer
+        .chain_pem()
+        .is_some_and(|c| c.contains("BEGIN CERTIFICATE")));
     assert!(layer.rekor_bundle().is_none());
     let ts: serde_json::Value =
-        serde_json::from_str(layer.rfc3161_timestamp().expect("timestamp annotation")).expect("JSON");
+        serde_json::from_str(layer.rfc3161_timestamp().expect("timestamp annotation"))
+            .expect("JSON");
     assert!(!b64_field(&ts["SignedRFC3161Timestamp"]).is_empty());
 
     // Against the Rekor v1 personality, named by flags only (private
@@ -303,10 +336,17 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         &image2,
     ]));
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("no timestamp authority"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("no timestamp authority"),
+        "{}",
+        text(&o)
+    );
     let stored = reg.signatures(&image2);
     assert_eq!(stored.signatures.len(), 1);
-    assert!(stored.bundles.is_empty(), "--new-bundle-format=false writes no referrer");
+    assert!(
+        stored.bundles.is_empty(),
+        "--new-bundle-format=false writes no referrer"
+    );
     let layer = &stored.signatures[0];
     assert!(layer.rfc3161_timestamp().is_none());
     let set: serde_json::Value =
@@ -314,7 +354,10 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
     let root = json_file(&trusted_root);
     let log_id = b64_field(&root["tlogs"][0]["logId"]["keyId"]);
     assert_eq!(set["Payload"]["logID"], hex::encode(&log_id), "{set}");
-    assert!(set["Payload"]["integratedTime"].as_i64().unwrap_or(0) > 0, "{set}");
+    assert!(
+        set["Payload"]["integratedTime"].as_i64().unwrap_or(0) > 0,
+        "{set}"
+    );
     assert!(set["Payload"]["logIndex"].as_i64().is_some(), "{set}");
     assert!(!b64_field(&set["SignedEntryTimestamp"]).is_empty());
     let body: serde_json::Value =
@@ -335,7 +378,7 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         canonical.as_bytes(),
         &b64_field(&set["SignedEntryTimestamp"]),
     )
-        .expect("the SET verifies with the log key");
+    .expect("the SET verifies with the log key");
 
     // The classic layer alone (no referrer) verifies: the SET binds it.
     let o = k(&[
@@ -347,7 +390,11 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         &issuer,
         &image2,
     ]);
-    assert!(o.status.success(), "classic layer with the v1 SET: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "classic layer with the v1 SET: {}",
+        text(&o)
+    );
 
     // Classic only against the v2 log: no SET, but the TSA's timestamp
     // annotation, which verifies with --insecure-ignore-tlog.
@@ -381,7 +428,11 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         .concat())
     };
     let o = verify4(&[]);
-    assert!(!o.status.success(), "no log evidence in the layer: {}", text(&o));
+    assert!(
+        !o.status.success(),
+        "no log evidence in the layer: {}",
+        text(&o)
+    );
     let o = verify4(&["--insecure-ignore-tlog"]);
     assert!(o.status.success(), "timestamp annotation: {}", text(&o));
 
@@ -431,9 +482,11 @@ fn buildkite_flow_classic_layer_and_sign_flags() {
         let mut index = keyless_oci::ImageIndex::new();
         index.manifests = vec![da.clone(), db.clone()];
         let bytes = serde_json::to_vec(&index).expect("index JSON");
-        let reference =
-            keyless_oci::Reference::parse(&format!("{}/buildkite/multi:latest", reg.registry.host()))
-                .expect("ref");
+        let reference = keyless_oci::Reference::parse(&format!(
+            "{}/buildkite/multi:latest",
+            reg.registry.host()
+        ))
+        .expect("ref");
         reg.client
             .put_manifest(
                 reference.repository(),
@@ -519,8 +572,16 @@ fn blob_flags_environment_and_oidc() {
             a,
         ]));
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!stderr(&o).contains("Signing records your identity"), "{}", text(&o));
-    assert!(stderr(&o).contains("COSIGN_EXPERIMENTAL is ignored"), "{}", text(&o));
+    assert!(
+        !stderr(&o).contains("Signing records your identity"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stderr(&o).contains("COSIGN_EXPERIMENTAL is ignored"),
+        "{}",
+        text(&o)
+    );
     let o = verify(&bundle, &["--offline", "--new-bundle-format"], &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(stderr(&o).contains("Certificate subject: alice@example.com"));
@@ -528,7 +589,11 @@ fn blob_flags_environment_and_oidc() {
     // --rekor-url on verify is accepted and noted.
     let o = verify(&bundle, &["--rekor-url", &stack.url("logUrl")], &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("--rekor-url is not used to fetch"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("--rekor-url is not used to fetch"),
+        "{}",
+        text(&o)
+    );
 
     // GitHub workflow extensions must be in the certificate.
     let o = verify(
@@ -569,7 +634,11 @@ fn blob_flags_environment_and_oidc() {
     };
     let o = detached(&[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(stderr(&o).contains("--insecure-ignore-tlog"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("--insecure-ignore-tlog"),
+        "{}",
+        text(&o)
+    );
     let o = detached(&["--insecure-ignore-tlog"]);
     assert_eq!(o.status.code(), Some(19), "no trusted time: {}", text(&o));
     let b = json_file(&bundle);
@@ -582,7 +651,11 @@ fn blob_flags_environment_and_oidc() {
         ),
     )
     .expect("timestamp");
-    let o = detached(&["--insecure-ignore-tlog", "--rfc3161-timestamp", ts.to_str().unwrap()]);
+    let o = detached(&[
+        "--insecure-ignore-tlog",
+        "--rfc3161-timestamp",
+        ts.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     // The chain from the trusted root, given as --certificate-chain.
     let chain: String = root["certificateAuthorities"][0]["certChain"]["certificates"]
@@ -636,7 +709,11 @@ fn blob_flags_environment_and_oidc() {
         a,
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("NOT recorded in a transparency log"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("NOT recorded in a transparency log"),
+        "{}",
+        text(&o)
+    );
     assert!(!stderr(&o).contains("tlog entry created"), "{}", text(&o));
     assert_eq!(
         json_file(&no_log)["verificationMaterial"]["tlogEntries"]
@@ -648,7 +725,11 @@ fn blob_flags_environment_and_oidc() {
     assert_eq!(o.status.code(), Some(14), "{}", text(&o));
     let o = verify(&no_log, &["--insecure-ignore-tlog"], &[]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("WARNING: --insecure-ignore-tlog"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("WARNING: --insecure-ignore-tlog"),
+        "{}",
+        text(&o)
+    );
 
     // Trust material from cosign's variables, each noted on stderr: the
     // right key verifies, another key does not.
@@ -661,12 +742,23 @@ fn blob_flags_environment_and_oidc() {
     let ct_key = dir.join("ctlog.pub");
     std::fs::write(
         &ct_key,
-        pem("PUBLIC KEY", &b64_field(&root["ctlogs"][0]["publicKey"]["rawBytes"])),
+        pem(
+            "PUBLIC KEY",
+            &b64_field(&root["ctlogs"][0]["publicKey"]["rawBytes"]),
+        ),
     )
     .expect("ct key");
-    let o = verify(&bundle, &[], &[("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", &ct_key)]);
+    let o = verify(
+        &bundle,
+        &[],
+        &[("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", &ct_key)],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("Note: SIGSTORE_CT_LOG_PUBLIC_KEY_FILE"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("Note: SIGSTORE_CT_LOG_PUBLIC_KEY_FILE"),
+        "{}",
+        text(&o)
+    );
     let o = verify(&bundle, &[], &[("SIGSTORE_CT_LOG_PUBLIC_KEY_FILE", &wrong)]);
     assert_eq!(o.status.code(), Some(13), "{}", text(&o));
     // ... and --insecure-ignore-sct accepts the certificate without an SCT check.
@@ -684,11 +776,27 @@ fn blob_flags_environment_and_oidc() {
         .collect();
     let tsa_file = dir.join("tsa.pem");
     std::fs::write(&tsa_file, tsa_chain).expect("tsa");
-    let o = verify(&bundle, &[], &[("SIGSTORE_TSA_CERTIFICATE_FILE", &tsa_file)]);
+    let o = verify(
+        &bundle,
+        &[],
+        &[("SIGSTORE_TSA_CERTIFICATE_FILE", &tsa_file)],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("Note: SIGSTORE_TSA_CERTIFICATE_FILE"), "{}", text(&o));
-    let o = verify(&bundle, &[], &[("SIGSTORE_TSA_CERTIFICATE_FILE", &chain_file)]);
-    assert!(!o.status.success(), "a CA chain is not the TSA: {}", text(&o));
+    assert!(
+        stderr(&o).contains("Note: SIGSTORE_TSA_CERTIFICATE_FILE"),
+        "{}",
+        text(&o)
+    );
+    let o = verify(
+        &bundle,
+        &[],
+        &[("SIGSTORE_TSA_CERTIFICATE_FILE", &chain_file)],
+    );
+    assert!(
+        !o.status.success(),
+        "a CA chain is not the TSA: {}",
+        text(&o)
+    );
 
     // A v1 bundle (SET) and SIGSTORE_REKOR_PUBLIC_KEY.
     let v1 = dir.join("v1.sigstore.json");
@@ -710,16 +818,26 @@ fn blob_flags_environment_and_oidc() {
     ]));
     assert!(o.status.success(), "{}", text(&o));
     let entry = &json_file(&v1)["verificationMaterial"]["tlogEntries"][0];
-    assert!(entry["inclusionPromise"]["signedEntryTimestamp"].is_string(), "{entry}");
+    assert!(
+        entry["inclusionPromise"]["signedEntryTimestamp"].is_string(),
+        "{entry}"
+    );
     let log_key = dir.join("rekor.pub");
     std::fs::write(
         &log_key,
-        pem("PUBLIC KEY", &b64_field(&root["tlogs"][0]["publicKey"]["rawBytes"])),
+        pem(
+            "PUBLIC KEY",
+            &b64_field(&root["tlogs"][0]["publicKey"]["rawBytes"]),
+        ),
     )
     .expect("log key");
     let o = verify(&v1, &[], &[("SIGSTORE_REKOR_PUBLIC_KEY", &log_key)]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(stderr(&o).contains("Note: SIGSTORE_REKOR_PUBLIC_KEY"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("Note: SIGSTORE_REKOR_PUBLIC_KEY"),
+        "{}",
+        text(&o)
+    );
     let o = verify(&v1, &[], &[("SIGSTORE_REKOR_PUBLIC_KEY", &wrong)]);
     assert_eq!(o.status.code(), Some(14), "{}", text(&o));
 
@@ -745,8 +863,16 @@ fn blob_flags_environment_and_oidc() {
         a,
     ]));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(stderr(&o).contains("does not look like a Rekor v2 log"), "{}", text(&o));
-    assert!(stderr(&o).contains("hint: this log looks like a Rekor v1 log: drop --rekor-version 2"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("does not look like a Rekor v2 log"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        stderr(&o).contains("hint: this log looks like a Rekor v1 log: drop --rekor-version 2"),
+        "{}",
+        text(&o)
+    );
     // A Rekor v2 log by flags without a TSA stops before any request.
     let o = run(keyless().args([
         "sign-blob",
@@ -764,7 +890,11 @@ fn blob_flags_environment_and_oidc() {
         a,
     ]));
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(stderr(&o).contains("--timestamp-server-url"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("--timestamp-server-url"),
+        "{}",
+        text(&o)
+    );
 
     // verify-blob-attestation --type.
     let predicate = dir.join("predicate.json");
@@ -819,7 +949,8 @@ fn blob_flags_environment_and_oidc() {
     // OIDC flags.
     let sign_no_token = |extra: &[&str], env: &[(&str, &str)]| {
         let mut cmd = keyless();
-        cmd.env("SIGSTORE_TRUST_CONFIG", &tc).env_remove("SIGSTORE_ID_TOKEN");
+        cmd.env("SIGSTORE_TRUST_CONFIG", &tc)
+            .env_remove("SIGSTORE_ID_TOKEN");
         for (key, value) in env {
             cmd.env(key, value);
         }
@@ -831,9 +962,17 @@ fn blob_flags_environment_and_oidc() {
     };
     let o = sign_no_token(&["--oidc-provider", "github-actions"], &[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(stderr(&o).contains("not available in this environment"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("not available in this environment"),
+        "{}",
+        text(&o)
+    );
     let o = sign_no_token(&["--oidc-provider", "nonsense"], &[]);
-    assert!(stderr(&o).contains("unknown --oidc-provider"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("unknown --oidc-provider"),
+        "{}",
+        text(&o)
+    );
     // An ambient provider is used unless disabled: Buildkite's agent is not
     // installed here, so using it fails; disabled, sign-in goes to the
     // interactive flow, which first reads the client secret file.
@@ -849,7 +988,11 @@ fn blob_flags_environment_and_oidc() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!stderr(&o).contains("buildkite-agent"), "{}", text(&o));
-    assert!(stderr(&o).contains("OIDC client secret file"), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("OIDC client secret file"),
+        "{}",
+        text(&o)
+    );
     // Any http(s) redirect URL is usable (keyless-oidc's tests sign in
     // through one); one the browser flow cannot serve is refused up front.
     let o = sign_no_token(&["--oidc-redirect-url", "ftp://example.com/cb"], &[]);
@@ -868,5 +1011,8 @@ fn the_public_log_gets_the_search_link() {
         keyless_cli::signing::explorer_url("https://rekor.sigstore.dev"),
         Some("https://search.sigstore.dev")
     );
-    assert_eq!(keyless_cli::signing::explorer_url("http://127.0.0.1:3000"), None);
+    assert_eq!(
+        keyless_cli::signing::explorer_url("http://127.0.0.1:3000"),
+        None
+    );
 }
