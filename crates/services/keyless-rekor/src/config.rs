@@ -38,6 +38,9 @@ impl Default for Limits {
 pub struct RekorConfig {
     pub log: LogConfig,
     pub limits: Limits,
+    /// Witnesses asked to cosign each checkpoint (none by default); see
+    /// [`crate::witnessing`].
+    pub witnesses: Vec<crate::witnessing::WitnessEndpoint>,
 }
 
 impl RekorConfig {
@@ -46,6 +49,7 @@ impl RekorConfig {
         Self {
             log,
             limits: Limits::default(),
+            witnesses: Vec::new(),
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod entries;
 pub mod error;
 mod search;
 mod serve;
+pub mod witnessing;
 
 pub use api::{error_chain, router, router_with, ApiError};
 pub use config::{Limits, RekorConfig, DEFAULT_MAX_BODY, DEFAULT_MAX_SEARCH_RESULTS};

@@ -25,7 +25,11 @@ pub async fn serve_with_shutdown(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let RekorConfig { log, limits } = config;
+    let RekorConfig {
+        log,
+        limits,
+        witnesses,
+    } = config;
     let log = tokio::task::spawn_blocking(move || keyless_log::open_from_config(log))
         .await
         .map_err(ServeError::OpenTask)?
@@ -35,7 +39,11 @@ pub async fn serve_with_shutdown(
         size = log.published().size,
         "transparency log open"
     );
-    axum::serve(listener, router_with(log, limits))
+    let mut app = router_with(log.clone(), limits);
+    if !witnesses.is_empty() {
+        app = crate::witnessing::attach(app, crate::witnessing::Witnessing::start(log, witnesses));
+    }
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(ServeError::Http)

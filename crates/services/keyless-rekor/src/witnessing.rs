@@ -1,0 +1,278 @@
+//! Witness cosignatures for the log's checkpoints (C2SP tlog-witness,
+//! client side).
+//!
+//! [`Witnessing::start`] runs a background task: whenever the log has
+//! published a checkpoint the witnesses have not cosigned yet, it sends it
+//! to each witness with `POST <url>/add-checkpoint` (the old size the
+//! witness last cosigned and the log's consistency proof from it; a
+//! witness that answers 409 with its stored size, e.g. after a restart of
+//! the log, is asked again from that size), keeps the cosignature lines
+//! that verify with the witness's vkey, and [`attach`] serves that note,
+//! log signature plus cosignatures, at `/checkpoint` and
+//! `/api/v2/checkpoint` while it is the latest checkpoint. When the log
+//! has moved past it (the witnesses have not answered yet, or refused),
+//! the plain latest checkpoint is served: the tiles a client fetches
+//! always match the checkpoint it was given.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use keyless_log::Log;
+use keyless_tlog::{Hash, SignedNote};
+use thiserror::Error;
+
+/// How often the task looks for a new checkpoint.
+const POLL: Duration = Duration::from_millis(200);
+/// Longest a witness request may take.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest witness answer read (a few signature lines).
+const MAX_ANSWER: usize = 16 * 1024;
+
+/// A witness to ask: its submission prefix (`http(s)://host[/prefix]`) and
+/// its cosignature/v1 vkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessEndpoint {
+    pub url: String,
+    pub vkey: String,
+}
+
+/// Why one witness did not cosign one checkpoint.
+#[derive(Debug, Error)]
+pub enum WitnessingError {
+    #[error("request to {url}: {source}")]
+    Http {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} answered {status}: {body}")]
+    Refused {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{url} answered more than {MAX_ANSWER} bytes")]
+    TooLarge { url: String },
+    #[error("{url} is ahead of the log (size {witness} > {log})")]
+    Ahead { url: String, witness: u64, log: u64 },
+    #[error("{url} answered no cosignature that verifies with its vkey")]
+    NoValidCosignature { url: String },
+    #[error("consistency proof: {0}")]
+    Proof(#[from] keyless_log::LogError),
+}
+
+/// The latest cosigned checkpoint: its size and the note with every
+/// witness's cosignature lines appended.
+#[derive(Debug, Clone)]
+struct Cosigned {
+    size: u64,
+    root: Hash,
+    note: String,
+}
+
+/// The witnessing task's shared state.
+#[derive(Debug)]
+pub struct Witnessing {
+    log: Log,
+    cosigned: RwLock<Option<Cosigned>>,
+}
+
+impl Witnessing {
+    /// Start asking `witnesses` to cosign `log`'s checkpoints. Must be
+    /// called within a tokio runtime; the task ends when the returned
+    /// handle and every router using it are dropped.
+    pub fn start(log: Log, witnesses: Vec<WitnessEndpoint>) -> Arc<Self> {
+        let this = Arc::new(Self {
+            log,
+            cosigned: RwLock::new(None),
+        });
+        let weak = Arc::downgrade(&this);
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder().timeout(TIMEOUT).build();
+            let client = match client {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "witnessing disabled: no HTTP client");
+                    return;
+                }
+            };
+            // The size each witness last cosigned, as far as we know.
+            let mut known: Vec<u64> = vec![0; witnesses.len()];
+            let mut done = None;
+            loop {
+                tokio::time::sleep(POLL).await;
+                let Some(this) = weak.upgrade() else { return };
+                let published = this.log.published();
+                if done == Some(published.size) {
+                    continue;
+                }
+                let mut lines = String::new();
+                for (w, old) in witnesses.iter().zip(known.iter_mut()) {
+                    match cosign(&client, &this.log, w, old, published.size, &published.note).await
+                    {
+                        Ok(l) => lines.push_str(&l),
+                        Err(e) => tracing::warn!(witness = %w.url, error = %e, "no cosignature"),
+                    }
+                }
+                done = Some(published.size);
+                if lines.is_empty() {
+                    continue;
+                }
+                let cosigned = Cosigned {
+                    size: published.size,
+                    root: published.root,
+                    note: format!("{}{lines}", published.note),
+                };
+                *this.cosigned.write().unwrap_or_else(|p| p.into_inner()) = Some(cosigned);
+            }
+        });
+        this
+    }
+
+    /// The checkpoint to serve: the cosigned one if it is the latest,
+    /// else the plain latest.
+    pub fn checkpoint(&self) -> String {
+        let published = self.log.published();
+        let cosigned = self.cosigned.read().unwrap_or_else(|p| p.into_inner());
+        match cosigned.as_ref() {
+            Some(c) if c.size == published.size && c.root == published.root => c.note.clone(),
+            _ => published.note.clone(),
+        }
+    }
+}
+
+/// Ask witness `w` to cosign the checkpoint `note` of size `size`, from
+/// the size `old` it last cosigned (updated on success or on a 409).
+async fn cosign(
+    client: &reqwest::Client,
+    log: &Log,
+    w: &WitnessEndpoint,
+    old: &mut u64,
+    size: u64,
+    note: &str,
+) -> Result<String, WitnessingError> {
+    let url = format!("{}/add-checkpoint", w.url.trim_end_matches('/'));
+    for _attempt in 0..2 {
+        if *old > size {
+            return Err(WitnessingError::Ahead {
+                url,
+                witness: *old,
+                log: size,
+            });
+        }
+        let proof = if *old == 0 || *old == size {
+            Vec::new()
+        } else {
+            let (log, from) = (log.clone(), *old);
+            tokio::task::spawn_blocking(move || log.consistency_proof(from, size))
+                .await
+                .map_err(|_| keyless_log::LogError::Config("proof task failed".into()))??
+        };
+        let body = keyless_witness::request::encode(*old, &proof, note);
+        let (status, ctype, answer) = post(client, &url, body).await?;
+        if status == 409 && ctype.starts_with(keyless_witness::http::TLOG_SIZE) {
+            if let Some(stored) = answer.trim_end().parse::<u64>().ok().filter(|s| s != old) {
+                *old = stored;
+                continue;
+            }
+        }
+        if status != 200 {
+            return Err(WitnessingError::Refused {
+                url,
+                status,
+                body: answer,
+            });
+        }
+        let lines =
+            verified_lines(w, note, &answer).ok_or(WitnessingError::NoValidCosignature { url })?;
+        *old = size;
+        return Ok(lines);
+    }
+    Err(WitnessingError::Refused {
+        url,
+        status: 409,
+        body: "the witness's size kept changing".into(),
+    })
+}
+
+/// The lines of `answer` that are cosignatures of `note` by `w`.
+fn verified_lines(w: &WitnessEndpoint, note: &str, answer: &str) -> Option<String> {
+    let mut out = String::new();
+    for line in answer.lines() {
+        // Parsed as the note with this one line appended, so a line is
+        // read exactly as a client reading the served note will read it.
+        let Ok(with_line) = SignedNote::parse(&format!("{note}{line}\n")) else {
+            continue;
+        };
+        let Some(sig) = with_line.signatures().last() else {
+            continue;
+        };
+        if keyless_witness::verify_cosignature(&w.vkey, with_line.body(), sig).is_ok() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+) -> Result<(u16, String, String), WitnessingError> {
+    let http = |source| WitnessingError::Http {
+        url: url.to_string(),
+        source,
+    };
+    let mut resp = client.post(url).body(body).send().await.map_err(http)?;
+    let status = resp.status().as_u16();
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(http)? {
+        if buf.len() + chunk.len() > MAX_ANSWER {
+            return Err(WitnessingError::TooLarge {
+                url: url.to_string(),
+            });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok((status, ctype, String::from_utf8_lossy(&buf).into_owned()))
+}
+
+/// Serve [`Witnessing::checkpoint`] at `/checkpoint` and
+/// `/api/v2/checkpoint` of `router` (a layer in front of the plain route).
+pub fn attach(router: Router, witnessing: Arc<Witnessing>) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        witnessing,
+        checkpoint_layer,
+    ))
+}
+
+async fn checkpoint_layer(
+    State(witnessing): State<Arc<Witnessing>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if request.method() == Method::GET && (path == "/checkpoint" || path == "/api/v2/checkpoint") {
+        return (
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            witnessing.checkpoint(),
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
