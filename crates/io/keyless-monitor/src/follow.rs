@@ -45,6 +45,9 @@ pub enum FollowError {
     Tiles(#[source] TilesError),
     #[error("the log's checkpoint is not UTF-8")]
     NotUtf8,
+    /// A match could not be reported: the state is not advanced past it.
+    #[error("reporting a match")]
+    Output(#[source] std::io::Error),
     #[error(transparent)]
     Scan(#[from] ScanError),
     #[error(transparent)]
@@ -101,10 +104,11 @@ impl Monitor {
     }
 
     /// One pass; `emit` is called for every match, in log order, before the
-    /// state that covers it is saved.
+    /// state that covers it is saved. An `emit` error ends the pass without
+    /// saving past that match.
     pub async fn run_once(
         &self,
-        emit: &mut dyn FnMut(&Hit, &Checkpoint),
+        emit: &mut dyn FnMut(&Hit, &Checkpoint) -> std::io::Result<()>,
     ) -> Result<Progress, FollowError> {
         let text = self.fetch.get("checkpoint", MAX_CHECKPOINT).await?;
         let text = String::from_utf8(text).map_err(|_| FollowError::NotUtf8)?;
@@ -193,7 +197,7 @@ impl Monitor {
                 frontier.push(*leaf);
                 progress.entries_read += 1;
                 if let Some(hit) = hits.next_if(|h| h.index == index) {
-                    emit(hit, &new);
+                    emit(hit, &new).map_err(FollowError::Output)?;
                     progress.matches += 1;
                     if self.stop_after.is_some_and(|n| progress.matches >= n) {
                         progress.stopped = true;

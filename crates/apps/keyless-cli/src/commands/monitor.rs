@@ -105,10 +105,8 @@ impl Monitor {
         loop {
             let mut emit = |hit: &Hit, cp: &Checkpoint| {
                 let mut out = std::io::stdout().lock();
-                // A closed stdout must not let the state advance past
-                // unreported matches; the error surfaces on the next flush.
-                let _ = writeln!(out, "{}", hit_line(&base, hit, cp));
-                let _ = out.flush();
+                writeln!(out, "{}", hit_line(&base, hit, cp))?;
+                out.flush()
             };
             match rt.block_on(monitor.run_once(&mut emit)) {
                 Ok(p) => {
