@@ -20,7 +20,7 @@ function el(tag, attrs, ...kids) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v !== undefined && v !== null) n.setAttribute(k, v);
   }
-  for (const k of kids.flat()) {
+  for (const k of kids.flat(Infinity)) {
     if (k === null || k === undefined) continue;
     n.append(typeof k === "string" || typeof k === "number" ? String(k) : k);
   }
