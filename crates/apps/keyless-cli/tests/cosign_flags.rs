@@ -934,6 +934,47 @@ fn blob_flags_environment_and_oidc() {
     let o = verify_att("spdxjson");
     assert!(!o.status.success(), "{}", text(&o));
     assert!(stderr(&o).contains("predicate type"), "{}", text(&o));
+    // --certificate pins the attestation's signer: its own certificate
+    // passes (with --certificate-chain accepted beside it), another
+    // signing's certificate is refused with the policy code.
+    let pin_att = |cert: &Path| {
+        k(&[
+            "verify-blob-attestation",
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--bundle",
+            att.to_str().unwrap(),
+            "--certificate",
+            cert.to_str().unwrap(),
+            "--certificate-chain",
+            cert.to_str().unwrap(),
+            a,
+        ])
+    };
+    let cert_of = |bundle: &Path, name: &str| {
+        let v = json_file(bundle);
+        let file = dir.join(name);
+        std::fs::write(
+            &file,
+            pem(
+                "CERTIFICATE",
+                &b64_field(&v["verificationMaterial"]["certificate"]["rawBytes"]),
+            ),
+        )
+        .expect("certificate file");
+        file
+    };
+    let o = pin_att(&cert_of(&att, "att-signer.pem"));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = pin_att(&cert_of(&bundle, "blob-signer.pem"));
+    assert_eq!(o.status.code(), Some(22), "{}", text(&o));
+    assert!(
+        stderr(&o).contains("not signed with the --certificate given"),
+        "{}",
+        text(&o)
+    );
 
     // TUF_ROOT is where `keyless initialize` caches the root.
     let tuf_root = dir.join("tuf-cache");

@@ -37,14 +37,8 @@ fn flags() -> Vec<(&'static str, &'static [&'static str])> {
         ("--registry-referrers-mode", IMAGE_SIGNERS),
         ("--new-bundle-format", IMAGE_SIGNERS),
         // Item 5: verifying.
-        (
-            "--certificate",
-            &["verify", "verify-attestation", "verify-blob"],
-        ),
-        (
-            "--certificate-chain",
-            &["verify", "verify-attestation", "verify-blob"],
-        ),
+        ("--certificate", VERIFIERS),
+        ("--certificate-chain", VERIFIERS),
         ("--signature", &["verify-blob"]),
         ("--insecure-ignore-tlog", VERIFIERS),
         ("--insecure-ignore-sct", VERIFIERS),

@@ -24,6 +24,16 @@ pub struct VerifyBlobAttestation {
     /// cyclonedx, vuln, openvex, custom).
     #[arg(long = "type", value_name = "TYPE")]
     pub predicate_type: Option<String>,
+    /// Accept the attestation only if it was signed with this certificate
+    /// (PEM), as cosign's `--certificate`; it is still verified against the
+    /// trusted root's CAs.
+    #[arg(long, value_name = "FILE")]
+    pub certificate: Option<PathBuf>,
+    /// Accepted with --certificate for cosign compatibility: the chain
+    /// always comes from the trusted root (a CA that is not in it is
+    /// refused whatever this file says).
+    #[arg(long, value_name = "FILE", requires = "certificate")]
+    pub certificate_chain: Option<PathBuf>,
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
@@ -41,6 +51,11 @@ impl VerifyBlobAttestation {
         let policy = self.policy.policy()?;
         let bundle = std::fs::read(&self.bundle)
             .with_context(|| format!("reading bundle {}", self.bundle.display()))?;
+        let pinned = self
+            .certificate
+            .as_deref()
+            .map(crate::detached::certificate_der)
+            .transpose()?;
         let artifact = Artifact::from_arg(&self.artifact);
         let instance = match self.instance.resolve_with_log(self.flags.rekor_url()) {
             Ok(i) => i,
@@ -52,8 +67,16 @@ impl VerifyBlobAttestation {
             Ok(r) => r,
             Err(e) => return Ok(crate::report_verification_error(&e)),
         };
+        if let Some(pin) = &pinned {
+            if result.certificate.as_ref().map(|c| c.der()) != Some(pin.as_slice()) {
+                eprintln!("Error: the attestation was not signed with the --certificate given");
+                return Ok(exit::for_kind(keyless_verify::ErrorKind::Policy));
+            }
+        }
         let Some(statement) = &result.statement else {
-            eprintln!("Error: the bundle holds a signature, not an attestation (no in-toto statement)");
+            eprintln!(
+                "Error: the bundle holds a signature, not an attestation (no in-toto statement)"
+            );
             eprintln!("hint: verify it with `keyless verify-blob`");
             return Ok(exit::for_kind(keyless_verify::ErrorKind::Bundle));
         };
@@ -63,7 +86,9 @@ impl VerifyBlobAttestation {
                     "Error: the attestation's predicate type {} is not {want}",
                     statement.predicate_type
                 );
-                eprintln!("hint: check --type against the attestation's predicate type shown above");
+                eprintln!(
+                    "hint: check --type against the attestation's predicate type shown above"
+                );
                 return Ok(exit::for_kind(keyless_verify::ErrorKind::Policy));
             }
         }
