@@ -33,6 +33,8 @@ pub fn router(state: Arc<CaState>) -> Router {
         .route("/api/v1/rootCert", get(root_cert_v1))
         .route("/ct/v1/add-pre-chain", post(add_pre_chain))
         .route("/ct/v1/get-sth", get(get_sth))
+        .route("/ct/checkpoint", get(crate::ct_tiles::checkpoint))
+        .route("/ct/tile/{*path}", get(crate::ct_tiles::tile))
         .route("/trusted_root.json", get(trusted_root))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)

@@ -11,6 +11,7 @@
 //! ct_front  chain checks + SCT signing shared by both logs
 //! ct_durable the CA's CT log on the durable log core (keyless-log):
 //!           SCT only after the entry is committed
+//! ct_tiles  /ct/checkpoint and /ct/tile/*: the log's tlog-tiles read path
 //! ca        precert → SCT → final certificate, fail-closed
 //! pki       root / intermediate / CT keys in the data dir, self-check
 //! signer    CaSigner / CaKey: the issuing key, in software or on a token
@@ -47,6 +48,7 @@ pub mod config;
 pub mod ct;
 pub mod ct_durable;
 mod ct_front;
+mod ct_tiles;
 pub mod error;
 pub mod identity;
 pub mod pkcs11;

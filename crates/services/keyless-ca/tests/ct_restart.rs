@@ -250,3 +250,55 @@ async fn every_sct_is_in_the_log_after_a_sigkill() {
     assert!(ca.ct.size() >= leaves.len());
     assert_all_included(&ca, &leaves);
 }
+
+/// The log is readable over HTTP as tlog-tiles under `/ct`: the signed
+/// checkpoint, the entry bundle holding the certificate's MerkleTreeLeaf,
+/// and the level-0 hash tile holding its leaf hash.
+#[tokio::test]
+async fn the_ct_log_serves_its_checkpoint_and_tiles() {
+    use keyless_tlog::{Checkpoint, TileId, TileKind};
+    let stack = start().await;
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let alice = "tiles@keyless.test";
+    let issued = issue_for(&stack, email(alice), &key, alice).await;
+    let hash = leaf_hash_of(&issued.leaf, &issued.chain[0]);
+
+    let get = |path: String| {
+        let url = format!("{}/ct/{path}", stack.ca_url);
+        async move {
+            let resp = reqwest::get(url).await.expect("request");
+            assert_eq!(resp.status(), 200);
+            resp.bytes().await.expect("body").to_vec()
+        }
+    };
+    let note = String::from_utf8(get("checkpoint".into()).await).expect("text");
+    let signed = keyless_tlog::SignedNote::parse(&note).expect("note");
+    signed
+        .verify(stack.ca.ct.log().verifier())
+        .expect("signed by the CT key");
+    let cp = Checkpoint::parse(signed.body()).expect("checkpoint");
+    assert_eq!(cp.size, 1);
+    assert_eq!(cp.origin, stack.ca.ct.log().origin());
+
+    let entries = TileId {
+        kind: TileKind::Entries,
+        index: 0,
+        width: 1,
+    };
+    let bundle = get(entries.path()).await;
+    let leaves = keyless_tlog::tiles::decode_entry_bundle(&bundle).expect("bundle");
+    assert_eq!(leaves.len(), 1);
+    assert_eq!(keyless_tlog::leaf_hash(leaves[0]), hash);
+    let level0 = TileId {
+        kind: TileKind::Hashes { level: 0 },
+        index: 0,
+        width: 1,
+    };
+    assert_eq!(get(level0.path()).await, hash.to_vec());
+    assert_eq!(cp.root_hash, hash, "a one-leaf tree's root is its leaf hash");
+
+    let missing = reqwest::get(format!("{}/ct/tile/0/001", stack.ca_url))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
