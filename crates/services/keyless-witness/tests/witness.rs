@@ -134,8 +134,8 @@ async fn consistent_checkpoints_are_cosigned_and_rollbacks_refused() {
     server.cosign(&log, 3, &c8).await;
 
     // A stale old size: 409 with the stored size as text/x.tlog.size.
-    let proof = log.consistency_proof(3, 8).unwrap();
-    let (status, ctype, text) = server.post(encode(3, &proof, &c8.note)).await;
+    let p3_8 = log.consistency_proof(3, 8).unwrap();
+    let (status, ctype, text) = server.post(encode(3, &p3_8, &c8.note)).await;
     assert_eq!(
         (status, ctype.as_str(), text.as_str()),
         (409, "text/x.tlog.size", "8\n")
@@ -154,12 +154,30 @@ async fn consistent_checkpoints_are_cosigned_and_rollbacks_refused() {
     let (status, _, _) = server.post("old 8\n".into()).await;
     assert_eq!(status, 400);
     let c9 = grow(&log, "a", 1).await;
-    let mut proof = log.consistency_proof(8, 9).unwrap();
-    proof[0][0] ^= 1;
-    let (status, _, _) = server.post(encode(8, &proof, &c9.note)).await;
+    let mut bad_proof = log.consistency_proof(8, 9).unwrap();
+    bad_proof[0][0] ^= 1;
+    let (status, _, _) = server.post(encode(8, &bad_proof, &c9.note)).await;
     assert_eq!(status, 422);
     // The right proof still works afterwards.
     server.cosign(&log, 8, &c9).await;
+
+    // Over the body cap: 413 before the witness reads it.
+    let (status, _, _) = server.post("x".repeat(65 * 1024)).await;
+    assert_eq!(status, 413);
+
+    // Two checkpoints from the same old size at once: the check and the
+    // store are one step, so exactly one wins and the other gets 409.
+    let c12 = grow(&log, "a", 3).await;
+    let c15 = grow(&log, "a", 3).await;
+    let body12 = encode(9, &proof(&log, 9, 12), &c12.note);
+    let body15 = encode(9, &proof(&log, 9, 15), &c15.note);
+    let (r12, r15) = tokio::join!(server.post(body12), server.post(body15));
+    let mut statuses = [r12.0, r15.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{r12:?} {r15:?}");
+    let winner = if r12.0 == 200 { 12 } else { 15 };
+    let (status, _, text) = server.post(encode(0, &[], &c9.note)).await;
+    assert_eq!((status, text), (409, format!("{winner}\n")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
