@@ -134,6 +134,14 @@ impl Browser {
         )
     }
 
+    fn script_async(&self, script: &str, args: Value) -> Value {
+        self.session_call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
     /// The text of element `#id` once the page is done, waiting for it.
     fn text_of(&self, id: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -358,6 +366,20 @@ fn explorer_in_headless_chromium() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no log index in {out}"));
+    // Two more entries, so the inclusion proofs the page checks are more
+    // than a single leaf (index 0 of 3: two hashes; index 2: the last).
+    for (i, who) in ["bob@example.com", "carol@example.com"].iter().enumerate() {
+        let more = dir.join(format!("more-{i}.txt"));
+        std::fs::write(&more, format!("more {i}\n")).unwrap();
+        let token = stack.token(who);
+        let o = run(keyless()
+            .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+            .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+            .arg(dir.join(format!("more-{i}.sigstore.json")))
+            .arg(&more));
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    let last = index + 2;
 
     // Page weight, as the server sends it.
     let assets: usize = ["/", "/explorer/app.js", "/explorer/app.css"]
@@ -424,7 +446,45 @@ fn explorer_in_headless_chromium() {
             "{needle:?} not on the entry page:\n{page}"
         );
     }
+    let render_ms: u64 = b
+        .script("return document.body.dataset.renderMs", json!([]))
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("render time");
+    eprintln!("explorer entry view: rendered {render_ms} ms after the log answered");
+    assert!(render_ms < 300, "entry view took {render_ms} ms");
     b.screenshot(&shots, "entry.png");
+    b.open(&format!("{log}/?logIndex={last}"));
+    assert_eq!(b.text_of("badge"), "verified", "{}", b.page_text());
+    assert_eq!(b.text_of("identity"), "carol@example.com");
+    assert!(b.text_of("verification").contains("at size 3"));
+
+    // The module's ECDSA signature conversion, on crafted DER.
+    let der = b.script_async(
+        r#"const done = arguments[arguments.length - 1];
+        import('/explorer/app.js').then((m) => {
+          const h = (s) => Uint8Array.from(s.match(/../g).map((x) => parseInt(x, 16)));
+          const x = (b) => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
+          const r = '80' + '01'.repeat(31);
+          const out = { ok: x(m.derToRawEcdsa(h('3026' + '022100' + r + '020105'), 32)), bad: [] };
+          for (const d of ['3026022100' + r + '02010500', '3006020180020101', '300702020001020101',
+                           '3025022101' + '01'.repeat(32) + '020101', '3106020101020101', '30060201010201']) {
+            try { m.derToRawEcdsa(h(d), 32); out.bad.push('accepted ' + d); } catch (e) { out.bad.push('ok'); }
+          }
+          done(out);
+        }, (e) => done({ error: String(e) }));"#,
+        json!([]),
+    );
+    assert_eq!(
+        der["ok"],
+        format!(
+            "{}{}05",
+            "80".to_string() + &"01".repeat(31),
+            "00".repeat(31)
+        ),
+        "{der}"
+    );
+    assert_eq!(der["bad"], json!(vec!["ok"; 6]), "{der}");
 
     // Search by hash finds it; a link opens the entry by UUID.
     b.open(&format!("{log}/?hash=sha256:{digest}"));
