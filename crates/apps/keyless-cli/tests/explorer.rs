@@ -567,6 +567,17 @@ fn explorer_in_headless_chromium() {
         "page overflows a phone width by {overflow}px"
     );
     b.screenshot(&shots, "entry-phone.png");
+    b.open(&format!("{log}/"));
+    assert_eq!(b.text_of("badge"), "verified");
+    let overflow = b.script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth",
+        json!([]),
+    );
+    assert!(
+        overflow.as_i64().unwrap_or(1) <= 0,
+        "overview overflows a phone width by {overflow}px"
+    );
+    b.screenshot(&shots, "overview-phone.png");
 
     drop(b);
     stack.stop();

@@ -325,6 +325,19 @@ async function overview(page) {
   } catch (e) {
     verdict = [badge(false), el("p", {}, e.message)];
   }
+  // Other signature lines: witness cosignatures, or another key of the log.
+  // They are listed by name; this page does not know witness keys.
+  const others = [];
+  try {
+    const k = await logKey();
+    for (const s of cp.sigs) {
+      const mine = (k.anyName || s.name === cp.origin) && equal(s.hint, await k.hint(s.name));
+      if (!mine) others.push(s.name + " (key hint " + hex(s.hint) + ")");
+    }
+  } catch (_) { /* the verdict above already says why */ }
+  if (others.length) {
+    verdict.push(el("p", { id: "cosignatures" }, "Other signatures, not checked here: " + others.join(", ")));
+  }
   const size = info.treeSize;
   const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
   const p = Math.min(Math.max(0, page), pages - 1);
