@@ -16,11 +16,19 @@ use keyless_witness::{LogEntry, Witness, WitnessConfig};
 const ORIGIN: &str = "example.test/log";
 
 async fn start_witness(name: &str, dir: &std::path::Path, log: &Log) -> WitnessEndpoint {
+    start_witness_for(name, dir, log.verifier()).await
+}
+
+async fn start_witness_for(
+    name: &str,
+    dir: &std::path::Path,
+    log_key: &keyless_tlog::NoteVerifier,
+) -> WitnessEndpoint {
     let config = WitnessConfig {
         name: name.into(),
         logs: vec![LogEntry {
             origin: ORIGIN.into(),
-            vkey: keyless_witness::vkey::note_vkey(log.verifier()).unwrap(),
+            vkey: keyless_witness::vkey::note_vkey(log_key).unwrap(),
         }],
     };
     let witness = Arc::new(Witness::open(dir, &config).unwrap());
@@ -115,4 +123,34 @@ async fn checkpoints_are_served_with_cosignatures() {
     let resp = reqwest::get(&tile).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().len(), 9 * 32);
+}
+
+/// The wiring of `serve`: a `RekorConfig` with witnesses serves its
+/// (empty) tree's checkpoint with their cosignature.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_asks_the_configured_witnesses() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let witness_dir = tempfile::tempdir().unwrap();
+    // The key serve will load, made first so the witness can trust it.
+    let key = keyless_log::keys::load_or_generate(log_dir.path(), keyless_log::LogKeyType::Ed25519)
+        .unwrap();
+    let log_key = keyless_tlog::NoteVerifier::new(ORIGIN, key.public_key().clone()).unwrap();
+    let w = start_witness_for("witness.test/a", witness_dir.path(), &log_key).await;
+
+    let mut config = keyless_rekor::RekorConfig::new(LogConfig::new(log_dir.path(), ORIGIN));
+    config.witnesses = vec![w.clone()];
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/checkpoint", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(keyless_rekor::serve_with_shutdown(
+        config,
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    await_cosigned(&url, 0, &[&w]).await;
+    await_cosigned(&url.replace("/checkpoint", "/api/v2/checkpoint"), 0, &[&w]).await;
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use keyless_tlog::{verify_consistency, NoteVerifier};
+use keyless_tlog::{verify_consistency, NoteVerifier, EMPTY_ROOT};
 
 use crate::config::WitnessConfig;
 use crate::cosign::Cosigner;
@@ -112,7 +112,9 @@ impl Witness {
                 return Err(WitnessError::Fork { size });
             }
         }
-        let old_root = stored.as_ref().map_or([0u8; 32], |s| s.root);
+        // Nothing stored: the old tree is the empty one (a size-0
+        // checkpoint must then carry the empty tree's root).
+        let old_root = stored.as_ref().map_or(EMPTY_ROOT, |s| s.root);
         if let Err(e) = verify_consistency(
             req.old_size,
             size,
