@@ -110,7 +110,8 @@ pub async fn start_with(
     let issuer = keyless_oidc_dev::open_for(oidc_config, &oidc_l)
         .context("starting the development OIDC issuer")?;
     let issuers_json = issuer.ca_issuers_config();
-    tokio::spawn(async move { axum::serve(oidc_l, keyless_oidc_dev::router(issuer)).await });
+    let oidc_app = keyless_serve::instrument(keyless_oidc_dev::router(issuer), "oidc", ready());
+    tokio::spawn(async move { axum::serve(oidc_l, oidc_app).await });
 
     // Certificate authority and its CT log, trusting the dev issuer.
     let issuers: keyless_ca::IssuersConfig =
@@ -125,7 +126,8 @@ pub async fn start_with(
             .context("CA keys and certificates")?;
     let ca_root = keyless_ca::trusted_root(&material, &urls.ca_url, &urls.ca_url);
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
-    tokio::spawn(async move { axum::serve(ca_l, keyless_ca::router(ca_state)).await });
+    let ca_app = keyless_serve::instrument(keyless_ca::router(ca_state), "ca", ready());
+    tokio::spawn(async move { axum::serve(ca_l, ca_app).await });
 
     // Transparency log (Rekor v2 and v1 personalities), signing as
     // host:port. ECDSA P-256, as the public Rekor v1: v1 clients (cosign,
@@ -143,7 +145,8 @@ pub async fn start_with(
         .await?
         .context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
-    tokio::spawn(async move { axum::serve(log_l, keyless_rekor::router(log)).await });
+    let log_app = keyless_serve::instrument(keyless_rekor::router(log), "log", ready());
+    tokio::spawn(async move { axum::serve(log_l, log_app).await });
 
     // Timestamp authority.
     let mut tsa_config = keyless_tsa::TsaConfig::new(data_dir.join("tsa"));
@@ -152,7 +155,8 @@ pub async fn start_with(
     let tsa_entry: wire::CertificateAuthority =
         serde_json::from_value(tsa.trusted_root_entry()).context("the TSA's trusted-root entry")?;
     let tsa = Arc::new(tsa);
-    tokio::spawn(async move { keyless_tsa::serve_tsa(tsa, tsa_l).await });
+    let tsa_app = keyless_serve::instrument(keyless_tsa::router(tsa), "tsa", ready());
+    tokio::spawn(async move { axum::serve(tsa_l, tsa_app).await });
 
     // The client files.
     let trusted_root = wire::TrustedRoot {
@@ -201,6 +205,12 @@ pub async fn start_with(
         data_dir: data_dir.to_path_buf(),
         urls,
     })
+}
+
+/// Every dev service opens its keys and storage before it serves, so it is
+/// ready once it answers. All of them share the process's `/metrics`.
+fn ready() -> keyless_serve::Readiness {
+    keyless_serve::Readiness::always()
 }
 
 /// The log's `tlogs[]` entry. Its checkpoint origin is not listed: verifiers

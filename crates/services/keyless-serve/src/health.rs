@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 /// A service's readiness check, run on every `GET /readyz`. `Ok` means it
 /// can serve (storage reachable, keys loaded); `Err` carries a short reason
 /// for the operator, sent as the 503 body, so it must not hold secrets.
+/// It runs on the blocking pool, so it may do I/O.
 #[derive(Clone)]
 pub struct Readiness(Arc<dyn Fn() -> Result<(), String> + Send + Sync>);
 
@@ -21,8 +22,13 @@ impl Readiness {
         Self::new(|| Ok(()))
     }
 
-    pub(crate) fn check(&self) -> (StatusCode, String) {
-        match (self.0)() {
+    /// Runs the check on the blocking pool: it may query storage.
+    pub(crate) async fn check(self) -> (StatusCode, String) {
+        let check = self.0;
+        let result = tokio::task::spawn_blocking(move || check())
+            .await
+            .unwrap_or_else(|_| Err("readiness check failed".into()));
+        match result {
             Ok(()) => (StatusCode::OK, "ready\n".into()),
             Err(reason) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,7 @@
 mod health;
 mod logging;
 mod metrics;
+pub mod scrape;
 mod serve;
 mod tls;
 

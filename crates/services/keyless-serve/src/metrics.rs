@@ -90,7 +90,7 @@ pub fn instrument(app: Router, service: &'static str, ready: Readiness) -> Route
             }),
         )
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(move || async move { ready.check() }))
+        .route("/readyz", get(move || ready.clone().check()))
         .fallback_service(app)
 }
 

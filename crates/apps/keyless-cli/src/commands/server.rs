@@ -24,6 +24,8 @@ pub struct Server {
     /// The schema is created on first start.
     #[arg(long, value_name = "URL", requires = "dev")]
     pub postgres: Option<String>,
+    #[command(flatten)]
+    pub serving: Serving,
     #[command(subcommand)]
     pub service: Option<Service>,
 }
@@ -114,6 +116,41 @@ pub enum Service {
     },
 }
 
+/// How a service listens and logs: the same options for every service.
+#[derive(Debug, clap::Args)]
+pub struct Serving {
+    /// Serve HTTPS with this PEM certificate chain (leaf first) instead of
+    /// plain HTTP. Read again on SIGHUP, so a renewed certificate is served
+    /// without a restart (a renewal that does not load is logged and the
+    /// current one kept).
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, SEC1 or PKCS#1).
+    #[arg(long, value_name = "FILE", global = true, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Log lines as human-readable text or as one JSON object per line.
+    #[arg(long, value_name = "FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+impl Serving {
+    fn tls(&self) -> Option<keyless_serve::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(keyless_serve::TlsFiles::new(cert, key)),
+            _ => None,
+        }
+    }
+
+    /// The scheme of the URLs the service announces for itself.
+    fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
 /// A service's signing key on a PKCS#11 token: the same options, with the
 /// same meaning, for the CA (its issuing key) and the TSA (its signing key).
 #[derive(Debug, clap::Args)]
@@ -161,38 +198,47 @@ impl Pkcs11Args {
 
 impl Server {
     pub fn run(&self) -> Result<i32> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .with_writer(std::io::stderr)
-            .try_init();
+        let format: keyless_serve::LogFormat = self.serving.log_format.parse()?;
+        keyless_serve::init_logging(format, std::io::stderr);
         let rt = crate::signing::runtime()?;
         rt.block_on(async {
             match (&self.service, self.dev) {
                 (None, true) => self.dev_stack().await,
                 (None, false) => bail!("say which server to run: `keyless server --dev` or `keyless server log|ca|oidc|tsa`"),
-                (Some(s), _) => s.run().await,
+                (Some(s), _) => s.run(&self.serving).await,
             }
         })?;
         Ok(crate::exit::OK)
     }
 
     async fn dev_stack(&self) -> Result<()> {
+        if self.serving.tls_cert.is_some() {
+            bail!("--tls-cert with --dev is not supported yet; run each service with `keyless server log|ca|oidc|tsa --tls-cert … --tls-key …`");
+        }
         let started = std::time::Instant::now();
         let options = crate::stack::StackOptions {
             postgres: self.postgres.clone(),
         };
         let stack = crate::stack::start_with(&self.data_dir, self.listen, &options).await?;
         let dir = std::fs::canonicalize(&stack.data_dir).unwrap_or_else(|_| stack.data_dir.clone());
-        eprintln!("keyless dev stack ready in {} ms (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)", started.elapsed().as_millis());
-        eprintln!("  OIDC issuer  {}", stack.urls.oidc_issuer);
-        eprintln!("  CA           {}", stack.urls.ca_url);
-        eprintln!("  log          {}", stack.urls.log_url);
-        eprintln!("  TSA          {}", stack.urls.tsa_url);
-        eprintln!("  TUF          {}", stack.urls.tuf_url);
-        eprintln!("  health       {}", stack.urls.health_url);
+        if self.serving.log_format == "json" {
+            // Every stderr line is then a JSON object, the banner too.
+            let u = &stack.urls;
+            tracing::warn!(
+                ms = started.elapsed().as_millis() as u64,
+                oidc = %u.oidc_issuer, ca = %u.ca_url, log = %u.log_url,
+                tsa = %u.tsa_url, tuf = %u.tuf_url, health = %u.health_url,
+                "keyless dev stack ready (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)"
+            );
+        } else {
+            eprintln!("keyless dev stack ready in {} ms (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)", started.elapsed().as_millis());
+            eprintln!("  OIDC issuer  {}", stack.urls.oidc_issuer);
+            eprintln!("  CA           {}", stack.urls.ca_url);
+            eprintln!("  log          {}", stack.urls.log_url);
+            eprintln!("  TSA          {}", stack.urls.tsa_url);
+            eprintln!("  TUF          {}", stack.urls.tuf_url);
+            eprintln!("  health       {}", stack.urls.health_url);
+        }
         println!(
             "export SIGSTORE_TRUST_CONFIG={}",
             dir.join("trust_config.json").display()
@@ -205,8 +251,9 @@ impl Server {
 }
 
 impl Service {
-    async fn run(&self) -> Result<()> {
-        match self {
+    async fn run(&self, serving: &Serving) -> Result<()> {
+        let scheme = serving.scheme();
+        let (listener, app, name) = match self {
             Self::Log {
                 data_dir,
                 listen,
@@ -231,9 +278,24 @@ impl Service {
                 if config.pkcs11.is_some() {
                     config.key_type = keyless_log::LogKeyType::EcdsaP256;
                 }
-                let mut config = keyless_rekor::RekorConfig::new(config);
-                config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
-                keyless_rekor::serve(config, listener).await?;
+                let mut limits = keyless_rekor::Limits::default();
+                limits.max_body = usize::try_from(*max_body).context("--max-body")?;
+                let log =
+                    tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
+                        .await?
+                        .context("opening the transparency log")?;
+                tracing::info!(
+                    origin = log.origin(),
+                    size = log.published().size,
+                    "transparency log open"
+                );
+                let ready = log_readiness(log.clone());
+                let app = keyless_serve::instrument(
+                    keyless_rekor::router_with(log, limits),
+                    "log",
+                    ready,
+                );
+                (listener, app, "transparency log")
             }
             Self::Ca {
                 data_dir,
@@ -254,12 +316,31 @@ impl Service {
                 };
                 config.keys.password_env = key_password_env.clone();
                 config.keys.pkcs11 = pkcs11.config()?;
-                keyless_ca::serve(config, listener).await?;
+                let public_url = config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| format!("{scheme}://{}", listen));
+                // Keys and certificates are loaded here or start-up fails.
+                let state = keyless_ca::CaState::new(&config, &public_url)?;
+                let app = keyless_serve::instrument(
+                    keyless_ca::router(state),
+                    "ca",
+                    keyless_serve::Readiness::always(),
+                );
+                (listener, app, "certificate authority")
             }
             Self::Oidc { data_dir, listen } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
-                keyless_oidc_dev::serve(keyless_oidc_dev::OidcDevConfig::new(data_dir), listener)
-                    .await?;
+                let mut config = keyless_oidc_dev::OidcDevConfig::new(data_dir);
+                config.issuer_url = Some(format!("{scheme}://{listen}"));
+                let issuer = keyless_oidc_dev::open_for(config, &listener)?;
+                tracing::warn!(url = %issuer.base_url, "DEVELOPMENT OIDC issuer: approves logins without authentication");
+                let app = keyless_serve::instrument(
+                    keyless_oidc_dev::router(issuer),
+                    "oidc",
+                    keyless_serve::Readiness::always(),
+                );
+                (listener, app, "development OIDC issuer")
             }
             Self::Tsa {
                 data_dir,
@@ -269,9 +350,46 @@ impl Service {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
                 let mut config = keyless_tsa::TsaConfig::new(data_dir);
                 config.pkcs11 = pkcs11.config()?;
-                keyless_tsa::serve(config, listener).await?;
+                let mut tsa = keyless_tsa::Tsa::open(&config)?;
+                if tsa.uri().is_none() {
+                    tsa.set_uri(format!(
+                        "{scheme}://{listen}{}",
+                        keyless_tsa::TIMESTAMP_PATH
+                    ));
+                }
+                let app = keyless_serve::instrument(
+                    keyless_tsa::router(std::sync::Arc::new(tsa)),
+                    "tsa",
+                    keyless_serve::Readiness::always(),
+                );
+                (listener, app, "timestamp authority")
             }
-        }
+        };
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, %scheme, "{name} listening");
+        keyless_serve::serve(
+            listener,
+            app,
+            serving.tls().as_ref(),
+            std::future::pending(),
+        )
+        .await
+        .with_context(|| format!("serving the {name} on {addr}"))?;
         Ok(())
     }
+}
+
+/// The log is ready while its storage answers: the latest entry (if any)
+/// reads back and the entry index answers a lookup.
+fn log_readiness(log: keyless_log::Log) -> keyless_serve::Readiness {
+    keyless_serve::Readiness::new(move || {
+        let size = log.published().size;
+        if size > 0 {
+            log.entry(size - 1)
+                .map_err(|_| "the log's storage does not answer".to_owned())?;
+        }
+        log.find_leaf(&[0u8; 32])
+            .map_err(|_| "the log's entry index does not answer".to_owned())?;
+        Ok(())
+    })
 }
