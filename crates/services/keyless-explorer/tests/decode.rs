@@ -1,0 +1,121 @@
+//! Decoding a hashedrekord entry whose signer is a Fulcio certificate
+//! built with keyless-x509's profile code: the page gets the SAN, the
+//! OIDC issuer, the certificate issuer, validity, SCT presence and every
+//! Fulcio extension by its oid-info.md name.
+
+use der::Encode;
+use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_x509::oid;
+use keyless_x509::profile::{
+    assemble, ca_tbs, leaf_tbs, CaKind, CtSlot, LeafSubject, LeafTemplate, San,
+};
+use keyless_x509::Certificate;
+
+const NOW: i64 = 1_750_000_000;
+
+fn fulcio_leaf_pem() -> String {
+    let root_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let leaf_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let alg = root_key.public_key().default_signature_algorithm();
+    let tbs = ca_tbs(
+        CaKind::Root,
+        "CN=test root,O=keyless",
+        root_key.public_key(),
+        None,
+        alg,
+        NOW - 100,
+        NOW + 1000,
+    )
+    .unwrap();
+    let sig = root_key.sign(&tbs.to_der().unwrap()).unwrap();
+    let root = Certificate::from_der(&assemble(tbs, &sig).unwrap()).unwrap();
+    let san = San::Uri("https://github.com/o/r/.github/workflows/w.yml@refs/heads/main".into());
+    let exts = vec![
+        (oid::GITHUB_WORKFLOW_TRIGGER, "push".to_string()),
+        (oid::GITHUB_WORKFLOW_REPOSITORY, "o/r".to_string()),
+        (oid::SOURCE_REPOSITORY_REF, "refs/heads/main".to_string()),
+        (oid::RUNNER_ENVIRONMENT, "github-hosted".to_string()),
+    ];
+    let subject = LeafSubject {
+        san: &san,
+        issuer: "https://token.actions.githubusercontent.com",
+        extensions: &exts,
+    };
+    let template = LeafTemplate::new(NOW, &root).unwrap();
+    let tbs = leaf_tbs(
+        subject,
+        leaf_key.public_key(),
+        &root,
+        alg,
+        &template,
+        &CtSlot::Scts(vec![0, 0]),
+    )
+    .unwrap();
+    let sig = root_key.sign(&tbs.to_der().unwrap()).unwrap();
+    let der = assemble(tbs, &sig).unwrap();
+    let b64 = keyless_types::b64::encode(&der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+#[test]
+fn a_fulcio_certificate_is_decoded_with_extension_names() {
+    let pem = fulcio_leaf_pem();
+    let body = serde_json::json!({
+        "apiVersion": "0.0.1", "kind": "hashedrekord",
+        "spec": {
+            "data": {"hash": {"algorithm": "sha256", "value": "cd".repeat(32)}},
+            "signature": {"content": "MEUC", "publicKey": {"content": keyless_types::b64::encode(pem.as_bytes())}}
+        }
+    });
+    let d = keyless_explorer::decode::decode(body.to_string().as_bytes()).unwrap();
+    assert_eq!(d.kind, "hashedrekord");
+    assert_eq!(
+        d.digest.as_deref(),
+        Some(&*format!("sha256:{}", "cd".repeat(32)))
+    );
+    assert!(d.public_keys.is_empty());
+    let [c] = &d.certificates[..] else {
+        panic!("one certificate: {d:?}")
+    };
+    assert_eq!(c.error, None);
+    assert_eq!(
+        c.sans,
+        ["https://github.com/o/r/.github/workflows/w.yml@refs/heads/main"]
+    );
+    assert_eq!(
+        c.oidc_issuer.as_deref(),
+        Some("https://token.actions.githubusercontent.com")
+    );
+    assert!(c.issuer.contains("CN=test root"), "{}", c.issuer);
+    assert_eq!(c.not_before, NOW);
+    assert!(c.not_after > NOW);
+    assert!(c.has_sct);
+    let names: Vec<(&str, &str)> = c
+        .extensions
+        .iter()
+        .map(|e| (e.name, e.value.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (
+                "Issuer (deprecated)",
+                "https://token.actions.githubusercontent.com"
+            ),
+            ("GitHub Workflow Trigger (deprecated)", "push"),
+            ("GitHub Workflow Repository (deprecated)", "o/r"),
+            ("Issuer (V2)", "https://token.actions.githubusercontent.com"),
+            ("Runner Environment", "github-hosted"),
+            ("Source Repository Ref", "refs/heads/main"),
+        ]
+    );
+    assert_eq!(c.extensions[1].oid, "1.3.6.1.4.1.57264.1.2");
+}
