@@ -7,8 +7,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use keyless_crypto::PublicKey;
 use keyless_x509::Certificate;
-use serde::Serialize;
-use serde_json::Value;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -54,46 +55,225 @@ pub struct EntryInfo {
     pub digest: Option<String>,
 }
 
-/// Where each known kind keeps its verifier. `b64pem` values are base64 of
-/// PEM text (Rekor v1 kinds), `b64der` values are base64 DER (v2 kinds,
-/// protobuf JSON), `cert` says the DER is a certificate rather than a key.
-const VERIFIERS: &[(&str, Enc)] = &[
-    ("/spec/signature/publicKey/content", Enc::Pem),
-    ("/spec/signatures/0/verifier", Enc::Pem),
-    ("/spec/content/envelope/signatures/0/publicKey", Enc::Pem),
-    ("/spec/publicKey", Enc::Pem),
-    (
-        "/spec/hashedRekordV002/signature/verifier/x509Certificate/rawBytes",
-        Enc::CertDer,
-    ),
-    (
-        "/spec/hashedRekordV002/signature/verifier/publicKey/rawBytes",
-        Enc::KeyDer,
-    ),
-    (
-        "/spec/dsseV002/signatures/0/verifier/x509Certificate/rawBytes",
-        Enc::CertDer,
-    ),
-    (
-        "/spec/dsseV002/signatures/0/verifier/publicKey/rawBytes",
-        Enc::KeyDer,
-    ),
-];
+/// The parts of an entry body a monitor reads, for every kind: Rekor v1
+/// hashedrekord (`data.hash`, `signature.publicKey.content`), dsse
+/// (`payloadHash`, `signatures[0].verifier`), intoto 0.0.1 (`publicKey`)
+/// and 0.0.2 (`content.envelope.signatures[0].publicKey`,
+/// `content.payloadHash`), and the v2 `hashedRekordV002`/`dsseV002`.
+/// Strings are `Cow` so that a JSON escape (legal, if odd) still parses:
+/// an entry must not hide from a monitor by spelling its key differently.
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "apiVersion")]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    spec: Spec<'a>,
+}
 
-/// Digests as hex (`true`) or base64 (`false`).
-const DIGESTS: &[(&str, bool)] = &[
-    ("/spec/data/hash/value", true),
-    ("/spec/payloadHash/value", true),
-    ("/spec/content/payloadHash/value", true),
-    ("/spec/hashedRekordV002/data/digest", false),
-    ("/spec/dsseV002/payloadHash/digest", false),
-];
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Spec<'a> {
+    #[serde(borrow, default)]
+    data: Option<V1Data<'a>>,
+    #[serde(borrow, default)]
+    signature: Option<V1Signature<'a>>,
+    #[serde(borrow, default)]
+    payload_hash: Option<V1Hash<'a>>,
+    #[serde(borrow, default)]
+    signatures: Option<Vec<DsseSignature<'a>>>,
+    #[serde(borrow, default)]
+    content: Option<IntotoContent<'a>>,
+    /// intoto 0.0.1 (a string there; other kinds may use the name otherwise).
+    #[serde(default)]
+    public_key: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    hashed_rekord_v002: Option<V2Entry<'a>>,
+    #[serde(borrow, default)]
+    dsse_v002: Option<V2Entry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct V1Data<'a> {
+    #[serde(borrow)]
+    hash: Option<V1Hash<'a>>,
+}
+
+#[derive(Deserialize)]
+struct V1Hash<'a> {
+    #[serde(borrow)]
+    value: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Signature<'a> {
+    #[serde(borrow)]
+    public_key: Option<V1Content<'a>>,
+}
+
+#[derive(Deserialize)]
+struct V1Content<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DsseSignature<'a> {
+    /// dsse 0.0.1: base64 PEM; dsse 0.0.2: an object (read via V2Entry).
+    #[serde(borrow)]
+    verifier: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntotoContent<'a> {
+    #[serde(borrow)]
+    envelope: Option<IntotoEnvelope<'a>>,
+    #[serde(borrow)]
+    payload_hash: Option<V1Hash<'a>>,
+}
+
+#[derive(Deserialize)]
+struct IntotoEnvelope<'a> {
+    #[serde(borrow)]
+    signatures: Option<Vec<IntotoSignature<'a>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntotoSignature<'a> {
+    #[serde(borrow)]
+    public_key: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Entry<'a> {
+    #[serde(borrow)]
+    data: Option<V2Digest<'a>>,
+    #[serde(borrow)]
+    payload_hash: Option<V2Digest<'a>>,
+    #[serde(borrow)]
+    signature: Option<V2Signature<'a>>,
+    #[serde(borrow)]
+    signatures: Option<Vec<V2Signature<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct V2Digest<'a> {
+    #[serde(borrow)]
+    digest: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct V2Signature<'a> {
+    #[serde(borrow)]
+    verifier: Option<V2Verifier<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Verifier<'a> {
+    #[serde(borrow)]
+    x509_certificate: Option<V2Raw<'a>>,
+    #[serde(borrow)]
+    public_key: Option<V2Raw<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Raw<'a> {
+    #[serde(borrow)]
+    raw_bytes: Option<Cow<'a, str>>,
+}
 
 #[derive(Clone, Copy)]
 enum Enc {
     Pem,
     CertDer,
     KeyDer,
+}
+
+fn v2_verifier<'s>(e: &'s Option<V2Entry<'_>>) -> Option<(&'s str, Enc)> {
+    let e = e.as_ref()?;
+    let sig = e
+        .signature
+        .as_ref()
+        .or_else(|| e.signatures.as_ref().and_then(|s| s.first()))?;
+    let v = sig.verifier.as_ref()?;
+    if let Some(c) = v
+        .x509_certificate
+        .as_ref()
+        .and_then(|r| r.raw_bytes.as_deref())
+    {
+        return Some((c, Enc::CertDer));
+    }
+    v.public_key
+        .as_ref()
+        .and_then(|r| r.raw_bytes.as_deref())
+        .map(|k| (k, Enc::KeyDer))
+}
+
+fn pem(s: Option<&str>) -> Option<(&str, Enc)> {
+    s.map(|s| (s, Enc::Pem))
+}
+
+fn v1_hex<'s>(h: &'s Option<V1Hash<'_>>) -> Option<&'s str> {
+    h.as_ref().and_then(|h| h.value.as_deref())
+}
+
+fn v2_digest<'s>(e: &'s Option<V2Entry<'_>>) -> Option<&'s str> {
+    let e = e.as_ref()?;
+    e.data
+        .as_ref()
+        .or(e.payload_hash.as_ref())
+        .and_then(|d| d.digest.as_deref())
+}
+
+impl Spec<'_> {
+    /// The verifier, in the order the kinds were listed.
+    fn verifier(&self) -> Option<(&str, Enc)> {
+        pem(self
+            .signature
+            .as_ref()
+            .and_then(|s| s.public_key.as_ref())
+            .and_then(|k| k.content.as_deref()))
+        .or_else(|| {
+            pem(self
+                .signatures
+                .as_ref()
+                .and_then(|s| s.first())
+                .and_then(|s| s.verifier.as_deref()))
+        })
+        .or_else(|| {
+            pem(self
+                .content
+                .as_ref()
+                .and_then(|c| c.envelope.as_ref())
+                .and_then(|e| e.signatures.as_ref())
+                .and_then(|s| s.first())
+                .and_then(|s| s.public_key.as_deref()))
+        })
+        .or_else(|| pem(self.public_key.as_ref().and_then(serde_json::Value::as_str)))
+        .or_else(|| v2_verifier(&self.hashed_rekord_v002))
+        .or_else(|| v2_verifier(&self.dsse_v002))
+    }
+
+    /// The digest and whether it is hex (v1) rather than base64 (v2).
+    fn digest(&self) -> Option<(&str, bool)> {
+        self.data
+            .as_ref()
+            .and_then(|d| d.hash.as_ref())
+            .and_then(|h| h.value.as_deref())
+            .or_else(|| v1_hex(&self.payload_hash))
+            .or_else(|| self.content.as_ref().and_then(|c| v1_hex(&c.payload_hash)))
+            .map(|s| (s, true))
+            .or_else(|| v2_digest(&self.hashed_rekord_v002).map(|s| (s, false)))
+            .or_else(|| v2_digest(&self.dsse_v002).map(|s| (s, false)))
+    }
 }
 
 impl EntryInfo {
@@ -112,22 +292,18 @@ impl EntryInfo {
     }
 
     fn parse_with(body: &[u8], detail: bool, want_key: bool) -> Result<Self, EntryError> {
-        let v: Value = serde_json::from_slice(body).map_err(EntryError::Json)?;
-        let text = |p: &str| v.pointer(p).and_then(Value::as_str);
-        let kind = text("/kind")
-            .ok_or(EntryError::Missing("kind"))?
-            .to_string();
-        let api_version = text("/apiVersion")
-            .ok_or(EntryError::Missing("apiVersion"))?
-            .to_string();
+        let b: Body<'_> = serde_json::from_slice(body).map_err(EntryError::Json)?;
         let mut info = EntryInfo {
-            kind,
-            api_version,
+            kind: b.kind.ok_or(EntryError::Missing("kind"))?.into_owned(),
+            api_version: b
+                .api_version
+                .ok_or(EntryError::Missing("apiVersion"))?
+                .into_owned(),
             certificate: None,
             key_sha256: None,
             digest: None,
         };
-        if let Some((s, enc)) = VERIFIERS.iter().find_map(|(p, e)| text(p).map(|s| (s, *e))) {
+        if let Some((s, enc)) = b.spec.verifier() {
             let raw = STANDARD
                 .decode(s)
                 .map_err(|_| EntryError::Base64 { what: "verifier" })?;
@@ -152,7 +328,7 @@ impl EntryInfo {
                 }
             }
         }
-        if let Some((s, is_hex)) = DIGESTS.iter().find_map(|(p, h)| text(p).map(|s| (s, *h))) {
+        if let Some((s, is_hex)) = b.spec.digest() {
             let hex_digest = if is_hex {
                 s.to_ascii_lowercase()
             } else {

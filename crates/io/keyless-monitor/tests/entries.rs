@@ -66,3 +66,18 @@ fn malformed_bodies_are_errors_not_matches() {
         assert!(EntryInfo::parse(body).is_err(), "{}", String::from_utf8_lossy(body));
     }
 }
+
+#[test]
+fn json_escapes_do_not_hide_an_entry() {
+    let (pem, _, hash) = key();
+    let body = json!({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+        "data": {"hash": {"algorithm": "sha256", "value": "cd".repeat(32)}},
+        "signature": {"content": "AA==", "publicKey": {"content": STANDARD.encode(&pem)}}}})
+    .to_string();
+    assert!(body.contains(r#""content":"LS0t"#));
+    let escaped = body.replace(r#""content":"LS0t"#, r#""content":"\u004cS0t"#);
+    assert_ne!(escaped, body);
+    let info = EntryInfo::parse(escaped.as_bytes()).unwrap();
+    let watching = Matcher::new(None, None, None, vec![hash]);
+    assert!(watching.matches(&info).is_some());
+}
