@@ -3,7 +3,9 @@
 //! `cargo bench -p keyless-ca --bench issue`.
 //!
 //! Env: BENCH_REQUESTS (default 6000), BENCH_CONCURRENCY (8),
-//! BENCH_INTERMEDIATE (`p384`, `p256` or `both`, default both).
+//! BENCH_INTERMEDIATE (`p384`, `p256` or `both`, default both),
+//! BENCH_CT_LINGER_MS (the durable CT log's batch linger; default: the
+//! CA's default, `DEFAULT_CT_BATCH_LINGER`).
 //!
 //! The client is deliberately light: one kept-alive HTTP/1.1 connection per
 //! concurrent worker (hyper's low-level client), the request body encoded
@@ -146,6 +148,10 @@ async fn main() {
             IssuersSource::Inline(issuers),
         );
         config.keys.intermediate_algorithm = alg;
+        if let Ok(ms) = std::env::var("BENCH_CT_LINGER_MS") {
+            let ms = ms.parse().expect("BENCH_CT_LINGER_MS: milliseconds");
+            config.ct.batch_linger = std::time::Duration::from_millis(ms);
+        }
         let ca = CaState::new(&config, &format!("http://{addr}")).expect("ca");
         let app = keyless_ca::router(ca.clone());
         tokio::spawn(async move { axum::serve(ca_listener, app).await });

@@ -51,20 +51,26 @@ pub struct CtLogOptions {
     /// default is derived from the log ID, so it survives a change of
     /// the CA's URL or port.
     pub origin: Option<String>,
-    /// The core's [`LogConfig::batch_linger`]. Zero (the default here)
-    /// commits as soon as the committer is free: issuance waits for the
-    /// commit, so lingering would add its whole length to every request
-    /// on a lightly loaded CA, while group commit alone already batches
-    /// under load.
+    /// The core's [`LogConfig::batch_linger`]: under load, a batch stays
+    /// open this long after the previous one closed, so that each commit
+    /// (fsyncs, tile writes, a checkpoint signature) covers more
+    /// certificates; after a quiet spell an entry is committed at once.
+    /// The default, [`DEFAULT_CT_BATCH_LINGER`], was chosen with the
+    /// issuance bench (PERFORMANCE.md): with zero, the commits' kernel
+    /// work (context switches, I/O) roughly doubled the CPU cost of a
+    /// certificate.
     pub batch_linger: Duration,
 }
+
+/// Default [`CtLogOptions::batch_linger`].
+pub const DEFAULT_CT_BATCH_LINGER: Duration = Duration::from_millis(5);
 
 impl Default for CtLogOptions {
     fn default() -> Self {
         Self {
             storage: StorageBackend::Files,
             origin: None,
-            batch_linger: Duration::ZERO,
+            batch_linger: DEFAULT_CT_BATCH_LINGER,
         }
     }
 }
