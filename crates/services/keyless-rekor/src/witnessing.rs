@@ -41,6 +41,28 @@ pub struct WitnessEndpoint {
     pub vkey: String,
 }
 
+impl WitnessEndpoint {
+    /// Parse `URL=VKEY` (split at the first '='; a vkey may end in '='),
+    /// checking that the vkey is a cosignature/v1 one, so a mistyped key
+    /// fails at start-up rather than as missing cosignatures later.
+    pub fn parse(arg: &str) -> Result<Self, String> {
+        let (url, vkey) = arg
+            .split_once('=')
+            .ok_or_else(|| format!("{arg:?} is not URL=VKEY"))?;
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(format!("witness URL {url:?} is not http(s)"));
+        }
+        let parsed = keyless_witness::vkey::Vkey::parse(vkey).map_err(|e| e.to_string())?;
+        if parsed.key_type != keyless_witness::vkey::TYPE_COSIGNATURE_V1 || parsed.key.len() != 32 {
+            return Err(format!("{vkey:?} is not an Ed25519 cosignature/v1 vkey"));
+        }
+        Ok(Self {
+            url: url.to_string(),
+            vkey: vkey.to_string(),
+        })
+    }
+}
+
 /// Why one witness did not cosign one checkpoint.
 #[derive(Debug, Error)]
 pub enum WitnessingError {
@@ -275,4 +297,26 @@ async fn checkpoint_layer(
             .into_response();
     }
     next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_parse_checks_url_and_vkey_type() {
+        let key = keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::Ed25519)
+            .expect("key");
+        let witness = keyless_witness::Cosigner::new("w.example/1", key).expect("cosigner");
+        let arg = format!("https://w.example/prefix={}", witness.vkey());
+        let e = WitnessEndpoint::parse(&arg).expect("parses");
+        assert_eq!(e.url, "https://w.example/prefix");
+        assert_eq!(e.vkey, witness.vkey());
+        assert!(WitnessEndpoint::parse(&witness.vkey()).is_err());
+        assert!(WitnessEndpoint::parse(&format!("ftp://x={}", witness.vkey())).is_err());
+        // A log (type 0x01) vkey is not a witness vkey.
+        let mut v = keyless_witness::vkey::Vkey::parse(&witness.vkey()).expect("vkey");
+        v.key_type = keyless_witness::vkey::TYPE_ED25519;
+        assert!(WitnessEndpoint::parse(&format!("http://x={}", v.to_text())).is_err());
+    }
 }
