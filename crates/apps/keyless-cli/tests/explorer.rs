@@ -400,6 +400,13 @@ fn explorer_in_headless_chromium() {
     );
     let latest = b.text_of("latest");
     assert!(latest.contains("hashedrekord 0.0."), "{latest}");
+    assert!(latest.contains("page 1 of 1"), "{latest}");
+    let rows = b.script(
+        "return document.querySelectorAll('#latest tbody tr').length",
+        json!([]),
+    );
+    assert_eq!(rows, json!(3), "{latest}");
+    assert!(cp.contains("Tree size3"), "{cp}");
     let transferred = b.script(
         "const n = performance.getEntriesByType('navigation')[0]; \
          const r = performance.getEntriesByType('resource').filter(e => e.name.includes('/explorer/app.')); \
