@@ -109,6 +109,30 @@ fn dev_stack_counts_requests_and_logs_json_without_the_token() {
     let text = http_get(&log_metrics);
     assert!(text.contains("keyless_http_request_duration_seconds_bucket{service=\"ca\""));
 
+    let samples = scrape::parse(&text).expect("scrape");
+    assert_eq!(
+        scrape::sum(
+            &samples,
+            "keyless_ca_certificates_issued_total",
+            &[("issuer", &url("oidcIssuer"))]
+        ),
+        1.0,
+        "{text}"
+    );
+    // The log's size gauge is refreshed every second.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let samples = scrape::parse(&http_get(&log_metrics)).expect("scrape");
+        if scrape::sum(&samples, "keyless_log_size", &[]) >= 1.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "keyless_log_size never showed the entry"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     let _ = child.kill();
     let _ = child.wait();
     let logs = std::fs::read_to_string(&log_file).expect("logs");

@@ -212,6 +212,10 @@ impl CaState {
         let sct = self.ct.add_own_pre_chain(&pre.chain).await?;
         let chain = self.issuer.finish(&principal, &key, pre, sct)?;
         tracing::info!(san = principal.san.value(), issuer = %principal.issuer, "issued certificate");
+        // Labelled by issuer only: issuers come from the configuration,
+        // so the label set stays bounded (identities would not).
+        metrics::counter!("keyless_ca_certificates_issued_total", "issuer" => principal.issuer.to_string())
+            .increment(1);
         // The intermediate and root PEMs are fixed: encode only the leaf.
         let mut pem = Vec::with_capacity(1 + self.chain_pem.len());
         if let Some(leaf) = chain.certificates.first() {

@@ -30,4 +30,4 @@ pub mod witnessing;
 pub use api::{error_chain, router, router_with, ApiError};
 pub use config::{Limits, RekorConfig, DEFAULT_MAX_BODY, DEFAULT_MAX_SEARCH_RESULTS};
 pub use error::ServeError;
-pub use serve::{check_log, serve, serve_with_shutdown};
+pub use serve::{check_log, open_app, serve, serve_with_shutdown};

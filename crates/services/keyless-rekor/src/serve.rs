@@ -25,6 +25,18 @@ pub async fn serve_with_shutdown(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let (_, app) = open_app(config).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServeError::Http)
+}
+
+/// Open the log described by `config` and build what [`serve`] serves
+/// (the APIs, and witnessing if configured), for callers that serve it
+/// their own way (e.g. behind TLS and metrics); the log handle is for
+/// their readiness checks.
+pub async fn open_app(config: RekorConfig) -> Result<(keyless_log::Log, axum::Router), ServeError> {
     let RekorConfig {
         log,
         limits,
@@ -41,12 +53,12 @@ pub async fn serve_with_shutdown(
     );
     let mut app = router_with(log.clone(), limits);
     if !witnesses.is_empty() {
-        app = crate::witnessing::attach(app, crate::witnessing::Witnessing::start(log, witnesses));
+        app = crate::witnessing::attach(
+            app,
+            crate::witnessing::Witnessing::start(log.clone(), witnesses),
+        );
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServeError::Http)
+    Ok((log, app))
 }
 
 /// [`keyless_log::check_log`] for a Rekor log: also every entry body must

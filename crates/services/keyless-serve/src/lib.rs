@@ -10,14 +10,16 @@
 //! - log setup, as text or JSON lines ([`LogFormat`]).
 
 mod health;
+mod http_metrics;
 mod logging;
-mod metrics;
 pub mod scrape;
 mod serve;
 mod tls;
 
+/// The facade the services record their own metrics with.
+pub use ::metrics;
 pub use health::Readiness;
+pub use http_metrics::{instrument, prometheus_handle, render_metrics};
 pub use logging::{init_logging, LogFormat, UnknownLogFormat};
-pub use metrics::{instrument, prometheus_handle, render_metrics};
 pub use serve::{serve, ServeError};
 pub use tls::{TlsError, TlsFiles};

@@ -278,23 +278,12 @@ impl Service {
                 if config.pkcs11.is_some() {
                     config.key_type = keyless_log::LogKeyType::EcdsaP256;
                 }
-                let mut limits = keyless_rekor::Limits::default();
-                limits.max_body = usize::try_from(*max_body).context("--max-body")?;
-                let log =
-                    tokio::task::spawn_blocking(move || keyless_log::open_from_config(config))
-                        .await?
-                        .context("opening the transparency log")?;
-                tracing::info!(
-                    origin = log.origin(),
-                    size = log.published().size,
-                    "transparency log open"
-                );
+                let mut config = keyless_rekor::RekorConfig::new(config);
+                config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
+                let (log, app) = keyless_rekor::open_app(config).await?;
                 let ready = log_readiness(log.clone());
-                let app = keyless_serve::instrument(
-                    keyless_rekor::router_with(log, limits),
-                    "log",
-                    ready,
-                );
+                spawn_log_gauges(log.clone());
+                let app = keyless_serve::instrument(app, "log", ready);
                 (listener, app, "transparency log")
             }
             Self::Ca {
@@ -377,6 +366,19 @@ impl Service {
         .with_context(|| format!("serving the {name} on {addr}"))?;
         Ok(())
     }
+}
+
+/// The log's size and queue as gauges, refreshed every second off the
+/// request path (reading them is a lock and a load).
+pub(crate) fn spawn_log_gauges(log: keyless_log::Log) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            keyless_serve::metrics::gauge!("keyless_log_size").set(log.published().size as f64);
+            keyless_serve::metrics::gauge!("keyless_log_queued_entries").set(log.queued() as f64);
+        }
+    });
 }
 
 /// The log is ready while its storage answers: the latest entry (if any)
