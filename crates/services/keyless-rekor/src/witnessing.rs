@@ -28,6 +28,10 @@ use thiserror::Error;
 
 /// How often the task looks for a new checkpoint.
 const POLL: Duration = Duration::from_millis(200);
+/// How long after a failed round the same checkpoint is offered again
+/// to every witness (a witness that was down still gets to cosign a quiet
+/// log's last checkpoint).
+const RETRY: Duration = Duration::from_secs(5);
 /// Longest a witness request may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest witness answer read (a few signature lines).
@@ -126,22 +130,29 @@ impl Witnessing {
             // The size each witness last cosigned, as far as we know.
             let mut known: Vec<u64> = vec![0; witnesses.len()];
             let mut done = None;
+            let mut retry_at: Option<tokio::time::Instant> = None;
             loop {
                 tokio::time::sleep(POLL).await;
                 let Some(this) = weak.upgrade() else { return };
                 let published = this.log.published();
-                if done == Some(published.size) {
+                let retry_due = retry_at.is_some_and(|t| tokio::time::Instant::now() >= t);
+                if done == Some(published.size) && !retry_due {
                     continue;
                 }
                 let mut lines = String::new();
+                let mut failed = false;
                 for (w, old) in witnesses.iter().zip(known.iter_mut()) {
                     match cosign(&client, &this.log, w, old, published.size, &published.note).await
                     {
                         Ok(l) => lines.push_str(&l),
-                        Err(e) => tracing::warn!(witness = %w.url, error = %e, "no cosignature"),
+                        Err(e) => {
+                            failed = true;
+                            tracing::warn!(witness = %w.url, error = %e, "no cosignature");
+                        }
                     }
                 }
                 done = Some(published.size);
+                retry_at = failed.then(|| tokio::time::Instant::now() + RETRY);
                 if lines.is_empty() {
                     continue;
                 }

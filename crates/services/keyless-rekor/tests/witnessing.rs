@@ -154,3 +154,44 @@ async fn serve_asks_the_configured_witnesses() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+/// A witness that is down when a checkpoint is published is asked again
+/// (after the retry delay) without the log having to grow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_that_was_down_is_asked_again() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let witness_dir = tempfile::tempdir().unwrap();
+    let mut config = LogConfig::new(log_dir.path(), ORIGIN);
+    config.batch_linger = Duration::ZERO;
+    let log = Log::open_files(config).unwrap();
+    grow(&log, 2).await;
+
+    let witness_config = WitnessConfig {
+        name: "witness.test/late".into(),
+        logs: vec![LogEntry {
+            origin: ORIGIN.into(),
+            vkey: keyless_witness::vkey::note_vkey(log.verifier()).unwrap(),
+        }],
+    };
+    let witness = Arc::new(Witness::open(witness_dir.path(), &witness_config).unwrap());
+    // A free port nobody listens on yet: connections are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint = WitnessEndpoint {
+        url: format!("http://127.0.0.1:{port}"),
+        vkey: witness.vkey(),
+    };
+    let url = serve_log(&log, vec![endpoint.clone()]).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert_eq!(SignedNote::parse(&text).unwrap().signatures().len(), 1);
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(keyless_witness::serve(listener, witness));
+    await_cosigned(&url, 2, &[&endpoint]).await;
+}
