@@ -590,3 +590,58 @@ fn explorer_in_headless_chromium() {
     drop(b);
     stack.stop();
 }
+
+/// `keyless server log` serves the page and its assets at `/` with the
+/// strict policy, next to its API (no browser needed).
+#[test]
+fn served_by_keyless_server_log() {
+    let dir = temp_dir("explorer-server-log");
+    let port = free_base_port();
+    let mut child = keyless()
+        .args([
+            "server",
+            "log",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless server log");
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http_ok(&format!("{base}/checkpoint")) {
+        assert!(
+            Instant::now() < deadline,
+            "keyless server log never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let head_and_body = |path: &str| {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let page = head_and_body("/");
+    assert!(page.starts_with("HTTP/1.0 200"), "{page}");
+    let lower = page.to_ascii_lowercase();
+    assert!(
+        lower.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+        "{page}"
+    );
+    assert!(page.contains(r#"<script type="module" src="/explorer/app.js"></script>"#));
+    for asset in ["/explorer/app.js", "/explorer/app.css"] {
+        let r = head_and_body(asset);
+        assert!(r.starts_with("HTTP/1.0 200"), "{asset}: {r}");
+    }
+    // The API is still there, and unknown paths still get its JSON 404.
+    assert!(head_and_body("/api/v1/log").contains("\"treeSize\""));
+    assert!(head_and_body("/nope").starts_with("HTTP/1.0 404"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
