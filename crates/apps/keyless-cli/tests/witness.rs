@@ -96,3 +96,101 @@ fn witness_prints_its_vkey_and_cosigns_a_real_checkpoint() {
     assert!(text(&o).contains("key ID"), "{}", text(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `keyless server log --witness URL=VKEY` next to `keyless witness`, both
+/// as processes: the log's /checkpoint carries the witness's cosignature;
+/// a malformed --witness is refused before anything starts.
+#[test]
+fn server_log_serves_checkpoints_cosigned_by_keyless_witness() {
+    let dir = temp_dir("witness-server-log");
+    let origin = "example.test/log";
+    // The key `keyless server log` will load, made first so the witness
+    // can be configured with it.
+    std::fs::create_dir_all(dir.join("log")).unwrap();
+    let key =
+        keyless_log::keys::load_or_generate(&dir.join("log"), keyless_log::LogKeyType::Ed25519)
+            .unwrap();
+    let log_key = keyless_tlog::NoteVerifier::new(origin, key.public_key().clone()).unwrap();
+    let config = dir.join("witness.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "name": "witness.test/w1",
+            "logs": [{"origin": origin, "vkey": keyless_witness::vkey::note_vkey(&log_key).unwrap()}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let port = free_base_port();
+    let mut witness = keyless()
+        .args([
+            "witness",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("witness"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless witness");
+    let mut vkey = String::new();
+    BufReader::new(witness.stdout.take().unwrap())
+        .read_line(&mut vkey)
+        .unwrap();
+    let vkey = vkey.trim().to_string();
+
+    let log_port = port + 1;
+    let mut server = keyless()
+        .args([
+            "server",
+            "log",
+            "--listen",
+            &format!("127.0.0.1:{log_port}"),
+            "--origin",
+            origin,
+            "--witness",
+            &format!("http://127.0.0.1:{port}={vkey}"),
+            "--data-dir",
+        ])
+        .arg(dir.join("log"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless server log");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let note = loop {
+        let text = http_get(&format!("http://127.0.0.1:{log_port}/checkpoint"));
+        if let Ok(note) = SignedNote::parse(&text) {
+            if note.signatures().len() == 2 {
+                break note;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never cosigned: {text:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    note.verify(&log_key).unwrap();
+    let cosigned = note
+        .signatures()
+        .iter()
+        .any(|s| keyless_witness::verify_cosignature(&vkey, note.body(), s).is_ok());
+    assert!(cosigned, "{}", note.to_text());
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = witness.kill();
+    let _ = witness.wait();
+
+    let o = keyless()
+        .args(["server", "log", "--witness", "not-a-witness", "--data-dir"])
+        .arg(dir.join("log"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).contains("URL=VKEY"), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

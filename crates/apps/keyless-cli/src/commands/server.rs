@@ -66,6 +66,11 @@ pub enum Service {
         /// Largest request body accepted, in bytes (larger requests get 413).
         #[arg(long, value_name = "BYTES", default_value_t = keyless_rekor::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
         max_body: u64,
+        /// A C2SP tlog-witness asked to cosign each checkpoint, as URL=VKEY
+        /// (submission prefix and cosignature/v1 vkey; repeatable);
+        /// /checkpoint then carries the cosignatures.
+        #[arg(long = "witness", value_name = "URL=VKEY", value_parser = keyless_rekor::witnessing::WitnessEndpoint::parse)]
+        witnesses: Vec<keyless_rekor::witnessing::WitnessEndpoint>,
         /// The log's signing key on a PKCS#11 token instead of log.key in
         /// --data-dir (an ECDSA P-256 key if --pkcs11-generate-key makes it).
         #[command(flatten)]
@@ -263,6 +268,7 @@ impl Service {
                 batch_interval_ms,
                 batch_linger_ms,
                 max_body,
+                witnesses,
                 pkcs11,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -280,6 +286,7 @@ impl Service {
                 }
                 let mut config = keyless_rekor::RekorConfig::new(config);
                 config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
+                config.witnesses = witnesses.clone();
                 let (log, app) = keyless_rekor::open_app(config).await?;
                 let ready = log_readiness(log.clone());
                 spawn_log_gauges(log.clone());
