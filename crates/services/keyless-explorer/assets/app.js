@@ -96,6 +96,11 @@ const MAX_RESPONSE = 4 * 1024 * 1024;
 
 async function api(path, init) {
   const resp = await fetch(path, init);
+  // Refuse a declared oversized answer before reading it; a chunked one is
+  // checked after.
+  if (Number(resp.headers.get("Content-Length") || "0") > MAX_RESPONSE) {
+    throw new Error("response from " + path + " is too large");
+  }
   const text = await resp.text();
   if (text.length > MAX_RESPONSE) throw new Error("response from " + path + " is too large");
   let body = text;
