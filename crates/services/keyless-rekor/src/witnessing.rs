@@ -139,18 +139,35 @@ impl Witnessing {
                 if done == Some(published.size) && !retry_due {
                     continue;
                 }
-                let mut lines = String::new();
+                // All witnesses at once: a slow one delays none of the others.
+                let mut asks = tokio::task::JoinSet::new();
+                for (i, w) in witnesses.iter().enumerate() {
+                    let (client, log, w) = (client.clone(), this.log.clone(), w.clone());
+                    let (mut old, size) = (known[i], published.size);
+                    let note = published.note.clone();
+                    asks.spawn(async move {
+                        let answer = cosign(&client, &log, &w, &mut old, size, &note).await;
+                        (i, old, answer)
+                    });
+                }
+                let mut answers: Vec<Option<String>> = vec![None; witnesses.len()];
                 let mut failed = false;
-                for (w, old) in witnesses.iter().zip(known.iter_mut()) {
-                    match cosign(&client, &this.log, w, old, published.size, &published.note).await
-                    {
-                        Ok(l) => lines.push_str(&l),
+                while let Some(joined) = asks.join_next().await {
+                    let Ok((i, old, answer)) = joined else {
+                        failed = true;
+                        continue;
+                    };
+                    known[i] = old;
+                    match answer {
+                        Ok(l) => answers[i] = Some(l),
                         Err(e) => {
                             failed = true;
-                            tracing::warn!(witness = %w.url, error = %e, "no cosignature");
+                            tracing::warn!(witness = %witnesses[i].url, error = %e, "no cosignature");
                         }
                     }
                 }
+                // In configuration order, whatever order they answered in.
+                let lines: String = answers.into_iter().flatten().collect();
                 done = Some(published.size);
                 retry_at = failed.then(|| tokio::time::Instant::now() + RETRY);
                 if lines.is_empty() {
