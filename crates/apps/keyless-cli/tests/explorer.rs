@@ -381,6 +381,29 @@ fn explorer_in_headless_chromium() {
         assert!(o.status.success(), "{}", text(&o));
     }
     let last = index + 2;
+    // An in-toto attestation about the artifact (a DSSE entry) by dave.
+    let predicate = dir.join("predicate.json");
+    std::fs::write(&predicate, br#"{"builder":"test"}"#).unwrap();
+    let token = stack.token("dave@example.com");
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args([
+            "attest-blob",
+            "--yes",
+            "--rekor-version",
+            "1",
+            "--rekor-url",
+            &log,
+            "--identity-token",
+            &token,
+        ])
+        .args(["--type", "https://example.com/p", "--predicate"])
+        .arg(&predicate)
+        .arg("--bundle")
+        .arg(dir.join("attestation.sigstore.json"))
+        .arg(&artifact));
+    assert!(o.status.success(), "attest-blob: {}", text(&o));
+    let dsse = index + 3;
 
     // Page weight, as the server sends it.
     let assets: usize = ["/", "/explorer/app.js", "/explorer/app.css"]
@@ -406,8 +429,8 @@ fn explorer_in_headless_chromium() {
         "return document.querySelectorAll('#latest tbody tr').length",
         json!([]),
     );
-    assert_eq!(rows, json!(3), "{latest}");
-    assert!(cp.contains("Tree size3"), "{cp}");
+    assert_eq!(rows, json!(4), "{latest}");
+    assert!(cp.contains("Tree size4"), "{cp}");
     let transferred = b.script(
         "const n = performance.getEntriesByType('navigation')[0]; \
          const r = performance.getEntriesByType('resource').filter(e => e.name.includes('/explorer/app.')); \
@@ -465,7 +488,13 @@ fn explorer_in_headless_chromium() {
     b.open(&format!("{log}/?logIndex={last}"));
     assert_eq!(b.text_of("badge"), "verified", "{}", b.page_text());
     assert_eq!(b.text_of("identity"), "carol@example.com");
-    assert!(b.text_of("verification").contains("at size 3"));
+    assert!(b.text_of("verification").contains("at size 4"));
+    b.open(&format!("{log}/?logIndex={dsse}"));
+    assert_eq!(b.text_of("badge"), "verified", "{}", b.page_text());
+    assert_eq!(b.text_of("identity"), "dave@example.com");
+    let page = b.page_text();
+    assert!(page.contains("dsse 0.0."), "{page}");
+    b.screenshot(&shots, "entry-dsse.png");
 
     // The module's ECDSA signature conversion, on crafted DER.
     let der = b.script_async(
@@ -494,10 +523,11 @@ fn explorer_in_headless_chromium() {
     );
     assert_eq!(der["bad"], json!(vec!["ok"; 6]), "{der}");
 
-    // Search by hash finds it; a link opens the entry by UUID.
+    // Search by hash finds the signature and the attestation about the
+    // artifact; the first link (log order) opens the blob's entry by UUID.
     b.open(&format!("{log}/?hash=sha256:{digest}"));
     let results = b.text_of("results");
-    assert!(results.contains("1 entry match"), "{results}");
+    assert!(results.contains("2 entries match"), "{results}");
     let uuid = b
         .script(
             "return document.querySelector('#results a').textContent",
