@@ -291,4 +291,18 @@ async fn state_and_key_survive_a_restart() {
         .collect();
     assert_eq!(names.len(), 1, "{names:?}");
     assert!(!names[0].ends_with(".tmp"));
+
+    // A damaged state file stops cosigning for that log (fail closed)
+    // instead of starting over from size 0, which would accept a fork.
+    drop(second);
+    let state = wdir.path().join("checkpoints").join(&names[0]);
+    std::fs::write(&state, "not a checkpoint\n").unwrap();
+    let third = Witness::open(wdir.path(), &cfg).unwrap();
+    for old in [0, 6] {
+        let body = encode(old, &[], &c6.note);
+        match third.add_checkpoint(body.as_bytes()) {
+            Err(e @ WitnessError::Storage(_)) => assert_eq!(e.status(), 500),
+            other => panic!("expected a storage error, got {other:?}"),
+        }
+    }
 }
