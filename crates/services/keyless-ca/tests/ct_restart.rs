@@ -295,7 +295,10 @@ async fn the_ct_log_serves_its_checkpoint_and_tiles() {
         width: 1,
     };
     assert_eq!(get(level0.path()).await, hash.to_vec());
-    assert_eq!(cp.root_hash, hash, "a one-leaf tree's root is its leaf hash");
+    assert_eq!(
+        cp.root_hash, hash,
+        "a one-leaf tree's root is its leaf hash"
+    );
 
     let missing = reqwest::get(format!("{}/ct/tile/0/001", stack.ca_url))
         .await
