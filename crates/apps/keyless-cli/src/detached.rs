@@ -134,8 +134,11 @@ fn pem_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
     let text = if text.contains("-----BEGIN") {
         text.into_owned()
     } else {
-        String::from_utf8(B64.decode(text.trim()).context("neither PEM nor base64 PEM")?)
-            .context("base64 of something other than PEM")?
+        String::from_utf8(
+            B64.decode(text.trim())
+                .context("neither PEM nor base64 PEM")?,
+        )
+        .context("base64 of something other than PEM")?
     };
     text.split_inclusive("-----END CERTIFICATE-----")
         .filter(|b| b.contains("-----BEGIN"))

@@ -133,8 +133,14 @@ mod tests {
     #[test]
     fn layouts() {
         assert_eq!(flags(None, None).layout().ok(), Some(Layout::Both));
-        assert_eq!(flags(Some(false), None).layout().ok(), Some(Layout::Classic));
-        assert_eq!(flags(Some(true), None).layout().ok(), Some(Layout::Referrer));
+        assert_eq!(
+            flags(Some(false), None).layout().ok(),
+            Some(Layout::Classic)
+        );
+        assert_eq!(
+            flags(Some(true), None).layout().ok(),
+            Some(Layout::Referrer)
+        );
         assert_eq!(
             flags(None, Some(ReferrersMode::Legacy)).layout().ok(),
             Some(Layout::Classic)
@@ -143,7 +149,9 @@ mod tests {
             flags(None, Some(ReferrersMode::Oci11)).layout().ok(),
             Some(Layout::Referrer)
         );
-        assert!(flags(Some(false), Some(ReferrersMode::Oci11)).layout().is_err());
+        assert!(flags(Some(false), Some(ReferrersMode::Oci11))
+            .layout()
+            .is_err());
     }
 
     #[test]

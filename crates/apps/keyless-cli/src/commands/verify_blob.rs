@@ -18,14 +18,24 @@ pub struct VerifyBlob {
     pub bundle: Option<PathBuf>,
     /// Without a bundle: the signer's certificate (PEM), as cosign's
     /// `verify-blob --certificate --signature`.
-    #[arg(long, value_name = "FILE", requires = "signature", conflicts_with = "bundle")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "signature",
+        conflicts_with = "bundle"
+    )]
     pub certificate: Option<PathBuf>,
     /// Without a bundle: the certificate's chain (PEM, intermediates then root).
     #[arg(long, value_name = "FILE", requires = "certificate")]
     pub certificate_chain: Option<PathBuf>,
     /// Without a bundle: the signature (base64). Needs --certificate and
     /// --insecure-ignore-tlog (there is no log entry to check).
-    #[arg(long, value_name = "FILE", requires = "certificate", conflicts_with = "bundle")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "certificate",
+        conflicts_with = "bundle"
+    )]
     pub signature: Option<PathBuf>,
     /// Without a bundle: an RFC 3161 timestamp over the signature (DER, or
     /// cosign's JSON form), the trusted time the certificate is checked at.
@@ -51,8 +61,9 @@ impl VerifyBlob {
         let policy = self.policy.policy()?;
         let artifact = Artifact::from_arg(&self.artifact);
         let bundle = match (&self.bundle, &self.certificate, &self.signature) {
-            (Some(path), _, _) => std::fs::read(path)
-                .with_context(|| format!("reading bundle {}", path.display()))?,
+            (Some(path), _, _) => {
+                std::fs::read(path).with_context(|| format!("reading bundle {}", path.display()))?
+            }
             (None, Some(certificate), Some(signature)) => {
                 if !self.flags.insecure_ignore_tlog {
                     anyhow::bail!(
@@ -64,7 +75,9 @@ impl VerifyBlob {
                     .digest(keyless_crypto::HashAlgorithm::Sha256)
                     .context("hashing the artifact")?
                     .try_into()
-                    .map_err(|_| anyhow::anyhow!("the detached signature needs the artifact's SHA-256"))?;
+                    .map_err(|_| {
+                        anyhow::anyhow!("the detached signature needs the artifact's SHA-256")
+                    })?;
                 crate::detached::Detached {
                     certificate,
                     chain: self.certificate_chain.as_ref(),
