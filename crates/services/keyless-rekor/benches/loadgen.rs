@@ -8,7 +8,9 @@
 //! (default 1000000), LOADGEN_POSTGRES (a connection string: store the log
 //! in that PostgreSQL database), LOADGEN_LINGER_MS (the log's
 //! `batch_linger`; default: the log's default), LOADGEN_KEEP_DATA (set: keep
-//! the log's data directory rather than delete it).
+//! the log's data directory rather than delete it), LOADGEN_METRICS (set:
+//! serve with the request metrics `keyless server` records; compare runs
+//! with and without it back to back).
 //!
 //! Server and load generator share the machine's cores, so besides the
 //! wall-clock rate the bench charges CPU time to each side, thread by
@@ -252,7 +254,11 @@ fn main() {
             .await
             .unwrap()
             .unwrap();
-        let router = keyless_rekor::router(log.clone());
+        let mut router = keyless_rekor::router(log.clone());
+        if std::env::var_os("LOADGEN_METRICS").is_some() {
+            println!("metrics: on (keyless-serve request counters and histograms)");
+            router = keyless_serve::instrument(router, "log", keyless_serve::Readiness::always());
+        }
         tokio::spawn(async move { axum::serve(listener, router).await });
         (log, addr)
     });
