@@ -132,11 +132,13 @@ impl SignArgs {
         let signed = signer
             .sign_all(token.raw(), token.challenge(), artifacts, &progress)
             .await?;
-        for s in &signed {
-            if let (Some(index), Some(url)) = (s.log_index, explorer_url(&endpoints.rekor)) {
-                eprintln!(
-                    "View the entry in the transparency log explorer: {url}/?logIndex={index}"
-                );
+        if signed.iter().any(|s| s.log_index.is_some()) {
+            if let Some(url) = explorer_page(&endpoints.rekor).await {
+                for index in signed.iter().filter_map(|s| s.log_index) {
+                    eprintln!(
+                        "View the entry in the transparency log explorer: {url}/?logIndex={index}"
+                    );
+                }
             }
         }
         out.extend(signed);
@@ -144,9 +146,33 @@ impl SignArgs {
     }
 }
 
-/// The log explorer for entries of the log at `log_url`, as cosign prints
-/// the search.sigstore.dev link. Only the public-good Rekor has one: the
-/// keyless log serves no explorer page, so for it only the index is shown.
+/// The explorer page for entries of the log at `log_url`, as cosign prints
+/// the search.sigstore.dev link: that site for the public-good Rekor, and
+/// the log's own root when it serves the keyless explorer there (one short
+/// GET whose answer carries the explorer's header; a log without the page,
+/// or one that does not answer in time, gets no link: the index is printed
+/// by the signing progress either way).
+pub async fn explorer_page(log_url: &str) -> Option<String> {
+    if let Some(public) = explorer_url(log_url) {
+        return Some(public.to_string());
+    }
+    let base = log_url.trim_end_matches('/');
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok()?;
+    // Only the status and headers are read, never the body.
+    let resp = client.get(format!("{base}/")).send().await.ok()?;
+    let serves_page = resp.status().is_success()
+        && resp
+            .headers()
+            .get(keyless_explorer::EXPLORER_HEADER)
+            .is_some_and(|v| v.as_bytes() == b"logIndex");
+    serves_page.then(|| base.to_string())
+}
+
+/// The public explorer for the public-good Rekor logs (search.sigstore.dev).
 pub fn explorer_url(log_url: &str) -> Option<&'static str> {
     let host = log_url
         .trim_start_matches("https://")

@@ -367,6 +367,9 @@ fn explorer_in_headless_chromium() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no log index in {out}"));
+    // The log serves the page, so sign-blob links the entry to it.
+    let link = format!("View the entry in the transparency log explorer: {log}/?logIndex={index}");
+    assert!(out.contains(&link), "no `{link}` in {out}");
     // Two more entries, so the inclusion proofs the page checks are more
     // than a single leaf (index 0 of 3: two hashes; index 2: the last).
     for (i, who) in ["bob@example.com", "carol@example.com"].iter().enumerate() {

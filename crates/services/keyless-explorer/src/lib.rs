@@ -44,6 +44,10 @@ pub const APP_CSS_PATH: &str = "/explorer/app.css";
 /// Path of the decoding endpoint.
 pub const DECODE_PATH: &str = "/explorer/api/decode";
 
+/// Response header of the page at `/`: its value names the query parameter
+/// the page takes for an entry (`logIndex`).
+pub const EXPLORER_HEADER: &str = "x-keyless-explorer";
+
 /// The explorer's routes, to merge into a log's router (any state).
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
@@ -80,7 +84,13 @@ fn secure(h: &mut axum::http::HeaderMap) {
 }
 
 async fn index() -> Response {
-    asset("text/html; charset=utf-8", INDEX_HTML)
+    let mut resp = asset("text/html; charset=utf-8", INDEX_HTML);
+    // Tells a signing client that this log's root is an entry page taking
+    // `?logIndex=N`, so it can print the link as cosign prints
+    // search.sigstore.dev's (a log without the page answers without it).
+    resp.headers_mut()
+        .insert(EXPLORER_HEADER, HeaderValue::from_static("logIndex"));
+    resp
 }
 
 async fn app_js() -> Response {
