@@ -217,6 +217,42 @@ async fn a_service_with_tls_answers_only_clients_trusting_its_ca() {
         .expect("client");
     assert!(plain.get(format!("{base}/healthz")).send().await.is_err());
     assert!(!http_ok(&format!("http://127.0.0.1:{port}/healthz")));
+
+    // A renewed certificate from another CA, then SIGHUP to the server.
+    let (ca2, chain2, key2) = throwaway_pki();
+    std::fs::write(dir.join("tls.pem.new"), chain2).expect("cert");
+    std::fs::write(dir.join("tls.key.new"), key2).expect("key");
+    std::fs::rename(dir.join("tls.key.new"), dir.join("tls.key")).expect("rename");
+    std::fs::rename(dir.join("tls.pem.new"), dir.join("tls.pem")).expect("rename");
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(hup.success());
+    let renewed = || {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(ca2.as_bytes()).expect("CA")])
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client")
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while renewed()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the renewed certificate was not served after SIGHUP"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "SIGHUP ended the server"
+    );
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
