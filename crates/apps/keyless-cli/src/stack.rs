@@ -68,6 +68,9 @@ pub struct StackOptions {
     /// (`postgresql://…` or `host=… port=…`) instead of files in the data
     /// directory, which then holds only the log's key.
     pub postgres: Option<String>,
+    /// Serve every service over HTTPS with this certificate (see
+    /// [`make_dev_tls`]); the URLs are then `https://`.
+    pub tls: Option<keyless_serve::TlsFiles>,
 }
 
 /// [`start`] with [`StackOptions`].
@@ -94,7 +97,13 @@ pub async fn start_with(
         bind(host, port(4)).await?,
         bind(host, port(5)).await?,
     );
-    let url = |l: &TcpListener| -> Result<String> { Ok(format!("http://{}", l.local_addr()?)) };
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = |l: &TcpListener| -> Result<String> { Ok(format!("{scheme}://{}", l.local_addr()?)) };
+    let tls = options.tls.clone();
     let urls = StackUrls {
         oidc_issuer: url(&oidc_l)?,
         ca_url: url(&ca_l)?,
@@ -111,7 +120,7 @@ pub async fn start_with(
         .context("starting the development OIDC issuer")?;
     let issuers_json = issuer.ca_issuers_config();
     let oidc_app = keyless_serve::instrument(keyless_oidc_dev::router(issuer), "oidc", ready());
-    tokio::spawn(async move { axum::serve(oidc_l, oidc_app).await });
+    spawn_serve(oidc_l, oidc_app, &tls);
 
     // Certificate authority and its CT log, trusting the dev issuer.
     let issuers: keyless_ca::IssuersConfig =
@@ -127,7 +136,7 @@ pub async fn start_with(
     let ca_root = keyless_ca::trusted_root(&material, &urls.ca_url, &urls.ca_url);
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
     let ca_app = keyless_serve::instrument(keyless_ca::router(ca_state), "ca", ready());
-    tokio::spawn(async move { axum::serve(ca_l, ca_app).await });
+    spawn_serve(ca_l, ca_app, &tls);
 
     // Transparency log (Rekor v2 and v1 personalities), signing as
     // host:port. ECDSA P-256, as the public Rekor v1: v1 clients (cosign,
@@ -135,7 +144,10 @@ pub async fn start_with(
     // which only an ECDSA key's hint allows, and its log ID (SHA-256 of the
     // DER SPKI) is then the same for v1 and v2. A data directory that
     // already holds a key keeps it.
-    let origin = urls.log_url.trim_start_matches("http://").to_string();
+    let origin = urls
+        .log_url
+        .trim_start_matches(&format!("{scheme}://"))
+        .to_string();
     let mut log_config = keyless_log::LogConfig::new(data_dir.join("log"), origin.clone());
     log_config.key_type = keyless_log::LogKeyType::EcdsaP256;
     if let Some(url) = &options.postgres {
@@ -147,7 +159,7 @@ pub async fn start_with(
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     crate::commands::server::spawn_log_gauges(log.clone());
     let log_app = keyless_serve::instrument(keyless_rekor::router(log), "log", ready());
-    tokio::spawn(async move { axum::serve(log_l, log_app).await });
+    spawn_serve(log_l, log_app, &tls);
 
     // Timestamp authority.
     let mut tsa_config = keyless_tsa::TsaConfig::new(data_dir.join("tsa"));
@@ -157,7 +169,7 @@ pub async fn start_with(
         serde_json::from_value(tsa.trusted_root_entry()).context("the TSA's trusted-root entry")?;
     let tsa = Arc::new(tsa);
     let tsa_app = keyless_serve::instrument(keyless_tsa::router(tsa), "tsa", ready());
-    tokio::spawn(async move { axum::serve(tsa_l, tsa_app).await });
+    spawn_serve(tsa_l, tsa_app, &tls);
 
     // The client files.
     let trusted_root = wire::TrustedRoot {
@@ -182,13 +194,11 @@ pub async fn start_with(
 
     // TUF repository distributing the two files.
     let tuf_dir = crate::tuf_repo::publish_stack_repo(data_dir)?;
-    tokio::spawn(async move {
-        axum::serve(
-            tuf_l,
-            axum::Router::new().fallback_service(tower_http::services::ServeDir::new(tuf_dir)),
-        )
-        .await
-    });
+    spawn_serve(
+        tuf_l,
+        axum::Router::new().fallback_service(tower_http::services::ServeDir::new(tuf_dir)),
+        &tls,
+    );
 
     write_json(&data_dir.join("stack.json"), &urls)?;
     let health = axum::Router::new()
@@ -200,12 +210,65 @@ pub async fn start_with(
                 move || async move { axum::Json(urls) }
             }),
         );
-    tokio::spawn(async move { axum::serve(front, health).await });
+    spawn_serve(front, health, &tls);
     wait_healthy(&urls).await?;
     Ok(Stack {
         data_dir: data_dir.to_path_buf(),
         urls,
     })
+}
+
+/// Serve `app` on `listener` (over TLS with `tls`) until the process ends.
+fn spawn_serve(listener: TcpListener, app: axum::Router, tls: &Option<keyless_serve::TlsFiles>) {
+    let tls = tls.clone();
+    tokio::spawn(async move {
+        if let Err(e) =
+            keyless_serve::serve(listener, app, tls.as_ref(), std::future::pending()).await
+        {
+            tracing::error!(error = %e, "a dev stack service stopped");
+        }
+    });
+}
+
+/// `keyless server --dev --tls`: a throwaway CA, new on every start, and a
+/// certificate it issues for `host`, `localhost` and 127.0.0.1, written to
+/// `<data dir>/tls/` (`ca.pem`; `server.pem`; `server.key`, mode 0600).
+/// The CA's key is never written: nothing else can be issued under it.
+pub fn make_dev_tls(data_dir: &Path, host: std::net::IpAddr) -> Result<keyless_serve::TlsFiles> {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let dir = data_dir.join("tls");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut params = CertificateParams::new(Vec::<String>::new())?;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "keyless dev stack throwaway CA");
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate()?)?;
+    let key = KeyPair::generate()?;
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    if !host.is_loopback() && !host.is_unspecified() {
+        names.push(host.to_string());
+    }
+    let leaf = CertificateParams::new(names)?.signed_by(&key, &ca)?;
+    let files = keyless_serve::TlsFiles::new(dir.join("server.pem"), dir.join("server.key"));
+    std::fs::write(dir.join("ca.pem"), ca.pem())?;
+    std::fs::write(&files.cert, format!("{}{}", leaf.pem(), ca.pem()))?;
+    write_private(&files.key, key.serialize_pem().as_bytes())?;
+    Ok(files)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
 }
 
 /// Every dev service opens its keys and storage before it serves, so it is

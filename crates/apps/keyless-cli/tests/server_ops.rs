@@ -273,7 +273,8 @@ fn tls_cert_without_key_and_dev_with_tls_are_refused() {
         .expect("keyless");
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--tls-key"));
-    // Not yet for the dev stack: refused, never served as plain HTTP.
+    // --dev takes --tls (its own CA), not a given certificate: refused,
+    // never served as plain HTTP.
     let dir = temp_dir("server-ops-dev-tls");
     let o = keyless()
         .args([
@@ -291,7 +292,115 @@ fn tls_cert_without_key_and_dev_with_tls_are_refused() {
         .output()
         .expect("keyless");
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not supported yet"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not supported"));
     assert!(!dir.join("stack.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn dev_stack_over_tls_signs_and_verifies_with_ssl_cert_file() {
+    let dir = temp_dir("server-ops-dev-tls-sign");
+    let mut child = keyless()
+        .args(["server", "--dev", "--tls", "--listen"])
+        .arg(format!("127.0.0.1:{}", free_base_port()))
+        .arg("--data-dir")
+        .arg(&dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless server --dev --tls");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stack: serde_json::Value = loop {
+        if let Some(v) = std::fs::read(dir.join("stack.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no stack.json");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let url = |k: &str| stack[k].as_str().expect("url in stack.json").to_string();
+    let ca_url = url("caUrl");
+    assert!(ca_url.starts_with("https://"), "{ca_url}");
+    let ca_pem = dir.join("tls").join("ca.pem");
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(&std::fs::read(&ca_pem).expect("ca.pem")).expect("CA"),
+        ])
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !trusting
+        .get(url("healthUrl"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the dev stack never became healthy over TLS"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let key_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.join("tls").join("server.key"))
+            .expect("key")
+            .permissions(),
+    );
+    assert_eq!(key_mode & 0o777, 0o600);
+    // Plain HTTP gets no answer from the HTTPS port.
+    assert!(!http_ok(&format!(
+        "{}/healthz",
+        ca_url.replace("https://", "http://")
+    )));
+
+    let token = keyless()
+        .args(["dev-token", "--subject", "tls@example.com", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("dev-token");
+    assert!(token.status.success());
+    let token = String::from_utf8(token.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let artifact = dir.join("artifact.txt");
+    std::fs::write(&artifact, b"over TLS").expect("artifact");
+    let bundle = dir.join("artifact.sigstore.json");
+    let sign = |cert_file: &std::path::Path| {
+        keyless()
+            .env("SIGSTORE_TRUST_CONFIG", dir.join("trust_config.json"))
+            .env("SSL_CERT_FILE", cert_file)
+            .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+            .arg(&bundle)
+            .arg(&artifact)
+            .output()
+            .expect("sign-blob")
+    };
+    // Without the dev CA the client refuses the services' certificates.
+    let refused = sign(&dir.join("no-such-bundle.pem"));
+    assert!(!refused.status.success());
+    let o = sign(&ca_pem);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = keyless()
+        .env("SIGSTORE_TRUST_CONFIG", dir.join("trust_config.json"))
+        .args([
+            "verify-blob",
+            "--certificate-identity",
+            "tls@example.com",
+            "--certificate-oidc-issuer",
+            &url("oidcIssuer"),
+            "--bundle",
+        ])
+        .arg(&bundle)
+        .arg(&artifact)
+        .output()
+        .expect("verify-blob");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }

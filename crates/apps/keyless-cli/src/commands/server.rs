@@ -24,6 +24,11 @@ pub struct Server {
     /// The schema is created on first start.
     #[arg(long, value_name = "URL", requires = "dev")]
     pub postgres: Option<String>,
+    /// With --dev: serve every service over HTTPS with a certificate from a
+    /// throwaway CA made at each start (`<data dir>/tls/ca.pem`). Client
+    /// commands trust it with `SSL_CERT_FILE=<data dir>/tls/ca.pem`.
+    #[arg(long, requires = "dev", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: bool,
     #[command(flatten)]
     pub serving: Serving,
     #[command(subcommand)]
@@ -205,10 +210,20 @@ impl Server {
     pub fn run(&self) -> Result<i32> {
         let format: keyless_serve::LogFormat = self.serving.log_format.parse()?;
         keyless_serve::init_logging(format, std::io::stderr);
+        let dev_tls = if self.dev && self.tls && self.service.is_none() {
+            let files = crate::stack::make_dev_tls(&self.data_dir, self.listen.ip())?;
+            // Before any thread starts: the stack's own HTTP clients (the
+            // CA fetching the issuer's keys, the readiness checks) read the
+            // trusted CAs from here.
+            std::env::set_var("SSL_CERT_FILE", self.data_dir.join("tls").join("ca.pem"));
+            Some(files)
+        } else {
+            None
+        };
         let rt = crate::signing::runtime()?;
         rt.block_on(async {
             match (&self.service, self.dev) {
-                (None, true) => self.dev_stack().await,
+                (None, true) => self.dev_stack(dev_tls).await,
                 (None, false) => bail!("say which server to run: `keyless server --dev` or `keyless server log|ca|oidc|tsa`"),
                 (Some(s), _) => s.run(&self.serving).await,
             }
@@ -216,13 +231,14 @@ impl Server {
         Ok(crate::exit::OK)
     }
 
-    async fn dev_stack(&self) -> Result<()> {
+    async fn dev_stack(&self, tls: Option<keyless_serve::TlsFiles>) -> Result<()> {
         if self.serving.tls_cert.is_some() {
-            bail!("--tls-cert with --dev is not supported yet; run each service with `keyless server log|ca|oidc|tsa --tls-cert … --tls-key …`");
+            bail!("--tls-cert with --dev is not supported; use --dev --tls (a throwaway CA), or run each service with `keyless server log|ca|oidc|tsa --tls-cert … --tls-key …`");
         }
         let started = std::time::Instant::now();
         let options = crate::stack::StackOptions {
             postgres: self.postgres.clone(),
+            tls,
         };
         let stack = crate::stack::start_with(&self.data_dir, self.listen, &options).await?;
         let dir = std::fs::canonicalize(&stack.data_dir).unwrap_or_else(|_| stack.data_dir.clone());
@@ -248,6 +264,12 @@ impl Server {
             "export SIGSTORE_TRUST_CONFIG={}",
             dir.join("trust_config.json").display()
         );
+        if self.tls {
+            println!(
+                "export SSL_CERT_FILE={}",
+                dir.join("tls").join("ca.pem").display()
+            );
+        }
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
