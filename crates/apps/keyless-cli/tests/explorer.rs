@@ -433,6 +433,22 @@ fn explorer_in_headless_chromium() {
         json!([]),
     );
     assert_eq!(rows, json!(4), "{latest}");
+    // Entries per hour: an inline SVG whose bars count the four entries.
+    let chart = b.script(
+        "const c = document.querySelector('#latest svg#hour-chart'); \
+         if (!c) return null; \
+         const bars = [...c.querySelectorAll('rect.bar')]; \
+         return [bars.length, bars.reduce((s, r) => s + Number(r.dataset.count), 0), \
+                 bars.filter(r => r.getBoundingClientRect().height > 0).length];",
+        json!([]),
+    );
+    assert!(chart.is_array(), "no entries-per-hour chart: {latest}");
+    assert!(chart[0].as_u64().unwrap_or(0) >= 1, "{chart}");
+    assert_eq!(chart[1], json!(4), "bars count every entry: {chart}");
+    assert!(
+        chart[2].as_u64().unwrap_or(0) >= 1,
+        "a bar is drawn: {chart}"
+    );
     assert!(cp.contains("Tree size4"), "{cp}");
     let transferred = b.script(
         "const n = performance.getEntriesByType('navigation')[0]; \
@@ -497,7 +513,62 @@ fn explorer_in_headless_chromium() {
     assert_eq!(b.text_of("identity"), "dave@example.com");
     let page = b.page_text();
     assert!(page.contains("dsse 0.0."), "{page}");
+    // A dsse 0.0.1 body names only the payload and envelope hashes, so the
+    // page says the statement is not in the log instead of showing one.
+    let st = b.text_of("statement");
+    assert!(
+        st.contains("In-toto statement") && st.contains("only the payload hash"),
+        "{st}"
+    );
     b.screenshot(&shots, "entry-dsse.png");
+    // An intoto 0.0.2 body that still carries its payload (as older Rekor
+    // stored it): the log's decoder reads the statement and the page's
+    // view lists subjects, predicate type and the predicate in <details>.
+    let stmt = json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "artifact.txt", "digest": {"sha256": digest}}],
+        "predicateType": "https://example.com/p",
+        "predicate": {"builder": "test"},
+    });
+    let b64 = |s: &[u8]| keyless_types::b64::encode(s);
+    let intoto = json!({
+        "apiVersion": "0.0.2", "kind": "intoto",
+        "spec": {"content": {
+            "envelope": {
+                "payload": b64(b64(stmt.to_string().as_bytes()).as_bytes()),
+                "payloadType": "application/vnd.in-toto+json",
+                "signatures": [{"publicKey": b64(b"not a key"), "sig": b64(b"MEUC")}],
+            },
+            "payloadHash": {"algorithm": "sha256", "value": "cd".repeat(32)},
+        }},
+    });
+    let view = b.script_async(
+        r#"const [body, done] = arguments;
+        import('/explorer/app.js').then(async (m) => {
+          const d = await (await fetch('/explorer/api/decode', { method: 'POST', body })).json();
+          const s = m.statementSection(d);
+          document.getElementById('main').append(s);
+          const det = s.querySelector('details');
+          done({ text: s.textContent, open: det.open, pred: s.querySelector('#predicate').textContent,
+                 type: s.querySelector('#predicate-type').textContent, rows: s.querySelectorAll('tbody tr').length });
+        }, (e) => done({ error: String(e) })).catch((e) => done({ error: String(e) }));"#,
+        json!([b64(intoto.to_string().as_bytes())]),
+    );
+    assert_eq!(view["type"], "https://example.com/p", "{view}");
+    assert_eq!(view["rows"], json!(1), "{view}");
+    let shown = view["text"].as_str().unwrap_or_default();
+    assert!(
+        shown.contains("artifact.txt") && shown.contains(&format!("sha256:{digest}")),
+        "{view}"
+    );
+    assert_eq!(view["open"], json!(false), "the predicate is collapsed");
+    assert!(
+        view["pred"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("\n  \"builder\": \"test\""),
+        "{view}"
+    );
 
     // The module's ECDSA signature conversion, on crafted DER.
     let der = b.script_async(

@@ -356,10 +356,12 @@ async function overview(page) {
   const top = size - 1 - p * PAGE_SIZE;
   const idx = [];
   for (let i = top; i >= 0 && i > top - PAGE_SIZE; i--) idx.push(i);
+  const times = [];
   const rows = await Promise.all(idx.map(async (i) => {
     try {
       const r = await api("/api/v1/log/entries?logIndex=" + i);
       const [uuid, e] = Object.entries(r)[0];
+      times.push(e.integratedTime);
       return el("tr", {}, el("td", {}, link({ logIndex: i }, String(i))), el("td", {}, bodyHeader(e.body)),
         el("td", { class: "hide-narrow" }, time(e.integratedTime)), el("td", { class: "mono hide-narrow" }, uuid.slice(0, 16) + "…"));
     } catch (e) {
@@ -377,10 +379,56 @@ async function overview(page) {
       ...verdict,
       el("details", {}, el("summary", {}, "Signed checkpoint"), el("pre", {}, note))),
     el("section", { id: "latest" }, el("h2", {}, "Latest entries"),
+      hourChart(times),
       size === 0 ? el("p", { class: "muted" }, "The log is empty.") :
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Index"), el("th", {}, "Kind"),
           el("th", { class: "hide-narrow" }, "Integrated"), el("th", { class: "hide-narrow" }, "UUID"))), el("tbody", {}, rows)),
       pager));
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const CHART_HOURS = 24;
+
+function svg(tag, attrs, ...kids) {
+  const n = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) n.setAttribute(k, String(v));
+  n.append(...kids);
+  return n;
+}
+
+/**
+ * Entries per hour among the listed entries, as an SVG bar chart built
+ * with DOM calls (no inline script or style, which the CSP refuses):
+ * one bar per UTC hour from the oldest listed entry's hour to the newest,
+ * at most the last CHART_HOURS hours.
+ */
+export function hourChart(times) {
+  const hours = times.filter((t) => Number.isSafeInteger(t) && t > 0).map((t) => Math.floor(t / 3600));
+  if (hours.length === 0) return null;
+  const last = Math.max(...hours);
+  const first = Math.max(Math.min(...hours), last - CHART_HOURS + 1);
+  const counts = new Array(last - first + 1).fill(0);
+  for (const h of hours) if (h >= first) counts[h - first]++;
+  const max = Math.max(...counts);
+  const bw = 16, gap = 4, ch = 60, base = ch + 16;
+  const w = counts.length * (bw + gap) + gap;
+  const label = counts.length + " hour" + (counts.length === 1 ? "" : "s") + " (UTC) of the latest " + hours.length +
+    " entries, most in one hour: " + max;
+  const chart = svg("svg", { id: "hour-chart", class: "chart", viewBox: "0 0 " + w + " " + (base + 14), width: w,
+    height: base + 14, role: "img", "aria-label": "Entries per hour: " + label },
+  svg("title", {}, "Entries per hour: " + label));
+  counts.forEach((c, i) => {
+    const h = c === 0 ? 0 : Math.max(2, Math.round((c / max) * ch));
+    const x = gap + i * (bw + gap);
+    const hourStart = new Date((first + i) * 3600 * 1000).toISOString().slice(0, 13) + ":00Z";
+    chart.append(svg("rect", { class: "bar", x, y: base - h, width: bw, height: h, "data-count": c },
+      svg("title", {}, hourStart + ": " + c + " entr" + (c === 1 ? "y" : "ies"))));
+    if (c > 0) chart.append(svg("text", { x: x + bw / 2, y: base - h - 3, "text-anchor": "middle" }, String(c)));
+    if (i === 0 || i === counts.length - 1) {
+      chart.append(svg("text", { x: x + bw / 2, y: base + 12, "text-anchor": "middle" }, hourStart.slice(11, 13) + "h"));
+    }
+  });
+  return el("figure", { class: "chart-box" }, chart, el("figcaption", { class: "muted" }, "Entries per hour: " + label));
 }
 
 function certSection(c, n) {
@@ -398,6 +446,24 @@ function certSection(c, n) {
     c.extensions && c.extensions.length ? el("table", { class: "exts" },
       el("thead", {}, el("tr", {}, el("th", {}, "Fulcio extension"), el("th", {}, "Value"))),
       el("tbody", {}, c.extensions.map((x) => el("tr", {}, el("td", { title: x.oid }, x.name), el("td", {}, x.value))))) : null);
+}
+
+/** The in-toto statement of a DSSE entry, or why the log cannot show it. */
+export function statementSection(d) {
+  const s = d.statement;
+  if (!s) {
+    return d.statementNote ? el("section", { id: "statement" }, el("h2", {}, "In-toto statement"),
+      el("p", { class: "muted" }, d.statementNote)) : null;
+  }
+  const subjects = (s.subjects || []).map((x) => el("tr", {}, el("td", {}, x.name || "(no name)"),
+    el("td", { class: "mono" }, Object.entries(x.digest || {}).map(([a, v]) => a + ":" + v).join(" "))));
+  return el("section", { id: "statement" }, el("h2", {}, "In-toto statement"),
+    fields([["Statement type", s.statementType], ["Predicate type", el("code", { id: "predicate-type" }, s.predicateType)]]),
+    el("table", { class: "subjects" }, el("thead", {}, el("tr", {}, el("th", {}, "Subject"), el("th", {}, "Digest"))),
+      el("tbody", {}, subjects)),
+    s.subjectsOmitted ? el("p", { class: "muted" }, s.subjectsOmitted + " more subjects not listed.") : null,
+    el("details", {}, el("summary", {}, "Predicate" + (s.predicateTruncated ? " (cut at 64 KiB)" : "")),
+      el("pre", { id: "predicate" }, s.predicate)));
 }
 
 async function entryView(uuid, entry) {
@@ -423,6 +489,7 @@ async function entryView(uuid, entry) {
         ["Payload type", decoded.payloadType],
         ["Decoding", decoded.error],
       ])),
+    statementSection(decoded),
     ...(decoded.certificates || []).map((c, i) => certSection(c, i + 1)),
     ...(decoded.publicKeys || []).map((k) => el("section", {}, el("h2", {}, "Public key"), el("pre", {}, k))),
     el("section", {}, el("details", {}, el("summary", {}, "Raw body"), el("pre", { id: "raw" }, raw))));

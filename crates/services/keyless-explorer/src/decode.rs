@@ -7,6 +7,8 @@
 //! itself, over the raw body it fetched from the log.
 
 use keyless_types::rekor::EntryBody;
+
+use crate::statement::{self, StatementView};
 use keyless_x509::{fulcio_identity, oid, Certificate};
 use serde::Serialize;
 use thiserror::Error;
@@ -41,6 +43,10 @@ pub struct Decoded {
     /// Public keys given without a certificate, as PEM or base64 DER.
     pub public_keys: Vec<String>,
     pub certificates: Vec<CertView>,
+    /// The in-toto statement, when the body carries the DSSE payload.
+    pub statement: Option<StatementView>,
+    /// For DSSE kinds without a readable statement: why none is shown.
+    pub statement_note: Option<String>,
 }
 
 /// One decoded certificate, or why it could not be.
@@ -101,6 +107,9 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
     };
     let mut signers = Vec::new();
     let mut payload_type = None;
+    let mut stmt: Option<Result<StatementView, String>> = None;
+    const HASH_ONLY: &str = "The log holds only the payload hash, not the in-toto statement: \
+        the statement is in the attestation (bundle) itself.";
     let digest = match &entry {
         EntryBody::HashedRekordV001(e) => {
             signers.push(Signer::Pem(&e.signature.public_key.content));
@@ -111,16 +120,23 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
             Some(proto(&e.data.algorithm, &e.data.digest))
         }
         EntryBody::DsseV001(e) => {
+            stmt = Some(Err(HASH_ONLY.into()));
             signers.extend(e.signatures.iter().map(|s| Signer::Pem(&s.verifier)));
             Some(sha(&e.payload_hash.algorithm, e.payload_hash.value.clone()))
         }
         EntryBody::DsseV002(e) => {
+            stmt = Some(Err(HASH_ONLY.into()));
             signers.extend(e.signatures.iter().map(|s| v2_signer(&s.verifier)));
             Some(proto(&e.payload_hash.algorithm, &e.payload_hash.digest))
         }
         EntryBody::IntotoV002(e) => {
             payload_type = Some(e.content.envelope.payload_type.clone());
             let env = &e.content.envelope;
+            stmt = Some(if env.payload.is_empty() {
+                Err(HASH_ONLY.into())
+            } else {
+                statement::from_intoto_payload(&env.payload)
+            });
             signers.extend(env.signatures.iter().map(|s| Signer::Pem(&s.public_key)));
             Some(sha(
                 &e.content.payload_hash.algorithm,
@@ -136,7 +152,14 @@ pub fn decode(body: &[u8]) -> Result<Decoded, DecodeError> {
         payload_type,
         public_keys: Vec::new(),
         certificates: Vec::new(),
+        statement: None,
+        statement_note: None,
     };
+    match stmt {
+        Some(Ok(s)) => out.statement = Some(s),
+        Some(Err(note)) => out.statement_note = Some(note),
+        None => {}
+    }
     for signer in signers.into_iter().take(MAX_CERTIFICATES) {
         let cert = match signer {
             Signer::Der(der) => Certificate::from_der(der),

@@ -18,6 +18,7 @@
 //! frames.
 
 pub mod decode;
+pub mod statement;
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderValue, StatusCode};
