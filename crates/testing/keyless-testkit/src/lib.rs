@@ -19,6 +19,7 @@
 
 pub mod conformance;
 pub mod cosign_images;
+pub mod imports;
 pub mod minted;
 pub mod mutator;
 pub mod pg;

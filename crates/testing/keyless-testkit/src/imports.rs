@@ -1,13 +1,12 @@
-//! No two files of the Rekor personality import each other, directly or
-//! through other files (the same check as keyless-log's
-//! tests/import_cycles.rs: a file-level import cycle is how the log came
-//! to mix its core, drivers and personality before the split). Std only:
+//! File-level import graphs of a crate, for the tests that keep every
+//! crate free of import cycles (a file-level cycle is how the log core once
+//! came to know the Rekor personality and its storage drivers: the old
+//! `state.rs` ⇄ `sequencer.rs` ⇄ `storage/*` ⇄ `index.rs` loop). Std only:
 //! every `crate::…`, `super::…`, `self::…` path (in `use` lines and inline)
 //! and every `use child::…` of a child module is resolved to the file that
-//! defines the module it names, and the graph of those edges must be
-//! acyclic. `mod x;` declarations are not imports. Inline `mod name { … }`
-//! blocks (unit tests) are followed by their braces so that their `super`
-//! resolves to the file's own module.
+//! defines the module it names. `mod x;` declarations are not imports.
+//! Inline `mod name { … }` blocks (unit tests) are followed by their braces
+//! so that their `super` resolves to the file's own module.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -15,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// Module path (`["storage", "files"]`) of each `.rs` file under `src`,
 /// except `bin/` (each binary is a crate of its own).
-fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
+pub fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
     fn walk(dir: &Path, prefix: &[String], out: &mut BTreeMap<Vec<String>, PathBuf>) {
         let Ok(entries) = fs::read_dir(dir) else {
             return;
@@ -46,7 +45,7 @@ fn modules(src: &Path) -> BTreeMap<Vec<String>, PathBuf> {
 
 /// The source without comments and string literals (their contents could
 /// look like paths or braces).
-fn code_only(text: &str) -> String {
+pub fn code_only(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -142,6 +141,7 @@ fn resolve(
     path: &[String],
     at: &[String],
     mods: &BTreeMap<Vec<String>, PathBuf>,
+    reexports: &Reexports,
 ) -> Option<PathBuf> {
     let mut segs = path.iter().peekable();
     let mut base: Vec<String> = match segs.peek().map(|s| s.as_str()) {
@@ -171,11 +171,13 @@ fn resolve(
         base.pop()?;
     }
     let mut best = base.clone();
+    let mut item = None;
     for s in segs {
         base.push(s.clone());
         if mods.contains_key(&base) {
             best = base.clone();
         } else {
+            item = Some(s.clone());
             break;
         }
     }
@@ -183,12 +185,55 @@ fn resolve(
     while !mods.contains_key(&best) {
         best.pop()?;
     }
+    // A name the module only re-exports (`pub use error::Error;` in
+    // lib.rs) is the defining file's: naming `crate::Error` depends on
+    // error.rs, not on the code of lib.rs.
+    if let Some(target) = item.and_then(|name| reexports.get(&(best.clone(), name))) {
+        return Some(target.clone());
+    }
     mods.get(&best).cloned()
 }
 
+/// The names each module re-exports (`pub use path::Name;`), as
+/// (module, name) → the file the path resolves to.
+type Reexports = BTreeMap<(Vec<String>, String), PathBuf>;
+
+/// Every `pub use` / `pub(crate) use` of every module, resolved one hop
+/// (aliases and glob re-exports are left out: a name they export still
+/// resolves to the re-exporting file, which can only add edges).
+fn reexports(mods: &BTreeMap<Vec<String>, PathBuf>) -> Reexports {
+    let none = Reexports::new();
+    let mut out = Reexports::new();
+    for (module, file) in mods {
+        let code = code_only(&fs::read_to_string(file).expect("read source file"));
+        for prefix in ["pub use ", "pub(crate) use "] {
+            for (at, _) in code.match_indices(prefix) {
+                let start = at + prefix.len();
+                let end = code[start..].find(';').map_or(code.len(), |e| start + e);
+                let stmt = &code[start..end];
+                if stmt.contains(" as ") || stmt.contains('*') {
+                    continue;
+                }
+                for path in expand(stmt) {
+                    let Some(name) = path.last().cloned() else {
+                        continue;
+                    };
+                    if let Some(target) = resolve(&path, module, mods, &none) {
+                        if &target != file {
+                            out.insert((module.clone(), name), target);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Every file each file imports.
-fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+pub fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     let mods = modules(src);
+    let reexports = reexports(&mods);
     let mut graph = BTreeMap::new();
     for (module, file) in &mods {
         let code = code_only(&fs::read_to_string(file).expect("read source file"));
@@ -236,7 +281,7 @@ fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
                     .map_or(chars.len(), |p| i + p);
                 let stmt: String = chars[i + 4..end].iter().collect();
                 for path in expand(&stmt) {
-                    if let Some(f) = resolve(&path, &here, &mods) {
+                    if let Some(f) = resolve(&path, &here, &mods, &reexports) {
                         out.insert(f);
                     }
                 }
@@ -274,7 +319,7 @@ fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect();
-                if let Some(f) = resolve(&segs, &here, &mods) {
+                if let Some(f) = resolve(&segs, &here, &mods, &reexports) {
                     out.insert(f);
                 }
                 i += path.len();
@@ -289,7 +334,7 @@ fn edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
 }
 
 /// One cycle of the graph, if it has any, as the files along it.
-fn find_cycle(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Option<Vec<PathBuf>> {
+pub fn find_cycle(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Option<Vec<PathBuf>> {
     fn visit(
         n: &PathBuf,
         graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>,
@@ -330,7 +375,9 @@ fn find_cycle(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Option<Vec<PathBu
     None
 }
 
-fn assert_acyclic(src: &Path) {
+/// Panics, naming the files along it, when the crate whose `src` is
+/// given has a file-level import cycle.
+pub fn assert_acyclic(src: &Path) {
     let graph = edges(src);
     assert!(
         graph.len() > 3,
@@ -350,56 +397,93 @@ fn assert_acyclic(src: &Path) {
     }
 }
 
-/// No two files of the Rekor personality import each other.
-#[test]
-fn no_import_cycles_between_files() {
-    assert_acyclic(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+/// Every file a file reaches through imports, itself excluded.
+pub fn reachable(graph: &BTreeMap<PathBuf, BTreeSet<PathBuf>>, from: &Path) -> BTreeSet<PathBuf> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<PathBuf> = graph.get(from).into_iter().flatten().cloned().collect();
+    while let Some(n) = todo.pop() {
+        if seen.insert(n.clone()) {
+            todo.extend(graph.get(&n).into_iter().flatten().cloned());
+        }
+    }
+    seen
 }
 
-/// The checker itself finds a cycle through a parent module, a `super`
-/// path, inline paths and a braced use tree, and ignores `mod x;`,
-/// comments and an inline test module's `use super::*`.
-#[test]
-fn checker_finds_cycles_and_ignores_declarations() {
-    let dir = std::env::temp_dir().join(format!("keyless-rekor-cycles-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(dir.join("a")).expect("temp dir");
-    let write = |p: &str, s: &str| fs::write(dir.join(p), s).expect("write");
-    write(
-        "lib.rs",
-        "pub mod a;\npub mod b;\npub mod c;\n// use crate::c::X;\n",
-    );
-    write(
-        "a/mod.rs",
-        "mod inner;\npub struct A;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
-    );
-    write("a/inner.rs", "use super::A;\n");
-    write("b.rs", "use crate::{a::A, c};\npub struct B;\n");
-    write("c.rs", "pub fn f() { let _ = \"crate::b::B\"; }\n");
-    assert!(find_cycle(&edges(&dir)).is_none(), "{:?}", edges(&dir));
-    write("c.rs", "pub fn f() -> crate::b::B { crate::b::B }\n");
-    let cycle = find_cycle(&edges(&dir)).expect("b -> c -> b is a cycle");
-    assert_eq!(cycle.len(), 3, "{cycle:?}");
-    write("c.rs", "");
-    write(
-        "a/mod.rs",
-        "mod inner;\npub struct A;\nfn g() { inner::h() }\n",
-    );
-    write("a/inner.rs", "use super::A;\npub fn h() {}\n");
-    // `inner::h()` names the child module inline: a cycle as much as a `use`.
-    assert!(
-        find_cycle(&edges(&dir)).is_some(),
-        "a/mod.rs <-> a/inner.rs by an inline path"
-    );
-    write("a/mod.rs", "mod inner;\npub struct A;\n");
-    assert!(
-        find_cycle(&edges(&dir)).is_none(),
-        "`mod inner;` alone is no import"
-    );
-    write("a/mod.rs", "mod inner;\nuse inner::h;\npub struct A;\n");
-    assert!(
-        find_cycle(&edges(&dir)).is_some(),
-        "a/mod.rs <-> a/inner.rs"
-    );
-    let _ = fs::remove_dir_all(&dir);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checker itself finds a cycle through a parent module, a `super`
+    /// path, inline paths and a braced use tree, and ignores `mod x;`,
+    /// comments and an inline test module's `use super::*`.
+    #[test]
+    fn checker_finds_cycles_and_ignores_declarations() {
+        let dir =
+            std::env::temp_dir().join(format!("keyless-testkit-cycles-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("a")).expect("temp dir");
+        let write = |p: &str, s: &str| fs::write(dir.join(p), s).expect("write");
+        write(
+            "lib.rs",
+            "pub mod a;\npub mod b;\npub mod c;\n// use crate::c::X;\n",
+        );
+        write(
+            "a/mod.rs",
+            "mod inner;\npub struct A;\n#[cfg(test)]\nmod tests {\n    use super::*;\n}\n",
+        );
+        write("a/inner.rs", "use super::A;\n");
+        write("b.rs", "use crate::{a::A, c};\npub struct B;\n");
+        write("c.rs", "pub fn f() { let _ = \"crate::b::B\"; }\n");
+        assert!(find_cycle(&edges(&dir)).is_none(), "{:?}", edges(&dir));
+        write("c.rs", "pub fn f() -> crate::b::B { crate::b::B }\n");
+        let cycle = find_cycle(&edges(&dir)).expect("b -> c -> b is a cycle");
+        assert_eq!(cycle.len(), 3, "{cycle:?}");
+        write("c.rs", "");
+        write(
+            "a/mod.rs",
+            "mod inner;\npub struct A;\nfn g() { inner::h() }\n",
+        );
+        write("a/inner.rs", "use super::A;\npub fn h() {}\n");
+        // `inner::h()` names the child module inline: a cycle as much as a `use`.
+        assert!(
+            find_cycle(&edges(&dir)).is_some(),
+            "a/mod.rs <-> a/inner.rs by an inline path"
+        );
+        write("a/mod.rs", "mod inner;\npub struct A;\n");
+        assert!(
+            find_cycle(&edges(&dir)).is_none(),
+            "`mod inner;` alone is no import"
+        );
+        write("a/mod.rs", "mod inner;\nuse inner::h;\npub struct A;\n");
+        assert!(
+            find_cycle(&edges(&dir)).is_some(),
+            "a/mod.rs <-> a/inner.rs"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// `use crate::Error;` of a name lib.rs only re-exports depends on the
+    /// defining file, so lib.rs re-exporting the user is no cycle; a name
+    /// lib.rs defines itself still is one.
+    #[test]
+    fn reexported_names_resolve_to_their_defining_file() {
+        let dir =
+            std::env::temp_dir().join(format!("keyless-testkit-reexp-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("temp dir");
+        let write = |p: &str, s: &str| fs::write(dir.join(p), s).expect("write");
+        write(
+            "lib.rs",
+            "pub mod a;\npub mod e;\npub use a::A;\npub use e::Error;\n",
+        );
+        write("e.rs", "pub struct Error;\n");
+        write("a.rs", "use crate::Error;\npub struct A;\n");
+        assert!(find_cycle(&edges(&dir)).is_none(), "{:?}", edges(&dir));
+        write(
+            "lib.rs",
+            "pub mod a;\npub mod e;\npub use a::A;\npub struct Error;\n",
+        );
+        assert!(find_cycle(&edges(&dir)).is_some(), "a.rs <-> lib.rs");
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
