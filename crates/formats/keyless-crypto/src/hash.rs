@@ -1,74 +1,10 @@
 use aws_lc_rs::digest;
 
-use crate::CryptoError;
-
-/// The hash functions Sigstore uses for artifacts, logs and certificates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum HashAlgorithm {
-    Sha256,
-    Sha384,
-    Sha512,
-}
+use crate::{CryptoError, HashAlgorithm};
 
 impl HashAlgorithm {
-    pub(crate) fn aws(self) -> &'static digest::Algorithm {
-        match self {
-            Self::Sha256 => &digest::SHA256,
-            Self::Sha384 => &digest::SHA384,
-            Self::Sha512 => &digest::SHA512,
-        }
-    }
-
-    /// Output length in bytes.
-    pub fn output_len(self) -> usize {
-        self.aws().output_len()
-    }
-
-    /// Hash `data` in one go.
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        digest::digest(self.aws(), data).as_ref().to_vec()
-    }
-
-    /// The name used by Sigstore's `HashAlgorithm` enum in protobuf-specs.
-    pub fn proto_name(self) -> &'static str {
-        match self {
-            Self::Sha256 => "SHA2_256",
-            Self::Sha384 => "SHA2_384",
-            Self::Sha512 => "SHA2_512",
-        }
-    }
-
-    /// The lower-case name Rekor v1 entries (`data.hash.algorithm`),
-    /// in-toto subjects and `<name>:<hex>` artifact digests use.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sha256 => "sha256",
-            Self::Sha384 => "sha384",
-            Self::Sha512 => "sha512",
-        }
-    }
-
-    /// Parse the lower-case name (`sha256`, `sha384`, `sha512`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sha256" => Some(Self::Sha256),
-            "sha384" => Some(Self::Sha384),
-            "sha512" => Some(Self::Sha512),
-            _ => None,
-        }
-    }
-
-    /// Parse the protobuf-specs enum name.
-    pub fn from_proto_name(name: &str) -> Option<Self> {
-        match name {
-            "SHA2_256" => Some(Self::Sha256),
-            "SHA2_384" => Some(Self::Sha384),
-            "SHA2_512" => Some(Self::Sha512),
-            _ => None,
-        }
-    }
-
+    /// aws-lc's digest value for `digest`, or `DigestLength` when its
+    /// length is not this algorithm's output length.
     pub(crate) fn import(self, digest: &[u8]) -> Result<digest::Digest, CryptoError> {
         digest::Digest::import_less_safe(digest, self.aws()).map_err(|_| {
             CryptoError::DigestLength {

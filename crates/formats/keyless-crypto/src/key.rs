@@ -3,7 +3,7 @@ use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use spki::SubjectPublicKeyInfoRef;
 
-use crate::{CryptoError, HashAlgorithm};
+use crate::{CryptoError, KeyAlgorithm, SignatureAlgorithm};
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -11,94 +11,6 @@ const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-
-/// The kind of a public key, with the parameters that matter for verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyAlgorithm {
-    EcdsaP256,
-    EcdsaP384,
-    EcdsaP521,
-    Ed25519,
-    Rsa,
-}
-
-/// A signature scheme: key family, padding and hash together, as named by
-/// X.509 signature algorithm OIDs and Sigstore's key-details registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SignatureAlgorithm {
-    EcdsaSha256,
-    EcdsaSha384,
-    EcdsaSha512,
-    Ed25519,
-    RsaPkcs1Sha256,
-    RsaPkcs1Sha384,
-    RsaPkcs1Sha512,
-    RsaPssSha256,
-    RsaPssSha384,
-    RsaPssSha512,
-}
-
-impl SignatureAlgorithm {
-    /// The hash the scheme applies to the message, if it hashes at all
-    /// (Ed25519 signs the message itself).
-    pub fn hash(self) -> Option<HashAlgorithm> {
-        use SignatureAlgorithm::*;
-        match self {
-            EcdsaSha256 | RsaPkcs1Sha256 | RsaPssSha256 => Some(HashAlgorithm::Sha256),
-            EcdsaSha384 | RsaPkcs1Sha384 | RsaPssSha384 => Some(HashAlgorithm::Sha384),
-            EcdsaSha512 | RsaPkcs1Sha512 | RsaPssSha512 => Some(HashAlgorithm::Sha512),
-            Ed25519 => None,
-        }
-    }
-
-    /// The schemes a key of kind `key` may have used to sign a message
-    /// hashed with `hash`, in the order to try them. The hash is the one the
-    /// signed object declares (a bundle's message digest, bound to its log
-    /// entry), never one implied by the key: P-384 keys sign SHA-256
-    /// prehashes in the wild (older sigstore-python), and every curve goes
-    /// with every SHA-2 hash. RSA keys do not say which padding they sign
-    /// with, so both PKCS#1 v1.5 (the Sigstore default, tried first) and PSS
-    /// (salt as long as the hash, as sigstore-go and aws-lc use) are tried,
-    /// always with the declared hash: either one verifying is a signature by
-    /// this key over this digest. Ed25519 signs the message itself, so it
-    /// has one scheme whatever the hash.
-    pub fn for_key_and_hash(key: KeyAlgorithm, hash: HashAlgorithm) -> &'static [Self] {
-        use HashAlgorithm as H;
-        use KeyAlgorithm as K;
-        use SignatureAlgorithm as S;
-        match (key, hash) {
-            (K::EcdsaP256 | K::EcdsaP384 | K::EcdsaP521, H::Sha256) => &[S::EcdsaSha256],
-            (K::EcdsaP256 | K::EcdsaP384 | K::EcdsaP521, H::Sha384) => &[S::EcdsaSha384],
-            (K::EcdsaP256 | K::EcdsaP384 | K::EcdsaP521, H::Sha512) => &[S::EcdsaSha512],
-            (K::Rsa, H::Sha256) => &[S::RsaPkcs1Sha256, S::RsaPssSha256],
-            (K::Rsa, H::Sha384) => &[S::RsaPkcs1Sha384, S::RsaPssSha384],
-            (K::Rsa, H::Sha512) => &[S::RsaPkcs1Sha512, S::RsaPssSha512],
-            (K::Ed25519, _) => &[S::Ed25519],
-        }
-    }
-
-    /// Map an X.509 / CMS signature algorithm OID. RSASSA-PSS needs its
-    /// parameters to pick the hash, which the caller passes as the hash it found.
-    pub fn from_oid(oid: &ObjectIdentifier, pss_hash: Option<HashAlgorithm>) -> Option<Self> {
-        Some(match oid.to_string().as_str() {
-            "1.2.840.10045.4.3.2" => Self::EcdsaSha256,
-            "1.2.840.10045.4.3.3" => Self::EcdsaSha384,
-            "1.2.840.10045.4.3.4" => Self::EcdsaSha512,
-            "1.3.101.112" => Self::Ed25519,
-            "1.2.840.113549.1.1.11" => Self::RsaPkcs1Sha256,
-            "1.2.840.113549.1.1.12" => Self::RsaPkcs1Sha384,
-            "1.2.840.113549.1.1.13" => Self::RsaPkcs1Sha512,
-            "1.2.840.113549.1.1.10" => match pss_hash? {
-                HashAlgorithm::Sha256 => Self::RsaPssSha256,
-                HashAlgorithm::Sha384 => Self::RsaPssSha384,
-                HashAlgorithm::Sha512 => Self::RsaPssSha512,
-            },
-            _ => return None,
-        })
-    }
-}
 
 /// A parsed public key. Existing values are always usable: parsing checks
 /// the algorithm and that aws-lc accepts the key material.

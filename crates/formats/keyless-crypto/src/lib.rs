@@ -5,6 +5,7 @@
 //! Sigstore's algorithm registry onto it. Formats (X.509, CMS, notes) live in
 //! other crates and hand this crate plain bytes.
 
+mod algorithm;
 mod error;
 mod hash;
 mod key;
@@ -12,8 +13,9 @@ pub mod pem;
 mod signer;
 mod signing;
 
+pub use algorithm::{HashAlgorithm, KeyAlgorithm, SignatureAlgorithm};
 pub use error::CryptoError;
-pub use hash::{sha256, sha256_hex, HashAlgorithm, Hasher};
-pub use key::{KeyAlgorithm, PublicKey, SignatureAlgorithm};
+pub use hash::{sha256, sha256_hex, Hasher};
+pub use key::PublicKey;
 pub use signer::Signer;
 pub use signing::SigningKey;
