@@ -618,6 +618,55 @@ fn explorer_in_headless_chromium() {
     b.open(&format!("{log}/?uuid={uuid}"));
     assert_eq!(b.text_of("badge"), "verified", "{}", b.page_text());
 
+    // Search by signer: alice's certificate, pasted into the one-line
+    // search box (which drops the PEM's line breaks), becomes a
+    // `publicKey=` deep link and finds her one entry.
+    let bundle: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("artifact.sigstore.json")).expect("bundle"))
+            .expect("bundle JSON");
+    let der_b64 = bundle["verificationMaterial"]["certificate"]["rawBytes"]
+        .as_str()
+        .expect("certificate in the bundle");
+    let wrapped: Vec<String> = der_b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let pasted = format!(
+        "-----BEGIN CERTIFICATE----- {} -----END CERTIFICATE-----",
+        wrapped.join(" ")
+    );
+    let url =
+        reqwest::Url::parse_with_params(&format!("{log}/"), [("q", &pasted)]).expect("search URL");
+    b.open(url.as_str());
+    let results = b.text_of("results");
+    assert!(
+        results.contains("1 entry match") && results.contains("that certificate"),
+        "{results}"
+    );
+    let search = b.script("return location.search", json!([]));
+    assert!(
+        search
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("?publicKey="),
+        "{search}"
+    );
+    b.screenshot(&shots, "search-key.png");
+    let href = b.script(
+        "return document.querySelector('#results a').href",
+        json!([]),
+    );
+    b.open(href.as_str().expect("result link"));
+    assert_eq!(b.text_of("badge"), "verified", "{}", b.page_text());
+    assert_eq!(b.text_of("identity"), "alice@example.com");
+    b.open(&format!("{log}/?publicKey=bm90IGEga2V5"));
+    assert!(
+        b.text_of("error").contains("Malformed query"),
+        "{}",
+        b.page_text()
+    );
+
     // The search box routes free text to the deep links.
     b.open(&format!("{log}/?q={index}"));
     assert_eq!(b.text_of("badge"), "verified");

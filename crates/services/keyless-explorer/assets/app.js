@@ -519,14 +519,47 @@ async function search(query, label) {
     return;
   }
   show(el("h1", {}, "Search results"), el("section", { id: "results" },
-    el("p", {}, uuids.length + " entr" + (uuids.length === 1 ? "y" : "ies") + " match " + label + ":"),
+    el("p", {}, uuids.length + (uuids.length === 1 ? " entry matches " : " entries match ") + label + ":"),
     el("ul", {}, uuids.slice(0, 500).map((u) => el("li", {}, link({ uuid: u }, u))))));
 }
 
 // ---------------------------------------------------------------- routing
 
+const MAX_KEY_QUERY = 16 * 1024;
+
+/**
+ * A PEM public key or certificate (chain) from what a user pasted: a
+ * one-line input drops the PEM's line breaks, so the blocks are found by
+ * their BEGIN/END lines and re-wrapped. A deep link carries the PEM
+ * base64-encoded, as the log's search API takes it. Returns the PEM, or
+ * null when the text holds no PEM block.
+ */
+export function pemFromQuery(v) {
+  if (typeof v !== "string" || v.length > MAX_KEY_QUERY) return null;
+  let text = v.trim();
+  if (!text.includes("-----BEGIN ")) {
+    try { text = new TextDecoder("utf-8", { fatal: true }).decode(b64decode(text.replace(/\s+/g, ""))); } catch (_) { return null; }
+  }
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----([A-Za-z0-9+/=\s]+)-----END \1-----/g;
+  const blocks = [];
+  for (const m of text.matchAll(re)) {
+    const body = m[2].replace(/\s+/g, "");
+    if (!body) return null;
+    blocks.push("-----BEGIN " + m[1] + "-----\n" + body.match(/.{1,64}/g).join("\n") + "\n-----END " + m[1] + "-----\n");
+  }
+  return blocks.length ? blocks.join("") : null;
+}
+
+function pemLabel(pem) {
+  return /CERTIFICATE/.test(pem) ? "that certificate" : "that public key";
+}
+
 function canonical(q) {
   q = q.trim();
+  if (q.includes("-----BEGIN ")) {
+    const pem = pemFromQuery(q);
+    return pem ? { publicKey: btoa(pem) } : null;
+  }
   if (/^[0-9]+$/.test(q)) return { logIndex: q };
   if (/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/.test(q)) return { uuid: q };
   if (/^sha256:/i.test(q)) return { hash: q };
@@ -540,7 +573,7 @@ async function route() {
   if (q !== null) {
     const to = canonical(q);
     if (!to) {
-      show(errorBox("Malformed query", "Enter a log index, a 64-hex entry UUID, sha256:<64 hex>, or an e-mail address."));
+      show(errorBox("Malformed query", "Enter a log index, a 64-hex entry UUID, sha256:<64 hex>, a PEM public key or certificate, or an e-mail address."));
       document.body.dataset.ready = "true";
       return;
     }
@@ -564,6 +597,12 @@ async function route() {
       input.value = v;
       if (!/^sha256:[0-9a-fA-F]{64}$/.test(v)) return show(errorBox("Malformed query", "A hash is sha256: followed by 64 hex characters."));
       await search({ hash: v.toLowerCase() }, v);
+    } else if (params.has("publicKey")) {
+      const v = params.get("publicKey");
+      const pem = pemFromQuery(v);
+      if (!pem) return show(errorBox("Malformed query", "publicKey must be a PEM public key or certificate, base64-encoded."));
+      input.value = pem.replace(/\n/g, " ").trim();
+      await search({ publicKey: { format: "x509", content: btoa(pem) } }, pemLabel(pem));
     } else if (params.has("email")) {
       const v = params.get("email");
       input.value = v;
