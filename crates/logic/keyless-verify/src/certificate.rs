@@ -9,8 +9,8 @@ use keyless_x509::{
 };
 
 use crate::error::{AuthorityFailure, CertificateError};
+use crate::time::VerifiedTime;
 use crate::trust::TrustMaterial;
-use crate::VerifiedTime;
 
 /// A certificate that passed every check.
 #[derive(Debug, Clone)]

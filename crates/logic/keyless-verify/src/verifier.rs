@@ -16,6 +16,7 @@ use crate::error::{
 use crate::policy::Policy;
 use crate::signature::{message_hash, verify_dsse, verify_message};
 use crate::signer::Signer;
+use crate::time::{TimeSource, VerifiedTime};
 use crate::timestamp::{distinct_authorities, verify_timestamps, VerifiedTimestamp};
 use crate::tlog::{check_checkpoint_keys, verify_entry, VerifiedEntry};
 use crate::trust::TrustMaterial;
@@ -125,32 +126,6 @@ impl VerifierOptions {
     pub fn now(&self) -> Option<i64> {
         self.now
     }
-}
-
-/// Where a verified time came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TimeSource {
-    /// A Rekor v1 integrated time whose signed entry timestamp verified.
-    IntegratedTime,
-    /// An RFC 3161 timestamp from a trusted authority.
-    Timestamp,
-}
-
-impl TimeSource {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::IntegratedTime => "log integrated time",
-            Self::Timestamp => "RFC 3161 timestamp",
-        }
-    }
-}
-
-/// A point in time some trusted party vouched for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VerifiedTime {
-    pub time: i64,
-    pub source: TimeSource,
 }
 
 /// What a successful verification established.

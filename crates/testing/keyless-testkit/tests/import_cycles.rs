@@ -23,7 +23,6 @@ const NOT_YET_ACYCLIC: &[&str] = &[
     "keyless-oci",
     "keyless-oidc",
     "keyless-sign",
-    "keyless-verify",
     "keyless-ca",
     "keyless-oidc-dev",
     "keyless-serve",
