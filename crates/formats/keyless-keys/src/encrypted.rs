@@ -4,44 +4,11 @@
 //! RustCrypto's `pkcs8`. Keys we encrypt use scrypt (log₂N = 15, r = 8,
 //! p = 1: 32 MiB, the `pkcs8` crate's recommendation) and AES-256-CBC.
 
-use keyless_crypto::{CryptoError, SigningKey};
+use keyless_crypto::SigningKey;
 use pkcs8::der::EncodePem;
-use thiserror::Error;
 
+pub use crate::decode_error::DecodeError;
 use crate::KeyError;
-
-/// Why a PEM private key could not be decoded. The message says what is
-/// wrong with the key (and how to fix a password mismatch); the lower
-/// error, where there is one, is the source.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// Not PEM at all, or PEM that does not decode.
-    #[error("not a PEM private key")]
-    Pem(#[source] CryptoError),
-    /// A `PRIVATE KEY` that is not a usable key.
-    #[error("not a usable private key")]
-    Key(#[source] CryptoError),
-    #[error(
-        "the key is not encrypted, but a key password is configured; encrypt it \
-         (openssl pkcs8 -topk8 -v2 aes-256-cbc -scrypt) or drop the password setting"
-    )]
-    NotEncrypted,
-    #[error(
-        "the key is encrypted (ENCRYPTED PRIVATE KEY) but no key password variable is configured"
-    )]
-    NoPassword,
-    #[error("not an encrypted PKCS#8 key")]
-    NotEncryptedPkcs8(#[source] pkcs8::Error),
-    /// Deliberately without the cipher's error: it adds nothing an
-    /// operator can act on.
-    #[error("cannot decrypt the key: wrong password, or an unsupported or corrupt encryption")]
-    Decrypt,
-    #[error("decrypted, but not a usable key; wrong password?")]
-    DecryptedNotAKey(#[source] CryptoError),
-    #[error("PEM label {0:?}, expected PRIVATE KEY or ENCRYPTED PRIVATE KEY")]
-    Label(String),
-}
 
 /// A password, wiped from memory on drop.
 pub type Password = zeroize::Zeroizing<Vec<u8>>;

@@ -29,7 +29,7 @@ pub enum KeyError {
     Decode {
         path: PathBuf,
         #[source]
-        source: crate::encrypted::DecodeError,
+        source: crate::decode_error::DecodeError,
     },
     /// The key file is larger than any key file: not a key.
     #[error("key file {}: larger than {max} bytes: not a key", path.display())]

@@ -23,6 +23,7 @@
 //! decides its file names, algorithms and error wording.
 
 pub mod cosign;
+mod decode_error;
 pub mod encrypted;
 mod error;
 pub mod file;

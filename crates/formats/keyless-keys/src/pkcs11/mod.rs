@@ -44,7 +44,6 @@
 //! time, while a feature would mean two configurations to build and test
 //! and `--pkcs11-*` flags that exist but fail at run time.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
@@ -53,156 +52,19 @@ use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use keyless_crypto::{HashAlgorithm, KeyAlgorithm, PublicKey, SignatureAlgorithm};
-use thiserror::Error;
 
 use keyless_crypto::{CryptoError, Signer};
 
+mod config;
 mod ec;
+mod error;
 mod token;
 
+pub use config::{Pkcs11Config, DEFAULT_PIN_ENV, SOFTHSM2_MODULE};
 use ec::{curve_from_params, ec_point, public_key};
 pub use ec::{raw_signature_to_der, EcError};
+pub use error::Pkcs11Error;
 use token::{find_slot, generate_key_pair, module_context, read_pin, GenerateError};
-
-/// The environment variable the user PIN is read from unless configured.
-pub const DEFAULT_PIN_ENV: &str = "KEYLESS_PKCS11_PIN";
-
-/// Debian's SoftHSM2 module (package `softhsm2`), used by the tests.
-pub const SOFTHSM2_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-/// Where a key lives on a PKCS#11 token (for the CA: its intermediate key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pkcs11Config {
-    /// Path of the PKCS#11 module (shared library), e.g.
-    /// `/usr/lib/softhsm/libsofthsm2.so`.
-    pub module: PathBuf,
-    /// `CKA_LABEL` of the token (as `softhsm2-util --init-token --label`
-    /// set it); exactly one initialised token must carry it.
-    pub token_label: String,
-    /// `CKA_LABEL` of the key pair: one private key, and its public key
-    /// (from which `CKA_EC_POINT` and `CKA_EC_PARAMS` are read).
-    pub key_label: String,
-    /// Name of the environment variable holding the user PIN
-    /// ([`DEFAULT_PIN_ENV`] by default). The PIN is never stored here.
-    pub pin_env: String,
-    /// Generate the key pair on the token (`C_GenerateKeyPair`, on-token,
-    /// sensitive, non-extractable) when no key carries `key_label`, on the
-    /// curve the caller asks for (the CA: its
-    /// `KeyOptions::intermediate_algorithm`). Off by
-    /// default: a missing key is then an error, which catches a mistyped
-    /// label instead of silently minting a new key.
-    pub generate_key: bool,
-    /// Sessions kept open for signing (at least one).
-    pub sessions: usize,
-}
-
-impl Pkcs11Config {
-    /// A configuration with the default PIN variable, no key generation
-    /// and two sessions.
-    pub fn new(
-        module: impl Into<PathBuf>,
-        token_label: impl Into<String>,
-        key_label: impl Into<String>,
-    ) -> Self {
-        Self {
-            module: module.into(),
-            token_label: token_label.into(),
-            key_label: key_label.into(),
-            pin_env: DEFAULT_PIN_ENV.into(),
-            generate_key: false,
-            sessions: 2,
-        }
-    }
-}
-
-/// Why the PKCS#11 key could not be opened. Messages name the module,
-/// token, key label or PIN variable involved, never the PIN.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum Pkcs11Error {
-    #[error("PKCS#11 module {path}: no such file; install the token vendor's PKCS#11 library (for SoftHSM2, Debian's softhsm2 package: scripts/ci/install-softhsm.sh)")]
-    ModuleMissing { path: String },
-    #[error("PKCS#11 module {path} could not be loaded: {reason}")]
-    ModuleLoad { path: String, reason: String },
-    #[error("PKCS#11 module {path}: C_Initialize failed")]
-    Initialize {
-        path: String,
-        #[source]
-        source: CkError,
-    },
-    #[error("no initialized token labelled {label:?} in PKCS#11 module {module} (tokens found: {found:?})")]
-    TokenNotFound {
-        label: String,
-        module: String,
-        found: Vec<String>,
-    },
-    #[error("{count} initialized tokens are labelled {label:?} in PKCS#11 module {module}; token labels must be unique")]
-    AmbiguousToken {
-        label: String,
-        module: String,
-        count: usize,
-    },
-    #[error("the PKCS#11 user PIN variable {var} is not set")]
-    PinNotSet { var: String },
-    #[error("the PKCS#11 user PIN variable {var} is empty")]
-    PinEmpty { var: String },
-    #[error("PKCS#11 login to token {token:?} failed: wrong user PIN (read from ${var})")]
-    WrongPin { token: String, var: String },
-    #[error("PKCS#11 login to token {token:?} failed: the user PIN is locked (too many wrong attempts); the token's security officer must reset it")]
-    PinLocked { token: String },
-    #[error("PKCS#11 login to token {token:?} failed")]
-    Login {
-        token: String,
-        #[source]
-        source: CkError,
-    },
-    #[error("no private key labelled {label:?} on PKCS#11 token {token:?}; create or import one with that label, or let the service generate it (--pkcs11-generate-key)")]
-    KeyNotFound { label: String, token: String },
-    #[error("{count} {class} objects are labelled {label:?} on PKCS#11 token {token:?}; the key label must name exactly one key pair")]
-    AmbiguousKey {
-        label: String,
-        token: String,
-        class: &'static str,
-        count: usize,
-    },
-    #[error("no public key object labelled {label:?} on PKCS#11 token {token:?}: the key store reads the key's CKA_EC_POINT from it; import the public key with the same label (and CKA_ID)")]
-    PublicKeyNotFound { label: String, token: String },
-    #[error("key {label:?} on PKCS#11 token {token:?}: {reason}")]
-    UnsupportedKey {
-        label: String,
-        token: String,
-        reason: String,
-    },
-    /// The key's EC attributes are not a usable P-256/P-384 public key.
-    #[error("key {label:?} on PKCS#11 token {token:?}")]
-    Curve {
-        label: String,
-        token: String,
-        #[source]
-        source: EcError,
-    },
-    /// The token could not sign the self-test message.
-    #[error("key {label:?} on PKCS#11 token {token:?} failed its signing self-test")]
-    SelfTestSign {
-        label: String,
-        token: String,
-        #[source]
-        source: CryptoError,
-    },
-    #[error("key {label:?} on PKCS#11 token {token:?} failed its signing self-test: {reason}")]
-    SelfTest {
-        label: String,
-        token: String,
-        reason: String,
-    },
-    #[error("PKCS#11 {operation} on token {token:?} failed")]
-    Token {
-        operation: &'static str,
-        token: String,
-        #[source]
-        source: CkError,
-    },
-}
 
 /// How well the token protects the private key (`CKA_SENSITIVE`,
 /// `CKA_EXTRACTABLE`), as the token reports it.

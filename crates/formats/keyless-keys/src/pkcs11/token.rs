@@ -15,8 +15,9 @@ use cryptoki::types::RawAuthPin;
 use der::Encode;
 use keyless_crypto::KeyAlgorithm;
 
+use super::config::Pkcs11Config;
 use super::ec::curve_oid;
-use super::{Pkcs11Config, Pkcs11Error};
+use super::error::Pkcs11Error;
 
 /// One initialised context per module path for the whole process (see the
 /// module docs for why it is never finalised).
