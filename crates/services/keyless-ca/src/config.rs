@@ -292,7 +292,9 @@ fn check_issuer(
         crate::template::Template::parse(&meta.subject_alternative_name_template)
             .map_err(template_err("SAN template"))?;
         for (ext, t) in &meta.extension_templates {
-            if crate::identity::extension_oid(ext).is_none() {
+            // The table identity::extension_oid reads (keyless-x509's),
+            // named directly: identity imports this module.
+            if keyless_x509::oid::by_field_name(ext).is_none() {
                 return Err(ConfigError::UnknownExtension {
                     provider: p.into(),
                     extension: ext.clone(),

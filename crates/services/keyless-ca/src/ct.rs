@@ -1,5 +1,6 @@
-//! RFC 6962 Certificate Transparency: the SCT type, the submitter trait,
-//! and an in-memory log.
+//! RFC 6962 Certificate Transparency: the SCT type (defined in
+//! [`crate::sct`], re-exported here), the submitter trait, and an
+//! in-memory log.
 //!
 //! The CA submits each precertificate here before it signs the final
 //! certificate (fail-closed: no SCT, no certificate). The log checks the
@@ -19,52 +20,16 @@ use std::sync::{Arc, Mutex};
 
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_tlog::Hash;
-use keyless_x509::{sct_types, Certificate, SctError};
+use keyless_x509::Certificate;
 
 use crate::ct_front::{now_ms, CtFront};
 use crate::error::CtError;
-
-/// A v1 SignedCertificateTimestamp for a precertificate entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedCertificateTimestamp {
-    pub log_id: [u8; 32],
-    /// Milliseconds since the Unix epoch.
-    pub timestamp: u64,
-    pub extensions: Vec<u8>,
-    /// DER ECDSA signature (hash 4 = SHA-256, signature 3 = ECDSA).
-    pub signature: Vec<u8>,
-}
+pub use crate::sct::SignedCertificateTimestamp;
 
 fn u16_len(n: usize) -> Result<[u8; 2], CtError> {
     u16::try_from(n)
         .map(u16::to_be_bytes)
         .map_err(|_| CtError::FieldTooLong)
-}
-
-fn sct_err(e: SctError) -> CtError {
-    CtError::Sct(e)
-}
-
-impl SignedCertificateTimestamp {
-    /// This SCT as `x509-cert`'s type, which keyless-x509 encodes.
-    fn to_x509(&self) -> sct_types::SignedCertificateTimestamp {
-        keyless_x509::ecdsa_sha256_sct(
-            self.log_id,
-            self.timestamp,
-            &self.extensions,
-            &self.signature,
-        )
-    }
-
-    /// The `digitally-signed` struct: hash, signature algorithm, u16 length, signature.
-    pub fn digitally_signed(&self) -> Result<Vec<u8>, CtError> {
-        keyless_x509::encode_digitally_signed(&self.to_x509().signature).map_err(sct_err)
-    }
-
-    /// A TLS SignedCertificateTimestampList (RFC 6962 §3.3) of these SCTs.
-    pub fn list_to_tls(scts: &[SignedCertificateTimestamp]) -> Result<Vec<u8>, CtError> {
-        keyless_x509::encode_sct_list(scts.iter().map(Self::to_x509).collect()).map_err(sct_err)
-    }
 }
 
 /// Anything that turns a precertificate chain into an SCT: the in-process

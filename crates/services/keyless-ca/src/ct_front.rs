@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_x509::{oid, precert_signed_data, precert_tbs, Certificate, SctError};
 
-use crate::ct::SignedCertificateTimestamp;
 use crate::error::CtError;
+use crate::sct::SignedCertificateTimestamp;
 
 /// A chain tail (issuer … root) whose links and anchor have been verified.
 struct VerifiedTail {

@@ -22,7 +22,6 @@ const NOT_YET_ACYCLIC: &[&str] = &[
     "keyless-oci",
     "keyless-oidc",
     "keyless-sign",
-    "keyless-ca",
     "keyless-oidc-dev",
     "keyless-serve",
     "keyless-tsa",

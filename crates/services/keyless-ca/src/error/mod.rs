@@ -12,10 +12,12 @@
 use std::sync::Arc;
 
 use keyless_crypto::CryptoError;
-use keyless_x509::{ProfileError, SctError, X509Error};
+use keyless_x509::{SctError, X509Error};
 use thiserror::Error;
 
+mod issue;
 mod setup;
+pub use issue::IssueError;
 pub use setup::{ConfigError, SetupError};
 
 /// An error and its causes, joined by ": ": the message an HTTP client
@@ -207,25 +209,6 @@ pub enum PopError {
         "proofOfPossession does not verify over the token's {claim} claim with the submitted key"
     )]
     Signature { claim: String },
-}
-
-/// Building or signing a certificate failed: a fault on our side.
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum IssueError {
-    #[error("DER encoding")]
-    Der(#[source] der::Error),
-    /// The certificate profile (keyless-x509) could not build it.
-    #[error("building the certificate")]
-    Profile(#[source] ProfileError),
-    #[error("signing")]
-    Sign(#[source] CryptoError),
-    #[error("signing: CA keys cannot use {0}")]
-    UnsupportedAlgorithm(String),
-    #[error("random number generator failed")]
-    Random,
-    #[error("the issued certificate failed its own check")]
-    SelfCheck(#[source] X509Error),
 }
 
 /// The CT log refused the precertificate (or could not be reached).
