@@ -46,14 +46,14 @@ mod tests {
     fn rfc6962_known_answers() {
         // From the RFC 6962 test vectors used by certificate-transparency-go.
         assert_eq!(
-            crate::hex(&leaf_hash(b"")),
+            crate::hex::hex(&leaf_hash(b"")),
             "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
         );
         // Root of the two-leaf tree of the first two vector leaves, "" and 0x00.
         let l0 = leaf_hash(b"");
         let l1 = leaf_hash(&[0x00]);
         assert_eq!(
-            crate::hex(&node_hash(&l0, &l1)),
+            crate::hex::hex(&node_hash(&l0, &l1)),
             "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"
         );
     }

@@ -17,6 +17,7 @@
 
 pub mod checkpoint;
 pub mod hash;
+mod hex;
 pub mod note;
 pub mod proof;
 pub mod signer;
@@ -31,8 +32,3 @@ pub use proof::{
 };
 pub use signer::NoteSigner;
 pub use tiles::{TileError, TileId, TileKind};
-
-/// Lower-case hex of a byte string, for error messages.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

@@ -38,7 +38,7 @@ use keyless_crypto::{CryptoError, KeyAlgorithm, PublicKey, SignatureAlgorithm};
 use thiserror::Error;
 
 use crate::hash::Hash;
-use crate::hex;
+use crate::hex::hex;
 
 /// Notes larger than this are refused before any parsing: real checkpoints
 /// are a few hundred bytes, and the cap keeps hostile input cheap.

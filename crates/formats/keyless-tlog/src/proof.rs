@@ -18,7 +18,7 @@
 use thiserror::Error;
 
 use crate::hash::{node_hash, Hash, EMPTY_ROOT};
-use crate::hex;
+use crate::hex::hex;
 
 /// Why a Merkle proof did not check out.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
