@@ -17,7 +17,9 @@ use keyless_types::dsse::{pae, Envelope, EnvelopeSignature};
 use keyless_types::wire;
 use keyless_verify::{Policy, TrustMaterial, Verifier, VerifierOptions};
 
-use crate::{Artifact, LogRequest, Progress, SignError, TimestampAuthority, TransparencyLog};
+use crate::error::SignError;
+use crate::services::{LogRequest, TimestampAuthority, TransparencyLog};
+use crate::signer::{Artifact, Progress};
 
 /// Signs with a caller's key, one optional log and one optional TSA.
 pub struct KeySigner<L, T> {
@@ -239,7 +241,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::NoTimestamps;
+    use crate::services::NoTimestamps;
 
     /// A log that records what it was sent and answers with a fixed entry.
     #[derive(Default)]

@@ -7,7 +7,8 @@ use keyless_verify::{Identity, Matcher, Policy, TrustMaterial, Verifier, Verifie
 use keyless_x509::{fulcio_identity, verify_embedded_scts, Certificate};
 
 use crate::bundle::{build, SignedContent};
-use crate::{CertificateAuthority, LogRequest, SignError, TimestampAuthority, TransparencyLog};
+use crate::error::SignError;
+use crate::services::{CertificateAuthority, LogRequest, TimestampAuthority, TransparencyLog};
 
 /// Progress messages, as cosign prints them.
 pub type Progress<'a> = &'a (dyn Fn(&str) + Send + Sync);

@@ -20,7 +20,6 @@ const NOT_YET_ACYCLIC: &[&str] = &[
     "keyless-types",
     "keyless-oci",
     "keyless-oidc",
-    "keyless-sign",
     "keyless-oidc-dev",
     "keyless-serve",
     "keyless-tsa",
