@@ -88,7 +88,6 @@ pub(crate) fn write(path: &Path, contents: &str, secret: bool) -> Result<(), Tsa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyless_crypto::KeyAlgorithm;
 
     fn temp_dir(tag: &str) -> PathBuf {
         let mut r = [0u8; 8];
@@ -98,54 +97,6 @@ mod tests {
             "keyless-tsa-store-{tag}-{}-{hex}",
             std::process::id()
         ))
-    }
-
-    fn now() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    }
-
-    /// The chain's keys are written 0600 and the signing key loads back;
-    /// once its file is readable by group or others the TSA refuses to
-    /// start, naming the file and its mode, and starts again after
-    /// `chmod 600`.
-    #[cfg(unix)]
-    #[test]
-    fn group_readable_signing_key_is_refused_at_start() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = temp_dir("perms");
-        let first =
-            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None)
-                .unwrap();
-        for name in ["root.key", "intermediate.key", "signing.key"] {
-            assert_eq!(
-                fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777,
-                0o600,
-                "{name}"
-            );
-        }
-        let again =
-            crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None)
-                .unwrap();
-        assert_eq!(again.leaf_key.public_key(), first.leaf_key.public_key());
-
-        let key = dir.join("signing.key");
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o640)).unwrap();
-        let e = crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None)
-            .err()
-            .expect("refused")
-            .to_string();
-        assert!(
-            e.contains(&key.display().to_string())
-                && e.contains("permissions 640")
-                && e.contains("chmod 600"),
-            "{e}"
-        );
-        fs::set_permissions(&key, fs::Permissions::from_mode(0o600)).unwrap();
-        crate::pki::load_or_generate(&dir, KeyAlgorithm::EcdsaP256, "test", now(), None).unwrap();
-        let _ = fs::remove_dir_all(&dir);
     }
 
     /// Rewriting a key (an interrupted first start redone) replaces it

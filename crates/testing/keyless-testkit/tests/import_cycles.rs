@@ -22,7 +22,6 @@ const NOT_YET_ACYCLIC: &[&str] = &[
     "keyless-oidc",
     "keyless-oidc-dev",
     "keyless-serve",
-    "keyless-tsa",
     "keyless-testkit",
     "keyless-tuf",
 ];

@@ -396,30 +396,4 @@ fn random_serial() -> Result<SerialNumber, PkiError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn generated_chain_validates_for_time_stamping() {
-        for alg in [KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
-            let now = 1_750_000_000;
-            let g = generate(alg, "test", now, None).unwrap();
-            let chain = &g.chain;
-            let at = now as i64;
-            verify_chain(&chain[0], &[], chain, at, Purpose::TimeStamping).unwrap();
-            assert!(!chain[0].is_ca());
-            let (critical, eku) = chain[0].extended_key_usage().unwrap().unwrap();
-            assert!(critical);
-            assert_eq!(eku.0, vec![ID_KP_TIME_STAMPING]);
-            assert!(chain[0].not_before() < at && chain[0].not_after() > at);
-        }
-    }
-
-    #[test]
-    fn ed25519_is_refused() {
-        assert!(matches!(
-            generate(KeyAlgorithm::Ed25519, "t", 1_750_000_000, None),
-            Err(PkiError::UnsupportedAlgorithm(_))
-        ));
-    }
-}
+mod tests;
