@@ -9,7 +9,8 @@ use std::collections::HashSet;
 
 use crate::dsse::Envelope;
 use crate::error::BundleError;
-use crate::{wire, MAX_BUNDLE_BYTES, MAX_CHAIN_LEN, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES};
+use crate::limits::{MAX_BUNDLE_BYTES, MAX_CHAIN_LEN, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES};
+use crate::wire;
 
 /// Media type of a v0.3 bundle in its current spelling, which we write.
 pub const MEDIA_TYPE_V0_3: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";

@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod dsse;
 mod error;
 pub mod intoto;
+mod limits;
 pub mod rekor;
 pub mod signing_config;
 pub mod time;
@@ -24,14 +25,5 @@ pub use bundle::{
 };
 pub use dsse::{pae, Envelope, EnvelopeSignature};
 pub use error::{BodyError, BundleError, TrustedRootError};
+pub use limits::{MAX_BUNDLE_BYTES, MAX_CHAIN_LEN, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES};
 pub use trusted_root::{CertificateAuthority, TransparencyLog, TrustedRoot, ValidityPeriod};
-
-/// Largest bundle we accept, in bytes. Real bundles are a few KiB; the cap
-/// stops a hostile file from costing memory before anything is checked.
-pub const MAX_BUNDLE_BYTES: usize = 4 * 1024 * 1024;
-/// Most transparency-log entries and RFC 3161 timestamps in one bundle
-/// (sigstore-go uses the same caps).
-pub const MAX_TLOG_ENTRIES: usize = 32;
-pub const MAX_TIMESTAMPS: usize = 32;
-/// Longest certificate chain carried in a bundle.
-pub const MAX_CHAIN_LEN: usize = 10;
