@@ -3,7 +3,7 @@
 //! its environment and speaks its platform's real protocol, so it can be
 //! tested against a loopback stand-in by pointing the same variables at it.
 
-mod spiffe;
+pub(crate) mod spiffe;
 
 use serde::Deserialize;
 

@@ -38,7 +38,7 @@ pub enum OidcError {
     #[error("spiffe: Workload API at {socket}: {problem}")]
     Spiffe {
         socket: String,
-        problem: crate::SpiffeError,
+        problem: crate::ambient::spiffe::error::SpiffeError,
     },
     #[error("OIDC discovery for {issuer} failed: {problem}")]
     Discovery {

@@ -17,9 +17,9 @@ use hyper_util::rt::TokioIo;
 use tonic::metadata::MetadataValue;
 use tonic::transport::Endpoint;
 
-/// The variable the SPIFFE Workload Endpoint spec names for the agent's
-/// address.
-pub const SPIFFE_ENDPOINT_SOCKET: &str = "SPIFFE_ENDPOINT_SOCKET";
+pub(crate) mod error;
+
+pub use error::{SpiffeError, SPIFFE_ENDPOINT_SOCKET};
 
 /// How long the whole fetch (connect, HTTP/2 handshake, call) may take. A
 /// live agent answers in milliseconds; a wedged one must not hang signing.
@@ -32,31 +32,6 @@ const FETCH_JWT_SVID: &str = "/SpiffeWorkloadAPI/FetchJWTSVID";
 /// without it (SPIRE with `InvalidArgument`) so that a browser or another
 /// HTTP client tricked into reaching the socket cannot obtain SVIDs.
 const SECURITY_HEADER: &str = "workload.spiffe.io";
-
-/// Why the Workload API gave no token. The socket is named by the
-/// enclosing [`OidcError::Spiffe`](crate::OidcError::Spiffe).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpiffeError {
-    #[error("{SPIFFE_ENDPOINT_SOCKET} is not a usable Unix socket address: {0}")]
-    BadAddress(String),
-    #[error(
-        "no socket there (is the SPIFFE agent running, and its socket mounted into this workload?)"
-    )]
-    NoSocket,
-    #[error("cannot connect")]
-    Connect(#[source] std::io::Error),
-    #[error("gRPC connection failed: {0}")]
-    Transport(String),
-    /// The agent answered with a gRPC error, e.g. `PermissionDenied` when
-    /// no registration entry matches this workload.
-    #[error("the agent answered {code}: {message}")]
-    Status { code: String, message: String },
-    #[error("the agent returned no JWT-SVID for audience {audience:?}")]
-    NoSvid { audience: String },
-    #[error("no answer within {} s (is the agent alive?)", .0.as_secs())]
-    Timeout(Duration),
-}
 
 /// The socket path in `SPIFFE_ENDPOINT_SOCKET`. The Workload Endpoint
 /// spec's form is a `unix:` URI with an absolute path and nothing else
