@@ -21,7 +21,6 @@ const NOT_YET_ACYCLIC: &[&str] = &[
     "keyless-oidc-dev",
     "keyless-serve",
     "keyless-testkit",
-    "keyless-tuf",
 ];
 
 /// Every `crates/<layer>/<crate>/src` directory of the workspace.
