@@ -7,22 +7,14 @@ use axum::extract::{Form, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::{now, random_token, Ctx};
+use crate::issuer::Ctx;
+use crate::pending::PendingCode;
+use crate::util::{now, random_token};
 
 /// Codes live one minute and are used once.
 const CODE_TTL: u64 = 60;
 /// Most outstanding codes; older ones are dropped beyond this.
 const MAX_PENDING: usize = 1024;
-
-#[derive(Debug, Clone)]
-pub(crate) struct PendingCode {
-    pub identity: String,
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub challenge: String,
-    pub nonce: Option<String>,
-    pub expires: u64,
-}
 
 pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -78,7 +70,7 @@ enum AuthorizeError {
     #[error("code_challenge must be 43–128 characters")]
     ChallengeLength,
     #[error(transparent)]
-    Identity(#[from] crate::OidcDevError),
+    Identity(#[from] crate::error::OidcDevError),
     #[error("identity {0:?} belongs to another issuer path")]
     OtherProvider(String),
     #[error("no identity configured for this issuer")]

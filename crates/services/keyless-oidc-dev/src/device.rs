@@ -10,23 +10,12 @@ use axum::Json;
 use serde_json::json;
 
 use crate::authorize::escape;
-use crate::{now, random_token, Ctx};
+use crate::issuer::Ctx;
+use crate::pending::PendingDevice;
+use crate::util::{now, random_token};
 
 const DEVICE_TTL: u64 = 600;
 const MAX_PENDING: usize = 1024;
-
-#[derive(Debug, Clone)]
-pub(crate) struct PendingDevice {
-    pub user_code: String,
-    pub client_id: String,
-    pub provider: crate::Provider,
-    /// Set when someone approved the code.
-    pub approved_identity: Option<String>,
-    pub denied: bool,
-    pub expires: u64,
-    pub interval: u64,
-    pub last_poll_ms: Option<u128>,
-}
 
 /// Eight characters from an alphabet without look-alikes, as `XXXX-XXXX`.
 fn user_code() -> String {

@@ -4,7 +4,8 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::{Ctx, DEVICE_CODE_GRANT, DEV_MINT_GRANT};
+use crate::consts::{DEVICE_CODE_GRANT, DEV_MINT_GRANT};
+use crate::issuer::Ctx;
 
 pub(crate) async fn configuration(State(ctx): State<Ctx>) -> Json<Value> {
     let iss = ctx.iss();

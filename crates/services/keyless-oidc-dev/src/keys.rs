@@ -17,23 +17,8 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use keyless_crypto::{KeyAlgorithm, Signer, SigningKey};
 
-use crate::{io_err, OidcDevError};
-
-/// Why a token could not be signed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SignError {
-    #[error("header alg {0:?}: the dev issuer signs ES256 only")]
-    Alg(Algorithm),
-    #[error("encoding the JWS header or claims")]
-    Json(#[source] serde_json::Error),
-    #[error("the signer failed")]
-    Signer(#[source] keyless_crypto::CryptoError),
-    #[error("ECDSA signature is not DER")]
-    NotDer(#[source] der::Error),
-    #[error("ECDSA signature integer of {len} bytes, more than {field_len}")]
-    IntegerTooLong { len: usize, field_len: usize },
-}
+pub use crate::error::SignError;
+use crate::error::{io_err, OidcDevError};
 
 pub const SIGNING_KEY_FILE: &str = "oidc-signing.key.pem";
 

@@ -10,8 +10,10 @@ use axum::Json;
 use base64::Engine;
 use serde_json::json;
 
+use crate::consts::{DEVICE_CODE_GRANT, DEV_MINT_GRANT};
 use crate::device::{poll, Poll};
-use crate::{now, Ctx, MintOptions, DEVICE_CODE_GRANT, DEV_MINT_GRANT};
+use crate::issuer::{Ctx, MintOptions};
+use crate::util::now;
 
 fn oauth_error(code: &str, description: &str) -> Response {
     (

@@ -18,7 +18,6 @@ use keyless_testkit::imports::{edges, find_cycle};
 const NOT_YET_ACYCLIC: &[&str] = &[
     "keyless-cli",
     "keyless-oci",
-    "keyless-oidc-dev",
     "keyless-serve",
     "keyless-testkit",
 ];
