@@ -6,7 +6,7 @@
 //! budget, with the same caps on layers per manifest and referrers per
 //! image as verification.
 
-use crate::client::ReadBudget;
+use crate::client::limits::ReadBudget;
 use crate::cosign::{attestation_tag, parse_image_manifest, sbom_tag, signature_tag};
 use crate::digest::Digest;
 use crate::error::Error;

@@ -6,106 +6,15 @@
 //! The HTTP exchange itself lives in the client; this module is the pure part
 //! (files, headers, JSON) so it can be tested without a network.
 
-use std::collections::BTreeMap;
-use std::fmt;
-use std::path::PathBuf;
+mod error;
 
-use base64::Engine as _;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
+pub use crate::credentials::credential::Credentials;
 pub use crate::credentials::DockerConfig;
-
-/// Why authentication could not be set up or completed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthError {
-    #[error("reading Docker config {path}: {source}")]
-    ReadConfig {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("Docker config {path} is not valid JSON: {source}")]
-    ParseConfig {
-        path: PathBuf,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("Docker config {path} is over {limit} bytes")]
-    ConfigTooLarge { path: PathBuf, limit: u64 },
-    #[error("credentials for registry {registry}: credential helper docker-credential-{helper}: {reason}")]
-    Helper {
-        helper: String,
-        registry: String,
-        reason: String,
-    },
-    #[error(
-        "registry {registry} asks for Basic auth, but {origin} holds an identity token, which \
-         only works with a registry that issues Bearer tokens"
-    )]
-    IdentityTokenNeedsBearer { registry: String, origin: String },
-    #[error("Docker config {path}: the \"auth\" field for {registry} {reason}")]
-    BadAuthField {
-        path: PathBuf,
-        registry: String,
-        reason: &'static str,
-    },
-    #[error("registry challenge {header:?} cannot be used: {reason}")]
-    BadChallenge {
-        header: String,
-        reason: &'static str,
-    },
-    #[error("token endpoint {realm} answered without a \"token\" or \"access_token\" field")]
-    NoToken { realm: String },
-    #[error(
-        "registry {registry} refused {origin}: {url} answers 401 Unauthorized to \
-         {scheme}{hint}"
-    )]
-    Rejected {
-        registry: String,
-        url: String,
-        scheme: &'static str,
-        /// Which credentials, by where they came from (never the secret
-        /// itself): "the username and password given", "the credentials from
-        /// the Docker config …", "anonymous access".
-        origin: String,
-        hint: &'static str,
-    },
-}
-
-/// A username and password (or access token). The password is never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-impl Credentials {
-    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Self {
-            username: username.into(),
-            password: password.into(),
-        }
-    }
-
-    /// The value of an `Authorization: Basic …` header.
-    pub fn basic_header(&self) -> String {
-        let raw = format!("{}:{}", self.username, self.password);
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
+pub use error::AuthError;
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Debug, Clone, PartialEq, Eq)]

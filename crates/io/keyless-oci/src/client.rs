@@ -16,14 +16,18 @@
 //! Siblings depend one way only, so none imports another in a loop: `tags`
 //! uses `manifests` and `blobs`; those use `transport`, `limits` and
 //! `response`; `transport` uses `auth`; `auth` and `limits` use `response`.
-//! What several of them share (`Access`, the cache `State`) lives here.
+//! What several of them share (`Access`, the cache `State` and its
+//! `Scheme`, the `PushedManifest` that `manifests` returns) lives here, and
+//! this module imports none of its children (the rest of the crate imports
+//! `limits`, `response` and `tags` items from those modules), so no child's
+//! `use super::RegistryClient` closes a loop.
 
 mod auth;
 mod blobs;
-mod limits;
+pub(crate) mod limits;
 mod manifests;
-mod response;
-mod tags;
+pub(crate) mod response;
+pub(crate) mod tags;
 mod transport;
 
 use std::collections::HashMap;
@@ -32,12 +36,18 @@ use std::time::Duration;
 
 use crate::auth::{Credentials, DockerConfig};
 use crate::credentials::Found;
+use crate::digest::Digest;
 use crate::error::Error;
 
-pub(crate) use limits::{read_within, ReadBudget};
-pub use manifests::PushedManifest;
-pub(crate) use response::expect_status;
-pub(crate) use tags::UpdatePlan;
+/// What a manifest PUT returned (by [`RegistryClient::put_manifest`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedManifest {
+    /// The digest of the bytes pushed (checked against the registry's answer).
+    pub digest: Digest,
+    /// `OCI-Subject`: the registry indexed the manifest's subject itself, so
+    /// the referrers tag schema need not be updated.
+    pub oci_subject: Option<Digest>,
+}
 
 /// Where the client gets registry credentials. `Debug` never prints a secret.
 #[derive(Default)]
@@ -204,9 +214,25 @@ pub(crate) enum Access {
     Push,
 }
 
+/// How a registry is reached, decided once per registry (see `transport`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Https,
+    Http,
+}
+
+impl Scheme {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Https => "https",
+            Self::Http => "http",
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
-    schemes: HashMap<String, transport::Scheme>,
+    schemes: HashMap<String, Scheme>,
     /// `Authorization` header values by (registry, scope). Basic credentials
     /// are stored under scope `""` since they do not depend on the scope.
     auth: HashMap<(String, String), String>,

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::client::{ReadBudget, RegistryClient, UpdatePlan};
+use crate::client::limits::ReadBudget;
+use crate::client::tags::UpdatePlan;
+use crate::client::RegistryClient;
 use crate::digest::Digest;
 use crate::error::{ContentError, Error};
 use crate::manifest::{

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 use reqwest::header;
 use reqwest::StatusCode;
 
-use crate::client::{expect_status, read_within, Access, ReadBudget, RegistryClient, UpdatePlan};
+use crate::client::limits::{read_within, ReadBudget};
+use crate::client::response::expect_status;
+use crate::client::tags::UpdatePlan;
+use crate::client::{Access, RegistryClient};
 use crate::digest::Digest;
 use crate::error::{ContentError, Error, Operation};
 use crate::link::next_page;

@@ -7,21 +7,11 @@ use reqwest::StatusCode;
 
 use super::limits::{read_within, ReadBudget};
 use super::response::{expect_status, header_str};
-use super::{Access, RegistryClient};
+use super::{Access, PushedManifest, RegistryClient};
 use crate::digest::Digest;
 use crate::error::{ContentError, Error, Operation};
 use crate::manifest::{Descriptor, RawManifest, MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST};
 use crate::reference::{Reference, Repository};
-
-/// What a manifest PUT returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PushedManifest {
-    /// The digest of the bytes pushed (checked against the registry's answer).
-    pub digest: Digest,
-    /// `OCI-Subject`: the registry indexed the manifest's subject itself, so
-    /// the referrers tag schema need not be updated.
-    pub oci_subject: Option<Digest>,
-}
 
 impl RegistryClient {
     /// HEAD a manifest: its descriptor, or `None` if it does not exist. Falls

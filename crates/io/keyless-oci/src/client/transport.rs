@@ -8,24 +8,9 @@ use std::time::Duration;
 use reqwest::header;
 use reqwest::{RequestBuilder, Response, StatusCode};
 
-use super::{Access, RegistryClient};
+use super::{Access, RegistryClient, Scheme};
 use crate::error::{Error, Operation};
 use crate::reference::Repository;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Scheme {
-    Https,
-    Http,
-}
-
-impl Scheme {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Https => "https",
-            Self::Http => "http",
-        }
-    }
-}
 
 /// How often a read is tried when the registry answers 5xx.
 const READ_TRIES: u32 = 4;

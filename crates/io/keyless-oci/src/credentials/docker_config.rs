@@ -12,8 +12,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::{helper, Credential, Found};
-use crate::auth::{AuthError, Credentials};
+use super::credential::{Credential, Credentials, Found};
+use super::helper;
+use crate::auth::AuthError;
 use crate::reference::DOCKER_HUB_REGISTRY;
 
 /// Largest `config.json` read (4 MiB; `docker login` writes a few KiB).

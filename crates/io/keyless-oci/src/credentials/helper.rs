@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::Credential;
-use crate::auth::{AuthError, Credentials};
+use super::credential::{Credential, Credentials};
+use crate::auth::AuthError;
 
 /// How long a credential helper may take before it is killed.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(30);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::*;
-use crate::auth::AuthError;
+use crate::auth::{AuthError, Credentials};
 
 fn cfg(json: &str) -> DockerConfig {
     DockerConfig::from_json(Path::new("/test/config.json"), json.as_bytes()).unwrap()
