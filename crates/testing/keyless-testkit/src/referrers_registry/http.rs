@@ -10,8 +10,8 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use keyless_oci::Digest;
 
+use super::state::{lock, Inner, ManifestPut, ReferrersCall};
 use super::store::{index_of, Rejected};
-use super::{lock, Inner, ManifestPut, ReferrersCall};
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// Larger than anything the tests push; bounds what a request can buffer.

@@ -25,86 +25,17 @@
 //! paginates the listing with `Link: <…>; rel="next"`.
 
 mod http;
+mod state;
 mod store;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use keyless_oci::{Digest, Reference, ReferenceError};
+use keyless_oci::{Reference, ReferenceError};
 
+use state::{lock, Inner, Log};
+pub use state::{Behaviour, ManifestPut, ReferrersCall};
 use store::Store;
-
-/// What the stand-in supports. [`Behaviour::default`] is a full OCI 1.1
-/// registry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Behaviour {
-    /// Serve the referrers API and answer subject-bearing manifest PUTs with
-    /// `OCI-Subject`. Off: 404 on the endpoint, no header.
-    pub referrers_api: bool,
-    /// Apply `?artifactType=` (and say so with `OCI-Filters-Applied`).
-    pub filter: bool,
-    /// At most this many descriptors per referrers response, the rest
-    /// reachable through `Link` headers.
-    pub page_size: Option<usize>,
-}
-
-impl Default for Behaviour {
-    fn default() -> Self {
-        Self {
-            referrers_api: true,
-            filter: true,
-            page_size: None,
-        }
-    }
-}
-
-/// A manifest PUT as the stand-in saw and answered it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ManifestPut {
-    pub repository: String,
-    /// The tag or digest in the URL.
-    pub reference: String,
-    pub media_type: String,
-    pub digest: Digest,
-    /// The manifest's `subject` digest.
-    pub subject: Option<Digest>,
-    /// The `OCI-Subject` header sent back.
-    pub oci_subject: Option<String>,
-}
-
-/// A referrers API request as the stand-in saw and answered it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferrersCall {
-    pub repository: String,
-    pub subject: String,
-    /// The `artifactType` query parameter, decoded.
-    pub artifact_type: Option<String>,
-    /// Whether `OCI-Filters-Applied: artifactType` was sent back.
-    pub filter_applied: bool,
-    pub status: u16,
-    /// How many descriptors the response listed.
-    pub listed: usize,
-    /// Whether a `Link: rel="next"` header was sent back.
-    pub has_next: bool,
-}
-
-#[derive(Debug, Default)]
-struct Log {
-    manifest_puts: Vec<ManifestPut>,
-    referrers_calls: Vec<ReferrersCall>,
-}
-
-#[derive(Debug)]
-struct Inner {
-    behaviour: Mutex<Behaviour>,
-    store: Mutex<Store>,
-    log: Mutex<Log>,
-}
-
-/// Lock, ignoring poisoning: a panicking handler leaves only test state.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// A running stand-in registry; the server task stops on drop.
 pub struct ReferrersRegistry {
