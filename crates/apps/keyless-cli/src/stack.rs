@@ -157,7 +157,7 @@ pub async fn start_with(
         .await?
         .context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
-    crate::commands::server::spawn_log_gauges(log.clone());
+    crate::log_metrics::spawn_log_gauges(log.clone());
     let log_app = keyless_serve::instrument(keyless_rekor::router(log), "log", ready());
     spawn_serve(log_l, log_app, &tls);
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use keyless_tlog::NoteVerifier;
 
+pub use super::log_read::log_verifier;
 use super::log_read::{checkpoint, get, search, LogArgs};
 use crate::instance::InstanceArgs;
 
@@ -59,33 +60,6 @@ pub enum LogCommand {
         #[command(flatten)]
         instance: InstanceArgs,
     },
-}
-
-/// The verifier of a log's checkpoints: `--log-public-key` (any origin),
-/// else the trusted root's entry for `url` (its origin and key).
-pub fn log_verifier(
-    url: &str,
-    log_public_key: Option<&std::path::Path>,
-    instance: &InstanceArgs,
-) -> Result<NoteVerifier> {
-    if let Some(path) = log_public_key {
-        let pem =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let key = keyless_crypto::PublicKey::from_pem(&pem)
-            .with_context(|| format!("{} is not a PEM public key", path.display()))?;
-        return NoteVerifier::any_name(key).context("the log's key cannot verify checkpoints");
-    }
-    let trust = instance.resolve()?.trust;
-    let base = url.trim_end_matches('/');
-    let log = trust
-        .tlogs
-        .iter()
-        .find(|l| l.base_url.trim_end_matches('/') == base)
-        .with_context(|| {
-            format!("{url} is not a transparency log in the trusted root (give --log-public-key)")
-        })?;
-    NoteVerifier::new(&log.origin, log.key.clone())
-        .context("the log's key cannot verify checkpoints")
 }
 
 impl LogCommand {

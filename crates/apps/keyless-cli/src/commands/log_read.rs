@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use keyless_monitor::read::{self, VerifiedEntry};
 use keyless_monitor::Fetcher;
+use keyless_tlog::NoteVerifier;
 use serde_json::json;
 
 use crate::instance::InstanceArgs;
@@ -37,8 +38,7 @@ pub struct LogArgs {
 
 impl LogArgs {
     fn open(&self) -> Result<(Fetcher, keyless_tlog::NoteVerifier)> {
-        let verifier =
-            super::log::log_verifier(&self.url, self.log_public_key.as_deref(), &self.instance)?;
+        let verifier = log_verifier(&self.url, self.log_public_key.as_deref(), &self.instance)?;
         Ok((Fetcher::new(&self.url), verifier))
     }
 }
@@ -163,4 +163,31 @@ pub fn checkpoint(args: &LogArgs) -> Result<i32> {
         println!("Signature: verified");
     }
     Ok(crate::exit::OK)
+}
+
+/// The verifier of a log's checkpoints: `--log-public-key` (any origin),
+/// else the trusted root's entry for `url` (its origin and key).
+pub fn log_verifier(
+    url: &str,
+    log_public_key: Option<&std::path::Path>,
+    instance: &InstanceArgs,
+) -> Result<NoteVerifier> {
+    if let Some(path) = log_public_key {
+        let pem =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let key = keyless_crypto::PublicKey::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM public key", path.display()))?;
+        return NoteVerifier::any_name(key).context("the log's key cannot verify checkpoints");
+    }
+    let trust = instance.resolve()?.trust;
+    let base = url.trim_end_matches('/');
+    let log = trust
+        .tlogs
+        .iter()
+        .find(|l| l.base_url.trim_end_matches('/') == base)
+        .with_context(|| {
+            format!("{url} is not a transparency log in the trusted root (give --log-public-key)")
+        })?;
+    NoteVerifier::new(&log.origin, log.key.clone())
+        .context("the log's key cannot verify checkpoints")
 }

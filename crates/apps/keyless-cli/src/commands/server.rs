@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use crate::log_metrics::spawn_log_gauges;
+
 #[derive(Debug, clap::Args)]
 pub struct Server {
     /// Run the whole local stack (OIDC issuer, CA + CT log, transparency
@@ -395,19 +397,6 @@ impl Service {
         .with_context(|| format!("serving the {name} on {addr}"))?;
         Ok(())
     }
-}
-
-/// The log's size and queue as gauges, refreshed every second off the
-/// request path (reading them is a lock and a load).
-pub(crate) fn spawn_log_gauges(log: keyless_log::Log) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            keyless_serve::metrics::gauge!("keyless_log_size").set(log.published().size as f64);
-            keyless_serve::metrics::gauge!("keyless_log_queued_entries").set(log.queued() as f64);
-        }
-    });
 }
 
 /// The log is ready while its storage answers: the latest entry (if any)
