@@ -46,15 +46,3 @@ pub async fn serve(
         .await
         .map_err(ServeError::Io)
 }
-
-/// An error and its causes on one line, each printed once.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}

@@ -84,7 +84,7 @@ impl TlsFiles {
                                 tracing::info!(cert = %files.cert.display(), "TLS certificate reloaded");
                             }
                             Err(e) => tracing::error!(
-                                error = %crate::serve::chain(&e),
+                                error = %chain(&e),
                                 "TLS certificate not reloaded; keeping the previous one"
                             ),
                         }
@@ -110,4 +110,16 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         return Err(TlsError::NoCertificate(path.to_path_buf()));
     }
     Ok(certs)
+}
+
+/// An error and its causes on one line, each printed once.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
