@@ -7,7 +7,9 @@ use crate::exit;
 /// Print a verification failure the way cosign users expect, plus a hint,
 /// and return its exit code.
 pub fn report_verification_error(e: &keyless_verify::VerificationError) -> i32 {
-    eprintln!("Error: {e}");
+    // The whole chain: the top message names the step, its causes say what
+    // exactly failed (each printed once: no message repeats its source).
+    eprintln!("Error: {}", error_chain(e));
     eprintln!("hint: {}", hint(e));
     exit::for_kind(e.kind())
 }

@@ -12,7 +12,7 @@ pub enum CryptoError {
     #[error("malformed public key DER")]
     KeyDer(#[source] der::Error),
     /// PEM whose body is not base64; the decoder's error is the source.
-    #[error("malformed PEM: the body is not base64")]
+    #[error("malformed public key: PEM body is not base64")]
     PemBase64(#[source] base64::DecodeError),
     /// The key is well formed but of a kind we do not accept.
     #[error("unsupported public key algorithm: {0}")]
