@@ -3,7 +3,7 @@
 //! artifact bytes, interleaved so that a noisy machine slows both alike.
 //!
 //! ```text
-//! cd crates/logic/keyless-verify/peer-bench && cargo bench --bench peer
+//! cargo bench -p keyless-verify --bench peer
 //! ```
 //!
 //! Each side parses the bundle JSON and verifies it fully (chain, SCT,
@@ -34,7 +34,7 @@ struct Case {
 
 fn assets() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../../testdata/sigstore-conformance/assets")
+        .join("../../../testdata/sigstore-conformance/assets")
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
