@@ -12,10 +12,12 @@
 //!   plus reference tree builders for tests and the log's own integrity checks.
 //! - [`note`]: C2SP signed notes and the keys that verify them.
 //! - [`checkpoint`]: the C2SP tlog-checkpoint body carried inside a note.
+//! - [`cosignature`]: checking witness cosignatures (C2SP cosignature/v1).
 //! - [`signer`]: the signing side of notes, for logs publishing checkpoints.
 //! - [`tiles`]: C2SP tlog-tiles paths and entry-bundle framing.
 
 pub mod checkpoint;
+pub mod cosignature;
 pub mod hash;
 mod hex;
 pub mod note;
@@ -24,6 +26,7 @@ pub mod signer;
 pub mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
+pub use cosignature::{CosignatureError, CosignatureVerifier};
 pub use hash::{leaf_hash, node_hash, Hash, EMPTY_ROOT};
 pub use note::{NoteError, NoteSignature, NoteVerifier, SignedNote};
 pub use proof::{

@@ -8,6 +8,7 @@
 //! timestamp::*             step 2: RFC 3161 timestamps → verified times
 //! certificate::*           step 3: chain at every verified time, SCT, identity
 //! policy::Policy           who must have signed
+//! witness_policy, witnessed optional: N witnesses cosigned a checkpoint consistent with the bundle's
 //! ```
 
 mod artifact;
@@ -22,6 +23,8 @@ mod timestamp;
 mod tlog;
 mod trust;
 mod verifier;
+pub mod witness_policy;
+pub mod witnessed;
 
 pub use artifact::Artifact;
 pub use certificate::VerifiedCertificate;
@@ -32,3 +35,5 @@ pub use timestamp::VerifiedTimestamp;
 pub use tlog::VerifiedEntry;
 pub use trust::{TrustMaterial, TrustedAuthority, TrustedLog, PUBLIC_GOOD_TRUSTED_ROOT};
 pub use verifier::{VerificationResult, Verifier, VerifierOptions};
+pub use witness_policy::WitnessPolicy;
+pub use witnessed::{WitnessError, WitnessedEntry};
