@@ -75,7 +75,13 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // `keyless server --config FILE`: the file's values become flags.
+    let args = keyless_cli::commands::server_config::with_config_file(
+        &Cli::command(),
+        std::env::args_os().collect(),
+    )
+    .unwrap_or_else(|e| std::process::exit(keyless_cli::report_error(&e)));
+    let cli = Cli::parse_from(args);
     let code = match &cli.command {
         Command::SignBlob(c) => c.run(),
         Command::Sign(c) => c.run(),

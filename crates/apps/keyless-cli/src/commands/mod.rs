@@ -8,6 +8,7 @@ pub mod log;
 pub mod log_read;
 pub mod monitor;
 pub mod server;
+pub mod server_config;
 pub mod sign_blob;
 pub mod tree;
 pub mod triangulate;

@@ -31,6 +31,15 @@ pub struct Server {
     /// commands trust it with `SSL_CERT_FILE=<data dir>/tls/ca.pem`.
     #[arg(long, requires = "dev", conflicts_with_all = ["tls_cert", "tls_key"])]
     pub tls: bool,
+    /// TOML configuration file: a [server] table and one per service
+    /// ([log], [ca], …), each key a flag's long name (docs/config/);
+    /// flags given on the command line override it.
+    #[arg(long, value_name = "FILE", global = true, env = super::server_config::CONFIG_ENV)]
+    pub config: Option<PathBuf>,
+    /// Check a configuration file without starting anything: print what
+    /// was checked, exit 0 when valid and 1 when not.
+    #[arg(long, value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
     #[command(flatten)]
     pub serving: Serving,
     #[command(subcommand)]
@@ -210,6 +219,9 @@ impl Pkcs11Args {
 
 impl Server {
     pub fn run(&self) -> Result<i32> {
+        if let Some(file) = &self.check_config {
+            return super::server_config::check(file);
+        }
         let format: keyless_serve::LogFormat = self.serving.log_format.parse()?;
         keyless_serve::init_logging(format, std::io::stderr);
         let dev_tls = if self.dev && self.tls && self.service.is_none() {
