@@ -7,13 +7,14 @@
 //! (group commit: every submission that arrives while a batch is being
 //! made durable joins the next one).
 //!
-//! Entries are RFC 6962 `MerkleTreeLeaf` structures (v1, timestamped
-//! precert entry), stored in the core's tlog-tiles entry bundles, so the
-//! tree's leaf hashes are the RFC 6962 ones an SCT's inclusion proof is
-//! checked with, and the tiles and checkpoint are the core's. Not yet
-//! the C2SP static-ct-api data tiles: those hold `TileLeaf` structures
-//! (with the precertificate and chain fingerprints) without length
-//! framing, which the core's entry bundles do not produce.
+//! Entries are C2SP static-ct-api `TileLeaf`s ([`crate::ct_leaf`]): the
+//! RFC 6962 timestamped entry, then the precertificate and the issuers'
+//! fingerprints. The tree's leaf hashes are those of the RFC 6962
+//! `MerkleTreeLeaf` inside ([`crate::ct_leaf::TileLeafHasher`]), the ones
+//! an SCT's inclusion proof is checked with. The issuers are kept beside
+//! the log ([`crate::ct_issuers`]) before an entry naming them is
+//! submitted. Not done: the static-ct-api `leaf_index` SCT extension (the
+//! SCT is signed before the core assigns the index).
 //!
 //! The log signs its checkpoints and tree heads with the CT key of the
 //! CA's data directory (the one `trusted_root.json` lists), so the log ID
@@ -31,8 +32,11 @@ use keyless_log::{LeafDuplicates, Log, LogConfig, LogError, StorageBackend, Subm
 use keyless_tlog::Hash;
 use keyless_x509::Certificate;
 
-use crate::ct::{sign_tree_head, SignedCertificateTimestamp};
-use crate::ct_front::{now_ms, CtFront};
+use crate::ct::SignedCertificateTimestamp;
+use crate::ct_front::{CtFront, Prepared};
+use crate::ct_issuers::IssuerStore;
+use crate::ct_leaf::TileLeafHasher;
+use crate::ct_note::{SignedTreeHead, SthCache};
 use crate::error::CtError;
 
 /// Directory of the CT log inside the CA's data directory (files driver;
@@ -85,6 +89,8 @@ pub fn default_origin(log_id: &[u8; 32]) -> String {
 pub struct DurableCtLog {
     front: CtFront,
     log: Log,
+    issuers: IssuerStore,
+    sth: SthCache,
 }
 
 impl std::fmt::Debug for DurableCtLog {
@@ -120,16 +126,29 @@ impl DurableCtLog {
             StorageBackend::Postgres { url } => Arc::new(PgStorage::connect(url)?),
             _ => Arc::new(FileStorage::open(&dir)?),
         };
+        let issuers = IssuerStore::open(&dir).map_err(|source| LogError::DataDir {
+            path: dir
+                .join(crate::ct_issuers::ISSUER_DIR)
+                .display()
+                .to_string(),
+            source,
+        })?;
         let mut config = LogConfig::new(&dir, origin);
         config.storage = options.storage.clone();
         config.batch_linger = options.batch_linger;
+        config.leaf_hasher = Arc::new(TileLeafHasher);
         let log = Log::open(
             config,
             storage,
             front.key().clone(),
             Arc::new(LeafDuplicates),
         )?;
-        Ok(Self { front, log })
+        Ok(Self {
+            front,
+            log,
+            issuers,
+            sth: SthCache::default(),
+        })
     }
 
     /// The log core underneath: checkpoints, tiles, entries and proofs.
@@ -160,10 +179,42 @@ impl DurableCtLog {
     /// A signed tree head (RFC 6962 §3.5) of the latest committed
     /// checkpoint: size, timestamp (ms), root, signature.
     pub fn signed_tree_head(&self) -> Result<(u64, u64, Hash, Vec<u8>), CtError> {
-        let (size, root) = self.tree_head();
-        let ts = now_ms();
-        let ds = sign_tree_head(self.front.key(), ts, size, &root)?;
-        Ok((size, ts, root, ds))
+        let sth = self.sth()?;
+        Ok((sth.size, sth.timestamp, sth.root, sth.signature))
+    }
+
+    /// The latest checkpoint's signed tree head, and its note with the
+    /// RFC 6962 note signature added (what `/ct/checkpoint` serves).
+    /// Signed once per checkpoint.
+    pub fn sth(&self) -> Result<SignedTreeHead, CtError> {
+        let published = self.log.published();
+        self.sth.get(
+            &published,
+            self.log.origin(),
+            self.front.key(),
+            &self.front.log_id(),
+        )
+    }
+
+    /// The accepted roots (`get-roots`).
+    pub fn roots(&self) -> &[Certificate] {
+        self.front.roots()
+    }
+
+    /// The issuer certificate with this SHA-256 fingerprint, if an entry
+    /// names it. Blocking.
+    pub fn issuer(&self, fingerprint: &[u8; 32]) -> Option<Vec<u8>> {
+        self.issuers.get(fingerprint)
+    }
+
+    /// RFC 6962 §4.1 `add-chain` (x509 entry): the SCT, once its entry is
+    /// durable.
+    pub async fn add_chain(
+        &self,
+        chain: &[Vec<u8>],
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        let prepared = self.front.prepare_x509(chain)?;
+        self.append(prepared).await
     }
 
     /// RFC 6962 §4.1 `add-pre-chain`: the SCT, once its entry is durable.
@@ -190,11 +241,17 @@ impl DurableCtLog {
         verify_precert_signature: bool,
     ) -> Result<SignedCertificateTimestamp, CtError> {
         let prepared = self.front.prepare(chain, verify_precert_signature)?;
+        self.append(prepared).await
+    }
+
+    async fn append(&self, prepared: Prepared) -> Result<SignedCertificateTimestamp, CtError> {
+        // Every issuer a TileLeaf names is served: durable before the entry.
+        self.issuers.ensure(&prepared.tail.ders)?;
         // The SCT leaves this function only after the core has answered,
         // which it does once a durable, signed checkpoint covers the entry.
         self.log
             .submit(Submission {
-                body: prepared.leaf,
+                body: prepared.tile_leaf,
                 lookup_key: Some(prepared.tbs_hash),
             })
             .await

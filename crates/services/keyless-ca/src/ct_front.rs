@@ -1,7 +1,8 @@
-//! What every CT log of this crate does with an `add-pre-chain` before it
-//! stores anything: parse and check the chain (verified chain tails are
-//! cached), build the RFC 6962 `MerkleTreeLeaf` of the precertificate
-//! entry and sign the SCT over it. The in-memory [`crate::CtLog`] and the
+//! What every CT log of this crate does with an `add-pre-chain` or
+//! `add-chain` before it stores anything: parse and check the chain
+//! (verified chain tails are cached), build the RFC 6962 `MerkleTreeLeaf`
+//! of the entry, sign the SCT over it, and wrap it in the static-ct-api
+//! `TileLeaf` the durable log stores. The in-memory [`crate::CtLog`] and the
 //! durable [`crate::DurableCtLog`] differ only in where the leaf goes.
 
 use std::collections::HashMap;
@@ -10,13 +11,22 @@ use std::sync::{Arc, Mutex};
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_x509::{oid, precert_signed_data, precert_tbs, Certificate, SctError};
 
+use crate::ct_leaf;
 use crate::error::CtError;
 use crate::sct::SignedCertificateTimestamp;
 
+/// Most certificates accepted in one submitted chain (leaf or
+/// precertificate included): real chains have 2–4.
+pub const MAX_CHAIN_LEN: usize = 8;
+
 /// A chain tail (issuer … root) whose links and anchor have been verified.
-struct VerifiedTail {
+pub(crate) struct VerifiedTail {
     issuer: Certificate,
     issuer_key_hash: [u8; 32],
+    /// The tail's certificates as submitted (DER), issuer first.
+    pub ders: Vec<Vec<u8>>,
+    /// SHA-256 of each of [`Self::ders`]: a `TileLeaf`'s chain.
+    pub fingerprints: Vec<[u8; 32]>,
 }
 
 /// Most distinct verified chain tails remembered (a CA has one or two).
@@ -47,6 +57,11 @@ pub(crate) struct Prepared {
     /// SCT's signed data, whose first two bytes (v1, certificate_timestamp)
     /// are the same zeros as the leaf's (v1, timestamped_entry).
     pub leaf: Vec<u8>,
+    /// The static-ct-api `TileLeaf` holding [`Self::leaf`]: what the
+    /// durable log stores.
+    pub tile_leaf: Vec<u8>,
+    /// The verified chain tail: the issuers to publish.
+    pub tail: Arc<VerifiedTail>,
     /// SHA-256 of the precertificate's TBS without the poison: what a
     /// monitor looks a certificate up by.
     pub tbs_hash: [u8; 32],
@@ -83,6 +98,10 @@ impl CtFront {
 
     pub fn log_id(&self) -> [u8; 32] {
         self.log_id
+    }
+
+    pub fn roots(&self) -> &[Certificate] {
+        &self.roots
     }
 
     fn check_chain(&self, chain: &[Certificate]) -> Result<(), CtError> {
@@ -127,6 +146,8 @@ impl CtFront {
         let verified = Arc::new(VerifiedTail {
             issuer,
             issuer_key_hash,
+            fingerprints: tail.iter().map(|d| keyless_crypto::sha256(d)).collect(),
+            ders: tail.to_vec(),
         });
         if let Ok(mut m) = self.verified_tails.lock() {
             if m.len() >= MAX_VERIFIED_TAILS {
@@ -147,6 +168,7 @@ impl CtFront {
         verify_precert_signature: bool,
     ) -> Result<Prepared, CtError> {
         let (precert_der, tail) = match chain {
+            c if c.len() > MAX_CHAIN_LEN => return Err(too_long()),
             [] => return Err(CtError::EmptyChain),
             [_] => return Err(CtError::NoIssuer),
             [p, rest @ ..] => (p, rest),
@@ -168,6 +190,63 @@ impl CtFront {
         // then the precert entry (keyless-x509 builds it for the verifier too).
         let signed = precert_signed_data(timestamp, &tail.issuer_key_hash, &tbs, &[])
             .map_err(|e: SctError| CtError::Sct(e))?;
+        let tile_leaf = ct_leaf::encode(&signed, Some(precert_der), &tail.fingerprints)
+            .map_err(|_| too_large())?;
+        self.sign(
+            timestamp,
+            signed,
+            tile_leaf,
+            tail,
+            keyless_crypto::sha256(&tbs),
+        )
+    }
+
+    /// Check an `add-chain` (RFC 6962 §4.1, x509 entry): `chain[0]` is a
+    /// certificate (not a precertificate) signed by `chain[1]`, and the
+    /// chain ends at an accepted root. Nothing is stored.
+    pub fn prepare_x509(&self, chain: &[Vec<u8>]) -> Result<Prepared, CtError> {
+        let (cert_der, tail) = match chain {
+            c if c.len() > MAX_CHAIN_LEN => return Err(too_long()),
+            [] => return Err(CtError::EmptyChain),
+            [_] => return Err(CtError::NoIssuer),
+            [c, rest @ ..] => (c, rest),
+        };
+        let cert = Certificate::from_der(cert_der).map_err(CtError::Malformed)?;
+        if cert.extension(&oid::CT_PRECERT_POISON).is_some() {
+            return Err(CtError::BadRequest(
+                "a precertificate belongs in add-pre-chain, not add-chain",
+            ));
+        }
+        let tail = self.verified_tail(tail)?;
+        cert.verify_signed_by(&tail.issuer)
+            .map_err(CtError::Signature)?;
+        let timestamp = now_ms();
+        let signed =
+            ct_leaf::x509_signed_data(timestamp, cert_der, &[]).map_err(|_| too_large())?;
+        let tile_leaf =
+            ct_leaf::encode(&signed, None, &tail.fingerprints).map_err(|_| too_large())?;
+        // The lookup key a precertificate of the same certificate has.
+        let tbs = precert_tbs(&cert).map_err(CtError::Malformed)?;
+        self.sign(
+            timestamp,
+            signed,
+            tile_leaf,
+            tail,
+            keyless_crypto::sha256(&tbs),
+        )
+    }
+
+    fn sign(
+        &self,
+        timestamp: u64,
+        signed: Vec<u8>,
+        tile_leaf: Vec<u8>,
+        tail: Arc<VerifiedTail>,
+        tbs_hash: [u8; 32],
+    ) -> Result<Prepared, CtError> {
+        if tile_leaf.len() > keyless_log::MAX_ENTRY_SIZE {
+            return Err(too_large());
+        }
         let signature = self.key.sign(&signed).map_err(CtError::Sign)?;
         Ok(Prepared {
             sct: SignedCertificateTimestamp {
@@ -177,7 +256,17 @@ impl CtFront {
                 signature,
             },
             leaf: signed,
-            tbs_hash: keyless_crypto::sha256(&tbs),
+            tile_leaf,
+            tail,
+            tbs_hash,
         })
     }
+}
+
+fn too_long() -> CtError {
+    CtError::BadRequest("chain has more than 8 certificates")
+}
+
+fn too_large() -> CtError {
+    CtError::BadRequest("entry larger than the log stores (64 KiB)")
 }

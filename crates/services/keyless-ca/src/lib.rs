@@ -12,7 +12,11 @@
 //! ct_front  chain checks + SCT signing shared by both logs
 //! ct_durable the CA's CT log on the durable log core (keyless-log):
 //!           SCT only after the entry is committed
-//! ct_tiles  /ct/checkpoint and /ct/tile/*: the log's tlog-tiles read path
+//! ct_leaf   the static-ct-api TileLeaf the durable log stores
+//! ct_issuers the issuers its entries name (files, /ct/issuer/<fp>)
+//! ct_note   the RFC 6962 tree head as a checkpoint note signature
+//! ct_http   /ct/v1/add-pre-chain, add-chain, get-sth, get-roots
+//! ct_tiles  /ct/checkpoint, /ct/tile/*, /ct/tile/data/*: static-ct-api reads
 //! ca        precert → SCT → final certificate, fail-closed
 //! pki       root / intermediate / CT keys in the data dir, self-check
 //! signer    CaSigner / CaKey: the issuing key, in software or on a token
@@ -51,6 +55,10 @@ pub mod config;
 pub mod ct;
 pub mod ct_durable;
 mod ct_front;
+pub mod ct_http;
+mod ct_issuers;
+pub mod ct_leaf;
+pub mod ct_note;
 mod ct_tiles;
 pub mod error;
 pub mod identity;
@@ -70,6 +78,7 @@ pub use api::router;
 pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
 pub use ct_durable::{CtLogOptions, DurableCtLog};
+pub use ct_http::{ct_router, CtHttp};
 pub use error::{
     error_chain, CaError, ConfigError, CtError, FetchError, IdentityError, IssueError, PopError,
     RequestError, SetupError, TokenError,

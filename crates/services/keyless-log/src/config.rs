@@ -1,7 +1,10 @@
 //! Log configuration, with defaults that need no setup.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::leaf::{LeafHasher, WholeBody};
 
 /// Which key the log signs checkpoints (and whatever its personality
 /// signs, e.g. Rekor v1 SETs) with.
@@ -75,6 +78,9 @@ pub struct LogConfig {
     pub batch_linger: Duration,
     /// Most entries waiting to be sequenced before submissions get 503.
     pub queue_capacity: usize,
+    /// Which part of a stored entry is its Merkle leaf ([`WholeBody`]
+    /// unless the personality stores more than the leaf).
+    pub leaf_hasher: Arc<dyn LeafHasher>,
 }
 
 /// Default [`LogConfig::batch_linger`]: at most ~100 commits a second,
@@ -96,6 +102,7 @@ impl LogConfig {
             batch_interval: Duration::from_millis(100),
             batch_linger: DEFAULT_BATCH_LINGER,
             queue_capacity: 65_536,
+            leaf_hasher: Arc::new(WholeBody),
         }
     }
 

@@ -76,6 +76,9 @@ pub enum LogError {
     /// An entry is larger than an entry bundle can frame.
     #[error("entry is {size} bytes, more than the {max}-byte limit")]
     EntryTooLarge { size: usize, max: usize },
+    /// The log's [`crate::LeafHasher`] cannot hash this entry.
+    #[error("entry is not one this log can hash into a leaf")]
+    UnhashableEntry,
     /// The duplicate search of a batch failed (the entry index is in a
     /// database that did not answer); the batch's entries were not added.
     #[error("entry index lookup failed")]

@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 use keyless_crypto::{PublicKey, Signer};
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
-use keyless_tlog::{leaf_hash, Hash, NoteVerifier, TileId, TileKind};
+use keyless_tlog::{Hash, NoteVerifier, TileId, TileKind};
 use tokio::sync::oneshot;
 
 use crate::config::LogConfig;
@@ -65,7 +65,12 @@ impl Log {
             ));
         }
         let signer = LogSigner::new(&config.origin, Arc::new(signer))?;
-        let recovered = recover(storage.as_ref(), &signer, &config.origin)?;
+        let recovered = recover(
+            storage.as_ref(),
+            &signer,
+            &config.origin,
+            config.leaf_hasher.as_ref(),
+        )?;
         let shared = Arc::new(Shared {
             tree: RwLock::new(recovered.tree),
             published: RwLock::new(Arc::new(recovered.published)),
@@ -108,7 +113,11 @@ impl Log {
                 max: MAX_ENTRY_SIZE,
             });
         }
-        let leaf = leaf_hash(&submission.body);
+        let leaf = self
+            .config
+            .leaf_hasher
+            .leaf_hash(&submission.body)
+            .ok_or(LogError::UnhashableEntry)?;
         // `checked: 0` tells the sequencer this entry was not searched.
         let (found, checked) = self.dedup.before_queue(&leaf)?;
         if let Some(index) = found {

@@ -9,10 +9,11 @@
 //! opening nor running the log holds every leaf hash in memory.
 
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
-use keyless_tlog::{leaf_hash, Checkpoint, Hash, SignedNote, TileId, TileKind, EMPTY_ROOT};
+use keyless_tlog::{Checkpoint, Hash, SignedNote, TileId, TileKind, EMPTY_ROOT};
 
 use crate::error::LogError;
 use crate::index::{EntryIndex, MemoryIndex};
+use crate::leaf::LeafHasher;
 use crate::merkle::MerkleTree;
 use crate::signer::LogSigner;
 use crate::storage::{Commit, Storage};
@@ -34,6 +35,7 @@ pub(crate) fn recover(
     storage: &dyn Storage,
     signer: &LogSigner,
     origin: &str,
+    hasher: &dyn LeafHasher,
 ) -> Result<Recovered, LogError> {
     let Some(text) = storage.read_checkpoint()? else {
         // First start: publish the empty tree so readers always find a checkpoint.
@@ -136,7 +138,7 @@ pub(crate) fn recover(
             )));
         }
         for (i, (e, l)) in entries.iter().zip(&partial).enumerate() {
-            if leaf_hash(e) != *l {
+            if hasher.leaf_hash(e) != Some(*l) {
                 return Err(LogError::Corrupt(format!(
                     "entry {} does not match its leaf hash",
                     tail_start + i as u64
