@@ -4,315 +4,37 @@
 //! its decoded identity and the in-browser "verified" badge, searches, a
 //! not-found and a malformed query, and a tampered entry (served by a
 //! proxy in this test that flips a byte of the body) that must show
-//! "not verified". Screenshots go to target/explorer-screenshots/.
+//! "not verified", search by e-mail; then the CA's CT log page and a log
+//! with a witness whose cosignature the page verifies (and flags when a
+//! proxy alters it). Screenshots go to target/explorer-screenshots/.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`
 //! (scripts/ci/install-chromium.sh). Without them the test says why and
 //! passes, except under CI=true where it fails.
 
+#[path = "explorer/browser.rs"]
+mod browser;
+#[path = "explorer/ct.rs"]
+mod ct;
+#[path = "explorer/proxy.rs"]
+mod proxy;
 mod support;
+#[path = "explorer/witness.rs"]
+mod witness;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use browser::{find, Browser};
+use proxy::tampering_proxy;
 use serde_json::{json, Value};
 use support::*;
 
 /// First-load budget of the page (HTML + script + stylesheet), bytes.
 const FIRST_LOAD_BUDGET: u64 = 150 * 1024;
-
-fn find(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(bin))
-        .find(|p| p.is_file())
-}
-
-/// A chromedriver child and one headless Chromium session.
-struct Browser {
-    driver: Child,
-    base: String,
-    session: String,
-    rt: tokio::runtime::Runtime,
-    http: reqwest::Client,
-}
-
-impl Browser {
-    fn start(chromium: &Path, chromedriver: &Path) -> Self {
-        let port = free_base_port();
-        let driver = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let mut b = Self {
-            driver,
-            base: format!("http://127.0.0.1:{port}"),
-            session: String::new(),
-            rt,
-            http: reqwest::Client::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ready = b
-                .call(reqwest::Method::GET, "/status", None)
-                .ok()
-                .is_some_and(|v| v["ready"] == true);
-            if ready {
-                break;
-            }
-            assert!(Instant::now() < deadline, "chromedriver never became ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let caps = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium.to_string_lossy(),
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1200,1000"]
-            }
-        }}});
-        let v = b
-            .call(reqwest::Method::POST, "/session", Some(caps))
-            .expect("new WebDriver session");
-        b.session = v["sessionId"].as_str().expect("sessionId").to_string();
-        b
-    }
-
-    /// One WebDriver command; the `value` of its answer.
-    fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        let url = format!("{}{path}", self.base);
-        self.rt.block_on(async {
-            let mut req = self
-                .http
-                .request(method, &url)
-                .timeout(Duration::from_secs(60));
-            if let Some(body) = body {
-                req = req.json(&body);
-            }
-            let resp = req.send().await.map_err(|e| e.to_string())?;
-            let status = resp.status();
-            let v: Value = resp.json().await.map_err(|e| e.to_string())?;
-            if status.is_success() {
-                Ok(v["value"].clone())
-            } else {
-                Err(format!("{status}: {v}"))
-            }
-        })
-    }
-
-    fn session_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let path = format!("/session/{}{path}", self.session);
-        self.call(method, &path, body)
-            .unwrap_or_else(|e| panic!("WebDriver {path}: {e}"))
-    }
-
-    fn open(&self, url: &str) {
-        self.session_call(reqwest::Method::POST, "/url", Some(json!({ "url": url })));
-    }
-
-    fn script(&self, script: &str, args: Value) -> Value {
-        self.session_call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": args })),
-        )
-    }
-
-    fn script_async(&self, script: &str, args: Value) -> Value {
-        self.session_call(
-            reqwest::Method::POST,
-            "/execute/async",
-            Some(json!({ "script": script, "args": args })),
-        )
-    }
-
-    /// The text of element `#id` once the page is done, waiting for it.
-    fn text_of(&self, id: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let v = self.script(
-                "const e = document.getElementById(arguments[0]); \
-                 return document.body.dataset.ready === 'true' && e ? e.textContent : null;",
-                json!([id]),
-            );
-            if let Some(s) = v.as_str() {
-                return s.to_string();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no #{id} on the page; it shows: {}",
-                self.script("return document.body.innerText", json!([]))
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn page_text(&self) -> String {
-        self.script("return document.body.innerText", json!([]))
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    fn screenshot(&self, dir: &Path, name: &str) {
-        let v = self.session_call(reqwest::Method::GET, "/screenshot", None);
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().expect("screenshot"))
-            .expect("screenshot base64");
-        assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
-        std::fs::write(dir.join(name), png).expect("write screenshot");
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        if !self.session.is_empty() {
-            let _ = self.call(
-                reqwest::Method::DELETE,
-                &format!("/session/{}", self.session),
-                None,
-            );
-        }
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-/// A loopback proxy in front of the log that flips one byte of every
-/// entry body it passes on (the digest in it), so the entry no longer
-/// hashes to its UUID or proves into the checkpoint.
-fn tampering_proxy(upstream: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
-    let addr = listener.local_addr().expect("addr");
-    std::thread::spawn(move || {
-        for conn in listener.incoming().flatten() {
-            let upstream = upstream.clone();
-            std::thread::spawn(move || {
-                let _ = proxy_one(conn, &upstream);
-            });
-        }
-    });
-    format!("http://{addr}")
-}
-
-fn proxy_one(mut client: TcpStream, upstream: &str) -> std::io::Result<()> {
-    client.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break p + 4;
-        }
-        let n = client.read(&mut chunk)?;
-        if n == 0 || buf.len() > 1 << 20 {
-            return Ok(());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap_or(0))
-        })
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = client.read(&mut chunk)?;
-        if n == 0 {
-            break;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let mut lines = head.lines();
-    let request_line = lines
-        .next()
-        .unwrap_or_default()
-        .replace("HTTP/1.1", "HTTP/1.0");
-    let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
-    let mut out = format!("{request_line}\r\n");
-    for l in lines.filter(|l| !l.is_empty()) {
-        if !l.to_ascii_lowercase().starts_with("connection:") {
-            out.push_str(l);
-            out.push_str("\r\n");
-        }
-    }
-    out.push_str("Connection: close\r\n\r\n");
-    let mut up = TcpStream::connect(upstream.trim_start_matches("http://"))?;
-    up.write_all(out.as_bytes())?;
-    up.write_all(&buf[head_end..])?;
-    let mut resp = Vec::new();
-    up.read_to_end(&mut resp)?;
-    let split = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map_or(resp.len(), |p| p + 4);
-    let (rhead, rbody) = resp.split_at(split);
-    let rhead = String::from_utf8_lossy(rhead).to_string();
-    let mut body = rbody.to_vec();
-    if path.starts_with("/api/v1/log/entries") && rhead.starts_with("HTTP/1.0 200") {
-        body = tamper(&body);
-    }
-    let mut head_out = String::new();
-    for l in rhead.lines().filter(|l| !l.is_empty()) {
-        let lower = l.to_ascii_lowercase();
-        if !["content-length:", "connection:", "transfer-encoding:"]
-            .iter()
-            .any(|h| lower.starts_with(h))
-        {
-            head_out.push_str(l);
-            head_out.push_str("\r\n");
-        }
-    }
-    head_out.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    ));
-    client.write_all(head_out.as_bytes())?;
-    client.write_all(&body)?;
-    client.flush()
-}
-
-/// `{uuid: entry}` with one character of the body's digest changed.
-fn tamper(json_bytes: &[u8]) -> Vec<u8> {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut v: Value = serde_json::from_slice(json_bytes).expect("entry JSON");
-    for entry in v.as_object_mut().expect("entry map").values_mut() {
-        let mut body = b64
-            .decode(entry["body"].as_str().expect("body"))
-            .expect("body base64");
-        // The artifact digest: hex in v0.0.1 bodies, base64 in v0.0.2;
-        // 'a' and 'b' are digits of both alphabets.
-        let at = [&b"\"value\":\""[..], &b"\"digest\":\""[..]]
-            .iter()
-            .find_map(|key| {
-                body.windows(key.len())
-                    .position(|w| w == *key)
-                    .map(|p| p + key.len())
-            })
-            .expect("a digest in the body");
-        body[at] = if body[at] == b'a' { b'b' } else { b'a' };
-        entry["body"] = Value::String(b64.encode(&body));
-    }
-    serde_json::to_vec(&v).expect("json")
-}
 
 fn hex_sha256(data: &[u8]) -> String {
     hex::encode(keyless_crypto::sha256(data))
@@ -676,7 +398,7 @@ fn explorer_in_headless_chromium() {
         .unwrap_or_default()
         .contains("logIndex="));
 
-    // Not found, malformed, and a search the log does not index.
+    // Not found and malformed queries.
     b.open(&format!("{log}/?logIndex=999999"));
     assert!(
         b.text_of("error").contains("Not found"),
@@ -696,9 +418,57 @@ fn explorer_in_headless_chromium() {
         "{}",
         b.page_text()
     );
+    b.open(&format!("{log}/?email=nobody@example.com"));
+    assert!(
+        b.text_of("error")
+            .contains("No entries match identity nobody@example.com"),
+        "{}",
+        b.page_text()
+    );
+    b.open(&format!("{log}/?email=not-an-address"));
+    assert!(
+        b.text_of("error").contains("Malformed query"),
+        "{}",
+        b.page_text()
+    );
+
+    // Search by e-mail (the certificate's SAN): the deep link finds
+    // alice's one entry, whose page shows her identity, verified.
     b.open(&format!("{log}/?email=alice@example.com"));
-    let err = b.text_of("error");
-    assert!(err.contains("refused"), "{err}");
+    let results = b.text_of("results");
+    assert!(
+        results.contains("1 entry matches identity alice@example.com"),
+        "{results}"
+    );
+    b.screenshot(&shots, "search-email.png");
+    let href = b.script(
+        "return document.querySelector('#results a').href",
+        json!([]),
+    );
+    b.open(href.as_str().expect("result link"));
+    assert_eq!(b.text_of("badge"), "verified", "{}", b.page_text());
+    assert_eq!(b.text_of("identity"), "alice@example.com");
+    assert_eq!(b.text_of("digest"), format!("sha256:{digest}"));
+    // Typed into the search box, in another case: dave's attestation (a
+    // dsse entry, indexed by its certificate's SAN too).
+    b.open(&format!("{log}/?q=Dave%40Example.com"));
+    let results = b.text_of("results");
+    assert!(results.contains("1 entry matches"), "{results}");
+    assert!(b
+        .script("return location.search", json!([]))
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("?email="));
+    b.open(
+        b.script(
+            "return document.querySelector('#results a').href",
+            json!([]),
+        )
+        .as_str()
+        .expect("result link"),
+    );
+    assert_eq!(b.text_of("identity"), "dave@example.com");
+    assert!(b.page_text().contains("dsse 0.0."), "{}", b.page_text());
 
     // A tampered entry is flagged.
     let proxy = tampering_proxy(log.clone());
@@ -739,6 +509,16 @@ fn explorer_in_headless_chromium() {
         "overview overflows a phone width by {overflow}px"
     );
     b.screenshot(&shots, "overview-phone.png");
+    b.session_call(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(json!({"width": 1200, "height": 1000})),
+    );
+
+    // The CA's CT log: its page, with the four certificates issued above.
+    ct::check_ct_pages(&b, &stack.url("caUrl"), &shots);
+    // A log with a witness: the overview verifies its cosignature.
+    witness::check_cosignatures(&b, &dir, &shots);
 
     drop(b);
     stack.stop();

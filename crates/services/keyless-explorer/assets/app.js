@@ -8,6 +8,11 @@
 //  3. that checkpoint (a C2SP signed note) must carry a valid signature by
 //     the log key (ECDSA P-256 or Ed25519), and name the same size and root.
 // Any failure, or any check that cannot run, shows "not verified".
+//
+// The overview also verifies witness cosignatures (cosignature/v1,
+// Ed25519) with the witness keys the log is configured with
+// (/explorer/api/witnesses). On a CA's CT log (<body data-log="ct">) the
+// page is ct.js's, which reuses the exports of this module.
 
 const PAGE_SIZE = 10;
 const main = document.getElementById("main");
@@ -15,7 +20,7 @@ const enc = new TextEncoder();
 
 // ---------------------------------------------------------------- DOM
 
-function el(tag, attrs, ...kids) {
+export function el(tag, attrs, ...kids) {
   const n = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v !== undefined && v !== null) n.setAttribute(k, v);
@@ -27,39 +32,39 @@ function el(tag, attrs, ...kids) {
   return n;
 }
 
-function show(...nodes) {
+export function show(...nodes) {
   main.replaceChildren(...nodes);
 }
 
-function fields(pairs) {
+export function fields(pairs) {
   return el("dl", {}, pairs.filter((p) => p[1] !== undefined && p[1] !== null && p[1] !== "")
     .map(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
 }
 
-function errorBox(title, message) {
+export function errorBox(title, message) {
   return el("section", { class: "error", id: "error", role: "alert" },
     el("h2", {}, title), el("p", {}, message));
 }
 
-function link(params, text) {
+export function link(params, text) {
   return el("a", { href: "/?" + new URLSearchParams(params).toString() }, text);
 }
 
-function time(sec) {
+export function time(sec) {
   if (typeof sec !== "number" || !Number.isFinite(sec)) return "";
   return new Date(sec * 1000).toISOString().replace(".000Z", "Z");
 }
 
 // ---------------------------------------------------------------- bytes
 
-function b64decode(s) {
+export function b64decode(s) {
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
 }
 
-function hex(bytes) {
+export function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -72,21 +77,21 @@ function unhex(s) {
   return out;
 }
 
-function concat(...parts) {
+export function concat(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
   for (const p of parts) { out.set(p, off); off += p.length; }
   return out;
 }
 
-function equal(a, b) {
+export function equal(a, b) {
   if (a.length !== b.length) return false;
   let d = 0;
   for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
   return d === 0;
 }
 
-async function sha256(bytes) {
+export async function sha256(bytes) {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
@@ -94,7 +99,7 @@ async function sha256(bytes) {
 
 const MAX_RESPONSE = 4 * 1024 * 1024;
 
-async function api(path, init) {
+export async function api(path, init) {
   const resp = await fetch(path, init);
   // Refuse a declared oversized answer before reading it; a chunked one is
   // checked after.
@@ -116,7 +121,7 @@ async function api(path, init) {
 
 // ---------------------------------------------------------------- RFC 6962
 
-async function leafHash(body) {
+export async function leafHash(body) {
   return sha256(concat(new Uint8Array([0]), body));
 }
 
@@ -222,9 +227,12 @@ const ED25519_PREFIX = unhex("302a300506032b6570032100");
 
 /** The log key from its PEM, with the note key hint rules of keyless-tlog. */
 async function importLogKey(pem) {
-  const spki = pemToDer(pem);
+  return importSpkiKey(pemToDer(pem), pem.trim());
+}
+
+/** The log key from its DER SPKI (`pem` is what the page shows of it). */
+export async function importSpkiKey(spki, pem) {
   const keyId = await sha256(spki);
-  pem = pem.trim();
   try {
     const key = await crypto.subtle.importKey("spki", spki, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
     // ECDSA: key ID = SHA-256(SPKI), matched by hint whatever the name.
@@ -241,7 +249,7 @@ async function importLogKey(pem) {
   throw new Error("log key is neither ECDSA P-256 nor Ed25519");
 }
 
-async function verifyNote(cp, logKey) {
+export async function verifyNote(cp, logKey) {
   const msg = enc.encode(cp.text);
   let tried = 0;
   for (const s of cp.sigs) {
@@ -299,7 +307,7 @@ async function verifyEntry(uuid, entry) {
   return checks;
 }
 
-function badge(ok) {
+export function badge(ok) {
   return el("span", { id: "badge", class: "badge " + (ok ? "ok" : "bad") }, ok ? "verified" : "not verified");
 }
 
@@ -337,19 +345,19 @@ async function overview(page) {
   } catch (e) {
     verdict = [badge(false), el("p", {}, e.message)];
   }
-  // Other signature lines: witness cosignatures, or another key of the log.
-  // They are listed by name; this page does not know witness keys.
-  const others = [];
+  // Other signature lines: witness cosignatures, verified with the keys
+  // of the witnesses the log is configured with; any other line is
+  // listed by name and key hint, unchecked.
+  let others = [];
   try {
     const k = await logKey();
     for (const s of cp.sigs) {
       const mine = (k.anyName || s.name === cp.origin) && equal(s.hint, await k.hint(s.name));
-      if (!mine) others.push(s.name + " (key hint " + hex(s.hint) + ")");
+      if (!mine) others.push(s);
     }
   } catch (_) { /* the verdict above already says why */ }
-  if (others.length) {
-    verdict.push(el("p", { id: "cosignatures" }, "Other signatures, not checked here: " + others.join(", ")));
-  }
+  const cosigned = await cosignatureSection(cp, others);
+  if (cosigned) verdict.push(cosigned);
   const size = cp.size;
   const pages = Math.max(1, Math.ceil(size / PAGE_SIZE));
   const p = Math.min(Math.max(0, page), pages - 1);
@@ -384,6 +392,90 @@ async function overview(page) {
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Index"), el("th", {}, "Kind"),
           el("th", { class: "hide-narrow" }, "Integrated"), el("th", { class: "hide-narrow" }, "UUID"))), el("tbody", {}, rows)),
       pager));
+}
+
+// ---------------------------------------------------------------- witnesses
+
+/**
+ * A C2SP vkey of a cosignature/v1 witness key, `name+hex(id)+base64(0x04
+ * || Ed25519 key)`, checked: the key ID must be SHA-256(name || "\n" ||
+ * 0x04 || key)[:4].
+ */
+export async function parseWitnessVkey(vkey) {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(String(vkey));
+  if (!m) throw new Error("malformed witness vkey");
+  const raw = b64decode(m[3]);
+  if (raw.length !== 33 || raw[0] !== 0x04) throw new Error("not a cosignature/v1 Ed25519 vkey");
+  const id = (await sha256(concat(enc.encode(m[1] + "\n"), raw))).slice(0, 4);
+  if (hex(id) !== m[2]) throw new Error("vkey key ID does not match its key");
+  const key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
+  return { name: m[1], id, key };
+}
+
+/**
+ * Verify a cosignature line by witness `w` over checkpoint `cp`: the
+ * line carries an 8-byte big-endian timestamp and an Ed25519 signature of
+ * "cosignature/v1\ntime <t>\n" followed by the checkpoint body. Returns
+ * the timestamp (seconds).
+ */
+export async function verifyCosignature(cp, line, w) {
+  if (line.name !== w.name || !equal(line.hint, w.id)) throw new Error("not this witness's line");
+  if (line.sig.length !== 72) throw new Error("cosignature is not 8 + 64 bytes");
+  let t = 0;
+  for (let i = 0; i < 8; i++) t = t * 256 + line.sig[i];
+  if (!Number.isSafeInteger(t)) throw new Error("cosignature time out of range");
+  const msg = enc.encode("cosignature/v1\ntime " + t + "\n" + cp.text);
+  if (!await crypto.subtle.verify({ name: "Ed25519" }, w.key, line.sig.slice(8), msg)) {
+    throw new Error("cosignature does not verify");
+  }
+  return t;
+}
+
+/**
+ * The checkpoint's witness cosignatures, each configured witness checked
+ * (verified, invalid, or missing), and any other line listed unchecked;
+ * null when the log has no witnesses and the note no other lines.
+ */
+async function cosignatureSection(cp, others) {
+  let configured = [];
+  try {
+    const r = await api("/explorer/api/witnesses");
+    configured = Array.isArray(r && r.witnesses) ? r.witnesses.slice(0, 32) : [];
+  } catch (e) {
+    if (e.status !== 404) configured = [{ vkey: null, error: e.message }];
+  }
+  if (configured.length === 0 && others.length === 0) return null;
+  const rows = [];
+  const used = new Set();
+  let good = 0;
+  for (const c of configured) {
+    let w;
+    try { w = await parseWitnessVkey(c.vkey); } catch (e) {
+      rows.push(el("li", { class: "fail" }, "\u2717 " + String(c.name || "witness") + ": " + (c.error || e.message)));
+      continue;
+    }
+    let result = "no cosignature on this checkpoint", ok = false;
+    for (const line of others) {
+      if (line.name !== w.name || !equal(line.hint, w.id)) continue;
+      used.add(line);
+      try {
+        const t = await verifyCosignature(cp, line, w);
+        result = "cosigned at " + time(t); ok = true; break;
+      } catch (e) { result = e.message; }
+    }
+    if (ok) good++;
+    rows.push(el("li", { class: ok ? "" : "fail", "data-witness": w.name },
+      (ok ? "\u2713 " : "\u2717 ") + w.name + ": " + result + " (key ", el("code", {}, hex(w.id)), ")"));
+  }
+  for (const line of others) {
+    if (!used.has(line)) rows.push(el("li", {}, "? " + line.name + " (key hint " + hex(line.hint) + "): not a witness this log names, not checked"));
+  }
+  const summary = configured.length
+    ? good + " of " + configured.length + " witness" + (configured.length === 1 ? "" : "es") + " cosigned this checkpoint"
+    : "Other signatures, not checked here";
+  return el("div", { id: "cosignatures" }, el("h3", {}, "Witness cosignatures"),
+    el("p", { id: "cosigned", "data-good": good, "data-configured": configured.length }, summary),
+    el("ul", { class: "checks" }, rows));
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -431,7 +523,7 @@ export function hourChart(times) {
   return el("figure", { class: "chart-box" }, chart, el("figcaption", { class: "muted" }, "Entries per hour: " + label));
 }
 
-function certSection(c, n) {
+export function certSection(c, n) {
   if (c.error && !c.subject) return el("section", {}, el("h2", {}, "Certificate " + n), el("p", {}, "Could not decode: " + c.error));
   return el("section", { class: "cert" }, el("h2", {}, "Certificate " + n),
     fields([
@@ -563,7 +655,7 @@ function canonical(q) {
   if (/^[0-9]+$/.test(q)) return { logIndex: q };
   if (/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/.test(q)) return { uuid: q };
   if (/^sha256:/i.test(q)) return { hash: q };
-  if (q.includes("@")) return { email: q };
+  if (q.includes("@") || /^[a-z][a-z0-9+.-]*:\/\/\S+$/i.test(q)) return { email: q };
   return null;
 }
 
@@ -573,7 +665,7 @@ async function route() {
   if (q !== null) {
     const to = canonical(q);
     if (!to) {
-      show(errorBox("Malformed query", "Enter a log index, a 64-hex entry UUID, sha256:<64 hex>, a PEM public key or certificate, or an e-mail address."));
+      show(errorBox("Malformed query", "Enter a log index, a 64-hex entry UUID, sha256:<64 hex>, a PEM public key or certificate, or an e-mail address or URI identity."));
       document.body.dataset.ready = "true";
       return;
     }
@@ -606,8 +698,10 @@ async function route() {
     } else if (params.has("email")) {
       const v = params.get("email");
       input.value = v;
-      if (!/^[^@\s]+@[^@\s]+$/.test(v)) return show(errorBox("Malformed query", "That is not an e-mail address."));
-      await search({ email: v }, v);
+      if (!/^([^@\s]+@[^@\s]+|[a-z][a-z0-9+.-]*:\/\/\S+)$/i.test(v) || v.length > 1024) {
+        return show(errorBox("Malformed query", "That is not an e-mail address or a URI identity."));
+      }
+      await search({ email: v }, "identity " + v);
     } else {
       const page = Number(params.get("page") || "0");
       await overview(Number.isSafeInteger(page) ? page : 0);
@@ -621,4 +715,11 @@ async function route() {
   }
 }
 
-route();
+if (document.body.dataset.log === "ct") {
+  import("./ct.js").then((m) => m.route()).catch((e) => {
+    show(errorBox("Error", e.message));
+    document.body.dataset.ready = "true";
+  });
+} else {
+  route();
+}

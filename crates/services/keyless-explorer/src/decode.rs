@@ -192,7 +192,7 @@ fn v2_signer(v: &keyless_types::rekor::V2Verifier) -> Signer<'_> {
     }
 }
 
-fn cert_view(cert: &Certificate) -> CertView {
+pub(crate) fn cert_view(cert: &Certificate) -> CertView {
     let mut view = CertView {
         subject: cert.subject(),
         issuer: cert.issuer(),

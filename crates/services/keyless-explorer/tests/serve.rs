@@ -55,7 +55,15 @@ async fn assets_carry_a_strict_csp_and_fit_the_budget() {
 
 #[test]
 fn html_has_no_inline_script_or_style_and_no_remote_assets() {
-    let html = keyless_explorer::INDEX_HTML;
+    for html in [
+        keyless_explorer::INDEX_HTML,
+        keyless_explorer::CT_INDEX_HTML,
+    ] {
+        page_has_no_inline_script_or_style_and_no_remote_assets(html);
+    }
+}
+
+fn page_has_no_inline_script_or_style_and_no_remote_assets(html: &str) {
     for tag in html.split("<script").skip(1) {
         let open = tag.split('>').next().unwrap_or_default();
         assert!(open.contains("src=\"/explorer/"), "inline script: {open}");
@@ -66,7 +74,12 @@ fn html_has_no_inline_script_or_style_and_no_remote_assets() {
             .starts_with("</script"));
     }
     assert!(!html.contains("<style") && !html.contains("style="));
-    for asset in [html, keyless_explorer::APP_JS, keyless_explorer::APP_CSS] {
+    for asset in [
+        html,
+        keyless_explorer::APP_JS,
+        keyless_explorer::CT_JS,
+        keyless_explorer::APP_CSS,
+    ] {
         // The SVG namespace name (for the chart's createElementNS) is an
         // identifier, never fetched; any other URL would be a remote asset.
         let asset = asset.replace("\"http://www.w3.org/2000/svg\"", "");

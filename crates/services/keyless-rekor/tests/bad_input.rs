@@ -134,7 +134,7 @@ async fn bad_requests_are_4xx_json_and_write_nothing() {
     }
     let (s, v) = send(
         c.post(format!("{}/api/v1/index/retrieve", server.url))
-            .json(&json!({"email": "a@b"})),
+            .json(&json!({"email": "no at sign"})),
     )
     .await;
     assert_error(s, &v, 400);

@@ -3,7 +3,8 @@
 //! keyless CA, is logged through `POST /api/v1/log/entries`, built into a
 //! bundle with the entry's SET and inclusion proof, and verified by
 //! keyless-verify against a trusted root listing the CA, its CT log and
-//! this log. Search finds the entries; duplicates get Rekor's 409; bad
+//! this log. Search (by hash, key and e-mail) finds the entries;
+//! duplicates get Rekor's 409; bad
 //! requests get a 4xx and write nothing.
 
 mod support;
@@ -303,6 +304,21 @@ async fn dsse_and_intoto_entries_verify_and_are_found(backend: Backend) {
     let by_cert =
         json!({ "publicKey": { "format": "x509", "content": b64(sloppy_pem.as_bytes()) } });
     assert_eq!(search(&server, by_cert.clone()).await, both);
+    // By the certificate's e-mail SAN, in any case; "and" with a hash
+    // narrows it as with a key.
+    let by_email = json!({ "email": EMAIL.to_uppercase() });
+    assert_eq!(search(&server, by_email).await, both);
+    let email_and_envelope =
+        json!({ "email": EMAIL, "hash": by_envelope["hash"], "operator": "and" });
+    assert_eq!(
+        search(&server, email_and_envelope).await,
+        vec![dsse_uuid.clone()]
+    );
+    assert!(
+        search(&server, json!({ "email": "someone.else@example.com" }))
+            .await
+            .is_empty()
+    );
     let mut and = by_envelope.clone();
     and["publicKey"] = by_cert["publicKey"].clone();
     and["operator"] = json!("and");
@@ -465,7 +481,8 @@ async fn bad_dsse_and_intoto_requests_are_4xx_and_write_nothing() {
         json!({ "publicKey": { "format": "x509", "url": "http://169.254.169.254/key" } }),
         json!({ "publicKey": { "format": "x509", "content": b64(b"not a key") } }),
         json!({ "hash": "00".repeat(32), "operator": "xor" }),
-        json!({ "email": "a@b" }),
+        json!({ "email": "not an e-mail address" }),
+        json!({ "email": ["a@b.example"] }),
     ] {
         let (s, v) = send(c.post(&retrieve).json(&q)).await;
         assert_eq!(s, 400, "{q}: {v}");

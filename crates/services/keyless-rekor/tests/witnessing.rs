@@ -103,6 +103,22 @@ async fn checkpoints_are_served_with_cosignatures() {
         vkey: b.vkey.clone(),
     };
     let url = serve_log(&log, vec![a.clone(), b.clone(), wrong]).await;
+    // The explorer page reads the configured vkeys, in order.
+    let listed: serde_json::Value =
+        reqwest::get(url.replace("/checkpoint", "/explorer/api/witnesses"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        listed,
+        serde_json::json!({"witnesses": [
+            {"name": "witness.test/a", "vkey": a.vkey},
+            {"name": "witness.test/b", "vkey": b.vkey},
+            {"name": "witness.test/b", "vkey": b.vkey},
+        ]})
+    );
 
     grow(&log, 3).await;
     await_cosigned(&url, 3, &[&a, &b]).await;

@@ -1,19 +1,23 @@
 //! `POST /api/v1/index/retrieve`: Rekor's `SearchIndex` query,
 //! `{"hash": "sha256:<hex>", "publicKey": {"format": "x509", "content":
-//! "<base64 PEM>"}, "operator": "and" | "or"}`, answered with the UUIDs of
-//! matching entries in log order.
+//! "<base64 PEM>"}, "email": "<address>", "operator": "and" | "or"}`,
+//! answered with the UUIDs of matching entries in log order.
 //!
 //! A hash finds entries through the artifact digest in their metadata
 //! (for DSSE entries made here: the first attested subject) and through
 //! every hash their bodies name (see [`crate::search`]). A public key
 //! finds entries signed with that key or certificate, whatever PEM
-//! spelling either side used. Search by e-mail, by key URL (the log would
-//! fetch arbitrary URLs) and for key formats other than x509 is refused
-//! with a 400 saying so.
+//! spelling either side used. An e-mail address finds entries whose
+//! signing certificate names it as a SAN, compared case-insensitively as
+//! Rekor does; the same field also takes a URI SAN (a CI workflow
+//! identity, `https://github.com/…@refs/…`), which Rekor's `email` does
+//! not. Search by key URL (the log would fetch arbitrary URLs) and for key
+//! formats other than x509 is refused with a 400 saying so.
 //!
-//! A query names at most one hash and one key (a list in either field is
-//! a 400), and its answer is capped at [`Limits::max_search_results`]
-//! UUIDs (default [`DEFAULT_MAX_SEARCH_RESULTS`]). A query whose answer
+//! A query names at most one hash, one key and one identity (a list in
+//! any field is a 400), and its answer is capped at
+//! [`Limits::max_search_results`] UUIDs (default
+//! [`DEFAULT_MAX_SEARCH_RESULTS`]). A query whose answer
 //! would be longer is refused with 422 and a message naming the limit,
 //! rather than answered with a truncated list: a client looking for every
 //! entry of its key or artifact (a monitor, a verifier) must not take part
@@ -42,7 +46,7 @@ use serde::Deserialize;
 use keyless_tlog::Hash;
 
 use crate::api::error::{body, ApiError};
-use crate::search::{keep_matching, IndexKey, SearchIndex};
+use crate::search::{keep_matching, IndexKey, SearchIndex, MAX_IDENTITY};
 use keyless_log::Log;
 
 #[derive(Debug, Deserialize)]
@@ -53,7 +57,7 @@ struct Query {
     #[serde(default)]
     public_key: Option<QueryKey>,
     #[serde(default)]
-    email: Option<serde_json::Value>,
+    email: Option<String>,
     #[serde(default)]
     operator: Option<String>,
 }
@@ -73,6 +77,7 @@ struct QueryKey {
 enum Criterion {
     /// `alg:hex`; for SHA-256 also the digest, for the metadata index.
     Hash(IndexKey, Option<[u8; 32]>),
+    /// A key or certificate, or an identity (e-mail or URI SAN).
     Signer(IndexKey),
 }
 
@@ -151,7 +156,7 @@ fn too_many(limit: usize) -> ApiError {
         StatusCode::UNPROCESSABLE_ENTITY,
         format!(
             "search matched more than {limit} entries, the most this log returns in one answer; \
-             narrow it (\"hash\" and \"publicKey\" with \"operator\": \"and\")"
+             narrow it (\"hash\" with \"publicKey\" or \"email\", and \"operator\": \"and\")"
         ),
     )
 }
@@ -228,11 +233,6 @@ pub(in crate::api) async fn search(
     let raw = body(&headers, raw)?;
     let q: Query = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("malformed search query: {e}")))?;
-    if q.email.is_some() {
-        return Err(ApiError::bad_request(
-            "search by email is not supported; search by \"hash\" or \"publicKey\"",
-        ));
-    }
     let and = match q.operator.as_deref() {
         None | Some("or") => false,
         Some("and") => true,
@@ -249,9 +249,16 @@ pub(in crate::api) async fn search(
     if let Some(k) = &q.public_key {
         criteria.push(key_criterion(k)?);
     }
+    if let Some(e) = &q.email {
+        criteria.push(Criterion::Signer(IndexKey::identity(e).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "email must be an e-mail address (or a certificate's URI identity) of at most {MAX_IDENTITY} bytes"
+            ))
+        })?));
+    }
     if criteria.is_empty() {
         return Err(ApiError::bad_request(
-            "search by \"hash\" (sha256:<hex>) or \"publicKey\" ({\"format\": \"x509\", \"content\": <base64 PEM>})",
+            "search by \"hash\" (sha256:<hex>), \"publicKey\" ({\"format\": \"x509\", \"content\": <base64 PEM>}) or \"email\"",
         ));
     }
     let found = tokio::task::spawn_blocking(move || -> Result<Vec<String>, ApiError> {

@@ -2,9 +2,15 @@
 //! digest kept in each entry's metadata: every hash and every signer an
 //! entry body names, as Rekor's `IndexKeys` list them — the artifact
 //! digest of hashedrekord entries, the payload and envelope hashes of
-//! dsse entries, the payload hash of intoto entries, and the key or
+//! dsse entries, the payload hash of intoto entries, the key or
 //! certificate of every signature (canonicalized, so any PEM spelling of
-//! the same key finds it).
+//! the same key finds it), and the identities (e-mail and URI SANs) of
+//! every signing certificate, v1 and v2 kinds alike ([`keys`]).
+//!
+//! An index built before identities were keys (it lacks the
+//! [`IndexKey::Schema`] mark) is cleared when opened and rebuilt by that
+//! first search, so e-mail search finds old entries too; the rebuild
+//! reads every entry bundle once.
 //!
 //! The index is derived from the committed bodies alone, so it cannot
 //! disagree with the log and is not part of its record: it records the
@@ -22,110 +28,17 @@
 //! search after one indexes only what is new). Other backends keep them
 //! in memory, rebuilt by the first search after each start.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+mod keys;
+
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use keyless_crypto::{sha256, HashAlgorithm, PublicKey};
 use keyless_tlog::tiles::{decode_entry_bundle, TILE_WIDTH};
 use keyless_tlog::{leaf_hash, Hash, TileId, TileKind};
-use keyless_types::rekor::{EntryBody, HexHash, ProtoHash, V2Verifier};
-use keyless_x509::Certificate;
 
-use crate::entries::v1::verifier::RekorKey;
 use keyless_log::storage::search_index::{MemorySearch, SearchStore};
 use keyless_log::{committed_width, Log, LogError, StorageError};
-
-/// Something an entry can be found by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IndexKey {
-    /// `alg:hex`, lower case (`sha256:…`).
-    Hash(String),
-    /// The canonical PEM of a key, certificate or chain.
-    Signer(String),
-}
-
-impl IndexKey {
-    /// The SHA-256 the index files this key under.
-    fn digest(&self) -> [u8; 32] {
-        let (tag, v) = match self {
-            Self::Hash(h) => ("hash\n", h),
-            Self::Signer(pem) => ("signer\n", pem),
-        };
-        sha256(&[tag.as_bytes(), v.as_bytes()].concat())
-    }
-
-    /// The key for a PEM verifier, as a search query or a v1 body names it.
-    pub fn signer_pem(pem: &[u8]) -> Option<Self> {
-        RekorKey::from_pem(pem)
-            .ok()
-            .map(|k| Self::Signer(k.canonical_pem))
-    }
-}
-
-fn hex_hash(h: &HexHash) -> IndexKey {
-    IndexKey::Hash(format!("{}:{}", h.algorithm, h.value).to_ascii_lowercase())
-}
-
-fn proto_hash(h: &ProtoHash) -> Option<IndexKey> {
-    let name = match HashAlgorithm::from_proto_name(&h.algorithm)? {
-        HashAlgorithm::Sha256 => "sha256",
-        HashAlgorithm::Sha384 => "sha384",
-        HashAlgorithm::Sha512 => "sha512",
-        _ => return None,
-    };
-    Some(IndexKey::Hash(format!("{name}:{}", hex::encode(&h.digest))))
-}
-
-fn v2_signer(v: &V2Verifier) -> Option<IndexKey> {
-    let key = match (&v.x509_certificate, &v.public_key) {
-        (Some(c), None) => {
-            RekorKey::from_certificates(&[Certificate::from_der(&c.raw_bytes).ok()?]).ok()?
-        }
-        (None, Some(k)) => RekorKey::from_key(PublicKey::from_spki_der(&k.raw_bytes).ok()?),
-        _ => return None,
-    };
-    Some(IndexKey::Signer(key.canonical_pem))
-}
-
-/// What an entry body can be found by. Bodies of kinds Rekor does not
-/// search, or parts that do not parse, give no keys.
-pub fn index_keys(body: &[u8]) -> BTreeSet<IndexKey> {
-    let mut keys = BTreeSet::new();
-    let Ok(parsed) = EntryBody::parse(body) else {
-        return keys;
-    };
-    match parsed {
-        EntryBody::HashedRekordV001(hr) => {
-            keys.insert(hex_hash(&hr.data.hash));
-            keys.extend(IndexKey::signer_pem(&hr.signature.public_key.content));
-        }
-        EntryBody::HashedRekordV002(hr) => {
-            keys.extend(proto_hash(&hr.data));
-            keys.extend(v2_signer(&hr.signature.verifier));
-        }
-        EntryBody::DsseV001(d) => {
-            keys.insert(hex_hash(&d.payload_hash));
-            keys.extend(d.envelope_hash.as_ref().map(hex_hash));
-            for s in &d.signatures {
-                keys.extend(IndexKey::signer_pem(&s.verifier));
-            }
-        }
-        EntryBody::DsseV002(d) => {
-            keys.extend(proto_hash(&d.payload_hash));
-            for s in &d.signatures {
-                keys.extend(v2_signer(&s.verifier));
-            }
-        }
-        EntryBody::IntotoV002(i) => {
-            keys.insert(hex_hash(&i.content.payload_hash));
-            for s in &i.content.envelope.signatures {
-                keys.extend(IndexKey::signer_pem(&s.public_key));
-            }
-        }
-        _ => {}
-    }
-    keys
-}
+pub use keys::{index_keys, IndexKey, MAX_IDENTITY};
 
 /// The search index of one log; see the module documentation.
 #[derive(Debug)]
@@ -303,6 +216,13 @@ fn open_store(log: &Log) -> Result<Box<dyn SearchStore>, LogError> {
         Err(e) => return Err(e.into()),
     };
     let size = log.published().size;
+    if outdated(store.as_ref())? {
+        tracing::info!(
+            indexed = store.indexed_size(),
+            "the search index predates identity (e-mail) keys; rebuilding it"
+        );
+        store.clear()?;
+    }
     if store.indexed_size() > size {
         tracing::warn!(
             indexed = store.indexed_size(),
@@ -312,6 +232,13 @@ fn open_store(log: &Log) -> Result<Box<dyn SearchStore>, LogError> {
         store.clear()?;
     }
     Ok(store)
+}
+
+/// Whether `store` was built without the identity keys: it covers
+/// entries but entry 0 lacks the [`IndexKey::Schema`] mark that indexing
+/// files with it.
+fn outdated(store: &dyn SearchStore) -> Result<bool, StorageError> {
+    Ok(store.indexed_size() > 0 && !store.candidates(&IndexKey::Schema.digest())?.contains(&0))
 }
 
 /// Index the entries published since the last call. A search that
@@ -324,10 +251,13 @@ fn catch_up(store: &mut dyn SearchStore, log: &Log, size: u64) -> Result<(), Log
         tracing::debug!(from = i, size, "indexing entries for search");
     }
     while i < size {
-        let keys: Vec<[u8; 32]> = index_keys(bodies.body(i)?)
+        let mut keys: Vec<[u8; 32]> = index_keys(bodies.body(i)?)
             .iter()
             .map(IndexKey::digest)
             .collect();
+        if i == 0 {
+            keys.push(IndexKey::Schema.digest());
+        }
         store.add(i, &keys)?;
         if i % TILE_WIDTH == TILE_WIDTH - 1 {
             // Each bundle is read once; drop it when done.
@@ -339,25 +269,4 @@ fn catch_up(store: &mut dyn SearchStore, log: &Log, size: u64) -> Result<(), Log
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashedrekord_keys_are_the_digest_and_the_canonical_signer() {
-        let key =
-            keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::EcdsaP256).unwrap();
-        let pem = key.public_key().to_pem();
-        let body = serde_json::json!({
-            "apiVersion": "0.0.1", "kind": "hashedrekord",
-            "spec": {
-                "data": { "hash": { "algorithm": "sha256", "value": "AB".repeat(32) } },
-                "signature": { "content": "AAAA", "publicKey": { "content": keyless_types::b64::encode(pem.trim_end().as_bytes()) } },
-            },
-        });
-        let keys = index_keys(body.to_string().as_bytes());
-        assert!(keys.contains(&IndexKey::Hash(format!("sha256:{}", "ab".repeat(32)))));
-        assert!(keys.contains(&IndexKey::signer_pem(pem.as_bytes()).unwrap()));
-        assert_eq!(keys.len(), 2);
-        assert!(index_keys(b"{}").is_empty());
-    }
-}
+mod tests;
