@@ -1,6 +1,7 @@
 //! The `keyless` command line, as a library so that its binaries
 //! (`keyless`, `keyless-conformance`) share flags, messages and exit codes.
 
+pub mod ca_bundle;
 pub mod commands;
 pub mod consent;
 pub mod cosign_env;
@@ -12,6 +13,7 @@ pub mod instance;
 mod log_metrics;
 pub mod registry;
 mod report;
+pub mod shutdown;
 pub mod signing;
 pub mod stack;
 pub mod token;
@@ -39,6 +41,7 @@ pub fn report_error(e: &anyhow::Error) -> i32 {
                 .find_map(|c| c.downcast_ref::<keyless_sign::SignError>())
                 .and_then(sign_hint)
                 .or_else(|| registry::auth_hint(e))
+                .or_else(|| ca_bundle::tls_hint(e))
             {
                 eprintln!("hint: {hint}");
             }

@@ -15,6 +15,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Sign and verify artifacts without long-lived keys (Sigstore-compatible)"
 )]
 struct Cli {
+    /// PEM file of CA certificates that every HTTPS client of the command
+    /// (CA, log, TSA, OIDC, TUF, registry) trusts on top of the system's
+    /// roots: for an instance with a private PKI.
+    #[arg(long, global = true, value_name = "FILE")]
+    ca_bundle: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,6 +87,12 @@ fn main() {
     )
     .unwrap_or_else(|e| std::process::exit(keyless_cli::report_error(&e)));
     let cli = Cli::parse_from(args);
+    // Before any thread or client exists: it sets a process variable.
+    if let Some(path) = &cli.ca_bundle {
+        if let Err(e) = keyless_cli::ca_bundle::install(path) {
+            std::process::exit(keyless_cli::report_error(&e));
+        }
+    }
     let code = match &cli.command {
         Command::SignBlob(c) => c.run(),
         Command::Sign(c) => c.run(),

@@ -157,11 +157,14 @@ pub async fn explorer_page(log_url: &str) -> Option<String> {
         return Some(public.to_string());
     }
     let base = log_url.trim_end_matches('/');
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(3))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .ok()?;
+    let client = crate::ca_bundle::trust(
+        reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none()),
+    )
+    .ok()?
+    .build()
+    .ok()?;
     // Only the status and headers are read, never the body.
     let resp = client.get(format!("{base}/")).send().await.ok()?;
     let serves_page = resp.status().is_success()

@@ -180,6 +180,27 @@ fn server_log_serves_checkpoints_cosigned_by_keyless_witness() {
         .iter()
         .any(|s| keyless_witness::verify_cosignature(&vkey, note.body(), s).is_ok());
     assert!(cosigned, "{}", note.to_text());
+    // Both count the cosignature in /metrics (Prometheus text, parsed).
+    let count = |url: &str, name: &str, labels: &[(&str, &str)]| {
+        let text = http_get(url);
+        let samples = keyless_serve::scrape::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        keyless_serve::scrape::sum(&samples, name, labels)
+    };
+    let witness_url = format!("http://127.0.0.1:{port}");
+    assert!(
+        count(
+            &format!("{witness_url}/metrics"),
+            "keyless_witness_cosignatures_total",
+            &[("origin", origin)]
+        ) >= 1.0
+    );
+    assert!(
+        count(
+            &format!("http://127.0.0.1:{log_port}/metrics"),
+            "keyless_log_witness_cosignatures_total",
+            &[("witness", &witness_url)]
+        ) >= 1.0
+    );
     let _ = server.kill();
     let _ = server.wait();
     let _ = witness.kill();

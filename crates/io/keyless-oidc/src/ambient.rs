@@ -194,10 +194,11 @@ impl AmbientProvider {
 }
 
 fn client() -> Result<reqwest::Client, OidcError> {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+        .redirect(reqwest::redirect::Policy::none());
+    crate::interactive::trust_ca_bundle(builder)
+        .and_then(|b| b.build())
         .map_err(OidcError::from)
 }
 

@@ -111,11 +111,12 @@ impl HttpClient {
     }
 
     fn build(options: HttpOptions) -> Result<Self, std::sync::Arc<reqwest::Error>> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("keyless/", env!("CARGO_PKG_VERSION")))
-            .build()
+            .user_agent(concat!("keyless/", env!("CARGO_PKG_VERSION")));
+        let client = trust_ca_bundle(builder)
+            .and_then(|b| b.build())
             .map_err(std::sync::Arc::new)?;
         Ok(Self { client, options })
     }
@@ -914,4 +915,20 @@ impl TransparencyLog for AnyRekor {
 /// PEM for a DER certificate (64-column lines).
 pub fn certificate_pem(der: &[u8]) -> String {
     pem_cert(der)
+}
+
+/// `builder` trusting, on top of the system's roots, the CA certificates
+/// in `KEYLESS_CA_BUNDLE_PEM` (PEM text; `keyless --ca-bundle FILE` sets it
+/// for a private PKI). A bundle that does not parse is an error.
+fn trust_ca_bundle(
+    builder: reqwest::ClientBuilder,
+) -> Result<reqwest::ClientBuilder, reqwest::Error> {
+    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
+        Some(pem) => Ok(
+            builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
+                &pem.into_encoded_bytes(),
+            )?),
+        ),
+        None => Ok(builder),
+    }
 }

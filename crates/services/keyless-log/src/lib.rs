@@ -45,6 +45,7 @@ mod sequencer;
 mod shared;
 pub mod signer;
 pub mod storage;
+pub mod telemetry;
 mod tile_cache;
 mod types;
 

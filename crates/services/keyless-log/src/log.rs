@@ -118,6 +118,7 @@ impl Log {
             .leaf_hasher
             .leaf_hash(&submission.body)
             .ok_or(LogError::UnhashableEntry)?;
+        let started = std::time::Instant::now();
         // `checked: 0` tells the sequencer this entry was not searched.
         let (found, checked) = self.dedup.before_queue(&leaf)?;
         if let Some(index) = found {
@@ -145,7 +146,9 @@ impl Log {
                 return Err(LogError::SequencerStopped);
             }
         }
-        rx.await.map_err(|_| LogError::SequencerStopped)?
+        let sequenced = rx.await.map_err(|_| LogError::SequencerStopped)?;
+        crate::telemetry::append(started.elapsed());
+        sequenced
     }
 
     /// The latest published checkpoint.

@@ -135,6 +135,7 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
                 continue;
             }
         };
+        let started = std::time::Instant::now();
         if let Err(e) = shared.storage.commit(&b.commit) {
             failed.store(true, Ordering::SeqCst);
             tracing::error!(error = %e, "storage failed; the sequencer stops, restart the log to recover");
@@ -162,6 +163,7 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
             note: b.commit.checkpoint,
         });
         *write(&shared.published) = published.clone();
+        crate::telemetry::committed(b.leaves.len(), started.elapsed(), unix_now() as f64);
         for (reply, index, duplicate) in b.replies {
             let _ = reply.send(Ok(Sequenced {
                 index,

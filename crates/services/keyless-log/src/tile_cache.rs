@@ -83,7 +83,9 @@ impl TileCache {
 
 impl TileSource for TileCache {
     fn tile(&self, tile: u64) -> Result<Arc<TileNodes>, StorageError> {
-        if let Some(nodes) = self.get(tile) {
+        let cached = self.get(tile);
+        crate::telemetry::tile_cache(cached.is_some());
+        if let Some(nodes) = cached {
             return Ok(nodes);
         }
         // Read without holding the cache lock, so concurrent readers of

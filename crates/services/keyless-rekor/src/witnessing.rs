@@ -67,6 +67,10 @@ impl WitnessEndpoint {
     }
 }
 
+/// Cosignatures the log received, by `witness` URL (only configured
+/// witnesses, so the label set is bounded).
+pub const COSIGNATURES: &str = "keyless_log_witness_cosignatures_total";
+
 /// Why one witness did not cosign one checkpoint.
 #[derive(Debug, Error)]
 pub enum WitnessingError {
@@ -106,8 +110,6 @@ struct Cosigned {
 pub struct Witnessing {
     log: Log,
     cosigned: RwLock<Option<Cosigned>>,
-    /// The witnesses' vkeys, in configuration order.
-    vkeys: Vec<String>,
 }
 
 impl Witnessing {
@@ -118,7 +120,6 @@ impl Witnessing {
         let this = Arc::new(Self {
             log,
             cosigned: RwLock::new(None),
-            vkeys: witnesses.iter().map(|w| w.vkey.clone()).collect(),
         });
         let weak = Arc::downgrade(&this);
         tokio::spawn(async move {
@@ -162,7 +163,11 @@ impl Witnessing {
                     };
                     known[i] = old;
                     match answer {
-                        Ok(l) => answers[i] = Some(l),
+                        Ok(l) => {
+                            metrics::counter!(COSIGNATURES, "witness" => witnesses[i].url.clone())
+                                .increment(1);
+                            answers[i] = Some(l);
+                        }
                         Err(e) => {
                             failed = true;
                             tracing::warn!(witness = %witnesses[i].url, error = %e, "no cosignature");
@@ -185,11 +190,6 @@ impl Witnessing {
             }
         });
         this
-    }
-
-    /// The `cosignature/v1` vkeys of the configured witnesses.
-    pub fn vkeys(&self) -> Vec<String> {
-        self.vkeys.clone()
     }
 
     /// The checkpoint to serve: the cosigned one if it is the latest,
@@ -308,9 +308,7 @@ async fn post(
 }
 
 /// Serve [`Witnessing::checkpoint`] at `/checkpoint` and
-/// `/api/v2/checkpoint` of `router` (a layer in front of the plain route),
-/// and the witnesses' vkeys at [`keyless_explorer::WITNESSES_PATH`] for the
-/// explorer page.
+/// `/api/v2/checkpoint` of `router` (a layer in front of the plain route).
 pub fn attach(router: Router, witnessing: Arc<Witnessing>) -> Router {
     router.layer(axum::middleware::from_fn_with_state(
         witnessing,
@@ -324,10 +322,6 @@ async fn checkpoint_layer(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    if request.method() == Method::GET && path == keyless_explorer::WITNESSES_PATH {
-        // The explorer page verifies the cosignatures with these keys.
-        return keyless_explorer::witnesses_response(&witnessing.vkeys());
-    }
     if request.method() == Method::GET && (path == "/checkpoint" || path == "/api/v2/checkpoint") {
         return (
             [

@@ -46,7 +46,7 @@ use std::sync::Arc;
 pub use config::{TsaConfig, SIGSTORE_TSA_POLICY};
 pub use error::{PkiError, TsaError};
 pub use http::{router, CERTCHAIN_PATH, TIMESTAMP_PATH};
-pub use tsa::{Reply, Tsa};
+pub use tsa::{Reply, Tsa, STAMPS};
 
 /// Open (or create) the TSA described by `config` and serve it on
 /// `listener` until the server fails. Without a configured URI, the

@@ -113,7 +113,10 @@ impl Tsa {
             );
         }
         match self.builder.grant(&req, &self.serials.next(), gen_time) {
-            Ok(der) => Reply { failure: None, der },
+            Ok(der) => {
+                metrics::counter!(STAMPS, "outcome" => "granted").increment(1);
+                Reply { failure: None, der }
+            }
             Err(e) => {
                 tracing::error!(error = %e, "issuing a timestamp failed");
                 reject(FailureInfo::SystemFailure, "internal error")
@@ -122,7 +125,11 @@ impl Tsa {
     }
 }
 
+/// Timestamp requests answered, by `outcome` (`granted` or `rejected`).
+pub const STAMPS: &str = "keyless_tsa_timestamps_total";
+
 fn reject(failure: FailureInfo, text: &str) -> Reply {
+    metrics::counter!(STAMPS, "outcome" => "rejected").increment(1);
     let der = rejection(failure, text).unwrap_or_else(|e| {
         tracing::error!(error = %e, "encoding a rejection failed");
         Vec::new()

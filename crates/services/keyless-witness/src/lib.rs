@@ -33,4 +33,4 @@ pub use config::{LogEntry, WitnessConfig};
 pub use cosign::{verify_cosignature, Cosigner};
 pub use error::WitnessError;
 pub use http::{router, serve};
-pub use witness::Witness;
+pub use witness::{Witness, COSIGNATURES};

@@ -279,10 +279,13 @@ impl Server {
             dir.join("trust_config.json").display()
         );
         if self.tls {
-            println!(
-                "export SSL_CERT_FILE={}",
-                dir.join("tls").join("ca.pem").display()
+            let ca = dir.join("tls").join("ca.pem");
+            // SSL_CERT_FILE replaces the system's roots; --ca-bundle adds to them.
+            eprintln!(
+                "  TLS CA       {} (client commands: --ca-bundle FILE, or the SSL_CERT_FILE below)",
+                ca.display()
             );
+            println!("export SSL_CERT_FILE={}", ca.display());
         }
         tokio::signal::ctrl_c()
             .await
@@ -294,6 +297,7 @@ impl Server {
 impl Service {
     async fn run(&self, serving: &Serving) -> Result<()> {
         let scheme = serving.scheme();
+        let mut log_handle = None;
         let (listener, app, name) = match self {
             Self::Log {
                 data_dir,
@@ -326,6 +330,7 @@ impl Service {
                 let (log, app) = keyless_rekor::open_app(config).await?;
                 let ready = log_readiness(log.clone());
                 spawn_log_gauges(log.clone());
+                log_handle = Some(log.clone());
                 let app = keyless_serve::instrument(app, "log", ready);
                 (listener, app, "transparency log")
             }
@@ -399,14 +404,20 @@ impl Service {
         };
         let addr = listener.local_addr()?;
         tracing::info!(%addr, %scheme, "{name} listening");
+        // SIGTERM/SIGINT: stop accepting, answer every request already
+        // received (appends and issuances included), then exit 0.
         keyless_serve::serve(
             listener,
             app,
             serving.tls().as_ref(),
-            std::future::pending(),
+            crate::shutdown::signal(),
         )
         .await
         .with_context(|| format!("serving the {name} on {addr}"))?;
+        if let Some(log) = log_handle {
+            crate::shutdown::drain_log(&log, std::time::Duration::from_secs(30)).await;
+        }
+        tracing::info!("{name} stopped");
         Ok(())
     }
 }

@@ -46,12 +46,15 @@ impl Witness {
                 config.logs.len()
             );
             println!("{vkey}");
-            tokio::select! {
-                served = keyless_witness::serve(listener, Arc::new(witness)) => {
-                    served.context("serving the witness")?;
-                }
-                _ = tokio::signal::ctrl_c() => {}
-            }
+            // /metrics, /healthz and /readyz as on the other servers.
+            let app = keyless_serve::instrument(
+                keyless_witness::router(Arc::new(witness)),
+                "witness",
+                keyless_serve::Readiness::always(),
+            );
+            keyless_serve::serve(listener, app, None, crate::shutdown::signal())
+                .await
+                .context("serving the witness")?;
             Ok::<_, anyhow::Error>(())
         })?;
         Ok(crate::exit::OK)

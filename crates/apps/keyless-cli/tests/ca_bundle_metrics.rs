@@ -1,0 +1,246 @@
+//! Issue 18, points 1 and 2 against `keyless server --dev --tls`: the
+//! client commands trust the stack's private CA through `--ca-bundle`
+//! (with SSL_CERT_FILE unset, so the bundle is what makes it work) and
+//! say what to do without it; the services' `/metrics`, parsed as
+//! Prometheus reads the text format, has the series the issue names, and
+//! they move when a blob is signed.
+
+mod support;
+
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use keyless_serve::scrape::{self, Sample};
+use support::*;
+
+struct Stack {
+    child: Child,
+    stack: serde_json::Value,
+    client: reqwest::Client,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Stack {
+    fn url(&self, key: &str) -> String {
+        self.stack[key]
+            .as_str()
+            .expect("url in stack.json")
+            .to_string()
+    }
+
+    /// `/metrics` of the service at `base`, parsed.
+    async fn scrape(&self, base: &str) -> Vec<Sample> {
+        let text = self
+            .client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("body");
+        scrape::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+}
+
+async fn start_tls_stack(dir: &std::path::Path) -> Stack {
+    let child = keyless()
+        .args(["server", "--dev", "--tls", "--listen"])
+        .arg(format!("127.0.0.1:{}", free_base_port()))
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless server --dev --tls");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let stack: serde_json::Value = loop {
+        if let Some(v) = std::fs::read(dir.join("stack.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+        {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no stack.json");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let ca = std::fs::read(dir.join("tls").join("ca.pem")).expect("ca.pem");
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("CA")])
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let stack = Stack {
+        child,
+        stack,
+        client,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !stack
+        .client
+        .get(stack.url("healthUrl"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "the stack never became healthy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stack
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape::sum(samples, name, labels)
+}
+
+fn present(samples: &[Sample], name: &str) -> bool {
+    samples.iter().any(|s| s.name == name)
+}
+
+#[tokio::test]
+async fn ca_bundle_signs_over_tls_and_metrics_move() {
+    let dir = temp_dir("ca-bundle-metrics");
+    let stack = start_tls_stack(&dir).await;
+    let ca_pem = dir.join("tls").join("ca.pem");
+    let (ca, log) = (stack.url("caUrl"), stack.url("logUrl"));
+    let issuer = stack.url("oidcIssuer");
+    let before = stack.scrape(&log).await;
+
+    let token = keyless()
+        .args(["dev-token", "--subject", "bundle@example.com", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("dev-token");
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token = String::from_utf8(token.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let artifact = dir.join("artifact.txt");
+    std::fs::write(&artifact, b"private PKI").expect("artifact");
+    let bundle = dir.join("artifact.sigstore.json");
+    let sign = |extra: &[&std::ffi::OsStr]| {
+        keyless()
+            .env("SIGSTORE_TRUST_CONFIG", dir.join("trust_config.json"))
+            .env_remove("SSL_CERT_FILE")
+            .args(extra)
+            .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+            .arg(&bundle)
+            .arg(&artifact)
+            .output()
+            .expect("sign-blob")
+    };
+
+    // Without the bundle: refused, and the message says what to do.
+    let refused = sign(&[]);
+    assert!(!refused.status.success());
+    let text = stderr(&refused);
+    assert!(
+        text.contains("certificate") && text.contains("--ca-bundle"),
+        "{text}"
+    );
+    // A file that holds no certificate is refused before anything is sent.
+    let not_pem = dir.join("not-a-bundle.pem");
+    std::fs::write(&not_pem, "hello\n").expect("file");
+    let o = sign(&["--ca-bundle".as_ref(), not_pem.as_os_str()]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("holds no PEM certificate"),
+        "{}",
+        stderr(&o)
+    );
+
+    // With it (a global flag, before or after the subcommand).
+    let o = sign(&["--ca-bundle".as_ref(), ca_pem.as_os_str()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = keyless()
+        .env("SIGSTORE_TRUST_CONFIG", dir.join("trust_config.json"))
+        .env_remove("SSL_CERT_FILE")
+        .args([
+            "verify-blob",
+            "--certificate-identity",
+            "bundle@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--bundle",
+        ])
+        .arg(&bundle)
+        .arg(&artifact)
+        .arg("--ca-bundle")
+        .arg(&ca_pem)
+        .output()
+        .expect("verify-blob");
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // The dev stack's services share one process, so each /metrics has
+    // them all; the CA's own scrape must still parse.
+    let _ = stack.scrape(&ca).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let after = stack.scrape(&log).await;
+        if value(&after, "keyless_log_size", &[]) >= 1.0
+            && present(&after, "keyless_log_checkpoint_age_seconds")
+        {
+            break after;
+        }
+        assert!(Instant::now() < deadline, "the log gauges never moved");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let moved = |name: &str, labels: &[(&str, &str)]| {
+        let (b, a) = (value(&before, name, labels), value(&after, name, labels));
+        assert!(a > b, "{name}{labels:?} did not move: {b} -> {a}");
+    };
+    moved(
+        "keyless_http_requests_total",
+        &[
+            ("service", "ca"),
+            ("route", "/api/v2/signingCert"),
+            ("status", "201"),
+        ],
+    );
+    moved(
+        "keyless_http_request_duration_seconds_count",
+        &[("service", "log"), ("route", "/api/v2/log/entries")],
+    );
+    moved(
+        "keyless_ca_certificates_issued_total",
+        &[("issuer", &issuer)],
+    );
+    moved("keyless_tsa_timestamps_total", &[("outcome", "granted")]);
+    moved("keyless_log_append_seconds_count", &[]);
+    moved("keyless_log_batch_size_count", &[]);
+    moved("keyless_log_batch_size_sum", &[]);
+    moved("keyless_log_fsync_seconds_count", &[]);
+    moved("keyless_log_size", &[]);
+    assert!(
+        after
+            .iter()
+            .any(|s| s.name == "keyless_log_fsync_seconds_bucket" && s.label("le") == Some("+Inf")),
+        "the fsync time is a histogram"
+    );
+    let published = value(
+        &after,
+        "keyless_log_checkpoint_published_timestamp_seconds",
+        &[],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    assert!((now - published).abs() < 120.0, "{published} vs {now}");
+    let age = value(&after, "keyless_log_checkpoint_age_seconds", &[]);
+    assert!((0.0..120.0).contains(&age), "checkpoint age {age}");
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&dir);
+}

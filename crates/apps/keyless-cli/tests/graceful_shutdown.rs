@@ -1,0 +1,291 @@
+//! Graceful shutdown (issue 18, point 4): `keyless server log` under load
+//! from many keep-alive connections gets SIGTERM; it must exit 0, every
+//! entry it acknowledged must be in the log after a restart with an
+//! inclusion proof that checks against the signed checkpoint, and no
+//! connection may break after a response started: each request either
+//! got a whole response or a connection error before its first byte.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
+use support::*;
+
+const CONNECTIONS: usize = 24;
+const REQUESTS: usize = 6000;
+
+/// What one request got.
+#[derive(Debug)]
+enum Outcome {
+    /// A whole response: status and body.
+    Answered(u16, Vec<u8>),
+    /// The connection failed before any byte of a response.
+    NoResponse,
+    /// Some bytes of a response, then the connection broke.
+    Broken(String),
+}
+
+fn start_log(dir: &std::path::Path, port: u16, stderr: &std::path::Path) -> Child {
+    let child = keyless()
+        .args(["server", "log", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr).expect("stderr file"))
+        .spawn()
+        .expect("start keyless server log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http_ok(&format!("http://127.0.0.1:{port}/checkpoint")) {
+        assert!(Instant::now() < deadline, "the log never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// One POST on `stream`, read to the end of its `Content-Length` body.
+fn exchange(stream: &mut TcpStream, request: &[u8]) -> Outcome {
+    if stream.write_all(request).is_err() {
+        return Outcome::NoResponse;
+    }
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let status: u16 = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let length = head.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            });
+            if let Some(length) = length {
+                if buf.len() >= end + 4 + length {
+                    return Outcome::Answered(status, buf[end + 4..end + 4 + length].to_vec());
+                }
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) if buf.is_empty() => return Outcome::NoResponse,
+            Ok(0) => return Outcome::Broken(String::from_utf8_lossy(&buf).into_owned()),
+            Err(e) => return Outcome::Broken(format!("{e} after {} bytes", buf.len())),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// A keep-alive client: sends requests until they run out or the server
+/// refuses new connections.
+fn client(port: u16, requests: Arc<Vec<Vec<u8>>>, next: Arc<AtomicUsize>) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let mut stream: Option<TcpStream> = None;
+    loop {
+        if stream.is_none() {
+            match TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => {
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(60)));
+                    stream = Some(s);
+                }
+                Err(_) => return out,
+            }
+        }
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(request) = requests.get(i) else {
+            return out;
+        };
+        let Some(s) = stream.as_mut() else { return out };
+        let outcome = exchange(s, request);
+        if !matches!(outcome, Outcome::Answered(..)) {
+            stream = None;
+        }
+        out.push(outcome);
+    }
+}
+
+fn requests(port: u16) -> Vec<Vec<u8>> {
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+    let spki = B64.encode(key.public_key().spki_der());
+    (0..REQUESTS)
+        .map(|i| {
+            let artifact = format!("graceful {i} {}", std::process::id());
+            let sig = key.sign(artifact.as_bytes()).expect("sign");
+            let body = serde_json::to_vec(&serde_json::json!({ "hashedRekordRequestV002": {
+                "digest": B64.encode(sha256(artifact.as_bytes())),
+                "signature": { "content": B64.encode(sig), "verifier": {
+                    "publicKey": { "rawBytes": spki }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" } },
+            }}))
+            .expect("json");
+            let mut req = format!(
+                "POST /api/v2/log/entries HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            req.extend_from_slice(&body);
+            req
+        })
+        .collect()
+}
+
+fn hash32(v: &serde_json::Value) -> [u8; 32] {
+    let bytes = hex::decode(v.as_str().expect("hex string")).expect("hex");
+    bytes.try_into().expect("32 bytes")
+}
+
+#[test]
+fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
+    let dir = temp_dir("graceful-shutdown");
+    let data = dir.join("log");
+    let port = free_base_port();
+    let mut child = start_log(&data, port, &dir.join("first.log"));
+    let requests = Arc::new(requests(port));
+    let next = Arc::new(AtomicUsize::new(0));
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (requests, next, outcomes) = (requests.clone(), next.clone(), outcomes.clone());
+            std::thread::spawn(move || {
+                let got = client(port, requests, next);
+                outcomes.lock().expect("lock").extend(got);
+            })
+        })
+        .collect();
+    // Mid-load: once a few hundred requests went out.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while next.load(Ordering::Relaxed) < 400 {
+        assert!(Instant::now() < deadline, "the load never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    let sent_at_signal = next.load(Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the log did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for c in clients {
+        c.join().expect("client thread");
+    }
+    let first_log = std::fs::read_to_string(dir.join("first.log")).unwrap_or_default();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "exit status {status:?}\n{first_log}"
+    );
+    assert!(
+        sent_at_signal < REQUESTS,
+        "the load ended before the signal"
+    );
+    assert!(
+        first_log.contains("last checkpoint is published"),
+        "{first_log}"
+    );
+
+    let outcomes = std::mem::take(&mut *outcomes.lock().expect("lock"));
+    let broken: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Broken(what) => Some(what.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "connections broke mid-response: {broken:?}"
+    );
+    let mut acked = Vec::new();
+    for o in &outcomes {
+        if let Outcome::Answered(status, body) = o {
+            assert_eq!(*status, 201, "{}", String::from_utf8_lossy(body));
+            let entry: serde_json::Value = serde_json::from_slice(body).expect("entry JSON");
+            let index: u64 = entry["logIndex"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .or_else(|| entry["logIndex"].as_u64())
+                .expect("logIndex");
+            let canonical = B64
+                .decode(entry["canonicalizedBody"].as_str().expect("body"))
+                .expect("base64 body");
+            acked.push((index, canonical));
+        }
+    }
+    assert!(acked.len() >= 100, "only {} acknowledged", acked.len());
+
+    // After a restart every acknowledged entry is there, with a proof
+    // that checks against the log's current signed checkpoint.
+    let mut child = start_log(&data, port, &dir.join("second.log"));
+    let checkpoint = http_get(&format!("http://127.0.0.1:{port}/checkpoint"));
+    let mut lines = checkpoint.lines();
+    let size: u64 = lines.nth(1).and_then(|l| l.parse().ok()).expect("size");
+    let root: [u8; 32] = lines
+        .next()
+        .and_then(|l| B64.decode(l).ok())
+        .and_then(|b| b.try_into().ok())
+        .expect("root");
+    assert!(size as usize >= acked.len(), "{size} < {}", acked.len());
+    for (index, canonical) in &acked {
+        let url = format!("http://127.0.0.1:{port}/api/v1/log/entries?logIndex={index}");
+        let text = http_get(&url);
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        let (_, entry) = v
+            .as_object()
+            .and_then(|m| m.iter().next())
+            .expect("one entry");
+        let body = B64
+            .decode(entry["body"].as_str().expect("body"))
+            .expect("base64 body");
+        assert_eq!(&body, canonical, "entry {index} changed");
+        let proof = &entry["verification"]["inclusionProof"];
+        assert_eq!(proof["treeSize"].as_u64(), Some(size), "{text}");
+        assert_eq!(hash32(&proof["rootHash"]), root, "{text}");
+        let hashes: Vec<[u8; 32]> = proof["hashes"]
+            .as_array()
+            .expect("hashes")
+            .iter()
+            .map(hash32)
+            .collect();
+        keyless_tlog::verify_inclusion(
+            *index,
+            size,
+            &keyless_tlog::leaf_hash(&body),
+            &hashes,
+            &root,
+        )
+        .unwrap_or_else(|e| panic!("entry {index}: {e}"));
+    }
+    // Those proofs read the hash tiles through the log's tile cache.
+    let text = http_get(&format!("http://127.0.0.1:{port}/metrics"));
+    let samples = keyless_serve::scrape::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let cache = |name| keyless_serve::scrape::sum(&samples, name, &[]);
+    let (hits, misses) = (
+        cache("keyless_log_tile_cache_hits_total"),
+        cache("keyless_log_tile_cache_misses_total"),
+    );
+    eprintln!(
+        "{} acknowledged of {sent_at_signal} sent at SIGTERM; tree size {size}; tile cache {hits} hits, {misses} misses",
+        acked.len()
+    );
+    if size > 256 {
+        assert!(hits + misses > 0.0, "no tile cache use in\n{text}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
