@@ -1,12 +1,15 @@
 //! `keyless server --dev`: the whole system on loopback in one process —
 //! development OIDC issuer, CA with its CT log, transparency log, timestamp
-//! authority and a static TUF repository — on embedded storage in one data
-//! directory, keys generated on first start and reused after.
+//! authority, a static TUF repository and a C2SP witness that cosigns the
+//! log's checkpoints — on embedded storage in one data directory, keys
+//! generated on first start and reused after.
 //!
 //! Before it reports ready it writes, in the data directory:
 //! `trusted_root.json`, `signing_config.json` (Sigstore formats),
 //! `trust_config.json` (ClientTrustConfig), `stack.json` (every service's
-//! URL) and `tuf/root.json` (the TUF repository's initial root).
+//! URL), `witness_policy.txt` (a C2SP tlog-policy requiring the dev
+//! witness's cosignature, for `--witness-policy`) and `tuf/root.json` (the
+//! TUF repository's initial root).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,6 +35,9 @@ pub struct StackUrls {
     pub tuf_url: String,
     /// Where `/healthz` answers.
     pub health_url: String,
+    /// The dev witness's tlog-witness submission prefix (always plain
+    /// HTTP on loopback: only the log, in the same process, talks to it).
+    pub witness_url: String,
 }
 
 /// A started stack.
@@ -45,6 +51,11 @@ impl Stack {
     pub fn trust_config_path(&self) -> PathBuf {
         self.data_dir.join("trust_config.json")
     }
+
+    /// The 1-of-1 witness policy naming the dev witness.
+    pub fn witness_policy_path(&self) -> PathBuf {
+        self.data_dir.join(WITNESS_POLICY_FILE)
+    }
 }
 
 async fn bind(host: std::net::IpAddr, port: u16) -> Result<TcpListener> {
@@ -55,7 +66,7 @@ async fn bind(host: std::net::IpAddr, port: u16) -> Result<TcpListener> {
 
 /// Start every service and write the client files. Services run on the
 /// current tokio runtime until the process ends. `listen` is the health
-/// endpoint's address; the services take the next five ports (or random
+/// endpoint's address; the services take the next six ports (or random
 /// ports when `listen`'s port is 0).
 pub async fn start(data_dir: &Path, listen: SocketAddr) -> Result<Stack> {
     start_with(data_dir, listen, &StackOptions::default()).await
@@ -90,12 +101,13 @@ pub async fn start_with(
         }
     };
     let front = bind(host, listen.port()).await?;
-    let (oidc_l, ca_l, log_l, tsa_l, tuf_l) = (
+    let (oidc_l, ca_l, log_l, tsa_l, tuf_l, witness_l) = (
         bind(host, port(1)).await?,
         bind(host, port(2)).await?,
         bind(host, port(3)).await?,
         bind(host, port(4)).await?,
         bind(host, port(5)).await?,
+        bind(host, port(6)).await?,
     );
     let scheme = if options.tls.is_some() {
         "https"
@@ -111,6 +123,7 @@ pub async fn start_with(
         tsa_url: format!("{}{}", url(&tsa_l)?, keyless_tsa::TIMESTAMP_PATH),
         tuf_url: url(&tuf_l)?,
         health_url: format!("{}/healthz", url(&front)?),
+        witness_url: format!("http://{}", witness_l.local_addr()?),
     };
 
     // Development OIDC issuer.
@@ -158,7 +171,12 @@ pub async fn start_with(
         .context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     crate::log_metrics::spawn_log_gauges(log.clone());
-    let log_app = keyless_serve::instrument(keyless_rekor::router(log), "log", ready());
+    let witness = start_witness(data_dir, &log, witness_l, &urls.witness_url)?;
+    let log_app = keyless_rekor::witnessing::attach(
+        keyless_rekor::router(log.clone()),
+        keyless_rekor::witnessing::Witnessing::start(log, vec![witness.clone()]),
+    );
+    let log_app = keyless_serve::instrument(log_app, "log", ready());
     spawn_serve(log_l, log_app, &tls);
 
     // Timestamp authority.
@@ -200,6 +218,10 @@ pub async fn start_with(
         &tls,
     );
 
+    write_text(
+        &data_dir.join(WITNESS_POLICY_FILE),
+        &witness_policy(&witness),
+    )?;
     write_json(&data_dir.join("stack.json"), &urls)?;
     let health = axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok" }))
@@ -216,6 +238,54 @@ pub async fn start_with(
         data_dir: data_dir.to_path_buf(),
         urls,
     })
+}
+
+/// The file in the data directory holding the dev witness policy.
+pub const WITNESS_POLICY_FILE: &str = "witness_policy.txt";
+
+/// Open the dev witness (key and state in `<data dir>/witness`) for the
+/// log's checkpoints and serve it on `listener`. The log's key is ECDSA
+/// P-256 (see above), which has no C2SP vkey, so the witness is handed the
+/// log's note verifier directly instead of a configuration file.
+fn start_witness(
+    data_dir: &Path,
+    log: &keyless_log::Log,
+    listener: TcpListener,
+    url: &str,
+) -> Result<keyless_rekor::witnessing::WitnessEndpoint> {
+    let logs = [(log.origin().to_string(), vec![log.verifier().clone()])].into();
+    let name = url.trim_start_matches("http://");
+    let witness = keyless_witness::Witness::open_for_logs(&data_dir.join("witness"), name, logs)
+        .context("starting the dev witness")?;
+    let endpoint = keyless_rekor::witnessing::WitnessEndpoint {
+        url: url.to_string(),
+        vkey: witness.vkey(),
+    };
+    let app = keyless_serve::instrument(
+        keyless_witness::router(Arc::new(witness)),
+        "witness",
+        ready(),
+    );
+    spawn_serve(listener, app, &None);
+    Ok(endpoint)
+}
+
+/// A C2SP tlog-policy that requires the dev witness's cosignature.
+fn witness_policy(witness: &keyless_rekor::witnessing::WitnessEndpoint) -> String {
+    format!(
+        "# keyless server --dev: checkpoints must be cosigned by its witness.\n\
+         # Use with: keyless verify-blob --witness-policy {WITNESS_POLICY_FILE} ...\n\
+         witness dev {} {}\n\
+         quorum dev\n",
+        witness.vkey, witness.url
+    )
+}
+
+/// Write `text` to `path` through a temporary file (no half-written policy).
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Serve `app` on `listener` (over TLS with `tls`) until the process ends.

@@ -1,8 +1,11 @@
 //! cosign's verification switches that are not about the identity:
 //! `--insecure-ignore-tlog`, `--insecure-ignore-sct`, `--offline`,
-//! `--new-bundle-format`, `--rekor-url`, and `--output`.
+//! `--new-bundle-format`, `--rekor-url`, and `--output`; and keyless's
+//! `--witness-policy` ([`witness_check`]).
 
 use keyless_verify::VerifierOptions;
+
+pub mod witness_check;
 
 /// How `verify` / `verify-attestation` print what verified.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -51,6 +54,14 @@ pub struct ExtraVerifyFlags {
     /// trusted root decides which logs count and this is only noted.
     #[arg(long, value_name = "URL")]
     pub rekor_url: Option<String>,
+    /// A C2SP tlog-policy file (log/witness/group/quorum lines): every log
+    /// entry must be covered by a checkpoint this witness quorum cosigned.
+    /// The log's latest checkpoint and a consistency proof to it are
+    /// fetched from the trusted root's log URL. Without it, the trust
+    /// config's "witnessPolicy" applies, if any; else cosignatures are
+    /// ignored.
+    #[arg(long, value_name = "FILE")]
+    pub witness_policy: Option<std::path::PathBuf>,
 }
 
 impl VerifyFlags {
@@ -89,6 +100,28 @@ impl ExtraVerifyFlags {
             );
         }
         options
+    }
+}
+
+impl ExtraVerifyFlags {
+    /// The witness policy to enforce (see [`witness_check`]);
+    /// `--offline` with a policy is refused, as it cannot be checked offline.
+    pub fn witness_policy(
+        &self,
+        args: &crate::instance::InstanceArgs,
+        trust: &keyless_verify::TrustMaterial,
+    ) -> anyhow::Result<Option<witness_check::Enforcer>> {
+        let policy =
+            witness_check::load(self.witness_policy.as_deref(), args.trust_config.as_ref())?;
+        if policy.is_some() && self.offline {
+            anyhow::bail!(
+                "--offline cannot be used with a witness policy: its cosigned checkpoint is fetched from the log"
+            );
+        }
+        Ok(policy.map(|policy| witness_check::Enforcer {
+            policy,
+            trust: trust.clone(),
+        }))
     }
 }
 

@@ -92,10 +92,17 @@ impl VerifyBlob {
             Ok(i) => i,
             Err(e) => return Ok(e.report()),
         };
+        let witness = self
+            .flags
+            .extra
+            .witness_policy(&self.instance, &instance.trust)?;
         match Verifier::new(instance.trust, self.flags.options())
             .verify_json(&bundle, &artifact, &policy)
         {
             Ok(result) => {
+                if let Some(Err(code)) = witness.as_ref().map(|w| w.check_json(&bundle)) {
+                    return Ok(code);
+                }
                 if let Some(id) = &result.identity {
                     eprintln!(
                         "Certificate subject: {}\nCertificate issuer URL: {}",

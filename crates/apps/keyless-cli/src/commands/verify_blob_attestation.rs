@@ -61,12 +61,19 @@ impl VerifyBlobAttestation {
             Ok(i) => i,
             Err(e) => return Ok(e.report()),
         };
+        let witness = self
+            .flags
+            .extra
+            .witness_policy(&self.instance, &instance.trust)?;
         let result = match Verifier::new(instance.trust, self.flags.options())
             .verify_json(&bundle, &artifact, &policy)
         {
             Ok(r) => r,
             Err(e) => return Ok(crate::report_verification_error(&e)),
         };
+        if let Some(Err(code)) = witness.as_ref().map(|w| w.check_json(&bundle)) {
+            return Ok(code);
+        }
         if let Some(pin) = &pinned {
             if result.certificate.as_ref().map(|c| c.der()) != Some(pin.as_slice()) {
                 eprintln!("Error: the attestation was not signed with the --certificate given");

@@ -118,6 +118,7 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
         VerifierOptions::default()
     };
     let options = req.relax.extra.apply(options);
+    let witness = req.relax.extra.witness_policy(req.instance, &trust)?;
     let verifier = Verifier::new(trust, options);
     let pinned = req
         .relax
@@ -153,6 +154,18 @@ fn verify_all(req: Request<'_>) -> Result<(Reference, Outcome, usize)> {
                     format!("{} was not signed with the --certificate given", e.origin),
                 ));
                 continue;
+            }
+        }
+        if let Some(w) = &witness {
+            match w.try_check(&e.bundle) {
+                Ok(entries) => crate::verify_flags::witness_check::report(&entries),
+                Err(err) => {
+                    out.failures.push((
+                        crate::exit::for_kind(keyless_verify::ErrorKind::Checkpoint),
+                        format!("{}: {}", e.origin, crate::error_chain(err.as_ref())),
+                    ));
+                    continue;
+                }
             }
         }
         if let Some(id) = &result.identity {

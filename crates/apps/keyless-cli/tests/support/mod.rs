@@ -16,7 +16,7 @@ pub fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-/// A base port with the five after it free right now (the stack uses six).
+/// A base port with the six after it free right now (the stack uses seven).
 pub fn free_base_port() -> u16 {
     for _ in 0..50 {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -25,7 +25,7 @@ pub fn free_base_port() -> u16 {
         if base > 65000 {
             continue;
         }
-        if (0..6).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+        if (0..7).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }
     }
