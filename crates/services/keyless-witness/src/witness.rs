@@ -47,8 +47,33 @@ impl Witness {
         config: &WitnessConfig,
         cosigner: Cosigner,
     ) -> Result<Self, WitnessError> {
-        let logs = config
-            .verifiers()?
+        Self::with_verifiers(data_dir, config.verifiers()?, cosigner)
+    }
+
+    /// A witness named `name` (key in `data_dir`, as [`Witness::open`]) for
+    /// logs given as note verifiers by origin rather than by vkey: for a log
+    /// whose key has no C2SP vkey type, such as `keyless server --dev`'s
+    /// ECDSA P-256 log, whose verifier the embedding process holds.
+    pub fn open_for_logs(
+        data_dir: &Path,
+        name: &str,
+        logs: BTreeMap<String, Vec<NoteVerifier>>,
+    ) -> Result<Self, WitnessError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| WitnessError::Storage(format!("creating {}: {e}", data_dir.display())))?;
+        if logs.is_empty() || logs.values().any(Vec::is_empty) {
+            return Err(WitnessError::Config("no logs configured".into()));
+        }
+        let cosigner = Cosigner::load_or_generate(name, data_dir)?;
+        Self::with_verifiers(data_dir, logs, cosigner)
+    }
+
+    fn with_verifiers(
+        data_dir: &Path,
+        verifiers: BTreeMap<String, Vec<NoteVerifier>>,
+        cosigner: Cosigner,
+    ) -> Result<Self, WitnessError> {
+        let logs = verifiers
             .into_iter()
             .map(|(origin, verifiers)| {
                 let state = LogState {
