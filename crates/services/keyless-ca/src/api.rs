@@ -1,6 +1,6 @@
 //! Fulcio's HTTP API (v2 JSON as served by Fulcio's grpc-gateway, and v1
-//! for old clients), plus RFC 6962 `add-pre-chain`/`get-sth` for the CT
-//! log and the CA's part of `trusted_root.json`.
+//! for old clients), the CA's part of `trusted_root.json`, and the CT
+//! log's routes ([`crate::ct_http`]).
 //!
 //! Errors are `{"code": <gRPC code>, "message": "..."}` with an HTTP
 //! status that says who is at fault. Tokens are never logged.
@@ -13,33 +13,32 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::error::{CaError, CtError, RequestError};
+use crate::error::{CaError, RequestError};
 use crate::pop::KeyRequest;
 use crate::CaState;
 
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
 /// Build the router over a CA state.
 pub fn router(state: Arc<CaState>) -> Router {
+    let ct = crate::ct_http::CtHttp {
+        log: state.ct.clone(),
+        max_body_bytes: state.max_body_bytes,
+    };
     Router::new()
         .route("/api/v2/signingCert", post(signing_cert_v2))
         .route("/api/v2/trustBundle", get(trust_bundle))
         .route("/api/v2/configuration", get(configuration))
         .route("/api/v1/signingCert", post(signing_cert_v1))
         .route("/api/v1/rootCert", get(root_cert_v1))
-        .route("/ct/v1/add-pre-chain", post(add_pre_chain))
-        .route("/ct/v1/get-sth", get(get_sth))
-        .route("/ct/checkpoint", get(crate::ct_tiles::checkpoint))
-        .route("/ct/tile/{*path}", get(crate::ct_tiles::tile))
         .route("/trusted_root.json", get(trusted_root))
         .route("/healthz", get(|| async { "ok" }))
         // The log explorer page for the CT log at `/` (keyless-explorer).
         .merge(keyless_explorer::ct_routes())
         .with_state(state)
+        // The CT log: RFC 6962 writes, static-ct-api reads.
+        .merge(crate::ct_http::ct_router(ct))
 }
 
 fn grpc_code(status: u16) -> u16 {
@@ -266,70 +265,4 @@ async fn trusted_root(State(state): State<Arc<CaState>>) -> Response {
         state.trusted_root_json.clone(),
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-struct AddChain {
-    chain: Vec<String>,
-}
-
-fn ct_error(e: CtError) -> Response {
-    let status = match e {
-        CtError::Log(keyless_log::LogError::Overloaded(_)) => StatusCode::SERVICE_UNAVAILABLE,
-        CtError::Sign(_) | CtError::Unavailable(_) | CtError::Log(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        _ => StatusCode::BAD_REQUEST,
-    };
-    (
-        status,
-        Json(json!({"error": crate::error::error_chain(&e)})),
-    )
-        .into_response()
-}
-
-/// RFC 6962 §4.1.
-async fn add_pre_chain(State(state): State<Arc<CaState>>, body: Body) -> Response {
-    let Ok(body) = read_body(&state, body).await else {
-        return ct_error(CtError::BadRequest("request too large"));
-    };
-    let Ok(req) = serde_json::from_slice::<AddChain>(&body) else {
-        return ct_error(CtError::BadRequest(
-            "body is not {\"chain\": [base64 DER…]}",
-        ));
-    };
-    let chain: Result<Vec<Vec<u8>>, _> = req.chain.iter().map(|c| B64.decode(c)).collect();
-    let Ok(chain) = chain else {
-        return ct_error(CtError::BadRequest("chain entry is not base64"));
-    };
-    match state
-        .ct
-        .add_pre_chain(&chain)
-        .await
-        .and_then(|sct| Ok((sct.digitally_signed()?, sct)))
-    {
-        Ok((ds, sct)) => Json(json!({
-            "sct_version": 0,
-            "id": B64.encode(sct.log_id),
-            "timestamp": sct.timestamp,
-            "extensions": B64.encode(&sct.extensions),
-            "signature": B64.encode(ds),
-        }))
-        .into_response(),
-        Err(e) => ct_error(e),
-    }
-}
-
-/// RFC 6962 §4.3.
-async fn get_sth(State(state): State<Arc<CaState>>) -> Response {
-    match state.ct.signed_tree_head() {
-        Ok((size, ts, root, sig)) => Json(json!({
-            "tree_size": size,
-            "timestamp": ts,
-            "sha256_root_hash": B64.encode(root),
-            "tree_head_signature": B64.encode(sig),
-        }))
-        .into_response(),
-        Err(e) => ct_error(e),
-    }
 }
