@@ -35,6 +35,11 @@ pub struct TsaConfig {
 }
 
 impl TsaConfig {
+    /// The files of the chain and its software keys in the data directory:
+    /// what a certificate rotation (`keyless tuf rotate-tsa`) moves aside
+    /// so that the next open generates a new chain.
+    pub const CHAIN_FILES: [&'static str; 6] = crate::pki::CHAIN_FILES;
+
     /// Defaults: P-256, organization "keyless", Sigstore's policy OID.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {

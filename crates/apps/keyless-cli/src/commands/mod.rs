@@ -13,6 +13,7 @@ pub mod sign_blob;
 pub mod tree;
 pub mod triangulate;
 pub mod tuf;
+pub mod tuf_rotate;
 pub mod verify_blob;
 pub mod verify_blob_attestation;
 pub mod verify_bundles;

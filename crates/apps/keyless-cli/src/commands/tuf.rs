@@ -172,6 +172,14 @@ pub enum TufCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Write the trusted_root.json of separately run CA, log and TSA from their data directories.
+    TrustedRoot(super::tuf_rotate::TrustedRootArgs),
+    /// New CA root and intermediate; the old one's validFor ends; re-sign and publish trusted_root.json.
+    RotateCa(super::tuf_rotate::RotateCa),
+    /// Start a new log shard (new key and origin); the old shard's validFor ends; re-sign and publish.
+    RotateLog(super::tuf_rotate::RotateLog),
+    /// New TSA certificate chain; the old one's validFor ends; re-sign and publish trusted_root.json.
+    RotateTsa(super::tuf_rotate::RotateTsa),
 }
 
 impl TufCommand {
@@ -216,6 +224,10 @@ impl TufCommand {
                 r.publish(out)?;
                 eprintln!("Published to {}", out.display());
             }
+            Self::TrustedRoot(c) => return c.run(),
+            Self::RotateCa(c) => return c.run(),
+            Self::RotateLog(c) => return c.run(),
+            Self::RotateTsa(c) => return c.run(),
         }
         Ok(crate::exit::OK)
     }

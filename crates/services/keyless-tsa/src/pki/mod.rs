@@ -62,6 +62,17 @@ const INTERMEDIATE_CERT: &str = "intermediate.pem";
 /// Written last: its presence marks a complete chain.
 const LEAF_CERT: &str = "signing.pem";
 
+/// Every file of the chain and its software keys (see
+/// [`TsaConfig::CHAIN_FILES`](crate::TsaConfig::CHAIN_FILES)).
+pub(crate) const CHAIN_FILES: [&str; 6] = [
+    ROOT_KEY,
+    INTERMEDIATE_KEY,
+    LEAF_KEY,
+    ROOT_CERT,
+    INTERMEDIATE_CERT,
+    LEAF_CERT,
+];
+
 /// The loaded chain and the leaf's signing key.
 pub(crate) struct Pki {
     /// Leaf, intermediate, root.
