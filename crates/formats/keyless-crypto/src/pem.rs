@@ -2,10 +2,13 @@
 //!
 //! RFC 7468's strict form wraps base64 at 64 columns; Go's `encoding/pem`
 //! (and so Rekor and Fulcio) also accepts other widths, and some log
-//! entries carry a PEM whose body is a single long line. We try the strict
-//! decoder first and fall back to a tolerant reading of the same format:
-//! one BEGIN/END pair with matching labels, base64 in between, whitespace
-//! ignored.
+//! entries carry a PEM whose body is a single long line. We accept what
+//! either reading accepts: a tolerant one (one BEGIN/END pair with matching
+//! labels, base64 in between, whitespace ignored) and the strict RFC 7468
+//! decoder. The tolerant reading goes first because it is the faster one
+//! (the strict decoder's base64 is constant-time, which PEM from a bundle
+//! or log entry, public data, does not need); an input both accept decodes
+//! to the same label and bytes, so the order changes nothing else.
 
 use base64::Engine;
 
@@ -23,9 +26,18 @@ pub fn decode(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
             text.len()
         )));
     }
-    if let Ok((label, der)) = pem_rfc7468::decode_vec(text.as_bytes()) {
-        return Ok((label.to_string(), der));
+    match tolerant(text) {
+        Ok(decoded) => Ok(decoded),
+        Err(e) => match pem_rfc7468::decode_vec(text.as_bytes()) {
+            Ok((label, der)) => Ok((label.to_string(), der)),
+            Err(_) => Err(e),
+        },
     }
+}
+
+/// One BEGIN/END pair with matching labels, base64 in between, whitespace
+/// ignored (`text` is trimmed and within [`MAX_PEM`]).
+fn tolerant(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
     let malformed = |why: &str| CryptoError::MalformedKey(format!("PEM: {why}"));
     let first = text.lines().next().unwrap_or_default().trim();
     let label = first
@@ -40,7 +52,7 @@ pub fn decode(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
     if !rest.trim().is_empty() {
         return Err(malformed("data after the END line"));
     }
-    let b64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let b64: Vec<u8> = body.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(CryptoError::PemBase64)?;

@@ -19,7 +19,9 @@ const URL: GeneralPurpose = GeneralPurpose::new(
 /// base64 wrapped at 76 columns.
 pub fn decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
     let unwrapped;
-    let s = if s.contains(['\n', '\r']) {
+    // Byte searches (memchr), not a `char` pattern search: this runs over
+    // every base64 field of every bundle.
+    let s = if s.as_bytes().contains(&b'\n') || s.as_bytes().contains(&b'\r') {
         unwrapped = s.replace(['\n', '\r'], "");
         unwrapped.as_str()
     } else {
@@ -35,15 +37,31 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Serde helpers for a `bytes` field.
 pub mod bytes {
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use serde::{de::Error, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&super::encode(v))
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let s = String::deserialize(d)?;
-        super::decode(&s).map_err(|e| D::Error::custom(format!("invalid base64: {e}")))
+        d.deserialize_str(Decoded)
+    }
+
+    /// Decodes the JSON string where the deserializer holds it (borrowed
+    /// from the input, or its own unescaping buffer) instead of copying it
+    /// into a `String` first: bundles are mostly base64.
+    struct Decoded;
+
+    impl serde::de::Visitor<'_> for Decoded {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<Vec<u8>, E> {
+            super::decode(s).map_err(|e| E::custom(format!("invalid base64: {e}")))
+        }
     }
 }
 

@@ -24,6 +24,11 @@ pub struct FulcioIdentity {
     pub extensions: BTreeMap<String, String>,
 }
 
+/// The dotted forms of [`oid::ISSUER_V1`] and [`oid::ISSUER_V2`], the keys
+/// of `FulcioIdentity::extensions` (a test checks they match).
+const ISSUER_V1_DOTTED: &str = "1.3.6.1.4.1.57264.1.1";
+const ISSUER_V2_DOTTED: &str = "1.3.6.1.4.1.57264.1.8";
+
 /// Read the identity from a Fulcio certificate.
 ///
 /// SANs: rfc822Name emails, URIs, and OtherName 1.3.6.1.4.1.57264.1.7 as
@@ -61,13 +66,13 @@ pub fn fulcio_identity(cert: &Certificate) -> Result<FulcioIdentity, X509Error> 
     }
 
     for ext in cert.extensions() {
-        if oid::fulcio(&ext.extn_id).is_none() {
+        let Some(known) = oid::fulcio(&ext.extn_id) else {
             continue;
-        }
+        };
         if ext.extn_id == oid::OTHERNAME_SAN {
             continue;
         }
-        let key = ext.extn_id.to_string();
+        let key = known.dotted.to_owned();
         let bytes = ext.extn_value.as_bytes();
         let value = if oid::is_raw_string(&ext.extn_id) {
             std::str::from_utf8(bytes)
@@ -87,8 +92,8 @@ pub fn fulcio_identity(cert: &Certificate) -> Result<FulcioIdentity, X509Error> 
         }
     }
 
-    let v1 = id.extensions.get(&oid::ISSUER_V1.to_string());
-    let v2 = id.extensions.get(&oid::ISSUER_V2.to_string());
+    let v1 = id.extensions.get(ISSUER_V1_DOTTED);
+    let v2 = id.extensions.get(ISSUER_V2_DOTTED);
     id.issuer = match (v1, v2) {
         (Some(v1), Some(v2)) if v1 != v2 => {
             return Err(IdentityError::IssuerMismatch {
@@ -103,4 +108,18 @@ pub fn fulcio_identity(cert: &Certificate) -> Result<FulcioIdentity, X509Error> 
         (None, None) => None,
     };
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The issuer keys are the dotted OIDs the extension table writes.
+    #[test]
+    fn issuer_keys_are_the_dotted_oids() {
+        use crate::oid;
+        assert_eq!(super::ISSUER_V1_DOTTED, oid::ISSUER_V1.to_string());
+        assert_eq!(super::ISSUER_V2_DOTTED, oid::ISSUER_V2.to_string());
+        for e in oid::FULCIO {
+            assert_eq!(e.dotted, e.oid.to_string(), "{}", e.label);
+        }
+    }
 }

@@ -19,6 +19,9 @@ pub struct FulcioExtension {
     /// `None` for the OIDs no template may set (.1.1 and .1.8, the issuer,
     /// which the CA always writes itself, and .1.7, a SAN type).
     pub field: Option<&'static str>,
+    /// The dotted form of `oid` ("1.3.6.1.4.1.57264.1.8"), written out at
+    /// compile time: identities key their extensions by it, per bundle.
+    pub dotted: &'static str,
 }
 
 macro_rules! fulcio_oids {
@@ -26,7 +29,7 @@ macro_rules! fulcio_oids {
         $( $(#[$doc])* pub const $name: Oid = Oid::new_unwrap(concat!("1.3.6.1.4.1.57264.1.", $arc)); )*
         /// Every Fulcio extension OID (1.3.6.1.4.1.57264.1.1 ..= .1.24) with
         /// its name from `oid-info.md` and its Fulcio field name.
-        pub const FULCIO: &[FulcioExtension] = &[ $( FulcioExtension { oid: $name, label: $label, field: $field }, )* ];
+        pub const FULCIO: &[FulcioExtension] = &[ $( FulcioExtension { oid: $name, label: $label, field: $field, dotted: concat!("1.3.6.1.4.1.57264.1.", $arc) }, )* ];
     };
 }
 

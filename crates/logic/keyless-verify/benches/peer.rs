@@ -15,13 +15,16 @@
 //! single-core ECDSA P-256 verify measured in the same rounds, and keyless's
 //! time in those verifies (median of the per-round ratios).
 //! `KEYLESS_PEER_ROUNDS` (default 41) and `KEYLESS_PEER_MS` (milliseconds
-//! per side per round, default 40) set the length.
+//! per side per round, default 40) set the length; `KEYLESS_PEER_BUNDLE`
+//! (a bundle name) runs only that bundle, e.g. under callgrind.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use keyless_crypto::{KeyAlgorithm, SigningKey};
-use keyless_verify::{Artifact, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions};
+use keyless_verify::{
+    Artifact, Identity, Matcher, Policy, TrustMaterial, Verifier, VerifierOptions,
+};
 
 const IDENTITY: &str = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main";
 const ISSUER: &str = "https://token.actions.githubusercontent.com";
@@ -33,12 +36,14 @@ struct Case {
 }
 
 fn assets() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../testdata/sigstore-conformance/assets")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../testdata/sigstore-conformance/assets")
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -72,17 +77,27 @@ fn main() {
             .verify(key.signature_algorithm(), b"baseline", &sig)
             .expect("verify");
     };
-    println!("{rounds} rounds, {} ms per side per round, interleaved", slice.as_millis());
+    println!(
+        "{rounds} rounds, {} ms per side per round, interleaved",
+        slice.as_millis()
+    );
     println!(
         "{:<20} {:>12} {:>12} {:>8} {:>10} {:>12} {:>16}",
         "bundle", "keyless", "peer", "ratio", "ratio/min", "P-256 verify", "keyless in P-256"
     );
 
-    for case in &cases {
+    let only = std::env::var("KEYLESS_PEER_BUNDLE").ok();
+    for case in cases
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| o == c.name))
+    {
         // keyless: trust loaded once; per verification, JSON parse + verify.
         let trust = TrustMaterial::from_json(case.root.as_bytes()).expect("keyless root");
         let kv = Verifier::new(trust, VerifierOptions::default());
-        let kpolicy = Policy::identity(Identity::new(Matcher::exact(IDENTITY), Matcher::exact(ISSUER)));
+        let kpolicy = Policy::identity(Identity::new(
+            Matcher::exact(IDENTITY),
+            Matcher::exact(ISSUER),
+        ));
         let kart = Artifact::Bytes(artifact.clone());
         let keyless = || {
             kv.verify_json(case.bundle.as_bytes(), &kart, &kpolicy)
@@ -115,7 +130,12 @@ fn main() {
             kb.push(k[k.len() - 1] / base);
         }
         // Ratio of medians, and the median of the per-round P-256 ratios.
-        let (km, pm, bm, kbm) = (median(&mut k), median(&mut p), median(&mut b), median(&mut kb));
+        let (km, pm, bm, kbm) = (
+            median(&mut k),
+            median(&mut p),
+            median(&mut b),
+            median(&mut kb),
+        );
         println!(
             "{:<20} {:>10.1}µs {:>10.1}µs {:>7.2}× {:>9.2}× {:>10.1}µs {:>16.1}",
             case.name,

@@ -28,9 +28,10 @@ impl Signer {
             return false;
         };
         match self {
-            Self::Certificate { cert, .. } => {
-                Certificate::from_pem(text).is_ok_and(|c| c.der() == cert.der())
-            }
+            // The same certificate means the same DER (which parsed when
+            // the signer was built): compare the bytes, no second parse.
+            Self::Certificate { cert, .. } => keyless_crypto::pem::decode(text)
+                .is_ok_and(|(label, der)| label == "CERTIFICATE" && der == cert.der()),
             Self::Key(key) => PublicKey::from_pem(text).is_ok_and(|k| &k == key),
         }
     }
