@@ -110,6 +110,8 @@ struct Cosigned {
 pub struct Witnessing {
     log: Log,
     cosigned: RwLock<Option<Cosigned>>,
+    /// The witnesses' vkeys, in configuration order.
+    vkeys: Vec<String>,
 }
 
 impl Witnessing {
@@ -120,6 +122,7 @@ impl Witnessing {
         let this = Arc::new(Self {
             log,
             cosigned: RwLock::new(None),
+            vkeys: witnesses.iter().map(|w| w.vkey.clone()).collect(),
         });
         let weak = Arc::downgrade(&this);
         tokio::spawn(async move {
@@ -190,6 +193,11 @@ impl Witnessing {
             }
         });
         this
+    }
+
+    /// The `cosignature/v1` vkeys of the configured witnesses.
+    pub fn vkeys(&self) -> Vec<String> {
+        self.vkeys.clone()
     }
 
     /// The checkpoint to serve: the cosigned one if it is the latest,
@@ -308,7 +316,9 @@ async fn post(
 }
 
 /// Serve [`Witnessing::checkpoint`] at `/checkpoint` and
-/// `/api/v2/checkpoint` of `router` (a layer in front of the plain route).
+/// `/api/v2/checkpoint` of `router` (a layer in front of the plain route),
+/// and the witnesses' vkeys at [`keyless_explorer::WITNESSES_PATH`] for the
+/// explorer page.
 pub fn attach(router: Router, witnessing: Arc<Witnessing>) -> Router {
     router.layer(axum::middleware::from_fn_with_state(
         witnessing,
@@ -322,6 +332,10 @@ async fn checkpoint_layer(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
+    if request.method() == Method::GET && path == keyless_explorer::WITNESSES_PATH {
+        // The explorer page verifies the cosignatures with these keys.
+        return keyless_explorer::witnesses_response(&witnessing.vkeys());
+    }
     if request.method() == Method::GET && (path == "/checkpoint" || path == "/api/v2/checkpoint") {
         return (
             [
