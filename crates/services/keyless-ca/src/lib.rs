@@ -17,6 +17,7 @@
 //! ct_note   the RFC 6962 tree head as a checkpoint note signature
 //! ct_http   /ct/v1/add-pre-chain, add-chain, get-sth, get-roots
 //! ct_tiles  /ct/checkpoint, /ct/tile/*, /ct/tile/data/*: static-ct-api reads
+//! ct_remote a remote RFC 6962 log (URL + key): SCTs verified, fail-closed
 //! ca        precert → SCT → final certificate, fail-closed
 //! pki       root / intermediate / CT keys in the data dir, self-check
 //! signer    CaSigner / CaKey: the issuing key, in software or on a token
@@ -59,6 +60,7 @@ pub mod ct_http;
 mod ct_issuers;
 pub mod ct_leaf;
 pub mod ct_note;
+pub mod ct_remote;
 mod ct_tiles;
 pub mod error;
 pub mod identity;
@@ -79,6 +81,7 @@ pub use config::{IssuerConfig, IssuerType, Issuers, IssuersConfig};
 pub use ct::{CtLog, CtSubmitter, SignedCertificateTimestamp};
 pub use ct_durable::{CtLogOptions, DurableCtLog};
 pub use ct_http::{ct_router, CtHttp};
+pub use ct_remote::RemoteCtLog;
 pub use error::{
     error_chain, CaError, ConfigError, CtError, FetchError, IdentityError, IssueError, PopError,
     RequestError, SetupError, TokenError,

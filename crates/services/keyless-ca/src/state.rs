@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::config::{Issuers, IssuersConfig};
 use crate::ct_durable::{CtLogOptions, DurableCtLog};
+use crate::ct_remote::RemoteCtLog;
 use crate::error::{CaError, SetupError};
 use crate::pki::{CaMaterial, KeyOptions};
 use crate::token::{TokenPolicy, TokenVerifier};
@@ -42,6 +43,10 @@ pub struct CaConfig {
     pub keys: KeyOptions,
     /// Storage and batching of the CT log (`<data_dir>/ct-log` by default).
     pub ct: CtLogOptions,
+    /// Submit precertificates to this remote CT log instead of the CA's
+    /// own (which still serves its, then empty, endpoints), and list its
+    /// key in trusted_root.json.
+    pub ct_remote: Option<RemoteCtLog>,
 }
 
 impl CaConfig {
@@ -54,6 +59,7 @@ impl CaConfig {
             max_body_bytes: 1024 * 1024,
             keys: KeyOptions::default(),
             ct: CtLogOptions::default(),
+            ct_remote: None,
         }
     }
 }
@@ -64,6 +70,8 @@ pub struct CaState {
     pub issuer: ca::Issuer,
     /// The durable CT log every issued certificate's SCT comes from.
     pub ct: Arc<DurableCtLog>,
+    /// When set, every SCT comes from this remote log instead.
+    pub ct_remote: Option<RemoteCtLog>,
     /// PEM intermediate → root.
     pub chain_pem: Vec<String>,
     pub trusted_root_json: String,
@@ -100,8 +108,11 @@ impl CaState {
         };
         let material = CaMaterial::load_or_create_with(&config.data_dir, &config.keys)?;
         let public_url = public_url.trim_end_matches('/').to_string();
-        let trusted_root_json = trusted_root_json(&material, &public_url, &public_url)
-            .map_err(SetupError::TrustedRoot)?;
+        let trusted_root_json = match &config.ct_remote {
+            None => trusted_root_json(&material, &public_url, &public_url),
+            Some(r) => crate::ct_remote::trusted_root_json(&material, &public_url, r),
+        }
+        .map_err(SetupError::TrustedRoot)?;
         let chain_pem = material.chain_pem();
         let CaMaterial {
             root,
@@ -121,6 +132,7 @@ impl CaState {
             verifier,
             issuer,
             ct,
+            ct_remote: config.ct_remote.clone(),
             chain_pem,
             trusted_root_json,
             public_url,
@@ -146,7 +158,11 @@ impl CaState {
         // Our own precertificate, signed just above: the log need not
         // verify that signature again (it still checks the chain tail).
         // The SCT comes back once the entry is durable in the log.
-        let sct = self.ct.add_own_pre_chain(&pre.chain).await?;
+        // With a remote log, its SCT is verified before it is embedded.
+        let sct = match &self.ct_remote {
+            Some(remote) => remote.add_pre_chain(&pre.chain).await?,
+            None => self.ct.add_own_pre_chain(&pre.chain).await?,
+        };
         let chain = self.issuer.finish(&principal, &key, pre, sct)?;
         tracing::info!(san = principal.san.value(), issuer = %principal.issuer, "issued certificate");
         // Labelled by issuer only: issuers come from the configuration,

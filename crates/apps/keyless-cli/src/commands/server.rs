@@ -109,6 +109,14 @@ pub enum Service {
         /// (stored as encrypted PKCS#8 when set).
         #[arg(long, value_name = "NAME")]
         key_password_env: Option<String>,
+        /// Submit precertificates to this remote RFC 6962 CT log (its base
+        /// URL or its /ct/v1/add-pre-chain URL) instead of the CA's own, so
+        /// that CA replicas share one log; issuance fails if it is down.
+        #[arg(long, value_name = "URL", requires = "ct_log_public_key")]
+        ct_log_url: Option<String>,
+        /// The remote CT log's public key (PEM): its SCTs must verify with it.
+        #[arg(long, value_name = "FILE", requires = "ct_log_url")]
+        ct_log_public_key: Option<PathBuf>,
         /// The issuing (intermediate) key on a PKCS#11 token. --data-dir
         /// then keeps the root key and the certificates; on first start the
         /// root issues the intermediate certificate for the token key.
@@ -340,6 +348,8 @@ impl Service {
                 issuers,
                 intermediate_key_algorithm,
                 key_password_env,
+                ct_log_url,
+                ct_log_public_key,
                 pkcs11,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -353,6 +363,9 @@ impl Service {
                 };
                 config.keys.password_env = key_password_env.clone();
                 config.keys.pkcs11 = pkcs11.config()?;
+                if let (Some(url), Some(key)) = (ct_log_url, ct_log_public_key) {
+                    config.ct_remote = Some(keyless_ca::RemoteCtLog::from_pem_file(url, key)?);
+                }
                 let public_url = config
                     .public_url
                     .clone()

@@ -241,6 +241,10 @@ pub enum CtError {
     /// The durable log did not commit the entry, so no SCT is returned.
     #[error("CT log could not commit the entry")]
     Log(#[source] keyless_log::LogError),
+    /// A remote CT log answered with something the CA will not embed
+    /// (wrong log ID, a signature the configured key does not verify).
+    #[error("remote CT log refused: {0}")]
+    Remote(String),
 }
 
 /// Why an issuer's discovery document or JWKS could not be had. `Clone`
