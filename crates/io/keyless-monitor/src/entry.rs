@@ -343,6 +343,25 @@ impl EntryInfo {
         Ok(info)
     }
 
+    /// What a certificate says, for an entry that is a certificate (a CT
+    /// log's): its names, Fulcio identity and, if `want_key`, key hash.
+    pub fn from_certificate(
+        c: &Certificate,
+        kind: &str,
+        api_version: &str,
+        want_key: bool,
+    ) -> Result<Self, EntryError> {
+        let mut info = EntryInfo {
+            kind: kind.into(),
+            api_version: api_version.into(),
+            certificate: None,
+            key_sha256: None,
+            digest: None,
+        };
+        info.set_cert(c, true, want_key)?;
+        Ok(info)
+    }
+
     fn set_key(&mut self, key: &PublicKey) {
         self.key_sha256 = Some(hex::encode(keyless_crypto::sha256(key.spki_der())));
     }

@@ -15,12 +15,52 @@ use keyless_tlog::tiles::TILE_WIDTH;
 use keyless_tlog::{verify_consistency, Checkpoint, Hash, NoteVerifier, TileId, TileKind};
 use thiserror::Error;
 
+use crate::ct::{CtError, CtHit, CtLayout};
 use crate::fetch::{FetchError, Fetcher, MAX_BUNDLE, MAX_CHECKPOINT};
 use crate::frontier::Frontier;
 use crate::matcher::Matcher;
+use crate::read::ReadError;
 use crate::scan::{scan_bundle, Hit, ScanError};
 use crate::state::{State, StateError};
 use crate::tiles::{verify_checkpoint, TileReader, TilesError};
+
+/// What kind of log a [`Monitor`] follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogKind {
+    /// A Rekor log: tlog-tiles (`checkpoint`, `tile/entries/…`) when it
+    /// serves them, else the Rekor v1 API ([`crate::v1`]).
+    #[default]
+    Rekor,
+    /// A CT log: static-ct-api data tiles, or entry bundles of RFC 6962
+    /// `MerkleTreeLeaf`s where there are no data tiles ([`crate::ct`]).
+    Ct,
+}
+
+/// Where one pass reads entries from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Tiles,
+    V1,
+    Ct(Option<CtLayout>),
+}
+
+/// A match, as handed to the pass's `emit`.
+#[derive(Debug, Clone, Copy)]
+pub enum Found<'a> {
+    /// A Rekor entry signed by a watched identity or key.
+    Entry(&'a Hit),
+    /// A certificate in a CT log issued for a watched identity.
+    Certificate(&'a CtHit),
+}
+
+impl Found<'_> {
+    fn index(&self) -> u64 {
+        match self {
+            Found::Entry(h) => h.index,
+            Found::Certificate(h) => h.index,
+        }
+    }
+}
 
 /// The log showed two views of history that cannot both be true.
 #[derive(Debug, Error)]
@@ -50,6 +90,13 @@ pub enum FollowError {
     Output(#[source] std::io::Error),
     #[error(transparent)]
     Scan(#[from] ScanError),
+    #[error(transparent)]
+    Ct(#[from] CtError),
+    /// The log has no tiles and its v1 API answered something unusable.
+    #[error("reading the log's v1 API")]
+    V1(#[source] ReadError),
+    #[error("{0} serves neither a checkpoint (tiles) nor /api/v1/log")]
+    NoLog(String),
     #[error(transparent)]
     State(#[from] StateError),
     #[error("the state file {path} is for {stored}, not {log}")]
@@ -85,7 +132,21 @@ pub struct Monitor {
     pub from_index: Option<u64>,
     /// Test hook: end the pass (state saved) after this many matches.
     pub stop_after: Option<u64>,
+    /// A Rekor log (the default) or a CT log.
+    pub kind: LogKind,
 }
+
+/// Leaf hashes of a run of entries and the matches among them, in order.
+struct Batch {
+    leaves: Vec<Hash>,
+    hits: Vec<Hit>,
+    ct_hits: Vec<CtHit>,
+}
+
+/// A static-ct-api data tile: 256 entries of a certificate, its
+/// precertificate and a chain of fingerprints (Let's Encrypt's are under
+/// 2 MiB); an entry bundle of the older layout fits too.
+pub const MAX_DATA_TILE: usize = 16 * 1024 * 1024;
 
 fn hex_root(h: &Hash) -> String {
     hex::encode(h)
@@ -103,15 +164,35 @@ impl Monitor {
         }))
     }
 
+    /// The log's checkpoint note, and where this pass reads from.
+    async fn current(&self) -> Result<(String, Source), FollowError> {
+        if let Some(text) = self.fetch.get_opt("checkpoint", MAX_CHECKPOINT).await? {
+            let text = String::from_utf8(text).map_err(|_| FollowError::NotUtf8)?;
+            let source = match self.kind {
+                LogKind::Rekor => Source::Tiles,
+                LogKind::Ct => Source::Ct(None),
+            };
+            return Ok((text, source));
+        }
+        if self.kind == LogKind::Rekor {
+            if let Some(text) = crate::v1::checkpoint_text(&self.fetch)
+                .await
+                .map_err(FollowError::V1)?
+            {
+                return Ok((text, Source::V1));
+            }
+        }
+        Err(FollowError::NoLog(self.fetch.base().to_string()))
+    }
+
     /// One pass; `emit` is called for every match, in log order, before the
     /// state that covers it is saved. An `emit` error ends the pass without
     /// saving past that match.
     pub async fn run_once(
         &self,
-        emit: &mut dyn FnMut(&Hit, &Checkpoint) -> std::io::Result<()>,
+        emit: &mut dyn FnMut(Found<'_>, &Checkpoint) -> std::io::Result<()>,
     ) -> Result<Progress, FollowError> {
-        let text = self.fetch.get("checkpoint", MAX_CHECKPOINT).await?;
-        let text = String::from_utf8(text).map_err(|_| FollowError::NotUtf8)?;
+        let (text, mut source) = self.current().await?;
         let new =
             verify_checkpoint(&text, &self.verifier, "current").map_err(FollowError::Tiles)?;
         let mut tiles = TileReader::new(&self.fetch);
@@ -138,7 +219,7 @@ impl Monitor {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let f = Frontier::from_roots(s.next_index, &roots).ok_or(FollowError::Frontier)?;
-                self.check_extends(&mut tiles, &old, &new).await?;
+                self.check_extends(&mut tiles, source, &old, &new).await?;
                 (s, Some(old), f)
             }
             None => {
@@ -149,16 +230,23 @@ impl Monitor {
                         size: new.size,
                     });
                 }
-                let mut roots = Vec::new();
-                for (lo, hi) in Frontier::ranges(from) {
-                    roots.push(
-                        tiles
-                            .range_hash(lo, hi, new.size)
-                            .await
-                            .map_err(FollowError::Tiles)?,
-                    );
-                }
-                let f = Frontier::from_roots(from, &roots).ok_or(FollowError::Frontier)?;
+                let f = if source == Source::V1 {
+                    crate::v1::seed(&self.fetch, from)
+                        .await
+                        .map_err(FollowError::V1)?
+                        .ok_or(FollowError::Frontier)?
+                } else {
+                    let mut roots = Vec::new();
+                    for (lo, hi) in Frontier::ranges(from) {
+                        roots.push(
+                            tiles
+                                .range_hash(lo, hi, new.size)
+                                .await
+                                .map_err(FollowError::Tiles)?,
+                        );
+                    }
+                    Frontier::from_roots(from, &roots).ok_or(FollowError::Frontier)?
+                };
                 let s = State {
                     log: self.fetch.base().into(),
                     checkpoint: text.clone(),
@@ -181,22 +269,17 @@ impl Monitor {
         }
         while frontier.size() < new.size {
             let start = frontier.size();
-            let bundle = start / TILE_WIDTH;
-            let want = (new.size - bundle * TILE_WIDTH).min(TILE_WIDTH);
-            let id = TileId {
-                kind: TileKind::Entries,
-                index: bundle,
-                width: want as u16,
-            };
-            let bytes = self.fetch.get(&id.path(), MAX_BUNDLE).await?;
-            let skip = (start - bundle * TILE_WIDTH) as usize;
-            let scanned = scan_bundle(&bytes, bundle, want as usize, skip, &self.matcher)?;
-            let mut hits = scanned.hits.iter().peekable();
-            for (i, leaf) in scanned.leaves.iter().enumerate() {
+            let batch = self.read_batch(&mut source, start, new.size).await?;
+            let mut hits = batch.hits.iter().map(Found::Entry).peekable();
+            let mut ct_hits = batch.ct_hits.iter().map(Found::Certificate).peekable();
+            for (i, leaf) in batch.leaves.iter().enumerate() {
                 let index = start + i as u64;
                 frontier.push(*leaf);
                 progress.entries_read += 1;
-                if let Some(hit) = hits.next_if(|h| h.index == index) {
+                let hit = hits
+                    .next_if(|h| h.index() == index)
+                    .or_else(|| ct_hits.next_if(|h| h.index() == index));
+                if let Some(hit) = hit {
                     emit(hit, &new).map_err(FollowError::Output)?;
                     progress.matches += 1;
                     if self.stop_after.is_some_and(|n| progress.matches >= n) {
@@ -237,11 +320,105 @@ impl Monitor {
         Ok(progress)
     }
 
+    /// The entries from `start` to the end of its tile (at most 256, not
+    /// past `size`), scanned.
+    async fn read_batch(
+        &self,
+        source: &mut Source,
+        start: u64,
+        size: u64,
+    ) -> Result<Batch, FollowError> {
+        let bundle = start / TILE_WIDTH;
+        let want = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
+        let skip = (start - bundle * TILE_WIDTH) as usize;
+        let id = TileId {
+            kind: TileKind::Entries,
+            index: bundle,
+            width: want as u16,
+        };
+        match *source {
+            Source::Tiles => {
+                let bytes = self.fetch.get(&id.path(), MAX_BUNDLE).await?;
+                let scanned = scan_bundle(&bytes, bundle, want as usize, skip, &self.matcher)?;
+                Ok(Batch {
+                    leaves: scanned.leaves,
+                    hits: scanned.hits,
+                    ct_hits: Vec::new(),
+                })
+            }
+            Source::V1 => {
+                let end = (bundle * TILE_WIDTH + want).min(size);
+                let scanned = crate::v1::scan_range(&self.fetch, start, end, &self.matcher)
+                    .await
+                    .map_err(FollowError::V1)?;
+                Ok(Batch {
+                    leaves: scanned.leaves,
+                    hits: scanned.hits,
+                    ct_hits: Vec::new(),
+                })
+            }
+            Source::Ct(layout) => {
+                // tlog-tiles and static-ct-api name tiles alike below the prefix.
+                let suffix = id.path();
+                let suffix = suffix.trim_start_matches("tile/entries");
+                let (layout, bytes) = match layout {
+                    Some(l) => (
+                        l,
+                        self.fetch
+                            .get(&format!("{}{suffix}", l.prefix()), MAX_DATA_TILE)
+                            .await?,
+                    ),
+                    None => {
+                        let data = CtLayout::DataTiles;
+                        match self
+                            .fetch
+                            .get_opt(&format!("{}{suffix}", data.prefix()), MAX_DATA_TILE)
+                            .await?
+                        {
+                            Some(b) => (data, b),
+                            None => {
+                                let l = CtLayout::LeafBundles;
+                                (
+                                    l,
+                                    self.fetch
+                                        .get(&format!("{}{suffix}", l.prefix()), MAX_DATA_TILE)
+                                        .await?,
+                                )
+                            }
+                        }
+                    }
+                };
+                *source = Source::Ct(Some(layout));
+                let entries = match layout {
+                    CtLayout::DataTiles => {
+                        crate::ct::parse_data_tile(&bytes, bundle, want as usize)?
+                    }
+                    CtLayout::LeafBundles => {
+                        crate::ct::parse_leaf_bundle(&bytes, bundle, want as usize)?
+                    }
+                };
+                let scanned = crate::ct::scan(
+                    &entries,
+                    bundle,
+                    skip,
+                    &self.matcher,
+                    &format!("{}{suffix}", layout.prefix()),
+                );
+                Ok(Batch {
+                    leaves: scanned.leaves,
+                    hits: Vec::new(),
+                    ct_hits: scanned.hits,
+                })
+            }
+        }
+    }
+
     /// The new checkpoint must extend the stored one: same origin, not
     /// smaller, same root at equal size, and a consistency proof that holds.
     async fn check_extends(
         &self,
         tiles: &mut TileReader<'_>,
+        source: Source,
         old: &Checkpoint,
         new: &Checkpoint,
     ) -> Result<(), FollowError> {
@@ -268,7 +445,22 @@ impl Monitor {
             }
             return Ok(());
         }
-        let proof = match tiles.consistency_proof(old.size, new.size).await {
+        let proof = if source == Source::V1 {
+            match crate::v1::consistency_proof(&self.fetch, old.size, new.size).await {
+                Ok(p) => Ok(p),
+                Err(ReadError::Malformed(reason)) => {
+                    return Err(self.alarm(
+                        format!("its consistency proof is malformed ({reason})"),
+                        old,
+                        new,
+                    ))
+                }
+                Err(e) => return Err(FollowError::V1(e)),
+            }
+        } else {
+            tiles.consistency_proof(old.size, new.size).await
+        };
+        let proof = match proof {
             Ok(p) => p,
             Err(TilesError::Tile { path, reason }) => {
                 return Err(self.alarm(

@@ -216,7 +216,7 @@ pub async fn search(fetch: &Fetcher, query: &Value) -> Result<Vec<String>, ReadE
 
 /// The `(lo, hi)` ranges whose hashes form the RFC 6962 inclusion proof of
 /// leaf `index` in `[0, size)`, leaf side first.
-fn inclusion_ranges(index: u64, size: u64) -> Vec<(u64, u64)> {
+pub(crate) fn inclusion_ranges(index: u64, size: u64) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let (mut lo, mut hi) = (0u64, size);
     while hi - lo > 1 {
