@@ -44,11 +44,15 @@ use crate::error::CtError;
 /// CA's).
 pub const CT_LOG_DIR: &str = "ct-log";
 
+/// The PostgreSQL schema of the CT log's tables.
+pub const CT_PG_SCHEMA: &str = "keyless_ct";
+
 /// How the CA's CT log is stored and batched.
 #[derive(Debug, Clone)]
 pub struct CtLogOptions {
-    /// Files under `<data_dir>/ct-log` (default), or a PostgreSQL
-    /// database of its own (the core keeps one log per database schema).
+    /// Files under `<data_dir>/ct-log` (default), or PostgreSQL: the
+    /// tables go in the schema [`CT_PG_SCHEMA`] of that database, so it
+    /// may also hold a transparency log (in its default schema).
     pub storage: StorageBackend,
     /// Checkpoint origin. Must stay the same for the life of the log (the
     /// core refuses to open a log stored under another origin); the
@@ -123,7 +127,9 @@ impl DurableCtLog {
             .clone()
             .unwrap_or_else(|| default_origin(&front.log_id()));
         let storage: Arc<dyn Storage> = match &options.storage {
-            StorageBackend::Postgres { url } => Arc::new(PgStorage::connect(url)?),
+            StorageBackend::Postgres { url } => {
+                Arc::new(PgStorage::connect_in_schema(url, CT_PG_SCHEMA)?)
+            }
             _ => Arc::new(FileStorage::open(&dir)?),
         };
         let issuers = IssuerStore::open(&dir).map_err(|source| LogError::DataDir {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use keyless_ca::pop::KeyRequest;
 use keyless_ca::{CaConfig, CaState, IssuersSource, SetupError};
 use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_log::StorageBackend;
 use keyless_x509::{embedded_scts, precert_signed_data, precert_tbs, Certificate};
 use support::*;
 
@@ -156,7 +157,8 @@ fn sigkill_child_ca() {
     rt.block_on(async move {
         let issuers = serde_json::from_slice(&std::fs::read(dir.join("issuers.json")).unwrap())
             .expect("issuers");
-        let config = CaConfig::new(dir.join("ca"), IssuersSource::Inline(issuers));
+        let mut config = CaConfig::new(dir.join("ca"), IssuersSource::Inline(issuers));
+        config.ct.storage = storage_of(&dir);
         let ca = open_ca(&config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -166,17 +168,44 @@ fn sigkill_child_ca() {
     });
 }
 
-/// The CA process is SIGKILLed while 8 clients request certificates; every
-/// certificate a client received before the kill has its SCT's entry in
-/// the log the next process opens.
+/// The CT log's storage for the child of `dir`: PostgreSQL if the test
+/// wrote a URL to `<dir>/postgres`, files otherwise.
+fn storage_of(dir: &std::path::Path) -> StorageBackend {
+    match std::fs::read_to_string(dir.join("postgres")) {
+        Ok(url) => StorageBackend::Postgres { url },
+        Err(_) => StorageBackend::Files,
+    }
+}
+
+/// The CA process is SIGKILLed while 16 clients request certificates;
+/// every certificate a client received before the kill has its SCT's
+/// entry in the log the next process opens. CT log in files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sct_is_in_the_log_after_a_sigkill() {
     if std::env::var(CHILD_ENV).is_ok() {
         return;
     }
+    sigkill_during_issuance(None).await;
+}
+
+/// The same with the CT log in PostgreSQL (Debian's `postgresql`, from
+/// scripts/ci/install-postgres.sh; the test fails if it is missing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sct_is_in_the_log_after_a_sigkill_postgres() {
+    if std::env::var(CHILD_ENV).is_ok() {
+        return;
+    }
+    let cluster = keyless_testkit::pg::PgCluster::start();
+    sigkill_during_issuance(Some(cluster.url())).await;
+}
+
+async fn sigkill_during_issuance(postgres: Option<String>) {
     let stack = start().await;
     let dir = stack.dir.join("sigkill");
     std::fs::create_dir_all(&dir).unwrap();
+    if let Some(url) = &postgres {
+        std::fs::write(dir.join("postgres"), url).unwrap();
+    }
     std::fs::write(
         dir.join("issuers.json"),
         serde_json::to_vec(&stack.oidc.ca_issuers_config()).unwrap(),
@@ -201,7 +230,7 @@ async fn every_sct_is_in_the_log_after_a_sigkill() {
     let token = stack.oidc.mint(&email(subject)).expect("token");
     let issued = Arc::new(std::sync::Mutex::new(Vec::<Certificate>::new()));
     let mut workers = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..16 {
         let (url, token, issued) = (url.clone(), token.clone(), issued.clone());
         workers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
@@ -240,13 +269,19 @@ async fn every_sct_is_in_the_log_after_a_sigkill() {
     let leaves = issued.lock().unwrap().clone();
     assert!(leaves.len() >= 200);
 
-    let config = CaConfig::new(
+    let mut config = CaConfig::new(
         dir.join("ca"),
         IssuersSource::Inline(
             serde_json::from_value(stack.oidc.ca_issuers_config()).expect("issuers"),
         ),
     );
+    config.ct.storage = storage_of(&dir);
     let ca = open_ca(&config);
+    if postgres.is_some() {
+        // Nothing of the log in files: it is in the database.
+        assert!(!dir.join("ca/ct-log/checkpoint").exists());
+        assert!(!dir.join("ca/ct-log/tile").exists());
+    }
     assert!(ca.ct.size() >= leaves.len());
     assert_all_included(&ca, &leaves);
 }

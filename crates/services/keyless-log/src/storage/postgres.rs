@@ -105,6 +105,44 @@ impl PgStorage {
     pub fn connect(url: &str) -> Result<Self, StorageError> {
         let config: tokio_postgres::Config =
             url.parse().map_err(db("parse the connection string"))?;
+        Self::connect_config(config)
+    }
+
+    /// [`Self::connect`], with the log's tables in `schema` (created if
+    /// missing; lowercase letters, digits and `_`) instead of the
+    /// connection's default: one database can then hold several logs
+    /// (the development stack's transparency log and its CA's CT log).
+    /// Every connection of the log sets `search_path` to it. Blocking.
+    pub fn connect_in_schema(url: &str, schema: &str) -> Result<Self, StorageError> {
+        let valid = !schema.is_empty()
+            && schema.len() <= 63
+            && schema.starts_with(|c: char| c.is_ascii_lowercase())
+            && schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return Err(StorageError::Malformed {
+                what: "PostgreSQL schema name".into(),
+                problem: format!("{schema:?} is not lowercase letters, digits and _"),
+            });
+        }
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(db("parse the connection string"))?;
+        {
+            let client = spawn_client(&config)?;
+            // The name is checked above: plain letters, digits and _.
+            block_on(client.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                .map_err(db("create the log's schema"))?;
+        }
+        let options = match config.get_options() {
+            Some(o) if !o.trim().is_empty() => format!("{o} -c search_path={schema}"),
+            _ => format!("-c search_path={schema}"),
+        };
+        config.options(&options);
+        Self::connect_config(config)
+    }
+
+    fn connect_config(config: tokio_postgres::Config) -> Result<Self, StorageError> {
         let client = spawn_client(&config)?;
         migrate(&client)?;
         let prep = |sql: &str| block_on(client.prepare(sql)).map_err(db("prepare a statement"));
