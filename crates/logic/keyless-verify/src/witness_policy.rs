@@ -338,4 +338,4 @@ impl WitnessPolicy {
 
 #[cfg(test)]
 #[path = "witness_policy_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -239,3 +239,7 @@ fn read(
     note.verify(&verifier)?;
     Ok((note, cp, verifier))
 }
+
+#[cfg(test)]
+#[path = "witnessed_tests.rs"]
+mod tests;
