@@ -218,6 +218,11 @@ fn explorer_in_headless_chromium() {
             "{needle:?} not on the entry page:\n{page}"
         );
     }
+    // A section the view leaves out is not printed as "null".
+    assert!(
+        !page.lines().any(|l| l.trim() == "null"),
+        "a null section on the entry page:\n{page}"
+    );
     let render_ms: u64 = b
         .script("return document.body.dataset.renderMs", json!([]))
         .as_str()

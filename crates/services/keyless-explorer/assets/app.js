@@ -33,7 +33,8 @@ export function el(tag, attrs, ...kids) {
 }
 
 export function show(...nodes) {
-  main.replaceChildren(...nodes);
+  // A view leaves out a section as null; replaceChildren would print it.
+  main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
 }
 
 export function fields(pairs) {
