@@ -112,13 +112,15 @@ pub struct NewAuthority {
     pub retired: Retired,
 }
 
-/// A new root and intermediate for the CA in `dir` (stopped); the CT log
-/// key stays. Software keys only: a PKCS#11 or password-protected
-/// intermediate is refused rather than half-rotated.
+/// A new intermediate for the CA in `dir` (stopped), under a new root
+/// too unless `keep_root`; the CT log key stays. Software keys only: a
+/// PKCS#11 or password-protected intermediate is refused rather than
+/// half-rotated.
 pub fn rotate_ca(
     dir: &Path,
     algorithm: keyless_crypto::KeyAlgorithm,
     at: i64,
+    keep_root: bool,
 ) -> Result<NewAuthority> {
     use keyless_ca::pki::{INTERMEDIATE_CERT, INTERMEDIATE_KEY, ROOT_CERT, ROOT_KEY};
     let old = read_cert(&dir.join(INTERMEDIATE_CERT))?;
@@ -135,18 +137,23 @@ pub fn rotate_ca(
             key.display()
         );
     }
-    let retired = Retired::move_aside(
-        dir,
-        &[ROOT_CERT, ROOT_KEY, INTERMEDIATE_CERT, INTERMEDIATE_KEY],
-        at,
-        "ca",
-    )?;
+    let names: &[&str] = if keep_root {
+        &[INTERMEDIATE_CERT, INTERMEDIATE_KEY]
+    } else {
+        &[ROOT_CERT, ROOT_KEY, INTERMEDIATE_CERT, INTERMEDIATE_KEY]
+    };
+    let retired = Retired::move_aside(dir, names, at, "ca")?;
+    if keep_root {
+        issue_intermediate(dir, algorithm)?;
+    }
     let options = keyless_ca::KeyOptions {
         intermediate_algorithm: algorithm,
         ..Default::default()
     };
+    // Generates a root and intermediate if the root was moved; loads and
+    // self-checks (chain, EKU, key match) what is there either way.
     let material = keyless_ca::CaMaterial::load_or_create_with(dir, &options)
-        .context("generating the new CA root and intermediate")?;
+        .context("loading the new CA material")?;
     let mut root = keyless_ca::trusted_root(&material, "", "");
     let Some(entry) = root.certificate_authorities.pop() else {
         bail!("the CA produced no trusted-root entry");
@@ -156,6 +163,38 @@ pub fn rotate_ca(
         entry,
         retired,
     })
+}
+
+/// Issue a new intermediate under the root in `dir`, as the CA's first
+/// start does (same profile and subject, at most five years, never beyond
+/// the root).
+fn issue_intermediate(dir: &Path, algorithm: keyless_crypto::KeyAlgorithm) -> Result<()> {
+    use keyless_ca::pki::{INTERMEDIATE_CERT, INTERMEDIATE_KEY, ROOT_CERT, ROOT_KEY};
+    use keyless_keys::file::{self as key_file, Existing};
+    const FIVE_YEARS: i64 = 5 * 365 * 24 * 3600;
+    let root = read_cert(&dir.join(ROOT_CERT))?;
+    let root_key = key_file::load(&dir.join(ROOT_KEY), None)
+        .context("the CA root key (password-protected root keys are not supported here)")?;
+    let key = keyless_crypto::SigningKey::generate(algorithm)
+        .context("generating the intermediate key")?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .context("the system clock is before 1970")?
+        .as_secs() as i64;
+    let der = keyless_ca::profile::ca_certificate(
+        keyless_ca::profile::CaKind::Intermediate,
+        "CN=keyless intermediate,O=keyless",
+        key.public_key(),
+        Some((&root, &root_key)),
+        &root_key,
+        now,
+        (now + FIVE_YEARS).min(root.not_after()),
+    )
+    .context("issuing the new intermediate certificate")?;
+    key_file::store(&dir.join(INTERMEDIATE_KEY), &key, None, Existing::Refuse)?;
+    let cert = dir.join(INTERMEDIATE_CERT);
+    std::fs::write(&cert, keyless_ca::pki::pem_encode("CERTIFICATE", &der))
+        .with_context(|| format!("writing {}", cert.display()))
 }
 
 /// A new certificate chain (root, intermediate, time-stamping leaf) for
@@ -241,4 +280,59 @@ pub fn origin_of(url: &str) -> Result<String> {
         bail!("{url}: the log's base URL is its origin (scheme://host[:port], no path)");
     }
     Ok(host.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyless_ca::pki::{INTERMEDIATE_CERT, ROOT_CERT};
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("keyless-rotate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn a_new_intermediate_under_the_same_root_and_a_failed_rotation_moves_back() {
+        let dir = temp("ca");
+        let first = keyless_ca::CaMaterial::load_or_create(&dir).unwrap();
+        let root = std::fs::read(dir.join(ROOT_CERT)).unwrap();
+        let p256 = keyless_crypto::KeyAlgorithm::EcdsaP256;
+
+        // Not kept (as when publishing fails): the old files come back.
+        let new = rotate_ca(&dir, p256, 100, true).unwrap();
+        assert_ne!(
+            new.entry.cert_chain.certificates[0].raw_bytes,
+            first.intermediate.der()
+        );
+        drop(new);
+        assert_eq!(
+            read_cert(&dir.join(INTERMEDIATE_CERT)).unwrap().der(),
+            first.intermediate.der()
+        );
+
+        let new = rotate_ca(&dir, p256, 101, true).unwrap();
+        assert_eq!(new.old_leaf, first.intermediate.der());
+        let chain = &new.entry.cert_chain.certificates;
+        assert_eq!(chain.len(), 2);
+        assert_ne!(chain[0].raw_bytes, first.intermediate.der());
+        assert_eq!(chain[1].raw_bytes, first.root.der(), "the root stays");
+        let retired = new.retired.keep();
+        assert!(retired.join("intermediate.key.pem").is_file());
+        assert!(!retired.join("root.key.pem").exists());
+        assert_eq!(std::fs::read(dir.join(ROOT_CERT)).unwrap(), root);
+        // The CA starts with it (load_or_create self-checks the chain).
+        let again = keyless_ca::CaMaterial::load_or_create(&dir).unwrap();
+        assert_eq!(again.intermediate.der(), &chain[0].raw_bytes[..]);
+
+        // Without keep_root the root is new too.
+        let new = rotate_ca(&dir, p256, 102, false).unwrap();
+        assert_ne!(
+            new.entry.cert_chain.certificates[1].raw_bytes,
+            first.root.der()
+        );
+        new.retired.keep();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -136,6 +136,10 @@ pub struct RotateCa {
     /// Curve of the new intermediate key.
     #[arg(long, value_name = "CURVE", default_value = "p384", value_parser = ["p256", "p384"])]
     pub intermediate_key_algorithm: String,
+    /// Issue only a new intermediate under the current root (default: a
+    /// new root and intermediate).
+    #[arg(long)]
+    pub keep_root: bool,
 }
 
 impl RotateCa {
@@ -146,7 +150,7 @@ impl RotateCa {
             "p256" => keyless_crypto::KeyAlgorithm::EcdsaP256,
             _ => keyless_crypto::KeyAlgorithm::EcdsaP384,
         };
-        let new = material::rotate_ca(&self.data_dir, algorithm, at)?;
+        let new = material::rotate_ca(&self.data_dir, algorithm, at, self.keep_root)?;
         let mut entry = new.entry;
         entry.uri.clear();
         edit::rotate_authority(
@@ -158,7 +162,12 @@ impl RotateCa {
         )?;
         self.publishing.publish(repo, &root, None)?;
         let retired = new.retired.keep();
-        report("CA root and intermediate", at, &retired, &self.publishing);
+        let what = if self.keep_root {
+            "CA intermediate"
+        } else {
+            "CA root and intermediate"
+        };
+        report(what, at, &retired, &self.publishing);
         eprintln!("Restart the CA: it issues from the new intermediate.");
         Ok(crate::exit::OK)
     }
