@@ -19,7 +19,6 @@ use support::*;
 /// A `keyless server …` child process, killed when dropped.
 struct Service {
     child: Child,
-    name: &'static str,
 }
 
 impl Service {
@@ -39,7 +38,7 @@ impl Service {
             assert!(Instant::now() < deadline, "{name} never became healthy");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, name }
+        Self { child }
     }
 
     fn stop(mut self) {
@@ -47,7 +46,6 @@ impl Service {
         let _ = self.child.wait();
         // Wait until the port is free again for a restart.
         std::thread::sleep(Duration::from_millis(200));
-        let _ = self.name;
     }
 }
 

@@ -319,8 +319,14 @@ mod tests {
         assert_ne!(chain[0].raw_bytes, first.intermediate.der());
         assert_eq!(chain[1].raw_bytes, first.root.der(), "the root stays");
         let retired = new.retired.keep();
-        assert!(retired.join("intermediate.key.pem").is_file());
         assert!(!retired.join("root.key.pem").exists());
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&retired), 0o700);
+            assert_eq!(mode(&retired.join("intermediate.key.pem")), 0o600);
+            assert_eq!(mode(&dir.join("intermediate.key.pem")), 0o600);
+        }
         assert_eq!(std::fs::read(dir.join(ROOT_CERT)).unwrap(), root);
         // The CA starts with it (load_or_create self-checks the chain).
         let again = keyless_ca::CaMaterial::load_or_create(&dir).unwrap();
