@@ -300,3 +300,85 @@ pub fn scan(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A precert `TimestampedEntry` with `tbs` and no extensions.
+    fn te(ts: u64, tbs: &[u8]) -> Vec<u8> {
+        let mut out = ts.to_be_bytes().to_vec();
+        out.extend_from_slice(&PRECERT_ENTRY.to_be_bytes());
+        out.extend_from_slice(&[9; 32]);
+        out.extend_from_slice(&(tbs.len() as u32).to_be_bytes()[1..]);
+        out.extend_from_slice(tbs);
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+
+    fn tile_leaf(te: &[u8], chain: &[u8]) -> Vec<u8> {
+        let mut out = te.to_vec();
+        out.extend_from_slice(&[0, 0, 3]);
+        out.extend_from_slice(b"pre");
+        out.extend_from_slice(&(chain.len() as u16).to_be_bytes());
+        out.extend_from_slice(chain);
+        out
+    }
+
+    #[test]
+    fn both_layouts_give_the_rfc6962_leaf_hashes() {
+        let entries = [te(1, b"first"), te(2, b"second")];
+        let tile: Vec<u8> = entries
+            .iter()
+            .flat_map(|e| tile_leaf(e, &[1; 32]))
+            .collect();
+        let leaves: Vec<Vec<u8>> = entries
+            .iter()
+            .map(|e| [&[0u8, 0][..], e].concat())
+            .collect();
+        let bundle =
+            keyless_tlog::tiles::encode_entry_bundle(leaves.iter().map(Vec::as_slice)).unwrap();
+        let data = parse_data_tile(&tile, 0, 2).unwrap();
+        let old = parse_leaf_bundle(&bundle, 0, 2).unwrap();
+        for (i, leaf) in leaves.iter().enumerate() {
+            assert_eq!(data[i].leaf, leaf_hash(leaf));
+            assert_eq!(old[i].leaf, leaf_hash(leaf));
+            assert_eq!(data[i].timestamp, i as u64 + 1);
+            assert_eq!(data[i].pre_certificate, Some(&b"pre"[..]));
+        }
+        assert_eq!(data[1].cert_or_tbs, b"second");
+        // An entry whose TBS does not decode is counted, never matched.
+        let m = Matcher::new(Some("a@example.com".into()), None, None, Vec::new());
+        let scanned = scan(&data, 0, 1, &m, "tile/data/000.p/2");
+        assert_eq!((scanned.leaves.len(), scanned.undecodable), (1, 1));
+    }
+
+    #[test]
+    fn malformed_tiles_are_errors() {
+        let one = tile_leaf(&te(1, b"x"), &[]);
+        assert!(matches!(
+            parse_data_tile(&one, 3, 2),
+            Err(CtError::Count {
+                index: 3,
+                got: 1,
+                want: 2
+            })
+        ));
+        assert!(matches!(
+            parse_data_tile(&[one.clone(), one.clone()].concat(), 0, 1),
+            Err(CtError::Count { .. })
+        ));
+        assert!(matches!(
+            parse_data_tile(&one[..one.len() - 1], 0, 1),
+            Err(CtError::Tile { .. })
+        ));
+        let odd_chain = tile_leaf(&te(1, b"x"), &[1; 31]);
+        assert!(matches!(
+            parse_data_tile(&odd_chain, 0, 1),
+            Err(CtError::Tile { .. })
+        ));
+        let mut bad_type = te(1, b"x");
+        bad_type[9] = 7;
+        assert!(parse_data_tile(&tile_leaf(&bad_type, &[]), 0, 1).is_err());
+    }
+}

@@ -8,6 +8,10 @@ use thiserror::Error;
 pub const MAX_CHECKPOINT: usize = 64 * 1024;
 /// An entry bundle holds at most 256 entries of at most 64 KiB each.
 pub const MAX_BUNDLE: usize = 256 * (2 + 65_535);
+/// A static-ct-api data tile: 256 entries of a certificate, its
+/// precertificate and a chain of fingerprints (Let's Encrypt's are under
+/// 2 MiB); an entry bundle of the older layout fits too.
+pub const MAX_DATA_TILE: usize = 16 * 1024 * 1024;
 /// A Rekor v1 API answer (one entry with its proof, or a search result).
 pub const MAX_API_RESPONSE: usize = 4 * 1024 * 1024;
 

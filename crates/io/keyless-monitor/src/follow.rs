@@ -11,16 +11,16 @@
 
 use std::path::PathBuf;
 
-use keyless_tlog::tiles::TILE_WIDTH;
-use keyless_tlog::{verify_consistency, Checkpoint, Hash, NoteVerifier, TileId, TileKind};
+use keyless_tlog::{verify_consistency, Checkpoint, Hash, NoteVerifier};
 use thiserror::Error;
 
-use crate::ct::{CtError, CtHit, CtLayout};
-use crate::fetch::{FetchError, Fetcher, MAX_BUNDLE, MAX_CHECKPOINT};
+use crate::ct::{CtError, CtHit};
+use crate::fetch::{FetchError, Fetcher, MAX_CHECKPOINT};
 use crate::frontier::Frontier;
 use crate::matcher::Matcher;
 use crate::read::ReadError;
-use crate::scan::{scan_bundle, Hit, ScanError};
+use crate::scan::{Hit, ScanError};
+use crate::source::{read_batch, BatchError, Source};
 use crate::state::{State, StateError};
 use crate::tiles::{verify_checkpoint, TileReader, TilesError};
 
@@ -34,14 +34,6 @@ pub enum LogKind {
     /// A CT log: static-ct-api data tiles, or entry bundles of RFC 6962
     /// `MerkleTreeLeaf`s where there are no data tiles ([`crate::ct`]).
     Ct,
-}
-
-/// Where one pass reads entries from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Tiles,
-    V1,
-    Ct(Option<CtLayout>),
 }
 
 /// A match, as handed to the pass's `emit`.
@@ -111,6 +103,17 @@ pub enum FollowError {
     FromIndex { from: u64, size: u64 },
 }
 
+impl From<BatchError> for FollowError {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Fetch(e) => FollowError::Fetch(e),
+            BatchError::Scan(e) => FollowError::Scan(e),
+            BatchError::Ct(e) => FollowError::Ct(e),
+            BatchError::V1(e) => FollowError::V1(e),
+        }
+    }
+}
+
 /// How a pass ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
@@ -135,18 +138,6 @@ pub struct Monitor {
     /// A Rekor log (the default) or a CT log.
     pub kind: LogKind,
 }
-
-/// Leaf hashes of a run of entries and the matches among them, in order.
-struct Batch {
-    leaves: Vec<Hash>,
-    hits: Vec<Hit>,
-    ct_hits: Vec<CtHit>,
-}
-
-/// A static-ct-api data tile: 256 entries of a certificate, its
-/// precertificate and a chain of fingerprints (Let's Encrypt's are under
-/// 2 MiB); an entry bundle of the older layout fits too.
-pub const MAX_DATA_TILE: usize = 16 * 1024 * 1024;
 
 fn hex_root(h: &Hash) -> String {
     hex::encode(h)
@@ -269,7 +260,8 @@ impl Monitor {
         }
         while frontier.size() < new.size {
             let start = frontier.size();
-            let batch = self.read_batch(&mut source, start, new.size).await?;
+            let batch =
+                read_batch(&self.fetch, &self.matcher, &mut source, start, new.size).await?;
             let mut hits = batch.hits.iter().map(Found::Entry).peekable();
             let mut ct_hits = batch.ct_hits.iter().map(Found::Certificate).peekable();
             for (i, leaf) in batch.leaves.iter().enumerate() {
@@ -318,99 +310,6 @@ impl Monitor {
         progress.checkpoint_size = new.size;
         progress.next_index = state.next_index;
         Ok(progress)
-    }
-
-    /// The entries from `start` to the end of its tile (at most 256, not
-    /// past `size`), scanned.
-    async fn read_batch(
-        &self,
-        source: &mut Source,
-        start: u64,
-        size: u64,
-    ) -> Result<Batch, FollowError> {
-        let bundle = start / TILE_WIDTH;
-        let want = (size - bundle * TILE_WIDTH).min(TILE_WIDTH);
-        let skip = (start - bundle * TILE_WIDTH) as usize;
-        let id = TileId {
-            kind: TileKind::Entries,
-            index: bundle,
-            width: want as u16,
-        };
-        match *source {
-            Source::Tiles => {
-                let bytes = self.fetch.get(&id.path(), MAX_BUNDLE).await?;
-                let scanned = scan_bundle(&bytes, bundle, want as usize, skip, &self.matcher)?;
-                Ok(Batch {
-                    leaves: scanned.leaves,
-                    hits: scanned.hits,
-                    ct_hits: Vec::new(),
-                })
-            }
-            Source::V1 => {
-                let end = (bundle * TILE_WIDTH + want).min(size);
-                let scanned = crate::v1::scan_range(&self.fetch, start, end, &self.matcher)
-                    .await
-                    .map_err(FollowError::V1)?;
-                Ok(Batch {
-                    leaves: scanned.leaves,
-                    hits: scanned.hits,
-                    ct_hits: Vec::new(),
-                })
-            }
-            Source::Ct(layout) => {
-                // tlog-tiles and static-ct-api name tiles alike below the prefix.
-                let suffix = id.path();
-                let suffix = suffix.trim_start_matches("tile/entries");
-                let (layout, bytes) = match layout {
-                    Some(l) => (
-                        l,
-                        self.fetch
-                            .get(&format!("{}{suffix}", l.prefix()), MAX_DATA_TILE)
-                            .await?,
-                    ),
-                    None => {
-                        let data = CtLayout::DataTiles;
-                        match self
-                            .fetch
-                            .get_opt(&format!("{}{suffix}", data.prefix()), MAX_DATA_TILE)
-                            .await?
-                        {
-                            Some(b) => (data, b),
-                            None => {
-                                let l = CtLayout::LeafBundles;
-                                (
-                                    l,
-                                    self.fetch
-                                        .get(&format!("{}{suffix}", l.prefix()), MAX_DATA_TILE)
-                                        .await?,
-                                )
-                            }
-                        }
-                    }
-                };
-                *source = Source::Ct(Some(layout));
-                let entries = match layout {
-                    CtLayout::DataTiles => {
-                        crate::ct::parse_data_tile(&bytes, bundle, want as usize)?
-                    }
-                    CtLayout::LeafBundles => {
-                        crate::ct::parse_leaf_bundle(&bytes, bundle, want as usize)?
-                    }
-                };
-                let scanned = crate::ct::scan(
-                    &entries,
-                    bundle,
-                    skip,
-                    &self.matcher,
-                    &format!("{}{suffix}", layout.prefix()),
-                );
-                Ok(Batch {
-                    leaves: scanned.leaves,
-                    hits: Vec::new(),
-                    ct_hits: scanned.hits,
-                })
-            }
-        }
     }
 
     /// The new checkpoint must extend the stored one: same origin, not

@@ -17,6 +17,7 @@
 //! - [`ct`]: a CT log's entries (static-ct-api data tiles, or RFC 6962
 //!   `MerkleTreeLeaf` bundles) and the certificates' identities.
 //! - [`v1`]: following a log without tiles through the Rekor v1 API.
+//! - `source`: which of those a pass reads a run of entries from.
 
 pub mod ct;
 pub mod entry;
@@ -26,6 +27,7 @@ pub mod frontier;
 pub mod matcher;
 pub mod read;
 pub mod scan;
+mod source;
 pub mod state;
 pub mod tiles;
 pub mod v1;
