@@ -37,8 +37,9 @@ pub struct Server {
     #[arg(long, value_name = "FILE", global = true, env = super::server_config::CONFIG_ENV)]
     pub config: Option<PathBuf>,
     /// Check a configuration file without starting anything: print what
-    /// was checked, exit 0 when valid and 1 when not.
-    #[arg(long, value_name = "FILE")]
+    /// was checked, exit 0 when valid and 1 when not. After a service
+    /// (`keyless server log --check-config FILE`): only [server] and its table.
+    #[arg(long, value_name = "FILE", global = true)]
     pub check_config: Option<PathBuf>,
     #[command(flatten)]
     pub serving: Serving,
@@ -228,7 +229,7 @@ impl Pkcs11Args {
 impl Server {
     pub fn run(&self) -> Result<i32> {
         if let Some(file) = &self.check_config {
-            return super::server_config::check(file);
+            return super::server_config::check(file, None);
         }
         let format: keyless_serve::LogFormat = self.serving.log_format.parse()?;
         keyless_serve::init_logging(format, std::io::stderr);

@@ -37,9 +37,16 @@ impl Report {
     }
 }
 
-/// Check the file at `path`; exit code 0 when it is valid, 1 when not.
-pub fn check(path: &Path) -> Result<i32> {
-    println!("checking {}", path.display());
+/// Check the file at `path` (only [server] and the table of `service`
+/// when one is given); exit code 0 when it is valid, 1 when not.
+pub fn check(path: &Path, service: Option<&str>) -> Result<i32> {
+    match service {
+        Some(name) => println!(
+            "checking [{SERVER_TABLE}] and [{name}] of {}",
+            path.display()
+        ),
+        None => println!("checking {}", path.display()),
+    }
     let mut report = Report::default();
     let file = match read(path) {
         Ok(file) => file,
@@ -56,7 +63,17 @@ pub fn check(path: &Path) -> Result<i32> {
     ));
     let server = server_command();
     let resolved = match resolve(&server, &file) {
-        Ok(resolved) => resolved,
+        Ok(mut resolved) => {
+            if let Some(name) = service {
+                resolved.retain(|table, _| table == SERVER_TABLE || table == name);
+                if !resolved.contains_key(name) {
+                    report.ok(format!(
+                        "no [{name}] table: `keyless server {name}` takes flags only"
+                    ));
+                }
+            }
+            resolved
+        }
         Err(problems) => {
             for p in problems {
                 report.problem(p);
@@ -64,6 +81,7 @@ pub fn check(path: &Path) -> Result<i32> {
             return Ok(finish(&report));
         }
     };
+    file_secrets(&mut report, path, &resolved);
     for (name, settings) in resolved.iter().filter(|(_, s)| !s.is_empty()) {
         report.ok(format!(
             "[{name}] {} key(s), each a flag of `{}` with a value it accepts",
@@ -76,7 +94,9 @@ pub fn check(path: &Path) -> Result<i32> {
             report.ok(format!("[{name}] no keys: not checked"));
             continue;
         }
-        start_line(&mut report, &server, &resolved, name, path);
+        if service.is_none() || name != SERVER_TABLE {
+            start_line(&mut report, &server, &resolved, name, path);
+        }
         for s in settings {
             check_files(&mut report, name, s);
         }
@@ -263,4 +283,42 @@ fn check_tls(report: &mut Report, resolved: &Resolved, table: &str) {
             crate::error_chain(&e)
         )),
     }
+}
+
+/// A connection string with a password makes the file itself a secret:
+/// it must not be readable by others.
+fn file_secrets(report: &mut Report, path: &Path, resolved: &Resolved) {
+    use std::os::unix::fs::PermissionsExt;
+    let with_password = resolved
+        .iter()
+        .flat_map(|(name, settings)| settings.iter().map(move |s| (name, s)))
+        .filter(|(_, s)| s.id == "postgres" && s.values.iter().any(|v| has_password(v)))
+        .map(|(name, _)| format!("[{name}] postgres"))
+        .collect::<Vec<_>>();
+    if with_password.is_empty() {
+        return;
+    }
+    let which = with_password.join(", ");
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o007 == 0 => report.ok(format!(
+            "{which} holds a password; the file is not readable by others (mode {:04o})",
+            m.permissions().mode() & 0o777
+        )),
+        Ok(m) => report.problem(format!(
+            "{which} holds a password and the file is readable by others (mode {:04o}); chmod o-rwx it",
+            m.permissions().mode() & 0o777
+        )),
+        Err(e) => report.problem(format!("{}: {e}", path.display())),
+    }
+}
+
+/// A PostgreSQL connection string that carries a password: `password=`
+/// in key=value form, or `user:password@` in a URL.
+fn has_password(conn: &str) -> bool {
+    if conn.to_ascii_lowercase().contains("password=") {
+        return true;
+    }
+    conn.split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }

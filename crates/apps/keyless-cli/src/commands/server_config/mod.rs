@@ -216,12 +216,18 @@ pub fn with_config_file(root: &Command, args: Vec<OsString>) -> Result<Vec<OsStr
 }
 
 /// The words the file adds to `keyless server …` as parsed in `matches`.
+///
+/// `--check-config FILE` is run here and the process exits with its
+/// result: after a service (`keyless server ca --check-config FILE`) clap
+/// would otherwise refuse the command line for the flags only the file
+/// holds (`--issuers`) before the check could say so itself.
 fn file_words(server: &Command, matches: &ArgMatches) -> Result<Vec<OsString>> {
-    if matches.value_source("check_config").is_some() {
-        return Ok(Vec::new());
-    }
     let service = matches.subcommand();
     let innermost = service.map(|(_, m)| m).unwrap_or(matches);
+    if let Ok(Some(path)) = innermost.try_get_one::<PathBuf>("check_config") {
+        let code = check(path, service.map(|(name, _)| name))?;
+        std::process::exit(code);
+    }
     let Ok(Some(path)) = innermost.try_get_one::<PathBuf>("config") else {
         return Ok(Vec::new());
     };
