@@ -143,6 +143,11 @@ pub async fn start_with(
         keyless_ca::IssuersSource::Inline(issuers),
     );
     ca_config.public_url = Some(urls.ca_url.clone());
+    // With --postgres the CA's CT log is in the same database (its own
+    // schema, keyless_ct), beside the transparency log.
+    if let Some(url) = &options.postgres {
+        ca_config.ct.storage = keyless_log::StorageBackend::Postgres { url: url.clone() };
+    }
     let material =
         keyless_ca::CaMaterial::load_or_create_with(&ca_config.data_dir, &ca_config.keys)
             .context("CA keys and certificates")?;

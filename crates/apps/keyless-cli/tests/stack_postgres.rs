@@ -61,6 +61,15 @@ fn dev_stack_keeps_its_log_in_postgres() {
         !dir.join("log/tile").exists(),
         "the log must not be kept in files"
     );
+    // Nor the CA's CT log: it is in the database too.
+    assert!(
+        !dir.join("ca/ct-log/checkpoint").exists(),
+        "the CT log must not be kept in files"
+    );
+    assert!(
+        !dir.join("ca/ct-log/tile").exists(),
+        "the CT log must not be kept in files"
+    );
 
     // Restart on the same database: the old bundle verifies, the log grows.
     stack.stop();

@@ -7,6 +7,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::log_metrics::spawn_log_gauges;
 
+mod ct;
+
 #[derive(Debug, clap::Args)]
 pub struct Server {
     /// Run the whole local stack (OIDC issuer, CA + CT log, transparency
@@ -93,6 +95,9 @@ pub enum Service {
         #[command(flatten)]
         pkcs11: Pkcs11Args,
     },
+    /// The CT log alone (RFC 6962 add-chain / add-pre-chain, C2SP
+    /// static-ct-api tiles under /ct), for CAs given its URL.
+    Ct(ct::CtArgs),
     /// The certificate authority alone (Fulcio v2 API).
     Ca {
         #[arg(long, value_name = "DIR")]
@@ -379,6 +384,10 @@ impl Service {
                     keyless_serve::Readiness::always(),
                 );
                 (listener, app, "certificate authority")
+            }
+            Self::Ct(args) => {
+                let (listener, app) = args.open().await?;
+                (listener, app, "CT log")
             }
             Self::Oidc { data_dir, listen } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
