@@ -174,7 +174,7 @@ pub enum TufCommand {
     },
     /// Write the trusted_root.json of separately run CA, log and TSA from their data directories.
     TrustedRoot(super::tuf_rotate::TrustedRootArgs),
-    /// New CA root and intermediate; the old one's validFor ends; re-sign and publish trusted_root.json.
+    /// New CA intermediate (and root, unless --keep-root); the old one's validFor ends; re-sign and publish trusted_root.json.
     RotateCa(super::tuf_rotate::RotateCa),
     /// Start a new log shard (new key and origin); the old shard's validFor ends; re-sign and publish.
     RotateLog(super::tuf_rotate::RotateLog),
