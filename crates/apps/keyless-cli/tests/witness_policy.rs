@@ -2,7 +2,8 @@
 //! cosigned by the stack's own witness: a 1-of-1 policy naming that
 //! witness accepts a fresh bundle; a policy naming another witness key is
 //! refused with the policy named in the error; the trust config's
-//! `witnessPolicy` works the same way; without a policy nothing changes.
+//! `witnessPolicy` and `verify-bundles` work the same way; without a
+//! policy nothing changes.
 
 mod support;
 
@@ -107,6 +108,35 @@ fn dev_stack_witness_policy_is_enforced() {
     let o = verify(&stack.trust_config(), &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("witness policy"), "{}", text(&o));
+
+    // verify-bundles: the same policies, per bundle.
+    let manifest = dir.join("manifest.jsonl");
+    std::fs::write(
+        &manifest,
+        format!(
+            "{}\n",
+            serde_json::json!({"bundle": "a.sigstore.json", "artifact": "a.txt",
+                               "identity": "alice@example.com", "issuer": issuer})
+        ),
+    )
+    .unwrap();
+    let bundles = |policy: &std::path::Path| {
+        run(keyless()
+            .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+            .args(["verify-bundles", "--manifest"])
+            .arg(&manifest)
+            .arg("--witness-policy")
+            .arg(policy))
+    };
+    let o = bundles(&policy);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = bundles(&other);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("lacks the witness quorum"),
+        "{}",
+        text(&o)
+    );
 
     // --offline cannot check a policy: refused, not skipped.
     let offline = std::ffi::OsStr::new("--offline");

@@ -44,6 +44,11 @@ pub struct VerifyBundles {
     /// Worker threads (default: every core).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+    /// A C2SP tlog-policy file every bundle's log entries must satisfy,
+    /// as `verify-blob --witness-policy` (without it, the trust config's
+    /// "witnessPolicy", if any).
+    #[arg(long, value_name = "FILE")]
+    pub witness_policy: Option<PathBuf>,
 }
 
 /// One manifest line, as read.
@@ -84,6 +89,14 @@ impl VerifyBundles {
             Ok(i) => i,
             Err(e) => return Ok(e.report()),
         };
+        let witness = crate::verify_flags::witness_check::load(
+            self.witness_policy.as_deref(),
+            self.instance.trust_config.as_ref(),
+        )?
+        .map(|policy| crate::verify_flags::witness_check::Enforcer {
+            policy,
+            trust: instance.trust.clone(),
+        });
         let verifier = Verifier::new(instance.trust, VerifierOptions::default());
 
         let lines: Vec<(usize, &str)> = text
@@ -109,7 +122,8 @@ impl VerifyBundles {
                 s.spawn(|| loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((_, line)) = lines.get(i) else { break };
-                    let v = verify_line(line, &base, default_policy.as_ref(), &verifier);
+                    let v = verify_line(line, &base, default_policy.as_ref(), &verifier)
+                        .and_then(|signer| witnessed(line, &base, witness.as_ref(), signer));
                     if let Ok(mut slot) = verdicts[i].lock() {
                         *slot = Some(v);
                     }
@@ -144,6 +158,33 @@ impl VerifyBundles {
         );
         Ok(if failed == 0 { exit::OK } else { exit::FAILURE })
     }
+}
+
+/// A verified line's verdict once the witness policy (if any) is checked.
+fn witnessed(
+    line: &str,
+    base: &Path,
+    witness: Option<&crate::verify_flags::witness_check::Enforcer>,
+    signer: String,
+) -> Verdict {
+    let Some(witness) = witness else {
+        return Ok(signer);
+    };
+    let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let bundle = std::fs::read(base.join(&line.bundle))
+        .map_err(|e| format!("reading bundle {}: {e}", line.bundle))?;
+    keyless_types::bundle::Bundle::from_json(&bundle)
+        .map_err(|e| crate::error_chain(&e))
+        .and_then(|b| {
+            witness.try_check(&b).map_err(|e| {
+                format!(
+                    "{} [exit code of verify-blob: {}]",
+                    crate::error_chain(e.as_ref()),
+                    exit::for_kind(keyless_verify::ErrorKind::Checkpoint)
+                )
+            })
+        })
+        .map(|_| signer)
 }
 
 /// The bundle path of a line, for the report (the raw line if unreadable).
