@@ -14,6 +14,7 @@ use base64::Engine;
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_tlog::{
     consistency_proof, inclusion_proof, leaf_hash, root_from_leaves, Checkpoint, NoteSigner,
+    TileId, TileKind,
 };
 use support::*;
 
@@ -227,6 +228,102 @@ impl V1Log {
             );
         }
     }
+}
+
+impl V1Log {
+    /// Serve a CT log of `n` precert entries (TBS `<tag><i>`) in the
+    /// static-ct-api layout: checkpoint, hash tiles, data tiles.
+    fn serve_ct(&self, signer: &NoteSigner, tag: &str, n: usize) {
+        let mut data = Vec::new();
+        let mut leaves = Vec::new();
+        for i in 0..n {
+            let tbs = format!("{tag}{i}").into_bytes();
+            let mut te = (i as u64).to_be_bytes().to_vec();
+            te.extend_from_slice(&[0, 1]);
+            te.extend_from_slice(&[9; 32]);
+            te.extend_from_slice(&(tbs.len() as u32).to_be_bytes()[1..]);
+            te.extend_from_slice(&tbs);
+            te.extend_from_slice(&[0, 0]);
+            leaves.push(leaf_hash(&[&[0u8, 0][..], &te].concat()));
+            let mut tile_leaf = te;
+            tile_leaf.extend_from_slice(&[0, 0, 1, b'p', 0, 0]);
+            data.push(tile_leaf);
+        }
+        let cp = Checkpoint {
+            origin: signer.name().to_string(),
+            size: n as u64,
+            root_hash: root_from_leaves(&leaves),
+            extensions: Vec::new(),
+        };
+        let mut files = self.0.lock().unwrap();
+        files.clear();
+        let note = signer.sign(&cp.to_body()).unwrap().to_text();
+        files.insert("ct/checkpoint".into(), note.into_bytes());
+        let mut level_hashes = leaves;
+        let mut level = 0u8;
+        while !level_hashes.is_empty() {
+            for (t, chunk) in level_hashes.chunks(256).enumerate() {
+                let id = TileId {
+                    kind: TileKind::Hashes { level },
+                    index: t as u64,
+                    width: chunk.len() as u16,
+                };
+                files.insert(format!("ct/{}", id.path()), chunk.concat());
+            }
+            level_hashes = level_hashes
+                .chunks_exact(256)
+                .map(root_from_leaves)
+                .collect();
+            level += 1;
+        }
+        for (t, chunk) in data.chunks(256).enumerate() {
+            let id = TileId {
+                kind: TileKind::Entries,
+                index: t as u64,
+                width: chunk.len() as u16,
+            };
+            let path = id.path().replace("tile/entries/", "tile/data/");
+            files.insert(format!("ct/{path}"), chunk.concat());
+        }
+    }
+}
+
+#[test]
+fn a_ct_log_that_rewrites_history_is_an_alarm() {
+    let dir = temp_dir("monitor-ct-fork");
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let pub_pem = dir.join("ct.pub");
+    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
+    let signer = NoteSigner::new("ct.fork.example", key).unwrap();
+    let log = V1Log::default();
+    let url = log.start();
+    let monitor = || {
+        run(keyless()
+            .args(["monitor", "--ct-log", &url, "--identity", "x@example.com"])
+            .args(["--once", "--from-index", "0", "--ct-log-public-key"])
+            .arg(&pub_pem)
+            .arg("--state")
+            .arg(dir.join("m")))
+    };
+    // Across a full data tile and into the next one.
+    log.serve_ct(&signer, "good", 300);
+    let o = monitor();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("read 300 entries"), "{}", text(&o));
+    let saved = std::fs::read_to_string(dir.join("m.ct")).unwrap();
+    log.serve_ct(&signer, "good", 310);
+    let o = monitor();
+    assert!(text(&o).contains("read 10 entries"), "{}", text(&o));
+    std::fs::write(dir.join("m.ct"), &saved).unwrap();
+    log.serve_ct(&signer, "fork", 310);
+    let o = monitor();
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("ALARM") && out.contains("size 300, root "),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("m.ct")).unwrap(), saved);
 }
 
 #[test]
