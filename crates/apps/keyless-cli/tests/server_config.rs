@@ -249,6 +249,20 @@ fn check_config_names_every_problem() {
     let (code, out) = check(&path);
     assert_eq!(code, 0, "{out}");
 
+    // The CT log's key (ctlog.key.pem) is a key file too.
+    let ct = dir.join("ct");
+    std::fs::create_dir_all(&ct).unwrap();
+    let ct_key = ct.join("ctlog.key.pem");
+    std::fs::write(&ct_key, b"-").unwrap();
+    std::fs::set_permissions(&ct_key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::fs::write(&path, format!("[ct]\ndata-dir = \"{}\"\n", ct.display())).unwrap();
+    let (code, out) = check(&path);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ctlog.key.pem: key file readable by group or others (mode 0640)"),
+        "{out}"
+    );
+
     std::fs::write(&path, "[log\n").unwrap();
     let (code, out) = check(&path);
     assert_eq!(code, 1, "{out}");

@@ -220,7 +220,8 @@ fn is_secret_key(id: &str) -> bool {
     id.ends_with("key") && !id.contains("public")
 }
 
-/// The key files (`*.key`) a service keeps in its data directory.
+/// The key files (`*.key`, `*.key.pem`) a service keeps in its data
+/// directory.
 fn key_files(report: &mut Report, label: &str, dir: &Path) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -228,7 +229,9 @@ fn key_files(report: &mut Report, label: &str, dir: &Path) {
     };
     for entry in entries.take(MAX_DIR_ENTRIES).flatten() {
         let name = entry.file_name();
-        if !name.to_string_lossy().ends_with(".key") {
+        // root.key, log.key, ctlog.key.pem, …
+        let text = name.to_string_lossy();
+        if !(text.ends_with(".key") || text.contains(".key.")) {
             continue;
         }
         match entry.metadata() {

@@ -201,6 +201,10 @@ pub fn resolve_table(
 /// server …` and `--config` or `KEYLESS_CONFIG` names a file. Anything
 /// else, or a command line clap refuses anyway, is returned unchanged.
 pub fn with_config_file(root: &Command, args: Vec<OsString>) -> Result<Vec<OsString>> {
+    // Every other command: no second parse.
+    if !args.iter().skip(1).any(|a| a == SERVER_TABLE) {
+        return Ok(args);
+    }
     let Ok(matches) = root.clone().ignore_errors(true).try_get_matches_from(&args) else {
         // --help or --version: clap prints them from the real parse.
         return Ok(args);
