@@ -24,6 +24,12 @@ pub struct Certificate {
     inner: x509_cert::Certificate,
     not_before: i64,
     not_after: i64,
+    /// The subject public key, parsed on first use and kept: an issuer in
+    /// the trusted root (Fulcio intermediate, TSA) verifies a signature in
+    /// every bundle, and parsing it (re-encoding the SPKI, decoding and
+    /// checking the EC point) each time cost as much as the rest of the
+    /// chain's bookkeeping. Only the parse is kept, never a verification.
+    key: std::sync::OnceLock<PublicKey>,
 }
 
 impl PartialEq for Certificate {
@@ -62,6 +68,7 @@ impl Certificate {
             not_before: time_to_unix(validity.not_before),
             not_after: time_to_unix(validity.not_after),
             inner,
+            key: std::sync::OnceLock::new(),
         })
     }
 
@@ -93,6 +100,20 @@ impl Certificate {
 
     /// The subject public key.
     pub fn public_key(&self) -> Result<PublicKey, X509Error> {
+        self.public_key_ref().cloned()
+    }
+
+    /// The subject public key, parsed once per certificate value (see the
+    /// `key` field); a key that does not parse is an error each time.
+    pub fn public_key_ref(&self) -> Result<&PublicKey, X509Error> {
+        if let Some(key) = self.key.get() {
+            return Ok(key);
+        }
+        let key = self.parse_public_key()?;
+        Ok(self.key.get_or_init(|| key))
+    }
+
+    fn parse_public_key(&self) -> Result<PublicKey, X509Error> {
         let spki = self
             .inner
             .tbs_certificate
@@ -233,7 +254,7 @@ impl Certificate {
     /// [`crate::verify_chain`]'s job.
     pub fn verify_signed_by(&self, issuer: &Certificate) -> Result<(), X509Error> {
         let alg = self.signature_algorithm()?;
-        let key = issuer.public_key()?;
+        let key = issuer.public_key_ref()?;
         let sig = self
             .inner
             .signature
