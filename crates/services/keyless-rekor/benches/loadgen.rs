@@ -9,8 +9,11 @@
 //! in that PostgreSQL database), LOADGEN_LINGER_MS (the log's
 //! `batch_linger`; default: the log's default), LOADGEN_KEEP_DATA (set: keep
 //! the log's data directory rather than delete it), LOADGEN_METRICS (set:
-//! serve with the request metrics `keyless server` records; compare runs
-//! with and without it back to back).
+//! install the Prometheus recorder and serve with the request metrics, as
+//! `keyless server` does, so the log's own metrics (append latency, batch
+//! sizes, fsync time, tile cache) are recorded too; unset, every metrics
+//! call is the facade's no-op; compare runs with and without it back to
+//! back).
 //!
 //! Server and load generator share the machine's cores, so besides the
 //! wall-clock rate the bench charges CPU time to each side, thread by
