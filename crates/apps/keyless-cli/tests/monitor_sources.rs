@@ -150,6 +150,80 @@ fn ct_log_reports_exactly_the_watched_identitys_certificates() {
     assert_eq!((both.len(), ct), (6, 3), "{}", text(&o));
 }
 
+/// A proxy in front of `log` (http://host:port) that hides its tiles:
+/// `/checkpoint` and `/tile/...` answer 404, everything else is passed on.
+fn without_tiles(log: &str) -> String {
+    let upstream = log.strip_prefix("http://").unwrap().to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 8192];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+            if path.starts_with("/checkpoint") || path.starts_with("/tile/") {
+                let _ = s.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            }
+            let Ok(mut up) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let _ = write!(up, "GET {path} HTTP/1.0\r\nHost: {upstream}\r\n\r\n");
+            let mut answer = Vec::new();
+            let _ = up.read_to_end(&mut answer);
+            let _ = s.write_all(&answer);
+        }
+    });
+    url
+}
+
+#[test]
+fn the_dev_stacks_log_is_followed_through_its_v1_api_alone() {
+    let dir = temp_dir("monitor-v1-dev");
+    let stack = DevStack::start(&dir, free_base_port());
+    let log = stack.url("logUrl");
+    let proxy = without_tiles(&log);
+    assert!(!http_ok(&format!("{proxy}/checkpoint")));
+    std::fs::write(
+        dir.join("log.pub"),
+        http_get(&format!("{log}/api/v1/log/publicKey")),
+    )
+    .unwrap();
+    sign(&stack, "alice@example.com", "a1");
+    sign(&stack, "bob@example.com", "b1");
+    sign(&stack, "alice@example.com", "a2");
+    let monitor = |extra: &[&str]| {
+        let o = run(keyless()
+            .args([
+                "monitor",
+                "--log",
+                &proxy,
+                "--identity",
+                "alice@example.com",
+            ])
+            .args(["--once", "--log-public-key"])
+            .arg(dir.join("log.pub"))
+            .arg("--state")
+            .arg(dir.join("alice"))
+            .args(extra));
+        assert!(o.status.success(), "{}", text(&o));
+        lines(&o)
+    };
+    let first = monitor(&["--from-index", "0"]);
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(first.iter().all(|l| l["identity"] == "alice@example.com"));
+    sign(&stack, "bob@example.com", "b2");
+    sign(&stack, "alice@example.com", "a3");
+    let next = monitor(&[]);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert!(next[0]["logIndex"].as_u64() > first[1]["logIndex"].as_u64());
+    assert!(monitor(&[]).is_empty());
+}
+
 /// A log with only the Rekor v1 API, served from memory.
 #[derive(Clone, Default)]
 struct V1Log(Arc<Mutex<HashMap<String, Vec<u8>>>>);
