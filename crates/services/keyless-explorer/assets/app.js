@@ -126,7 +126,7 @@ export async function leafHash(body) {
   return sha256(concat(new Uint8Array([0]), body));
 }
 
-async function nodeHash(l, r) {
+export async function nodeHash(l, r) {
   return sha256(concat(new Uint8Array([1]), l, r));
 }
 

@@ -7,12 +7,14 @@
 // /trusted_root.json (the key the log's SCTs are signed with), then
 // reads the latest entries from the entry bundles (/ct/tile/entries/…),
 // checks that each leaf's hash is the one the tree holds at its index
-// (level-0 hash tiles), and has the certificates decoded by the server
-// (/explorer/api/decode-ct). The leaves are not proven into the
-// checkpoint's root here.
+// (level-0 hash tiles) and that the tiles hash to the checkpoint's root
+// (the last tile of each level, RFC 6962 subtree hashes), and has the
+// certificates decoded by the server (/explorer/api/decode-ct). A leaf is
+// "proven" when its hash tile took part in that root computation (the
+// last level-0 tile) or its tile's hash is in the last level-1 tile.
 
 import {
-  el, show, fields, errorBox, link, time, b64decode, hex, equal, api, leafHash,
+  el, show, fields, errorBox, link, time, b64decode, hex, equal, api, leafHash, nodeHash,
   badge, certSection, parseCheckpoint, verifyNote, importSpkiKey,
 } from "./app.js";
 
@@ -55,11 +57,49 @@ export function splitBundle(b) {
   return out;
 }
 
+/** RFC 6962 MTH of `n` (a power of two) consecutive 32-byte hashes of `h` from `at`. */
+async function subtree(h, at, n) {
+  if (n === 1) return h.slice(32 * at, 32 * at + 32);
+  return nodeHash(await subtree(h, at, n / 2), await subtree(h, at + n / 2, n / 2));
+}
+
 /**
- * Leaves [from, to) of a tree of `size`, each checked against the level-0
- * hash tile: its RFC 6962 leaf hash must be the tree's hash at its index.
+ * The root of a tree of `size` from its tiles: at each level L the last
+ * tile (index floor(size / 256^(L+1))) holds, in its w hashes, the
+ * subtrees the size's binary decomposition has at heights 8L..8L+7, left
+ * to right; higher levels hold the ones further left. Returns the root
+ * and the last tile of levels 0 and 1, as fetched.
  */
-async function leaves(from, to, size) {
+export async function rootFromTiles(size) {
+  if (!(Number.isSafeInteger(size) && size > 0)) throw new Error("no root for an empty tree");
+  const parts = [];
+  const last = {};
+  for (let level = 0, span = 1; span <= size; level++, span *= TILE) {
+    const nodes = Math.floor(size / span);
+    const t = Math.floor(nodes / TILE);
+    const w = nodes - t * TILE;
+    if (w === 0) continue;
+    const h = await fetchBytes("/ct/tile/" + level + "/" + tileIndexPath(t) + (w < TILE ? ".p/" + w : ""));
+    if (h.length !== 32 * w) throw new Error("hash tile " + level + "/" + t + " is not " + w + " wide");
+    if (level < 2) last[level] = { t, h };
+    const mine = [];
+    for (let at = 0, bit = 128; bit >= 1; bit /= 2) {
+      if (w & bit) { mine.push(await subtree(h, at, bit)); at += bit; }
+    }
+    parts.unshift(...mine);
+    if (level > 8) throw new Error("tree too large");
+  }
+  let root = parts[parts.length - 1];
+  for (let i = parts.length - 2; i >= 0; i--) root = await nodeHash(parts[i], root);
+  return { root, last };
+}
+
+/**
+ * Leaves [from, to) of a tree of `size`: each leaf's RFC 6962 hash checked
+ * against the level-0 hash tile (`hashed`), and `proven` when that tile is
+ * part of `tiles` (from rootFromTiles, whose root matched the checkpoint).
+ */
+async function leaves(from, to, size, tiles) {
   const out = [];
   for (let t = Math.floor(from / TILE); t * TILE < to; t++) {
     const [bundle, hashes] = await Promise.all([
@@ -67,13 +107,38 @@ async function leaves(from, to, size) {
     const entries = splitBundle(bundle);
     const width = Math.min(TILE, size - t * TILE);
     if (entries.length !== width || hashes.length !== 32 * width) throw new Error("tile " + t + " is not " + width + " wide");
+    let tileProven = false;
+    if (tiles && tiles[0] && tiles[0].t === t) {
+      tileProven = equal(tiles[0].h, hashes);
+    } else if (tiles && tiles[1] && width === TILE && Math.floor(t / TILE) === tiles[1].t) {
+      const k = t - tiles[1].t * TILE;
+      tileProven = 32 * (k + 1) <= tiles[1].h.length && equal(await subtree(hashes, 0, TILE), tiles[1].h.slice(32 * k, 32 * k + 32));
+    }
     for (let i = Math.max(from, t * TILE); i < Math.min(to, t * TILE + width); i++) {
       const leaf = entries[i - t * TILE];
       const want = hashes.slice(32 * (i - t * TILE), 32 * (i - t * TILE + 1));
-      out.push({ index: i, leaf, hashed: equal(await leafHash(leaf), want) });
+      const hashed = equal(await leafHash(leaf), want);
+      out.push({ index: i, leaf, hashed, proven: hashed && tileProven });
     }
   }
   return out;
+}
+
+/** The tiles' root against the checkpoint's: the tiles to prove leaves with, or why not. */
+async function treeCheck(cp) {
+  try {
+    const { root, last } = await rootFromTiles(cp.size);
+    if (!equal(root, cp.root)) return { ok: false, detail: "the tiles hash to " + hex(root) + ", not the checkpoint root" };
+    return { ok: true, tiles: last, detail: "the hash tiles lead to the checkpoint root" };
+  } catch (e) {
+    return { ok: false, detail: e.message };
+  }
+}
+
+function inTree(l) {
+  if (l.proven) return "\u2713 proven";
+  if (!l.hashed) return "\u2717 leaf hash differs from the tree";
+  return "\u2717 not proven";
 }
 
 function b64encode(bytes) {
@@ -130,7 +195,8 @@ async function overview() {
   let verdict;
   try { verdict = await checkpointVerdict(cp); } catch (e) { verdict = [badge(false), el("p", {}, e.message)]; }
   const from = Math.max(0, cp.size - LATEST);
-  const list = cp.size ? (await leaves(from, cp.size, cp.size)).reverse() : [];
+  const tree = cp.size ? await treeCheck(cp) : { ok: true, detail: "empty tree" };
+  const list = cp.size ? (await leaves(from, cp.size, cp.size, tree.tiles)).reverse() : [];
   const views = list.length ? await decodeLeaves(list) : [];
   const rows = list.map((l, i) => {
     const v = views[i] || {};
@@ -138,7 +204,7 @@ async function overview() {
       el("td", { class: "identity" }, identity(v)),
       el("td", { class: "hide-narrow" }, (v.certificate && v.certificate.oidcIssuer) || ""),
       el("td", { class: "hide-narrow" }, typeof v.timestamp === "number" ? time(Math.floor(v.timestamp / 1000)) : ""),
-      el("td", {}, l.hashed ? "\u2713" : "\u2717 leaf hash differs from the tree"));
+      el("td", {}, inTree(l)));
   });
   show(
     el("h1", {}, "CT log overview"),
@@ -151,7 +217,8 @@ async function overview() {
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Index"), el("th", {}, "Identity"),
           el("th", { class: "hide-narrow" }, "OIDC issuer"), el("th", { class: "hide-narrow" }, "Logged"),
           el("th", {}, "In tree"))), el("tbody", {}, rows)),
-      el("p", { class: "muted" }, "Leaves are checked against the tree's level-0 hash tiles; their path to the checkpoint root is not checked here.")));
+      el("p", { id: "tree-check", class: tree.ok ? "muted" : "fail" }, (tree.ok ? "\u2713 " : "\u2717 ") + tree.detail +
+        "; a leaf is proven when its hash tile is part of that computation.")));
 }
 
 async function entry(index) {
@@ -162,7 +229,8 @@ async function entry(index) {
     e.status = 404;
     throw e;
   }
-  const [l] = await leaves(index, index + 1, cp.size);
+  const tree = await treeCheck(cp);
+  const [l] = await leaves(index, index + 1, cp.size, tree.tiles);
   const [v] = await decodeLeaves([l]);
   show(el("h1", {}, "CT entry " + index),
     el("section", { id: "entry" }, el("h2", {}, "Entry"),
@@ -170,6 +238,7 @@ async function entry(index) {
         ["Logged", typeof v.timestamp === "number" ? time(Math.floor(v.timestamp / 1000)) : null],
         ["Issuer key hash", v.issuerKeyHash ? el("code", {}, v.issuerKeyHash) : null],
         ["Leaf hash", l.hashed ? "matches the tree's hash tile" : "DIFFERS from the tree's hash tile"],
+        ["In the checkpoint's tree", l.proven ? "proven (" + tree.detail + ")" : "not proven: " + (tree.ok ? "its tile is not among those checked" : tree.detail)],
         ["Decoding", v.error]])),
     v.certificate ? certSection(v.certificate, 1) : null);
 }

@@ -1,6 +1,6 @@
 //! A loopback proxy that tampers with the entries the log serves (for
-//! the explorer test's "not verified" page) and with the cosignatures on
-//! its checkpoint.
+//! the explorer test's "not verified" page), with the cosignatures on
+//! its checkpoint, and with a CT log's entry bundles.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -87,6 +87,12 @@ fn proxy_one(mut client: TcpStream, upstream: &str) -> std::io::Result<()> {
     }
     if path == "/checkpoint" && rhead.starts_with("HTTP/1.0 200") {
         body = tamper_cosignatures(&body);
+    }
+    // A CT log's entry bundle: one byte of its last leaf changed.
+    if path.starts_with("/ct/tile/entries/") && rhead.starts_with("HTTP/1.0 200") && body.len() > 10
+    {
+        let at = body.len() - 10;
+        body[at] ^= 0x01;
     }
     let mut head_out = String::new();
     for l in rhead.lines().filter(|l| !l.is_empty()) {
