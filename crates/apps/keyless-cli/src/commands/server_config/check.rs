@@ -317,7 +317,7 @@ fn file_secrets(report: &mut Report, path: &Path, resolved: &Resolved) {
 
 /// A PostgreSQL connection string that carries a password: `password=`
 /// in key=value form, or `user:password@` in a URL.
-fn has_password(conn: &str) -> bool {
+pub(super) fn has_password(conn: &str) -> bool {
     if conn.to_ascii_lowercase().contains("password=") {
         return true;
     }

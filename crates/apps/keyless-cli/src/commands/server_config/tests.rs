@@ -207,3 +207,15 @@ fn an_unknown_key_stops_the_start() {
         .collect();
     assert_eq!(with_config_file(&root(), argv.clone()).unwrap(), argv);
 }
+
+#[test]
+fn passwords_in_connection_strings_are_seen() {
+    use super::check::has_password;
+    assert!(has_password("host=db user=k password=secret"));
+    assert!(has_password("host=db PASSWORD=secret"));
+    assert!(has_password("postgresql://keyless:secret@db1,db2/keyless"));
+    assert!(!has_password("postgresql://keyless@db1/keyless"));
+    assert!(!has_password(
+        "host=/var/run/postgresql user=keyless dbname=keyless"
+    ));
+}
