@@ -5,15 +5,18 @@
 //! 64-byte Ed25519 signature`, and its key ID is `SHA-256(name || "\n" ||
 //! 0x04 || public key)[:4]`. The 0x04 type byte (0x01 for ordinary note
 //! signatures) keeps a cosignature from being read as the log's own
-//! signature over the same body, and the other way round.
+//! signature over the same body, and the other way round. The message,
+//! the key ID and the check are keyless-tlog's (`cosignature`), which
+//! verifiers use too; this module adds the signing side.
 
 use std::path::Path;
 
-use keyless_crypto::{KeyAlgorithm, SignatureAlgorithm, SigningKey};
+use keyless_crypto::{KeyAlgorithm, SigningKey};
+use keyless_tlog::cosignature::{key_hint, CosignatureError, CosignatureVerifier};
 use keyless_tlog::NoteSignature;
 use thiserror::Error;
 
-use crate::vkey::{ed25519_public_key, ed25519_raw, Vkey, VkeyError, TYPE_COSIGNATURE_V1};
+use crate::vkey::{ed25519_raw, Vkey, VkeyError, TYPE_COSIGNATURE_V1};
 
 /// The file in the data directory that holds the witness key (0600).
 pub const KEY_FILE: &str = "witness.key";
@@ -37,23 +40,15 @@ pub enum CosignError {
     Length,
     #[error("the cosignature does not verify")]
     BadSignature,
+    #[error("witness vkey")]
+    Vkey(#[source] CosignatureError),
 }
 
 /// The message a cosignature/v1 signs.
-pub fn signed_message(timestamp: u64, checkpoint_body: &str) -> String {
-    format!("cosignature/v1\ntime {timestamp}\n{checkpoint_body}")
-}
+pub use keyless_tlog::cosignature::signed_message;
 
 fn key_id(name: &str, raw: &[u8; 32]) -> [u8; 4] {
-    let mut buf = Vec::with_capacity(name.len() + 34);
-    buf.extend_from_slice(name.as_bytes());
-    buf.push(b'\n');
-    buf.push(TYPE_COSIGNATURE_V1);
-    buf.extend_from_slice(raw);
-    let hash = keyless_crypto::sha256(&buf);
-    let mut id = [0u8; 4];
-    id.copy_from_slice(&hash[..4]);
-    id
+    key_hint(name, raw)
 }
 
 fn check_name(name: &str) -> Result<(), CosignError> {
@@ -147,37 +142,13 @@ pub fn verify_cosignature(
     checkpoint_body: &str,
     line: &NoteSignature,
 ) -> Result<u64, CosignError> {
-    let vkey = Vkey::parse(witness_vkey)?;
-    if vkey.key_type != TYPE_COSIGNATURE_V1 {
-        return Err(VkeyError::Type(vkey.key_type, TYPE_COSIGNATURE_V1).into());
-    }
-    let raw: [u8; 32] = vkey.key.as_slice().try_into().map_err(|_| VkeyError::Key)?;
-    let expected_id = key_id(&vkey.name, &raw);
-    if expected_id != vkey.key_id {
-        return Err(VkeyError::KeyIdMismatch {
-            found: hex::encode(vkey.key_id),
-            expected: hex::encode(expected_id),
-        }
-        .into());
-    }
-    if line.name != vkey.name || line.key_hint != expected_id {
-        return Err(CosignError::NotThisCosigner);
-    }
-    if line.signature.len() != 8 + 64 {
-        return Err(CosignError::Length);
-    }
-    let (ts, sig) = line.signature.split_at(8);
-    let mut ts_bytes = [0u8; 8];
-    ts_bytes.copy_from_slice(ts);
-    let timestamp = u64::from_be_bytes(ts_bytes);
-    ed25519_public_key(&raw)?
-        .verify(
-            SignatureAlgorithm::Ed25519,
-            signed_message(timestamp, checkpoint_body).as_bytes(),
-            sig,
-        )
-        .map_err(|_| CosignError::BadSignature)?;
-    Ok(timestamp)
+    let verifier = CosignatureVerifier::from_vkey(witness_vkey).map_err(CosignError::Vkey)?;
+    verifier.verify(checkpoint_body, line).map_err(|e| match e {
+        CosignatureError::NotThisWitness => CosignError::NotThisCosigner,
+        CosignatureError::Length(_) => CosignError::Length,
+        CosignatureError::BadSignature => CosignError::BadSignature,
+        other => CosignError::Vkey(other),
+    })
 }
 
 #[cfg(test)]
