@@ -384,6 +384,12 @@ fn a_ct_log_that_rewrites_history_is_an_alarm() {
     let o = monitor();
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("read 300 entries"), "{}", text(&o));
+    // Their TBS are not certificates: counted and said, never matched.
+    assert!(
+        text(&o).contains("WARNING: 300 entries did not decode"),
+        "{}",
+        text(&o)
+    );
     let saved = std::fs::read_to_string(dir.join("m.ct")).unwrap();
     log.serve_ct(&signer, "good", 310);
     let o = monitor();

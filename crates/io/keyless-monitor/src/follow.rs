@@ -121,6 +121,9 @@ pub struct Progress {
     pub next_index: u64,
     pub entries_read: u64,
     pub matches: u64,
+    /// Entries read whose body (or certificate) did not decode, so could
+    /// not be matched: reported so that they are not silently passed over.
+    pub undecodable: u64,
     /// The pass stopped early at `stop_after` matches.
     pub stopped: bool,
 }
@@ -252,6 +255,7 @@ impl Monitor {
             next_index: state.next_index,
             entries_read: 0,
             matches: 0,
+            undecodable: 0,
             stopped: false,
         };
         if state.next_index > new.size {
@@ -262,6 +266,7 @@ impl Monitor {
             let start = frontier.size();
             let batch =
                 read_batch(&self.fetch, &self.matcher, &mut source, start, new.size).await?;
+            progress.undecodable += batch.undecodable;
             let mut hits = batch.hits.iter().map(Found::Entry).peekable();
             let mut ct_hits = batch.ct_hits.iter().map(Found::Certificate).peekable();
             for (i, leaf) in batch.leaves.iter().enumerate() {

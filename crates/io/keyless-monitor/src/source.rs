@@ -52,6 +52,8 @@ pub(crate) struct Batch {
     pub leaves: Vec<Hash>,
     pub hits: Vec<Hit>,
     pub ct_hits: Vec<CtHit>,
+    /// Entries whose body or certificate did not decode: never matched.
+    pub undecodable: u64,
 }
 
 /// The entries from `start` to the end of its tile (at most 256, not
@@ -79,6 +81,7 @@ pub(crate) async fn read_batch(
                 leaves: scanned.leaves,
                 hits: scanned.hits,
                 ct_hits: Vec::new(),
+                undecodable: scanned.undecodable,
             })
         }
         Source::V1 => {
@@ -90,6 +93,7 @@ pub(crate) async fn read_batch(
                 leaves: scanned.leaves,
                 hits: scanned.hits,
                 ct_hits: Vec::new(),
+                undecodable: scanned.undecodable,
             })
         }
         Source::Ct(layout) => {
@@ -140,6 +144,7 @@ pub(crate) async fn read_batch(
                 leaves: scanned.leaves,
                 hits: Vec::new(),
                 ct_hits: scanned.hits,
+                undecodable: scanned.undecodable,
             })
         }
     }

@@ -217,6 +217,12 @@ impl Monitor {
                             "{base}: checkpoint {}: read {} entries, {} matched, next index {}",
                             p.checkpoint_size, p.entries_read, p.matches, p.next_index
                         );
+                        if p.undecodable > 0 {
+                            eprintln!(
+                                "{base}: WARNING: {} entries did not decode and could not be matched",
+                                p.undecodable
+                            );
+                        }
                         stopped |= p.stopped;
                     }
                     Err(FollowError::Alarm(alarm)) => {
