@@ -138,6 +138,45 @@ fn dev_stack_witness_policy_is_enforced() {
         text(&o)
     );
 
+    // A bundle with no log entry (--tlog-upload=false, accepted with
+    // --insecure-ignore-tlog) has nothing witnessed: refused under a policy.
+    let no_log = dir.join("nolog.sigstore.json");
+    let token = stack.token("alice@example.com");
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args([
+            "sign-blob",
+            "--yes",
+            "--tlog-upload=false",
+            "--identity-token",
+            &token,
+            "--bundle",
+        ])
+        .arg(&no_log)
+        .arg(&artifact));
+    assert!(o.status.success(), "{}", text(&o));
+    let o = run(keyless()
+        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
+        .args([
+            "verify-blob",
+            "--insecure-ignore-tlog",
+            "--certificate-identity",
+            "alice@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--witness-policy",
+        ])
+        .arg(&policy)
+        .arg("--bundle")
+        .arg(&no_log)
+        .arg(&artifact));
+    assert_eq!(o.status.code(), Some(EXIT_CHECKPOINT), "{}", text(&o));
+    assert!(
+        text(&o).contains("no transparency log entry"),
+        "{}",
+        text(&o)
+    );
+
     // --offline cannot check a policy: refused, not skipped.
     let offline = std::ffi::OsStr::new("--offline");
     let o = verify(&stack.trust_config(), &[flag, policy.as_os_str(), offline]);

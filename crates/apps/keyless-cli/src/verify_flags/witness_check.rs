@@ -79,6 +79,13 @@ pub fn enforce(
     trust: &TrustMaterial,
     bundle: &Bundle,
 ) -> Result<Vec<WitnessedEntry>> {
+    // No entry means nothing a witness vouched for (a detached signature
+    // or --insecure-ignore-tlog): with a policy that is a failure.
+    anyhow::ensure!(
+        !bundle.tlog_entries.is_empty(),
+        "witness policy {}: the bundle has no transparency log entry whose checkpoint witnesses could have cosigned",
+        policy.source()
+    );
     let rt = crate::signing::runtime()?;
     rt.block_on(async {
         let mut out = Vec::with_capacity(bundle.tlog_entries.len());
