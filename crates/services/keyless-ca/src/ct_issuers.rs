@@ -71,11 +71,12 @@ impl IssuerStore {
     }
 
     /// Make every one of `issuers` (DER, already verified as part of a
-    /// chain to a root) durable. Only issuers not seen before touch the
-    /// disk; blocking then (a new issuer is rare).
-    pub fn ensure(&self, issuers: &[Vec<u8>]) -> Result<(), CtError> {
-        for der in issuers {
-            let fp = keyless_crypto::sha256(der);
+    /// chain to a root, with their SHA-256 `fingerprints`) durable. Only
+    /// issuers not seen before touch the disk; blocking then (a new
+    /// issuer is rare).
+    pub fn ensure(&self, issuers: &[Vec<u8>], fingerprints: &[[u8; 32]]) -> Result<(), CtError> {
+        for (der, fp) in issuers.iter().zip(fingerprints) {
+            let fp = *fp;
             if self.is_known(&fp) {
                 continue;
             }
