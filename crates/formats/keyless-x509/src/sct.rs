@@ -208,8 +208,15 @@ pub fn precert_tbs(leaf: &Certificate) -> Result<Vec<u8>, X509Error> {
     tbs.to_der().map_err(X509Error::Der)
 }
 
+/// Lower-case hex, for error messages (one `String`, not one per byte).
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }
 
 fn verify_one(
@@ -225,10 +232,14 @@ fn verify_one(
             found: sct.version(),
         });
     }
-    let log_id = hex(&sct.log_id());
+    // Only error messages name the log: built on a failure path, not per SCT.
+    let log_id = || hex(&sct.log_id());
     let matching: Vec<&CtLogKey> = logs.iter().filter(|l| l.log_id == sct.log_id()).collect();
     if matching.is_empty() {
-        return Err(SctFailure::UnknownLog { index, log_id });
+        return Err(SctFailure::UnknownLog {
+            index,
+            log_id: log_id(),
+        });
     }
     // SCT time is in milliseconds; log validity in seconds. Flooring keeps a
     // timestamp inside an end bound given with sub-second precision.
@@ -240,7 +251,7 @@ fn verify_one(
     if valid.is_empty() {
         return Err(SctFailure::OutsideLogValidity {
             index,
-            log_id,
+            log_id: log_id(),
             timestamp: seconds,
         });
     }
@@ -274,7 +285,7 @@ fn verify_one(
     )
     .map_err(|_| SctFailure::BadSignature {
         index,
-        log_id: log_id.clone(),
+        log_id: log_id(),
         source: keyless_crypto::CryptoError::BadSignature,
     })?;
     let mut last = keyless_crypto::CryptoError::BadSignature;
@@ -289,7 +300,7 @@ fn verify_one(
     }
     Err(SctFailure::BadSignature {
         index,
-        log_id,
+        log_id: log_id(),
         source: last,
     })
 }
