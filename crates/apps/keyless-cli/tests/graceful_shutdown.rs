@@ -4,6 +4,7 @@
 //! inclusion proof that checks against the signed checkpoint, and no
 //! connection may break after a response started: each request either
 //! got a whole response or a connection error before its first byte.
+//! The CA gets the same treatment with certificate requests.
 
 mod support;
 
@@ -123,15 +124,32 @@ fn requests(port: u16) -> Vec<Vec<u8>> {
                     "publicKey": { "rawBytes": spki }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" } },
             }}))
             .expect("json");
-            let mut req = format!(
-                "POST /api/v2/log/entries HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                body.len()
-            )
-            .into_bytes();
-            req.extend_from_slice(&body);
-            req
+            post(port, "/api/v2/log/entries", &body)
         })
         .collect()
+}
+
+/// A complete HTTP/1.1 POST of a JSON body, head and body.
+fn post(port: u16, path: &str, body: &[u8]) -> Vec<u8> {
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    req.extend_from_slice(body);
+    req
+}
+
+/// Waits (up to a minute) for `child` to exit.
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn hash32(v: &serde_json::Value) -> [u8; 32] {
@@ -170,17 +188,7 @@ fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
         .expect("kill");
     assert!(signalled.success());
     let sent_at_signal = next.load(Ordering::Relaxed);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the log did not stop after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(&mut child);
     for c in clients {
         c.join().expect("client thread");
     }
@@ -295,5 +303,139 @@ fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
     }
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn start_service(args: &[&str], port: u16, stderr: &std::path::Path) -> Child {
+    let child = keyless()
+        .arg("server")
+        .args(args)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(stderr).expect("stderr file"))
+        .spawn()
+        .expect("start the service");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !http_ok(&format!("http://127.0.0.1:{port}/readyz")) {
+        assert!(Instant::now() < deadline, "{args:?} never became ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn sigterm_under_load_lets_the_ca_finish_its_issuances() {
+    let dir = temp_dir("graceful-shutdown-ca");
+    let base = free_base_port();
+    let (oidc_port, ca_port) = (base, base + 1);
+    let issuer = format!("http://127.0.0.1:{oidc_port}");
+    let oidc_dir = dir.join("oidc");
+    let mut oidc = start_service(
+        &["oidc", "--data-dir", oidc_dir.to_str().expect("utf8")],
+        oidc_port,
+        &dir.join("oidc.log"),
+    );
+    let issuers = serde_json::json!({ "OIDCIssuers": { issuer.clone():
+        {"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"} } });
+    std::fs::write(dir.join("issuers.json"), issuers.to_string()).expect("issuers");
+    let ca_dir = dir.join("ca");
+    let issuers_file = dir.join("issuers.json");
+    let mut ca = start_service(
+        &[
+            "ca",
+            "--data-dir",
+            ca_dir.to_str().expect("utf8"),
+            "--issuers",
+            issuers_file.to_str().expect("utf8"),
+        ],
+        ca_port,
+        &dir.join("ca.log"),
+    );
+    let token = keyless()
+        .args(["dev-token", "--subject", "alice@example.com", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("dev-token");
+    assert!(
+        token.status.success(),
+        "{}",
+        String::from_utf8_lossy(&token.stderr)
+    );
+    let token = String::from_utf8(token.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
+    let pop = B64.encode(key.sign(b"alice@example.com").expect("sign"));
+    let body = serde_json::to_vec(&serde_json::json!({
+        "credentials": { "oidcIdentityToken": token },
+        "publicKeyRequest": {
+            "publicKey": { "algorithm": "ECDSA", "content": key.public_key().to_pem() },
+            "proofOfPossession": pop,
+        }
+    }))
+    .expect("json");
+    let requests: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..REQUESTS)
+            .map(|_| post(ca_port, "/api/v2/signingCert", &body))
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let clients: Vec<_> = (0..CONNECTIONS / 2)
+        .map(|_| {
+            let (requests, next) = (requests.clone(), next.clone());
+            std::thread::spawn(move || client(ca_port, requests, next))
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while next.load(Ordering::Relaxed) < 60 {
+        assert!(Instant::now() < deadline, "the load never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let signal_at = Instant::now();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &ca.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(signalled.success());
+    let status = wait_exit(&mut ca);
+    let outcomes: Vec<Outcome> = clients
+        .into_iter()
+        .flat_map(|c| c.join().expect("client thread"))
+        .collect();
+    let ca_log = std::fs::read_to_string(dir.join("ca.log")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "exit status {status:?}\n{ca_log}");
+    let mut issued = 0;
+    let mut after_signal = 0;
+    for o in &outcomes {
+        match o {
+            Outcome::Broken(what) => panic!("a response was cut off: {what}"),
+            Outcome::NoResponse => {}
+            Outcome::Answered(status, body, at) => {
+                let text = String::from_utf8_lossy(body);
+                assert_eq!(*status, 201, "{text}");
+                let v: serde_json::Value = serde_json::from_slice(body).expect("JSON");
+                let chain = v["signedCertificateEmbeddedSct"]["chain"]["certificates"]
+                    .as_array()
+                    .expect("a certificate chain");
+                assert!(
+                    chain.len() >= 2
+                        && chain.iter().all(|c| c
+                            .as_str()
+                            .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))),
+                    "{text}"
+                );
+                issued += 1;
+                if *at > signal_at {
+                    after_signal += 1;
+                }
+            }
+        }
+    }
+    eprintln!("CA: {issued} certificates issued, {after_signal} answered after SIGTERM");
+    assert!(issued >= 30, "only {issued} issued");
+    assert!(after_signal > 0, "no issuance was answered after SIGTERM");
+    let _ = oidc.kill();
+    let _ = oidc.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
