@@ -196,6 +196,10 @@ impl CtLog {
         verify_precert_signature: bool,
     ) -> Result<SignedCertificateTimestamp, CtError> {
         let prepared = self.front.prepare(chain, verify_precert_signature)?;
+        // No extensions: this log does not serve its entries by index.
+        let sct = self
+            .front
+            .sct(prepared.timestamp, &prepared.leaf, Vec::new())?;
         let hash = keyless_tlog::leaf_hash(&prepared.leaf);
         let mut guard = self
             .tree
@@ -203,7 +207,7 @@ impl CtLog {
             .map_err(|_| CtError::Unavailable("log state poisoned".into()))?;
         guard.0.push(hash);
         guard.1 = None;
-        Ok(prepared.sct)
+        Ok(sct)
     }
 }
 

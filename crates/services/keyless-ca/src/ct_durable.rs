@@ -13,8 +13,10 @@
 //! `MerkleTreeLeaf` inside ([`crate::ct_leaf::TileLeafHasher`]), the ones
 //! an SCT's inclusion proof is checked with. The issuers are kept beside
 //! the log ([`crate::ct_issuers`]) before an entry naming them is
-//! submitted. Not done: the static-ct-api `leaf_index` SCT extension (the
-//! SCT is signed before the core assigns the index).
+//! submitted. The core gives each entry its index on the sequencer thread
+//! ([`crate::ct_leaf::TileLeafStamper`] adds the static-ct-api
+//! `leaf_index` extension to the stored leaf), and the SCT, which carries
+//! the same extension, is signed once the entry is committed.
 //!
 //! The log signs its checkpoints and tree heads with the CT key of the
 //! CA's data directory (the one `trusted_root.json` lists), so the log ID
@@ -35,7 +37,7 @@ use keyless_x509::Certificate;
 use crate::ct::SignedCertificateTimestamp;
 use crate::ct_front::{CtFront, Prepared};
 use crate::ct_issuers::IssuerStore;
-use crate::ct_leaf::TileLeafHasher;
+use crate::ct_leaf::{leaf_index_extensions, with_extensions, TileLeafHasher, TileLeafStamper};
 use crate::ct_note::{SignedTreeHead, SthCache};
 use crate::error::CtError;
 
@@ -143,6 +145,7 @@ impl DurableCtLog {
         config.storage = options.storage.clone();
         config.batch_linger = options.batch_linger;
         config.leaf_hasher = Arc::new(TileLeafHasher);
+        config.index_stamper = Some(Arc::new(TileLeafStamper));
         let log = Log::open(
             config,
             storage,
@@ -256,13 +259,19 @@ impl DurableCtLog {
             .ensure(&prepared.tail.ders, &prepared.tail.fingerprints)?;
         // The SCT leaves this function only after the core has answered,
         // which it does once a durable, signed checkpoint covers the entry.
-        self.log
+        let sequenced = self
+            .log
             .submit(Submission {
                 body: prepared.tile_leaf,
                 lookup_key: Some(prepared.tbs_hash),
             })
             .await
             .map_err(CtError::Log)?;
-        Ok(prepared.sct)
+        // The entry is durable and has its index: the SCT signs the
+        // stored leaf, leaf_index extension included (static-ct-api).
+        let extensions = leaf_index_extensions(sequenced.index);
+        let signed = with_extensions(&prepared.leaf, &extensions);
+        self.front
+            .sct(prepared.timestamp, &signed, extensions.to_vec())
     }
 }

@@ -19,6 +19,9 @@ use crate::sct::SignedCertificateTimestamp;
 /// precertificate included): real chains have 2–4.
 pub const MAX_CHAIN_LEN: usize = 8;
 
+/// Bytes the `leaf_index` extension adds to a stored entry.
+const LEAF_INDEX_ROOM: usize = 8;
+
 /// A chain tail (issuer … root) whose links and anchor have been verified.
 pub(crate) struct VerifiedTail {
     issuer: Certificate,
@@ -49,9 +52,12 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// A checked submission: the SCT, and the log entry it promises.
+/// A checked submission: the log entry, and what its SCT will sign
+/// ([`CtFront::sct`], once the log knows whether the SCT carries
+/// extensions such as the entry's index).
 pub(crate) struct Prepared {
-    pub sct: SignedCertificateTimestamp,
+    /// The SCT's timestamp (ms).
+    pub timestamp: u64,
     /// RFC 6962 §3.4 `MerkleTreeLeaf` (v1, timestamped_entry, precert
     /// entry): the bytes whose leaf hash the tree holds. They equal the
     /// SCT's signed data, whose first two bytes (v1, certificate_timestamp)
@@ -158,7 +164,7 @@ impl CtFront {
         Ok(verified)
     }
 
-    /// Check an `add-pre-chain` and sign its SCT, verifying the
+    /// Check an `add-pre-chain` and build its entry, verifying the
     /// precertificate's signature unless the CA in this process submits
     /// what it has just signed. Nothing is stored: the caller must log
     /// [`Prepared::leaf`] before it hands the SCT out.
@@ -192,7 +198,7 @@ impl CtFront {
             .map_err(|e: SctError| CtError::Sct(e))?;
         let tile_leaf = ct_leaf::encode(&signed, Some(precert_der), &tail.fingerprints)
             .map_err(|_| too_large())?;
-        self.sign(
+        self.entry(
             timestamp,
             signed,
             tile_leaf,
@@ -227,7 +233,7 @@ impl CtFront {
             ct_leaf::encode(&signed, None, &tail.fingerprints).map_err(|_| too_large())?;
         // The lookup key a precertificate of the same certificate has.
         let tbs = precert_tbs(&cert).map_err(CtError::Malformed)?;
-        self.sign(
+        self.entry(
             timestamp,
             signed,
             tile_leaf,
@@ -236,7 +242,7 @@ impl CtFront {
         )
     }
 
-    fn sign(
+    fn entry(
         &self,
         timestamp: u64,
         signed: Vec<u8>,
@@ -244,21 +250,33 @@ impl CtFront {
         tail: Arc<VerifiedTail>,
         tbs_hash: [u8; 32],
     ) -> Result<Prepared, CtError> {
-        if tile_leaf.len() > keyless_log::MAX_ENTRY_SIZE {
+        // Room for the leaf_index extension the durable log adds.
+        if tile_leaf.len() + LEAF_INDEX_ROOM > keyless_log::MAX_ENTRY_SIZE {
             return Err(too_large());
         }
-        let signature = self.key.sign(&signed).map_err(CtError::Sign)?;
         Ok(Prepared {
-            sct: SignedCertificateTimestamp {
-                log_id: self.log_id,
-                timestamp,
-                extensions: Vec::new(),
-                signature,
-            },
+            timestamp,
             leaf: signed,
             tile_leaf,
             tail,
             tbs_hash,
+        })
+    }
+
+    /// The SCT over `signed` (the entry's signed data, with `extensions`
+    /// already in it) at `timestamp`.
+    pub fn sct(
+        &self,
+        timestamp: u64,
+        signed: &[u8],
+        extensions: Vec<u8>,
+    ) -> Result<SignedCertificateTimestamp, CtError> {
+        let signature = self.key.sign(signed).map_err(CtError::Sign)?;
+        Ok(SignedCertificateTimestamp {
+            log_id: self.log_id,
+            timestamp,
+            extensions,
+            signature,
         })
     }
 }

@@ -16,7 +16,7 @@
 //! = `00 00 || timestamped_entry`, a part of the stored entry:
 //! [`TileLeafHasher`] tells the log core which part.
 
-use keyless_log::LeafHasher;
+use keyless_log::{IndexStamper, LeafHasher};
 use keyless_tlog::Hash;
 use thiserror::Error;
 
@@ -216,6 +216,55 @@ pub(crate) fn x509_signed_data(
     Ok(out)
 }
 
+/// The static-ct-api `leaf_index` SCT extension of entry `index`, as the
+/// whole `CtExtensions` list: type 0, a u16 length of 5, the index as a
+/// big-endian 40-bit integer (8 bytes; indices past 2^40 cannot occur in
+/// a log of this size and keep their low 40 bits).
+pub fn leaf_index_extensions(index: u64) -> [u8; 8] {
+    let b = index.to_be_bytes();
+    [0, 0, 5, b[3], b[4], b[5], b[6], b[7]]
+}
+
+/// Replace the empty extensions at the end of `signed` (the SCT's signed
+/// data = `00 00 || timestamped_entry`, built with no extensions) by
+/// `extensions`.
+pub(crate) fn with_extensions(signed: &[u8], extensions: &[u8]) -> Vec<u8> {
+    let head = &signed[..signed.len().saturating_sub(2)];
+    let mut out = Vec::with_capacity(head.len() + 2 + extensions.len());
+    out.extend_from_slice(head);
+    out.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+    out.extend_from_slice(extensions);
+    out
+}
+
+/// The log core's [`IndexStamper`] for `TileLeaf` entries: once the entry
+/// has its index, its timestamped entry gets the `leaf_index` extension
+/// (which the SCT, signed after the commit, carries too).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TileLeafStamper;
+
+impl IndexStamper for TileLeafStamper {
+    fn stamp(&self, index: u64, body: Vec<u8>) -> (Vec<u8>, Hash) {
+        let Ok((leaf, _)) = TileLeaf::parse_one(&body) else {
+            // Not reached: the log's TileLeafHasher refused such a body
+            // at submission. Stored as is, it fails the recovery check.
+            let hash = keyless_tlog::leaf_hash(&body);
+            return (body, hash);
+        };
+        let te = leaf.timestamped_entry;
+        let head = &te[..te.len() - 2 - leaf.extensions.len()];
+        let ext = leaf_index_extensions(index);
+        let mut out = Vec::with_capacity(body.len() + ext.len());
+        out.extend_from_slice(head);
+        out.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+        out.extend_from_slice(&ext);
+        let merkle = [&[0u8, 0][..], &out].concat();
+        // The precertificate and chain after the timestamped entry.
+        out.extend_from_slice(&body[te.len()..]);
+        (out, keyless_tlog::leaf_hash(&merkle))
+    }
+}
+
 /// The log core's [`LeafHasher`] for `TileLeaf` entries: the leaf is the
 /// `MerkleTreeLeaf` inside; an entry with trailing bytes is refused.
 #[derive(Debug, Clone, Copy, Default)]
@@ -273,5 +322,30 @@ mod tests {
         odd.extend_from_slice(&[0, 31]);
         odd.extend_from_slice(&[0u8; 31]);
         assert!(TileLeaf::parse_one(&odd).is_err());
+    }
+
+    #[test]
+    fn the_stamper_adds_the_leaf_index_extension() {
+        let signed = keyless_x509::precert_signed_data(7, &[9u8; 32], b"tbs", &[]).unwrap();
+        let body = encode(&signed, Some(b"precert"), &[[1u8; 32]]).unwrap();
+        let (stamped, hash) = TileLeafStamper.stamp(0x01_0203_0405, body);
+        let (leaf, rest) = TileLeaf::parse_one(&stamped).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(leaf.extensions, &[0, 0, 5, 1, 2, 3, 4, 5]);
+        assert_eq!(leaf.chain, vec![[1u8; 32]]);
+        assert!(matches!(
+            leaf.entry,
+            LeafEntry::Precert {
+                pre_certificate: b"precert",
+                ..
+            }
+        ));
+        // The leaf is what the SCT signs with the same extensions.
+        let ext = leaf_index_extensions(0x01_0203_0405);
+        let signed_ext = keyless_x509::precert_signed_data(7, &[9u8; 32], b"tbs", &ext).unwrap();
+        assert_eq!(with_extensions(&signed, &ext), signed_ext);
+        assert_eq!(leaf.merkle_tree_leaf(), signed_ext);
+        assert_eq!(hash, keyless_tlog::leaf_hash(&signed_ext));
+        assert_eq!(TileLeafHasher.leaf_hash(&stamped), Some(hash));
     }
 }

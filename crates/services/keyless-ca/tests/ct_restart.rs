@@ -43,8 +43,10 @@ fn leaf_hash_of(leaf: &Certificate, issuer: &Certificate) -> keyless_tlog::Hash 
     assert_eq!(scts.len(), 1);
     let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der().expect("issuer SPKI"));
     let tbs = precert_tbs(leaf).expect("precert TBS");
-    let entry =
-        precert_signed_data(scts[0].timestamp(), &issuer_key_hash, &tbs, &[]).expect("entry");
+    // The SCT's extensions (static-ct-api leaf_index) are in the leaf too.
+    let extensions = scts[0].v1().expect("v1 SCT").extensions.as_slice();
+    let entry = precert_signed_data(scts[0].timestamp(), &issuer_key_hash, &tbs, extensions)
+        .expect("entry");
     keyless_tlog::leaf_hash(&entry)
 }
 

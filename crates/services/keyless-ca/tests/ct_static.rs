@@ -43,8 +43,10 @@ fn leaf_hash_of(leaf: &Certificate, issuer: &Certificate) -> keyless_tlog::Hash 
     let scts = embedded_scts(leaf).expect("embedded SCT");
     let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der().expect("issuer SPKI"));
     let tbs = precert_tbs(leaf).expect("precert TBS");
-    let entry =
-        precert_signed_data(scts[0].timestamp(), &issuer_key_hash, &tbs, &[]).expect("entry");
+    // The SCT's extensions (static-ct-api leaf_index) are in the leaf too.
+    let extensions = scts[0].v1().expect("v1 SCT").extensions.as_slice();
+    let entry = precert_signed_data(scts[0].timestamp(), &issuer_key_hash, &tbs, extensions)
+        .expect("entry");
     keyless_tlog::leaf_hash(&entry)
 }
 
@@ -167,6 +169,11 @@ async fn data_tiles_parse_and_hash_to_the_checkpoint() {
         assert_eq!(merkle.len(), leaves.len());
         for (k, leaf) in leaves.iter().enumerate() {
             let h = leaf.leaf_hash();
+            // Each entry carries its own index (static-ct-api leaf_index).
+            assert_eq!(
+                leaf.extensions,
+                keyless_ca::ct_leaf::leaf_index_extensions(t * 256 + k as u64)
+            );
             assert_eq!(merkle[k], leaf.merkle_tree_leaf());
             assert_eq!(keyless_tlog::leaf_hash(merkle[k]), h);
             assert_eq!(&tile_hashes[k * 32..k * 32 + 32], &h[..]);
@@ -262,7 +269,11 @@ async fn add_chain_logs_certificates_that_chain_to_the_roots() {
     let cert = issued.leaf.der();
     signed.extend_from_slice(&(cert.len() as u32).to_be_bytes()[1..]);
     signed.extend_from_slice(cert);
-    signed.extend_from_slice(&[0, 0]);
+    // The leaf_index extension: entry 1 (after the issued precertificate).
+    let extensions = B64.decode(sct["extensions"].as_str().unwrap()).unwrap();
+    assert_eq!(extensions, [0, 0, 5, 0, 0, 0, 0, 1]);
+    signed.extend_from_slice(&[0, 8]);
+    signed.extend_from_slice(&extensions);
     let ds = B64.decode(sct["signature"].as_str().unwrap()).unwrap();
     let pk = stack.ca.ct.public_key();
     pk.verify(pk.default_signature_algorithm(), &signed, ds_signature(&ds))

@@ -323,14 +323,18 @@ async fn get_sth_is_the_rfc6962_root_of_the_issued_leaves() {
         let issuer_key_hash = keyless_crypto::sha256(&issued.chain[0].spki_der().unwrap());
         let tbs = keyless_x509::precert_tbs(&issued.leaf).unwrap();
         // MerkleTreeLeaf: v1, timestamped_entry, timestamp, precert_entry,
-        // issuer_key_hash, u24 TBS, u16 extensions.
+        // issuer_key_hash, u24 TBS, u16 extensions (the SCT's: the
+        // static-ct-api leaf_index, the entry's position).
+        let extensions = sct.v1().unwrap().extensions.as_slice().to_vec();
+        assert_eq!(extensions, [0, 0, 5, 0, 0, 0, 0, leaves.len() as u8]);
         let mut leaf = vec![0u8, 0u8];
         leaf.extend_from_slice(&sct.timestamp().to_be_bytes());
         leaf.extend_from_slice(&[0, 1]);
         leaf.extend_from_slice(&issuer_key_hash);
         leaf.extend_from_slice(&(tbs.len() as u32).to_be_bytes()[1..]);
         leaf.extend_from_slice(&tbs);
-        leaf.extend_from_slice(&[0, 0]);
+        leaf.extend_from_slice(&(extensions.len() as u16).to_be_bytes());
+        leaf.extend_from_slice(&extensions);
         leaves.push(keyless_tlog::leaf_hash(&leaf));
 
         let sth: Value = get_json(&stack, "/ct/v1/get-sth").await;

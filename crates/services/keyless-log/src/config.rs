@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::leaf::{LeafHasher, WholeBody};
+use crate::leaf::{IndexStamper, LeafHasher, WholeBody};
 
 /// Which key the log signs checkpoints (and whatever its personality
 /// signs, e.g. Rekor v1 SETs) with.
@@ -81,6 +81,9 @@ pub struct LogConfig {
     /// Which part of a stored entry is its Merkle leaf ([`WholeBody`]
     /// unless the personality stores more than the leaf).
     pub leaf_hasher: Arc<dyn LeafHasher>,
+    /// Rewrites each new entry with its index before it is hashed into
+    /// the tree (none by default: entries are stored as submitted).
+    pub index_stamper: Option<Arc<dyn IndexStamper>>,
 }
 
 /// Default [`LogConfig::batch_linger`]: at most ~100 commits a second,
@@ -103,6 +106,7 @@ impl LogConfig {
             batch_linger: DEFAULT_BATCH_LINGER,
             queue_capacity: 65_536,
             leaf_hasher: Arc::new(WholeBody),
+            index_stamper: None,
         }
     }
 

@@ -27,3 +27,15 @@ impl LeafHasher for WholeBody {
         Some(keyless_tlog::leaf_hash(body))
     }
 }
+
+/// Rewrites an entry once the sequencer has given it its index, for a
+/// personality whose stored entries carry their own index (the C2SP
+/// static-ct-api `leaf_index` SCT extension is inside the leaf). Called
+/// on the sequencer thread for every new entry, in index order, before
+/// the entry is hashed into the tree. It cannot fail: the index is
+/// already taken, so it must handle every body the log's
+/// [`LeafHasher`] accepted, and return the new body with the leaf hash
+/// that hasher gives for it.
+pub trait IndexStamper: Send + Sync + std::fmt::Debug {
+    fn stamp(&self, index: u64, body: Vec<u8>) -> (Vec<u8>, Hash);
+}

@@ -54,7 +54,7 @@ pub use dedup::{CommittedEntries, DuplicateCheck, LeafDuplicates};
 pub use drivers::open_from_config;
 pub use error::TreeError;
 pub use error::{LogError, StorageError};
-pub use leaf::{LeafHasher, WholeBody};
+pub use leaf::{IndexStamper, LeafHasher, WholeBody};
 pub use integrity::{check_log, check_log_with, IntegrityError, IntegrityReport};
 pub use log::Log;
 pub use remote::{verify_consistency_remote, RemoteError};

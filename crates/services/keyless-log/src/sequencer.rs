@@ -232,7 +232,7 @@ impl Sequencer<'_> {
                 }
                 return;
             }
-            if let Err(e) = self.sequence(batch) {
+            if let Err(e) = self.sequence(batch, config) {
                 tracing::error!(error = %e, "the sequencer stops, restart the log to recover");
                 return;
             }
@@ -290,7 +290,7 @@ impl Sequencer<'_> {
     /// Sequence one batch and hand it to the committer. An `Err` means the
     /// batch could not be prepared or the committer stopped, and the batch's
     /// submitters were told so.
-    fn sequence(&mut self, batch: Vec<Pending>) -> Result<(), LogError> {
+    fn sequence(&mut self, batch: Vec<Pending>, config: &LogConfig) -> Result<(), LogError> {
         let shared = self.shared;
         let now = unix_now();
         let published = read(&shared.published).size;
@@ -322,13 +322,18 @@ impl Sequencer<'_> {
                     let _ = p.reply.send(Err(LogError::IndexLookup(e)));
                 }
                 Seen::New(i) => {
-                    leaves.push(p.leaf);
+                    // An entry that carries its own index gets it now.
+                    let (body, leaf) = match &config.index_stamper {
+                        Some(stamper) => stamper.stamp(i, p.submission.body),
+                        None => (p.submission.body, p.leaf),
+                    };
+                    leaves.push(leaf);
                     meta.push(EntryMeta {
                         sequenced_at: now,
                         lookup_key: p.submission.lookup_key,
                     });
                     artifacts.push(p.submission.lookup_key);
-                    bodies.push(p.submission.body);
+                    bodies.push(body);
                     replies.push((p.reply, i, false));
                 }
             }
