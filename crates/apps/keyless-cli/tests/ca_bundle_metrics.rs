@@ -244,3 +244,148 @@ async fn ca_bundle_signs_over_tls_and_metrics_move() {
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `keyless server ca` starting with this process's `server` arguments,
+/// ready once it answers `/readyz`.
+fn start_ca(dir: &std::path::Path, port: u16, issuers: &std::path::Path, extra: &[&str]) -> Child {
+    let child = keyless()
+        .args(extra)
+        .args(["server", "ca", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--issuers")
+        .arg(issuers)
+        .env_remove("SSL_CERT_FILE")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless server ca");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !http_ok(&format!("http://127.0.0.1:{port}/readyz")) {
+        assert!(Instant::now() < deadline, "the CA never became ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// The CA's own client (fetching an issuer's keys) takes `--ca-bundle`
+/// too: an OIDC issuer served over TLS by a private CA is trusted with the
+/// bundle and refused without it.
+#[test]
+fn the_ca_trusts_a_private_issuer_with_ca_bundle() {
+    use base64::Engine;
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let dir = temp_dir("ca-bundle-issuer");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let pki = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .and_then(|p| p.signed_by(&key, &pki))
+        .expect("leaf");
+    let (ca_pem, tls_pem, tls_key) = (dir.join("ca.pem"), dir.join("tls.pem"), dir.join("tls.key"));
+    std::fs::write(&ca_pem, pki.pem()).expect("write");
+    std::fs::write(&tls_pem, leaf.pem()).expect("write");
+    std::fs::write(&tls_key, key.serialize_pem()).expect("write");
+
+    let base = free_base_port();
+    let issuer = format!("https://127.0.0.1:{base}");
+    let mut oidc = keyless()
+        .args(["server", "--tls-cert"])
+        .arg(&tls_pem)
+        .arg("--tls-key")
+        .arg(&tls_key)
+        .args([
+            "oidc",
+            "--listen",
+            &format!("127.0.0.1:{base}"),
+            "--data-dir",
+        ])
+        .arg(dir.join("oidc"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start keyless server oidc");
+    // Ready once it answers over TLS (its keys are made after it binds).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(pki.pem().as_bytes()).expect("CA")])
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !client
+            .get(format!("{issuer}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            assert!(Instant::now() < deadline, "the issuer never became ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let issuers = dir.join("issuers.json");
+    let config = serde_json::json!({ "OIDCIssuers": { issuer.clone():
+        {"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"} } });
+    std::fs::write(&issuers, config.to_string()).expect("issuers");
+    let token = keyless()
+        .args(["dev-token", "--subject", "pki@example.com", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .expect("dev-token");
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token = String::from_utf8(token.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    let signer =
+        keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::EcdsaP256).expect("key");
+    let pop = base64::engine::general_purpose::STANDARD
+        .encode(signer.sign(b"pki@example.com").expect("sign"));
+    let request = serde_json::to_vec(&serde_json::json!({
+        "credentials": { "oidcIdentityToken": token },
+        "publicKeyRequest": {
+            "publicKey": { "algorithm": "ECDSA", "content": signer.public_key().to_pem() },
+            "proofOfPossession": pop,
+        }
+    }))
+    .expect("json");
+    let issue = |port: u16| {
+        http_exchange(
+            "POST",
+            &format!("http://127.0.0.1:{port}/api/v2/signingCert"),
+            &request,
+            Duration::from_secs(30),
+        )
+        .expect("the CA answers")
+    };
+
+    let ca_bundle = ca_pem.to_str().expect("utf8");
+    let mut trusting = start_ca(
+        &dir.join("ca1"),
+        base + 1,
+        &issuers,
+        &["--ca-bundle", ca_bundle],
+    );
+    let (status, body) = issue(base + 1);
+    assert_eq!(status, 201, "{body}");
+    let _ = trusting.kill();
+    let _ = trusting.wait();
+    let mut plain = start_ca(&dir.join("ca2"), base + 2, &issuers, &[]);
+    let (status, body) = issue(base + 2);
+    assert!(
+        status != 201 && body.contains("UnknownIssuer"),
+        "without the bundle the issuer's TLS certificate must be refused: {status} {body}"
+    );
+    let _ = plain.kill();
+    let _ = plain.wait();
+    let _ = oidc.kill();
+    let _ = oidc.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -151,11 +151,19 @@ pub fn discovery_client(timeout: Duration) -> Result<reqwest::Client, reqwest::E
             attempt.error("redirect to another host refused")
         }
     });
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
-        .redirect(policy)
-        .build()
+        .redirect(policy);
+    // A private issuer's CA (`keyless --ca-bundle FILE` sets this), on top
+    // of the system's roots.
+    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
+        Some(pem) => builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
+            &pem.into_encoded_bytes(),
+        )?),
+        None => builder,
+    }
+    .build()
 }
 
 fn b64url(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
