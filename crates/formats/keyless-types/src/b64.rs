@@ -65,19 +65,67 @@ pub mod bytes {
     }
 }
 
+/// Serde helper for a `bytes` field whose text is worth keeping: decodes
+/// like [`bytes`], and also returns the text when it is the canonical
+/// encoding (standard alphabet, padded, no line breaks, zero trailing
+/// bits), i.e. exactly what [`encode`] writes for the decoded bytes. A
+/// signed entry timestamp is over the log entry body's base64, so keeping
+/// the text spares re-encoding it; any other spelling returns `None` and
+/// the caller encodes, so what verifies is the same either way.
+pub mod bytes_with_text {
+    use base64::Engine;
+    use serde::{de::Error, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<(Vec<u8>, Option<String>), D::Error> {
+        d.deserialize_str(Decoded)
+    }
+
+    struct Decoded;
+
+    impl serde::de::Visitor<'_> for Decoded {
+        type Value = (Vec<u8>, Option<String>);
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a string")
+        }
+
+        fn visit_str<E: Error>(self, s: &str) -> Result<Self::Value, E> {
+            // `STANDARD` requires canonical padding and rejects non-zero
+            // trailing bits and line breaks: if it decodes, `s` is the
+            // one encoding of the result.
+            match base64::engine::general_purpose::STANDARD.decode(s) {
+                Ok(bytes) => Ok((bytes, Some(s.to_owned()))),
+                Err(_) => super::decode(s)
+                    .map(|bytes| (bytes, None))
+                    .map_err(|e| E::custom(format!("invalid base64: {e}"))),
+            }
+        }
+    }
+}
+
 /// Serde helpers for a repeated `bytes` field.
 pub mod bytes_vec {
-    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(v: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(v.iter().map(|b| super::encode(b)))
     }
 
+    /// Each element decoded where the deserializer holds it (no `String`
+    /// per element): inclusion proofs carry a dozen or more hashes.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Vec<u8>>, D::Error> {
-        let v = Vec::<String>::deserialize(d)?;
-        v.iter()
-            .map(|s| super::decode(s).map_err(|e| D::Error::custom(format!("invalid base64: {e}"))))
-            .collect()
+        let v = Vec::<Element>::deserialize(d)?;
+        Ok(v.into_iter().map(|e| e.0).collect())
+    }
+
+    struct Element(Vec<u8>);
+
+    impl<'de> Deserialize<'de> for Element {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            super::bytes::deserialize(d).map(Element)
+        }
     }
 }
 
@@ -115,5 +163,30 @@ mod tests {
         assert_eq!(super::decode("-_8").unwrap(), vec![0xfb, 0xff]);
         assert!(super::decode("INVALID!!!BASE64!!!ENCODING====").is_err());
         assert_eq!(super::decode("+/\n8=").unwrap(), vec![0xfb, 0xff]);
+    }
+
+    /// The text is kept only when re-encoding would write the same text.
+    #[test]
+    fn text_kept_only_when_canonical() {
+        use serde::de::value::{Error, StrDeserializer};
+        use serde::de::IntoDeserializer;
+        let read = |s: &'static str| {
+            let d: StrDeserializer<'_, Error> = s.into_deserializer();
+            super::bytes_with_text::deserialize(d).unwrap()
+        };
+        for s in ["+/8=", "AAAA", "", "YWJj", "YWI="] {
+            let (bytes, text) = read(s);
+            assert_eq!(text.as_deref(), Some(s));
+            assert_eq!(super::encode(&bytes), s);
+        }
+        // URL-safe, unpadded, wrapped: decoded, not kept.
+        for s in ["-_8=", "+/8", "+/\n8="] {
+            let (bytes, text) = read(s);
+            assert_eq!(text, None, "{s:?}");
+            assert_eq!(bytes, vec![0xfb, 0xff]);
+        }
+        // Non-zero trailing bits are refused, as before.
+        let d: StrDeserializer<'_, Error> = "+/9=".into_deserializer();
+        assert!(super::bytes_with_text::deserialize(d).is_err());
     }
 }

@@ -138,6 +138,11 @@ pub struct TlogEntry {
     pub signed_entry_timestamp: Option<Vec<u8>>,
     pub inclusion_proof: Option<InclusionProof>,
     pub canonicalized_body: Vec<u8>,
+    /// The body's base64 text from the bundle when it is exactly the
+    /// standard padded encoding of `canonicalized_body` (see
+    /// [`crate::b64::bytes_with_text`]): the signed entry timestamp is
+    /// over that text, and this spares re-encoding it. `None` otherwise.
+    pub canonicalized_body_b64: Option<String>,
 }
 
 /// A structurally valid bundle.
@@ -379,6 +384,7 @@ fn tlog_entry(i: usize, e: wire::TransparencyLogEntry) -> Result<TlogEntry, Bund
             .filter(|s| !s.is_empty()),
         inclusion_proof,
         canonicalized_body: e.canonicalized_body,
+        canonicalized_body_b64: e.canonicalized_body_b64,
     })
 }
 

@@ -70,7 +70,7 @@ pub struct Rfc3161SignedTimestamp {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", from = "TransparencyLogEntryIn")]
 pub struct TransparencyLogEntry {
     #[serde(with = "b64::int64")]
     pub log_index: i64,
@@ -84,6 +84,47 @@ pub struct TransparencyLogEntry {
     pub inclusion_proof: Option<InclusionProof>,
     #[serde(with = "b64::bytes")]
     pub canonicalized_body: Vec<u8>,
+    /// `canonicalized_body`'s base64 text as read, when it is exactly what
+    /// encoding the body writes ([`b64::bytes_with_text`]), so the signed
+    /// entry timestamp's payload need not re-encode it. `None` when built
+    /// in code or spelled otherwise; never serialized (the body is).
+    #[serde(skip_serializing)]
+    pub canonicalized_body_b64: Option<String>,
+}
+
+/// What [`TransparencyLogEntry`] is read from: the same fields, with the
+/// body's text kept alongside its bytes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransparencyLogEntryIn {
+    #[serde(with = "b64::int64")]
+    log_index: i64,
+    log_id: LogId,
+    kind_version: KindVersion,
+    #[serde(default, with = "opt_int64")]
+    integrated_time: Option<i64>,
+    #[serde(default)]
+    inclusion_promise: Option<InclusionPromise>,
+    #[serde(default)]
+    inclusion_proof: Option<InclusionProof>,
+    #[serde(deserialize_with = "b64::bytes_with_text::deserialize")]
+    canonicalized_body: (Vec<u8>, Option<String>),
+}
+
+impl From<TransparencyLogEntryIn> for TransparencyLogEntry {
+    fn from(e: TransparencyLogEntryIn) -> Self {
+        let (canonicalized_body, canonicalized_body_b64) = e.canonicalized_body;
+        Self {
+            log_index: e.log_index,
+            log_id: e.log_id,
+            kind_version: e.kind_version,
+            integrated_time: e.integrated_time,
+            inclusion_promise: e.inclusion_promise,
+            inclusion_proof: e.inclusion_proof,
+            canonicalized_body,
+            canonicalized_body_b64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -90,6 +90,7 @@ mod tests {
                 }),
             }),
             canonicalized_body: b"{}".to_vec(),
+            canonicalized_body_b64: None,
         }
     }
 

@@ -766,6 +766,7 @@ impl V1Entry {
             }),
             inclusion_proof: proof,
             canonicalized_body: body,
+            canonicalized_body_b64: None,
         })
     }
 }

@@ -283,6 +283,7 @@ mod tests {
                 inclusion_promise: None,
                 inclusion_proof: None,
                 canonicalized_body: b"{}".to_vec(),
+                canonicalized_body_b64: None,
             })
         }
     }

@@ -182,6 +182,7 @@ impl TransparencyLog for FakeLog {
                 }),
             }),
             canonicalized_body: b"{}".to_vec(),
+            canonicalized_body_b64: None,
         })
     }
 }

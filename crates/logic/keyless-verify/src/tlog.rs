@@ -151,9 +151,19 @@ fn verify_set(
             time: t,
         });
     }
+    // The bundle's own text when it is the canonical encoding of the body
+    // (the same bytes encoding would write), otherwise encoded here.
+    let encoded;
+    let body_b64 = match &entry.canonicalized_body_b64 {
+        Some(text) => text.as_str(),
+        None => {
+            encoded = keyless_types::b64::encode(&entry.canonicalized_body);
+            encoded.as_str()
+        }
+    };
     let payload = format!(
         "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",
-        keyless_types::b64::encode(&entry.canonicalized_body),
+        body_b64,
         t,
         hex::encode(&entry.log_id),
         entry.log_index

@@ -93,6 +93,7 @@ impl Fixture {
                 checkpoint,
             }),
             canonicalized_body: vec![],
+            canonicalized_body_b64: None,
         }
     }
 

@@ -87,6 +87,7 @@ fn main() {
                 }),
             }),
             canonicalized_body: bodies[i % bodies.len()].clone(),
+            canonicalized_body_b64: None,
         };
         std::hint::black_box(serde_json::to_vec(&tle).expect("json"));
     });

@@ -90,5 +90,6 @@ pub fn transparency_log_entry(
             }),
         }),
         canonicalized_body: body,
+        canonicalized_body_b64: None,
     })
 }
