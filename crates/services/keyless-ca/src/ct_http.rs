@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -16,19 +15,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::ct::SignedCertificateTimestamp;
-use crate::ct_durable::DurableCtLog;
 use crate::ct_front::MAX_CHAIN_LEN;
+use crate::ct_serving::ct_error;
+pub use crate::ct_serving::CtHttp;
 use crate::error::CtError;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// What the CT endpoints serve.
-#[derive(Debug, Clone)]
-pub struct CtHttp {
-    pub log: Arc<DurableCtLog>,
-    /// Largest `add-[pre-]chain` body accepted.
-    pub max_body_bytes: usize,
-}
 
 /// The CT log's routes, `/ct/...`.
 pub fn ct_router(state: CtHttp) -> Router {
@@ -46,22 +38,6 @@ pub fn ct_router(state: CtHttp) -> Router {
 #[derive(Deserialize)]
 struct AddChain {
     chain: Vec<String>,
-}
-
-pub(crate) fn ct_error(e: CtError) -> Response {
-    let status = match e {
-        CtError::Log(keyless_log::LogError::Overloaded(_)) => StatusCode::SERVICE_UNAVAILABLE,
-        CtError::Sign(_) | CtError::Unavailable(_) | CtError::Log(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
-        CtError::BadRequest("request too large") => StatusCode::PAYLOAD_TOO_LARGE,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    (
-        status,
-        Json(json!({"error": crate::error::error_chain(&e)})),
-    )
-        .into_response()
 }
 
 /// The chain of an `add-[pre-]chain` request, within the body and chain

@@ -18,9 +18,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use keyless_tlog::{TileId, TileKind};
 
-use crate::ct_http::{ct_error, CtHttp};
 use crate::ct_issuers::parse_fingerprint;
 use crate::ct_leaf::TileLeaf;
+use crate::ct_serving::{ct_error, CtHttp};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NO_CACHE: &str = "no-cache";
