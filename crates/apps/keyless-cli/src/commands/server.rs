@@ -8,6 +8,10 @@ use anyhow::{bail, Context, Result};
 use crate::log_metrics::spawn_log_gauges;
 
 mod ct;
+mod run;
+
+/// Environment variable naming the configuration file (as `--config`).
+pub const CONFIG_ENV: &str = "KEYLESS_CONFIG";
 
 #[derive(Debug, clap::Args)]
 pub struct Server {
@@ -36,7 +40,7 @@ pub struct Server {
     /// TOML configuration file: a [server] table and one per service
     /// ([log], [ca], …), each key a flag's long name (docs/config/);
     /// flags given on the command line override it.
-    #[arg(long, value_name = "FILE", global = true, env = super::server_config::CONFIG_ENV)]
+    #[arg(long, value_name = "FILE", global = true, env = CONFIG_ENV)]
     pub config: Option<PathBuf>,
     /// Check a configuration file without starting anything: print what
     /// was checked, exit 0 when valid and 1 when not. After a service
@@ -228,83 +232,6 @@ impl Pkcs11Args {
         pkcs11.pin_env = self.pkcs11_pin_env.clone();
         pkcs11.generate_key = self.pkcs11_generate_key;
         Ok(Some(pkcs11))
-    }
-}
-
-impl Server {
-    pub fn run(&self) -> Result<i32> {
-        if let Some(file) = &self.check_config {
-            return super::server_config::check(file, None);
-        }
-        let format: keyless_serve::LogFormat = self.serving.log_format.parse()?;
-        keyless_serve::init_logging(format, std::io::stderr);
-        let dev_tls = if self.dev && self.tls && self.service.is_none() {
-            let files = crate::stack::make_dev_tls(&self.data_dir, self.listen.ip())?;
-            // Before any thread starts: the stack's own HTTP clients (the
-            // CA fetching the issuer's keys, the readiness checks) read the
-            // trusted CAs from here.
-            std::env::set_var("SSL_CERT_FILE", self.data_dir.join("tls").join("ca.pem"));
-            Some(files)
-        } else {
-            None
-        };
-        let rt = crate::signing::runtime()?;
-        rt.block_on(async {
-            match (&self.service, self.dev) {
-                (None, true) => self.dev_stack(dev_tls).await,
-                (None, false) => bail!("say which server to run: `keyless server --dev` or `keyless server log|ca|oidc|tsa`"),
-                (Some(s), _) => s.run(&self.serving).await,
-            }
-        })?;
-        Ok(crate::exit::OK)
-    }
-
-    async fn dev_stack(&self, tls: Option<keyless_serve::TlsFiles>) -> Result<()> {
-        if self.serving.tls_cert.is_some() {
-            bail!("--tls-cert with --dev is not supported; use --dev --tls (a throwaway CA), or run each service with `keyless server log|ca|oidc|tsa --tls-cert … --tls-key …`");
-        }
-        let started = std::time::Instant::now();
-        let options = crate::stack::StackOptions {
-            postgres: self.postgres.clone(),
-            tls,
-        };
-        let stack = crate::stack::start_with(&self.data_dir, self.listen, &options).await?;
-        let dir = std::fs::canonicalize(&stack.data_dir).unwrap_or_else(|_| stack.data_dir.clone());
-        if self.serving.log_format == "json" {
-            // Every stderr line is then a JSON object, the banner too.
-            let u = &stack.urls;
-            tracing::warn!(
-                ms = started.elapsed().as_millis() as u64,
-                oidc = %u.oidc_issuer, ca = %u.ca_url, log = %u.log_url,
-                tsa = %u.tsa_url, tuf = %u.tuf_url, health = %u.health_url,
-                "keyless dev stack ready (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)"
-            );
-        } else {
-            eprintln!("keyless dev stack ready in {} ms (DEVELOPMENT ONLY: the OIDC issuer approves every sign-in)", started.elapsed().as_millis());
-            eprintln!("  OIDC issuer  {}", stack.urls.oidc_issuer);
-            eprintln!("  CA           {}", stack.urls.ca_url);
-            eprintln!("  log          {}", stack.urls.log_url);
-            eprintln!("  TSA          {}", stack.urls.tsa_url);
-            eprintln!("  TUF          {}", stack.urls.tuf_url);
-            eprintln!("  health       {}", stack.urls.health_url);
-        }
-        println!(
-            "export SIGSTORE_TRUST_CONFIG={}",
-            dir.join("trust_config.json").display()
-        );
-        if self.tls {
-            let ca = dir.join("tls").join("ca.pem");
-            // SSL_CERT_FILE replaces the system's roots; --ca-bundle adds to them.
-            eprintln!(
-                "  TLS CA       {} (client commands: --ca-bundle FILE, or the SSL_CERT_FILE below)",
-                ca.display()
-            );
-            println!("export SSL_CERT_FILE={}", ca.display());
-        }
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
-        Ok(())
     }
 }
 

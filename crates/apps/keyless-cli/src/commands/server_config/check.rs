@@ -15,7 +15,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Command;
 
-use super::{read, resolve, server_command, words_for, Resolved, Setting, SERVER_TABLE};
+use super::keys::{read, resolve, server_command, words_for, Resolved, Setting, SERVER_TABLE};
 
 /// Most entries of a data directory looked at for key files.
 const MAX_DIR_ENTRIES: usize = 4096;

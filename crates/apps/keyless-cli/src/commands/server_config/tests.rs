@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Command, FromArgMatches};
 
+use super::keys::NOT_KEYS;
 use super::*;
 use crate::commands::server::{Server, Service};
 
