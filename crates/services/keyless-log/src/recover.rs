@@ -66,11 +66,39 @@ pub(crate) fn recover(
             index,
         });
     };
+    let state = read_state(&text, storage, signer, origin, hasher)?;
+    let index = open_index(storage, state.published.size)?;
+    Ok(Recovered {
+        tree: state.tree,
+        published: state.published,
+        tail: state.tail,
+        index,
+    })
+}
+
+/// The committed state: the tree, the checkpoint and the bodies of the
+/// entry bundle still being filled.
+pub(crate) struct State {
+    pub tree: MerkleTree,
+    pub published: Published,
+    pub tail: Vec<Vec<u8>>,
+}
+
+/// Rebuild the committed state from the checkpoint `text` read from
+/// `storage`, checked as [`recover`] says, dropping metadata past it.
+/// Also how the sequencer re-reads the state after a reconnect.
+pub(crate) fn read_state(
+    text: &str,
+    storage: &dyn Storage,
+    signer: &LogSigner,
+    origin: &str,
+    hasher: &dyn LeafHasher,
+) -> Result<State, LogError> {
     let stored = |problem: String, source: Box<dyn std::error::Error + Send + Sync>| {
         LogError::StoredCheckpoint { problem, source }
     };
     let note =
-        SignedNote::parse(&text).map_err(|e| stored("is not a signed note".into(), Box::new(e)))?;
+        SignedNote::parse(text).map_err(|e| stored("is not a signed note".into(), Box::new(e)))?;
     note.verify(signer.verifier()).map_err(|e| {
         stored(
             format!("is not signed by this log's key and origin {origin:?}"),
@@ -148,16 +176,14 @@ pub(crate) fn recover(
         tail = entries.into_iter().map(<[u8]>::to_vec).collect();
     }
     storage.recover(size)?;
-    let index = open_index(storage, size)?;
-    Ok(Recovered {
+    Ok(State {
         tree,
         published: Published {
             size,
             root,
-            note: text,
+            note: text.to_string(),
         },
         tail,
-        index,
     })
 }
 
@@ -198,6 +224,17 @@ fn open_index(storage: &dyn Storage, size: u64) -> Result<Box<dyn EntryIndex>, L
     let index = storage
         .open_index()?
         .unwrap_or_else(|| Box::new(MemoryIndex::default()));
+    index_up_to(index.as_ref(), storage, size)?;
+    Ok(index)
+}
+
+/// Bring `index` up to `size` from the level-0 tiles and the metadata
+/// (rebuilding it if it is ahead).
+pub(crate) fn index_up_to(
+    index: &dyn EntryIndex,
+    storage: &dyn Storage,
+    size: u64,
+) -> Result<(), LogError> {
     let mut from = index.indexed_size()?;
     if from > size {
         tracing::warn!(
@@ -235,5 +272,5 @@ fn open_index(storage: &dyn Storage, size: u64) -> Result<Box<dyn EntryIndex>, L
         index.add(from, &leaves, &artifacts)?;
         from = end;
     }
-    Ok(index)
+    Ok(())
 }

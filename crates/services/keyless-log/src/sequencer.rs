@@ -14,10 +14,12 @@
 //! One thread makes the order of entries, and so the tree, a single
 //! sequence with no locking subtleties; the in-memory tree may run up to
 //! one batch ahead of the published checkpoint, and readers only look at
-//! the published size. If storage fails both threads stop for good: after
-//! a failed fsync nobody knows what is on disk, and guessing could publish
-//! two different trees of the same size. A restart recovers from whatever
-//! checkpoint is durable.
+//! the published size. If storage fails, appends stop: after a failed
+//! fsync nobody knows what is on disk, and guessing could publish two
+//! different trees of the same size. With files that is for good, and a
+//! restart recovers from whatever checkpoint is durable; storage that
+//! reconnects (PostgreSQL failing over to a standby) lets the sequencer
+//! re-read the committed state and go on ([`resync`]).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -36,6 +38,9 @@ use crate::merkle::MerkleTree;
 use crate::shared::Shared;
 use crate::storage::{Commit, EntryMeta};
 use crate::types::{Published, Sequenced, Submission};
+
+mod resync;
+use resync::Resync;
 
 pub(crate) struct Pending {
     pub submission: Submission,
@@ -90,6 +95,9 @@ enum Work {
     Batch(InFlight),
     /// Answer duplicates of entries in batches sent earlier.
     Answer(Vec<Reply>),
+    /// After a storage failure: everything sent before this has been
+    /// failed; acknowledge, and commit again what comes after.
+    Resync(std::sync::mpsc::SyncSender<()>),
 }
 
 impl Work {
@@ -97,6 +105,7 @@ impl Work {
         let replies = match self {
             Work::Batch(b) => b.replies,
             Work::Answer(r) => r,
+            Work::Resync(_) => return,
         };
         for (reply, _, _) in replies {
             let _ = reply.send(Err(LogError::SequencerStopped));
@@ -118,10 +127,24 @@ struct InFlight {
 
 type Reply = (oneshot::Sender<Result<Sequenced, LogError>>, u64, bool);
 
-/// Make batches durable in order, then publish and answer.
+/// Make batches durable in order, then publish and answer. After a
+/// storage or index failure every batch is failed (never acknowledged)
+/// until the sequencer has re-read the committed state and sends
+/// [`Work::Resync`] (only for storage that reconnects; see
+/// [`crate::storage::Storage::reconnects`]).
 fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
+    let mut failing = false;
     while let Ok(work) = rx.recv() {
         let b = match work {
+            Work::Resync(ack) => {
+                failing = false;
+                let _ = ack.send(());
+                continue;
+            }
+            w if failing => {
+                w.fail();
+                continue;
+            }
             Work::Batch(b) => b,
             Work::Answer(replies) => {
                 let published = read(&shared.published).clone();
@@ -137,14 +160,11 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
         };
         let started = std::time::Instant::now();
         if let Err(e) = shared.storage.commit(&b.commit) {
+            failing = true;
             failed.store(true, Ordering::SeqCst);
-            tracing::error!(error = %e, "storage failed; the sequencer stops, restart the log to recover");
+            tracing::error!(error = %e, "storage failed; appends stop until the committed state is re-read");
             Work::Batch(b).fail();
-            // Answer whatever else was prepared, then stop.
-            while let Ok(w) = rx.recv() {
-                w.fail();
-            }
-            return;
+            continue;
         }
         // The batch's complete tiles are durable now: the tree can drop
         // their lower nodes and read them back from storage when needed.
@@ -173,14 +193,11 @@ fn commit_loop(shared: &Shared, rx: &Receiver<Work>, failed: &AtomicBool) {
         }
         if let Err(e) = indexed {
             // The batch is durable and published, but later duplicates of
-            // its entries would go unnoticed: stop, as for a storage error;
-            // a restart re-indexes.
+            // its entries would go unnoticed: stop appending, as for a
+            // storage error; re-reading the state re-indexes.
+            failing = true;
             failed.store(true, Ordering::SeqCst);
-            tracing::error!(error = %e, "the entry index failed; the sequencer stops, restart the log to recover");
-            while let Ok(w) = rx.recv() {
-                w.fail();
-            }
-            return;
+            tracing::error!(error = %e, "the entry index failed; appends stop until the committed state is re-read");
         }
     }
 }
@@ -227,10 +244,23 @@ impl Sequencer<'_> {
             self.last_close = Some(Instant::now());
             queued.fetch_sub(batch.len(), Ordering::Relaxed);
             if self.failed.load(Ordering::SeqCst) {
-                for p in batch {
-                    let _ = p.reply.send(Err(LogError::SequencerStopped));
+                match self.resync(config) {
+                    Ok(()) => {}
+                    Err(Resync::NotYet(e)) => {
+                        tracing::warn!(error = %e, "storage not back yet; the batch is refused");
+                        for p in batch {
+                            let _ = p.reply.send(Err(LogError::SequencerStopped));
+                        }
+                        continue;
+                    }
+                    Err(Resync::Never(e)) => {
+                        tracing::error!(error = %e, "the sequencer stops, restart the log to recover");
+                        for p in batch {
+                            let _ = p.reply.send(Err(LogError::SequencerStopped));
+                        }
+                        return;
+                    }
                 }
-                return;
             }
             if let Err(e) = self.sequence(batch, config) {
                 tracing::error!(error = %e, "the sequencer stops, restart the log to recover");

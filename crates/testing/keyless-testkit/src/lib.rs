@@ -23,6 +23,7 @@ pub mod imports;
 pub mod minted;
 pub mod mutator;
 pub mod pg;
+pub mod pg_failover;
 pub mod referrers_registry;
 pub mod registry;
 pub mod softhsm;

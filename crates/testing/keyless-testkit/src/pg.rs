@@ -24,11 +24,12 @@ pub struct PgCluster {
     pub port: u16,
 }
 
-const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, pg_ctl) were not found in \
+pub(crate) const INSTALL_HINT: &str =
+    "PostgreSQL server binaries (initdb, pg_ctl) were not found in \
     /usr/lib/postgresql/*/bin or on PATH; install them with scripts/ci/install-postgres.sh \
     (CI runs it before the tests)";
 
-fn find_bin_dir() -> Option<PathBuf> {
+pub(crate) fn find_bin_dir() -> Option<PathBuf> {
     let mut dirs: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -53,7 +54,7 @@ fn id(user: &str, flag: &str) -> Option<u32> {
     String::from_utf8(out.stdout).ok()?.trim().parse().ok()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -62,14 +63,11 @@ fn free_port() -> u16 {
 }
 
 impl PgCluster {
-    /// Create and start a cluster; panics (naming the install script) if
-    /// PostgreSQL is not installed.
-    pub fn start() -> Self {
+    /// A cluster directory (owned by the user the server runs as), not
+    /// yet initialized; dropped with its directory.
+    pub(crate) fn unstarted(prefix: &str) -> Self {
         let bin = find_bin_dir().unwrap_or_else(|| panic!("{INSTALL_HINT}"));
-        let dir = tempfile::Builder::new()
-            .prefix("keyless-log-pg")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
         let is_root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
         let run_as = if is_root {
             let user = ["postgres", "nobody"]
@@ -82,14 +80,18 @@ impl PgCluster {
         } else {
             None
         };
-        let mut cluster = Self {
+        Self {
             dir,
             bin,
             run_as,
             port: 0,
-        };
-        let data = cluster.data_dir();
-        cluster.run(
+        }
+    }
+
+    /// `initdb` the data directory, superuser `keyless`, trust auth.
+    pub(crate) fn initdb(&self) {
+        let data = self.data_dir();
+        self.run(
             "initdb",
             &[
                 "-D",
@@ -104,11 +106,27 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
+    }
+
+    /// Create and start a cluster; panics (naming the install script) if
+    /// PostgreSQL is not installed.
+    pub fn start() -> Self {
+        let mut cluster = Self::unstarted("keyless-log-pg");
+        cluster.initdb();
+        cluster.start_server("");
+        cluster
+    }
+
+    /// `pg_ctl start` on a free loopback port (tried three times), with
+    /// `extra` server options (`-c name=value ...`).
+    pub(crate) fn start_server(&mut self, extra: &str) {
+        let cluster = self;
+        let data = cluster.data_dir();
         let mut last = String::new();
         for _ in 0..3 {
             let port = free_port();
             let opts = format!(
-                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=20 -c shared_buffers=16MB",
+                "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=20 -c shared_buffers=16MB {extra}",
                 cluster.dir.path().display()
             );
             let log = cluster.dir.path().join("server.log");
@@ -129,7 +147,7 @@ impl PgCluster {
             );
             if out.status.success() {
                 cluster.port = port;
-                return cluster;
+                return;
             }
             last = format!(
                 "{}{}\n{}",
@@ -141,7 +159,7 @@ impl PgCluster {
         panic!("pg_ctl start failed three times: {last}");
     }
 
-    fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
 
@@ -165,7 +183,7 @@ impl PgCluster {
         }
     }
 
-    fn try_run(&self, tool: &str, args: &[&str]) -> Output {
+    pub(crate) fn try_run(&self, tool: &str, args: &[&str]) -> Output {
         self.command(tool)
             .args(args)
             .current_dir(self.dir.path())
@@ -173,7 +191,7 @@ impl PgCluster {
             .unwrap_or_else(|e| panic!("running {tool}: {e}"))
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    pub(crate) fn run(&self, tool: &str, args: &[&str]) {
         let out = self.try_run(tool, args);
         assert!(
             out.status.success(),

@@ -79,4 +79,12 @@ pub trait Storage: Send + Sync + 'static {
     fn open_search_index(&self) -> Result<Option<Box<dyn SearchStore>>, StorageError> {
         Ok(None)
     }
+    /// Whether, after a failed [`Self::commit`], the log may re-read the
+    /// committed state from this storage and append again (a database
+    /// connection that is re-established, possibly to a promoted
+    /// standby). `false` (files: after a failed fsync nobody knows what
+    /// is on disk) stops appends until the log is restarted.
+    fn reconnects(&self) -> bool {
+        false
+    }
 }

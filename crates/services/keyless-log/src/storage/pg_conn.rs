@@ -92,3 +92,41 @@ pub(super) fn spawn_client(config: &tokio_postgres::Config) -> Result<Client, St
         source: Box::new(e),
     })?
 }
+
+/// A connection with its prepared statements, opened from a config.
+pub(super) trait Dialed: Sized {
+    fn open(config: &tokio_postgres::Config) -> Result<Self, StorageError>;
+    fn client(&self) -> &Client;
+}
+
+/// A [`Dialed`] connection that is opened again when it has dropped (the
+/// database restarted, or failed over to a standby that a multi-host
+/// connection string finds). Callers share it without a lock: each call
+/// takes the current connection; the first to find it closed reopens it.
+pub(super) struct Redial<T> {
+    config: tokio_postgres::Config,
+    conn: std::sync::RwLock<Arc<T>>,
+}
+
+impl<T: Dialed> Redial<T> {
+    pub(super) fn connect(config: &tokio_postgres::Config) -> Result<Self, StorageError> {
+        Ok(Self {
+            conn: std::sync::RwLock::new(Arc::new(T::open(config)?)),
+            config: config.clone(),
+        })
+    }
+
+    /// The current connection, reopened first if it has dropped.
+    pub(super) fn get(&self) -> Result<Arc<T>, StorageError> {
+        let current = self.conn.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if !current.client().is_closed() {
+            return Ok(current);
+        }
+        let mut slot = self.conn.write().unwrap_or_else(|p| p.into_inner());
+        if slot.client().is_closed() {
+            tracing::warn!("a PostgreSQL connection dropped; reconnecting");
+            *slot = Arc::new(T::open(&self.config)?);
+        }
+        Ok(slot.clone())
+    }
+}

@@ -42,7 +42,7 @@ use keyless_tlog::Hash;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
-use super::pg_conn::{block_on, db, spawn_client};
+use super::pg_conn::{block_on, db, spawn_client, Dialed, Redial};
 use crate::error::StorageError;
 use crate::index::EntryIndex;
 
@@ -55,8 +55,14 @@ const LEAF: i16 = 0;
 /// `kind` of artifact-digest rows.
 const ARTIFACT: i16 = 1;
 
-/// The entry index in `keyless_log_entry_index`.
+/// The entry index in `keyless_log_entry_index`, on a connection that is
+/// reopened (taking the lock again) if it drops.
 pub struct PgIndex {
+    conn: Redial<IndexConn>,
+}
+
+/// [`PgIndex`]'s connection and statements.
+struct IndexConn {
     client: Client,
     size: Statement,
     add: Statement,
@@ -118,6 +124,25 @@ impl PgIndex {
     /// Open a connection of its own to the database `config` names (whose
     /// schema [`super::postgres::PgStorage::connect`] has migrated).
     pub fn connect(config: &tokio_postgres::Config) -> Result<Self, StorageError> {
+        Ok(Self {
+            conn: Redial::connect(config)?,
+        })
+    }
+
+    fn candidates(&self, kind: i16, h: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
+        let c = self.conn.get()?;
+        let rows = block_on(c.client.query(&c.lookup, &[&kind, &key(h)]))
+            .map_err(db("look up the entry index"))?;
+        rows.iter().map(|r| index_at(r, 0)).collect()
+    }
+}
+
+impl Dialed for IndexConn {
+    fn client(&self) -> &Client {
+        &self.client
+    }
+
+    fn open(config: &tokio_postgres::Config) -> Result<Self, StorageError> {
         let client = spawn_client(config)?;
         let lock = block_on(client.prepare(
             "SELECT pg_try_advisory_lock('keyless_log_entry_index_size'::regclass::oid::bigint)",
@@ -178,12 +203,6 @@ impl PgIndex {
             lookup_many,
         })
     }
-
-    fn candidates(&self, kind: i16, h: &[u8; 32]) -> Result<Vec<u64>, StorageError> {
-        let rows = block_on(self.client.query(&self.lookup, &[&kind, &key(h)]))
-            .map_err(db("look up the entry index"))?;
-        rows.iter().map(|r| index_at(r, 0)).collect()
-    }
 }
 
 fn index_at(row: &tokio_postgres::Row, column: usize) -> Result<u64, StorageError> {
@@ -193,8 +212,9 @@ fn index_at(row: &tokio_postgres::Row, column: usize) -> Result<u64, StorageErro
 
 impl EntryIndex for PgIndex {
     fn indexed_size(&self) -> Result<u64, StorageError> {
-        let row = block_on(self.client.query_opt(&self.size, &[]))
-            .map_err(db("read the entry index size"))?;
+        let c = self.conn.get()?;
+        let row =
+            block_on(c.client.query_opt(&c.size, &[])).map_err(db("read the entry index size"))?;
         // The migration inserts the row; without it nothing is indexed
         // and the first add (guarded by size = 0) fails loudly.
         let Some(row) = row else { return Ok(0) };
@@ -227,7 +247,8 @@ impl EntryIndex for PgIndex {
         let old = to_i64(TABLE, first, "size")?;
         let new = to_i64(TABLE, first + leaves.len() as u64, "size")?;
         let params: [&(dyn ToSql + Sync); 5] = [&kinds, &keys, &idx, &old, &new];
-        if !guarded_add(&self.client, &self.add, &params, "write the entry index")? {
+        let c = self.conn.get()?;
+        if !guarded_add(&c.client, &c.add, &params, "write the entry index")? {
             return Err(StorageError::Malformed {
                 what: "entry index".into(),
                 problem: format!(
@@ -248,7 +269,8 @@ impl EntryIndex for PgIndex {
             return Ok(Vec::new());
         }
         let keys: Vec<i64> = leaves.iter().map(key).collect();
-        let rows = block_on(self.client.query(&self.lookup_many, &[&LEAF, &keys]))
+        let c = self.conn.get()?;
+        let rows = block_on(c.client.query(&c.lookup_many, &[&LEAF, &keys]))
             .map_err(db("look up the entry index"))?;
         let mut by_key: std::collections::HashMap<i64, Vec<u64>> = std::collections::HashMap::new();
         for r in &rows {
@@ -272,7 +294,7 @@ impl EntryIndex for PgIndex {
     fn clear(&self) -> Result<(), StorageError> {
         // One simple query: PostgreSQL runs its statements as a single
         // transaction, so the size never outlives the rows it describes.
-        block_on(self.client.batch_execute(
+        block_on(self.conn.get()?.client.batch_execute(
             "TRUNCATE keyless_log_entry_index; \
              INSERT INTO keyless_log_entry_index_size (id, size) VALUES (0, 0) \
              ON CONFLICT (id) DO UPDATE SET size = 0",

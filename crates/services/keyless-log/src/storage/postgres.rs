@@ -20,6 +20,22 @@
 //! a narrower partial tile (a reader that loaded an older checkpoint) is
 //! served as a prefix of the stored one, since the log only appends.
 //!
+//! # Failover
+//!
+//! Give a multi-host connection string, `host=a,b port=P1,P2 …
+//! target_session_attrs=read-write`, for a primary with a synchronous
+//! standby (`synchronous_commit = on`, `synchronous_standby_names`), so
+//! that every commit the log acknowledges is on both. When the
+//! connection drops, the commit in flight fails and its entries are not
+//! acknowledged; every call (this driver's, the entry index's) first
+//! reconnects a dropped connection, which finds whichever host accepts
+//! writes, and [`Storage::reconnects`] lets the sequencer re-read the
+//! committed state from there and check it against the published
+//! checkpoint before it appends again (see `sequencer::resync`). Until the
+//! standby is promoted, appends fail; reads keep serving the last
+//! published checkpoint. The Rekor search index ([`super::pg_search`])
+//! does not reconnect yet.
+//!
 //! The [`Storage`] trait is synchronous, so the connection is driven by a
 //! small runtime on a dedicated thread and calls block the calling thread
 //! on the reply, whether or not it runs inside another tokio runtime.
@@ -65,10 +81,18 @@ pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// Log storage in a PostgreSQL database.
 pub struct PgStorage {
-    client: Mutex<Client>,
+    /// The connection and its prepared statements, replaced by
+    /// [`Self::conn`] when the connection has dropped (see "Failover" in
+    /// the module docs).
+    conn: Mutex<Conn>,
     /// Kept to open the entry and search indexes' own connections (it
     /// may hold a password: never printed).
     config: tokio_postgres::Config,
+}
+
+/// A live connection with its statements (prepared on that connection).
+struct Conn {
+    client: Client,
     st: Statements,
 }
 
@@ -145,6 +169,16 @@ impl PgStorage {
     fn connect_config(config: tokio_postgres::Config) -> Result<Self, StorageError> {
         let client = spawn_client(&config)?;
         migrate(&client)?;
+        let conn = Conn::prepare(client)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            config,
+        })
+    }
+}
+
+impl Conn {
+    fn prepare(client: Client) -> Result<Self, StorageError> {
         let prep = |sql: &str| block_on(client.prepare(sql)).map_err(db("prepare a statement"));
         let st = Statements {
             insert_meta: prep(
@@ -171,16 +205,26 @@ impl PgStorage {
             delete_meta_from: prep("DELETE FROM keyless_log_entry_meta WHERE idx >= $1")?,
             meta_exists: prep("SELECT EXISTS (SELECT 1 FROM keyless_log_entry_meta WHERE idx = $1)")?,
         };
-        Ok(Self {
-            client: Mutex::new(client),
-            config,
-            st,
-        })
+        Ok(Self { client, st })
     }
+}
 
-    fn client(&self) -> std::sync::MutexGuard<'_, Client> {
+impl PgStorage {
+    /// The connection, reconnected first if it has dropped: the
+    /// multi-host connection string then finds whichever server accepts
+    /// writes now (`target_session_attrs=read-write`). A reconnect is not
+    /// a recovery: the sequencer re-reads the committed state before it
+    /// appends again ([`Storage::reconnects`]).
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Conn>, StorageError> {
         // Statements leave no client-side state behind across a panic.
-        self.client.lock().unwrap_or_else(|p| p.into_inner())
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.client.is_closed() {
+            tracing::warn!("the PostgreSQL connection dropped; reconnecting");
+            let client = spawn_client(&self.config)?;
+            *guard = Conn::prepare(client)?;
+            tracing::info!("reconnected to PostgreSQL");
+        }
+        Ok(guard)
     }
 }
 
@@ -273,8 +317,8 @@ impl Storage for PgStorage {
             widths.push(i32::from(id.width));
             datas.push(data);
         }
-        let client = self.client();
-        let st = &self.st;
+        let conn = self.conn()?;
+        let (client, st) = (&conn.client, &conn.st);
         let result = block_on(async {
             client.batch_execute("BEGIN").await?;
             // Sent back to back; the server runs them in order.
@@ -310,17 +354,17 @@ impl Storage for PgStorage {
     }
 
     fn read_checkpoint(&self) -> Result<Option<String>, StorageError> {
-        let client = self.client();
-        let row = block_on(client.query_opt(&self.st.read_checkpoint, &[]))
+        let conn = self.conn()?;
+        let row = block_on(conn.client.query_opt(&conn.st.read_checkpoint, &[]))
             .map_err(db("read the checkpoint"))?;
         Ok(row.map(|r| r.get(0)))
     }
 
     fn read_tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, StorageError> {
         let row = {
-            let client = self.client();
-            block_on(client.query_opt(
-                &self.st.read_tile,
+            let conn = self.conn()?;
+            block_on(conn.client.query_opt(
+                &conn.st.read_tile,
                 &[&level_of(id.kind), &(id.index as i64)],
             ))
             .map_err(db("read a tile"))?
@@ -366,8 +410,9 @@ impl Storage for PgStorage {
         };
         let (lo, hi) = (range(start)?, range(start.saturating_add(count))?);
         let rows = {
-            let client = self.client();
-            block_on(client.query(&self.st.read_meta, &[&lo, &hi])).map_err(db("read metadata"))?
+            let conn = self.conn()?;
+            block_on(conn.client.query(&conn.st.read_meta, &[&lo, &hi]))
+                .map_err(db("read metadata"))?
         };
         let mut out = Vec::with_capacity(rows.len());
         for (k, r) in rows.iter().enumerate() {
@@ -408,13 +453,14 @@ impl Storage for PgStorage {
             what: "checkpoint".into(),
             problem: "size beyond i64".into(),
         })?;
-        let client = self.client();
+        let conn = self.conn()?;
+        let (client, st) = (&conn.client, &conn.st);
         // Commits are transactions, so nothing should lie past the
         // checkpoint; clear it anyway, as the file backend does.
-        block_on(client.execute(&self.st.delete_meta_from, &[&size]))
+        block_on(client.execute(&st.delete_meta_from, &[&size]))
             .map_err(db("drop metadata past the checkpoint"))?;
         if size > 0 {
-            let present: bool = block_on(client.query_one(&self.st.meta_exists, &[&(size - 1)]))
+            let present: bool = block_on(client.query_one(&st.meta_exists, &[&(size - 1)]))
                 .map_err(db("check metadata"))?
                 .get(0);
             if !present {
@@ -444,5 +490,11 @@ impl Storage for PgStorage {
     /// does not hold up commits.
     fn open_search_index(&self) -> Result<Option<Box<dyn SearchStore>>, StorageError> {
         Ok(Some(Box::new(PgSearch::connect(&self.config)?)))
+    }
+
+    /// Every call reconnects a dropped connection first, and a commit is
+    /// one transaction, so after a failover the state can be re-read.
+    fn reconnects(&self) -> bool {
+        true
     }
 }
