@@ -10,6 +10,7 @@ mod chain;
 mod error;
 mod fulcio;
 pub mod oid;
+mod precert;
 pub mod profile;
 mod rfc6962;
 mod sct;

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 
-use der::{Decode, Encode};
+use der::Decode;
 use keyless_crypto::PublicKey;
 use tls_codec::{DeserializeBytes, SerializeBytes};
 use x509_cert::ext::pkix::sct::{
@@ -21,8 +21,9 @@ use x509_cert::ext::pkix::sct::{
 };
 
 use crate::cert::Certificate;
-use crate::error::{SctError, SctFailure, X509Error};
+use crate::error::{SctError, SctFailure};
 use crate::oid;
+pub use crate::precert::precert_tbs;
 use crate::rfc6962::{algorithm_bytes, precert_signed_data, sct_signature_algorithm};
 
 /// A CT log key from trusted_root.json (`ctlogs[]`).
@@ -192,20 +193,6 @@ pub fn embedded_scts(cert: &Certificate) -> Result<Vec<Sct>, SctError> {
             }
         })?;
     read_list(&list)
-}
-
-/// Rebuild the precertificate TBS that the log signed: the leaf's TBS with
-/// the SCT list (and any poison) removed, everything else in order. It is
-/// re-encoded with `der`, which reproduces the original bytes for DER input.
-pub fn precert_tbs(leaf: &Certificate) -> Result<Vec<u8>, X509Error> {
-    let mut tbs = leaf.inner().tbs_certificate.clone();
-    if let Some(exts) = tbs.extensions.as_mut() {
-        exts.retain(|e| e.extn_id != oid::CT_SCT_LIST && e.extn_id != oid::CT_PRECERT_POISON);
-        if exts.is_empty() {
-            tbs.extensions = None;
-        }
-    }
-    tbs.to_der().map_err(X509Error::Der)
 }
 
 /// Lower-case hex, for error messages (one `String`, not one per byte).
