@@ -23,13 +23,14 @@
 //! and the SCT key are unchanged.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use keyless_crypto::{PublicKey, SigningKey};
 use keyless_log::storage::files::FileStorage;
 use keyless_log::storage::postgres::PgStorage;
 use keyless_log::storage::Storage;
+use keyless_log::witnessing::{WitnessEndpoint, Witnessing};
 use keyless_log::{LeafDuplicates, Log, LogConfig, LogError, StorageBackend, Submission};
 use keyless_tlog::Hash;
 use keyless_x509::Certificate;
@@ -97,6 +98,9 @@ pub struct DurableCtLog {
     log: Log,
     issuers: IssuerStore,
     sth: SthCache,
+    /// Witnesses cosigning the checkpoints, once [`DurableCtLog::witness`]
+    /// started them (the same core witnessing as the Rekor log's).
+    witnessing: OnceLock<Arc<Witnessing>>,
 }
 
 impl std::fmt::Debug for DurableCtLog {
@@ -157,6 +161,7 @@ impl DurableCtLog {
             log,
             issuers,
             sth: SthCache::default(),
+            witnessing: OnceLock::new(),
         })
     }
 
@@ -194,15 +199,35 @@ impl DurableCtLog {
 
     /// The latest checkpoint's signed tree head, and its note with the
     /// RFC 6962 note signature added (what `/ct/checkpoint` serves).
-    /// Signed once per checkpoint.
+    /// Signed once per checkpoint. With witnesses, their cosignature
+    /// lines follow once they have cosigned this checkpoint.
     pub fn sth(&self) -> Result<SignedTreeHead, CtError> {
         let published = self.log.published();
-        self.sth.get(
+        let mut sth = self.sth.get(
             &published,
             self.log.origin(),
             self.front.key(),
             &self.front.log_id(),
-        )
+        )?;
+        if let Some(w) = self.witnessing.get() {
+            if let Some(lines) = w.cosignatures_for(sth.size, &sth.root) {
+                sth.note.push_str(&lines);
+            }
+        }
+        Ok(sth)
+    }
+
+    /// Ask `witnesses` to cosign the log's checkpoints (C2SP tlog-witness;
+    /// the witnesses check the core's checkpoint signature, an ECDSA note
+    /// signature with the CT key). Call once, within a tokio runtime;
+    /// with no witnesses nothing is started.
+    pub fn witness(&self, witnesses: Vec<WitnessEndpoint>) -> Result<(), CtError> {
+        if witnesses.is_empty() {
+            return Ok(());
+        }
+        self.witnessing
+            .set(Witnessing::start(self.log.clone(), witnesses))
+            .map_err(|_| CtError::Unavailable("witnessing already started".into()))
     }
 
     /// The accepted roots (`get-roots`).

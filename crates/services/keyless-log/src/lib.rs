@@ -48,6 +48,7 @@ pub mod storage;
 pub mod telemetry;
 mod tile_cache;
 mod types;
+pub mod witnessing;
 
 pub use config::{LogConfig, LogKeyType, StorageBackend, DEFAULT_BATCH_LINGER};
 pub use dedup::{CommittedEntries, DuplicateCheck, LeafDuplicates};

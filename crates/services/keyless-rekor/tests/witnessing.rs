@@ -29,6 +29,7 @@ async fn start_witness_for(
         logs: vec![LogEntry {
             origin: ORIGIN.into(),
             vkey: keyless_witness::vkey::note_vkey(log_key).unwrap(),
+            public_key_pem: None,
         }],
     };
     let witness = Arc::new(Witness::open(dir, &config).unwrap());
@@ -187,6 +188,7 @@ async fn a_witness_that_was_down_is_asked_again() {
         logs: vec![LogEntry {
             origin: ORIGIN.into(),
             vkey: keyless_witness::vkey::note_vkey(log.verifier()).unwrap(),
+            public_key_pem: None,
         }],
     };
     let witness = Arc::new(Witness::open(witness_dir.path(), &witness_config).unwrap());

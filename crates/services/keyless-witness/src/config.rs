@@ -5,6 +5,12 @@
 //!   "logs": [ { "origin": "log.example", "vkey": "log.example+1a2b3c4d+AQ..." } ] }
 //! ```
 //!
+//! A log that signs its checkpoints with ECDSA P-256 (the CT log of
+//! keyless-ca, whose note signature is made with its CT key) is listed
+//! with `"public_key_pem": "-----BEGIN PUBLIC KEY-----\n..."` (its SPKI
+//! PEM, e.g. `ctlog.pub.pem`) instead of a vkey; the signature line's
+//! name is the origin.
+//!
 //! `name` is the cosigner name on signature lines. A log may be listed more
 //! than once with different keys (key rotation); a checkpoint is accepted
 //! if any of its origin's keys verifies it.
@@ -27,8 +33,14 @@ const MAX_CONFIG_SIZE: u64 = 1 << 20;
 pub struct LogEntry {
     /// The checkpoint origin line.
     pub origin: String,
-    /// The log's C2SP vkey (Ed25519, type 0x01).
+    /// The log's C2SP vkey (Ed25519, type 0x01); empty when
+    /// `public_key_pem` is given.
+    #[serde(default)]
     pub vkey: String,
+    /// Instead of `vkey`: the log's public key as SPKI PEM (any key the
+    /// note verifier takes, e.g. ECDSA P-256), named by the origin.
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
 }
 
 /// The parsed configuration file.
@@ -72,8 +84,23 @@ impl WitnessConfig {
                     log.origin
                 )));
             }
-            let verifier = log_verifier(&log.vkey)
-                .map_err(|e| WitnessError::Config(format!("vkey of log {:?}: {e}", log.origin)))?;
+            let verifier = match (&log.public_key_pem, log.vkey.is_empty()) {
+                (None, false) => log_verifier(&log.vkey).map_err(|e| {
+                    WitnessError::Config(format!("vkey of log {:?}: {e}", log.origin))
+                })?,
+                (Some(pem), true) => keyless_crypto::PublicKey::from_pem(pem)
+                    .map_err(|e| e.to_string())
+                    .and_then(|key| NoteVerifier::new(&log.origin, key).map_err(|e| e.to_string()))
+                    .map_err(|e| {
+                        WitnessError::Config(format!("public_key_pem of log {:?}: {e}", log.origin))
+                    })?,
+                _ => {
+                    return Err(WitnessError::Config(format!(
+                        "log {:?} needs exactly one of vkey and public_key_pem",
+                        log.origin
+                    )))
+                }
+            };
             map.entry(log.origin.clone()).or_default().push(verifier);
         }
         Ok(map)

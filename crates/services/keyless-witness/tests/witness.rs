@@ -44,6 +44,7 @@ fn config(log: &Log) -> WitnessConfig {
         logs: vec![LogEntry {
             origin: ORIGIN.into(),
             vkey: note_vkey(log.verifier()).unwrap(),
+            public_key_pem: None,
         }],
     }
 }

@@ -55,6 +55,11 @@ pub struct CtArgs {
     /// Largest add-chain / add-pre-chain body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
     pub max_body: u64,
+    /// A C2SP tlog-witness asked to cosign each checkpoint, as URL=VKEY
+    /// (submission prefix and cosignature/v1 vkey; repeatable), as for
+    /// `keyless server log`; /ct/checkpoint then carries the cosignatures.
+    #[arg(long = "witness", value_name = "URL=VKEY", value_parser = keyless_log::witnessing::WitnessEndpoint::parse)]
+    pub witnesses: Vec<keyless_log::witnessing::WitnessEndpoint>,
 }
 
 /// The root certificates of a PEM file (one or more CERTIFICATE blocks).
@@ -130,6 +135,8 @@ impl CtArgs {
         })
         .await?
         .context("opening the CT log")?;
+        log.witness(self.witnesses.clone())
+            .context("starting the witnessing")?;
         let log = Arc::new(log);
         tracing::info!(
             log_id = %hex::encode(log.log_id()),

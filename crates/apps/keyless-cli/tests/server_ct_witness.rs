@@ -1,0 +1,143 @@
+//! `keyless server ct --witness URL=VKEY`: a `keyless witness` process,
+//! configured with the CT log's ECDSA P-256 key (`public_key_pem`),
+//! cosigns the CT log's checkpoints, and /ct/checkpoint carries a
+//! cosignature line that verifies with the witness's vkey, over the
+//! checkpoint that covers the certificate logged with `add-chain`.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use keyless_tlog::{CosignatureVerifier, SignedNote};
+use support::*;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+const ORIGIN: &str = "ct.test/log";
+
+fn start_ct(dir: &Path, roots: &Path, port: u16, extra: &[&str]) -> Child {
+    let child = keyless()
+        .args(["server", "ct", "--data-dir"])
+        .arg(dir)
+        .args(["--addr", &format!("127.0.0.1:{port}"), "--roots"])
+        .arg(roots)
+        .args(["--origin", ORIGIN])
+        .args(extra)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("keyless server ct");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !http_ok(&format!("http://127.0.0.1:{port}/ct/checkpoint")) {
+        assert!(Instant::now() < deadline, "keyless server ct did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
+    let dir = temp_dir("server-ct-witness");
+    let material = keyless_ca::CaMaterial::load_or_create(&dir.join("ca")).expect("CA");
+    let pems = material.chain_pem();
+    let roots = dir.join("roots.pem");
+    std::fs::write(&roots, &pems[1]).unwrap();
+    let der = |pem: &str| {
+        keyless_x509::Certificate::from_pem(pem)
+            .unwrap()
+            .der()
+            .to_vec()
+    };
+    let (intermediate, root) = (der(&pems[0]), der(&pems[1]));
+    let ct_dir = dir.join("ct");
+    let ct_port = free_base_port();
+
+    // A first start makes the CT key; the witness is configured with it.
+    let mut ct = start_ct(&ct_dir, &roots, ct_port, &[]);
+    ct.kill().unwrap();
+    ct.wait().unwrap();
+    let public_pem = std::fs::read_to_string(ct_dir.join("ctlog.pub.pem")).unwrap();
+    let config = dir.join("witness.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({
+            "name": "witness.test/ct",
+            "logs": [{"origin": ORIGIN, "public_key_pem": public_pem}],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let witness_port = free_base_port();
+    let mut witness = keyless()
+        .args(["witness", "--listen", &format!("127.0.0.1:{witness_port}")])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.join("witness"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("keyless witness");
+    let mut vkey = String::new();
+    BufReader::new(witness.stdout.take().unwrap())
+        .read_line(&mut vkey)
+        .unwrap();
+    let vkey = vkey.trim().to_string();
+    assert!(vkey.starts_with("witness.test/ct+"), "{vkey:?}");
+
+    let flag = format!("http://127.0.0.1:{witness_port}={vkey}");
+    let mut ct = start_ct(&ct_dir, &roots, ct_port, &["--witness", &flag]);
+    let base = format!("http://127.0.0.1:{ct_port}");
+    let body = serde_json::json!({ "chain": [B64.encode(&intermediate), B64.encode(&root)] });
+    let (status, answer) = http_exchange(
+        "POST",
+        &format!("{base}/ct/v1/add-chain"),
+        body.to_string().as_bytes(),
+        Duration::from_secs(10),
+    )
+    .expect("add-chain answers");
+    assert_eq!(status, 200, "{answer}");
+
+    let verifier = CosignatureVerifier::from_vkey(&vkey).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let note = loop {
+        let text = http_get(&format!("{base}/ct/checkpoint"));
+        let note = SignedNote::parse(&text).expect("a signed note");
+        let cosigned = note
+            .signatures()
+            .iter()
+            .any(|s| verifier.verify(note.body(), s).is_ok());
+        if cosigned && note.body().lines().nth(1) == Some("1") {
+            break note;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no cosignature of size 1 by the witness on /ct/checkpoint: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The log's own signature lines are still there: the core's note
+    // signature and the RFC 6962 one, both named by the origin.
+    let by_log = note
+        .signatures()
+        .iter()
+        .filter(|s| s.name == ORIGIN)
+        .count();
+    assert_eq!(by_log, 2, "{}", note.body());
+
+    // The log keeps only answers that verify: every other line served is
+    // the witness's cosignature.
+    for s in note.signatures().iter().filter(|s| s.name != ORIGIN) {
+        verifier
+            .verify(note.body(), s)
+            .expect("only verified lines");
+    }
+    ct.kill().unwrap();
+    ct.wait().unwrap();
+    let _ = witness.kill();
+    let _ = witness.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
