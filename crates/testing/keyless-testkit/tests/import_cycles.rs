@@ -2,20 +2,13 @@
 //! and binary source tree under `crates/<layer>/<crate>/src` is checked
 //! (the graph and the checker are `keyless_testkit::imports`). keyless-log's
 //! own tests/import_cycles.rs adds the core's stricter rules (no
-//! personality, no driver reached from a core file).
-//!
-//! The crates in [`NOT_YET_ACYCLIC`] still have a cycle (mostly `error.rs`
-//! ⇄ the module whose types an error names, or `lib.rs` ⇄ a module that
-//! uses a name lib.rs defines); the test fails when one of them no longer
-//! has one, so the list only shrinks.
+//! personality, no driver reached from a core file). There are no
+//! exceptions: every crate must be acyclic.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use keyless_testkit::imports::{edges, find_cycle};
-
-/// Crates (directory names) whose cycles are still to be broken.
-const NOT_YET_ACYCLIC: &[&str] = &[];
 
 /// Every `crates/<layer>/<crate>/src` directory of the workspace.
 fn crate_sources() -> Vec<PathBuf> {
@@ -43,7 +36,6 @@ fn no_crate_has_a_file_level_import_cycle() {
     );
     let mut checked = 0;
     let mut cycles = Vec::new();
-    let mut fixed = Vec::new();
     for src in &sources {
         let name = src
             .parent()
@@ -52,27 +44,18 @@ fn no_crate_has_a_file_level_import_cycle() {
             .unwrap_or_default();
         let graph = edges(src);
         checked += 1;
-        let known = NOT_YET_ACYCLIC.contains(&name.as_str());
-        match find_cycle(&graph) {
-            Some(cycle) if !known => {
-                let files: Vec<String> = cycle
-                    .iter()
-                    .map(|p| p.strip_prefix(src).unwrap_or(p).display().to_string())
-                    .collect();
-                cycles.push(format!("{name}: {}", files.join(" -> ")));
-            }
-            None if known => fixed.push(name),
-            _ => {}
+        if let Some(cycle) = find_cycle(&graph) {
+            let files: Vec<String> = cycle
+                .iter()
+                .map(|p| p.strip_prefix(src).unwrap_or(p).display().to_string())
+                .collect();
+            cycles.push(format!("{name}: {}", files.join(" -> ")));
         }
     }
     assert!(
         cycles.is_empty(),
         "file-level import cycles:\n{}",
         cycles.join("\n")
-    );
-    assert!(
-        fixed.is_empty(),
-        "no cycle left in {fixed:?}: take them off NOT_YET_ACYCLIC"
     );
     assert!(checked >= 20, "only {checked} crates checked");
 }
