@@ -133,7 +133,7 @@ impl SignArgs {
             .sign_all(token.raw(), token.challenge(), artifacts, &progress)
             .await?;
         if signed.iter().any(|s| s.log_index.is_some()) {
-            if let Some(url) = explorer_page(&endpoints.rekor).await {
+            if let Some(url) = explorer_page(&http, &endpoints.rekor).await {
                 for index in signed.iter().filter_map(|s| s.log_index) {
                     eprintln!(
                         "View the entry in the transparency log explorer: {url}/?logIndex={index}"
@@ -152,24 +152,18 @@ impl SignArgs {
 /// GET whose answer carries the explorer's header; a log without the page,
 /// or one that does not answer in time, gets no link: the index is printed
 /// by the signing progress either way).
-pub async fn explorer_page(log_url: &str) -> Option<String> {
+pub async fn explorer_page(http: &HttpClient, log_url: &str) -> Option<String> {
     if let Some(public) = explorer_url(log_url) {
         return Some(public.to_string());
     }
     let base = log_url.trim_end_matches('/');
-    let client = crate::ca_bundle::trust(
-        reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(3))
-            .redirect(reqwest::redirect::Policy::none()),
-    )
-    .ok()?
-    .build()
-    .ok()?;
     // Only the status and headers are read, never the body.
-    let resp = client.get(format!("{base}/")).send().await.ok()?;
-    let serves_page = resp.status().is_success()
-        && resp
-            .headers()
+    let (status, headers) = http
+        .probe(&format!("{base}/"), std::time::Duration::from_secs(3))
+        .await
+        .ok()?;
+    let serves_page = status.is_success()
+        && headers
             .get(keyless_explorer::EXPLORER_HEADER)
             .is_some_and(|v| v.as_bytes() == b"logIndex");
     serves_page.then(|| base.to_string())

@@ -134,6 +134,19 @@ impl HttpClient {
             .map_err(SignError::HttpClient)
     }
 
+    /// GET `url` within `timeout` and return only the answer's status and
+    /// headers; the body is never read. For probes that decide what to
+    /// print (does a log serve the explorer page?), on the same client,
+    /// TLS trust and redirect policy as the signing requests.
+    pub async fn probe(
+        &self,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<(reqwest::StatusCode, reqwest::header::HeaderMap), reqwest::Error> {
+        let resp = self.client.get(url).timeout(timeout).send().await?;
+        Ok((resp.status(), resp.headers().clone()))
+    }
+
     /// POST `body` as JSON to `url` and read a JSON answer of at most
     /// `max_bytes`. `secret`, if the body carries one, is blanked out of
     /// any error message the server echoes.
