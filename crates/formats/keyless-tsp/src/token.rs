@@ -8,11 +8,11 @@
 use cmpv2::status::PkiStatus;
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerInfo};
+use cms::signed_data::{CertificateSet, SignedData, SignerInfo};
 use const_oid::db::rfc5911::ID_SIGNED_DATA;
 use const_oid::ObjectIdentifier;
 use der::asn1::OctetString;
-use der::{Decode, Encode};
+use der::Decode;
 use keyless_x509::Certificate;
 use x509_tsp::{TimeStampResp, TstInfo};
 
@@ -93,7 +93,7 @@ impl TimestampToken {
             }
             .into());
         }
-        let signed_data: SignedData = ci.content.decode_as().map_err(der_err("SignedData"))?;
+        let mut signed_data: SignedData = ci.content.decode_as().map_err(der_err("SignedData"))?;
 
         let eci = &signed_data.encap_content_info;
         if eci.econtent_type != ID_CT_TST_INFO {
@@ -119,7 +119,9 @@ impl TimestampToken {
             return Err(MalformedError::SignerInfoCount { found }.into());
         }
 
-        let embedded = parse_embedded(&signed_data)?;
+        // Only the signer info is read from `signed_data` later: the
+        // certificates move into `embedded` instead of being copied.
+        let embedded = parse_embedded(signed_data.certificates.take())?;
         Ok(Self {
             signed_data,
             econtent,
@@ -159,8 +161,10 @@ impl TimestampToken {
 
 /// Parse the certificate bag, keeping X.509 certificates and ignoring the
 /// obsolete "other" formats (they could not be path candidates anyway).
-fn parse_embedded(sd: &SignedData) -> Result<Vec<Certificate>, MalformedError> {
-    let Some(set) = &sd.certificates else {
+fn parse_embedded(
+    certificates: Option<CertificateSet>,
+) -> Result<Vec<Certificate>, MalformedError> {
+    let Some(set) = certificates else {
         return Ok(Vec::new());
     };
     let found = set.0.len();
@@ -171,10 +175,9 @@ fn parse_embedded(sd: &SignedData) -> Result<Vec<Certificate>, MalformedError> {
         });
     }
     let mut out = Vec::with_capacity(found);
-    for (index, choice) in set.0.iter().enumerate() {
+    for (index, choice) in set.0.into_vec().into_iter().enumerate() {
         if let CertificateChoices::Certificate(cert) = choice {
-            let der = cert.to_der().map_err(der_err("embedded certificate"))?;
-            let cert = Certificate::from_der(&der)
+            let cert = Certificate::from_decoded(cert)
                 .map_err(|source| MalformedError::Certificate { index, source })?;
             out.push(cert);
         }
@@ -185,6 +188,7 @@ fn parse_embedded(sd: &SignedData) -> Result<Vec<Certificate>, MalformedError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use der::Encode;
     use cmpv2::status::PkiStatusInfo;
 
     fn response(status: PkiStatus) -> Vec<u8> {

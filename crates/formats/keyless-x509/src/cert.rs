@@ -50,7 +50,20 @@ impl Certificate {
     /// certificate that repeats an extension (RFC 5280 §4.2).
     pub fn from_der(der: &[u8]) -> Result<Self, X509Error> {
         let inner = x509_cert::Certificate::from_der(der).map_err(X509Error::Der)?;
-        let tbs = tbs_range(der).map_err(X509Error::Der)?;
+        Self::from_parts(inner, der.to_vec())
+    }
+
+    /// A certificate another DER parser already decoded (a CMS
+    /// `SignedData`'s embedded certificates): encoded once, not encoded and
+    /// then decoded again. `x509-cert` decodes DER strictly, so its encoding
+    /// is the bytes it was decoded from; the checks are `from_der`'s.
+    pub fn from_decoded(inner: x509_cert::Certificate) -> Result<Self, X509Error> {
+        let der = inner.to_der().map_err(X509Error::Der)?;
+        Self::from_parts(inner, der)
+    }
+
+    fn from_parts(inner: x509_cert::Certificate, der: Vec<u8>) -> Result<Self, X509Error> {
+        let tbs = tbs_range(&der).map_err(X509Error::Der)?;
         if let Some(exts) = &inner.tbs_certificate.extensions {
             let mut seen = BTreeSet::new();
             for ext in exts {
@@ -63,7 +76,7 @@ impl Certificate {
         }
         let validity = inner.tbs_certificate.validity;
         Ok(Self {
-            der: der.to_vec(),
+            der,
             tbs,
             not_before: time_to_unix(validity.not_before),
             not_after: time_to_unix(validity.not_after),
