@@ -15,6 +15,8 @@
 //! - [`cosignature`]: checking witness cosignatures (C2SP cosignature/v1).
 //! - [`signer`]: the signing side of notes, for logs publishing checkpoints.
 //! - [`tiles`]: C2SP tlog-tiles paths and entry-bundle framing.
+//! - [`tile_proof`]: the subtree ranges of a consistency proof computed
+//!   from tiles (shared by the monitor and the log's tile client).
 
 pub mod checkpoint;
 pub mod cosignature;
@@ -23,6 +25,7 @@ mod hex;
 pub mod note;
 pub mod proof;
 pub mod signer;
+pub mod tile_proof;
 pub mod tiles;
 
 pub use checkpoint::{Checkpoint, CheckpointError};

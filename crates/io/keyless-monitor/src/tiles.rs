@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use keyless_tlog::tile_proof::subproof_ranges;
 use keyless_tlog::tiles::{TILE_HEIGHT, TILE_WIDTH};
 use keyless_tlog::{node_hash, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind};
 use thiserror::Error;
@@ -169,53 +170,9 @@ impl<'a> TileReader<'a> {
     }
 }
 
-/// The ranges whose hashes make up RFC 6962 SUBPROOF(m, D[0:n], true), in order.
-fn subproof_ranges(m: u64, n: u64) -> Vec<(u64, u64)> {
-    let mut out = Vec::new();
-    let (mut m, mut lo, mut hi, mut complete) = (m, 0u64, n, true);
-    let mut rights = Vec::new();
-    loop {
-        let len = hi - lo;
-        if m == len {
-            if !complete {
-                out.push((lo, hi));
-            }
-            break;
-        }
-        let k = 1u64 << (63 - (len - 1).leading_zeros());
-        if m <= k {
-            rights.push((lo + k, hi));
-            hi = lo + k;
-        } else {
-            rights.push((lo, lo + k));
-            m -= k;
-            lo += k;
-            complete = false;
-        }
-    }
-    out.extend(rights.into_iter().rev());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyless_tlog::{consistency_proof, leaf_hash, root_from_leaves};
-
-    #[test]
-    fn subproof_ranges_match_reference() {
-        let leaves: Vec<Hash> = (0u32..40).map(|i| leaf_hash(&i.to_be_bytes())).collect();
-        for n in 2..=40u64 {
-            for m in 1..n {
-                let want = consistency_proof(&leaves[..n as usize], m).unwrap();
-                let got: Vec<Hash> = subproof_ranges(m, n)
-                    .into_iter()
-                    .map(|(lo, hi)| root_from_leaves(&leaves[lo as usize..hi as usize]))
-                    .collect();
-                assert_eq!(got, want, "m={m} n={n}");
-            }
-        }
-    }
 
     #[test]
     fn widths() {
