@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
+use keyless_tlog::note::MAX_NOTE_SIZE;
 use keyless_tlog::tile_proof::subproof_ranges;
-use keyless_tlog::tiles::{TILE_HEIGHT, TILE_WIDTH};
+use keyless_tlog::tiles::{MAX_BUNDLE_ENTRY, TILE_HEIGHT, TILE_WIDTH};
 use keyless_tlog::{
     node_hash, verify_consistency, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind,
 };
@@ -27,6 +28,8 @@ pub enum RemoteError {
     },
     #[error("fetching {url}: HTTP {status}")]
     FetchStatus { url: String, status: u16 },
+    #[error("fetching {url}: the answer is over {max} bytes")]
+    TooLarge { url: String, max: usize },
     #[error("{what} checkpoint: {reason}")]
     Checkpoint { what: &'static str, reason: String },
     /// The checkpoint is not a signed note this log's verifier accepts.
@@ -74,25 +77,42 @@ impl TileClient {
         }
     }
 
-    async fn get(&self, path: &str) -> Result<Vec<u8>, RemoteError> {
+    /// GET `path` and read at most `max` bytes of the answer (checked
+    /// against `Content-Length` first, then while reading, since the
+    /// header may lie or be absent): the log is untrusted input.
+    async fn get(&self, path: &str, max: usize) -> Result<Vec<u8>, RemoteError> {
         let url = format!("{}/{path}", self.base);
         let fail = |source| RemoteError::Fetch {
             url: url.clone(),
             source,
         };
-        let resp = self.http.get(&url).send().await.map_err(fail)?;
+        let mut resp = self.http.get(&url).send().await.map_err(fail)?;
         if !resp.status().is_success() {
             return Err(RemoteError::FetchStatus {
                 url,
                 status: resp.status().as_u16(),
             });
         }
-        Ok(resp.bytes().await.map_err(fail)?.to_vec())
+        let too_large = || RemoteError::TooLarge {
+            url: url.clone(),
+            max,
+        };
+        if resp.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_large());
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(fail)? {
+            if out.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
     }
 
     /// The log's current checkpoint text.
     pub async fn checkpoint_text(&self) -> Result<String, RemoteError> {
-        let b = self.get("checkpoint").await?;
+        let b = self.get("checkpoint", MAX_NOTE_SIZE).await?;
         String::from_utf8(b).map_err(|_| RemoteError::Checkpoint {
             what: "current",
             reason: "not UTF-8".into(),
@@ -102,7 +122,14 @@ impl TileClient {
     /// A tile (or entry bundle), fetched once.
     pub async fn tile(&mut self, id: TileId) -> Result<&[u8], RemoteError> {
         if !self.cache.contains_key(&id) {
-            let data = self.get(&id.path()).await?;
+            // A hash tile is `width` hashes; an entry bundle at most
+            // `width` entries of at most MAX_BUNDLE_ENTRY bytes, each
+            // after its two-byte length.
+            let max = match id.kind {
+                TileKind::Hashes { .. } => usize::from(id.width) * 32,
+                TileKind::Entries => usize::from(id.width) * (2 + MAX_BUNDLE_ENTRY),
+            };
+            let data = self.get(&id.path(), max).await?;
             let ok = match id.kind {
                 TileKind::Hashes { .. } => data.len() == usize::from(id.width) * 32,
                 TileKind::Entries => true,
@@ -241,4 +268,53 @@ pub async fn verify_consistency_remote(
         },
     )?;
     Ok(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers one request with `body`, announcing no
+    /// length (the answer ends when the connection closes), so only the
+    /// check while reading can stop it.
+    async fn serve_once(body: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn
+                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                .await;
+            let _ = conn.write_all(&body).await;
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn an_answer_over_the_cap_is_refused_while_reading() {
+        let url = serve_once(vec![b'x'; MAX_NOTE_SIZE + 1]).await;
+        let err = TileClient::new(&url).checkpoint_text().await.unwrap_err();
+        assert!(
+            matches!(err, RemoteError::TooLarge { max, .. } if max == MAX_NOTE_SIZE),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hash_tile_longer_than_its_width_is_refused() {
+        let url = serve_once(vec![0u8; 3 * 32 + 1]).await;
+        let id = TileId {
+            kind: TileKind::Hashes { level: 0 },
+            index: 0,
+            width: 3,
+        };
+        let err = TileClient::new(&url).tile(id).await.unwrap_err();
+        assert!(
+            matches!(err, RemoteError::TooLarge { max: 96, .. }),
+            "{err:?}"
+        );
+    }
 }
