@@ -4,6 +4,9 @@
 //! monitor's `TileReader`, the log's `TileClient`); this part does no I/O.
 //! The plan has at most two ranges per tree level, so fewer than 128.
 
+use crate::hash::{node_hash, Hash};
+use crate::tiles::{TILE_HEIGHT, TILE_WIDTH};
+
 /// The ranges `[lo, hi)` whose Merkle hashes make up RFC 6962
 /// SUBPROOF(m, D[0:n], true), in proof order. `m` must be in `1..n`
 /// (a proof from an empty tree or to the same size is empty).
@@ -38,6 +41,89 @@ pub fn subproof_ranges(m: u64, n: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// The aligned complete subtrees, as (first leaf, height), that the leaf
+/// range `[lo, hi)` splits into, left to right: at most two per height,
+/// so fewer than 128. When the range is a subtree of the RFC 6962 tree
+/// (`lo` a multiple of the power of two `hi - lo` fits in, as every range
+/// of a proof is), their hashes folded right to left ([`fold_range`]) are
+/// its Merkle hash.
+pub fn range_subtrees(lo: u64, hi: u64) -> Vec<(u64, u32)> {
+    let mut out = Vec::new();
+    let mut start = lo;
+    while start < hi {
+        // The largest aligned complete subtree starting at `start` that fits.
+        let fit = 63 - (hi - start).leading_zeros();
+        let align = if start == 0 {
+            63
+        } else {
+            start.trailing_zeros()
+        };
+        let h = fit.min(align);
+        out.push((start, h));
+        start += 1u64 << h;
+    }
+    out
+}
+
+/// Where the hash of the complete subtree of `2^height` leaves from leaf
+/// `start` (aligned) is found in the hash tiles: the hashes of tile `index`
+/// of `level` at positions `first..first + count`, whose root it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubtreeInTiles {
+    pub level: u32,
+    pub index: u64,
+    pub first: usize,
+    pub count: usize,
+}
+
+/// The tile hashes holding the subtree of `2^height` leaves from `start`.
+pub fn subtree_in_tiles(start: u64, height: u32) -> SubtreeInTiles {
+    let level = height / TILE_HEIGHT;
+    let base = start.checked_shr(TILE_HEIGHT * level).unwrap_or(0);
+    SubtreeInTiles {
+        level,
+        index: base / TILE_WIDTH,
+        first: (base % TILE_WIDTH) as usize,
+        count: 1usize << (height % TILE_HEIGHT),
+    }
+}
+
+/// The root of the complete subtree whose bottom hashes are `bytes` (a
+/// power of two of 32-byte hashes, as [`subtree_in_tiles`] names them);
+/// `None` when `bytes` is not that.
+pub fn subtree_root(bytes: &[u8]) -> Option<Hash> {
+    let n = bytes.len() / 32;
+    if !bytes.len().is_multiple_of(32) || !n.is_power_of_two() {
+        return None;
+    }
+    let mut hashes: Vec<Hash> = bytes
+        .chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            h
+        })
+        .collect();
+    while hashes.len() > 1 {
+        hashes = hashes
+            .chunks_exact(2)
+            .map(|p| node_hash(&p[0], &p[1]))
+            .collect();
+    }
+    hashes.pop()
+}
+
+/// The Merkle hash of a range from the hashes of its [`range_subtrees`],
+/// folded right to left; `None` for an empty range.
+pub fn fold_range(parts: &[Hash]) -> Option<Hash> {
+    let (last, rest) = parts.split_last()?;
+    Some(
+        rest.iter()
+            .rev()
+            .fold(*last, |acc, left| node_hash(left, &acc)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +142,52 @@ mod tests {
                 assert_eq!(got, want, "m={m} n={n}");
             }
         }
+    }
+
+    #[test]
+    fn range_hashes_from_subtrees_match_reference() {
+        let leaves: Vec<Hash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for lo in 0..70u64 {
+            // The ranges of RFC 6962's tree (every range a proof names):
+            // `lo` a multiple of the power of two the range fits in.
+            for hi in (lo + 1..=70u64).filter(|hi| lo.is_multiple_of((hi - lo).next_power_of_two()))
+            {
+                let parts: Vec<Hash> = range_subtrees(lo, hi)
+                    .into_iter()
+                    .map(|(s, h)| root_from_leaves(&leaves[s as usize..(s + (1 << h)) as usize]))
+                    .collect();
+                let want = root_from_leaves(&leaves[lo as usize..hi as usize]);
+                assert_eq!(fold_range(&parts), Some(want), "lo={lo} hi={hi}");
+            }
+        }
+        assert_eq!(fold_range(&[]), None);
+    }
+
+    #[test]
+    fn subtree_positions_and_roots() {
+        assert_eq!(
+            subtree_in_tiles(512 + 4, 2),
+            SubtreeInTiles {
+                level: 0,
+                index: 2,
+                first: 4,
+                count: 4
+            }
+        );
+        assert_eq!(
+            subtree_in_tiles(3 * 256 * 256, 17),
+            SubtreeInTiles {
+                level: 2,
+                index: 0,
+                first: 3,
+                count: 2
+            }
+        );
+        let leaves: Vec<Hash> = (0u32..4).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        let bytes: Vec<u8> = leaves.iter().flatten().copied().collect();
+        assert_eq!(subtree_root(&bytes), Some(root_from_leaves(&leaves)));
+        assert_eq!(subtree_root(&bytes[..96]), None);
+        assert_eq!(subtree_root(&[]), None);
     }
 
     #[test]

@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 
-use keyless_tlog::tile_proof::subproof_ranges;
+use keyless_tlog::tile_proof::{
+    fold_range, range_subtrees, subproof_ranges, subtree_in_tiles, subtree_root,
+};
 use keyless_tlog::tiles::{TILE_HEIGHT, TILE_WIDTH};
-use keyless_tlog::{node_hash, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind};
+use keyless_tlog::{Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind};
 use thiserror::Error;
 
 use crate::fetch::{FetchError, Fetcher};
@@ -85,10 +87,8 @@ impl<'a> TileReader<'a> {
 
     /// Root of the perfect subtree of `2^height` leaves from leaf `start`.
     async fn node(&mut self, start: u64, height: u32, size: u64) -> Result<Hash, TilesError> {
-        let level = height / TILE_HEIGHT;
-        let r = height % TILE_HEIGHT;
-        let base = start >> (TILE_HEIGHT * level);
-        let t = base / TILE_WIDTH;
+        let at = subtree_in_tiles(start, height);
+        let (level, t) = (at.level, at.index);
         let beyond = || TilesError::Tile {
             path: format!("level {level} tile {t}"),
             reason: "beyond the tree".into(),
@@ -102,55 +102,24 @@ impl<'a> TileReader<'a> {
             width,
         };
         let data = self.tile(id).await?;
-        let off = ((base % TILE_WIDTH) as usize) * 32;
-        let count = 1usize << r;
-        let bytes = data
-            .get(off..off + count * 32)
+        data.get(at.first * 32..(at.first + at.count) * 32)
+            .and_then(subtree_root)
             .ok_or_else(|| TilesError::Tile {
                 path: id.path(),
                 reason: "too short for the subtree".into(),
-            })?;
-        let mut hashes: Vec<Hash> = bytes
-            .chunks_exact(32)
-            .map(|c| {
-                let mut h = [0u8; 32];
-                h.copy_from_slice(c);
-                h
             })
-            .collect();
-        while hashes.len() > 1 {
-            hashes = hashes
-                .chunks_exact(2)
-                .map(|p| node_hash(&p[0], &p[1]))
-                .collect();
-        }
-        Ok(hashes[0])
     }
 
     /// RFC 6962 MTH of leaves `[lo, hi)` of a tree of `size` leaves.
     pub async fn range_hash(&mut self, lo: u64, hi: u64, size: u64) -> Result<Hash, TilesError> {
         let mut parts = Vec::new();
-        let mut start = lo;
-        while start < hi {
-            // The largest aligned perfect subtree starting at `start` that fits.
-            let fit = 63 - (hi - start).leading_zeros();
-            let align = if start == 0 {
-                63
-            } else {
-                start.trailing_zeros()
-            };
-            let h = fit.min(align);
-            parts.push(self.node(start, h, size).await?);
-            start += 1u64 << h;
+        for (start, height) in range_subtrees(lo, hi) {
+            parts.push(self.node(start, height, size).await?);
         }
-        let mut acc = parts.pop().ok_or_else(|| TilesError::Tile {
+        fold_range(&parts).ok_or_else(|| TilesError::Tile {
             path: String::new(),
             reason: "empty range".into(),
-        })?;
-        while let Some(left) = parts.pop() {
-            acc = node_hash(&left, &acc);
-        }
-        Ok(acc)
+        })
     }
 
     /// RFC 6962 consistency proof from `first` to `size`.

@@ -7,10 +7,12 @@
 use std::collections::HashMap;
 
 use keyless_tlog::note::MAX_NOTE_SIZE;
-use keyless_tlog::tile_proof::subproof_ranges;
-use keyless_tlog::tiles::{MAX_BUNDLE_ENTRY, TILE_HEIGHT, TILE_WIDTH};
+use keyless_tlog::tile_proof::{
+    fold_range, range_subtrees, subproof_ranges, subtree_in_tiles, subtree_root,
+};
+use keyless_tlog::tiles::MAX_BUNDLE_ENTRY;
 use keyless_tlog::{
-    node_hash, verify_consistency, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind,
+    verify_consistency, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind,
 };
 use thiserror::Error;
 
@@ -148,10 +150,8 @@ impl TileClient {
     /// Root of the complete subtree of `2^height` leaves starting at leaf
     /// `start`, in a tree of `size` leaves.
     async fn node(&mut self, start: u64, height: u32, size: u64) -> Result<Hash, RemoteError> {
-        let level = height / TILE_HEIGHT;
-        let r = height % TILE_HEIGHT;
-        let base = start >> (TILE_HEIGHT * level);
-        let t = base / TILE_WIDTH;
+        let at = subtree_in_tiles(start, height);
+        let (level, t) = (at.level, at.index);
         let kind = TileKind::Hashes { level: level as u8 };
         let width = committed_width(kind, t, size).ok_or_else(|| RemoteError::Tile {
             path: format!("level {level} tile {t}"),
@@ -163,49 +163,26 @@ impl TileClient {
             width,
         };
         let data = self.tile(id).await?;
-        let off = ((base % TILE_WIDTH) as usize) * 32;
-        let count = 1usize << r;
-        let bytes = data
-            .get(off..off + count * 32)
+        data.get(at.first * 32..(at.first + at.count) * 32)
+            .and_then(subtree_root)
             .ok_or_else(|| RemoteError::Tile {
                 path: id.path(),
                 reason: "too short".into(),
-            })?;
-        let mut hashes: Vec<Hash> = bytes
-            .chunks_exact(32)
-            .map(|c| {
-                let mut h = [0u8; 32];
-                h.copy_from_slice(c);
-                h
             })
-            .collect();
-        while hashes.len() > 1 {
-            hashes = hashes
-                .chunks_exact(2)
-                .map(|p| node_hash(&p[0], &p[1]))
-                .collect();
-        }
-        Ok(hashes[0])
     }
 
     /// RFC 6962 MTH of leaves `[lo, hi)` in a tree of `size` leaves, from
-    /// the complete subtrees the range decomposes into.
+    /// the complete subtrees the range decomposes into (a range of the
+    /// RFC 6962 tree, as every range of a proof is).
     pub async fn range_hash(&mut self, lo: u64, hi: u64, size: u64) -> Result<Hash, RemoteError> {
         let mut parts = Vec::new();
-        let mut start = lo;
-        while start < hi {
-            let h = 63 - (hi - start).leading_zeros();
-            parts.push(self.node(start, h, size).await?);
-            start += 1u64 << h;
+        for (start, height) in range_subtrees(lo, hi) {
+            parts.push(self.node(start, height, size).await?);
         }
-        let mut acc = parts.pop().ok_or_else(|| RemoteError::Tile {
+        fold_range(&parts).ok_or_else(|| RemoteError::Tile {
             path: String::new(),
             reason: "empty range".into(),
-        })?;
-        while let Some(left) = parts.pop() {
-            acc = node_hash(&left, &acc);
-        }
-        Ok(acc)
+        })
     }
 
     /// RFC 6962 consistency proof from `first` to `size`, computed from tiles.
