@@ -40,7 +40,17 @@ use crate::storage::{Commit, EntryMeta};
 use crate::types::{Published, Sequenced, Submission};
 
 mod resync;
-use resync::Resync;
+
+/// Why the sequencer could not resume (see [`resync`]). Defined here,
+/// with the other types the sequencer and its resync module share, so
+/// that the module depends on this file and not the other way round.
+enum Resync {
+    /// Storage is not reachable (yet): refuse this batch, try again with
+    /// the next.
+    NotYet(LogError),
+    /// The stored state cannot be used: stop for good.
+    Never(LogError),
+}
 
 pub(crate) struct Pending {
     pub submission: Submission,

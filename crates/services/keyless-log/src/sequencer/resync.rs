@@ -24,17 +24,8 @@ use crate::types::Published;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use super::{Sequencer, Work};
+use super::{Resync, Sequencer, Work};
 use crate::config::LogConfig;
-
-/// Why the sequencer could not resume.
-pub(super) enum Resync {
-    /// Storage is not reachable (yet): refuse this batch, try again with
-    /// the next.
-    NotYet(LogError),
-    /// The stored state cannot be used: stop for good.
-    Never(LogError),
-}
 
 impl Sequencer<'_> {
     /// Re-read the committed state after a storage failure; see the
