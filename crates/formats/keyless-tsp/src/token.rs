@@ -188,8 +188,8 @@ fn parse_embedded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use der::Encode;
     use cmpv2::status::PkiStatusInfo;
+    use der::Encode;
 
     fn response(status: PkiStatus) -> Vec<u8> {
         TimeStampResp {
