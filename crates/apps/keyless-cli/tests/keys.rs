@@ -10,11 +10,6 @@ use std::path::Path;
 
 use support::*;
 
-const COSIGN_KEY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../formats/keyless-keys/tests/testdata/cosign_generated_empty_password.key"
-);
-
 fn pem_type(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().next().unwrap_or_default().to_string()
@@ -140,8 +135,15 @@ fn generate_import_and_public_key() {
     let o = k(&["public-key", "--key", "import-cosign.key"], Some("imp"));
     assert!(o.status.success(), "{}", text(&o));
 
-    // A key cosign generated (empty password) loads unchanged.
-    let o = k(&["public-key", "--key", COSIGN_KEY], Some(""));
+    // An encrypted key with an empty password (as `COSIGN_PASSWORD=""
+    // cosign generate-key-pair` writes it) loads.
+    let empty =
+        keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::EcdsaP256).unwrap();
+    let empty = keyless_keys::cosign::encrypt(&empty, b"")
+        .unwrap()
+        .private_pem;
+    std::fs::write(dir.join("empty-password.key"), empty.as_bytes()).unwrap();
+    let o = k(&["public-key", "--key", "empty-password.key"], Some(""));
     assert!(o.status.success(), "{}", text(&o));
     assert!(
         text(&o).contains("-----BEGIN PUBLIC KEY-----"),
