@@ -17,6 +17,8 @@
 //! - [`tiles`]: C2SP tlog-tiles paths and entry-bundle framing.
 //! - [`tile_proof`]: the subtree ranges of a consistency proof computed
 //!   from tiles (shared by the monitor and the log's tile client).
+//! - [`witness_request`]: the C2SP tlog-witness `add-checkpoint` request
+//!   body (encoded by the log's witnessing client, parsed by the witness).
 
 pub mod checkpoint;
 pub mod cosignature;
@@ -27,6 +29,7 @@ pub mod proof;
 pub mod signer;
 pub mod tile_proof;
 pub mod tiles;
+pub mod witness_request;
 
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use cosignature::{CosignatureError, CosignatureVerifier};

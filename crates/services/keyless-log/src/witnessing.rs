@@ -23,7 +23,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use base64::Engine;
+use keyless_tlog::witness_request::encode;
 use keyless_tlog::{CosignatureVerifier, Hash, SignedNote};
 use thiserror::Error;
 
@@ -306,20 +306,6 @@ fn verified_lines(w: &WitnessEndpoint, note: &str, answer: &str) -> Option<Strin
     (!out.is_empty()).then_some(out)
 }
 
-/// The C2SP tlog-witness `add-checkpoint` body: the old size, the
-/// consistency proof (one base64 hash a line), a blank line, the note.
-fn encode(old_size: u64, proof: &[Hash], note_text: &str) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut out = format!("old {old_size}\n");
-    for h in proof {
-        out.push_str(&b64.encode(h));
-        out.push('\n');
-    }
-    out.push('\n');
-    out.push_str(note_text);
-    out
-}
-
 async fn post(
     client: &reqwest::Client,
     url: &str,
@@ -352,6 +338,7 @@ async fn post(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn cosignature_vkey() -> String {
         // Name "w.example/1", an arbitrary 32-byte key, the key ID the
@@ -380,12 +367,5 @@ mod tests {
         material[0] = 0x01;
         let log_vkey = format!("{head}+{}", b64.encode(material));
         assert!(WitnessEndpoint::parse(&format!("http://x={log_vkey}")).is_err());
-    }
-
-    #[test]
-    fn encode_is_the_tlog_witness_body() {
-        let body = encode(3, &[[0u8; 32]], "note\n");
-        let zeros = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-        assert_eq!(body, format!("old 3\n{zeros}\n\nnote\n"));
     }
 }
