@@ -79,6 +79,7 @@ pub fn verify_chain(
     purpose: Purpose,
 ) -> Result<Vec<Certificate>, ChainError> {
     build_path(leaf, intermediates, anchor_chain, None, at, purpose)
+        .map(|path| path.into_iter().cloned().collect())
 }
 
 /// A chain from the trusted root whose internal issuer signatures were
@@ -139,14 +140,18 @@ impl TrustedChain {
 }
 
 /// [`verify_chain`] with `trusted` as the anchor chain, whose internal
-/// signatures were checked when it was built.
-pub fn verify_chain_trusted(
-    leaf: &Certificate,
-    intermediates: &[Certificate],
-    trusted: &TrustedChain,
+/// signatures were checked when it was built. The path is returned as
+/// references into the arguments: a verifier checks a path per bundle and
+/// per verified time and mostly needs only the leaf's issuer from it, so
+/// copying the decoded certificates out (and dropping them again) was pure
+/// overhead; `.into_iter().cloned()` gives [`verify_chain`]'s owned form.
+pub fn verify_chain_trusted<'a>(
+    leaf: &'a Certificate,
+    intermediates: &'a [Certificate],
+    trusted: &'a TrustedChain,
     at: i64,
     purpose: Purpose,
-) -> Result<Vec<Certificate>, ChainError> {
+) -> Result<Vec<&'a Certificate>, ChainError> {
     build_path(
         leaf,
         intermediates,
@@ -157,14 +162,14 @@ pub fn verify_chain_trusted(
     )
 }
 
-fn build_path(
-    leaf: &Certificate,
-    intermediates: &[Certificate],
-    anchor_chain: &[Certificate],
-    trusted: Option<&TrustedChain>,
+fn build_path<'a>(
+    leaf: &'a Certificate,
+    intermediates: &'a [Certificate],
+    anchor_chain: &'a [Certificate],
+    trusted: Option<&'a TrustedChain>,
     at: i64,
     purpose: Purpose,
-) -> Result<Vec<Certificate>, ChainError> {
+) -> Result<Vec<&'a Certificate>, ChainError> {
     let anchor = anchor_chain.last().ok_or(ChainError::NoAnchor)?;
     // Trusted certificates first: an honest trusted chain is then found
     // before any untrusted look-alike spends the signature budget.
@@ -183,11 +188,10 @@ fn build_path(
         error: None,
         budget: SIGNATURE_BUDGET,
     };
-    // The path holds references while searching; only the path found is
-    // copied out.
+    // The path holds references while searching, and is returned as such.
     let mut path = vec![leaf];
     if search.extend(&mut path) {
-        return Ok(path.into_iter().cloned().collect());
+        return Ok(path);
     }
     Err(search.error.unwrap_or_else(|| ChainError::NoIssuer {
         subject: leaf.describe(),

@@ -14,10 +14,12 @@ use crate::trust::TrustMaterial;
 
 /// A certificate that passed every check.
 #[derive(Debug, Clone)]
-pub struct VerifiedCertificate {
+pub struct VerifiedCertificate<'a> {
     pub identity: FulcioIdentity,
-    /// Leaf first, trust anchor last.
-    pub path: Vec<Certificate>,
+    /// Leaf first, trust anchor last: references to the leaf checked and
+    /// to the trusted root's certificates, not copies (a path is built per
+    /// bundle and per verified time).
+    pub path: Vec<&'a Certificate>,
     /// Distinct CT logs whose SCT verified.
     pub sct_logs: usize,
 }
@@ -36,13 +38,13 @@ pub(crate) fn check_bundle_chain(rest: &[Vec<u8>]) -> Result<(), CertificateErro
     Ok(())
 }
 
-pub(crate) fn verify_certificate(
-    leaf: &Certificate,
+pub(crate) fn verify_certificate<'a>(
+    leaf: &'a Certificate,
     trust: &TrustMaterial,
-    chains: &[TrustedChain],
+    chains: &'a [TrustedChain],
     times: &[VerifiedTime],
     require_sct: bool,
-) -> Result<VerifiedCertificate, CertificateError> {
+) -> Result<VerifiedCertificate<'a>, CertificateError> {
     let mut path = None;
     for t in times {
         if !leaf.is_valid_at(t.time) {
@@ -74,12 +76,12 @@ pub(crate) fn verify_certificate(
 }
 
 /// `chains[i]` is `trust.fulcio[i]`'s chain, its own links checked once.
-fn chain_at(
-    leaf: &Certificate,
+fn chain_at<'a>(
+    leaf: &'a Certificate,
     trust: &TrustMaterial,
-    chains: &[TrustedChain],
+    chains: &'a [TrustedChain],
     at: i64,
-) -> Result<Vec<Certificate>, CertificateError> {
+) -> Result<Vec<&'a Certificate>, CertificateError> {
     let mut failures = Vec::new();
     let mut checked = 0;
     for (ca, chain) in trust

@@ -311,7 +311,11 @@ impl Verifier {
             policy.check_identity(&verified.identity)?;
             result.sct_logs = verified.sct_logs;
             result.identity = Some(verified.identity);
-            result.certificate = Some((**cert).clone());
+        }
+        // The leaf is moved into the result, not copied: every check that
+        // borrowed it is done.
+        if let Signer::Certificate { cert, .. } = signer {
+            result.certificate = Some(*cert);
         }
         Ok(result)
     }
