@@ -57,11 +57,16 @@ pub struct CtLogOptions {
     /// tables go in the schema [`CT_PG_SCHEMA`] of that database, so it
     /// may also hold a transparency log (in its default schema).
     pub storage: StorageBackend,
-    /// Checkpoint origin. Must stay the same for the life of the log (the
-    /// core refuses to open a log stored under another origin); the
-    /// default is derived from the log ID, so it survives a change of
-    /// the CA's URL or port.
+    /// Checkpoint origin asked for: a new log is created with it, and an
+    /// existing log whose checkpoints carry another origin is refused at
+    /// open (a log keeps its origin for life: [`crate::ct_origin`]).
     pub origin: Option<String>,
+    /// The origin of a new log when [`CtLogOptions::origin`] is `None`
+    /// (an existing log keeps its own): `keyless server ca` derives it
+    /// from the CA's URL as C2SP static-ct-api says
+    /// ([`crate::ct_origin::for_submission_prefix`]). With neither, a new
+    /// log is named by its ID ([`default_origin`]).
+    pub origin_if_new: Option<String>,
     /// The core's [`LogConfig::batch_linger`]: under load, a batch stays
     /// open this long after the previous one closed, so that each commit
     /// (fsyncs, tile writes, a checkpoint signature) covers more
@@ -81,6 +86,7 @@ impl Default for CtLogOptions {
         Self {
             storage: StorageBackend::Files,
             origin: None,
+            origin_if_new: None,
             batch_linger: DEFAULT_CT_BATCH_LINGER,
         }
     }
@@ -128,16 +134,13 @@ impl DurableCtLog {
             source,
         })?;
         let front = CtFront::new(Arc::new(key), roots);
-        let origin = options
-            .origin
-            .clone()
-            .unwrap_or_else(|| default_origin(&front.log_id()));
         let storage: Arc<dyn Storage> = match &options.storage {
             StorageBackend::Postgres { url } => {
                 Arc::new(PgStorage::connect_in_schema(url, CT_PG_SCHEMA)?)
             }
             _ => Arc::new(FileStorage::open(&dir)?),
         };
+        let origin = crate::ct_origin::resolve(storage.as_ref(), options, &front.log_id())?;
         let issuers = IssuerStore::open(&dir).map_err(|source| LogError::DataDir {
             path: dir
                 .join(crate::ct_issuers::ISSUER_DIR)

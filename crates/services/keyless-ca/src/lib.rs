@@ -15,6 +15,7 @@
 //! ct_leaf   the static-ct-api TileLeaf the durable log stores
 //! ct_issuers the issuers its entries name (files, /ct/issuer/<fp>)
 //! ct_note   the RFC 6962 tree head as a checkpoint note signature
+//! ct_origin the checkpoint origin (static-ct-api), fixed when the log is made
 //! ct_serving CtHttp (what the /ct routes serve) and their error answers
 //! ct_http   /ct/v1/add-pre-chain, add-chain, get-sth, get-roots
 //! ct_tiles  /ct/checkpoint, /ct/tile/*, /ct/tile/data/*: static-ct-api reads
@@ -61,6 +62,7 @@ pub mod ct_http;
 mod ct_issuers;
 pub mod ct_leaf;
 pub mod ct_note;
+pub mod ct_origin;
 pub mod ct_remote;
 mod ct_serving;
 mod ct_tiles;

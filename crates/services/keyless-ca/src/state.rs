@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use keyless_log::witnessing::WitnessEndpoint;
+
 use crate::config::{Issuers, IssuersConfig};
 use crate::ct_durable::{CtLogOptions, DurableCtLog};
 use crate::ct_remote::RemoteCtLog;
@@ -47,6 +49,11 @@ pub struct CaConfig {
     /// own (which still serves its, then empty, endpoints), and list its
     /// key in trusted_root.json.
     pub ct_remote: Option<RemoteCtLog>,
+    /// C2SP tlog-witnesses asked to cosign the CT log's checkpoints (the
+    /// log core's witnessing, as for `keyless server ct --witness`);
+    /// `/ct/checkpoint` then carries their cosignatures. Needs a tokio
+    /// runtime when not empty.
+    pub ct_witnesses: Vec<WitnessEndpoint>,
 }
 
 impl CaConfig {
@@ -60,6 +67,7 @@ impl CaConfig {
             keys: KeyOptions::default(),
             ct: CtLogOptions::default(),
             ct_remote: None,
+            ct_witnesses: Vec::new(),
         }
     }
 }
@@ -121,10 +129,18 @@ impl CaState {
             ct_key,
             ..
         } = material;
+        // A new log is named by the CA's URL, its submission prefix
+        // (static-ct-api); an existing one keeps its origin.
+        let mut ct_options = config.ct.clone();
+        ct_options.origin_if_new = ct_options
+            .origin_if_new
+            .or_else(|| Some(crate::ct_origin::for_submission_prefix(&public_url)));
         let ct = Arc::new(
-            DurableCtLog::open(&config.data_dir, &config.ct, ct_key, vec![root.clone()])
+            DurableCtLog::open(&config.data_dir, &ct_options, ct_key, vec![root.clone()])
                 .map_err(SetupError::CtLog)?,
         );
+        ct.witness(config.ct_witnesses.clone())
+            .map_err(SetupError::CtWitnessing)?;
         let issuer = ca::Issuer::without_ct(intermediate, intermediate_key, root);
         let verifier = TokenVerifier::new(Arc::new(issuers), config.token_policy.clone())
             .map_err(SetupError::Http)?;

@@ -60,6 +60,9 @@ pub enum SetupError {
     /// The durable CT log could not be opened or recovered.
     #[error("opening the CT log")]
     CtLog(#[source] keyless_log::LogError),
+    /// The CT log's witnessing could not start.
+    #[error("starting the CT log's witnessing")]
+    CtWitnessing(#[source] super::CtError),
     /// The intermediate key's PKCS#11 token could not be used.
     #[error(transparent)]
     Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
