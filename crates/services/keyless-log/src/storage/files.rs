@@ -1,10 +1,12 @@
-//! The embedded default: files in the C2SP tlog-tiles layout.
+//! The embedded default: files in the C2SP tlog-tiles layout, made
+//! durable through a write-ahead log.
 //!
 //! ```text
 //! <data_dir>/checkpoint                 the latest signed checkpoint
-//! <data_dir>/tile/<L>/<N>[.p/<W>]       Merkle tree tiles
-//! <data_dir>/tile/entries/<N>[.p/<W>]   entry bundles
+//! <data_dir>/tile/<L>/<N>               full Merkle tree tiles
+//! <data_dir>/tile/entries/<N>           full entry bundles
 //! <data_dir>/meta                       48-byte records: integrated time, artifact hash
+//! <data_dir>/wal/<seq>.log              commits not yet in the files above for sure (see super::wal)
 //! <data_dir>/LOCK                       held (flock) while a log has the directory open
 //! <data_dir>/index/                    entry index (leaf and artifact hashes), see super::run_index,
 //!                                       and v1 search index, see super::search_runs
@@ -17,39 +19,46 @@
 //! [`StorageError::Locked`]. The kernel drops the lock when the process
 //! dies, so a crash never leaves the directory locked.
 //!
-//! A commit costs two rounds of fsync latency. Round 1 writes every
-//! changed tile and entry bundle, the metadata records and the new
-//! checkpoint (under a temporary name), then fsyncs all of them and every
-//! directory that got a new name, concurrently (the file system folds
-//! concurrent fsyncs into few journal commits). Round 2 renames the
-//! checkpoint into place and fsyncs the root: the commit point.
+//! A commit is durable once its record is in the write-ahead log (one
+//! append, one `fdatasync`; see [`super::wal`]). Then the tiles that the
+//! batch filled are written as files, the metadata records at their
+//! offset and the checkpoint (swapped into place), all without fsync:
+//! they are fsynced in bulk when the write-ahead segment is retired, and a
+//! crash before that is repaired by replaying the segment on open.
 //!
-//! Tiles are written in place, not via rename: each tile in a commit is
-//! wider than the committed one, so its path (`…/N.p/W`, or the full
-//! tile) is one no published checkpoint refers to yet. A crash can leave a
-//! torn file only past the durable checkpoint; it is never read (reads go
-//! to committed widths) and the next commit rewrites it. `meta` holds
-//! fixed-size records at `index · 48`, each with a checksum; records past
-//! the checkpoint's size are truncated on recovery. The checkpoint itself
-//! is replaced atomically: written under `checkpoint.tmp`, fsynced, then
-//! exchanged with `checkpoint` and the directory fsynced (see
-//! `swap_into_place`); `checkpoint.tmp` then holds the previous checkpoint
-//! until the next commit overwrites it.
+//! Partial tiles are not files: they grow with every commit, and creating
+//! a new `…/N.p/W` file per commit (an inode, a directory entry and their
+//! fsyncs, for every level) cost more than everything else in a commit
+//! (measured: `cargo bench -p keyless-ca --bench issue`, see the CA's
+//! PERFORMANCE.md). They live in memory, as of the last commit, and in
+//! the write-ahead log; any width up to the committed one is served as
+//! its prefix. A directory written by an earlier version, with `.p/W`
+//! files, is read as it is: a partial tile that is not in memory is read
+//! from its file.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
+use keyless_tlog::tiles::TILE_WIDTH;
 use keyless_tlog::TileId;
 
 use super::lock::lock_file;
+use super::partials::{self, Partials};
 use super::sync_pool::SyncPool;
+use super::wal::{self, Record, RecordKind, Segment, SEGMENT_MAX, WAL_DIR};
 use super::{Commit, EntryMeta, Storage};
 use crate::error::StorageError;
+use disk::{
+    decode_meta, encode_meta, read_checkpoint_file, sync_dir, write_checkpoint_file, write_file,
+    META_RECORD,
+};
+use replay::Replay;
 
-const META_RECORD: u64 = 48;
+mod disk;
+mod replay;
 
 /// Name of the lock file inside the data directory.
 pub const LOCK_FILE: &str = "LOCK";
@@ -59,10 +68,28 @@ pub const LOCK_FILE: &str = "LOCK";
 pub struct FileStorage {
     root: PathBuf,
     meta: Mutex<File>,
-    /// Runs each commit's fsyncs concurrently.
+    /// Partial tiles as of the last commit (never files; see the module
+    /// documentation).
+    partials: RwLock<Partials>,
+    /// The last committed checkpoint.
+    checkpoint: RwLock<Option<String>>,
+    /// The open write-ahead segment and what was written since it began.
+    wal: Mutex<WalState>,
+    /// Runs the fsyncs of a segment's retirement concurrently.
     sync: SyncPool,
+    /// A segment this long is retired ([`SEGMENT_MAX`]; smaller in tests).
+    segment_max: u64,
     /// Holds the exclusive lock on `LOCK` until the storage is dropped.
     _lock: File,
+}
+
+/// The open segment, and the files written (not fsynced) since it began:
+/// they must be durable before the segment may be deleted.
+#[derive(Debug)]
+struct WalState {
+    /// `None` only while the storage is being opened.
+    segment: Option<Segment>,
+    written: BTreeSet<PathBuf>,
 }
 
 /// Take the data directory's lock, or say who has it.
@@ -78,8 +105,9 @@ fn lock(root: &Path) -> Result<File, StorageError> {
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl FileStorage {
-    /// Open (creating if needed) the store in `root`. Fails with
-    /// [`StorageError::Locked`] while another storage has it open.
+    /// Open (creating if needed) the store in `root`, replaying the
+    /// write-ahead log. Fails with [`StorageError::Locked`] while another
+    /// storage has it open.
     pub fn open(root: &Path) -> Result<Self, StorageError> {
         fs::create_dir_all(root).map_err(|e| StorageError::io("create", root, e))?;
         let lock = lock(root)?;
@@ -91,70 +119,49 @@ impl FileStorage {
             .truncate(false)
             .open(&meta_path)
             .map_err(|e| StorageError::io("open", &meta_path, e))?;
-        sync_dir(root)?;
-        Ok(Self {
+        let segments = wal::segments(root)?;
+        let next_seq = segments.first().map_or(1, |s| s.0 + 1);
+        let mut replay = Replay {
+            root,
+            meta: &meta,
+            partials: Partials::default(),
+            checkpoint: None,
+            written: BTreeSet::new(),
+        };
+        if !replay.newest_segment(&segments)? {
+            // No write-ahead log yet: a new directory, or one written by
+            // an earlier version, whose files are durable as they are.
+            replay.checkpoint = read_checkpoint_file(root)?;
+        }
+        let Replay {
+            partials,
+            checkpoint,
+            written,
+            ..
+        } = replay;
+        let storage = Self {
             root: root.to_path_buf(),
             meta: Mutex::new(meta),
+            partials: RwLock::new(partials),
+            checkpoint: RwLock::new(checkpoint),
+            // The retirement below opens the first segment.
+            wal: Mutex::new(WalState {
+                segment: None,
+                written,
+            }),
             sync: SyncPool::start()?,
+            segment_max: SEGMENT_MAX,
             _lock: lock,
-        })
+        };
+        {
+            let mut wal = storage.wal_lock();
+            storage.retire(&mut wal, next_seq)?;
+        }
+        Ok(storage)
     }
 
     fn tile_path(&self, id: &TileId) -> PathBuf {
         self.root.join(id.path())
-    }
-
-    /// Write `data` at `path` (under a temporary name if `tmp`), not yet
-    /// synced. Records every directory that gets a new
-    /// entry (the file's, and the parents of directories created), since
-    /// those need an fsync before the commit point.
-    fn stage(
-        &self,
-        path: &Path,
-        data: &[u8],
-        tmp: bool,
-        dirs: &mut BTreeSet<PathBuf>,
-    ) -> Result<Staged, StorageError> {
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        if !dir.exists() {
-            fs::create_dir_all(&dir).map_err(|e| StorageError::io("create", &dir, e))?;
-            let mut d = dir.as_path();
-            while let Some(parent) = d.parent() {
-                dirs.insert(parent.to_path_buf());
-                if parent == self.root {
-                    break;
-                }
-                d = parent;
-            }
-        }
-        dirs.insert(dir);
-        let tmp = if tmp {
-            let mut tmp_name = path
-                .file_name()
-                .map(|n| n.to_os_string())
-                .unwrap_or_default();
-            tmp_name.push(".tmp");
-            path.with_file_name(tmp_name)
-        } else {
-            path.to_path_buf()
-        };
-        // Overwrite in place, then trim: truncating first would free the
-        // file's block and allocate a new one on every commit for the
-        // staged checkpoint, which is rewritten each time.
-        let file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&tmp)
-            .map_err(|e| StorageError::io("create", &tmp, e))?;
-        file.write_all_at(data, 0)
-            .and_then(|()| file.set_len(data.len() as u64))
-            .map_err(|e| StorageError::io("write", &tmp, e))?;
-        Ok(Staged {
-            tmp,
-            path: path.to_path_buf(),
-            file,
-        })
     }
 
     fn meta_lock(&self) -> std::sync::MutexGuard<'_, File> {
@@ -162,154 +169,182 @@ impl FileStorage {
         // recovery does not handle, so a poisoned lock is still usable.
         self.meta.lock().unwrap_or_else(|p| p.into_inner())
     }
-}
 
-/// A file written under a temporary name, to be synced and renamed.
-struct Staged {
-    /// Where the data was written.
-    tmp: PathBuf,
-    /// Where it belongs.
-    path: PathBuf,
-    file: File,
-}
+    fn wal_lock(&self) -> std::sync::MutexGuard<'_, WalState> {
+        self.wal.lock().unwrap_or_else(|p| p.into_inner())
+    }
 
-/// Atomically make `staged` the file at `path`. Where the file system
-/// can (ext4, XFS, btrfs, tmpfs), the two names are exchanged
-/// (`renameat2(RENAME_EXCHANGE)`) rather than `path` being replaced: the
-/// previous checkpoint lands under the staging name and is overwritten by
-/// the next commit, so no inode is freed and allocated per commit. With a
-/// replacing rename, every commit deletes an inode, and ext4's inode
-/// allocator then spends its time skipping recently deleted inodes on
-/// every file the following commits create (a third of the committer's
-/// CPU under load, measured with perf).
-fn swap_into_place(staged: &Path, path: &Path) -> Result<(), StorageError> {
-    use rustix::fs::{renameat_with, RenameFlags, CWD};
-    match renameat_with(CWD, staged, CWD, path, RenameFlags::EXCHANGE) {
-        Ok(()) => Ok(()),
-        // No file at `path` yet (the first commit), or no exchange here.
-        Err(e)
-            if e == rustix::io::Errno::NOENT
-                || e == rustix::io::Errno::INVAL
-                || e == rustix::io::Errno::NOSYS =>
-        {
-            fs::rename(staged, path).map_err(|e| StorageError::io("rename", path, e))
+    /// Make every file written since the open segment began durable, then
+    /// start segment `seq` with a snapshot of the partial tiles and the
+    /// checkpoint, and delete the older segments.
+    fn retire(&self, wal: &mut WalState, seq: u64) -> Result<(), StorageError> {
+        let meta_path = self.root.join("meta");
+        let mut paths: Vec<PathBuf> = std::mem::take(&mut wal.written).into_iter().collect();
+        let dirs: BTreeSet<PathBuf> = paths
+            .iter()
+            .filter_map(|p| p.parent().map(Path::to_path_buf))
+            .collect();
+        paths.extend(dirs);
+        paths.push(self.root.clone());
+        let opened = paths
+            .iter()
+            .map(|p| File::open(p).map_err(|e| StorageError::io("open", p, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = self.meta_lock();
+        let mut files: Vec<(&Path, &File)> =
+            paths.iter().map(PathBuf::as_path).zip(&opened).collect();
+        files.push((&meta_path, &meta));
+        self.sync.sync_all(&files)?;
+        drop(meta);
+
+        let partials = read(&self.partials);
+        let checkpoint = read(&self.checkpoint);
+        let record = wal::encode(&Record {
+            kind: RecordKind::Snapshot,
+            first_index: 0,
+            checkpoint: checkpoint.as_deref().unwrap_or("").as_bytes(),
+            meta: &[],
+            tiles: partials.snapshot(),
+        })?;
+        drop((partials, checkpoint));
+        let dir = self.root.join(WAL_DIR);
+        fs::create_dir_all(&dir).map_err(|e| StorageError::io("create", &dir, e))?;
+        let path = wal::segment_path(&self.root, seq);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| StorageError::io("create", &path, e))?;
+        file.write_all_at(&record, 0)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| StorageError::io("write", &path, e))?;
+        sync_dir(&dir)?;
+        sync_dir(&self.root)?;
+        for (old, old_path) in wal::segments(&self.root)? {
+            if old != seq {
+                match fs::remove_file(&old_path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StorageError::io("remove", &old_path, e)),
+                }
+            }
         }
-        Err(e) => Err(StorageError::io("rename", path, e.into())),
+        wal.segment = Some(Segment {
+            seq,
+            file,
+            path,
+            len: record.len() as u64,
+        });
+        Ok(())
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StorageError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| StorageError::io("fsync directory", dir, e))
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn encode_meta(m: &EntryMeta) -> [u8; META_RECORD as usize] {
-    let mut r = [0u8; META_RECORD as usize];
-    r[..8].copy_from_slice(&m.sequenced_at.to_be_bytes());
-    if let Some(d) = m.lookup_key {
-        r[8] = 1;
-        r[12..44].copy_from_slice(&d);
-    }
-    let check = keyless_crypto::sha256(&r[..44]);
-    r[44..].copy_from_slice(&check[..4]);
-    r
-}
-
-fn decode_meta(index: u64, r: &[u8]) -> Result<EntryMeta, StorageError> {
-    let bad = |problem: &str| StorageError::Malformed {
-        what: format!("meta record {index}"),
-        problem: problem.into(),
-    };
-    if r.len() != META_RECORD as usize {
-        return Err(bad("short record"));
-    }
-    if keyless_crypto::sha256(&r[..44])[..4] != r[44..] {
-        return Err(bad("checksum mismatch"));
-    }
-    let mut t = [0u8; 8];
-    t.copy_from_slice(&r[..8]);
-    let lookup_key = match r[8] {
-        0 => None,
-        1 => {
-            let mut d = [0u8; 32];
-            d.copy_from_slice(&r[12..44]);
-            Some(d)
-        }
-        _ => return Err(bad("unknown flag")),
-    };
-    Ok(EntryMeta {
-        sequenced_at: i64::from_be_bytes(t),
-        lookup_key,
-    })
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Storage for FileStorage {
     fn commit(&self, commit: &Commit) -> Result<(), StorageError> {
-        let meta_path = self.root.join("meta");
-        let meta = self.meta_lock();
-        let mut buf = Vec::with_capacity(commit.meta.len() * META_RECORD as usize);
+        let mut wal = self.wal_lock();
+        let wal = &mut *wal;
+        let seq = match &wal.segment {
+            Some(s) if s.len < self.segment_max => None,
+            Some(s) => Some(s.seq + 1),
+            None => Some(1),
+        };
+        if let Some(seq) = seq {
+            self.retire(wal, seq)?;
+        }
+        let mut meta = Vec::with_capacity(commit.meta.len() * META_RECORD as usize);
         for m in &commit.meta {
-            buf.extend_from_slice(&encode_meta(m));
+            meta.extend_from_slice(&encode_meta(m));
         }
-        meta.write_all_at(&buf, commit.first_index * META_RECORD)
-            .map_err(|e| StorageError::io("write", &meta_path, e))?;
-        // Round 1: metadata, every changed tile, the directories that
-        // got new names, and the next checkpoint (under a temporary name),
-        // all synced concurrently. Tiles are written in place: each one in
-        // a commit is wider than the committed tile, so its path is one no
-        // published checkpoint refers to yet (a crash leaves at most a torn
-        // file past the checkpoint, rewritten by the next commit).
-        let mut dirs = BTreeSet::new();
-        let mut staged = Vec::with_capacity(commit.tiles.len() + 1);
-        for (id, data) in &commit.tiles {
-            staged.push(self.stage(&self.tile_path(id), data, false, &mut dirs)?);
+        let record = {
+            let partials = read(&self.partials);
+            let tiles = commit
+                .tiles
+                .iter()
+                .map(|(id, data)| partials.delta(id, data))
+                .collect::<Result<Vec<_>, _>>()?;
+            wal::encode(&Record {
+                kind: RecordKind::Commit,
+                first_index: commit.first_index,
+                checkpoint: commit.checkpoint.as_bytes(),
+                meta: &meta,
+                tiles,
+            })?
+        };
+        let segment = wal
+            .segment
+            .as_mut()
+            .ok_or_else(|| StorageError::Malformed {
+                what: "write-ahead log".into(),
+                problem: "no open segment".into(),
+            })?;
+        // The commit point: one append, one fdatasync.
+        segment
+            .file
+            .write_all_at(&record, segment.len)
+            .and_then(|()| segment.file.sync_data())
+            .map_err(|e| StorageError::io("append", &segment.path, e))?;
+        segment.len += record.len() as u64;
+
+        // The public files, replayed from the segment if lost before it
+        // is retired.
+        {
+            let mut partials = write(&self.partials);
+            for (id, data) in &commit.tiles {
+                let delta = partials.delta(id, data)?;
+                if let Some(full) = partials.apply(delta)? {
+                    let path = self.tile_path(id);
+                    write_file(&path, &full)?;
+                    wal.written.insert(path);
+                }
+            }
         }
-        let checkpoint = self.stage(
-            &self.root.join("checkpoint"),
-            commit.checkpoint.as_bytes(),
-            true,
-            &mut BTreeSet::new(),
-        )?;
-        let dir_files = dirs
-            .iter()
-            .map(|d| {
-                File::open(d)
-                    .map(|f| (d.clone(), f))
-                    .map_err(|e| StorageError::io("open directory", d, e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut files: Vec<(&Path, &File)> = staged
-            .iter()
-            .chain([&checkpoint])
-            .map(|s| (s.tmp.as_path(), &s.file))
-            .collect();
-        files.push((&meta_path, &meta));
-        files.extend(dir_files.iter().map(|(p, f)| (p.as_path(), f)));
-        self.sync.sync_all(&files)?;
-        // Round 2, the commit point: only now does the new size exist.
-        swap_into_place(&checkpoint.tmp, &checkpoint.path)?;
-        sync_dir(&self.root)
+        if !meta.is_empty() {
+            let meta_path = self.root.join("meta");
+            self.meta_lock()
+                .write_all_at(&meta, commit.first_index * META_RECORD)
+                .map_err(|e| StorageError::io("write", &meta_path, e))?;
+        }
+        write_checkpoint_file(&self.root, &commit.checkpoint)?;
+        *write(&self.checkpoint) = Some(commit.checkpoint.clone());
+        Ok(())
     }
 
     fn read_checkpoint(&self) -> Result<Option<String>, StorageError> {
-        let path = self.root.join("checkpoint");
-        match fs::read(&path) {
-            Ok(b) => String::from_utf8(b)
-                .map(Some)
-                .map_err(|_| StorageError::Malformed {
-                    what: "checkpoint".into(),
-                    problem: "not UTF-8".into(),
-                }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StorageError::io("read", &path, e)),
-        }
+        Ok(read(&self.checkpoint).clone())
     }
 
     fn read_tile(&self, id: &TileId) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(bytes) = read(&self.partials).read(id)? {
+            return Ok(Some(bytes));
+        }
+        // A full tile, or a partial one left as a file by an earlier
+        // version; else a narrower width of a tile that has filled since.
         let path = self.tile_path(id);
         match fs::read(&path) {
-            Ok(b) => Ok(Some(b)),
+            Ok(b) => return Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StorageError::io("read", &path, e)),
+        }
+        if id.is_full() {
+            return Ok(None);
+        }
+        let full = TileId {
+            width: TILE_WIDTH as u16,
+            ..*id
+        };
+        let path = self.tile_path(&full);
+        match fs::read(&path) {
+            Ok(b) => partials::prefix(id, &b).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(StorageError::io("read", &path, e)),
         }
@@ -374,64 +409,4 @@ impl Storage for FileStorage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use keyless_tlog::TileKind;
-
-    #[test]
-    fn a_second_opener_is_refused_until_the_first_closes() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = FileStorage::open(dir.path()).unwrap();
-        let err = FileStorage::open(dir.path()).unwrap_err();
-        assert!(matches!(err, StorageError::Locked { .. }), "{err}");
-        let msg = err.to_string();
-        assert!(msg.contains("in use by another keyless log"), "{msg}");
-        assert!(
-            msg.contains(&dir.path().join(LOCK_FILE).display().to_string()),
-            "{msg}"
-        );
-        drop(first);
-        FileStorage::open(dir.path()).expect("free again once closed");
-    }
-
-    #[test]
-    fn commit_then_read_and_recover() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = FileStorage::open(dir.path()).unwrap();
-        assert_eq!(s.read_checkpoint().unwrap(), None);
-        let id = TileId {
-            kind: TileKind::Hashes { level: 0 },
-            index: 1234,
-            width: 2,
-        };
-        let m = EntryMeta {
-            sequenced_at: 42,
-            lookup_key: Some([9; 32]),
-        };
-        s.commit(&Commit {
-            first_index: 0,
-            meta: vec![m, m],
-            tiles: vec![(id, vec![1; 64])],
-            checkpoint: "cp\n".into(),
-        })
-        .unwrap();
-        assert_eq!(s.read_checkpoint().unwrap().as_deref(), Some("cp\n"));
-        assert_eq!(s.read_tile(&id).unwrap(), Some(vec![1; 64]));
-        assert!(dir.path().join("tile/0/x001/234.p/2").exists());
-        assert_eq!(s.read_meta(1, 1).unwrap(), vec![m]);
-        // Records past the committed size are dropped; missing ones are an error.
-        s.recover(1).unwrap();
-        assert!(s.read_meta(1, 1).is_err());
-        assert!(s.recover(2).is_err());
-        // A flipped bit is caught by the checksum.
-        let f = OpenOptions::new()
-            .write(true)
-            .open(dir.path().join("meta"))
-            .unwrap();
-        f.write_all_at(&[0xff], 3).unwrap();
-        assert!(matches!(
-            s.read_meta(0, 1),
-            Err(StorageError::Malformed { .. })
-        ));
-    }
-}
+mod tests;

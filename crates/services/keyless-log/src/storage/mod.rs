@@ -13,6 +13,7 @@
 
 pub mod files;
 mod lock;
+mod partials;
 mod pg_conn;
 pub mod pg_index;
 pub mod pg_search;
@@ -22,6 +23,7 @@ mod runs;
 pub mod search_index;
 pub mod search_runs;
 mod sync_pool;
+mod wal;
 
 use keyless_tlog::TileId;
 
