@@ -1,8 +1,9 @@
 //! `keyless server --dev`: the whole system on loopback in one process —
 //! development OIDC issuer, CA with its CT log, transparency log, timestamp
 //! authority, a static TUF repository and a C2SP witness that cosigns the
-//! log's checkpoints — on embedded storage in one data directory, keys
-//! generated on first start and reused after.
+//! checkpoints of both logs (the transparency log and the CA's CT log) —
+//! on embedded storage in one data directory, keys generated on first
+//! start and reused after.
 //!
 //! Before it reports ready it writes, in the data directory:
 //! `trusted_root.json`, `signing_config.json` (Sigstore formats),
@@ -23,6 +24,10 @@ use keyless_types::signing_config::{
 use keyless_types::wire::{self, TimeRange};
 use serde::Serialize;
 use tokio::net::TcpListener;
+
+mod witness;
+
+pub use witness::WITNESS_POLICY_FILE;
 
 /// The URLs of a running stack, as `stack.json` lists them.
 #[derive(Debug, Clone, Serialize)]
@@ -152,7 +157,9 @@ pub async fn start_with(
         keyless_ca::CaMaterial::load_or_create_with(&ca_config.data_dir, &ca_config.keys)
             .context("CA keys and certificates")?;
     let ca_root = keyless_ca::trusted_root(&material, &urls.ca_url, &urls.ca_url);
+    // Its CT log is named by the CA's URL (static-ct-api) when created.
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
+    let ct_log = ca_state.ct.clone();
     let ca_app = keyless_serve::instrument(keyless_ca::router(ca_state), "ca", ready());
     spawn_serve(ca_l, ca_app, &tls);
 
@@ -176,7 +183,16 @@ pub async fn start_with(
         .context("opening the transparency log")?;
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     crate::log_metrics::spawn_log_gauges(log.clone());
-    let witness = start_witness(data_dir, &log, witness_l, &urls.witness_url)?;
+    // One witness for both logs: the transparency log and the CT log.
+    let witness = witness::start(
+        data_dir,
+        &[&log, ct_log.log()],
+        witness_l,
+        &urls.witness_url,
+    )?;
+    ct_log
+        .witness(vec![witness.clone()])
+        .context("starting the CT log's witnessing")?;
     let log_app = keyless_rekor::witnessing::attach(
         keyless_rekor::router(log.clone()),
         keyless_rekor::witnessing::Witnessing::start(log, vec![witness.clone()]),
@@ -225,7 +241,7 @@ pub async fn start_with(
 
     write_text(
         &data_dir.join(WITNESS_POLICY_FILE),
-        &witness_policy(&witness),
+        &witness::policy(&witness),
     )?;
     write_json(&data_dir.join("stack.json"), &urls)?;
     let health = axum::Router::new()
@@ -243,47 +259,6 @@ pub async fn start_with(
         data_dir: data_dir.to_path_buf(),
         urls,
     })
-}
-
-/// The file in the data directory holding the dev witness policy.
-pub const WITNESS_POLICY_FILE: &str = "witness_policy.txt";
-
-/// Open the dev witness (key and state in `<data dir>/witness`) for the
-/// log's checkpoints and serve it on `listener`. The log's key is ECDSA
-/// P-256 (see above), which has no C2SP vkey, so the witness is handed the
-/// log's note verifier directly instead of a configuration file.
-fn start_witness(
-    data_dir: &Path,
-    log: &keyless_log::Log,
-    listener: TcpListener,
-    url: &str,
-) -> Result<keyless_rekor::witnessing::WitnessEndpoint> {
-    let logs = [(log.origin().to_string(), vec![log.verifier().clone()])].into();
-    let name = url.trim_start_matches("http://");
-    let witness = keyless_witness::Witness::open_for_logs(&data_dir.join("witness"), name, logs)
-        .context("starting the dev witness")?;
-    let endpoint = keyless_rekor::witnessing::WitnessEndpoint {
-        url: url.to_string(),
-        vkey: witness.vkey(),
-    };
-    let app = keyless_serve::instrument(
-        keyless_witness::router(Arc::new(witness)),
-        "witness",
-        ready(),
-    );
-    spawn_serve(listener, app, &None);
-    Ok(endpoint)
-}
-
-/// A C2SP tlog-policy that requires the dev witness's cosignature.
-fn witness_policy(witness: &keyless_rekor::witnessing::WitnessEndpoint) -> String {
-    format!(
-        "# keyless server --dev: checkpoints must be cosigned by its witness.\n\
-         # Use with: keyless verify-blob --witness-policy {WITNESS_POLICY_FILE} ...\n\
-         witness dev {} {}\n\
-         quorum dev\n",
-        witness.vkey, witness.url
-    )
 }
 
 /// Write `text` to `path` through a temporary file (no half-written policy).

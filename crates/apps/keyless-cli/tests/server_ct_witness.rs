@@ -6,13 +6,12 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use keyless_tlog::{CosignatureVerifier, SignedNote};
+use keyless_tlog::CosignatureVerifier;
 use support::*;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -60,35 +59,18 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
     ct.kill().unwrap();
     ct.wait().unwrap();
     let public_pem = std::fs::read_to_string(ct_dir.join("ctlog.pub.pem")).unwrap();
-    let config = dir.join("witness.json");
-    std::fs::write(
-        &config,
-        serde_json::json!({
+    let witness = WitnessProcess::start(
+        &dir,
+        &serde_json::json!({
             "name": "witness.test/ct",
             "logs": [{"origin": ORIGIN, "public_key_pem": public_pem}],
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let witness_port = free_base_port();
-    let mut witness = keyless()
-        .args(["witness", "--listen", &format!("127.0.0.1:{witness_port}")])
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("witness"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("keyless witness");
-    let mut vkey = String::new();
-    BufReader::new(witness.stdout.take().unwrap())
-        .read_line(&mut vkey)
-        .unwrap();
-    let vkey = vkey.trim().to_string();
+        }),
+        free_base_port(),
+    );
+    let vkey = witness.vkey.clone();
     assert!(vkey.starts_with("witness.test/ct+"), "{vkey:?}");
 
-    let flag = format!("http://127.0.0.1:{witness_port}={vkey}");
+    let flag = witness.flag();
     let mut ct = start_ct(&ct_dir, &roots, ct_port, &["--witness", &flag]);
     let base = format!("http://127.0.0.1:{ct_port}");
     let body = serde_json::json!({ "chain": [B64.encode(&intermediate), B64.encode(&root)] });
@@ -102,23 +84,8 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
     assert_eq!(status, 200, "{answer}");
 
     let verifier = CosignatureVerifier::from_vkey(&vkey).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let note = loop {
-        let text = http_get(&format!("{base}/ct/checkpoint"));
-        let note = SignedNote::parse(&text).expect("a signed note");
-        let cosigned = note
-            .signatures()
-            .iter()
-            .any(|s| verifier.verify(note.body(), s).is_ok());
-        if cosigned && note.body().lines().nth(1) == Some("1") {
-            break note;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no cosignature of size 1 by the witness on /ct/checkpoint: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let note = wait_cosigned(&format!("{base}/ct/checkpoint"), &vkey, 1);
+    assert_eq!(note.body().lines().nth(1), Some("1"), "{}", note.body());
     // The log's own signature lines are still there: the core's note
     // signature and the RFC 6962 one, both named by the origin.
     let by_log = note
@@ -137,7 +104,6 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
     }
     ct.kill().unwrap();
     ct.wait().unwrap();
-    let _ = witness.kill();
-    let _ = witness.wait();
+    witness.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }

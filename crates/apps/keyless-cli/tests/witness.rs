@@ -5,7 +5,6 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -30,37 +29,17 @@ fn witness_prints_its_vkey_and_cosigns_a_real_checkpoint() {
     let cp = log.published();
     assert_eq!(cp.size, 3);
 
-    let config = dir.join("witness.json");
     let log_vkey = keyless_witness::vkey::note_vkey(log.verifier()).unwrap();
-    std::fs::write(
-        &config,
-        serde_json::json!({
+    let port = free_base_port();
+    let witness = WitnessProcess::start(
+        &dir,
+        &serde_json::json!({
             "name": "witness.test/w1",
             "logs": [{"origin": "example.test/log", "vkey": log_vkey}],
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let port = free_base_port();
-    let mut child = keyless()
-        .args([
-            "witness",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-        ])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("witness"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyless witness");
-    let mut vkey = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut vkey)
-        .unwrap();
-    let vkey = vkey.trim().to_string();
+        }),
+        port,
+    );
+    let vkey = witness.vkey.clone();
     assert!(vkey.starts_with("witness.test/w1+"), "{vkey:?}");
 
     let body = keyless_witness::request::encode(0, &[], &cp.note);
@@ -75,10 +54,10 @@ fn witness_prints_its_vkey_and_cosigns_a_real_checkpoint() {
     let note = SignedNote::parse(&format!("{}{answer}", cp.note)).unwrap();
     let line = &note.signatures()[1];
     keyless_witness::verify_cosignature(&vkey, note.body(), line).unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    witness.stop();
 
     // A vkey that does not match its name is refused at start-up.
+    let config = dir.join("witness.json");
     let bad = log_vkey.replacen("example.test/log", "example.test/other", 1);
     std::fs::write(
         &config,
@@ -111,36 +90,16 @@ fn server_log_serves_checkpoints_cosigned_by_keyless_witness() {
         keyless_log::keys::load_or_generate(&dir.join("log"), keyless_log::LogKeyType::Ed25519)
             .unwrap();
     let log_key = keyless_tlog::NoteVerifier::new(origin, key.public_key().clone()).unwrap();
-    let config = dir.join("witness.json");
-    std::fs::write(
-        &config,
-        serde_json::json!({
+    let port = free_base_port();
+    let witness = WitnessProcess::start(
+        &dir,
+        &serde_json::json!({
             "name": "witness.test/w1",
             "logs": [{"origin": origin, "vkey": keyless_witness::vkey::note_vkey(&log_key).unwrap()}],
-        })
-        .to_string(),
-    )
-    .unwrap();
-    let port = free_base_port();
-    let mut witness = keyless()
-        .args([
-            "witness",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--config",
-        ])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(dir.join("witness"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyless witness");
-    let mut vkey = String::new();
-    BufReader::new(witness.stdout.take().unwrap())
-        .read_line(&mut vkey)
-        .unwrap();
-    let vkey = vkey.trim().to_string();
+        }),
+        port,
+    );
+    let vkey = witness.vkey.clone();
 
     let log_port = port + 1;
     let mut server = keyless()
@@ -203,8 +162,7 @@ fn server_log_serves_checkpoints_cosigned_by_keyless_witness() {
     );
     let _ = server.kill();
     let _ = server.wait();
-    let _ = witness.kill();
-    let _ = witness.wait();
+    witness.stop();
 
     let o = keyless()
         .args(["server", "log", "--witness", "not-a-witness", "--data-dir"])

@@ -1,5 +1,6 @@
 //! `--witness-policy` against `keyless server --dev`, whose log is
-//! cosigned by the stack's own witness: a 1-of-1 policy naming that
+//! cosigned by the stack's own witness (as is its CA's CT log, named by
+//! the CA's URL): a 1-of-1 policy naming that
 //! witness accepts a fresh bundle; a policy naming another witness key is
 //! refused with the policy named in the error; the trust config's
 //! `witnessPolicy` and `verify-bundles` work the same way; without a
@@ -39,6 +40,23 @@ fn dev_stack_witness_policy_is_enforced() {
         .arg(&bundle)
         .arg(&artifact));
     assert!(o.status.success(), "{}", text(&o));
+
+    // The same witness cosigns the CA's CT log, which holds the signing
+    // certificate, under the origin static-ct-api gives it: the CA's URL
+    // without the scheme.
+    let vkey = policy_text
+        .lines()
+        .find_map(|l| l.strip_prefix("witness dev "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no dev witness in {policy_text}"));
+    let ca = stack.url("caUrl");
+    let note = wait_cosigned(&format!("{ca}/ct/checkpoint"), vkey, 1);
+    assert_eq!(
+        note.body().lines().next(),
+        ca.strip_prefix("http://"),
+        "{}",
+        note.body()
+    );
 
     let verify = |trust_config: &std::path::Path, extra: &[&std::ffi::OsStr]| {
         run(keyless()

@@ -9,6 +9,9 @@ use crate::log_metrics::spawn_log_gauges;
 
 mod ct;
 mod run;
+mod witnesses;
+
+pub use witnesses::WitnessArgs;
 
 /// Environment variable naming the configuration file (as `--config`).
 pub const CONFIG_ENV: &str = "KEYLESS_CONFIG";
@@ -89,11 +92,8 @@ pub enum Service {
         /// Largest request body accepted, in bytes (larger requests get 413).
         #[arg(long, value_name = "BYTES", default_value_t = keyless_rekor::DEFAULT_MAX_BODY as u64, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
         max_body: u64,
-        /// A C2SP tlog-witness asked to cosign each checkpoint, as URL=VKEY
-        /// (submission prefix and cosignature/v1 vkey; repeatable);
-        /// /checkpoint then carries the cosignatures.
-        #[arg(long = "witness", value_name = "URL=VKEY", value_parser = keyless_rekor::witnessing::WitnessEndpoint::parse)]
-        witnesses: Vec<keyless_rekor::witnessing::WitnessEndpoint>,
+        #[command(flatten)]
+        witness: WitnessArgs,
         /// The log's signing key on a PKCS#11 token instead of log.key in
         /// --data-dir (an ECDSA P-256 key if --pkcs11-generate-key makes it).
         #[command(flatten)]
@@ -127,6 +127,15 @@ pub enum Service {
         /// The remote CT log's public key (PEM): its SCTs must verify with it.
         #[arg(long, value_name = "FILE", requires = "ct_log_url")]
         ct_log_public_key: Option<PathBuf>,
+        /// Checkpoint origin of the CA's own CT log, used when the log is
+        /// created; defaults to the CA's URL without its scheme (its
+        /// submission prefix, as C2SP static-ct-api says). An existing log
+        /// keeps its origin: another value here is an error.
+        #[arg(long, value_name = "ORIGIN")]
+        ct_origin: Option<String>,
+        /// Witnesses asked to cosign the CA's CT log's checkpoints.
+        #[command(flatten)]
+        witness: WitnessArgs,
         /// The issuing (intermediate) key on a PKCS#11 token. --data-dir
         /// then keeps the root key and the certificates; on first start the
         /// root issues the intermediate certificate for the token key.
@@ -249,7 +258,7 @@ impl Service {
                 batch_interval_ms,
                 batch_linger_ms,
                 max_body,
-                witnesses,
+                witness,
                 pkcs11,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -267,7 +276,7 @@ impl Service {
                 }
                 let mut config = keyless_rekor::RekorConfig::new(config);
                 config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
-                config.witnesses = witnesses.clone();
+                config.witnesses = witness.witnesses.clone();
                 let (log, app) = keyless_rekor::open_app(config).await?;
                 let ready = log_readiness(log.clone());
                 spawn_log_gauges(log.clone());
@@ -283,6 +292,8 @@ impl Service {
                 key_password_env,
                 ct_log_url,
                 ct_log_public_key,
+                ct_origin,
+                witness,
                 pkcs11,
             } => {
                 let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -299,12 +310,15 @@ impl Service {
                 if let (Some(url), Some(key)) = (ct_log_url, ct_log_public_key) {
                     config.ct_remote = Some(keyless_ca::RemoteCtLog::from_pem_file(url, key)?);
                 }
+                config.ct.origin = ct_origin.clone();
+                config.ct_witnesses = witness.witnesses.clone();
                 let public_url = config
                     .public_url
                     .clone()
                     .unwrap_or_else(|| format!("{scheme}://{}", listen));
                 // Keys and certificates are loaded here or start-up fails.
-                let state = keyless_ca::CaState::new(&config, &public_url)?;
+                let state = keyless_ca::CaState::new(&config, &public_url)
+                    .context("starting the certificate authority")?;
                 let app = keyless_serve::instrument(
                     keyless_ca::router(state),
                     "ca",

@@ -206,3 +206,89 @@ pub fn sigstore_python() -> PathBuf {
     );
     p
 }
+
+/// A `keyless witness` process on 127.0.0.1:`port`, configured with
+/// `config` (the JSON configuration, written to `<dir>/witness.json`) and
+/// keeping its key and state in `<dir>/witness`; killed when dropped.
+pub struct WitnessProcess {
+    child: Child,
+    /// The cosignature/v1 vkey it printed on start.
+    pub vkey: String,
+    /// Its tlog-witness submission prefix.
+    pub url: String,
+}
+
+impl WitnessProcess {
+    pub fn start(dir: &Path, config: &serde_json::Value, port: u16) -> Self {
+        use std::io::{BufRead, BufReader};
+        let path = dir.join("witness.json");
+        std::fs::write(&path, config.to_string()).expect("witness.json");
+        let mut child = keyless()
+            .args(["witness", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&path)
+            .arg("--data-dir")
+            .arg(dir.join("witness"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start keyless witness");
+        let mut vkey = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut vkey)
+            .expect("the witness prints its vkey");
+        Self {
+            child,
+            vkey: vkey.trim().to_string(),
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The `--witness URL=VKEY` value naming it.
+    pub fn flag(&self) -> String {
+        format!("{}={}", self.url, self.vkey)
+    }
+
+    pub fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WitnessProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `url` (a checkpoint) until it carries a cosignature that verifies
+/// with `vkey` over a tree of at least `size`; the note, or a panic after
+/// 30 s naming what was served.
+pub fn wait_cosigned(url: &str, vkey: &str, size: u64) -> keyless_tlog::SignedNote {
+    let verifier = keyless_tlog::CosignatureVerifier::from_vkey(vkey).expect("vkey");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = http_get(url);
+        if let Ok(note) = keyless_tlog::SignedNote::parse(&text) {
+            let cosigned = note
+                .signatures()
+                .iter()
+                .any(|s| verifier.verify(note.body(), s).is_ok());
+            let big_enough = note
+                .body()
+                .lines()
+                .nth(1)
+                .and_then(|l| l.parse::<u64>().ok())
+                .is_some_and(|n| n >= size);
+            if cosigned && big_enough {
+                return note;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no cosignature by {vkey} on a tree of {size} at {url}: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -40,8 +40,10 @@ pub struct CtArgs {
     /// (the CA's root: `<CA data dir>/root.pem` or trusted_root.json's).
     #[arg(long, value_name = "FILE")]
     pub roots: PathBuf,
-    /// Checkpoint origin; defaults to the listen address (host:port).
-    /// Must stay the same for the life of the log.
+    /// Checkpoint origin, used when the log is created; defaults to the
+    /// listen address (host:port: the submission prefix without its
+    /// scheme, as C2SP static-ct-api says). An existing log keeps its
+    /// origin: another value here is an error.
     #[arg(long)]
     pub origin: Option<String>,
     /// Store the log in PostgreSQL (postgresql://… URL), in the schema
@@ -55,11 +57,8 @@ pub struct CtArgs {
     /// Largest add-chain / add-pre-chain body accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
     pub max_body: u64,
-    /// A C2SP tlog-witness asked to cosign each checkpoint, as URL=VKEY
-    /// (submission prefix and cosignature/v1 vkey; repeatable), as for
-    /// `keyless server log`; /ct/checkpoint then carries the cosignatures.
-    #[arg(long = "witness", value_name = "URL=VKEY", value_parser = keyless_log::witnessing::WitnessEndpoint::parse)]
-    pub witnesses: Vec<keyless_log::witnessing::WitnessEndpoint>,
+    #[command(flatten)]
+    pub witness: super::WitnessArgs,
 }
 
 /// The root certificates of a PEM file (one or more CERTIFICATE blocks).
@@ -118,11 +117,8 @@ impl CtArgs {
         )
         .context("writing the CT log's public key")?;
         let mut options = keyless_ca::CtLogOptions {
-            origin: Some(
-                self.origin
-                    .clone()
-                    .unwrap_or_else(|| self.listen.to_string()),
-            ),
+            origin: self.origin.clone(),
+            origin_if_new: Some(self.listen.to_string()),
             batch_linger: std::time::Duration::from_millis(self.batch_linger_ms),
             ..Default::default()
         };
@@ -135,7 +131,7 @@ impl CtArgs {
         })
         .await?
         .context("opening the CT log")?;
-        log.witness(self.witnesses.clone())
+        log.witness(self.witness.witnesses.clone())
             .context("starting the witnessing")?;
         let log = Arc::new(log);
         tracing::info!(

@@ -141,7 +141,7 @@ fn the_file_fills_what_the_command_line_leaves_out() {
         data_dir,
         listen,
         batch_size,
-        witnesses,
+        witness,
         ..
     }) = &server.service
     else {
@@ -150,14 +150,14 @@ fn the_file_fills_what_the_command_line_leaves_out() {
     assert_eq!(data_dir, &PathBuf::from("/srv/log"));
     assert_eq!(listen.to_string(), "127.0.0.1:5000", "the flag wins");
     assert_eq!(*batch_size, 16);
-    assert_eq!(witnesses.len(), 2, "a list in the file");
+    assert_eq!(witness.witnesses.len(), 2, "a list in the file");
     // A repeatable flag on the command line replaces the file's list.
     let w3 = format!("http://w3/={VKEY}");
     let server = parse(&["server", "log", "--config", p, "--witness", &w3]).unwrap();
-    let Some(Service::Log { witnesses, .. }) = &server.service else {
+    let Some(Service::Log { witness, .. }) = &server.service else {
         panic!()
     };
-    assert_eq!(witnesses.len(), 1);
+    assert_eq!(witness.witnesses.len(), 1);
 
     // A service's own value wins over [server]'s, a flag over both.
     let path = file(
