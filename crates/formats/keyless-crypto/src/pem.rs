@@ -35,9 +35,66 @@ pub fn decode(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
     }
 }
 
-/// One BEGIN/END pair with matching labels, base64 in between, whitespace
-/// ignored (`text` is trimmed and within [`MAX_PEM`]).
-fn tolerant(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
+/// Whether `text` is a PEM block that [`decode`] reads as exactly `label`
+/// and `der`: the answer is always `decode`'s, only cheaper when it is yes.
+///
+/// A verifier compares the PEM certificate a log entry records with the
+/// DER it already has. Instead of decoding the base64 (collecting it
+/// without whitespace, then decoding into a new buffer), the tolerant
+/// reading's body is compared with the standard encoding of `der`, written
+/// 48 bytes at a time on the stack. Padded standard base64 with zero
+/// trailing bits, the only form the tolerant reading decodes, has one
+/// spelling per byte string, so equal text means `decode` returns `der`.
+/// Anything else (another label, other bytes, a block only the strict RFC
+/// 7468 reading accepts) goes through `decode` and compares its result.
+pub fn matches(text: &str, label: &str, der: &[u8]) -> bool {
+    let trimmed = text.trim();
+    if trimmed.len() <= MAX_PEM
+        && tolerant_parts(trimmed).is_ok_and(|(l, body)| l == label && body_is(body, der))
+    {
+        return true;
+    }
+    decode(text).is_ok_and(|(l, d)| l == label && d == der)
+}
+
+/// `body`, without ASCII whitespace, is the standard padded base64 of `der`.
+/// Each 64-character piece of the encoding is compared as one slice where
+/// the body has no whitespace inside it (64-column PEM), character by
+/// character otherwise.
+fn body_is(body: &str, der: &[u8]) -> bool {
+    let body = body.as_bytes();
+    let mut pos = 0;
+    let mut line = [0u8; 64];
+    for chunk in der.chunks(48) {
+        let Ok(n) = base64::engine::general_purpose::STANDARD.encode_slice(chunk, &mut line) else {
+            return false;
+        };
+        pos = skip_whitespace(body, pos);
+        if body.get(pos..pos + n) == Some(&line[..n]) {
+            pos += n;
+            continue;
+        }
+        for &expected in &line[..n] {
+            pos = skip_whitespace(body, pos);
+            if body.get(pos) != Some(&expected) {
+                return false;
+            }
+            pos += 1;
+        }
+    }
+    skip_whitespace(body, pos) == body.len()
+}
+
+fn skip_whitespace(body: &[u8], mut pos: usize) -> usize {
+    while body.get(pos).is_some_and(u8::is_ascii_whitespace) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The tolerant reading's label and base64 body (whitespace included):
+/// one BEGIN/END pair with matching labels, nothing after the END line.
+fn tolerant_parts(text: &str) -> Result<(&str, &str), CryptoError> {
     let malformed = |why: &str| CryptoError::MalformedKey(format!("PEM: {why}"));
     let first = text.lines().next().unwrap_or_default().trim();
     let label = first
@@ -52,6 +109,13 @@ fn tolerant(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
     if !rest.trim().is_empty() {
         return Err(malformed("data after the END line"));
     }
+    Ok((label, body))
+}
+
+/// One BEGIN/END pair with matching labels, base64 in between, whitespace
+/// ignored (`text` is trimmed and within [`MAX_PEM`]).
+fn tolerant(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
+    let (label, body) = tolerant_parts(text)?;
     let b64: Vec<u8> = body.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
     let der = base64::engine::general_purpose::STANDARD
         .decode(b64)
@@ -98,6 +162,43 @@ mod tests {
         assert_eq!(super::decode(&long).unwrap().1.len(), 90);
         assert!(super::decode("-----BEGIN A-----\nAAAA\n-----END B-----").is_err());
         assert!(super::decode("AAAA").is_err());
+    }
+
+    /// `matches` answers as comparing `decode`'s result does, on every
+    /// shape: wrapped at 64, one long line, CRLF, other label, other bytes,
+    /// non-canonical padding or trailing bits, trailing data, empty body.
+    #[test]
+    fn matches_agrees_with_decode() {
+        let der: Vec<u8> = (0..=255u8).cycle().take(700).collect();
+        let strict = super::encode("CERTIFICATE", &der);
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let mut other = der.clone();
+        other[699] ^= 1;
+        let texts = [
+            strict.clone(),
+            strict.replace('\n', "\r\n"),
+            format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----"),
+            format!("  -----BEGIN CERTIFICATE-----\n{b64}-----END CERTIFICATE-----\n\n"),
+            super::encode("PUBLIC KEY", &der),
+            super::encode("CERTIFICATE", &other),
+            super::encode("CERTIFICATE", &der[..699]),
+            format!("{strict}x"),
+            strict.replacen("-----END", "AAAA-----END", 1),
+            "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----".into(),
+            "-----BEGIN CERTIFICATE-----\nAAE=\n-----END CERTIFICATE-----".into(),
+            "-----BEGIN CERTIFICATE-----\nAAF=\n-----END CERTIFICATE-----".into(),
+            "-----BEGIN CERTIFICATE-----\nAAE\n-----END CERTIFICATE-----".into(),
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            for (label, bytes) in [("CERTIFICATE", &der[..]), ("CERTIFICATE", &[0, 1][..])] {
+                let by_decode = super::decode(text).is_ok_and(|(l, d)| l == label && d == bytes);
+                assert_eq!(super::matches(text, label, bytes), by_decode, "text {i}");
+            }
+        }
+        assert!(super::matches(&texts[0], "CERTIFICATE", &der));
+        assert!(super::matches(&texts[2], "CERTIFICATE", &der));
+        assert!(!super::matches(&texts[5], "CERTIFICATE", &der));
     }
 
     /// The encoder writes what RFC 7468's strict encoder writes (64-column

@@ -29,9 +29,11 @@ impl Signer {
         };
         match self {
             // The same certificate means the same DER (which parsed when
-            // the signer was built): compare the bytes, no second parse.
-            Self::Certificate { cert, .. } => keyless_crypto::pem::decode(text)
-                .is_ok_and(|(label, der)| label == "CERTIFICATE" && der == cert.der()),
+            // the signer was built): compare the bytes, no second parse,
+            // and no base64 decoding when the text is the DER's encoding.
+            Self::Certificate { cert, .. } => {
+                keyless_crypto::pem::matches(text, "CERTIFICATE", cert.der())
+            }
             Self::Key(key) => PublicKey::from_pem(text).is_ok_and(|k| &k == key),
         }
     }
