@@ -5,7 +5,8 @@
 //! registry, log reads), so the bundle reaches them through one process
 //! variable, [`ENV`], holding the PEM text: the CLI reads and checks the
 //! file once here, and each library adds what the variable holds to the
-//! roots of the clients it builds (`tls_certs_merge`: the platform's roots
+//! roots of the clients it builds (`keyless_ca_bundle::trust`, one
+//! implementation for all of them; `tls_certs_merge`: the platform's roots
 //! stay). `SSL_CERT_FILE` keeps its usual meaning (it replaces the system's
 //! roots, as in OpenSSL); `keyless server --dev --tls` prints both ways.
 
@@ -15,7 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 /// The variable the libraries read: PEM certificates, concatenated.
-pub const ENV: &str = "KEYLESS_CA_BUNDLE_PEM";
+pub use keyless_ca_bundle::ENV;
 
 /// The largest bundle read (the whole Mozilla set is ~250 KiB).
 const MAX_BUNDLE_BYTES: u64 = 4 << 20;
@@ -51,18 +52,6 @@ fn read_bundle(path: &Path) -> anyhow::Result<String> {
         );
     }
     Ok(pem)
-}
-
-/// `builder` trusting the bundle of [`install`] too (the CLI's own clients).
-pub fn trust(builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, reqwest::Error> {
-    match std::env::var_os(ENV) {
-        Some(pem) => Ok(
-            builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
-                &pem.into_encoded_bytes(),
-            )?),
-        ),
-        None => Ok(builder),
-    }
 }
 
 /// A hint when a cause says the server's certificate was not trusted.

@@ -283,7 +283,7 @@ impl RegistryClient {
             .timeout(options.timeout)
             .connect_timeout(Duration::from_secs(10))
             .tls_danger_accept_invalid_certs(options.allow_insecure);
-        let http = trust_ca_bundle(http)
+        let http = keyless_ca_bundle::trust(http)
             .and_then(|b| b.build())
             .map_err(Error::Client)?;
         Ok(Self {
@@ -308,21 +308,5 @@ impl RegistryClient {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves only caches behind; keep going.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// `builder` trusting, on top of the system's roots, the CA certificates
-/// in `KEYLESS_CA_BUNDLE_PEM` (PEM text; `keyless --ca-bundle FILE` sets it
-/// for a private PKI). A bundle that does not parse is an error.
-fn trust_ca_bundle(
-    builder: reqwest::ClientBuilder,
-) -> Result<reqwest::ClientBuilder, reqwest::Error> {
-    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
-        Some(pem) => Ok(
-            builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
-                &pem.into_encoded_bytes(),
-            )?),
-        ),
-        None => Ok(builder),
     }
 }

@@ -197,7 +197,7 @@ fn client() -> Result<reqwest::Client, OidcError> {
     let builder = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none());
-    crate::interactive::trust_ca_bundle(builder)
+    keyless_ca_bundle::trust(builder)
         .and_then(|b| b.build())
         .map_err(OidcError::from)
 }

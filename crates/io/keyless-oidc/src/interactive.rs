@@ -81,7 +81,7 @@ fn client() -> Result<reqwest::Client, OidcError> {
     let builder = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .redirect(reqwest::redirect::Policy::none());
-    trust_ca_bundle(builder)
+    keyless_ca_bundle::trust(builder)
         .and_then(|b| b.build())
         .map_err(OidcError::from)
 }
@@ -330,21 +330,5 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             Some("expired_token") => return Err(OidcError::DeviceCodeExpired),
             _ => return token_from(resp),
         }
-    }
-}
-
-/// `builder` trusting, on top of the system's roots, the CA certificates
-/// in `KEYLESS_CA_BUNDLE_PEM` (PEM text; `keyless --ca-bundle FILE` sets it
-/// for a private PKI). A bundle that does not parse is an error.
-pub(crate) fn trust_ca_bundle(
-    builder: reqwest::ClientBuilder,
-) -> Result<reqwest::ClientBuilder, reqwest::Error> {
-    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
-        Some(pem) => Ok(
-            builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
-                &pem.into_encoded_bytes(),
-            )?),
-        ),
-        None => Ok(builder),
     }
 }

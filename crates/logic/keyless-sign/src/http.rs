@@ -115,7 +115,7 @@ impl HttpClient {
             .connect_timeout(options.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("keyless/", env!("CARGO_PKG_VERSION")));
-        let client = trust_ca_bundle(builder)
+        let client = keyless_ca_bundle::trust(builder)
             .and_then(|b| b.build())
             .map_err(std::sync::Arc::new)?;
         Ok(Self { client, options })
@@ -929,20 +929,4 @@ impl TransparencyLog for AnyRekor {
 /// PEM for a DER certificate (64-column lines).
 pub fn certificate_pem(der: &[u8]) -> String {
     pem_cert(der)
-}
-
-/// `builder` trusting, on top of the system's roots, the CA certificates
-/// in `KEYLESS_CA_BUNDLE_PEM` (PEM text; `keyless --ca-bundle FILE` sets it
-/// for a private PKI). A bundle that does not parse is an error.
-fn trust_ca_bundle(
-    builder: reqwest::ClientBuilder,
-) -> Result<reqwest::ClientBuilder, reqwest::Error> {
-    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
-        Some(pem) => Ok(
-            builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
-                &pem.into_encoded_bytes(),
-            )?),
-        ),
-        None => Ok(builder),
-    }
 }

@@ -60,7 +60,7 @@ impl HttpFetcher {
         let builder = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("keyless-tuf/", env!("CARGO_PKG_VERSION")));
-        let client = trust_ca_bundle(builder)
+        let client = keyless_ca_bundle::trust(builder)
             .and_then(|b| b.build())
             .map_err(|e| FetchError::Io(std::sync::Arc::new(e)))?;
         Ok(Self { client })
@@ -197,22 +197,6 @@ impl Fetcher for AnyFetcher {
                 "{url}: only file://, http:// and https:// are supported"
             )))
         }
-    }
-}
-
-/// `builder` trusting, on top of the system's roots, the CA certificates
-/// in `KEYLESS_CA_BUNDLE_PEM` (PEM text; `keyless --ca-bundle FILE` sets it
-/// for a private PKI). A bundle that does not parse is an error.
-fn trust_ca_bundle(
-    builder: reqwest::blocking::ClientBuilder,
-) -> Result<reqwest::blocking::ClientBuilder, reqwest::Error> {
-    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
-        Some(pem) => Ok(
-            builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
-                &pem.into_encoded_bytes(),
-            )?),
-        ),
-        None => Ok(builder),
     }
 }
 
