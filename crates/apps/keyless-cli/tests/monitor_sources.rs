@@ -391,6 +391,27 @@ fn a_ct_log_that_rewrites_history_is_an_alarm() {
         text(&o)
     );
     let saved = std::fs::read_to_string(dir.join("m.ct")).unwrap();
+    // --ct-from-index starts the CT log where it says, over --from-index;
+    // beyond the log it is refused.
+    let late = |from: &str| {
+        run(keyless()
+            .args(["monitor", "--ct-log", &url, "--identity", "x@example.com"])
+            .args(["--once", "--from-index", "0", "--ct-from-index", from])
+            .arg("--ct-log-public-key")
+            .arg(&pub_pem)
+            .arg("--state")
+            .arg(dir.join(format!("late-{from}"))))
+    };
+    let o = late("295");
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("read 5 entries"), "{}", text(&o));
+    let o = late("301");
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("301, is beyond the log's 300 entries"),
+        "{}",
+        text(&o)
+    );
     log.serve_ct(&signer, "good", 310);
     let o = monitor();
     assert!(text(&o).contains("read 10 entries"), "{}", text(&o));

@@ -99,7 +99,7 @@ pub enum FollowError {
     },
     #[error("the state file's frontier is corrupt")]
     Frontier,
-    #[error("--from-index {from} is beyond the log's {size} entries")]
+    #[error("the first index to read, {from}, is beyond the log's {size} entries")]
     FromIndex { from: u64, size: u64 },
 }
 

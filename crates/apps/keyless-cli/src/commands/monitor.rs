@@ -58,9 +58,16 @@ pub struct Monitor {
     /// Seconds between passes.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     interval: u64,
-    /// With no state file yet: the first entry to read (default: only new entries).
+    /// With no state file yet: the first entry to read (default: only new
+    /// entries). Applies to --log, and to --ct-log unless --ct-from-index
+    /// is given.
     #[arg(long, value_name = "N")]
     from_index: Option<u64>,
+    /// With no CT state file yet: the first CT log entry to read (CT and
+    /// Rekor indices are unrelated); default: --from-index, else only new
+    /// entries.
+    #[arg(long, value_name = "N", requires = "ct_log")]
+    ct_from_index: Option<u64>,
     /// Test hook: stop (state saved) after this many matches.
     #[arg(long, hide = true)]
     stop_after: Option<u64>,
@@ -193,7 +200,7 @@ impl Monitor {
                 verifier,
                 matcher,
                 state_path: state.into(),
-                from_index: self.from_index,
+                from_index: self.ct_from_index.or(self.from_index),
                 stop_after: self.stop_after,
                 kind: LogKind::Ct,
             });
