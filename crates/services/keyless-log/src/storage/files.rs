@@ -180,12 +180,18 @@ impl FileStorage {
     fn retire(&self, wal: &mut WalState, seq: u64) -> Result<(), StorageError> {
         let meta_path = self.root.join("meta");
         let mut paths: Vec<PathBuf> = std::mem::take(&mut wal.written).into_iter().collect();
-        let dirs: BTreeSet<PathBuf> = paths
-            .iter()
-            .filter_map(|p| p.parent().map(Path::to_path_buf))
-            .collect();
+        // Every directory between a written file and the root may have
+        // got a new entry (a tile directory created for it).
+        let mut dirs = BTreeSet::new();
+        for p in &paths {
+            for dir in p.ancestors().skip(1) {
+                if !dir.starts_with(&self.root) || !dirs.insert(dir.to_path_buf()) {
+                    break;
+                }
+            }
+        }
+        dirs.insert(self.root.clone());
         paths.extend(dirs);
-        paths.push(self.root.clone());
         let opened = paths
             .iter()
             .map(|p| File::open(p).map_err(|e| StorageError::io("open", p, e)))

@@ -40,10 +40,12 @@ use crate::error::StorageError;
 /// Name of the directory holding the segments.
 pub(super) const WAL_DIR: &str = "wal";
 
-/// A segment longer than this is retired at the next commit: the
-/// recovery replay is bounded by it, and retiring costs one bulk fsync
-/// of the tiles written meanwhile (a few per thousand entries).
-pub(super) const SEGMENT_MAX: u64 = 8 << 20;
+/// A segment longer than this is retired at the next commit. The
+/// recovery replay reads at most this much; a retirement makes the commit
+/// that triggers it wait for one bulk fsync of the tiles written since
+/// the last (most already written back by the kernel), so it should be
+/// rare: about every 20 s at 3,000 CT entries a second.
+pub(super) const SEGMENT_MAX: u64 = 64 << 20;
 
 /// Largest record accepted when reading a segment: a batch of 4,096
 /// entries of the largest size the log takes, with room to spare. A
