@@ -65,13 +65,10 @@ impl Certificate {
     fn from_parts(inner: x509_cert::Certificate, der: Vec<u8>) -> Result<Self, X509Error> {
         let tbs = tbs_range(&der).map_err(X509Error::Der)?;
         if let Some(exts) = &inner.tbs_certificate.extensions {
-            let mut seen = BTreeSet::new();
-            for ext in exts {
-                if !seen.insert(ext.extn_id) {
-                    return Err(X509Error::DuplicateExtension {
-                        oid: ext.extn_id.to_string(),
-                    });
-                }
+            if let Some(oid) = first_repeated_extension(exts) {
+                return Err(X509Error::DuplicateExtension {
+                    oid: oid.to_string(),
+                });
             }
         }
         let validity = inner.tbs_certificate.validity;
@@ -286,6 +283,29 @@ impl Certificate {
     }
 }
 
+/// Above this many extensions, duplicates are found with a set rather than
+/// by comparing each extension with the ones before it.
+const PAIRWISE_EXTENSIONS: usize = 32;
+
+/// The first extension, in certificate order, whose OID an earlier one
+/// already had. Real certificates carry about ten extensions, where
+/// comparing with the earlier ones costs less than building a set (every
+/// bundle's leaf goes through here); hostile input with thousands still
+/// takes n log n.
+fn first_repeated_extension(exts: &[Extension]) -> Option<&ObjectIdentifier> {
+    if exts.len() <= PAIRWISE_EXTENSIONS {
+        return exts
+            .iter()
+            .enumerate()
+            .find(|(i, ext)| exts[..*i].iter().any(|e| e.extn_id == ext.extn_id))
+            .map(|(_, ext)| &ext.extn_id);
+    }
+    let mut seen = BTreeSet::new();
+    exts.iter()
+        .find(|ext| !seen.insert(ext.extn_id))
+        .map(|ext| &ext.extn_id)
+}
+
 /// Find the byte range of the TBSCertificate TLV: the first element of the
 /// outer Certificate SEQUENCE, read with der's reader.
 fn tbs_range(der: &[u8]) -> der::Result<std::ops::Range<usize>> {
@@ -301,4 +321,54 @@ fn tbs_range(der: &[u8]) -> der::Result<std::ops::Range<usize>> {
     // `tbs` borrows from `der`, so its offset is the pointer difference.
     let start = (tbs.as_ptr() as usize).saturating_sub(der.as_ptr() as usize);
     Ok(start..start + tbs.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use const_oid::db::rfc5280 as ids;
+    use der::asn1::OctetString;
+    use x509_cert::ext::Extension;
+
+    fn ext(oid: const_oid::ObjectIdentifier) -> Extension {
+        Extension {
+            extn_id: oid,
+            critical: false,
+            extn_value: OctetString::new(vec![5, 0]).unwrap(),
+        }
+    }
+
+    /// Both ways of finding a repeated extension name the same one: the
+    /// first whose OID came before, in certificate order.
+    #[test]
+    fn first_repeated_extension_both_ways() {
+        let distinct = [
+            ids::ID_CE_KEY_USAGE,
+            ids::ID_CE_EXT_KEY_USAGE,
+            ids::ID_CE_BASIC_CONSTRAINTS,
+            ids::ID_CE_SUBJECT_ALT_NAME,
+        ];
+        let few: Vec<Extension> = distinct.iter().map(|o| ext(*o)).collect();
+        assert_eq!(super::first_repeated_extension(&few), None);
+        let mut repeated = few.clone();
+        repeated.push(ext(ids::ID_CE_BASIC_CONSTRAINTS));
+        repeated.push(ext(ids::ID_CE_KEY_USAGE));
+        assert_eq!(
+            super::first_repeated_extension(&repeated),
+            Some(&ids::ID_CE_BASIC_CONSTRAINTS)
+        );
+        // Past the pairwise bound: distinct private OIDs, then the same repeats.
+        let mut many: Vec<Extension> = (0..super::PAIRWISE_EXTENSIONS as u32 + 8)
+            .map(|i| {
+                ext(const_oid::ObjectIdentifier::new_unwrap(&format!(
+                    "1.2.3.{i}"
+                )))
+            })
+            .collect();
+        assert_eq!(super::first_repeated_extension(&many), None);
+        many.extend(repeated);
+        assert_eq!(
+            super::first_repeated_extension(&many),
+            Some(&ids::ID_CE_BASIC_CONSTRAINTS)
+        );
+    }
 }
