@@ -74,8 +74,22 @@ pub const CT_SCT_LIST: Oid = Oid::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 pub const CT_PRECERT_POISON: Oid = Oid::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
 
 /// The Fulcio extension `oid` is, if it is one.
+///
+/// Called for every extension of every bundle's leaf: an OID outside the
+/// Fulcio arc is turned away on its encoded prefix, and a Fulcio one is
+/// looked up by its last arc (the table lists .1.1 to .1.24 in order),
+/// the whole OID still compared; the linear search remains as a fallback.
 pub fn fulcio(oid: &Oid) -> Option<&'static FulcioExtension> {
-    FULCIO.iter().find(|e| e.oid == *oid)
+    let (&last, prefix) = oid.as_bytes().split_last()?;
+    let (_, fulcio_prefix) = ISSUER_V1.as_bytes().split_last()?;
+    if prefix != fulcio_prefix {
+        return None;
+    }
+    usize::from(last)
+        .checked_sub(1)
+        .and_then(|i| FULCIO.get(i))
+        .filter(|e| e.oid == *oid)
+        .or_else(|| FULCIO.iter().find(|e| e.oid == *oid))
 }
 
 /// The OID of a Fulcio `Extensions` field name (`"BuildSignerURI"`), as CI
@@ -122,6 +136,7 @@ mod tests {
     fn one_row_per_oid_and_field_names_resolve() {
         for (i, e) in FULCIO.iter().enumerate() {
             assert_eq!(e.oid.to_string(), format!("1.3.6.1.4.1.57264.1.{}", i + 1));
+            assert_eq!(fulcio(&e.oid), Some(e));
             if let Some(f) = e.field {
                 assert_eq!(by_field_name(f), Some(e.oid), "{f}");
             }
@@ -147,6 +162,15 @@ mod tests {
                 .collect::<Vec<_>>(),
             [ISSUER_V1, OTHERNAME_SAN, ISSUER_V2]
         );
+        for other in [
+            "1.3.6.1.4.1.57264.1.25",
+            "1.3.6.1.4.1.57264.2.1",
+            "1.3.6.1.4.1.57264.1",
+            "1.3.6.1.4.1.57264.1.1.1",
+            "2.5.29.17",
+        ] {
+            assert_eq!(fulcio(&Oid::new_unwrap(other)), None, "{other}");
+        }
         assert_eq!(by_field_name("Issuer"), None);
         assert_eq!(by_field_name("buildsigneruri"), None);
         assert_eq!(
