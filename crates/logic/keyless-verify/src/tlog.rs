@@ -161,13 +161,18 @@ fn verify_set(
             encoded.as_str()
         }
     };
-    let payload = format!(
-        "{{\"body\":\"{}\",\"integratedTime\":{},\"logID\":\"{}\",\"logIndex\":{}}}",
-        body_b64,
-        t,
-        hex::encode(&entry.log_id),
-        entry.log_index
-    );
+    // Written into one buffer of the right size: `format!` would grow it
+    // from the literal pieces' length, copying the ~2 KiB body each time.
+    let mut payload = String::with_capacity(body_b64.len() + 2 * entry.log_id.len() + 96);
+    payload.push_str("{\"body\":\"");
+    payload.push_str(body_b64);
+    payload.push_str("\",\"integratedTime\":");
+    payload.push_str(&t.to_string());
+    payload.push_str(",\"logID\":\"");
+    payload.push_str(&hex::encode(&entry.log_id));
+    payload.push_str("\",\"logIndex\":");
+    payload.push_str(&entry.log_index.to_string());
+    payload.push('}');
     log.key
         .verify(
             log.key.default_signature_algorithm(),
