@@ -173,7 +173,7 @@ impl Monitor {
                 .await
                 .map_err(FollowError::V1)?
             {
-                return Ok((text, Source::V1));
+                return Ok((text, Source::V1(crate::v1_batch::BatchRead::Unknown)));
             }
         }
         Err(FollowError::NoLog(self.fetch.base().to_string()))
@@ -224,7 +224,7 @@ impl Monitor {
                         size: new.size,
                     });
                 }
-                let f = if source == Source::V1 {
+                let f = if matches!(source, Source::V1(_)) {
                     crate::v1::seed(&self.fetch, from)
                         .await
                         .map_err(FollowError::V1)?
@@ -349,7 +349,7 @@ impl Monitor {
             }
             return Ok(());
         }
-        let proof = if source == Source::V1 {
+        let proof = if matches!(source, Source::V1(_)) {
             match crate::v1::consistency_proof(&self.fetch, old.size, new.size).await {
                 Ok(p) => Ok(p),
                 Err(ReadError::Malformed(reason)) => {

@@ -17,6 +17,7 @@
 //! - [`ct`]: a CT log's entries (static-ct-api data tiles, or RFC 6962
 //!   `MerkleTreeLeaf` bundles) and the certificates' identities.
 //! - [`v1`]: following a log without tiles through the Rekor v1 API.
+//! - [`v1_batch`]: its entries ten per request (`entries/retrieve`).
 //! - `source`: which of those a pass reads a run of entries from.
 
 pub mod ct;
@@ -31,6 +32,7 @@ mod source;
 pub mod state;
 pub mod tiles;
 pub mod v1;
+pub mod v1_batch;
 
 pub use entry::{EntryError, EntryInfo};
 pub use fetch::{FetchError, Fetcher};

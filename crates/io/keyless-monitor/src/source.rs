@@ -43,7 +43,8 @@ impl From<CtError> for BatchError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Source {
     Tiles,
-    V1,
+    /// The Rekor v1 API, and whether it has answered a batch read.
+    V1(crate::v1_batch::BatchRead),
     Ct(Option<CtLayout>),
 }
 
@@ -84,11 +85,12 @@ pub(crate) async fn read_batch(
                 undecodable: scanned.undecodable,
             })
         }
-        Source::V1 => {
+        Source::V1(mut batch) => {
             let end = (bundle * TILE_WIDTH + want).min(size);
-            let scanned = crate::v1::scan_range(fetch, start, end, matcher)
+            let scanned = crate::v1::scan_range(fetch, start, end, matcher, &mut batch)
                 .await
                 .map_err(BatchError::V1)?;
+            *source = Source::V1(batch);
             Ok(Batch {
                 leaves: scanned.leaves,
                 hits: scanned.hits,

@@ -1,7 +1,9 @@
 //! Following a log that has no tiles, only the Rekor v1 API: the signed
 //! tree head from `/api/v1/log`, consistency proofs from
-//! `/api/v1/log/proof?firstSize=&lastSize=`, and each entry from
-//! `/api/v1/log/entries?logIndex=`. Every answer is a capped read
+//! `/api/v1/log/proof?firstSize=&lastSize=`, and the entries from
+//! `POST /api/v1/log/entries/retrieve` ([`crate::v1_batch`]), or one by
+//! one from `/api/v1/log/entries?logIndex=` where the log has no batch
+//! read. Every answer is a capped read
 //! ([`MAX_API_RESPONSE`]) and proofs have at most 64 hashes. The entries
 //! are not trusted one by one: the monitor folds their leaf hashes into
 //! its frontier and compares the result with the signed checkpoint, as it
@@ -19,6 +21,7 @@ use crate::frontier::Frontier;
 use crate::matcher::Matcher;
 use crate::read::{inclusion_ranges, ReadError};
 use crate::scan::{Hit, Scanned};
+use crate::v1_batch::{retrieve, BatchRead, Retrieved, MAX_BATCH};
 
 /// Most hashes a proof can have (a tree of 2^64 leaves).
 const MAX_PROOF_HASHES: usize = 64;
@@ -156,32 +159,56 @@ pub async fn seed(fetch: &Fetcher, from: u64) -> Result<Option<Frontier>, ReadEr
     Ok(Some(f))
 }
 
-/// Read entries `[start, end)` one by one and match them.
+/// Read entries `[start, end)` and match them: [`MAX_BATCH`] per request
+/// where the log answers the batch read (`batch` remembers whether it
+/// does), else one by one.
 pub async fn scan_range(
     fetch: &Fetcher,
     start: u64,
     end: u64,
     matcher: &Matcher,
+    batch: &mut BatchRead,
 ) -> Result<Scanned, ReadError> {
     let mut out = Scanned::default();
-    for index in start..end {
-        let e = entry(fetch, index).await?;
-        let leaf = leaf_hash(&e.body);
-        out.leaves.push(leaf);
-        match EntryInfo::parse_for_matching(&e.body, matcher.watches_keys()) {
-            Ok(brief) => {
-                if let Some(identity) = matcher.matches(&brief) {
-                    let info = EntryInfo::parse(&e.body).unwrap_or(brief);
-                    out.hits.push(Hit {
-                        index,
-                        leaf,
-                        identity,
-                        info,
-                    });
+    let mut index = start;
+    while index < end {
+        let mut bodies = Vec::new();
+        if *batch != BatchRead::Unsupported {
+            match retrieve(fetch, index, (end - index).min(MAX_BATCH)).await? {
+                Retrieved::Bodies(b) => {
+                    *batch = BatchRead::Supported;
+                    bodies = b;
                 }
+                Retrieved::Unsupported => *batch = BatchRead::Unsupported,
+                Retrieved::TooLarge => {}
             }
-            Err(_) => out.undecodable += 1,
+        }
+        if bodies.is_empty() {
+            bodies.push(entry(fetch, index).await?.body);
+        }
+        for body in bodies {
+            scan_one(&mut out, index, &body, matcher);
+            index += 1;
         }
     }
     Ok(out)
+}
+
+fn scan_one(out: &mut Scanned, index: u64, body: &[u8], matcher: &Matcher) {
+    let leaf = leaf_hash(body);
+    out.leaves.push(leaf);
+    match EntryInfo::parse_for_matching(body, matcher.watches_keys()) {
+        Ok(brief) => {
+            if let Some(identity) = matcher.matches(&brief) {
+                let info = EntryInfo::parse(body).unwrap_or(brief);
+                out.hits.push(Hit {
+                    index,
+                    leaf,
+                    identity,
+                    info,
+                });
+            }
+        }
+        Err(_) => out.undecodable += 1,
+    }
 }
