@@ -41,7 +41,7 @@ pub struct StackUrls {
     /// Where `/healthz` answers.
     pub health_url: String,
     /// The dev witness's tlog-witness submission prefix (always plain
-    /// HTTP on loopback: only the log, in the same process, talks to it).
+    /// HTTP on loopback: only the logs, in the same process, talk to it).
     pub witness_url: String,
 }
 
