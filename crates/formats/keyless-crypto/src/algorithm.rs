@@ -142,21 +142,59 @@ impl SignatureAlgorithm {
 
     /// Map an X.509 / CMS signature algorithm OID. RSASSA-PSS needs its
     /// parameters to pick the hash, which the caller passes as the hash it found.
+    ///
+    /// Compared as OIDs, not as dotted text: every certificate signature
+    /// check of every bundle comes through here.
     pub fn from_oid(oid: &ObjectIdentifier, pss_hash: Option<HashAlgorithm>) -> Option<Self> {
-        Some(match oid.to_string().as_str() {
-            "1.2.840.10045.4.3.2" => Self::EcdsaSha256,
-            "1.2.840.10045.4.3.3" => Self::EcdsaSha384,
-            "1.2.840.10045.4.3.4" => Self::EcdsaSha512,
-            "1.3.101.112" => Self::Ed25519,
-            "1.2.840.113549.1.1.11" => Self::RsaPkcs1Sha256,
-            "1.2.840.113549.1.1.12" => Self::RsaPkcs1Sha384,
-            "1.2.840.113549.1.1.13" => Self::RsaPkcs1Sha512,
-            "1.2.840.113549.1.1.10" => match pss_hash? {
+        const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+        const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+        const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+        const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+        const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+        const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+        const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+        const RSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+        Some(match *oid {
+            ECDSA_SHA256 => Self::EcdsaSha256,
+            ECDSA_SHA384 => Self::EcdsaSha384,
+            ECDSA_SHA512 => Self::EcdsaSha512,
+            ED25519 => Self::Ed25519,
+            RSA_SHA256 => Self::RsaPkcs1Sha256,
+            RSA_SHA384 => Self::RsaPkcs1Sha384,
+            RSA_SHA512 => Self::RsaPkcs1Sha512,
+            RSA_PSS => match pss_hash? {
                 HashAlgorithm::Sha256 => Self::RsaPssSha256,
                 HashAlgorithm::Sha384 => Self::RsaPssSha384,
                 HashAlgorithm::Sha512 => Self::RsaPssSha512,
             },
             _ => return None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{HashAlgorithm, SignatureAlgorithm as S};
+    use const_oid::ObjectIdentifier;
+
+    /// Every signature algorithm OID maps to its scheme, PSS only with a
+    /// hash, and nothing else maps.
+    #[test]
+    fn from_oid_maps_each_algorithm() {
+        let of = |dotted: &str, pss| S::from_oid(&ObjectIdentifier::new_unwrap(dotted), pss);
+        assert_eq!(of("1.2.840.10045.4.3.2", None), Some(S::EcdsaSha256));
+        assert_eq!(of("1.2.840.10045.4.3.3", None), Some(S::EcdsaSha384));
+        assert_eq!(of("1.2.840.10045.4.3.4", None), Some(S::EcdsaSha512));
+        assert_eq!(of("1.3.101.112", None), Some(S::Ed25519));
+        assert_eq!(of("1.2.840.113549.1.1.11", None), Some(S::RsaPkcs1Sha256));
+        assert_eq!(of("1.2.840.113549.1.1.12", None), Some(S::RsaPkcs1Sha384));
+        assert_eq!(of("1.2.840.113549.1.1.13", None), Some(S::RsaPkcs1Sha512));
+        assert_eq!(of("1.2.840.113549.1.1.10", None), None);
+        assert_eq!(
+            of("1.2.840.113549.1.1.10", Some(HashAlgorithm::Sha384)),
+            Some(S::RsaPssSha384)
+        );
+        assert_eq!(of("1.2.840.10045.4.3.1", None), None);
+        assert_eq!(of("1.2.840.113549.1.1.5", None), None);
     }
 }
