@@ -13,89 +13,6 @@ use std::time::{Duration, Instant};
 use keyless_serve::scrape::{self, Sample};
 use support::*;
 
-struct Stack {
-    child: Child,
-    stack: serde_json::Value,
-    client: reqwest::Client,
-}
-
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Stack {
-    fn url(&self, key: &str) -> String {
-        self.stack[key]
-            .as_str()
-            .expect("url in stack.json")
-            .to_string()
-    }
-
-    /// `/metrics` of the service at `base`, parsed.
-    async fn scrape(&self, base: &str) -> Vec<Sample> {
-        let text = self
-            .client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("body");
-        scrape::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-    }
-}
-
-async fn start_tls_stack(dir: &std::path::Path) -> Stack {
-    let child = keyless()
-        .args(["server", "--dev", "--tls", "--listen"])
-        .arg(format!("127.0.0.1:{}", free_base_port()))
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyless server --dev --tls");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let stack: serde_json::Value = loop {
-        if let Some(v) = std::fs::read(dir.join("stack.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-        {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "no stack.json");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let ca = std::fs::read(dir.join("tls").join("ca.pem")).expect("ca.pem");
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&ca).expect("CA")])
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
-    let stack = Stack {
-        child,
-        stack,
-        client,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !stack
-        .client
-        .get(stack.url("healthUrl"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "the stack never became healthy");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    stack
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -111,22 +28,13 @@ fn present(samples: &[Sample], name: &str) -> bool {
 #[tokio::test]
 async fn ca_bundle_signs_over_tls_and_metrics_move() {
     let dir = temp_dir("ca-bundle-metrics");
-    let stack = start_tls_stack(&dir).await;
+    let stack = TlsDevStack::start(&dir).await;
     let ca_pem = dir.join("tls").join("ca.pem");
     let (ca, log) = (stack.url("caUrl"), stack.url("logUrl"));
     let issuer = stack.url("oidcIssuer");
     let before = stack.scrape(&log).await;
 
-    let token = keyless()
-        .args(["dev-token", "--subject", "bundle@example.com", "--data-dir"])
-        .arg(&dir)
-        .output()
-        .expect("dev-token");
-    assert!(token.status.success(), "{}", stderr(&token));
-    let token = String::from_utf8(token.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let token = dev_token(&dir, "bundle@example.com");
     let artifact = dir.join("artifact.txt");
     std::fs::write(&artifact, b"private PKI").expect("artifact");
     let bundle = dir.join("artifact.sigstore.json");
@@ -334,16 +242,7 @@ fn the_ca_trusts_a_private_issuer_with_ca_bundle() {
     let config = serde_json::json!({ "OIDCIssuers": { issuer.clone():
         {"IssuerURL": issuer, "ClientID": "sigstore", "Type": "email"} } });
     std::fs::write(&issuers, config.to_string()).expect("issuers");
-    let token = keyless()
-        .args(["dev-token", "--subject", "pki@example.com", "--data-dir"])
-        .arg(&dir)
-        .output()
-        .expect("dev-token");
-    assert!(token.status.success(), "{}", stderr(&token));
-    let token = String::from_utf8(token.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let token = dev_token(&dir, "pki@example.com");
     let signer =
         keyless_crypto::SigningKey::generate(keyless_crypto::KeyAlgorithm::EcdsaP256).expect("key");
     let pop = base64::engine::general_purpose::STANDARD

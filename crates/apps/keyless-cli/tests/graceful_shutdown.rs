@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
+use keyless_crypto::{KeyAlgorithm, SigningKey};
 use support::*;
 
 const CONNECTIONS: usize = 24;
@@ -113,17 +113,10 @@ fn client(port: u16, requests: Arc<Vec<Vec<u8>>>, next: Arc<AtomicUsize>) -> Vec
 
 fn requests(port: u16) -> Vec<Vec<u8>> {
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
-    let spki = B64.encode(key.public_key().spki_der());
     (0..REQUESTS)
         .map(|i| {
             let artifact = format!("graceful {i} {}", std::process::id());
-            let sig = key.sign(artifact.as_bytes()).expect("sign");
-            let body = serde_json::to_vec(&serde_json::json!({ "hashedRekordRequestV002": {
-                "digest": B64.encode(sha256(artifact.as_bytes())),
-                "signature": { "content": B64.encode(sig), "verifier": {
-                    "publicKey": { "rawBytes": spki }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" } },
-            }}))
-            .expect("json");
+            let body = hashedrekord_v002_request(&key, &artifact);
             post(port, "/api/v2/log/entries", &body)
         })
         .collect()
@@ -150,11 +143,6 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
         assert!(Instant::now() < deadline, "did not stop after SIGTERM");
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-fn hash32(v: &serde_json::Value) -> [u8; 32] {
-    let bytes = hex::decode(v.as_str().expect("hex string")).expect("hex");
-    bytes.try_into().expect("32 bytes")
 }
 
 #[test]
@@ -227,16 +215,7 @@ fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
                 after_signal += 1;
             }
             assert_eq!(*status, 201, "{}", String::from_utf8_lossy(body));
-            let entry: serde_json::Value = serde_json::from_slice(body).expect("entry JSON");
-            let index: u64 = entry["logIndex"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .or_else(|| entry["logIndex"].as_u64())
-                .expect("logIndex");
-            let canonical = B64
-                .decode(entry["canonicalizedBody"].as_str().expect("body"))
-                .expect("base64 body");
-            acked.push((index, canonical));
+            acked.push(acknowledged(body));
         }
     }
     assert!(acked.len() >= 100, "only {} acknowledged", acked.len());
@@ -246,45 +225,16 @@ fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
     // After a restart every acknowledged entry is there, with a proof
     // that checks against the log's current signed checkpoint.
     let mut child = start_log(&data, port, &dir.join("second.log"));
-    let checkpoint = http_get(&format!("http://127.0.0.1:{port}/checkpoint"));
-    let mut lines = checkpoint.lines();
-    let size: u64 = lines.nth(1).and_then(|l| l.parse().ok()).expect("size");
-    let root: [u8; 32] = lines
-        .next()
-        .and_then(|l| B64.decode(l).ok())
-        .and_then(|b| b.try_into().ok())
-        .expect("root");
+    let (size, root) = log_checkpoint(port).expect("checkpoint");
     assert!(size as usize >= acked.len(), "{size} < {}", acked.len());
-    for (index, canonical) in &acked {
-        let url = format!("http://127.0.0.1:{port}/api/v1/log/entries?logIndex={index}");
-        let text = http_get(&url);
-        let v: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        let (_, entry) = v
-            .as_object()
-            .and_then(|m| m.iter().next())
-            .expect("one entry");
-        let body = B64
-            .decode(entry["body"].as_str().expect("body"))
-            .expect("base64 body");
-        assert_eq!(&body, canonical, "entry {index} changed");
-        let proof = &entry["verification"]["inclusionProof"];
-        assert_eq!(proof["treeSize"].as_u64(), Some(size), "{text}");
-        assert_eq!(hash32(&proof["rootHash"]), root, "{text}");
-        let hashes: Vec<[u8; 32]> = proof["hashes"]
-            .as_array()
-            .expect("hashes")
-            .iter()
-            .map(hash32)
-            .collect();
-        keyless_tlog::verify_inclusion(
-            *index,
-            size,
-            &keyless_tlog::leaf_hash(&body),
-            &hashes,
-            &root,
-        )
-        .unwrap_or_else(|e| panic!("entry {index}: {e}"));
+    let entries = acked.iter().map(|(i, c)| (*i, c.as_slice()));
+    for proof in check_acknowledged(port, entries) {
+        assert_eq!(
+            (proof.tree_size, proof.root),
+            (size, root),
+            "entry {}'s proof is not from the current checkpoint",
+            proof.index
+        );
     }
     // Those proofs read the hash tiles through the log's tile cache.
     let text = http_get(&format!("http://127.0.0.1:{port}/metrics"));
@@ -351,20 +301,7 @@ fn sigterm_under_load_lets_the_ca_finish_its_issuances() {
         ca_port,
         &dir.join("ca.log"),
     );
-    let token = keyless()
-        .args(["dev-token", "--subject", "alice@example.com", "--data-dir"])
-        .arg(&dir)
-        .output()
-        .expect("dev-token");
-    assert!(
-        token.status.success(),
-        "{}",
-        String::from_utf8_lossy(&token.stderr)
-    );
-    let token = String::from_utf8(token.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let token = dev_token(&dir, "alice@example.com");
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).expect("key");
     let pop = B64.encode(key.sign(b"alice@example.com").expect("sign"));
     let body = serde_json::to_vec(&serde_json::json!({

@@ -4,28 +4,12 @@
 
 mod support;
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::{Read, Write};
+use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
-use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_tlog::tiles::encode_entry_bundle;
-use keyless_tlog::{leaf_hash, root_from_leaves, Checkpoint, NoteSigner, TileId, TileKind};
+use keyless_tlog::{leaf_hash, NoteSigner, TileId, TileKind};
 use support::*;
-
-fn sign(stack: &DevStack, who: &str, name: &str) {
-    let dir = &stack.dir;
-    let artifact = dir.join(name);
-    std::fs::write(&artifact, format!("{name} by {who}\n")).unwrap();
-    let token = stack.token(who);
-    let o = run(keyless()
-        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
-        .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
-        .arg(dir.join(format!("{name}.sigstore.json")))
-        .arg(&artifact));
-    assert!(o.status.success(), "{}", text(&o));
-}
 
 fn monitor(
     stack: &DevStack,
@@ -56,9 +40,9 @@ fn reports_only_the_watched_identity_and_resumes_without_gaps() {
     let dir = temp_dir("monitor");
     let stack = DevStack::start(&dir, free_base_port());
     let issuer = stack.url("oidcIssuer");
-    sign(&stack, "alice@example.com", "a1");
-    sign(&stack, "bob@example.com", "b1");
-    sign(&stack, "alice@example.com", "a2");
+    stack.sign_blob("alice@example.com", "a1");
+    stack.sign_blob("bob@example.com", "b1");
+    stack.sign_blob("alice@example.com", "a2");
 
     let state = dir.join("alice.state");
     let alice = ["--identity", "alice@example.com", "--issuer", &issuer];
@@ -90,10 +74,10 @@ fn reports_only_the_watched_identity_and_resumes_without_gaps() {
     assert_eq!((code, none.len()), (0, 0), "{out}");
 
     // Three more by alice, one by bob; stop after one match, then resume.
-    sign(&stack, "alice@example.com", "a3");
-    sign(&stack, "bob@example.com", "b2");
-    sign(&stack, "alice@example.com", "a4");
-    sign(&stack, "alice@example.com", "a5");
+    stack.sign_blob("alice@example.com", "a3");
+    stack.sign_blob("bob@example.com", "b2");
+    stack.sign_blob("alice@example.com", "a4");
+    stack.sign_blob("alice@example.com", "a5");
     let (code, part, out) = monitor(
         &stack,
         &state,
@@ -123,75 +107,25 @@ fn reports_only_the_watched_identity_and_resumes_without_gaps() {
 
 /// A tiled log served from memory, whose content the test swaps.
 #[derive(Clone, Default)]
-struct FakeLog(Arc<Mutex<HashMap<String, Vec<u8>>>>);
+struct FakeLog(Files);
 
 impl FakeLog {
     fn start(&self) -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let files = self.0.clone();
-        std::thread::spawn(move || {
-            for s in listener.incoming() {
-                let Ok(mut s) = s else { continue };
-                let mut buf = [0u8; 4096];
-                let n = s.read(&mut buf).unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = req
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .trim_start_matches('/')
-                    .to_string();
-                let body = files.lock().unwrap().get(&path).cloned();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", Vec::new()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(&body);
-            }
-        });
-        url
+        serve_files(self.0.clone())
     }
 
     /// Serve a tree of `entries`, signed by `signer`.
     fn serve(&self, signer: &NoteSigner, entries: &[Vec<u8>]) {
         let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
-        let cp = Checkpoint {
-            origin: signer.name().to_string(),
-            size: entries.len() as u64,
-            root_hash: root_from_leaves(&leaves),
-            extensions: Vec::new(),
-        };
         let n = entries.len();
         let mut files = self.0.lock().unwrap();
         files.clear();
         files.insert(
             "checkpoint".into(),
-            signer.sign(&cp.to_body()).unwrap().to_text().into_bytes(),
+            signed_checkpoint(signer, &leaves).into_bytes(),
         );
         // Hash tiles of every level, and the entry bundles, as tlog-tiles lays them out.
-        let mut level_hashes = leaves;
-        let mut level = 0u8;
-        while !level_hashes.is_empty() {
-            for (t, chunk) in level_hashes.chunks(256).enumerate() {
-                let id = TileId {
-                    kind: TileKind::Hashes { level },
-                    index: t as u64,
-                    width: chunk.len() as u16,
-                };
-                files.insert(id.path(), chunk.concat());
-            }
-            level_hashes = level_hashes
-                .chunks_exact(256)
-                .map(root_from_leaves)
-                .collect();
-            level += 1;
-        }
+        files.extend(hash_tiles(leaves));
         for (t, chunk) in entries.chunks(256).enumerate() {
             let id = TileId {
                 kind: TileKind::Entries,
@@ -210,10 +144,7 @@ impl FakeLog {
 #[test]
 fn a_log_that_rewrites_history_is_an_alarm() {
     let dir = temp_dir("monitor-fork");
-    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let pub_pem = dir.join("log.pub");
-    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
-    let signer = NoteSigner::new("fork.test.example", key).unwrap();
+    let (pub_pem, signer) = fake_log_signer(&dir, "fork.test.example");
     let log = FakeLog::default();
     let url = log.start();
     let entries = |tag: &str, n: usize| -> Vec<Vec<u8>> {
@@ -272,10 +203,7 @@ fn a_log_that_rewrites_history_is_an_alarm() {
 #[test]
 fn log_get_reads_a_tiles_only_log() {
     let dir = temp_dir("log-tiles");
-    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let pub_pem = dir.join("log.pub");
-    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
-    let signer = NoteSigner::new("tiles.test.example", key).unwrap();
+    let (pub_pem, signer) = fake_log_signer(&dir, "tiles.test.example");
     let log = FakeLog::default();
     let url = log.start();
     let digest = |i: usize| hex::encode(keyless_crypto::sha256(&i.to_be_bytes()));
@@ -343,10 +271,7 @@ fn log_get_reads_a_tiles_only_log() {
 #[test]
 fn follows_a_log_across_tiles_and_levels() {
     let dir = temp_dir("monitor-levels");
-    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let pub_pem = dir.join("log.pub");
-    std::fs::write(&pub_pem, key.public_key().to_pem()).unwrap();
-    let signer = NoteSigner::new("levels.test.example", key).unwrap();
+    let (pub_pem, signer) = fake_log_signer(&dir, "levels.test.example");
     let log = FakeLog::default();
     let url = log.start();
     let entries = |tag: &str, n: usize| -> Vec<Vec<u8>> {
@@ -412,28 +337,13 @@ fn follows_a_log_across_tiles_and_levels() {
 
 #[test]
 fn key_watch_resumes_entry_by_entry_across_bundles() {
-    use base64::Engine;
     let dir = temp_dir("monitor-keys");
-    let log_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let pub_pem = dir.join("log.pub");
-    std::fs::write(&pub_pem, log_key.public_key().to_pem()).unwrap();
-    let signer = NoteSigner::new("keys.test.example", log_key).unwrap();
-    let watched = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let watched_pem = dir.join("watched.pub");
-    std::fs::write(&watched_pem, watched.public_key().to_pem()).unwrap();
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let (pub_pem, signer) = fake_log_signer(&dir, "keys.test.example");
+    let keys = EntryKeys::new(&dir);
+    let watched_pem = keys.watched_pem.clone();
     // Every 97th entry is by the watched key: 6 of 600, across three bundles.
     let entries: Vec<Vec<u8>> = (0..600usize)
-        .map(|i| {
-            let k = if i % 97 == 5 { &watched } else { &other };
-            format!(
-                r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"AA==","publicKey":{{"content":"{}"}}}}}}}}"#,
-                hex::encode(keyless_crypto::sha256(&i.to_be_bytes())),
-                b64(k.public_key().to_pem().as_bytes())
-            )
-            .into_bytes()
-        })
+        .map(|i| keys.hashedrekord(i % 97 == 5, &i.to_be_bytes()))
         .collect();
     let want: Vec<u64> = (0..600u64).filter(|i| i % 97 == 5).collect();
     let log = FakeLog::default();

@@ -5,16 +5,13 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_tlog::{
-    consistency_proof, inclusion_proof, leaf_hash, root_from_leaves, Checkpoint, NoteSigner,
-    TileId, TileKind,
+    consistency_proof, inclusion_proof, leaf_hash, root_from_leaves, NoteSigner, TileId, TileKind,
 };
 use support::*;
 
@@ -23,18 +20,6 @@ fn lines(o: &std::process::Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
         .collect()
-}
-
-fn sign(stack: &DevStack, who: &str, name: &str) {
-    let artifact = stack.dir.join(name);
-    std::fs::write(&artifact, format!("{name} by {who}\n")).unwrap();
-    let token = stack.token(who);
-    let o = run(keyless()
-        .env("SIGSTORE_TRUST_CONFIG", stack.trust_config())
-        .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
-        .arg(stack.dir.join(format!("{name}.sigstore.json")))
-        .arg(&artifact));
-    assert!(o.status.success(), "{}", text(&o));
 }
 
 /// The leaf certificate's serial number (hex) in a bundle.
@@ -81,9 +66,9 @@ fn ct_log_reports_exactly_the_watched_identitys_certificates() {
             .args(["--once", "--issuer", &issuer])
             .args(extra))
     };
-    sign(&stack, "alice@example.com", "a1");
-    sign(&stack, "bob@example.com", "b1");
-    sign(&stack, "alice@example.com", "a2");
+    stack.sign_blob("alice@example.com", "a1");
+    stack.sign_blob("bob@example.com", "b1");
+    stack.sign_blob("alice@example.com", "a2");
 
     let o = monitor(
         "alice",
@@ -119,8 +104,8 @@ fn ct_log_reports_exactly_the_watched_identitys_certificates() {
     assert!(first[0]["logIndex"].as_u64() < bob[0]["logIndex"].as_u64());
 
     // Resumes from its state: only the new certificate, once.
-    sign(&stack, "bob@example.com", "b2");
-    sign(&stack, "alice@example.com", "a3");
+    stack.sign_blob("bob@example.com", "b2");
+    stack.sign_blob("alice@example.com", "a3");
     let o = monitor("alice", &["--identity", "alice@example.com"]);
     let next = lines(&o);
     assert_eq!(next.len(), 1, "{}", text(&o));
@@ -193,9 +178,9 @@ fn the_dev_stacks_log_is_followed_through_its_v1_api_alone() {
         http_get(&format!("{log}/api/v1/log/publicKey")),
     )
     .unwrap();
-    sign(&stack, "alice@example.com", "a1");
-    sign(&stack, "bob@example.com", "b1");
-    sign(&stack, "alice@example.com", "a2");
+    stack.sign_blob("alice@example.com", "a1");
+    stack.sign_blob("bob@example.com", "b1");
+    stack.sign_blob("alice@example.com", "a2");
     let monitor = |extra: &[&str]| {
         let o = run(keyless()
             .args([
@@ -216,8 +201,8 @@ fn the_dev_stacks_log_is_followed_through_its_v1_api_alone() {
     let first = monitor(&["--from-index", "0"]);
     assert_eq!(first.len(), 2, "{first:?}");
     assert!(first.iter().all(|l| l["identity"] == "alice@example.com"));
-    sign(&stack, "bob@example.com", "b2");
-    sign(&stack, "alice@example.com", "a3");
+    stack.sign_blob("bob@example.com", "b2");
+    stack.sign_blob("alice@example.com", "a3");
     let next = monitor(&[]);
     assert_eq!(next.len(), 1, "{next:?}");
     assert!(next[0]["logIndex"].as_u64() > first[1]["logIndex"].as_u64());
@@ -226,38 +211,11 @@ fn the_dev_stacks_log_is_followed_through_its_v1_api_alone() {
 
 /// A log with only the Rekor v1 API, served from memory.
 #[derive(Clone, Default)]
-struct V1Log(Arc<Mutex<HashMap<String, Vec<u8>>>>);
+struct V1Log(Files);
 
 impl V1Log {
     fn start(&self) -> String {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let files = self.0.clone();
-        std::thread::spawn(move || {
-            for s in listener.incoming() {
-                let Ok(mut s) = s else { continue };
-                let mut buf = [0u8; 4096];
-                let n = s.read(&mut buf).unwrap_or(0);
-                let req = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = req.split_whitespace().nth(1).unwrap_or("/");
-                let body = files
-                    .lock()
-                    .unwrap()
-                    .get(path.trim_start_matches('/'))
-                    .cloned();
-                let (status, body) = match body {
-                    Some(b) => ("200 OK", b),
-                    None => ("404 Not Found", Vec::new()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = s.write_all(head.as_bytes());
-                let _ = s.write_all(&body);
-            }
-        });
-        url
+        serve_files(self.0.clone())
     }
 
     /// Serve `entries` through /api/v1/log, /api/v1/log/entries?logIndex=
@@ -266,13 +224,7 @@ impl V1Log {
         let leaves: Vec<_> = entries.iter().map(|e| leaf_hash(e)).collect();
         let n = entries.len() as u64;
         let root = root_from_leaves(&leaves);
-        let cp = Checkpoint {
-            origin: signer.name().to_string(),
-            size: n,
-            root_hash: root,
-            extensions: Vec::new(),
-        };
-        let note = signer.sign(&cp.to_body()).unwrap().to_text();
+        let note = signed_checkpoint(signer, &leaves);
         let hexes = |hs: Vec<[u8; 32]>| hs.iter().map(hex::encode).collect::<Vec<_>>();
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
         let mut files = self.0.lock().unwrap();
@@ -323,32 +275,12 @@ impl V1Log {
             tile_leaf.extend_from_slice(&[0, 0, 1, b'p', 0, 0]);
             data.push(tile_leaf);
         }
-        let cp = Checkpoint {
-            origin: signer.name().to_string(),
-            size: n as u64,
-            root_hash: root_from_leaves(&leaves),
-            extensions: Vec::new(),
-        };
         let mut files = self.0.lock().unwrap();
         files.clear();
-        let note = signer.sign(&cp.to_body()).unwrap().to_text();
+        let note = signed_checkpoint(signer, &leaves);
         files.insert("ct/checkpoint".into(), note.into_bytes());
-        let mut level_hashes = leaves;
-        let mut level = 0u8;
-        while !level_hashes.is_empty() {
-            for (t, chunk) in level_hashes.chunks(256).enumerate() {
-                let id = TileId {
-                    kind: TileKind::Hashes { level },
-                    index: t as u64,
-                    width: chunk.len() as u16,
-                };
-                files.insert(format!("ct/{}", id.path()), chunk.concat());
-            }
-            level_hashes = level_hashes
-                .chunks_exact(256)
-                .map(root_from_leaves)
-                .collect();
-            level += 1;
+        for (path, tile) in hash_tiles(leaves) {
+            files.insert(format!("ct/{path}"), tile);
         }
         for (t, chunk) in data.chunks(256).enumerate() {
             let id = TileId {
@@ -430,24 +362,10 @@ fn a_ct_log_that_rewrites_history_is_an_alarm() {
 #[test]
 fn a_log_without_tiles_is_followed_through_the_v1_api() {
     let dir = temp_dir("monitor-v1");
-    let log_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let pub_pem = dir.join("log.pub");
-    std::fs::write(&pub_pem, log_key.public_key().to_pem()).unwrap();
-    let signer = NoteSigner::new("v1.test.example", log_key).unwrap();
-    let watched = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let other = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let watched_pem = dir.join("watched.pub");
-    std::fs::write(&watched_pem, watched.public_key().to_pem()).unwrap();
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let entry = |tag: &str, i: usize| -> Vec<u8> {
-        let k = if i % 3 == 1 { &watched } else { &other };
-        format!(
-            r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"data":{{"hash":{{"algorithm":"sha256","value":"{}"}}}},"signature":{{"content":"AA==","publicKey":{{"content":"{}"}}}}}}}}"#,
-            hex::encode(keyless_crypto::sha256(format!("{tag}{i}").as_bytes())),
-            b64(k.public_key().to_pem().as_bytes())
-        )
-        .into_bytes()
-    };
+    let (pub_pem, signer) = fake_log_signer(&dir, "v1.test.example");
+    let keys = EntryKeys::new(&dir);
+    let watched_pem = keys.watched_pem.clone();
+    let entry = |tag: &str, i: usize| keys.hashedrekord(i % 3 == 1, format!("{tag}{i}").as_bytes());
     let entries = |tag: &str, n: usize| (0..n).map(|i| entry(tag, i)).collect::<Vec<_>>();
     let log = V1Log::default();
     let url = log.start();

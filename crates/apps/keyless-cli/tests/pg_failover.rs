@@ -16,43 +16,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use keyless_crypto::{sha256, KeyAlgorithm, SigningKey};
+use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_testkit::pg_failover::PgPair;
 use support::*;
 
 const CLIENTS: usize = 6;
-
-/// A hashedrekord v0.0.2 request for `artifact`, signed with `key`.
-fn request(key: &SigningKey, artifact: &str) -> Vec<u8> {
-    let spki = B64.encode(key.public_key().spki_der());
-    let sig = key.sign(artifact.as_bytes()).expect("sign");
-    serde_json::to_vec(&serde_json::json!({ "hashedRekordRequestV002": {
-        "digest": B64.encode(sha256(artifact.as_bytes())),
-        "signature": { "content": B64.encode(sig), "verifier": {
-            "publicKey": { "rawBytes": spki }, "keyDetails": "PKIX_ECDSA_P256_SHA_256" } },
-    }}))
-    .expect("json")
-}
-
-/// Size and root of the log's checkpoint.
-fn checkpoint(port: u16) -> Option<(u64, [u8; 32])> {
-    let text = http_get(&format!("http://127.0.0.1:{port}/checkpoint"));
-    let mut lines = text.lines();
-    let size = lines.nth(1)?.parse().ok()?;
-    let root = B64.decode(lines.next()?).ok()?.try_into().ok()?;
-    Some((size, root))
-}
-
-fn hash32(v: &serde_json::Value) -> [u8; 32] {
-    let bytes = hex::decode(v.as_str().expect("hex string")).expect("hex");
-    bytes.try_into().expect("32 bytes")
-}
-
-fn hashes(v: &serde_json::Value) -> Vec<[u8; 32]> {
-    v.as_array().expect("hashes").iter().map(hash32).collect()
-}
 
 #[test]
 fn server_log_rides_out_a_postgres_failover() {
@@ -87,20 +55,14 @@ fn server_log_rides_out_a_postgres_failover() {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    let body = request(&key, &format!("failover {c} {n} {}", std::process::id()));
+                    let body = hashedrekord_v002_request(
+                        &key,
+                        &format!("failover {c} {n} {}", std::process::id()),
+                    );
                     let url = format!("http://127.0.0.1:{port}/api/v2/log/entries");
                     match http_exchange("POST", &url, &body, Duration::from_secs(30)) {
                         Some((201, text)) => {
-                            let entry: serde_json::Value =
-                                serde_json::from_str(&text).expect("entry JSON");
-                            let index: u64 = entry["logIndex"]
-                                .as_str()
-                                .and_then(|s| s.parse().ok())
-                                .or_else(|| entry["logIndex"].as_u64())
-                                .expect("logIndex");
-                            let canonical = B64
-                                .decode(entry["canonicalizedBody"].as_str().expect("body"))
-                                .expect("base64 body");
+                            let (index, canonical) = acknowledged(text.as_bytes());
                             let old = acked.lock().expect("lock").insert(index, canonical);
                             assert!(old.is_none(), "index {index} acknowledged twice");
                         }
@@ -123,7 +85,7 @@ fn server_log_rides_out_a_postgres_failover() {
                 "{what}: {} acknowledged",
                 count()
             );
-            seen.extend(checkpoint(port));
+            seen.extend(log_checkpoint(port));
             std::thread::sleep(Duration::from_millis(50));
         }
     };
@@ -148,35 +110,13 @@ fn server_log_rides_out_a_postgres_failover() {
         "no submission was refused while there was no primary"
     );
 
-    let (size, root) = checkpoint(port).expect("final checkpoint");
+    let (size, root) = log_checkpoint(port).expect("final checkpoint");
     let acked = std::mem::take(&mut *acked.lock().expect("lock"));
     assert!(size as usize >= acked.len(), "{size} < {}", acked.len());
-    for (index, canonical) in &acked {
-        let url = format!("http://127.0.0.1:{port}/api/v1/log/entries?logIndex={index}");
-        let text = http_get(&url);
-        let v: serde_json::Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        let (_, entry) = v
-            .as_object()
-            .and_then(|m| m.iter().next())
-            .expect("one entry");
-        let body = B64
-            .decode(entry["body"].as_str().expect("body"))
-            .expect("base64 body");
-        assert_eq!(&body, canonical, "entry {index} changed");
-        let proof = &entry["verification"]["inclusionProof"];
-        let tree_size = proof["treeSize"].as_u64().expect("treeSize");
-        let proof_root = hash32(&proof["rootHash"]);
-        keyless_tlog::verify_inclusion(
-            *index,
-            tree_size,
-            &keyless_tlog::leaf_hash(&body),
-            &hashes(&proof["hashes"]),
-            &proof_root,
-        )
-        .unwrap_or_else(|e| panic!("entry {index}: {e}"));
-        if tree_size == size {
-            assert_eq!(proof_root, root, "entry {index}'s proof root");
+    let entries = acked.iter().map(|(i, c)| (*i, c.as_slice()));
+    for proof in check_acknowledged(port, entries) {
+        if proof.tree_size == size {
+            assert_eq!(proof.root, root, "entry {}'s proof root", proof.index);
         }
     }
     seen.sort();

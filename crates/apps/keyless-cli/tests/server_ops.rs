@@ -13,8 +13,7 @@ use support::*;
 /// Requests counted under these labels in the scrape at `url`.
 fn requests(url: &str, labels: &[(&str, &str)]) -> f64 {
     let text = http_get(url);
-    let samples = scrape::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    scrape::sum(&samples, "keyless_http_requests_total", labels)
+    scrape::sum(&parse_metrics(&text), "keyless_http_requests_total", labels)
 }
 
 #[test]
@@ -62,16 +61,7 @@ fn dev_stack_counts_requests_and_logs_json_without_the_token() {
         ("status", "201"),
     ];
     let before = requests(&metrics, &issued);
-    let token = keyless()
-        .args(["dev-token", "--subject", "ops@example.com", "--data-dir"])
-        .arg(dir.join("stack"))
-        .output()
-        .expect("dev-token");
-    assert!(token.status.success());
-    let token = String::from_utf8(token.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let token = dev_token(&dir.join("stack"), "ops@example.com");
     let artifact = dir.join("artifact.txt");
     std::fs::write(&artifact, b"metrics").expect("artifact");
     let o = keyless()
@@ -109,7 +99,7 @@ fn dev_stack_counts_requests_and_logs_json_without_the_token() {
     let text = http_get(&log_metrics);
     assert!(text.contains("keyless_http_request_duration_seconds_bucket{service=\"ca\""));
 
-    let samples = scrape::parse(&text).expect("scrape");
+    let samples = parse_metrics(&text);
     assert_eq!(
         scrape::sum(
             &samples,
@@ -122,7 +112,7 @@ fn dev_stack_counts_requests_and_logs_json_without_the_token() {
     // The log's size gauge is refreshed every second.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let samples = scrape::parse(&http_get(&log_metrics)).expect("scrape");
+        let samples = parse_metrics(&http_get(&log_metrics));
         if scrape::sum(&samples, "keyless_log_size", &[]) >= 1.0 {
             break;
         }
@@ -300,51 +290,11 @@ fn tls_cert_without_key_and_dev_with_tls_are_refused() {
 #[tokio::test]
 async fn dev_stack_over_tls_signs_and_verifies_with_ssl_cert_file() {
     let dir = temp_dir("server-ops-dev-tls-sign");
-    let mut child = keyless()
-        .args(["server", "--dev", "--tls", "--listen"])
-        .arg(format!("127.0.0.1:{}", free_base_port()))
-        .arg("--data-dir")
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyless server --dev --tls");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let stack: serde_json::Value = loop {
-        if let Some(v) = std::fs::read(dir.join("stack.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-        {
-            break v;
-        }
-        assert!(Instant::now() < deadline, "no stack.json");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    let url = |k: &str| stack[k].as_str().expect("url in stack.json").to_string();
+    let stack = TlsDevStack::start(&dir).await;
+    let url = |k: &str| stack.url(k);
     let ca_url = url("caUrl");
     assert!(ca_url.starts_with("https://"), "{ca_url}");
-    let ca_pem = dir.join("tls").join("ca.pem");
-    let trusting = reqwest::Client::builder()
-        .tls_certs_only([
-            reqwest::Certificate::from_pem(&std::fs::read(&ca_pem).expect("ca.pem")).expect("CA"),
-        ])
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !trusting
-        .get(url("healthUrl"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the dev stack never became healthy over TLS"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let ca_pem = stack.ca_pem.clone();
     let key_mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(dir.join("tls").join("server.key"))
             .expect("key")
@@ -357,16 +307,7 @@ async fn dev_stack_over_tls_signs_and_verifies_with_ssl_cert_file() {
         ca_url.replace("https://", "http://")
     )));
 
-    let token = keyless()
-        .args(["dev-token", "--subject", "tls@example.com", "--data-dir"])
-        .arg(&dir)
-        .output()
-        .expect("dev-token");
-    assert!(token.status.success());
-    let token = String::from_utf8(token.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string();
+    let token = dev_token(&dir, "tls@example.com");
     let artifact = dir.join("artifact.txt");
     std::fs::write(&artifact, b"over TLS").expect("artifact");
     let bundle = dir.join("artifact.sigstore.json");
@@ -400,7 +341,6 @@ async fn dev_stack_over_tls_signs_and_verifies_with_ssl_cert_file() {
         .output()
         .expect("verify-blob");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,6 +5,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod entries;
+mod fake_logs;
+mod files_server;
+mod tls_stack;
+
+// Each test binary uses only some of these.
+#[allow(unused_imports)]
+pub use entries::{
+    acknowledged, check_acknowledged, hash32, hashedrekord_v002_request, hashes, log_checkpoint,
+    ServedProof,
+};
+#[allow(unused_imports)]
+pub use fake_logs::{fake_log_signer, hash_tiles, signed_checkpoint, EntryKeys};
+#[allow(unused_imports)]
+pub use files_server::{serve_files, Files};
+#[allow(unused_imports)]
+pub use tls_stack::{parse_metrics, TlsDevStack};
+
 pub fn keyless() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keyless"))
 }
@@ -103,26 +121,46 @@ impl DevStack {
     }
 
     pub fn token(&self, subject: &str) -> String {
-        let out = keyless()
-            .args(["dev-token", "--subject", subject, "--data-dir"])
-            .arg(&self.dir)
-            .output()
-            .expect("dev-token");
-        assert!(
-            out.status.success(),
-            "dev-token failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .expect("utf8")
-            .trim()
-            .to_string()
+        dev_token(&self.dir, subject)
+    }
+
+    /// Write the artifact `<dir>/<name>` and sign it as `who` with
+    /// `keyless sign-blob`, the bundle at `<dir>/<name>.sigstore.json`.
+    pub fn sign_blob(&self, who: &str, name: &str) {
+        let artifact = self.dir.join(name);
+        std::fs::write(&artifact, format!("{name} by {who}\n")).unwrap();
+        let token = self.token(who);
+        let o = run(keyless()
+            .env("SIGSTORE_TRUST_CONFIG", self.trust_config())
+            .args(["sign-blob", "--yes", "--identity-token", &token, "--bundle"])
+            .arg(self.dir.join(format!("{name}.sigstore.json")))
+            .arg(&artifact));
+        assert!(o.status.success(), "{}", text(&o));
     }
 
     pub fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A token for `subject` from the dev OIDC issuer of the stack in
+/// `data_dir` (`keyless dev-token`).
+pub fn dev_token(data_dir: &Path, subject: &str) -> String {
+    let out = keyless()
+        .args(["dev-token", "--subject", subject, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("dev-token");
+    assert!(
+        out.status.success(),
+        "dev-token failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
 }
 
 impl Drop for DevStack {
