@@ -25,6 +25,8 @@ use keyless_types::wire::{self, TimeRange};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+mod serve;
+use serve::{ready, spawn_serve};
 mod witness;
 
 pub use witness::WITNESS_POLICY_FILE;
@@ -268,18 +270,6 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
-/// Serve `app` on `listener` (over TLS with `tls`) until the process ends.
-fn spawn_serve(listener: TcpListener, app: axum::Router, tls: &Option<keyless_serve::TlsFiles>) {
-    let tls = tls.clone();
-    tokio::spawn(async move {
-        if let Err(e) =
-            keyless_serve::serve(listener, app, tls.as_ref(), std::future::pending()).await
-        {
-            tracing::error!(error = %e, "a dev stack service stopped");
-        }
-    });
-}
-
 /// `keyless server --dev --tls`: a throwaway CA, new on every start, and a
 /// certificate it issues for `host`, `localhost` and 127.0.0.1, written to
 /// `<data dir>/tls/` (`ca.pem`; `server.pem`; `server.key`, mode 0600).
@@ -319,12 +309,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
-}
-
-/// Every dev service opens its keys and storage before it serves, so it is
-/// ready once it answers. All of them share the process's `/metrics`.
-fn ready() -> keyless_serve::Readiness {
-    keyless_serve::Readiness::always()
 }
 
 /// The log's `tlogs[]` entry. Its checkpoint origin is not listed: verifiers

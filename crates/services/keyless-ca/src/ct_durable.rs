@@ -92,11 +92,7 @@ impl Default for CtLogOptions {
     }
 }
 
-/// The default origin of the log with this ID: stable across restarts,
-/// whatever URL the CA is reached at.
-pub fn default_origin(log_id: &[u8; 32]) -> String {
-    format!("keyless-ct/{}", hex::encode(&log_id[..8]))
-}
+pub use crate::ct_origin::default_origin;
 
 /// A CT log whose entries are committed before their SCT is returned.
 pub struct DurableCtLog {
@@ -140,7 +136,12 @@ impl DurableCtLog {
             }
             _ => Arc::new(FileStorage::open(&dir)?),
         };
-        let origin = crate::ct_origin::resolve(storage.as_ref(), options, &front.log_id())?;
+        let origin = crate::ct_origin::resolve(
+            storage.as_ref(),
+            options.origin.as_deref(),
+            options.origin_if_new.as_deref(),
+            &front.log_id(),
+        )?;
         let issuers = IssuerStore::open(&dir).map_err(|source| LogError::DataDir {
             path: dir
                 .join(crate::ct_issuers::ISSUER_DIR)

@@ -18,7 +18,11 @@ use keyless_log::storage::Storage;
 use keyless_log::LogError;
 use keyless_tlog::{Checkpoint, SignedNote};
 
-use crate::ct_durable::{default_origin, CtLogOptions};
+/// The origin of a new log asked for nothing else: named by its ID,
+/// stable across restarts, whatever URL the CA is reached at.
+pub fn default_origin(log_id: &[u8; 32]) -> String {
+    format!("keyless-ct/{}", hex::encode(&log_id[..8]))
+}
 
 /// The checkpoint origin static-ct-api gives the log whose submission
 /// prefix is `url`: the URL without its scheme and trailing slashes
@@ -29,23 +33,22 @@ pub fn for_submission_prefix(url: &str) -> String {
 }
 
 /// The origin of the log kept in `storage`: the one its stored checkpoint
-/// carries when it has one (an explicit [`CtLogOptions::origin`] must then
-/// be the same), else the one asked for ([`CtLogOptions::origin`], then
-/// [`CtLogOptions::origin_if_new`], then [`default_origin`]).
+/// carries when it has one (an explicit origin `asked` must then be the
+/// same), else `asked`, then `if_new`, then [`default_origin`] (the
+/// `origin` and `origin_if_new` of [`crate::ct_durable::CtLogOptions`]).
 pub fn resolve(
     storage: &dyn Storage,
-    options: &CtLogOptions,
+    asked: Option<&str>,
+    if_new: Option<&str>,
     log_id: &[u8; 32],
 ) -> Result<String, LogError> {
     let Some(stored) = stored_origin(storage)? else {
-        return Ok(options
-            .origin
-            .clone()
-            .or_else(|| options.origin_if_new.clone())
-            .unwrap_or_else(|| default_origin(log_id)));
+        return Ok(asked
+            .or(if_new)
+            .map_or_else(|| default_origin(log_id), str::to_string));
     };
-    match &options.origin {
-        Some(asked) if *asked != stored => Err(LogError::Config(format!(
+    match asked {
+        Some(asked) if asked != stored => Err(LogError::Config(format!(
             "the CT log was created with the origin {stored:?} and every checkpoint it \
              published is signed under it; it cannot become {asked:?} (a log keeps its \
              origin for life: give {stored:?} or no origin, or start a new log)"

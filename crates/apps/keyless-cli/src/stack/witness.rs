@@ -45,9 +45,9 @@ pub(super) fn start(
     let app = keyless_serve::instrument(
         keyless_witness::router(Arc::new(witness)),
         "witness",
-        super::ready(),
+        super::serve::ready(),
     );
-    super::spawn_serve(listener, app, &None);
+    super::serve::spawn_serve(listener, app, &None);
     Ok(endpoint)
 }
 

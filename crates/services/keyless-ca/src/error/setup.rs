@@ -62,7 +62,7 @@ pub enum SetupError {
     CtLog(#[source] keyless_log::LogError),
     /// The CT log's witnessing could not start.
     #[error("starting the CT log's witnessing")]
-    CtWitnessing(#[source] super::CtError),
+    CtWitnessing(#[source] super::ct::CtError),
     /// The intermediate key's PKCS#11 token could not be used.
     #[error(transparent)]
     Pkcs11(#[from] crate::pkcs11::Pkcs11Error),
