@@ -40,55 +40,6 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
-struct Registry {
-    rt: tokio::runtime::Runtime,
-    registry: keyless_testkit::registry::TestRegistry,
-    client: keyless_oci::RegistryClient,
-}
-
-impl Registry {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let registry = rt
-            .block_on(keyless_testkit::registry::TestRegistry::start())
-            .expect("start docker-registry (scripts/ci/install-registry.sh installs it)");
-        let client = keyless_oci::RegistryClient::new(
-            keyless_oci::ClientOptions::new().danger_allow_insecure_registry(true),
-        )
-        .expect("client");
-        Self {
-            rt,
-            registry,
-            client,
-        }
-    }
-
-    /// Push a one-layer test image; returns its reference.
-    fn push(&self, name: &str) -> String {
-        let image = format!("{}/{name}", self.registry.host());
-        self.rt
-            .block_on(keyless_testkit::registry::push_test_image(
-                &self.client,
-                &keyless_oci::Reference::parse(&image).expect("reference"),
-                name,
-            ))
-            .expect("push image");
-        image
-    }
-
-    fn signatures(&self, image: &str) -> keyless_oci::ImageSignatures {
-        self.rt
-            .block_on(
-                self.client
-                    .list_signatures(&keyless_oci::Reference::parse(image).expect("reference")),
-            )
-            .expect("list signatures")
-    }
-}
-
 #[test]
 fn buildkite_flow_classic_layer_and_sign_flags() {
     let reg = Registry::start();

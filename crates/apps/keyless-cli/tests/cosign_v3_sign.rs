@@ -11,59 +11,14 @@ mod support;
 
 use base64::Engine;
 use keyless_oci::referrers::{BUNDLE_CONTENT_ANNOTATION, BUNDLE_PREDICATE_TYPE_ANNOTATION};
-use keyless_oci::{Reference, RegistryClient};
+use keyless_oci::Reference;
 use support::*;
 
 const SIGN_V1: &str = "https://sigstore.dev/cosign/sign/v1";
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-struct Registry {
-    rt: tokio::runtime::Runtime,
-    registry: keyless_testkit::registry::TestRegistry,
-    client: RegistryClient,
-}
-
+/// cosign v3's referrer, attached the way cosign does it.
 impl Registry {
-    fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let registry = rt
-            .block_on(keyless_testkit::registry::TestRegistry::start())
-            .expect("start docker-registry (scripts/ci/install-registry.sh installs it)");
-        let client = RegistryClient::new(
-            keyless_oci::ClientOptions::new().danger_allow_insecure_registry(true),
-        )
-        .expect("client");
-        Self {
-            rt,
-            registry,
-            client,
-        }
-    }
-
-    fn push(&self, name: &str) -> String {
-        let image = format!("{}/{name}", self.registry.host());
-        self.rt
-            .block_on(keyless_testkit::registry::push_test_image(
-                &self.client,
-                &Reference::parse(&image).expect("reference"),
-                name,
-            ))
-            .expect("push image");
-        image
-    }
-
-    fn signatures(&self, image: &str) -> keyless_oci::ImageSignatures {
-        self.rt
-            .block_on(
-                self.client
-                    .list_signatures(&Reference::parse(image).expect("reference")),
-            )
-            .expect("list signatures")
-    }
-
     fn attach(&self, image: &str, bundle: &[u8]) {
         self.rt
             .block_on(self.client.attach_dsse_bundle(

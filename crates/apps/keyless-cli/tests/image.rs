@@ -9,27 +9,8 @@ use support::*;
 
 #[test]
 fn sign_and_verify_images_in_a_real_registry() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let registry = rt
-        .block_on(keyless_testkit::registry::TestRegistry::start())
-        .expect("start docker-registry (scripts/ci/install-registry.sh installs it)");
-    let image = format!("{}/demo/app:1.0", registry.host());
-    rt.block_on(async {
-        let client = keyless_oci::RegistryClient::new(
-            keyless_oci::ClientOptions::new().danger_allow_insecure_registry(true),
-        )
-        .unwrap();
-        keyless_testkit::registry::push_test_image(
-            &client,
-            &keyless_oci::Reference::parse(&image).unwrap(),
-            "app",
-        )
-        .await
-        .unwrap();
-    });
+    let registry = Registry::start();
+    let image = registry.push_as("demo/app:1.0", "app");
 
     let dir = temp_dir("image");
     let stack = DevStack::start(&dir, free_base_port());

@@ -198,27 +198,8 @@ fn completion_scripts_and_man_pages() {
 
 #[test]
 fn key_signing_blobs_and_images_against_the_dev_stack() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let registry = rt
-        .block_on(keyless_testkit::registry::TestRegistry::start())
-        .expect("start docker-registry (scripts/ci/install-registry.sh installs it)");
-    let image = format!("{}/keyed/app:1.0", registry.host());
-    rt.block_on(async {
-        let client = keyless_oci::RegistryClient::new(
-            keyless_oci::ClientOptions::new().danger_allow_insecure_registry(true),
-        )
-        .unwrap();
-        keyless_testkit::registry::push_test_image(
-            &client,
-            &keyless_oci::Reference::parse(&image).unwrap(),
-            "keyed",
-        )
-        .await
-        .unwrap();
-    });
+    let registry = Registry::start();
+    let image = registry.push_as("keyed/app:1.0", "keyed");
 
     let dir = temp_dir("keys-sign");
     let stack = DevStack::start(&dir, free_base_port());

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 mod entries;
 mod fake_logs;
 mod files_server;
+mod registry;
 mod tls_stack;
 
 // Each test binary uses only some of these.
@@ -20,6 +21,8 @@ pub use entries::{
 pub use fake_logs::{fake_log_signer, hash_tiles, signed_checkpoint, EntryKeys};
 #[allow(unused_imports)]
 pub use files_server::{serve_files, Files};
+#[allow(unused_imports)]
+pub use registry::Registry;
 #[allow(unused_imports)]
 pub use tls_stack::{parse_metrics, TlsDevStack};
 
