@@ -4,57 +4,18 @@
 //! certificate view, and refuses what is not a capped array of leaves;
 //! the witnesses answer lists the vkeys it is given.
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use der::Encode;
-use keyless_crypto::{KeyAlgorithm, SigningKey};
 use keyless_explorer::ct::{decode_leaf, LeafError, MAX_LEAVES};
 use keyless_x509::oid;
-use keyless_x509::profile::{
-    assemble, ca_tbs, leaf_tbs, CaKind, CtSlot, LeafSubject, LeafTemplate, San,
-};
 use keyless_x509::Certificate;
-use tower::ServiceExt;
-
-const NOW: i64 = 1_750_000_000;
-const SAN: &str = "https://github.com/o/r/.github/workflows/w.yml@refs/heads/main";
+use support::SAN;
 
 /// A Fulcio leaf certificate with an SCT list, DER.
 fn fulcio_leaf() -> Vec<u8> {
-    let root_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let leaf_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let alg = root_key.public_key().default_signature_algorithm();
-    let tbs = ca_tbs(
-        CaKind::Root,
-        "CN=test root,O=keyless",
-        root_key.public_key(),
-        None,
-        alg,
-        NOW - 100,
-        NOW + 1000,
-    )
-    .unwrap();
-    let sig = root_key.sign(&tbs.to_der().unwrap()).unwrap();
-    let root = Certificate::from_der(&assemble(tbs, &sig).unwrap()).unwrap();
-    let san = San::Uri(SAN.into());
-    let exts = vec![(oid::GITHUB_WORKFLOW_TRIGGER, "push".to_string())];
-    let subject = LeafSubject {
-        san: &san,
-        issuer: "https://token.actions.githubusercontent.com",
-        extensions: &exts,
-    };
-    let template = LeafTemplate::new(NOW, &root).unwrap();
-    let tbs = leaf_tbs(
-        subject,
-        leaf_key.public_key(),
-        &root,
-        alg,
-        &template,
-        &CtSlot::Scts(vec![0, 0]),
-    )
-    .unwrap();
-    let sig = root_key.sign(&tbs.to_der().unwrap()).unwrap();
-    assemble(tbs, &sig).unwrap()
+    support::fulcio_leaf(&[(oid::GITHUB_WORKFLOW_TRIGGER, "push".to_string())])
 }
 
 fn u24(n: usize) -> [u8; 3] {
@@ -141,16 +102,7 @@ fn malformed_leaves_are_refused() {
 }
 
 async fn call(req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let resp = keyless_explorer::ct_routes::<()>()
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    (status, headers, body.to_vec())
+    support::call(keyless_explorer::ct_routes::<()>(), req).await
 }
 
 fn decode_ct(body: String) -> Request<Body> {

@@ -3,56 +3,18 @@
 //! OIDC issuer, the certificate issuer, validity, SCT presence and every
 //! Fulcio extension by its oid-info.md name.
 
-use der::Encode;
-use keyless_crypto::{KeyAlgorithm, SigningKey};
-use keyless_x509::oid;
-use keyless_x509::profile::{
-    assemble, ca_tbs, leaf_tbs, CaKind, CtSlot, LeafSubject, LeafTemplate, San,
-};
-use keyless_x509::Certificate;
+mod support;
 
-const NOW: i64 = 1_750_000_000;
+use keyless_x509::oid;
+use support::NOW;
 
 fn fulcio_leaf_pem() -> String {
-    let root_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let leaf_key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
-    let alg = root_key.public_key().default_signature_algorithm();
-    let tbs = ca_tbs(
-        CaKind::Root,
-        "CN=test root,O=keyless",
-        root_key.public_key(),
-        None,
-        alg,
-        NOW - 100,
-        NOW + 1000,
-    )
-    .unwrap();
-    let sig = root_key.sign(&tbs.to_der().unwrap()).unwrap();
-    let root = Certificate::from_der(&assemble(tbs, &sig).unwrap()).unwrap();
-    let san = San::Uri("https://github.com/o/r/.github/workflows/w.yml@refs/heads/main".into());
-    let exts = vec![
+    let der = support::fulcio_leaf(&[
         (oid::GITHUB_WORKFLOW_TRIGGER, "push".to_string()),
         (oid::GITHUB_WORKFLOW_REPOSITORY, "o/r".to_string()),
         (oid::SOURCE_REPOSITORY_REF, "refs/heads/main".to_string()),
         (oid::RUNNER_ENVIRONMENT, "github-hosted".to_string()),
-    ];
-    let subject = LeafSubject {
-        san: &san,
-        issuer: "https://token.actions.githubusercontent.com",
-        extensions: &exts,
-    };
-    let template = LeafTemplate::new(NOW, &root).unwrap();
-    let tbs = leaf_tbs(
-        subject,
-        leaf_key.public_key(),
-        &root,
-        alg,
-        &template,
-        &CtSlot::Scts(vec![0, 0]),
-    )
-    .unwrap();
-    let sig = root_key.sign(&tbs.to_der().unwrap()).unwrap();
-    let der = assemble(tbs, &sig).unwrap();
+    ]);
     let b64 = keyless_types::b64::encode(&der);
     let lines: Vec<&str> = b64
         .as_bytes()

@@ -2,21 +2,13 @@
 //! no inline script, a first load within the page-weight budget, and the
 //! decoding endpoint's answers and refusals.
 
+mod support;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use tower::ServiceExt;
 
 async fn call(req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let resp = keyless_explorer::routes::<()>()
-        .oneshot(req)
-        .await
-        .expect("infallible");
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = axum::body::to_bytes(resp.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    (status, headers, body.to_vec())
+    support::call(keyless_explorer::routes::<()>(), req).await
 }
 
 fn get(path: &str) -> Request<Body> {
