@@ -1,6 +1,8 @@
 //! The client against a generated repository: happy paths and one test per
 //! attack, each refused with the specific error variant that names the check.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -137,25 +139,9 @@ fn with_duplicate_signature(bytes: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&e).unwrap()
 }
 
-/// The error and its causes, outermost first (what `{:#}` of anyhow joins
-/// with ": "), after checking that no cause is printed twice: no segment
-/// contains a later one, and no two segments are equal.
+/// [`support::chain_once`], which is also what `Error::report` prints.
 fn chain_once(e: &Error) -> String {
-    let mut segs = vec![e.to_string()];
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        segs.push(c.to_string());
-        cur = c.source();
-    }
-    for (i, s) in segs.iter().enumerate() {
-        for later in &segs[i + 1..] {
-            assert!(
-                !s.contains(later.as_str()),
-                "{s:?} repeats its cause {later:?}"
-            );
-        }
-    }
-    let joined = segs.join(": ");
+    let joined = support::chain_once(e);
     assert_eq!(joined, e.report());
     joined
 }

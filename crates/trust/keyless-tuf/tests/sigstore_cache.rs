@@ -2,6 +2,8 @@
 //! signing_config.v0.2.json into `<cache>/<mirror>/`, refresh when stale,
 //! and work offline from the cache with a warning.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use keyless_tuf::sigstore::{
     Freshness, SigstoreTuf, SigstoreTufOptions, SIGNING_CONFIG_TARGET, TRUSTED_ROOT_TARGET,
 };
 use keyless_tuf::{DirectoryFetcher, Error, FetchError, Fetcher, UpdaterConfig};
+use support::chain_once;
 use time::{Duration, OffsetDateTime};
 
 const MIRROR: &str = "https://tuf.example.test/prod";
@@ -229,22 +232,6 @@ fn dir_digests(dir: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-/// The error and its causes joined with ": ", checking no cause repeats.
-fn chain_once(e: &Error) -> String {
-    let mut segs = vec![e.to_string()];
-    let mut cur = std::error::Error::source(e);
-    while let Some(c) = cur {
-        segs.push(c.to_string());
-        cur = c.source();
-    }
-    for (i, s) in segs.iter().enumerate() {
-        for later in &segs[i + 1..] {
-            assert!(!s.contains(later.as_str()), "{s:?} repeats {later:?}");
-        }
-    }
-    segs.join(": ")
 }
 
 /// A mirror that answers 503 (to timestamp.json, or to the next root) is a
