@@ -308,7 +308,14 @@ pub fn verify_embedded_scts(
 ) -> Result<usize, SctError> {
     let scts = embedded_scts(leaf)?;
     let tbs = precert_tbs(leaf)?;
-    let issuer_key_hash = keyless_crypto::sha256(&issuer.spki_der()?);
+    // The issuer's parsed key (kept with the certificate, and already used
+    // to check the leaf's signature) holds the DER SubjectPublicKeyInfo;
+    // re-encoding it from the decoded certificate gives the same bytes, and
+    // is only needed when the key does not parse.
+    let issuer_key_hash = match issuer.public_key_ref() {
+        Ok(key) => keyless_crypto::sha256(key.spki_der()),
+        Err(_) => keyless_crypto::sha256(&issuer.spki_der()?),
+    };
     let mut verified = BTreeSet::new();
     let mut reasons = Vec::new();
     for (index, sct) in scts.iter().enumerate() {

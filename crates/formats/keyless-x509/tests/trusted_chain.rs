@@ -120,3 +120,18 @@ fn a_broken_link_in_the_trusted_chain_is_not_trusted() {
 fn owned(path: Vec<&Certificate>) -> Vec<Certificate> {
     path.into_iter().cloned().collect()
 }
+
+/// The SCT check hashes the issuer's SubjectPublicKeyInfo from its parsed
+/// key; that is the same DER the decoded certificate encodes.
+#[test]
+fn parsed_key_spki_is_the_certificates() {
+    let mut checked = 0;
+    for chain in fulcio_chains() {
+        for cert in &chain {
+            let key = cert.public_key_ref().expect("trusted root keys parse");
+            assert_eq!(key.spki_der(), cert.spki_der().unwrap().as_slice());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+}
