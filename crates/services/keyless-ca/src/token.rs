@@ -155,15 +155,9 @@ pub fn discovery_client(timeout: Duration) -> Result<reqwest::Client, reqwest::E
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(policy);
-    // A private issuer's CA (`keyless --ca-bundle FILE` sets this), on top
-    // of the system's roots.
-    match std::env::var_os("KEYLESS_CA_BUNDLE_PEM") {
-        Some(pem) => builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(
-            &pem.into_encoded_bytes(),
-        )?),
-        None => builder,
-    }
-    .build()
+    // A private issuer's CA (`keyless --ca-bundle FILE`), on top of the
+    // system's roots.
+    keyless_ca_bundle::trust(builder)?.build()
 }
 
 fn b64url(part: &str, what: &'static str) -> Result<Map<String, Value>, TokenError> {
