@@ -49,12 +49,27 @@ pub fn decode(text: &str) -> Result<(String, Vec<u8>), CryptoError> {
 /// 7468 reading accepts) goes through `decode` and compares its result.
 pub fn matches(text: &str, label: &str, der: &[u8]) -> bool {
     let trimmed = text.trim();
-    if trimmed.len() <= MAX_PEM
-        && tolerant_parts(trimmed).is_ok_and(|(l, body)| l == label && body_is(body, der))
-    {
+    if trimmed.len() <= MAX_PEM && framed_body(trimmed, label).is_some_and(|b| body_is(b, der)) {
         return true;
     }
     decode(text).is_ok_and(|(l, d)| l == label && d == der)
+}
+
+/// The body between the tolerant reading's BEGIN line and an END line
+/// that ends `text` (trimmed), both naming `label`. No search for the END
+/// line: when the body is base64 it contains no `-`, so this END line is
+/// the first one, the one the tolerant reading splits at, with nothing
+/// after it; when it is not, [`body_is`] fails and [`matches`] decodes.
+fn framed_body<'t>(text: &'t str, label: &str) -> Option<&'t str> {
+    let first = text.lines().next().unwrap_or_default().trim();
+    let named = first.strip_prefix("-----BEGIN ")?.strip_suffix("-----")?;
+    if named != label {
+        return None;
+    }
+    text.get(first.len()..)?
+        .strip_suffix("-----")?
+        .strip_suffix(label)?
+        .strip_suffix("-----END ")
 }
 
 /// `body`, without ASCII whitespace, is the standard padded base64 of `der`.
@@ -189,6 +204,10 @@ mod tests {
             "-----BEGIN CERTIFICATE-----\nAAE=\n-----END CERTIFICATE-----".into(),
             "-----BEGIN CERTIFICATE-----\nAAF=\n-----END CERTIFICATE-----".into(),
             "-----BEGIN CERTIFICATE-----\nAAE\n-----END CERTIFICATE-----".into(),
+            format!("{}-----END CERTIFICATE-----", strict.trim()),
+            strict.replacen('\n', "\n-----END CERTIFICATE-----\n", 2),
+            "-----BEGIN CERTIFICATE-----".into(),
+            "-----BEGIN CERTIFICATE----------END CERTIFICATE-----".into(),
         ];
         for (i, text) in texts.iter().enumerate() {
             for (label, bytes) in [("CERTIFICATE", &der[..]), ("CERTIFICATE", &[0, 1][..])] {
