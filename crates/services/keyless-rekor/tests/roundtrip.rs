@@ -171,28 +171,7 @@ async fn v1_hashedrekord_with_set_verifies(backend: Backend) {
         .map(|(k, v)| (k.clone(), v.clone()))
         .unwrap();
     assert_eq!(uuid.len(), 64);
-    let proof = &entry["verification"]["inclusionProof"];
-    let hashes: Vec<String> = proof["hashes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| b64(&hex::decode(h.as_str().unwrap()).unwrap()))
-        .collect();
-    let tle = json!({
-        "logIndex": entry["logIndex"].to_string(),
-        "logId": { "keyId": b64(&hex::decode(entry["logID"].as_str().unwrap()).unwrap()) },
-        "kindVersion": { "kind": "hashedrekord", "version": "0.0.1" },
-        "integratedTime": entry["integratedTime"].to_string(),
-        "inclusionPromise": { "signedEntryTimestamp": entry["verification"]["signedEntryTimestamp"] },
-        "inclusionProof": {
-            "logIndex": proof["logIndex"].to_string(),
-            "rootHash": b64(&hex::decode(proof["rootHash"].as_str().unwrap()).unwrap()),
-            "treeSize": proof["treeSize"].to_string(),
-            "hashes": hashes,
-            "checkpoint": { "envelope": proof["checkpoint"] },
-        },
-        "canonicalizedBody": entry["body"],
-    });
+    let tle = v1_tle(&entry);
     let bundle = message_bundle(&key, artifact, &sig, tle.clone());
     let result = verify(&server, &key, &bundle, artifact).expect("v1 bundle verifies");
     assert!(

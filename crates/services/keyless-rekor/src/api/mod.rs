@@ -43,6 +43,7 @@ pub fn router_with(log: Log, limits: Limits) -> Router {
         .route("/api/v1/log/proof", get(v1::consistency))
         .route("/api/v1/log/entries", post(v1::create).get(v1::by_index))
         .route("/api/v1/log/entries/{uuid}", get(v1::by_uuid))
+        .route("/api/v1/log/entries/retrieve", post(v1::retrieve))
         .route("/api/v1/index/retrieve", post(v1::search))
         // The log explorer page at `/` and its assets (keyless-explorer).
         .merge(keyless_explorer::routes())

@@ -286,3 +286,32 @@ pub async fn get_json(url: &str) -> (u16, Value) {
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
+
+/// A v1 `LogEntry`'s entry (the value under its UUID) as a bundle's
+/// `tlogEntries` item, for [`message_bundle`] and [`verify`]: the SET as
+/// its inclusion promise, the proof with its checkpoint.
+pub fn v1_tle(entry: &Value) -> Value {
+    let proof = &entry["verification"]["inclusionProof"];
+    let unhex = |v: &Value| b64(&hex::decode(v.as_str().unwrap()).unwrap());
+    let hashes: Vec<String> = proof["hashes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(unhex)
+        .collect();
+    json!({
+        "logIndex": entry["logIndex"].to_string(),
+        "logId": { "keyId": unhex(&entry["logID"]) },
+        "kindVersion": { "kind": "hashedrekord", "version": "0.0.1" },
+        "integratedTime": entry["integratedTime"].to_string(),
+        "inclusionPromise": { "signedEntryTimestamp": entry["verification"]["signedEntryTimestamp"] },
+        "inclusionProof": {
+            "logIndex": proof["logIndex"].to_string(),
+            "rootHash": unhex(&proof["rootHash"]),
+            "treeSize": proof["treeSize"].to_string(),
+            "hashes": hashes,
+            "checkpoint": { "envelope": proof["checkpoint"] },
+        },
+        "canonicalizedBody": entry["body"],
+    })
+}

@@ -3,10 +3,14 @@
 //! public key. Entries carry an integrated time and a signed entry
 //! timestamp (SET): the log's signature over the canonical JSON
 //! `{"body","integratedTime","logID","logIndex"}`. Search lives in
-//! [`search`].
+//! [`search`], batch reads in [`retrieve`], and the entry every read
+//! answers in [`entry`].
 
+mod entry;
+mod retrieve;
 mod search;
 
+pub(super) use retrieve::retrieve;
 pub(super) use search::search;
 
 use std::collections::HashMap;
@@ -17,59 +21,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use keyless_types::b64;
-use serde_json::{json, Value};
+use serde_json::json;
 
+use self::entry::{blocking, entry_at, find, log_entry, parse_uuid, uuid, v1_log_id};
 use super::error::{body, ApiError};
 use crate::entries::v1::parse_request;
-use keyless_log::{Log, Published, Submission};
-
-/// Rekor's entry UUID: the hex leaf hash.
-pub(super) fn uuid(body: &[u8]) -> String {
-    hex::encode(keyless_tlog::leaf_hash(body))
-}
-
-/// The Rekor v1 log ID: SHA-256 of the log key's DER SubjectPublicKeyInfo,
-/// whatever the key type, as Rekor computes it and cosign and sigstore-go
-/// recompute it from the trusted key when they check a SET. (For an ECDSA
-/// key it equals [`Log::log_id`]; for Ed25519 the C2SP key ID differs.)
-pub(super) fn v1_log_id(log: &Log) -> [u8; 32] {
-    keyless_crypto::sha256(log.public_key().spki_der())
-}
-
-/// The v1 `LogEntry` map `{uuid: entry}` for a committed entry, with an
-/// inclusion proof against `cp`.
-pub fn log_entry(log: &Log, index: u64, body: &[u8], cp: &Published) -> Result<Value, ApiError> {
-    let meta = log.meta(index)?;
-    let log_id = hex::encode(v1_log_id(log));
-    let body_b64 = b64::encode(body);
-    let payload = format!(
-        "{{\"body\":\"{body_b64}\",\"integratedTime\":{},\"logID\":\"{log_id}\",\"logIndex\":{index}}}",
-        meta.sequenced_at
-    );
-    let set = log.sign(payload.as_bytes())?;
-    let hashes: Vec<String> = log
-        .inclusion_proof(index, cp.size)?
-        .iter()
-        .map(hex::encode)
-        .collect();
-    Ok(json!({ uuid(body): {
-        "body": body_b64,
-        "integratedTime": meta.sequenced_at,
-        "logID": log_id,
-        "logIndex": index,
-        "verification": {
-            "signedEntryTimestamp": b64::encode(&set),
-            "inclusionProof": {
-                "checkpoint": cp.note,
-                "hashes": hashes,
-                "logIndex": index,
-                "rootHash": hex::encode(cp.root),
-                "treeSize": cp.size,
-            },
-        },
-    }}))
-}
+use keyless_log::{Log, Submission};
 
 pub(super) async fn create(
     State(log): State<Log>,
@@ -118,21 +75,14 @@ fn non_negative(q: &HashMap<String, String>, name: &str) -> Result<Option<u64>, 
         .transpose()
 }
 
+/// Entry `index` against the current checkpoint, or 404.
 async fn entry_response(log: Log, index: u64) -> Result<Response, ApiError> {
     let cp = log.published();
-    if index >= cp.size {
-        return Err(ApiError::not_found(format!(
-            "no entry {index} in a log of {} entries",
-            cp.size
-        )));
-    }
-    let value = tokio::task::spawn_blocking(move || {
-        let body = log.entry(index)?;
-        log_entry(&log, index, &body, &cp)
-    })
-    .await
-    .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "entry read failed"))??;
-    Ok(Json(value).into_response())
+    let size = cp.size;
+    blocking("entry read", move || entry_at(&log, index, &cp))
+        .await?
+        .map(|value| Json(value).into_response())
+        .ok_or_else(|| ApiError::not_found(format!("no entry {index} in a log of {size} entries")))
 }
 
 pub(super) async fn by_index(
@@ -149,29 +99,11 @@ pub(super) async fn by_uuid(
     State(log): State<Log>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    // Accept the 64-hex UUID or Rekor's 80-hex entry ID (tree ID prefix).
-    if !id.is_ascii() {
-        return Err(ApiError::bad_request("entry UUID is not hex"));
-    }
-    let hex_part = match id.len() {
-        64 => id.as_str(),
-        80 => &id[16..],
-        _ => {
-            return Err(ApiError::bad_request(
-                "an entry UUID is 64 (or 80) hex characters",
-            ))
-        }
-    };
-    let leaf: [u8; 32] = hex::decode(hex_part)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| ApiError::bad_request("entry UUID is not hex"))?;
-    // Off the async workers: the entry index may be a database query.
+    let leaf = parse_uuid(&id)?;
     let finder = log.clone();
-    let index = tokio::task::spawn_blocking(move || finder.find_leaf(&leaf))
-        .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "entry lookup failed"))??
-        .ok_or_else(|| ApiError::not_found(format!("no entry with UUID {hex_part}")))?;
+    let index = blocking("entry lookup", move || find(&finder, &leaf))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no entry with UUID {}", hex::encode(leaf))))?;
     entry_response(log, index).await
 }
 
