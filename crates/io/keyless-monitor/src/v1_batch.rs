@@ -59,7 +59,8 @@ pub(crate) async fn retrieve(fetch: &Fetcher, first: u64, n: u64) -> Result<Retr
     {
         Ok(b) => b,
         // No such endpoint (404; 405 where the path is taken by the
-        // GET of an entry by UUID, as in keyless's own log; 501), or a
+        // GET of an entry by UUID, as in keyless's own log before it
+        // had the batch read; 501), or a
         // query it will not take (400, 422: fewer per query): the
         // entries are then read one by one, checked the same way.
         Err(FetchError::Status {

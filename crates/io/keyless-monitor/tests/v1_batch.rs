@@ -2,8 +2,9 @@
 //! /api/v1/log/entries/retrieve`, ten per request, from a log served here
 //! over real HTTP: the bodies come back in index order (their leaf
 //! hashes are what the pass folds into its frontier), a log without the
-//! endpoint (405, as keyless's own log answers) is read one entry per
-//! request, and a batch answer that repeats an index is refused.
+//! endpoint (405, as keyless's own log answered before it had one) is
+//! read one entry per request, and a batch answer that repeats an index
+//! is refused. tests/v1_own_log.rs follows keyless's own log.
 
 use std::sync::{Arc, Mutex};
 
