@@ -271,21 +271,24 @@ impl Storage for FileStorage {
         for m in &commit.meta {
             meta.extend_from_slice(&encode_meta(m));
         }
-        let record = {
-            let partials = read(&self.partials);
-            let tiles = commit
-                .tiles
-                .iter()
-                .map(|(id, data)| partials.delta(id, data))
-                .collect::<Result<Vec<_>, _>>()?;
-            wal::encode(&Record {
-                kind: RecordKind::Commit,
-                first_index: commit.first_index,
-                checkpoint: commit.checkpoint.as_bytes(),
-                meta: &meta,
-                tiles,
-            })?
+        // What each tile gains. Only this method changes the partial
+        // tiles, under the write-ahead lock held here, so the deltas are
+        // still the right ones when they are applied below.
+        let record = Record {
+            kind: RecordKind::Commit,
+            first_index: commit.first_index,
+            checkpoint: commit.checkpoint.as_bytes(),
+            meta: &meta,
+            tiles: {
+                let partials = read(&self.partials);
+                commit
+                    .tiles
+                    .iter()
+                    .map(|(id, data)| partials.delta(id, data))
+                    .collect::<Result<Vec<_>, _>>()?
+            },
         };
+        let encoded = wal::encode(&record)?;
         let segment = wal
             .segment
             .as_mut()
@@ -296,17 +299,18 @@ impl Storage for FileStorage {
         // The commit point: one append, one fdatasync.
         segment
             .file
-            .write_all_at(&record, segment.len)
+            .write_all_at(&encoded, segment.len)
             .and_then(|()| segment.file.sync_data())
             .map_err(|e| StorageError::io("append", &segment.path, e))?;
-        segment.len += record.len() as u64;
+        segment.len += encoded.len() as u64;
 
         // The public files, replayed from the segment if lost before it
-        // is retired.
+        // is retired. A tile that fills leaves memory here, so its file
+        // is written before the lock is released: a reader must find it
+        // in one place or the other.
         {
             let mut partials = write(&self.partials);
-            for (id, data) in &commit.tiles {
-                let delta = partials.delta(id, data)?;
+            for ((id, _), delta) in commit.tiles.iter().zip(record.tiles) {
                 if let Some(full) = partials.apply(delta)? {
                     let path = self.tile_path(id);
                     write_file(&path, &full)?;

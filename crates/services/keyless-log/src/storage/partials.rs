@@ -66,13 +66,12 @@ impl Partials {
     /// Apply a delta (from a commit or a replayed record). Returns the
     /// tile's bytes if it is now full: it leaves memory and must be
     /// written as a file.
-    pub(super) fn apply(&mut self, d: TileDelta<&[u8]>) -> Result<Option<Vec<u8>>, StorageError> {
+    pub(super) fn apply<B: AsRef<[u8]>>(
+        &mut self,
+        d: TileDelta<B>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
         let key = (d.kind, d.index);
-        let id = TileId {
-            kind: d.kind,
-            index: d.index,
-            width: d.new_width,
-        };
+        let id = d.id();
         let mut bytes = if d.old_width == 0 {
             if let Some(p) = self.0.get(&key) {
                 return Err(rewrite(
@@ -104,7 +103,7 @@ impl Partials {
                 }
             }
         };
-        bytes.extend_from_slice(d.bytes);
+        bytes.extend_from_slice(d.bytes.as_ref());
         if u64::from(d.new_width) == TILE_WIDTH {
             self.0.remove(&key);
             return Ok(Some(bytes));

@@ -33,7 +33,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use keyless_tlog::tiles::TILE_WIDTH;
-use keyless_tlog::TileKind;
+use keyless_tlog::{TileId, TileKind};
 
 use crate::error::StorageError;
 
@@ -75,6 +75,17 @@ pub(super) struct TileDelta<B> {
     pub new_width: u16,
     pub old_len: u32,
     pub bytes: B,
+}
+
+impl<B> TileDelta<B> {
+    /// The tile at the width this delta takes it to.
+    pub fn id(&self) -> TileId {
+        TileId {
+            kind: self.kind,
+            index: self.index,
+            width: self.new_width,
+        }
+    }
 }
 
 /// One record; `B` is `&[u8]` when writing and `Vec<u8>` when read back.

@@ -5,12 +5,10 @@ use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use keyless_tlog::TileId;
-
 use super::disk::{write_checkpoint_file, write_file, META_RECORD};
 use crate::error::StorageError;
 use crate::storage::partials::Partials;
-use crate::storage::wal::{self, Record, RecordKind, TileDelta};
+use crate::storage::wal::{self, Record, RecordKind};
 
 /// Rebuilding the state of a directory from its write-ahead log on open.
 pub(super) struct Replay<'a> {
@@ -43,20 +41,8 @@ impl Replay<'_> {
 
     fn record(&mut self, r: Record<Vec<u8>>) -> Result<(), StorageError> {
         for d in r.tiles {
-            let delta = TileDelta {
-                kind: d.kind,
-                index: d.index,
-                old_width: d.old_width,
-                new_width: d.new_width,
-                old_len: d.old_len,
-                bytes: d.bytes.as_slice(),
-            };
-            if let Some(full) = self.partials.apply(delta)? {
-                let id = TileId {
-                    kind: d.kind,
-                    index: d.index,
-                    width: d.new_width,
-                };
+            let id = d.id();
+            if let Some(full) = self.partials.apply(d)? {
                 let path = self.root.join(id.path());
                 write_file(&path, &full)?;
                 self.written.insert(path);
