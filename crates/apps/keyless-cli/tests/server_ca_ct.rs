@@ -30,17 +30,13 @@ fn ca_command(dir: &Path, port: u16, extra: &[&str]) -> std::process::Command {
 }
 
 fn start_ca(dir: &Path, port: u16, extra: &[&str]) -> Child {
-    let child = ca_command(dir, port, extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("keyless server ca");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(&format!("http://127.0.0.1:{port}/ct/checkpoint")) {
-        assert!(Instant::now() < deadline, "keyless server ca did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    spawn_until_ok(
+        ca_command(dir, port, extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        &format!("http://127.0.0.1:{port}/ct/checkpoint"),
+        "keyless server ca",
+    )
 }
 
 #[test]

@@ -5,9 +5,7 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use keyless_ca::ct_leaf::{LeafEntry, TileLeaf};
@@ -32,25 +30,6 @@ fn get_bytes(url: &str) -> (u16, Vec<u8>) {
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
     (status, buf[split + 4..].to_vec())
-}
-
-fn start_ct(dir: &Path, roots: &Path, port: u16, extra: &[&str]) -> Child {
-    let child = keyless()
-        .args(["server", "ct", "--data-dir"])
-        .arg(dir)
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--roots"])
-        .arg(roots)
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("keyless server ct");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(&format!("http://127.0.0.1:{port}/ct/checkpoint")) {
-        assert!(Instant::now() < deadline, "keyless server ct did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
 }
 
 fn ct_log_alone(name: &str, extra: &[&str]) {

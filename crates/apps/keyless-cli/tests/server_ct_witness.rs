@@ -6,9 +6,7 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use keyless_tlog::CosignatureVerifier;
@@ -16,26 +14,6 @@ use support::*;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const ORIGIN: &str = "ct.test/log";
-
-fn start_ct(dir: &Path, roots: &Path, port: u16, extra: &[&str]) -> Child {
-    let child = keyless()
-        .args(["server", "ct", "--data-dir"])
-        .arg(dir)
-        .args(["--addr", &format!("127.0.0.1:{port}"), "--roots"])
-        .arg(roots)
-        .args(["--origin", ORIGIN])
-        .args(extra)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("keyless server ct");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(&format!("http://127.0.0.1:{port}/ct/checkpoint")) {
-        assert!(Instant::now() < deadline, "keyless server ct did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
 
 #[test]
 fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
@@ -55,7 +33,7 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
     let ct_port = free_base_port();
 
     // A first start makes the CT key; the witness is configured with it.
-    let mut ct = start_ct(&ct_dir, &roots, ct_port, &[]);
+    let mut ct = start_ct(&ct_dir, &roots, ct_port, &["--origin", ORIGIN]);
     ct.kill().unwrap();
     ct.wait().unwrap();
     let public_pem = std::fs::read_to_string(ct_dir.join("ctlog.pub.pem")).unwrap();
@@ -71,7 +49,12 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
     assert!(vkey.starts_with("witness.test/ct+"), "{vkey:?}");
 
     let flag = witness.flag();
-    let mut ct = start_ct(&ct_dir, &roots, ct_port, &["--witness", &flag]);
+    let mut ct = start_ct(
+        &ct_dir,
+        &roots,
+        ct_port,
+        &["--origin", ORIGIN, "--witness", &flag],
+    );
     let base = format!("http://127.0.0.1:{ct_port}");
     let body = serde_json::json!({ "chain": [B64.encode(&intermediate), B64.encode(&root)] });
     let (status, answer) = http_exchange(

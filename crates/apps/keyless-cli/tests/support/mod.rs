@@ -224,6 +224,35 @@ pub fn http_ok(url: &str) -> bool {
     http_exchange("GET", url, b"", Duration::from_secs(2)).is_some_and(|(status, _)| status == 200)
 }
 
+/// Start `cmd` and wait (up to 60 s) until `url` answers 200: the
+/// process `what` is serving.
+pub fn spawn_until_ok(cmd: &mut Command, url: &str, what: &str) -> Child {
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !http_ok(url) {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// `keyless server ct` on `port`, accepting chains to `roots`, once it
+/// serves its checkpoint.
+pub fn start_ct(dir: &Path, roots: &Path, port: u16, extra: &[&str]) -> Child {
+    spawn_until_ok(
+        keyless()
+            .args(["server", "ct", "--data-dir"])
+            .arg(dir)
+            .args(["--addr", &format!("127.0.0.1:{port}"), "--roots"])
+            .arg(roots)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null()),
+        &format!("http://127.0.0.1:{port}/ct/checkpoint"),
+        "keyless server ct",
+    )
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run command")
 }
