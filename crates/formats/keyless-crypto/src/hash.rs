@@ -56,6 +56,18 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 of the concatenation of `parts`, without building it: a log
+/// entry's leaf hash is over a one-byte prefix and a body of kilobytes.
+pub fn sha256_concat(parts: &[&[u8]]) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for part in parts {
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
 /// Lower-case hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
     sha256(data).iter().map(|b| format!("{b:02x}")).collect()
@@ -73,6 +85,12 @@ mod tests {
             h.update(chunk);
         }
         assert_eq!(h.finish(), HashAlgorithm::Sha384.digest(data));
+    }
+
+    #[test]
+    fn concat_equals_one_shot() {
+        assert_eq!(sha256_concat(&[b"ab", b"", b"cd"]), sha256(b"abcd"));
+        assert_eq!(sha256_concat(&[]), sha256(b""));
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod signing;
 
 pub use algorithm::{HashAlgorithm, KeyAlgorithm, SignatureAlgorithm};
 pub use error::CryptoError;
-pub use hash::{sha256, sha256_hex, Hasher};
+pub use hash::{sha256, sha256_concat, sha256_hex, Hasher};
 pub use key::PublicKey;
 pub use signer::Signer;
 pub use signing::SigningKey;

@@ -5,7 +5,7 @@
 //! protection). Everything here is SHA-256, the only hash Rekor and the C2SP
 //! tlog specs use.
 
-use keyless_crypto::sha256;
+use keyless_crypto::{sha256, sha256_concat};
 
 /// A SHA-256 Merkle tree hash.
 pub type Hash = [u8; 32];
@@ -18,10 +18,7 @@ pub const EMPTY_ROOT: Hash = [
 
 /// `SHA-256(0x00 || data)`: the hash of a log entry as it sits in the tree.
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    let mut buf = Vec::with_capacity(data.len() + 1);
-    buf.push(0x00);
-    buf.extend_from_slice(data);
-    sha256(&buf)
+    sha256_concat(&[&[0x00], data])
 }
 
 /// `SHA-256(0x01 || left || right)`: the hash of an interior node.

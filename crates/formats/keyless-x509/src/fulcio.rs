@@ -2,6 +2,7 @@
 //! Fulcio extensions of [`crate::oid`], decoded as `fulcio/docs/oid-info.md`
 //! says each is encoded.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 use der::asn1::Utf8StringRef;
@@ -87,8 +88,14 @@ pub fn fulcio_identity(cert: &Certificate) -> Result<FulcioIdentity, X509Error> 
                 .as_str()
                 .to_owned()
         };
-        if id.extensions.insert(key.clone(), value).is_some() {
-            return Err(IdentityError::DuplicateExtension { oid: key }.into());
+        match id.extensions.entry(key) {
+            Entry::Vacant(slot) => {
+                slot.insert(value);
+            }
+            Entry::Occupied(taken) => {
+                let oid = taken.key().clone();
+                return Err(IdentityError::DuplicateExtension { oid }.into());
+            }
         }
     }
 
