@@ -5,8 +5,6 @@
 //! on exactly one content, exactly one kind of verification material,
 //! decoded bytes and in-range integers.
 
-use std::collections::HashSet;
-
 use crate::dsse::Envelope;
 use crate::error::BundleError;
 use crate::limits::{MAX_BUNDLE_BYTES, MAX_CHAIN_LEN, MAX_TIMESTAMPS, MAX_TLOG_ENTRIES};
@@ -175,11 +173,11 @@ impl Bundle {
     pub fn from_wire(w: wire::Bundle) -> Result<Self, BundleError> {
         let version = BundleVersion::from_media_type(&w.media_type)
             .ok_or_else(|| BundleError::UnknownMediaType(w.media_type.clone()))?;
-        let vm = w
+        let mut vm = w
             .verification_material
             .ok_or(BundleError::MissingVerificationMaterial)?;
 
-        let material = material(version, &vm)?;
+        let material = material(version, &mut vm)?;
         let content = content(w.message_signature, w.dsse_envelope)?;
 
         if vm.tlog_entries.len() > MAX_TLOG_ENTRIES {
@@ -189,8 +187,7 @@ impl Bundle {
                 max: MAX_TLOG_ENTRIES,
             });
         }
-        let mut seen = HashSet::new();
-        let mut tlog_entries = Vec::with_capacity(vm.tlog_entries.len());
+        let mut tlog_entries: Vec<TlogEntry> = Vec::with_capacity(vm.tlog_entries.len());
         for (i, e) in vm.tlog_entries.into_iter().enumerate() {
             let entry = tlog_entry(i, e)?;
             match version {
@@ -210,7 +207,11 @@ impl Bundle {
                 }
                 _ => {}
             }
-            if !seen.insert((entry.log_id.clone(), entry.log_index)) {
+            // A scan, not a set: there are at most MAX_TLOG_ENTRIES.
+            let twice = tlog_entries
+                .iter()
+                .any(|e| e.log_index == entry.log_index && e.log_id == entry.log_id);
+            if twice {
                 return Err(BundleError::DuplicateTlogEntry {
                     log_id: hex::encode(&entry.log_id),
                     index: entry.log_index as i64,
@@ -247,9 +248,10 @@ impl Bundle {
     }
 }
 
+/// The signer's material, moved out of `vm` (a certificate is kilobytes).
 fn material(
     version: BundleVersion,
-    vm: &wire::VerificationMaterial,
+    vm: &mut wire::VerificationMaterial,
 ) -> Result<VerificationMaterial, BundleError> {
     let count = [
         vm.public_key.is_some(),
@@ -262,20 +264,14 @@ fn material(
     if count != 1 {
         return Err(BundleError::VerificationMaterialCount(count));
     }
-    if let Some(pk) = &vm.public_key {
-        return Ok(VerificationMaterial::PublicKey {
-            hint: pk.hint.clone(),
-        });
+    if let Some(pk) = vm.public_key.take() {
+        return Ok(VerificationMaterial::PublicKey { hint: pk.hint });
     }
-    if let Some(cert) = &vm.certificate {
-        return Ok(VerificationMaterial::Certificate(cert.raw_bytes.clone()));
+    if let Some(cert) = vm.certificate.take() {
+        return Ok(VerificationMaterial::Certificate(cert.raw_bytes));
     }
-    let chain = vm.x509_certificate_chain.as_ref().map(|c| &c.certificates);
-    let chain: Vec<Vec<u8>> = chain
-        .into_iter()
-        .flatten()
-        .map(|c| c.raw_bytes.clone())
-        .collect();
+    let chain = vm.x509_certificate_chain.take().map(|c| c.certificates);
+    let chain: Vec<Vec<u8>> = chain.into_iter().flatten().map(|c| c.raw_bytes).collect();
     if version >= BundleVersion::V0_3 {
         return Err(BundleError::ChainNotAllowed {
             version: version.as_str(),
@@ -417,6 +413,40 @@ mod tests {
         ] {
             assert_eq!(BundleVersion::from_media_type(mt), v, "{mt}");
         }
+    }
+
+    /// The same (log, index) twice is refused; the same index in another
+    /// log is not a duplicate. The material is moved out, not copied.
+    #[test]
+    fn duplicate_tlog_entries() {
+        let entry = |log: &str| {
+            format!(
+                r#"{{"logIndex":"7","logId":{{"keyId":"{log}"}},"kindVersion":{{"kind":"hashedrekord","version":"0.0.1"}},"integratedTime":"1","inclusionPromise":{{"signedEntryTimestamp":"AA=="}},"canonicalizedBody":"e30="}}"#
+            )
+        };
+        let bundle = |entries: &[String]| {
+            format!(
+                r#"{{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=0.1","verificationMaterial":{{"certificate":{{"rawBytes":"AQID"}},"tlogEntries":[{}]}},"messageSignature":{{"signature":"AA=="}}}}"#,
+                entries.join(",")
+            )
+        };
+        let one = Bundle::from_json(bundle(&[entry("AQ==")]).as_bytes()).unwrap();
+        assert!(
+            matches!(one.material, VerificationMaterial::Certificate(ref c) if c == &[1, 2, 3])
+        );
+        let two_logs = bundle(&[entry("AQ=="), entry("Ag==")]);
+        assert_eq!(
+            Bundle::from_json(two_logs.as_bytes())
+                .unwrap()
+                .tlog_entries
+                .len(),
+            2
+        );
+        let twice = bundle(&[entry("AQ=="), entry("Ag=="), entry("AQ==")]);
+        assert!(matches!(
+            Bundle::from_json(twice.as_bytes()),
+            Err(BundleError::DuplicateTlogEntry { index: 7, .. })
+        ));
     }
 
     #[test]

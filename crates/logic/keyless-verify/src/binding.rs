@@ -261,18 +261,22 @@ fn eq_hex_hash(
     digest: &[u8],
     logged: &HexHash,
 ) -> Result<(), LogError> {
-    let expected = format!("{}:{}", alg.name(), hex::encode(digest));
-    let found = format!("{}:{}", logged.algorithm, logged.value.to_ascii_lowercase());
-    if expected == found {
-        Ok(())
-    } else {
-        Err(LogError::Mismatch {
-            entry,
-            field,
-            expected,
-            found,
-        })
+    // Compared in place (digests are at most 64 bytes); the strings are
+    // only written for the error.
+    let mut buf = [0u8; 128];
+    let n = 2 * digest.len();
+    let same_value = n <= buf.len()
+        && hex::encode_to_slice(digest, &mut buf[..n]).is_ok()
+        && logged.value.as_bytes().eq_ignore_ascii_case(&buf[..n]);
+    if same_value && logged.algorithm == alg.name() {
+        return Ok(());
     }
+    Err(LogError::Mismatch {
+        entry,
+        field,
+        expected: format!("{}:{}", alg.name(), hex::encode(digest)),
+        found: format!("{}:{}", logged.algorithm, logged.value.to_ascii_lowercase()),
+    })
 }
 
 fn eq_proto_hash(
