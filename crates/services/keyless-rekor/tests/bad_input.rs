@@ -7,15 +7,6 @@ use keyless_log::LogKeyType;
 use serde_json::{json, Value};
 use support::*;
 
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
-    (status, v)
-}
-
 fn assert_error(status: u16, v: &Value, want: u16) {
     assert_eq!(status, want, "{v}");
     assert_eq!(v["code"], want, "{v}");

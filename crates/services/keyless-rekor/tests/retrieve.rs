@@ -177,15 +177,6 @@ async fn what_the_log_does_not_have_is_left_out() {
     assert_eq!((s, v["code"].clone()), (404, json!(404)));
 }
 
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
-    (status, v)
-}
-
 fn assert_error(status: u16, v: &Value, want: u16, says: &str) {
     assert_eq!(status, want, "{v}");
     assert_eq!(v["code"], want, "{v}");

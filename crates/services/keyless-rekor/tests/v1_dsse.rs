@@ -336,15 +336,6 @@ async fn dsse_and_intoto_entries_verify_and_are_found(backend: Backend) {
     assert_eq!(search(&server, by_key).await, vec![only_entry(&resp).0]);
 }
 
-async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    let v: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
-    (status, v)
-}
-
 /// Every request below is refused with a 4xx JSON error whose message
 /// contains the given text, and nothing is written.
 #[tokio::test]

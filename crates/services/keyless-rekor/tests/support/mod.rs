@@ -162,6 +162,17 @@ pub async fn wait_unlocked(store: &Store) {
     }
 }
 
+/// Send `req` and read the answer as JSON (any status): the status and
+/// the body. A body that is not JSON fails the test, naming both.
+pub async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+    (status, v)
+}
+
 pub fn b64(b: &[u8]) -> String {
     B64.encode(b)
 }
