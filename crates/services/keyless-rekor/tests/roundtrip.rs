@@ -528,3 +528,48 @@ async fn v1_search_survives_reopen(backend: Backend) {
         assert_eq!(search(&server, &q).await, after);
     }
 }
+
+/// The search index's own PostgreSQL connection comes back after the
+/// server drops it (as on a restart or a failover): the first search
+/// after every connection of the log was terminated answers in full, from
+/// the table again (not from a store rebuilt in memory), and entries
+/// added afterwards are found too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v1_search_reconnects_after_its_connection_is_terminated() {
+    let server = start_on(Backend::Postgres, LogKeyType::Ed25519).await;
+    let key = signer();
+    let q = json!({ "publicKey": { "format": "x509", "content": b64(key.public_key().to_pem().as_bytes()) } });
+    let url = format!("{}/api/v2/log/entries", server.url);
+    let sign = |tag: &'static str| {
+        let (key, url) = (&key, url.clone());
+        async move {
+            for i in 0..3 {
+                let (req, _) = hashed_rekord_v2(key, format!("{tag} {i}").as_bytes());
+                let (status, tle) = post(&url, &req).await;
+                assert_eq!(status, 201, "{tle}");
+            }
+        }
+    };
+    sign("before").await;
+    let before = search(&server, &q).await;
+    assert_eq!(before.len(), 3);
+    assert!(
+        pg_search_state(&server.store).await.2,
+        "the store holds its lock"
+    );
+
+    pg_execute(
+        &server.store,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE pid <> pg_backend_pid() AND datname = current_database()",
+    )
+    .await;
+    assert_eq!(search(&server, &q).await, before);
+    let (_, _, locked) = pg_search_state(&server.store).await;
+    assert!(locked, "the reopened store is the table, not one in memory");
+
+    sign("after").await;
+    let after = search(&server, &q).await;
+    assert_eq!(after.len(), 6);
+    assert!(before.iter().all(|u| after.contains(u)));
+}

@@ -26,7 +26,9 @@
 //! PostgreSQL in a table next to its entry index, so memory stays flat as
 //! the log grows, and the covered size survives a restart (the first
 //! search after one indexes only what is new). Other backends keep them
-//! in memory, rebuilt by the first search after each start.
+//! in memory, rebuilt by the first search after each start. A store that
+//! fails (its database connection dropped) is opened again once by the
+//! search that saw it fail.
 
 mod keys;
 
@@ -140,12 +142,20 @@ impl SearchIndex {
         let candidates = {
             // A panic leaves the store covering what it says it covers.
             let mut guard = self.store.lock().unwrap_or_else(|p| p.into_inner());
-            let store = match &mut *guard {
-                Some(s) => s,
-                None => guard.insert(open_store(log)?),
-            };
-            catch_up(store.as_mut(), log, size)?;
-            store.candidates(&key.digest())?
+            match store_candidates(&mut guard, log, size, key) {
+                Ok(c) => c,
+                Err(e) => {
+                    // A store whose database connection went away (the
+                    // server restarted, or failed over to a standby) fails
+                    // every call from then on: drop it and open it again,
+                    // through the log's connection string, before giving
+                    // up. What it covers is recorded with its keys, so the
+                    // new one continues where the old one's last write left.
+                    tracing::warn!(error = %e, "the search index failed; reopening it");
+                    *guard = None;
+                    store_candidates(&mut guard, log, size, key)?
+                }
+            }
         };
         // Already confirmed by their metadata.
         let by_meta = match artifact_sha256 {
@@ -174,6 +184,22 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// The candidates for `key` from the store in `slot` (opened first if
+/// there is none), brought up to `size`.
+fn store_candidates(
+    slot: &mut Option<Box<dyn SearchStore>>,
+    log: &Log,
+    size: u64,
+    key: &IndexKey,
+) -> Result<Vec<u64>, LogError> {
+    let store = match slot {
+        Some(s) => s,
+        None => slot.insert(open_store(log)?),
+    };
+    catch_up(store.as_mut(), log, size)?;
+    Ok(store.candidates(&key.digest())?)
 }
 
 /// The entries among `entries` (committed as of `size`) that have `key`
