@@ -1,5 +1,10 @@
 //! Capped HTTP reads: a log (or whoever answers at its URL) can send any
 //! number of bytes, so every body is read chunk by chunk up to a limit.
+//! The client trusts `keyless --ca-bundle FILE`'s private CA roots
+//! (`keyless_ca_bundle::trust`), so a log served over TLS by a private PKI
+//! is readable, and gives up on a log that stalls.
+
+use std::time::Duration;
 
 use thiserror::Error;
 
@@ -14,10 +19,29 @@ pub const MAX_BUNDLE: usize = 256 * (2 + 65_535);
 pub const MAX_DATA_TILE: usize = 16 * 1024 * 1024;
 /// A Rekor v1 API answer (one entry with its proof, or a search result).
 pub const MAX_API_RESPONSE: usize = 4 * 1024 * 1024;
+/// Longest a connection to the log may take to open: an address that
+/// drops packets fails the read (and the monitor's pass) instead of
+/// hanging it.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest one request may take, body included: a log that stops
+/// answering mid-body must not hang `keyless monitor` forever, and 60 s
+/// still reads the largest answer ([`MAX_DATA_TILE`]) over a slow link.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum FetchError {
+    /// The HTTP client could not be built: in practice the CA bundle
+    /// (`--ca-bundle`) does not parse. An error rather than a client that
+    /// trusts fewer roots than it was told to.
+    #[error(
+        "the CA bundle ({}, from --ca-bundle) could not be used for the HTTP client",
+        keyless_ca_bundle::ENV
+    )]
+    CaBundle {
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("fetching {url}")]
     Http {
         url: String,
@@ -43,11 +67,20 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(base_url: &str) -> Self {
-        Self {
+    /// A client for the log at `base_url`, trusting the system's roots and
+    /// the `--ca-bundle` ones, with [`CONNECT_TIMEOUT`] and
+    /// [`REQUEST_TIMEOUT`]. Fails if the bundle cannot be used.
+    pub fn new(base_url: &str) -> Result<Self, FetchError> {
+        let builder = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT);
+        let http = keyless_ca_bundle::trust(builder)
+            .and_then(reqwest::ClientBuilder::build)
+            .map_err(|source| FetchError::CaBundle { source })?;
+        Ok(Self {
             base: base_url.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
-        }
+            http,
+        })
     }
 
     pub fn base(&self) -> &str {
@@ -127,5 +160,30 @@ impl Fetcher {
             out.extend_from_slice(&chunk);
         }
         Ok(Some(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bundle that does not parse is an error, never a client with
+    /// fewer roots. The only test of this library that sets the process
+    /// variable (no other unit test builds a Fetcher).
+    #[test]
+    fn a_bundle_that_does_not_parse_is_an_error() {
+        let env = keyless_ca_bundle::ENV;
+        std::env::remove_var(env);
+        assert!(Fetcher::new("https://log.example/").is_ok());
+        let bad =
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
+        std::env::set_var(env, bad);
+        let result = Fetcher::new("https://log.example/");
+        std::env::remove_var(env);
+        let Err(err) = result else {
+            panic!("a client was built from a bad bundle");
+        };
+        assert!(matches!(err, FetchError::CaBundle { .. }), "{err:?}");
+        assert!(err.to_string().contains("--ca-bundle"), "{err}");
     }
 }

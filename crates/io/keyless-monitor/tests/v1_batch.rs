@@ -136,7 +136,7 @@ async fn entries_are_read_ten_per_request_where_the_log_answers_the_batch_read()
     let seen = Arc::new(Mutex::new(Vec::new()));
     let url = serve(100, Batch::Answer, seen.clone()).await;
     let mut batch = BatchRead::Unknown;
-    let scanned = scan_range(&Fetcher::new(&url), 3, 28, &matcher(), &mut batch)
+    let scanned = scan_range(&Fetcher::new(&url).unwrap(), 3, 28, &matcher(), &mut batch)
         .await
         .unwrap();
     let expected: Vec<_> = (3..28).map(|i| keyless_tlog::leaf_hash(&body(i))).collect();
@@ -152,7 +152,7 @@ async fn a_log_without_the_batch_read_is_read_one_entry_per_request() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let url = serve(100, Batch::NotAllowed, seen.clone()).await;
     let mut batch = BatchRead::Unknown;
-    let scanned = scan_range(&Fetcher::new(&url), 0, 12, &matcher(), &mut batch)
+    let scanned = scan_range(&Fetcher::new(&url).unwrap(), 0, 12, &matcher(), &mut batch)
         .await
         .unwrap();
     let expected: Vec<_> = (0..12).map(|i| keyless_tlog::leaf_hash(&body(i))).collect();
@@ -161,7 +161,7 @@ async fn a_log_without_the_batch_read_is_read_one_entry_per_request() {
     // Asked once, then never again in the pass.
     assert_eq!(count(&seen, "POST "), 1);
     assert_eq!(count(&seen, "GET /api/v1/log/entries?logIndex="), 12);
-    let _ = scan_range(&Fetcher::new(&url), 12, 14, &matcher(), &mut batch)
+    let _ = scan_range(&Fetcher::new(&url).unwrap(), 12, 14, &matcher(), &mut batch)
         .await
         .unwrap();
     assert_eq!(count(&seen, "POST "), 1);
@@ -172,7 +172,8 @@ async fn a_batch_answer_that_repeats_an_entry_is_refused() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let url = serve(100, Batch::RepeatFirst, seen).await;
     let mut batch = BatchRead::Unknown;
-    let Err(err) = scan_range(&Fetcher::new(&url), 0, 10, &matcher(), &mut batch).await else {
+    let Err(err) = scan_range(&Fetcher::new(&url).unwrap(), 0, 10, &matcher(), &mut batch).await
+    else {
         panic!("a repeated entry is an error");
     };
     assert!(err.to_string().contains("answered twice"), "{err}");

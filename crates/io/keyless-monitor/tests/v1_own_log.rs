@@ -111,7 +111,7 @@ impl Served {
     /// matches' (index, leaf hash) and the entries read.
     async fn pass(&self, state: &std::path::Path, key: &SigningKey) -> (Vec<(u64, String)>, u64) {
         let monitor = Monitor {
-            fetch: Fetcher::new(&self.url),
+            fetch: Fetcher::new(&self.url).unwrap(),
             verifier: NoteVerifier::new(ORIGIN, self.log.public_key().clone()).unwrap(),
             matcher: Matcher::new(None, None, None, vec![sha256(key.public_key().spki_der())]),
             state_path: state.to_path_buf(),

@@ -81,10 +81,17 @@ impl RemoteCtLog {
                 "{url}: the CT log key must be an ECDSA key (SCTs are embedded as ECDSA-SHA256)"
             )));
         }
-        let http = reqwest::Client::builder()
-            .timeout(SUBMIT_TIMEOUT)
-            .build()
-            .map_err(|e| CtError::Unavailable(format!("HTTP client: {e}")))?;
+        // The CT log may be served over TLS by a private CA: `--ca-bundle`'s
+        // roots are trusted on top of the system's; a bundle that does not
+        // parse is an error, never a client with fewer roots.
+        let builder = reqwest::Client::builder().timeout(SUBMIT_TIMEOUT);
+        let http = keyless_ca_bundle::trust(builder)
+            .and_then(reqwest::ClientBuilder::build)
+            .map_err(|e| {
+                CtError::Unavailable(format!(
+                    "HTTP client (the CA bundle from --ca-bundle could not be used): {e}"
+                ))
+            })?;
         let log_id = keyless_crypto::sha256(key.spki_der());
         Ok(Self {
             url,

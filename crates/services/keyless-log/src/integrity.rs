@@ -78,7 +78,7 @@ pub async fn check_log_with(
     seen: &[String],
     check_entry: EntryCheck<'_>,
 ) -> Result<IntegrityReport, IntegrityError> {
-    let mut client = TileClient::new(url);
+    let mut client = TileClient::new(url)?;
     let text = client.checkpoint_text().await?;
     let cp = verify_checkpoint(&text, verifier, "current")?;
     let size = cp.size;

@@ -2,9 +2,12 @@
 //! compute Merkle hashes from tiles, and check that a log's current tree
 //! extends a checkpoint remembered earlier (`keyless log verify
 //! --from-checkpoint`). Only the tiles are fetched, never a server-made
-//! proof, so this works against other tiled logs too.
+//! proof, so this works against other tiled logs too. The client trusts
+//! `keyless --ca-bundle FILE`'s private CA roots (`keyless_ca_bundle::trust`)
+//! and gives up on a log that stalls.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use keyless_tlog::note::MAX_NOTE_SIZE;
 use keyless_tlog::tile_proof::{
@@ -18,10 +21,30 @@ use thiserror::Error;
 
 use crate::types::committed_width;
 
+/// Longest a connection to the log may take to open: an address that drops
+/// packets fails the check instead of hanging `keyless log verify`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest one request may take, body included: a log that stops answering
+/// mid-body must not hang the check forever, and 60 s still reads the
+/// largest answer (an entry bundle of 256 entries of at most 64 KiB) over
+/// a slow link.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a remote log could not be read or did not check out.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum RemoteError {
+    /// The HTTP client could not be built: in practice the CA bundle
+    /// (`--ca-bundle`) does not parse. An error rather than a client that
+    /// trusts fewer roots than it was told to.
+    #[error(
+        "the CA bundle ({}, from --ca-bundle) could not be used for the HTTP client",
+        keyless_ca_bundle::ENV
+    )]
+    CaBundle {
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("fetching {url}")]
     Fetch {
         url: String,
@@ -71,12 +94,21 @@ pub struct TileClient {
 }
 
 impl TileClient {
-    pub fn new(base_url: &str) -> Self {
-        Self {
+    /// A client for the log at `base_url`, trusting the system's roots and
+    /// the `--ca-bundle` ones, with [`CONNECT_TIMEOUT`] and
+    /// [`REQUEST_TIMEOUT`]. Fails if the bundle cannot be used.
+    pub fn new(base_url: &str) -> Result<Self, RemoteError> {
+        let builder = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT);
+        let http = keyless_ca_bundle::trust(builder)
+            .and_then(reqwest::ClientBuilder::build)
+            .map_err(|source| RemoteError::CaBundle { source })?;
+        Ok(Self {
             base: base_url.trim_end_matches('/').to_string(),
-            http: reqwest::Client::new(),
+            http,
             cache: HashMap::new(),
-        }
+        })
     }
 
     /// GET `path` and read at most `max` bytes of the answer (checked
@@ -222,7 +254,7 @@ pub async fn verify_consistency_remote(
     verifier: &NoteVerifier,
 ) -> Result<Checkpoint, RemoteError> {
     let old = verify_checkpoint(old_checkpoint_text, verifier, "remembered")?;
-    let mut client = TileClient::new(url);
+    let mut client = TileClient::new(url)?;
     let new = verify_checkpoint(&client.checkpoint_text().await?, verifier, "current")?;
     if new.origin != old.origin {
         return Err(RemoteError::OriginChanged {
@@ -273,7 +305,11 @@ mod tests {
     #[tokio::test]
     async fn an_answer_over_the_cap_is_refused_while_reading() {
         let url = serve_once(vec![b'x'; MAX_NOTE_SIZE + 1]).await;
-        let err = TileClient::new(&url).checkpoint_text().await.unwrap_err();
+        let err = TileClient::new(&url)
+            .unwrap()
+            .checkpoint_text()
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, RemoteError::TooLarge { max, .. } if max == MAX_NOTE_SIZE),
             "{err:?}"
@@ -288,7 +324,7 @@ mod tests {
             index: 0,
             width: 3,
         };
-        let err = TileClient::new(&url).tile(id).await.unwrap_err();
+        let err = TileClient::new(&url).unwrap().tile(id).await.unwrap_err();
         assert!(
             matches!(err, RemoteError::TooLarge { max: 96, .. }),
             "{err:?}"

@@ -132,11 +132,19 @@ impl Witnessing {
         });
         let weak = Arc::downgrade(&this);
         tokio::spawn(async move {
-            let client = reqwest::Client::builder().timeout(TIMEOUT).build();
+            // The witnesses may be served over TLS by a private CA:
+            // `--ca-bundle`'s roots are trusted on top of the system's. A
+            // bundle that does not parse disables witnessing (logged), never
+            // a client with fewer roots.
+            let client = keyless_ca_bundle::trust(reqwest::Client::builder().timeout(TIMEOUT))
+                .and_then(reqwest::ClientBuilder::build);
             let client = match client {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::error!(error = %e, "witnessing disabled: no HTTP client");
+                    tracing::error!(
+                        error = %e,
+                        "witnessing disabled: no HTTP client (the CA bundle from --ca-bundle could not be used)"
+                    );
                     return;
                 }
             };

@@ -39,7 +39,7 @@ pub struct LogArgs {
 impl LogArgs {
     fn open(&self) -> Result<(Fetcher, keyless_tlog::NoteVerifier)> {
         let verifier = log_verifier(&self.url, self.log_public_key.as_deref(), &self.instance)?;
-        Ok((Fetcher::new(&self.url), verifier))
+        Ok((Fetcher::new(&self.url)?, verifier))
     }
 }
 

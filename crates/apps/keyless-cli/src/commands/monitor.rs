@@ -112,7 +112,7 @@ fn ct_line(base: &str, hit: &CtHit, cp: &Checkpoint) -> serde_json::Value {
 /// `url/ct` (the keyless CA serves its log there).
 async fn ct_base(url: &str) -> Result<String> {
     let url = url.trim_end_matches('/');
-    let fetch = Fetcher::new(url);
+    let fetch = Fetcher::new(url)?;
     let limit = keyless_monitor::fetch::MAX_CHECKPOINT;
     if url.ends_with("/ct") || fetch.get_opt("checkpoint", limit).await?.is_some() {
         return Ok(url.to_string());
@@ -140,7 +140,7 @@ async fn ct_verifier(
         return any_name(key);
     }
     let limit = keyless_monitor::fetch::MAX_CHECKPOINT;
-    let text = Fetcher::new(base).get("checkpoint", limit).await?;
+    let text = Fetcher::new(base)?.get("checkpoint", limit).await?;
     let note = keyless_tlog::SignedNote::parse(&String::from_utf8_lossy(&text))
         .with_context(|| format!("{base}/checkpoint is not a signed note"))?;
     for log in &instance.resolve()?.trust.ctlogs {
@@ -177,7 +177,7 @@ impl Monitor {
             let verifier =
                 super::log::log_verifier(log, self.log_public_key.as_deref(), &self.instance)?;
             monitors.push(LogMonitor {
-                fetch: Fetcher::new(log),
+                fetch: Fetcher::new(log)?,
                 verifier,
                 matcher: matcher.clone(),
                 state_path: self.state.clone(),
@@ -196,7 +196,7 @@ impl Monitor {
             let mut state = self.state.clone().into_os_string();
             state.push(".ct");
             monitors.push(LogMonitor {
-                fetch: Fetcher::new(&base),
+                fetch: Fetcher::new(&base)?,
                 verifier,
                 matcher,
                 state_path: state.into(),

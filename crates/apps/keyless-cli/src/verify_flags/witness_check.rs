@@ -103,7 +103,7 @@ async fn enforce_entry(
     entry: &keyless_types::bundle::TlogEntry,
 ) -> Result<WitnessedEntry> {
     let (log, _) = witnessed::entry_log(policy, trust, i, entry)?;
-    let fetch = Fetcher::new(&log.base_url);
+    let fetch = Fetcher::new(&log.base_url)?;
     let deadline = tokio::time::Instant::now() + QUORUM_WAIT;
     loop {
         let latest = fetch
