@@ -1,21 +1,33 @@
 //! Graceful shutdown of the servers on SIGTERM (what service managers
 //! send) or SIGINT (Ctrl-C).
 
-/// Completes on the first SIGTERM or SIGINT. Without a SIGTERM handler
-/// (the runtime could not install one) only SIGINT stops the server, and
-/// this is logged.
-pub async fn signal() {
+/// Completes on the first SIGTERM or SIGINT. The handlers are installed
+/// when this is called, not when the future is first polled, so a signal
+/// that arrives while the server is still starting (it is already
+/// answering health checks) is not lost to the default action, which
+/// would kill the process mid-request. If a handler cannot be installed
+/// (the runtime refused), this is logged and the other signal still
+/// stops the server.
+pub fn signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests, then exiting"),
-                _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: finishing in-flight requests, then exiting"),
+    let term = signal(SignalKind::terminate())
+        .map_err(|e| tracing::warn!(error = %e, "no SIGTERM handler; stop with SIGINT"))
+        .ok();
+    let int = signal(SignalKind::interrupt())
+        .map_err(|e| tracing::warn!(error = %e, "no SIGINT handler; stop with SIGTERM"))
+        .ok();
+    async move {
+        let received = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "no SIGTERM handler; stop with SIGINT");
-            let _ = tokio::signal::ctrl_c().await;
+        };
+        tokio::select! {
+            _ = received(term) => tracing::info!("SIGTERM: finishing in-flight requests, then exiting"),
+            _ = received(int) => tracing::info!("SIGINT: finishing in-flight requests, then exiting"),
         }
     }
 }

@@ -26,7 +26,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 mod serve;
-use serve::{ready, spawn_serve};
+use serve::{ready, Services};
 mod witness;
 
 pub use witness::WITNESS_POLICY_FILE;
@@ -52,9 +52,19 @@ pub struct StackUrls {
 pub struct Stack {
     pub data_dir: PathBuf,
     pub urls: StackUrls,
+    /// Its servers and logs, stopped together by [`Stack::shutdown`].
+    services: Arc<Services>,
 }
 
 impl Stack {
+    /// Stop every service gracefully: stop accepting, answer the requests
+    /// already received, then let the transparency log and the CT log
+    /// finish what they queued (all within `limit`). Without this the
+    /// services run until the process ends.
+    pub async fn shutdown(&self, limit: std::time::Duration) {
+        self.services.stop(limit).await;
+    }
+
     pub fn trust_config_path(&self) -> PathBuf {
         self.data_dir.join("trust_config.json")
     }
@@ -107,6 +117,7 @@ pub async fn start_with(
             listen.port() + i
         }
     };
+    let services = Arc::new(Services::new());
     let front = bind(host, listen.port()).await?;
     let (oidc_l, ca_l, log_l, tsa_l, tuf_l, witness_l) = (
         bind(host, port(1)).await?,
@@ -140,7 +151,7 @@ pub async fn start_with(
         .context("starting the development OIDC issuer")?;
     let issuers_json = issuer.ca_issuers_config();
     let oidc_app = keyless_serve::instrument(keyless_oidc_dev::router(issuer), "oidc", ready());
-    spawn_serve(oidc_l, oidc_app, &tls);
+    services.spawn_serve(oidc_l, oidc_app, &tls);
 
     // Certificate authority and its CT log, trusting the dev issuer.
     let issuers: keyless_ca::IssuersConfig =
@@ -163,7 +174,7 @@ pub async fn start_with(
     let ca_state = keyless_ca::CaState::new(&ca_config, &urls.ca_url).context("starting the CA")?;
     let ct_log = ca_state.ct.clone();
     let ca_app = keyless_serve::instrument(keyless_ca::router(ca_state), "ca", ready());
-    spawn_serve(ca_l, ca_app, &tls);
+    services.spawn_serve(ca_l, ca_app, &tls);
 
     // Transparency log (Rekor v2 and v1 personalities), signing as
     // host:port. ECDSA P-256, as the public Rekor v1: v1 clients (cosign,
@@ -186,11 +197,14 @@ pub async fn start_with(
     let log_entry = tlog_entry(&urls.log_url, log.public_key(), log.log_id());
     crate::log_metrics::spawn_log_gauges(log.clone());
     // One witness for both logs: the transparency log and the CT log.
+    services.drain_on_stop(log.clone());
+    services.drain_on_stop(ct_log.log().clone());
     let witness = witness::start(
         data_dir,
         &[&log, ct_log.log()],
         witness_l,
         &urls.witness_url,
+        &services,
     )?;
     ct_log
         .witness(vec![witness.clone()])
@@ -200,7 +214,7 @@ pub async fn start_with(
         keyless_rekor::witnessing::Witnessing::start(log, vec![witness.clone()]),
     );
     let log_app = keyless_serve::instrument(log_app, "log", ready());
-    spawn_serve(log_l, log_app, &tls);
+    services.spawn_serve(log_l, log_app, &tls);
 
     // Timestamp authority.
     let mut tsa_config = keyless_tsa::TsaConfig::new(data_dir.join("tsa"));
@@ -210,7 +224,7 @@ pub async fn start_with(
         serde_json::from_value(tsa.trusted_root_entry()).context("the TSA's trusted-root entry")?;
     let tsa = Arc::new(tsa);
     let tsa_app = keyless_serve::instrument(keyless_tsa::router(tsa), "tsa", ready());
-    spawn_serve(tsa_l, tsa_app, &tls);
+    services.spawn_serve(tsa_l, tsa_app, &tls);
 
     // The client files.
     let trusted_root = wire::TrustedRoot {
@@ -235,7 +249,7 @@ pub async fn start_with(
 
     // TUF repository distributing the two files.
     let tuf_dir = crate::tuf_repo::publish_stack_repo(data_dir)?;
-    spawn_serve(
+    services.spawn_serve(
         tuf_l,
         axum::Router::new().fallback_service(tower_http::services::ServeDir::new(tuf_dir)),
         &tls,
@@ -255,11 +269,12 @@ pub async fn start_with(
                 move || async move { axum::Json(urls) }
             }),
         );
-    spawn_serve(front, health, &tls);
+    services.spawn_serve(front, health, &tls);
     wait_healthy(&urls).await?;
     Ok(Stack {
         data_dir: data_dir.to_path_buf(),
         urls,
+        services,
     })
 }
 

@@ -376,3 +376,43 @@ fn sigterm_under_load_lets_the_ca_finish_its_issuances() {
     let _ = oidc.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `keyless server --dev` stops as the single services do, on SIGTERM
+/// (what `docker stop` and service managers send) and on Ctrl-C: every
+/// server stops accepting and answers what it has, both logs (the
+/// transparency log and the CA's CT log) publish what they queued, and
+/// the process exits 0.
+#[test]
+fn dev_stack_stops_gracefully_on_sigterm_and_sigint() {
+    for signal in ["-TERM", "-INT"] {
+        let dir = temp_dir(&format!("graceful-dev{signal}"));
+        let port = free_base_port();
+        let stderr = dir.join("stderr.log");
+        let mut child = spawn_until_ok(
+            keyless()
+                .args(["server", "--dev", "--listen", &format!("127.0.0.1:{port}")])
+                .arg("--data-dir")
+                .arg(dir.join("stack"))
+                .env("RUST_LOG", "info")
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&stderr).expect("stderr file")),
+            &format!("http://127.0.0.1:{port}/healthz"),
+            "keyless server --dev",
+        );
+        let signalled = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(signalled.success());
+        let status = wait_exit(&mut child);
+        let text = std::fs::read_to_string(&stderr).unwrap_or_default();
+        assert_eq!(status.code(), Some(0), "{signal}: {status:?}\n{text}");
+        assert_eq!(
+            text.matches("its last checkpoint is published").count(),
+            2,
+            "{signal}: both logs drained\n{text}"
+        );
+        assert!(text.contains("keyless dev stack stopped"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

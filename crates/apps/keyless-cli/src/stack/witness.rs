@@ -23,6 +23,7 @@ pub(super) fn start(
     logs: &[&keyless_log::Log],
     listener: TcpListener,
     url: &str,
+    services: &super::serve::Services,
 ) -> Result<WitnessEndpoint> {
     let mut by_origin = BTreeMap::new();
     for log in logs {
@@ -47,7 +48,7 @@ pub(super) fn start(
         "witness",
         super::serve::ready(),
     );
-    super::serve::spawn_serve(listener, app, &None);
+    services.spawn_serve(listener, app, &None);
     Ok(endpoint)
 }
 

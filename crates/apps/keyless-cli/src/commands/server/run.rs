@@ -4,7 +4,7 @@
 //! tables from that definition, and running needs the reader's check:
 //! definition <- configuration <- run, with no loop back.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
 use super::Server;
 
@@ -41,6 +41,8 @@ impl Server {
             bail!("--tls-cert with --dev is not supported; use --dev --tls (a throwaway CA), or run each service with `keyless server log|ca|oidc|tsa --tls-cert … --tls-key …`");
         }
         let started = std::time::Instant::now();
+        // Installed before anything serves: see `shutdown::signal`.
+        let stop = crate::shutdown::signal();
         let options = crate::stack::StackOptions {
             postgres: self.postgres.clone(),
             tls,
@@ -78,9 +80,11 @@ impl Server {
             );
             println!("export SSL_CERT_FILE={}", ca.display());
         }
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        // SIGTERM or Ctrl-C: as the single services do, stop accepting,
+        // answer what was received, let both logs publish what they queued.
+        stop.await;
+        stack.shutdown(std::time::Duration::from_secs(30)).await;
+        tracing::info!("keyless dev stack stopped");
         Ok(())
     }
 }
