@@ -67,22 +67,31 @@ pub fn scan_bundle(
         ..Scanned::default()
     };
     for (i, body) in entries.iter().enumerate().skip(skip) {
+        out.push_entry(first + i as u64, body, matcher);
+    }
+    Ok(out)
+}
+
+impl Scanned {
+    /// Take entry `index` with log body `body`: its leaf hash always, a hit
+    /// when `matcher` watches its identity, a count when it does not
+    /// decode. Tile bundles and Rekor v1 API reads both come through here.
+    pub(crate) fn push_entry(&mut self, index: u64, body: &[u8], matcher: &Matcher) {
         let leaf = leaf_hash(body);
-        out.leaves.push(leaf);
+        self.leaves.push(leaf);
         match EntryInfo::parse_for_matching(body, matcher.watches_keys()) {
             Ok(brief) => {
                 if let Some(identity) = matcher.matches(&brief) {
                     let info = EntryInfo::parse(body).unwrap_or(brief);
-                    out.hits.push(Hit {
-                        index: first + i as u64,
+                    self.hits.push(Hit {
+                        index,
                         leaf,
                         identity,
                         info,
                     });
                 }
             }
-            Err(_) => out.undecodable += 1,
+            Err(_) => self.undecodable += 1,
         }
     }
-    Ok(out)
 }

@@ -15,12 +15,11 @@ use keyless_tlog::{leaf_hash, Hash};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::entry::EntryInfo;
 use crate::fetch::{FetchError, Fetcher, MAX_API_RESPONSE};
 use crate::frontier::Frontier;
 use crate::matcher::Matcher;
 use crate::read::{inclusion_ranges, ReadError};
-use crate::scan::{Hit, Scanned};
+use crate::scan::Scanned;
 use crate::v1_batch::{retrieve, BatchRead, Retrieved, MAX_BATCH};
 
 /// Most hashes a proof can have (a tree of 2^64 leaves).
@@ -187,28 +186,9 @@ pub async fn scan_range(
             bodies.push(entry(fetch, index).await?.body);
         }
         for body in bodies {
-            scan_one(&mut out, index, &body, matcher);
+            out.push_entry(index, &body, matcher);
             index += 1;
         }
     }
     Ok(out)
-}
-
-fn scan_one(out: &mut Scanned, index: u64, body: &[u8], matcher: &Matcher) {
-    let leaf = leaf_hash(body);
-    out.leaves.push(leaf);
-    match EntryInfo::parse_for_matching(body, matcher.watches_keys()) {
-        Ok(brief) => {
-            if let Some(identity) = matcher.matches(&brief) {
-                let info = EntryInfo::parse(body).unwrap_or(brief);
-                out.hits.push(Hit {
-                    index,
-                    leaf,
-                    identity,
-                    info,
-                });
-            }
-        }
-        Err(_) => out.undecodable += 1,
-    }
 }
