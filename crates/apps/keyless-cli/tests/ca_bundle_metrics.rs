@@ -156,25 +156,21 @@ async fn ca_bundle_signs_over_tls_and_metrics_move() {
 /// `keyless server ca` starting with this process's `server` arguments,
 /// ready once it answers `/readyz`.
 fn start_ca(dir: &std::path::Path, port: u16, issuers: &std::path::Path, extra: &[&str]) -> Child {
-    let child = keyless()
-        .args(extra)
-        .args(["server", "ca", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir)
-        .arg("--issuers")
-        .arg(issuers)
-        .env_remove("SSL_CERT_FILE")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start keyless server ca");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(&format!("http://127.0.0.1:{port}/readyz")) {
-        assert!(Instant::now() < deadline, "the CA never became ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    spawn_until_ok(
+        keyless()
+            .args(extra)
+            .args(["server", "ca", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--issuers")
+            .arg(issuers)
+            .env_remove("SSL_CERT_FILE")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        &format!("http://127.0.0.1:{port}/readyz"),
+        "keyless server ca",
+    )
 }
 
 /// The CA's own client (fetching an issuer's keys) takes `--ca-bundle`

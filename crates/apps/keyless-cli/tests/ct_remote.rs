@@ -11,7 +11,7 @@ mod support;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use keyless_crypto::{KeyAlgorithm, PublicKey, SigningKey};
@@ -25,23 +25,17 @@ struct Service(Child);
 
 impl Service {
     fn start(port: u16, args: &[&str]) -> Self {
-        let child = keyless()
-            .arg("server")
-            .args(args)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start keyless server");
-        let service = Self(child);
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !http_ok(&health) {
-            assert!(Instant::now() < deadline, "{args:?} never became healthy");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        service
+        Self(spawn_until_ok(
+            keyless()
+                .arg("server")
+                .args(args)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            &format!("http://127.0.0.1:{port}/healthz"),
+            &format!("keyless server {args:?}"),
+        ))
     }
 }
 

@@ -35,20 +35,16 @@ enum Outcome {
 }
 
 fn start_log(dir: &std::path::Path, port: u16, stderr: &std::path::Path) -> Child {
-    let child = keyless()
-        .args(["server", "log", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).expect("stderr file"))
-        .spawn()
-        .expect("start keyless server log");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !http_ok(&format!("http://127.0.0.1:{port}/checkpoint")) {
-        assert!(Instant::now() < deadline, "the log never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    spawn_until_ok(
+        keyless()
+            .args(["server", "log", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(stderr).expect("stderr file")),
+        &format!("http://127.0.0.1:{port}/checkpoint"),
+        "keyless server log",
+    )
 }
 
 /// One POST on `stream`, read to the end of its `Content-Length` body.
@@ -257,20 +253,16 @@ fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
 }
 
 fn start_service(args: &[&str], port: u16, stderr: &std::path::Path) -> Child {
-    let child = keyless()
-        .arg("server")
-        .args(args)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(stderr).expect("stderr file"))
-        .spawn()
-        .expect("start the service");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(&format!("http://127.0.0.1:{port}/readyz")) {
-        assert!(Instant::now() < deadline, "{args:?} never became ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    spawn_until_ok(
+        keyless()
+            .arg("server")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(stderr).expect("stderr file")),
+        &format!("http://127.0.0.1:{port}/readyz"),
+        &format!("keyless server {args:?}"),
+    )
 }
 
 #[test]

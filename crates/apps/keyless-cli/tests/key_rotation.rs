@@ -12,7 +12,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::*;
 
@@ -23,21 +23,17 @@ struct Service {
 
 impl Service {
     fn start(name: &'static str, port: u16, args: &[&str]) -> Self {
-        let child = keyless()
-            .arg("server")
-            .args(args)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        let health = format!("http://127.0.0.1:{port}/healthz");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !http_ok(&health) {
-            assert!(Instant::now() < deadline, "{name} never became healthy");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn_until_ok(
+            keyless()
+                .arg("server")
+                .args(args)
+                .args(["--listen", &format!("127.0.0.1:{port}")])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            &format!("http://127.0.0.1:{port}/healthz"),
+            name,
+        );
         Self { child }
     }
 

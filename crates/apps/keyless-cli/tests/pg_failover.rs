@@ -28,20 +28,17 @@ fn server_log_rides_out_a_postgres_failover() {
     let dir = temp_dir("pg-failover");
     let port = free_base_port();
     let stderr = dir.join("server.log");
-    let mut child = keyless()
-        .args(["server", "log", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir.join("log"))
-        .args(["--postgres", &pair.failover_url()])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
-        .spawn()
-        .expect("start keyless server log");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(&format!("http://127.0.0.1:{port}/checkpoint")) {
-        assert!(Instant::now() < deadline, "the log never answered");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut child = spawn_until_ok(
+        keyless()
+            .args(["server", "log", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.join("log"))
+            .args(["--postgres", &pair.failover_url()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file")),
+        &format!("http://127.0.0.1:{port}/checkpoint"),
+        "keyless server log --postgres",
+    );
 
     // index -> canonicalized body of every 201.
     let acked = Arc::new(Mutex::new(BTreeMap::<u64, Vec<u8>>::new()));

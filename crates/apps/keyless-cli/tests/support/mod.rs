@@ -226,10 +226,14 @@ pub fn http_ok(url: &str) -> bool {
 
 /// Start `cmd` and wait (up to 60 s) until `url` answers 200: the
 /// process `what` is serving.
+/// A process that exits first fails the test at once, with its status.
 pub fn spawn_until_ok(cmd: &mut Command, url: &str, what: &str) -> Child {
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(60);
     while !http_ok(url) {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited ({status}) before it answered {url}");
+        }
         assert!(Instant::now() < deadline, "{what} did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
