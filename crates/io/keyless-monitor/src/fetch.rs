@@ -71,11 +71,7 @@ impl Fetcher {
     /// the `--ca-bundle` ones, with [`CONNECT_TIMEOUT`] and
     /// [`REQUEST_TIMEOUT`]. Fails if the bundle cannot be used.
     pub fn new(base_url: &str) -> Result<Self, FetchError> {
-        let builder = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT);
-        let http = keyless_ca_bundle::trust(builder)
-            .and_then(reqwest::ClientBuilder::build)
+        let http = keyless_ca_bundle::client(CONNECT_TIMEOUT, REQUEST_TIMEOUT)
             .map_err(|source| FetchError::CaBundle { source })?;
         Ok(Self {
             base: base_url.trim_end_matches('/').to_string(),

@@ -45,6 +45,21 @@ pub fn trust<B: MergeRoots>(builder: B) -> Result<B, reqwest::Error> {
     }
 }
 
+/// An async client trusting the system's roots and the bundle's, with
+/// these timeouts: the one client the log readers (`keyless log`, the
+/// monitor) build, each with timeouts of its own choosing.
+pub fn client(
+    connect_timeout: std::time::Duration,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, reqwest::Error> {
+    trust(
+        reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout),
+    )?
+    .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
