@@ -1,11 +1,14 @@
 //! The plan behind a consistency proof computed from a log's tiles rather
 //! than asked of the log: which subtree ranges RFC 6962's SUBPROOF names,
 //! in proof order. The caller hashes each range from hash tiles (the
-//! monitor's `TileReader`, the log's `TileClient`); this part does no I/O.
+//! monitor's `TileReader`, the log's `TileClient`) through [`HashTiles`]; this
+//! module does no I/O itself.
 //! The plan has at most two ranges per tree level, so fewer than 128.
 
+use std::future::Future;
+
 use crate::hash::{node_hash, Hash};
-use crate::tiles::{TILE_HEIGHT, TILE_WIDTH};
+use crate::tiles::{committed_width, TileId, TileKind, TILE_HEIGHT, TILE_WIDTH};
 
 /// The ranges `[lo, hi)` whose Merkle hashes make up RFC 6962
 /// SUBPROOF(m, D[0:n], true), in proof order. `m` must be in `1..n`
@@ -124,6 +127,81 @@ pub fn fold_range(parts: &[Hash]) -> Option<Hash> {
     )
 }
 
+/// Where hash tiles come from (a log over HTTP, with a cache): all that
+/// [`consistency_proof_from_tiles`] needs besides the plan above, so the
+/// monitor and the log's remote checker share the computation.
+pub trait HashTiles {
+    type Error;
+
+    /// Hash tile `id`: exactly `id.width` hashes, or an error.
+    fn hash_tile(&mut self, id: TileId) -> impl Future<Output = Result<&[u8], Self::Error>> + Send;
+
+    /// The error for tiles that do not hold what the tree needs
+    /// (`path`: the tile, or the place in the tree).
+    fn malformed(&self, path: String, reason: &str) -> Self::Error;
+}
+
+/// Root of the complete subtree of `2^height` leaves from leaf `start`,
+/// in a tree of `size` leaves, from its hash tile.
+async fn subtree_from_tiles<S: HashTiles + Send>(
+    src: &mut S,
+    start: u64,
+    height: u32,
+    size: u64,
+) -> Result<Hash, S::Error> {
+    let at = subtree_in_tiles(start, height);
+    let (level, t) = (at.level, at.index);
+    let beyond = |src: &S| src.malformed(format!("level {level} tile {t}"), "beyond the tree");
+    let Ok(level8) = u8::try_from(level) else {
+        return Err(beyond(src));
+    };
+    let kind = TileKind::Hashes { level: level8 };
+    let Some(width) = committed_width(kind, t, size) else {
+        return Err(beyond(src));
+    };
+    let id = TileId {
+        kind,
+        index: t,
+        width,
+    };
+    let root = src
+        .hash_tile(id)
+        .await?
+        .get(at.first * 32..(at.first + at.count) * 32)
+        .and_then(subtree_root);
+    root.ok_or_else(|| src.malformed(id.path(), "too short for the subtree"))
+}
+
+/// RFC 6962 Merkle hash of leaves `[lo, hi)` of a tree of `size` leaves
+/// (a range of the RFC 6962 tree, as every range of a proof is), from the
+/// hash tiles of its complete subtrees.
+pub async fn range_hash_from_tiles<S: HashTiles + Send>(
+    src: &mut S,
+    lo: u64,
+    hi: u64,
+    size: u64,
+) -> Result<Hash, S::Error> {
+    let mut parts = Vec::new();
+    for (start, height) in range_subtrees(lo, hi) {
+        parts.push(subtree_from_tiles(src, start, height, size).await?);
+    }
+    fold_range(&parts).ok_or_else(|| src.malformed(String::new(), "empty range"))
+}
+
+/// RFC 6962 consistency proof from size `first` to `size`, computed from
+/// hash tiles: empty when `first` is 0 or not below `size`.
+pub async fn consistency_proof_from_tiles<S: HashTiles + Send>(
+    src: &mut S,
+    first: u64,
+    size: u64,
+) -> Result<Vec<Hash>, S::Error> {
+    let mut out = Vec::new();
+    for (lo, hi) in subproof_ranges(first, size) {
+        out.push(range_hash_from_tiles(src, lo, hi, size).await?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +279,70 @@ mod tests {
     fn the_plan_stays_small_for_the_largest_trees() {
         let ranges = subproof_ranges(u64::MAX / 3, u64::MAX - 1);
         assert!(ranges.len() < 128, "{} ranges", ranges.len());
+    }
+
+    /// Hash tiles of a tree held in memory, as a log would serve them.
+    struct MemoryTiles {
+        leaves: Vec<Hash>,
+        size: u64,
+        served: Vec<u8>,
+    }
+
+    impl HashTiles for MemoryTiles {
+        type Error = String;
+
+        async fn hash_tile(&mut self, id: TileId) -> Result<&[u8], String> {
+            let TileKind::Hashes { level } = id.kind else {
+                return Err("not a hash tile".into());
+            };
+            let per = 1u64 << (TILE_HEIGHT * u32::from(level));
+            if committed_width(id.kind, id.index, self.size) != Some(id.width) {
+                return Err(format!("{} has another width", id.path()));
+            }
+            self.served.clear();
+            for i in 0..u64::from(id.width) {
+                let lo = ((id.index * TILE_WIDTH + i) * per) as usize;
+                self.served
+                    .extend_from_slice(&root_from_leaves(&self.leaves[lo..lo + per as usize]));
+            }
+            Ok(&self.served)
+        }
+
+        fn malformed(&self, path: String, reason: &str) -> String {
+            format!("{path}: {reason}")
+        }
+    }
+
+    /// Run a future that never waits (the tiles are in memory).
+    fn ready<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match f.as_mut().poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("an in-memory tile read waited"),
+        }
+    }
+
+    /// Proofs computed from level-0 and level-1 tiles equal the ones
+    /// computed from the leaves, across tile boundaries.
+    #[test]
+    fn consistency_proofs_from_tiles_match_reference() {
+        let leaves: Vec<Hash> = (0u32..700).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for n in [2u64, 255, 256, 257, 511, 512, 513, 700] {
+            let mut tiles = MemoryTiles {
+                leaves: leaves[..n as usize].to_vec(),
+                size: n,
+                served: Vec::new(),
+            };
+            for m in [1u64, 2, 3, 100, 255, 256, 257, 300, 512, 600, 699] {
+                let got = ready(consistency_proof_from_tiles(&mut tiles, m, n)).unwrap();
+                let want = if m < n {
+                    consistency_proof(&leaves[..n as usize], m).unwrap()
+                } else {
+                    Vec::new()
+                };
+                assert_eq!(got, want, "{m} -> {n}");
+            }
+        }
     }
 }

@@ -14,6 +14,19 @@ use thiserror::Error;
 pub const TILE_WIDTH: u64 = 256;
 /// Tree levels covered by one tile level (`log2(TILE_WIDTH)`).
 pub const TILE_HEIGHT: u32 = 8;
+
+/// The width of tile `index` of `kind` in a tree of `size` leaves (how
+/// many of its hashes or entries are committed), if the tile exists at all.
+pub fn committed_width(kind: TileKind, index: u64, size: u64) -> Option<u16> {
+    let nodes = match kind {
+        TileKind::Entries => size,
+        TileKind::Hashes { level } => size
+            .checked_shr(TILE_HEIGHT * u32::from(level))
+            .unwrap_or(0),
+    };
+    let start = index.checked_mul(TILE_WIDTH)?;
+    (nodes > start).then(|| (nodes - start).min(TILE_WIDTH) as u16)
+}
 /// Highest tile level a path may name.
 pub const MAX_TILE_LEVEL: u8 = 63;
 /// Longest entry an entry bundle can frame (a big-endian u16 length).
@@ -187,6 +200,20 @@ pub fn decode_entry_bundle(bytes: &[u8]) -> Result<Vec<&[u8]>, TileError> {
 
 #[cfg(test)]
 mod tests {
+    use super::committed_width;
+
+    #[test]
+    fn committed_widths() {
+        let hashes = |level| super::TileKind::Hashes { level };
+        assert_eq!(committed_width(hashes(0), 0, 5), Some(5));
+        assert_eq!(committed_width(hashes(0), 1, 300), Some(44));
+        assert_eq!(committed_width(hashes(0), 2, 300), None);
+        assert_eq!(committed_width(hashes(1), 0, 300), Some(1));
+        assert_eq!(committed_width(hashes(1), 0, 255), None);
+        assert_eq!(committed_width(super::TileKind::Entries, 1, 300), Some(44));
+        assert_eq!(committed_width(hashes(8), 0, u64::MAX), None);
+    }
+
     use super::*;
 
     #[test]

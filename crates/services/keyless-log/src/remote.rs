@@ -10,16 +10,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use keyless_tlog::note::MAX_NOTE_SIZE;
-use keyless_tlog::tile_proof::{
-    fold_range, range_subtrees, subproof_ranges, subtree_in_tiles, subtree_root,
-};
+use keyless_tlog::tile_proof::{consistency_proof_from_tiles, HashTiles};
 use keyless_tlog::tiles::MAX_BUNDLE_ENTRY;
 use keyless_tlog::{
     verify_consistency, Checkpoint, Hash, NoteVerifier, SignedNote, TileId, TileKind,
 };
 use thiserror::Error;
-
-use crate::types::committed_width;
 
 /// Longest a connection to the log may take to open: an address that drops
 /// packets fails the check instead of hanging `keyless log verify`.
@@ -175,58 +171,28 @@ impl TileClient {
         Ok(self.cache.get(&id).map(Vec::as_slice).unwrap_or_default())
     }
 
-    /// Root of the complete subtree of `2^height` leaves starting at leaf
-    /// `start`, in a tree of `size` leaves.
-    async fn node(&mut self, start: u64, height: u32, size: u64) -> Result<Hash, RemoteError> {
-        let at = subtree_in_tiles(start, height);
-        let (level, t) = (at.level, at.index);
-        let kind = TileKind::Hashes { level: level as u8 };
-        let width = committed_width(kind, t, size).ok_or_else(|| RemoteError::Tile {
-            path: format!("level {level} tile {t}"),
-            reason: "beyond the tree".into(),
-        })?;
-        let id = TileId {
-            kind,
-            index: t,
-            width,
-        };
-        let data = self.tile(id).await?;
-        data.get(at.first * 32..(at.first + at.count) * 32)
-            .and_then(subtree_root)
-            .ok_or_else(|| RemoteError::Tile {
-                path: id.path(),
-                reason: "too short".into(),
-            })
-    }
-
-    /// RFC 6962 MTH of leaves `[lo, hi)` in a tree of `size` leaves, from
-    /// the complete subtrees the range decomposes into (a range of the
-    /// RFC 6962 tree, as every range of a proof is).
-    pub async fn range_hash(&mut self, lo: u64, hi: u64, size: u64) -> Result<Hash, RemoteError> {
-        let mut parts = Vec::new();
-        for (start, height) in range_subtrees(lo, hi) {
-            parts.push(self.node(start, height, size).await?);
-        }
-        fold_range(&parts).ok_or_else(|| RemoteError::Tile {
-            path: String::new(),
-            reason: "empty range".into(),
-        })
-    }
-
     /// RFC 6962 consistency proof from `first` to `size`, computed from tiles.
     pub async fn consistency_proof(
         &mut self,
         first: u64,
         size: u64,
     ) -> Result<Vec<Hash>, RemoteError> {
-        let mut out = Vec::new();
-        if first == 0 || first >= size {
-            return Ok(out);
+        consistency_proof_from_tiles(self, first, size).await
+    }
+}
+
+impl HashTiles for TileClient {
+    type Error = RemoteError;
+
+    async fn hash_tile(&mut self, id: TileId) -> Result<&[u8], RemoteError> {
+        self.tile(id).await
+    }
+
+    fn malformed(&self, path: String, reason: &str) -> RemoteError {
+        RemoteError::Tile {
+            path,
+            reason: reason.into(),
         }
-        for (lo, hi) in subproof_ranges(first, size) {
-            out.push(self.range_hash(lo, hi, size).await?);
-        }
-        Ok(out)
     }
 }
 

@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use keyless_tlog::tiles::TILE_WIDTH;
-use keyless_tlog::{Hash, TileKind};
+use keyless_tlog::Hash;
 
 /// Longest entry the log stores: entry bundles frame entries with a
 /// 16-bit length.
@@ -42,13 +41,5 @@ pub struct Sequenced {
     pub duplicate: bool,
 }
 
-/// The width of tile `index` of `kind` in a tree of `size` leaves, if the
-/// tile exists at all.
-pub fn committed_width(kind: TileKind, index: u64, size: u64) -> Option<u16> {
-    let nodes = match kind {
-        TileKind::Entries => size,
-        TileKind::Hashes { level } => size.checked_shr(8 * u32::from(level)).unwrap_or(0),
-    };
-    let start = index.checked_mul(TILE_WIDTH)?;
-    (nodes > start).then(|| (nodes - start).min(TILE_WIDTH) as u16)
-}
+/// Tile geometry, from the tile format itself.
+pub use keyless_tlog::tiles::committed_width;
