@@ -1,5 +1,6 @@
-//! Serving one dev stack service: shared by the stack's services and its
-//! witness (`super::witness`), so neither imports the other.
+//! Serving the dev stack's services, and stopping them together: shared
+//! by the stack and its witness (`super::witness`), so neither imports the
+//! other.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
