@@ -31,17 +31,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum FetchError {
-    /// The HTTP client could not be built: in practice the CA bundle
-    /// (`--ca-bundle`) does not parse. An error rather than a client that
-    /// trusts fewer roots than it was told to.
-    #[error(
-        "the CA bundle ({}, from --ca-bundle) could not be used for the HTTP client",
-        keyless_ca_bundle::ENV
-    )]
-    CaBundle {
-        #[source]
-        source: reqwest::Error,
-    },
+    /// The HTTP client could not be built (the `--ca-bundle` roots).
+    #[error(transparent)]
+    CaBundle(#[from] keyless_ca_bundle::ClientError),
     #[error("fetching {url}")]
     Http {
         url: String,
@@ -71,8 +63,7 @@ impl Fetcher {
     /// the `--ca-bundle` ones, with [`CONNECT_TIMEOUT`] and
     /// [`REQUEST_TIMEOUT`]. Fails if the bundle cannot be used.
     pub fn new(base_url: &str) -> Result<Self, FetchError> {
-        let http = keyless_ca_bundle::client(CONNECT_TIMEOUT, REQUEST_TIMEOUT)
-            .map_err(|source| FetchError::CaBundle { source })?;
+        let http = keyless_ca_bundle::client(CONNECT_TIMEOUT, REQUEST_TIMEOUT)?;
         Ok(Self {
             base: base_url.trim_end_matches('/').to_string(),
             http,

@@ -51,14 +51,22 @@ pub fn trust<B: MergeRoots>(builder: B) -> Result<B, reqwest::Error> {
 pub fn client(
     connect_timeout: std::time::Duration,
     timeout: std::time::Duration,
-) -> Result<reqwest::Client, reqwest::Error> {
+) -> Result<reqwest::Client, ClientError> {
     trust(
         reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout),
-    )?
-    .build()
+    )
+    .and_then(reqwest::ClientBuilder::build)
+    .map_err(ClientError)
 }
+
+/// [`client`] could not be built: in practice the CA bundle does not
+/// parse. An error rather than a client that trusts fewer roots than it
+/// was told to; the readers pass it on as it is.
+#[derive(Debug, thiserror::Error)]
+#[error("the CA bundle ({ENV}, from --ca-bundle) could not be used for the HTTP client")]
+pub struct ClientError(#[source] reqwest::Error);
 
 #[cfg(test)]
 mod tests {
