@@ -10,7 +10,7 @@ mod support;
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use base64::Engine;
@@ -25,15 +25,9 @@ struct Service(Child);
 
 impl Service {
     fn start(port: u16, args: &[&str]) -> Self {
-        Self(spawn_until_ok(
-            keyless()
-                .arg("server")
-                .args(args)
-                .args(["--listen", &format!("127.0.0.1:{port}")])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            &format!("http://127.0.0.1:{port}/healthz"),
+        Self(start_server(
+            args,
+            port,
             &format!("keyless server {args:?}"),
         ))
     }

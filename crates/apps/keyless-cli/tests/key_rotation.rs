@@ -11,7 +11,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use support::*;
@@ -23,18 +23,9 @@ struct Service {
 
 impl Service {
     fn start(name: &'static str, port: u16, args: &[&str]) -> Self {
-        let child = spawn_until_ok(
-            keyless()
-                .arg("server")
-                .args(args)
-                .args(["--listen", &format!("127.0.0.1:{port}")])
-                .env("RUST_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            &format!("http://127.0.0.1:{port}/healthz"),
-            name,
-        );
-        Self { child }
+        Self {
+            child: start_server(args, port, name),
+        }
     }
 
     fn stop(mut self) {

@@ -240,6 +240,22 @@ pub fn spawn_until_ok(cmd: &mut Command, url: &str, what: &str) -> Child {
     child
 }
 
+/// `keyless server ARGS --listen 127.0.0.1:PORT` (output discarded) once
+/// it answers `/healthz`.
+pub fn start_server(args: &[&str], port: u16, what: &str) -> Child {
+    spawn_until_ok(
+        keyless()
+            .arg("server")
+            .args(args)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        &format!("http://127.0.0.1:{port}/healthz"),
+        what,
+    )
+}
+
 /// `keyless server ct` on `port`, accepting chains to `roots`, once it
 /// serves its checkpoint.
 pub fn start_ct(dir: &Path, roots: &Path, port: u16, extra: &[&str]) -> Child {
