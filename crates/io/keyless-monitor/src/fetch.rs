@@ -139,14 +139,15 @@ impl Fetcher {
                 message,
             });
         }
-        let mut out = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(fail)? {
-            if out.len() + chunk.len() > limit {
-                return Err(FetchError::TooLarge { url, limit });
+        match keyless_ca_bundle::read_capped(resp, limit as u64).await {
+            Ok(out) => Ok(Some(out)),
+            Err(keyless_ca_bundle::BodyError::TooLarge { .. }) => {
+                Err(FetchError::TooLarge { url, limit })
             }
-            out.extend_from_slice(&chunk);
+            Err(keyless_ca_bundle::BodyError::Http(source)) => {
+                Err(FetchError::Http { url, source })
+            }
         }
-        Ok(Some(out))
     }
 }
 

@@ -502,30 +502,22 @@ impl TokenVerifier {
             url: url.into(),
             source: Arc::new(e),
         };
-        let too_large = || FetchError::TooLarge {
-            url: url.into(),
-            max: MAX_DOCUMENT_BYTES,
-        };
-        let mut resp = self.http.get(url).send().await.map_err(http)?;
+        let resp = self.http.get(url).send().await.map_err(http)?;
         if !resp.status().is_success() {
             return Err(FetchError::Status {
                 url: url.into(),
                 status: resp.status(),
             });
         }
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_DOCUMENT_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(http)? {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = keyless_ca_bundle::read_capped(resp, MAX_DOCUMENT_BYTES as u64)
+            .await
+            .map_err(|e| match e {
+                keyless_ca_bundle::BodyError::TooLarge { .. } => FetchError::TooLarge {
+                    url: url.into(),
+                    max: MAX_DOCUMENT_BYTES,
+                },
+                keyless_ca_bundle::BodyError::Http(source) => http(source),
+            })?;
         serde_json::from_slice(&body).map_err(|e| FetchError::Json {
             url: url.into(),
             source: Arc::new(e),

@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use keyless_ca_bundle::BodyError;
 use keyless_tlog::note::MAX_NOTE_SIZE;
 use keyless_tlog::tile_proof::{consistency_proof_from_tiles, HashTiles};
 use keyless_tlog::tiles::MAX_BUNDLE_ENTRY;
@@ -94,37 +95,30 @@ impl TileClient {
         })
     }
 
-    /// GET `path` and read at most `max` bytes of the answer (checked
-    /// against `Content-Length` first, then while reading, since the
-    /// header may lie or be absent): the log is untrusted input.
+    /// GET `path` and read at most `max` bytes of the answer: the log is
+    /// untrusted input.
     async fn get(&self, path: &str, max: usize) -> Result<Vec<u8>, RemoteError> {
         let url = format!("{}/{path}", self.base);
         let fail = |source| RemoteError::Fetch {
             url: url.clone(),
             source,
         };
-        let mut resp = self.http.get(&url).send().await.map_err(fail)?;
+        let resp = self.http.get(&url).send().await.map_err(fail)?;
         if !resp.status().is_success() {
             return Err(RemoteError::FetchStatus {
                 url,
                 status: resp.status().as_u16(),
             });
         }
-        let too_large = || RemoteError::TooLarge {
-            url: url.clone(),
-            max,
-        };
-        if resp.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
-        }
-        let mut out = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(fail)? {
-            if out.len() + chunk.len() > max {
-                return Err(too_large());
-            }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(out)
+        keyless_ca_bundle::read_capped(resp, max as u64)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge { .. } => RemoteError::TooLarge {
+                    url: url.clone(),
+                    max,
+                },
+                BodyError::Http(source) => fail(source),
+            })
     }
 
     /// The log's current checkpoint text.

@@ -323,7 +323,7 @@ async fn post(
         url: url.to_string(),
         source,
     };
-    let mut resp = client.post(url).body(body).send().await.map_err(http)?;
+    let resp = client.post(url).body(body).send().await.map_err(http)?;
     let status = resp.status().as_u16();
     let ctype = resp
         .headers()
@@ -331,15 +331,14 @@ async fn post(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let mut buf = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(http)? {
-        if buf.len() + chunk.len() > MAX_ANSWER {
-            return Err(WitnessingError::TooLarge {
+    let buf = keyless_ca_bundle::read_capped(resp, MAX_ANSWER as u64)
+        .await
+        .map_err(|e| match e {
+            keyless_ca_bundle::BodyError::TooLarge { .. } => WitnessingError::TooLarge {
                 url: url.to_string(),
-            });
-        }
-        buf.extend_from_slice(&chunk);
-    }
+            },
+            keyless_ca_bundle::BodyError::Http(source) => http(source),
+        })?;
     Ok((status, ctype, String::from_utf8_lossy(&buf).into_owned()))
 }
 

@@ -8,6 +8,13 @@
 //! (`tls_certs_merge`: the platform's roots stay). One implementation here,
 //! in the trust layer, so the TUF client (trust), the signing flow (logic)
 //! and the OIDC and registry clients (io) all depend downwards on it.
+//!
+//! The same clients read untrusted answers, so the capped body read they
+//! share, [`read_capped`], lives here too.
+
+mod body;
+
+pub use body::{read_capped, BodyError};
 
 /// The variable the libraries read: PEM certificates, concatenated.
 pub const ENV: &str = "KEYLESS_CA_BUNDLE_PEM";

@@ -53,28 +53,23 @@ pub(crate) async fn expect_status(
 /// (checked against `Content-Length` first, then while streaming, since the
 /// header may lie or be absent).
 pub(crate) async fn read_capped(
-    mut response: Response,
+    response: Response,
     op: Operation,
     url: &str,
     limit: u64,
 ) -> Result<Vec<u8>, Error> {
-    let too_large = || ContentError::TooLarge {
-        what: format!("{op} {url}"),
-        limit,
-    };
-    if response.content_length().is_some_and(|n| n > limit) {
-        return Err(too_large().into());
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|source| Error::Transport {
-        operation: op,
-        url: url.to_owned(),
-        source,
-    })? {
-        if out.len() as u64 + chunk.len() as u64 > limit {
-            return Err(too_large().into());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+    keyless_ca_bundle::read_capped(response, limit)
+        .await
+        .map_err(|e| match e {
+            keyless_ca_bundle::BodyError::TooLarge { .. } => ContentError::TooLarge {
+                what: format!("{op} {url}"),
+                limit,
+            }
+            .into(),
+            keyless_ca_bundle::BodyError::Http(source) => Error::Transport {
+                operation: op,
+                url: url.to_owned(),
+                source,
+            },
+        })
 }
