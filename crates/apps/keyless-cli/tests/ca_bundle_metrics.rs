@@ -179,19 +179,12 @@ fn start_ca(dir: &std::path::Path, port: u16, issuers: &std::path::Path, extra: 
 #[test]
 fn the_ca_trusts_a_private_issuer_with_ca_bundle() {
     use base64::Engine;
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
     let dir = temp_dir("ca-bundle-issuer");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let pki = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .and_then(|p| p.signed_by(&key, &pki))
-        .expect("leaf");
+    let (ca, chain, key) = throwaway_pki();
     let (ca_pem, tls_pem, tls_key) = (dir.join("ca.pem"), dir.join("tls.pem"), dir.join("tls.key"));
-    std::fs::write(&ca_pem, pki.pem()).expect("write");
-    std::fs::write(&tls_pem, leaf.pem()).expect("write");
-    std::fs::write(&tls_key, key.serialize_pem()).expect("write");
+    std::fs::write(&ca_pem, &ca).expect("write");
+    std::fs::write(&tls_pem, chain).expect("write");
+    std::fs::write(&tls_key, key).expect("write");
 
     let base = free_base_port();
     let issuer = format!("https://127.0.0.1:{base}");
@@ -219,7 +212,7 @@ fn the_ca_trusts_a_private_issuer_with_ca_bundle() {
         .expect("runtime");
     rt.block_on(async {
         let client = reqwest::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(pki.pem().as_bytes()).expect("CA")])
+            .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).expect("CA")])
             .timeout(Duration::from_secs(5))
             .build()
             .expect("client");

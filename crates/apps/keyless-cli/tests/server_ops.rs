@@ -147,19 +147,6 @@ fn dev_stack_counts_requests_and_logs_json_without_the_token() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A CA and a certificate for 127.0.0.1 it issued: (CA PEM, chain, key).
-fn throwaway_pki() -> (String, String, String) {
-    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let key = KeyPair::generate().expect("key");
-    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
-        .and_then(|p| p.signed_by(&key, &ca))
-        .expect("leaf");
-    (ca.pem(), leaf.pem(), key.serialize_pem())
-}
-
 #[tokio::test]
 async fn a_service_with_tls_answers_only_clients_trusting_its_ca() {
     let dir = temp_dir("server-ops-tls");

@@ -10,6 +10,21 @@ use keyless_serve::scrape::{self, Sample};
 
 use super::{free_base_port, keyless};
 
+/// A throwaway CA and a certificate for 127.0.0.1 it issued, as PEM:
+/// (CA, leaf chain, leaf key). For a service started with `--tls-cert`
+/// and `--tls-key` that only clients given the CA trust.
+pub fn throwaway_pki() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+    let key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .and_then(|p| p.signed_by(&key, &ca))
+        .expect("leaf");
+    (ca.pem(), leaf.pem(), key.serialize_pem())
+}
+
 /// The scrape `text`, parsed; panics with the text if it does not parse.
 pub fn parse_metrics(text: &str) -> Vec<Sample> {
     scrape::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
