@@ -2,11 +2,15 @@
 //! configured with the CT log's ECDSA P-256 key (`public_key_pem`),
 //! cosigns the CT log's checkpoints, and /ct/checkpoint carries a
 //! cosignature line that verifies with the witness's vkey, over the
-//! checkpoint that covers the certificate logged with `add-chain`.
+//! checkpoint that covers the certificate logged with `add-chain`. Also
+//! over HTTPS: a witness serving a private CA's certificate is reached by
+//! a log started with `--ca-bundle` (that CA) and by no other.
 
 mod support;
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use keyless_tlog::CosignatureVerifier;
@@ -15,34 +19,76 @@ use support::*;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const ORIGIN: &str = "ct.test/log";
 
+/// A CT log's data directory, port and roots, with its key made (by a
+/// first start), and the chain it accepts.
+struct CtLog {
+    dir: PathBuf,
+    roots: PathBuf,
+    port: u16,
+    public_pem: String,
+    chain: serde_json::Value,
+}
+
+impl CtLog {
+    fn new(dir: &Path) -> Self {
+        let material = keyless_ca::CaMaterial::load_or_create(&dir.join("ca")).expect("CA");
+        let pems = material.chain_pem();
+        let roots = dir.join("roots.pem");
+        std::fs::write(&roots, &pems[1]).unwrap();
+        let der = |pem: &str| {
+            keyless_x509::Certificate::from_pem(pem)
+                .unwrap()
+                .der()
+                .to_vec()
+        };
+        let chain =
+            serde_json::json!({ "chain": [B64.encode(der(&pems[0])), B64.encode(der(&pems[1]))] });
+        let ct_dir = dir.join("ct");
+        let port = free_base_port();
+        let mut ct = start_ct(&ct_dir, &roots, port, &["--origin", ORIGIN]);
+        ct.kill().unwrap();
+        ct.wait().unwrap();
+        let public_pem = std::fs::read_to_string(ct_dir.join("ctlog.pub.pem")).unwrap();
+        Self {
+            dir: ct_dir,
+            roots,
+            port,
+            public_pem,
+            chain,
+        }
+    }
+
+    /// The witness configuration that names this log.
+    fn witness_config(&self, name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "name": name,
+            "logs": [{"origin": ORIGIN, "public_key_pem": self.public_pem}],
+        })
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn add_chain(&self) {
+        let (status, answer) = http_exchange(
+            "POST",
+            &format!("{}/ct/v1/add-chain", self.base()),
+            self.chain.to_string().as_bytes(),
+            Duration::from_secs(10),
+        )
+        .expect("add-chain answers");
+        assert_eq!(status, 200, "{answer}");
+    }
+}
+
 #[test]
 fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
     let dir = temp_dir("server-ct-witness");
-    let material = keyless_ca::CaMaterial::load_or_create(&dir.join("ca")).expect("CA");
-    let pems = material.chain_pem();
-    let roots = dir.join("roots.pem");
-    std::fs::write(&roots, &pems[1]).unwrap();
-    let der = |pem: &str| {
-        keyless_x509::Certificate::from_pem(pem)
-            .unwrap()
-            .der()
-            .to_vec()
-    };
-    let (intermediate, root) = (der(&pems[0]), der(&pems[1]));
-    let ct_dir = dir.join("ct");
-    let ct_port = free_base_port();
-
-    // A first start makes the CT key; the witness is configured with it.
-    let mut ct = start_ct(&ct_dir, &roots, ct_port, &["--origin", ORIGIN]);
-    ct.kill().unwrap();
-    ct.wait().unwrap();
-    let public_pem = std::fs::read_to_string(ct_dir.join("ctlog.pub.pem")).unwrap();
+    let log = CtLog::new(&dir);
     let witness = WitnessProcess::start(
         &dir,
-        &serde_json::json!({
-            "name": "witness.test/ct",
-            "logs": [{"origin": ORIGIN, "public_key_pem": public_pem}],
-        }),
+        &log.witness_config("witness.test/ct"),
         free_base_port(),
     );
     let vkey = witness.vkey.clone();
@@ -50,21 +96,13 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
 
     let flag = witness.flag();
     let mut ct = start_ct(
-        &ct_dir,
-        &roots,
-        ct_port,
+        &log.dir,
+        &log.roots,
+        log.port,
         &["--origin", ORIGIN, "--witness", &flag],
     );
-    let base = format!("http://127.0.0.1:{ct_port}");
-    let body = serde_json::json!({ "chain": [B64.encode(&intermediate), B64.encode(&root)] });
-    let (status, answer) = http_exchange(
-        "POST",
-        &format!("{base}/ct/v1/add-chain"),
-        body.to_string().as_bytes(),
-        Duration::from_secs(10),
-    )
-    .expect("add-chain answers");
-    assert_eq!(status, 200, "{answer}");
+    let base = log.base();
+    log.add_chain();
 
     let verifier = CosignatureVerifier::from_vkey(&vkey).unwrap();
     let note = wait_cosigned(&format!("{base}/ct/checkpoint"), &vkey, 1);
@@ -85,6 +123,95 @@ fn server_ct_serves_the_checkpoint_cosigned_by_keyless_witness() {
             .verify(note.body(), s)
             .expect("only verified lines");
     }
+    ct.kill().unwrap();
+    ct.wait().unwrap();
+    witness.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A witness serving HTTPS with a private CA's certificate: a CT log
+/// started without `--ca-bundle` cannot reach it (a warning naming the
+/// witness, no cosignature served), the same log started with the CA as
+/// `--ca-bundle` gets its cosignature.
+#[test]
+fn server_ct_reaches_a_tls_witness_only_with_ca_bundle() {
+    let dir = temp_dir("server-ct-witness-tls");
+    let log = CtLog::new(&dir);
+    let (ca, chain, key) = throwaway_pki();
+    let (ca_pem, tls_pem, tls_key) = (dir.join("ca.pem"), dir.join("tls.pem"), dir.join("tls.key"));
+    std::fs::write(&ca_pem, ca).unwrap();
+    std::fs::write(&tls_pem, chain).unwrap();
+    std::fs::write(&tls_key, key).unwrap();
+    let witness = WitnessProcess::start_tls(
+        &dir,
+        &log.witness_config("witness.test/tls"),
+        free_base_port(),
+        &tls_pem,
+        &tls_key,
+    );
+    assert!(witness.url.starts_with("https://"), "{}", witness.url);
+    let flag = witness.flag();
+    let verifier = CosignatureVerifier::from_vkey(&witness.vkey).unwrap();
+    let checkpoint = format!("{}/ct/checkpoint", log.base());
+
+    // Without the bundle the witness's certificate is not trusted.
+    let stderr = dir.join("ct.stderr");
+    let mut ct = spawn_until_ok(
+        keyless()
+            .args(["server", "ct", "--data-dir"])
+            .arg(&log.dir)
+            .args(["--addr", &format!("127.0.0.1:{}", log.port), "--roots"])
+            .arg(&log.roots)
+            .args(["--origin", ORIGIN, "--witness", &flag])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap()),
+        &checkpoint,
+        "keyless server ct",
+    );
+    log.add_chain();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&stderr).unwrap_or_default();
+        if text.contains("no cosignature") && text.contains(&witness.url) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no warning about the witness: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let note = keyless_tlog::SignedNote::parse(&http_get(&checkpoint)).unwrap();
+    assert_eq!(note.body().lines().nth(1), Some("1"), "{}", note.body());
+    assert!(
+        !note
+            .signatures()
+            .iter()
+            .any(|s| verifier.verify(note.body(), s).is_ok()),
+        "cosigned by a witness the log does not trust: {}",
+        note.body()
+    );
+    ct.kill().unwrap();
+    ct.wait().unwrap();
+
+    // With it, the same log gets the cosignature.
+    let ca_bundle = ca_pem.to_str().expect("utf8");
+    let mut ct = start_ct(
+        &log.dir,
+        &log.roots,
+        log.port,
+        &[
+            "--origin",
+            ORIGIN,
+            "--witness",
+            &flag,
+            "--ca-bundle",
+            ca_bundle,
+        ],
+    );
+    let note = wait_cosigned(&checkpoint, &witness.vkey, 1);
+    assert_eq!(note.body().lines().nth(1), Some("1"), "{}", note.body());
     ct.kill().unwrap();
     ct.wait().unwrap();
     witness.stop();

@@ -164,7 +164,8 @@ pub enum Service {
     },
 }
 
-/// How a service listens and logs: the same options for every service.
+/// How a service listens and logs: the same options for every service
+/// (`keyless witness` too).
 #[derive(Debug, clap::Args)]
 pub struct Serving {
     /// Serve HTTPS with this PEM certificate chain (leaf first) instead of
@@ -182,7 +183,7 @@ pub struct Serving {
 }
 
 impl Serving {
-    fn tls(&self) -> Option<keyless_serve::TlsFiles> {
+    pub(crate) fn tls(&self) -> Option<keyless_serve::TlsFiles> {
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(keyless_serve::TlsFiles::new(cert, key)),
             _ => None,
@@ -190,7 +191,7 @@ impl Serving {
     }
 
     /// The scheme of the URLs the service announces for itself.
-    fn scheme(&self) -> &'static str {
+    pub(crate) fn scheme(&self) -> &'static str {
         if self.tls_cert.is_some() {
             "https"
         } else {

@@ -20,17 +20,17 @@ pub struct Witness {
     /// Address to serve POST /add-checkpoint on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:3100")]
     pub listen: SocketAddr,
+    /// `--tls-cert`, `--tls-key` and `--log-format`, with the meaning they
+    /// have for `keyless server`: a witness run by another party is
+    /// reached across the internet, so it can serve HTTPS.
+    #[command(flatten)]
+    pub serving: crate::commands::server::Serving,
 }
 
 impl Witness {
     pub fn run(&self) -> Result<i32> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "info".into()),
-            )
-            .with_writer(std::io::stderr)
-            .try_init();
+        let format: keyless_serve::LogFormat = self.serving.log_format.parse()?;
+        keyless_serve::init_logging(format, std::io::stderr);
         let config = keyless_witness::WitnessConfig::load(&self.config)?;
         let witness = keyless_witness::Witness::open(&self.data_dir, &config)
             .with_context(|| format!("opening the witness in {}", self.data_dir.display()))?;
@@ -42,8 +42,9 @@ impl Witness {
                 .with_context(|| format!("listening on {}", self.listen))?;
             let addr = listener.local_addr()?;
             eprintln!(
-                "keyless witness for {} log(s) on http://{addr}/add-checkpoint; its vkey:",
-                config.logs.len()
+                "keyless witness for {} log(s) on {}://{addr}/add-checkpoint; its vkey:",
+                config.logs.len(),
+                self.serving.scheme()
             );
             println!("{vkey}");
             // /metrics, /healthz and /readyz as on the other servers.
@@ -52,9 +53,14 @@ impl Witness {
                 "witness",
                 keyless_serve::Readiness::always(),
             );
-            keyless_serve::serve(listener, app, None, crate::shutdown::signal())
-                .await
-                .context("serving the witness")?;
+            keyless_serve::serve(
+                listener,
+                app,
+                self.serving.tls().as_ref(),
+                crate::shutdown::signal(),
+            )
+            .await
+            .context("serving the witness")?;
             Ok::<_, anyhow::Error>(())
         })?;
         Ok(crate::exit::OK)

@@ -24,7 +24,7 @@ pub use files_server::{serve_files, Files};
 #[allow(unused_imports)]
 pub use registry::Registry;
 #[allow(unused_imports)]
-pub use tls_stack::{parse_metrics, TlsDevStack};
+pub use tls_stack::{parse_metrics, throwaway_pki, TlsDevStack};
 
 pub fn keyless() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keyless"))
@@ -309,16 +309,41 @@ pub struct WitnessProcess {
 }
 
 impl WitnessProcess {
+    /// `keyless witness` on `port`, serving plain HTTP.
     pub fn start(dir: &Path, config: &serde_json::Value, port: u16) -> Self {
+        Self::spawn(dir, config, port, None)
+    }
+
+    /// `keyless witness --tls-cert CERT --tls-key KEY` on `port`.
+    pub fn start_tls(
+        dir: &Path,
+        config: &serde_json::Value,
+        port: u16,
+        cert: &Path,
+        key: &Path,
+    ) -> Self {
+        Self::spawn(dir, config, port, Some((cert, key)))
+    }
+
+    fn spawn(
+        dir: &Path,
+        config: &serde_json::Value,
+        port: u16,
+        tls: Option<(&Path, &Path)>,
+    ) -> Self {
         use std::io::{BufRead, BufReader};
         let path = dir.join("witness.json");
         std::fs::write(&path, config.to_string()).expect("witness.json");
-        let mut child = keyless()
-            .args(["witness", "--listen", &format!("127.0.0.1:{port}")])
+        let mut cmd = keyless();
+        cmd.args(["witness", "--listen", &format!("127.0.0.1:{port}")])
             .arg("--config")
             .arg(&path)
             .arg("--data-dir")
-            .arg(dir.join("witness"))
+            .arg(dir.join("witness"));
+        if let Some((cert, key)) = tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -327,10 +352,11 @@ impl WitnessProcess {
         BufReader::new(child.stdout.take().expect("stdout"))
             .read_line(&mut vkey)
             .expect("the witness prints its vkey");
+        let scheme = if tls.is_some() { "https" } else { "http" };
         Self {
             child,
             vkey: vkey.trim().to_string(),
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
         }
     }
 
