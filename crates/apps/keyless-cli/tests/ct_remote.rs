@@ -4,7 +4,8 @@
 //! Both certificates' SCTs verify with CA 1's log key and both entries
 //! are in that one log. A CA given the wrong key, or whose log is down,
 //! issues nothing (fail closed). (An SCT whose signature does not verify
-//! is refused too: keyless-ca's unit tests of `ct_remote`.)
+//! is refused too: keyless-ca's unit tests of `ct_remote`.) A remote log
+//! served over HTTPS by a private CA is reached with `--ca-bundle` only.
 
 mod support;
 
@@ -242,4 +243,111 @@ fn raw_get(url: &str) -> (u16, Vec<u8>) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     (status, body)
+}
+
+/// The remote CT log served over HTTPS by a private CA: a CA started with
+/// that CA as `--ca-bundle` gets an SCT from it, one started without
+/// issues nothing (the log is unreachable, so it fails closed).
+#[test]
+fn a_ca_reaches_a_tls_ct_log_only_with_ca_bundle() {
+    let dir = temp_dir("ct-remote-tls");
+    let d = |n: &str| dir.join(n);
+    let base = free_base_port();
+    let oidc_url = format!("http://127.0.0.1:{base}");
+    let _oidc = Service::start(base, &["oidc", "--data-dir", s(&d("oidc"))]);
+    let issuers = serde_json::json!({"OIDCIssuers": {&oidc_url:
+        {"IssuerURL": &oidc_url, "ClientID": "sigstore", "Type": "email"}}});
+    std::fs::write(d("issuers.json"), issuers.to_string()).unwrap();
+
+    // The CA's keys first, so the CT log can take its root.
+    let material = keyless_ca::CaMaterial::load_or_create(&d("trusted")).expect("CA");
+    std::fs::write(d("roots.pem"), &material.chain_pem()[1]).unwrap();
+    for replica in ["trusted", "untrusted"] {
+        std::fs::create_dir_all(d(replica)).unwrap();
+    }
+    for f in std::fs::read_dir(d("trusted")).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, d("untrusted").join(f.file_name().unwrap())).unwrap();
+    }
+
+    let (ca_pem, chain, key) = throwaway_pki();
+    std::fs::write(d("ca.pem"), ca_pem).unwrap();
+    std::fs::write(d("tls.pem"), chain).unwrap();
+    std::fs::write(d("tls.key"), key).unwrap();
+    let ct_port = base + 1;
+    let mut ct = keyless()
+        .args(["server", "ct", "--data-dir", s(&d("ct"))])
+        .args(["--addr", &format!("127.0.0.1:{ct_port}")])
+        .args(["--roots", s(&d("roots.pem"))])
+        .args([
+            "--tls-cert",
+            s(&d("tls.pem")),
+            "--tls-key",
+            s(&d("tls.key")),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start keyless server ct");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", ct_port)).is_err()
+        || !d("ct").join("ctlog.pub.pem").exists()
+    {
+        if let Ok(Some(status)) = ct.try_wait() {
+            panic!("keyless server ct exited ({status})");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CT log did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log_pem = std::fs::read_to_string(d("ct").join("ctlog.pub.pem")).unwrap();
+    let log_key = PublicKey::from_pem(&log_pem).unwrap();
+    let remote = format!("https://127.0.0.1:{ct_port}/ct/v1/add-pre-chain");
+    let log_key_path = d("ct").join("ctlog.pub.pem");
+    let issuers = d("issuers.json");
+    let start_ca = |port: u16, data: &str, extra: &[&str]| {
+        let data = dir.join(data);
+        let mut args = vec![
+            "ca",
+            "--data-dir",
+            s(&data),
+            "--issuers",
+            s(&issuers),
+            "--ct-log-url",
+            &remote,
+            "--ct-log-public-key",
+            s(&log_key_path),
+        ];
+        args.extend(extra);
+        Service::start(port, &args)
+    };
+    let ca_bundle = d("ca.pem");
+    let _trusting = start_ca(base + 2, "trusted", &["--ca-bundle", s(&ca_bundle)]);
+    let _not = start_ca(base + 3, "untrusted", &[]);
+
+    let token = |who: &str| {
+        let o = run(keyless().args(["dev-token", "--subject", who, "--data-dir", s(&dir)]));
+        assert!(o.status.success(), "{}", text(&o));
+        String::from_utf8(o.stdout).unwrap().trim().to_string()
+    };
+    let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let (status, body) = issue(base + 2, &token("tls@example.com"), &key, "tls@example.com");
+    assert_eq!(status, 201, "{body}");
+    let certs = pem_certs(&body);
+    let logs = [CtLogKey::new(log_key, 0, None)];
+    assert_eq!(
+        verify_embedded_scts(&certs[0], &certs[1], &logs).unwrap(),
+        1
+    );
+
+    let (status, body) = issue(base + 3, &token("tls@example.com"), &key, "tls@example.com");
+    assert_eq!(status, 500, "{body}");
+    assert!(!body.contains("BEGIN CERTIFICATE"), "{body}");
+    assert!(body.contains("CT log unavailable"), "{body}");
+    let _ = ct.kill();
+    let _ = ct.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }
