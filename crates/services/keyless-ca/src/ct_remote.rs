@@ -155,7 +155,7 @@ impl RemoteCtLog {
             keyless_crypto::sha256(&issuer.spki_der().map_err(CtError::Malformed)?);
 
         let body = json!({"chain": chain.iter().map(|c| B64.encode(c)).collect::<Vec<_>>()});
-        let mut resp = self
+        let resp = self
             .http
             .post(&self.url)
             .json(&body)
@@ -163,17 +163,16 @@ impl RemoteCtLog {
             .await
             .map_err(|e| CtError::Unavailable(format!("{}: {e}", self.url)))?;
         let status = resp.status();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
+        let bytes = keyless_ca_bundle::read_capped(resp, MAX_RESPONSE as u64)
             .await
-            .map_err(|e| CtError::Unavailable(format!("{}: {e}", self.url)))?
-        {
-            if bytes.len() + chunk.len() > MAX_RESPONSE {
-                return Err(self.unusable(format!("answer over {MAX_RESPONSE} bytes")));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+            .map_err(|e| match e {
+                keyless_ca_bundle::BodyError::TooLarge { .. } => {
+                    self.unusable(format!("answer over {MAX_RESPONSE} bytes"))
+                }
+                keyless_ca_bundle::BodyError::Http(e) => {
+                    CtError::Unavailable(format!("{}: {e}", self.url))
+                }
+            })?;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]);
             let text: String = text.chars().filter(|c| !c.is_control()).collect();
