@@ -109,7 +109,7 @@ impl AmbientProvider {
                 u.query_pairs_mut().append_pair("audience", audience);
                 let resp = client()?.get(u).bearer_auth(bearer).send().await?;
                 let resp = check(resp, name).await?;
-                resp.json::<Resp>()
+                crate::answer::json::<Resp>(resp)
                     .await
                     .map_err(|e| fail("bad response", e.into()))?
                     .value
@@ -147,7 +147,9 @@ impl AmbientProvider {
                     .header("Metadata-Flavor", "Google")
                     .send()
                     .await?;
-                check(resp, name).await?.text().await?
+                crate::answer::text(check(resp, name).await?)
+                    .await
+                    .map_err(|e| fail("bad response", e.into()))?
             }
             Self::GoogleImpersonation {
                 service_account,
@@ -168,9 +170,7 @@ impl AmbientProvider {
                     .header("Metadata-Flavor", "Google")
                     .send()
                     .await?;
-                let access = check(resp, name)
-                    .await?
-                    .json::<Access>()
+                let access = crate::answer::json::<Access>(check(resp, name).await?)
                     .await
                     .map_err(|e| fail("metadata token", e.into()))?;
                 let url = format!("{iam_endpoint}/v1/projects/-/serviceAccounts/{service_account}:generateIdToken");
@@ -181,9 +181,7 @@ impl AmbientProvider {
                     .json(&body)
                     .send()
                     .await?;
-                check(resp, name)
-                    .await?
-                    .json::<IdToken>()
+                crate::answer::json::<IdToken>(check(resp, name).await?)
                     .await
                     .map_err(|e| fail("generateIdToken", e.into()))?
                     .token

@@ -56,6 +56,14 @@ pub enum OidcError {
     Redirect(#[source] std::io::Error),
     #[error("the device code expired before it was approved")]
     DeviceCodeExpired,
+    /// The `endpoint`'s answer was too large, cut short or not the JSON
+    /// it should be.
+    #[error("the {endpoint}'s answer could not be used")]
+    Answer {
+        endpoint: &'static str,
+        #[source]
+        source: crate::AnswerError,
+    },
     /// reqwest's Display never includes bodies or headers, so no token leaks.
     #[error("HTTP request failed")]
     Http(#[from] reqwest::Error),

@@ -88,10 +88,12 @@ fn client() -> Result<reqwest::Client, OidcError> {
 
 /// Fetch `issuer/.well-known/openid-configuration`.
 pub async fn discover(issuer: &str) -> Result<Discovery, OidcError> {
-    let fail = |problem: String, source: Option<reqwest::Error>| OidcError::Discovery {
-        issuer: issuer.to_string(),
-        problem,
-        source: source.map(|e| e.into()),
+    let fail = |problem: String, source: Option<Box<dyn std::error::Error + Send + Sync>>| {
+        OidcError::Discovery {
+            issuer: issuer.to_string(),
+            problem,
+            source,
+        }
     };
     let url = format!(
         "{}/.well-known/openid-configuration",
@@ -101,14 +103,13 @@ pub async fn discover(issuer: &str) -> Result<Discovery, OidcError> {
         .get(url)
         .send()
         .await
-        .map_err(|e| fail("request failed".into(), Some(e)))?;
+        .map_err(|e| fail("request failed".into(), Some(e.into())))?;
     if !resp.status().is_success() {
         return Err(fail(format!("answered {}", resp.status()), None));
     }
-    let d: Discovery = resp
-        .json()
+    let d: Discovery = crate::answer::json(resp)
         .await
-        .map_err(|e| fail("malformed document".into(), Some(e)))?;
+        .map_err(|e| fail("malformed document".into(), Some(e.into())))?;
     if d.issuer.trim_end_matches('/') != issuer.trim_end_matches('/') {
         return Err(fail(format!("document names issuer {:?}", d.issuer), None));
     }
@@ -217,13 +218,14 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
     if let Some(secret) = &opts.client_secret {
         form.push(("client_secret", secret.clone()));
     }
-    let resp: TokenResponse = client()?
-        .post(&d.token_endpoint)
-        .form(&form)
-        .send()
-        .await?
-        .json()
-        .await?;
+    let resp = client()?.post(&d.token_endpoint).form(&form).send().await?;
+    let resp: TokenResponse =
+        crate::answer::json(resp)
+            .await
+            .map_err(|source| OidcError::Answer {
+                endpoint: "token endpoint",
+                source,
+            })?;
     let token = token_from(resp)?;
     // OpenID Connect Core §3.1.3.7: a nonce sent must come back unchanged,
     // else the token may have been minted for another login.
@@ -293,7 +295,13 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             resp.status()
         )));
     }
-    let dev: DeviceResponse = resp.json().await?;
+    let dev: DeviceResponse =
+        crate::answer::json(resp)
+            .await
+            .map_err(|source| OidcError::Answer {
+                endpoint: "device authorization endpoint",
+                source,
+            })?;
     let link = dev
         .verification_uri_complete
         .clone()
@@ -313,7 +321,7 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             return Err(OidcError::DeviceCodeExpired);
         }
         tokio::time::sleep(interval).await;
-        let resp: TokenResponse = http
+        let resp = http
             .post(&d.token_endpoint)
             .form(&[
                 ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
@@ -321,9 +329,14 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
                 ("client_id", opts.client_id.as_str()),
             ])
             .send()
-            .await?
-            .json()
             .await?;
+        let resp: TokenResponse =
+            crate::answer::json(resp)
+                .await
+                .map_err(|source| OidcError::Answer {
+                    endpoint: "token endpoint",
+                    source,
+                })?;
         match resp.error.as_deref() {
             Some("authorization_pending") => continue,
             Some("slow_down") => interval += Duration::from_secs(5),

@@ -14,6 +14,7 @@
 //! that identify the signer.
 
 mod ambient;
+mod answer;
 mod claims;
 mod error;
 mod interactive;
@@ -21,6 +22,7 @@ mod pkce;
 mod redirect;
 
 pub use ambient::{detect_ambient, AmbientProvider, SpiffeError, SPIFFE_ENDPOINT_SOCKET};
+pub use answer::{AnswerError, MAX_ANSWER};
 pub use claims::{IdentityToken, TokenClaims};
 pub use error::OidcError;
 pub use interactive::{browser_flow, device_flow, discover, Discovery, InteractiveOptions};

@@ -520,3 +520,82 @@ async fn device_flow_needs_a_device_endpoint() {
         "{e}"
     );
 }
+
+/// Every error in `e`'s source chain, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        next = s.source();
+    }
+    out
+}
+
+/// An issuer's answers are read up to `MAX_ANSWER` bytes: a discovery
+/// document and a device-authorization answer one byte longer are
+/// refused, named as such, whether or not they say their length first.
+#[tokio::test]
+async fn oversized_answers_are_refused() {
+    fn big() -> String {
+        let pad = "x".repeat(keyless_oidc::MAX_ANSWER as usize);
+        format!("{{\"pad\": \"{pad}\"}}")
+    }
+    fn streamed() -> axum::body::Body {
+        let chunks = big()
+            .into_bytes()
+            .chunks(4096)
+            .map(|c| Ok::<_, std::io::Error>(c.to_vec()))
+            .collect::<Vec<_>>();
+        axum::body::Body::from_stream(tokio_stream::iter(chunks))
+    }
+    for stream in [false, true] {
+        let app = Router::new().route(
+            "/.well-known/openid-configuration",
+            get(move || async move {
+                if stream {
+                    streamed().into_response()
+                } else {
+                    big().into_response()
+                }
+            }),
+        );
+        let base = support::serve(app).await;
+        let e = discover(&base).await.unwrap_err();
+        assert!(matches!(e, OidcError::Discovery { .. }), "{e}");
+        assert!(chain(&e).contains("larger than"), "{}", chain(&e));
+    }
+
+    // A device-authorization endpoint that answers too much: the flow
+    // stops there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let doc = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "device_authorization_endpoint": format!("{base}/device"),
+    });
+    let app = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(doc) }),
+        )
+        .route("/device", post(|| async { big() }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (open, _) = browser();
+    let e = device_flow(&options(&base, open)).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            OidcError::Answer {
+                endpoint: "device authorization endpoint",
+                ..
+            }
+        ),
+        "{}",
+        chain(&e)
+    );
+    assert!(chain(&e).contains("larger than"), "{}", chain(&e));
+}
