@@ -86,9 +86,50 @@ mod tests {
         params.self_signed(&key).expect("self-signed").pem()
     }
 
+    /// The total timeout of [`client`] holds against a server that takes
+    /// the connection and never answers: the readers' guard against a
+    /// stalled log (they use 10 s and 60 s; 200 ms here).
+    #[tokio::test]
+    async fn client_gives_up_on_a_server_that_never_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        // Accepts and holds each connection, reading nothing, writing nothing.
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((conn, _)) = listener.accept().await {
+                held.push(conn);
+            }
+        });
+        let http = {
+            // The bundle is read here, while no other test changes it.
+            let _env = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+            client(
+                std::time::Duration::from_secs(5),
+                std::time::Duration::from_millis(200),
+            )
+            .expect("client")
+        };
+        // Bounded here too, so a client without the timeout fails the
+        // test instead of hanging it.
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            http.get(format!("http://{addr}/checkpoint")).send(),
+        )
+        .await
+        .expect("the client's own timeout should have ended the request");
+        let err = answer.expect_err("a server that never answers");
+        assert!(err.is_timeout(), "{err}");
+    }
+
+    /// Held by every test that sets or reads [`ENV`], a process variable.
+    static ENV_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
     /// One test, because the variable is process-wide.
     #[test]
     fn reads_the_variable_and_refuses_a_bad_bundle() {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         std::env::remove_var(ENV);
         assert!(trust(reqwest::Client::builder()).is_ok());
 
