@@ -219,13 +219,7 @@ pub async fn browser_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oi
         form.push(("client_secret", secret.clone()));
     }
     let resp = client()?.post(&d.token_endpoint).form(&form).send().await?;
-    let resp: TokenResponse =
-        crate::answer::json(resp)
-            .await
-            .map_err(|source| OidcError::Answer {
-                endpoint: "token endpoint",
-                source,
-            })?;
+    let resp: TokenResponse = endpoint_answer(resp, "token endpoint").await?;
     let token = token_from(resp)?;
     // OpenID Connect Core §3.1.3.7: a nonce sent must come back unchanged,
     // else the token may have been minted for another login.
@@ -295,13 +289,7 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             resp.status()
         )));
     }
-    let dev: DeviceResponse =
-        crate::answer::json(resp)
-            .await
-            .map_err(|source| OidcError::Answer {
-                endpoint: "device authorization endpoint",
-                source,
-            })?;
+    let dev: DeviceResponse = endpoint_answer(resp, "device authorization endpoint").await?;
     let link = dev
         .verification_uri_complete
         .clone()
@@ -330,13 +318,7 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             ])
             .send()
             .await?;
-        let resp: TokenResponse =
-            crate::answer::json(resp)
-                .await
-                .map_err(|source| OidcError::Answer {
-                    endpoint: "token endpoint",
-                    source,
-                })?;
+        let resp: TokenResponse = endpoint_answer(resp, "token endpoint").await?;
         match resp.error.as_deref() {
             Some("authorization_pending") => continue,
             Some("slow_down") => interval += Duration::from_secs(5),
@@ -344,4 +326,15 @@ pub async fn device_flow(opts: &InteractiveOptions) -> Result<IdentityToken, Oid
             _ => return token_from(resp),
         }
     }
+}
+
+/// The JSON answer of an authorization server's `endpoint`, read under the
+/// cap ([`crate::MAX_ANSWER`]).
+async fn endpoint_answer<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+    endpoint: &'static str,
+) -> Result<T, OidcError> {
+    crate::answer::json(resp)
+        .await
+        .map_err(|source| OidcError::Answer { endpoint, source })
 }
