@@ -41,6 +41,17 @@ impl Drop for Service {
     }
 }
 
+/// The development OIDC issuer on `port`, and `dir/issuers.json` naming
+/// it for a CA's `--issuers`.
+fn start_oidc(dir: &Path, port: u16) -> Service {
+    let url = format!("http://127.0.0.1:{port}");
+    let oidc = Service::start(port, &["oidc", "--data-dir", s(&dir.join("oidc"))]);
+    let issuers = serde_json::json!({"OIDCIssuers": {&url:
+        {"IssuerURL": &url, "ClientID": "sigstore", "Type": "email"}}});
+    std::fs::write(dir.join("issuers.json"), issuers.to_string()).unwrap();
+    oidc
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -99,11 +110,7 @@ fn ca_replicas_share_one_remote_ct_log_and_fail_closed() {
     let dir = temp_dir("ct-remote");
     let d = |n: &str| dir.join(n);
     let base = free_base_port();
-    let oidc_url = format!("http://127.0.0.1:{base}");
-    let _oidc = Service::start(base, &["oidc", "--data-dir", s(&d("oidc"))]);
-    let issuers = serde_json::json!({"OIDCIssuers": {&oidc_url:
-        {"IssuerURL": &oidc_url, "ClientID": "sigstore", "Type": "email"}}});
-    std::fs::write(d("issuers.json"), issuers.to_string()).unwrap();
+    let _oidc = start_oidc(&dir, base);
     let ca_args = |data: &Path| {
         vec![
             "ca".to_string(),
@@ -161,11 +168,7 @@ fn ca_replicas_share_one_remote_ct_log_and_fail_closed() {
     // CA 2 tells clients which CT log its SCTs come from.
     assert_eq!(listed_ct_key(base + 2).spki_der(), log_key.spki_der());
 
-    let token = |who: &str| {
-        let o = run(keyless().args(["dev-token", "--subject", who, "--data-dir", s(&dir)]));
-        assert!(o.status.success(), "{}", text(&o));
-        String::from_utf8(o.stdout).unwrap().trim().to_string()
-    };
+    let token = |who: &str| dev_token(&dir, who);
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let logs = [CtLogKey::new(log_key.clone(), 0, None)];
     let before = ct_size(base + 1);
@@ -253,11 +256,7 @@ fn a_ca_reaches_a_tls_ct_log_only_with_ca_bundle() {
     let dir = temp_dir("ct-remote-tls");
     let d = |n: &str| dir.join(n);
     let base = free_base_port();
-    let oidc_url = format!("http://127.0.0.1:{base}");
-    let _oidc = Service::start(base, &["oidc", "--data-dir", s(&d("oidc"))]);
-    let issuers = serde_json::json!({"OIDCIssuers": {&oidc_url:
-        {"IssuerURL": &oidc_url, "ClientID": "sigstore", "Type": "email"}}});
-    std::fs::write(d("issuers.json"), issuers.to_string()).unwrap();
+    let _oidc = start_oidc(&dir, base);
 
     // The CA's keys first, so the CT log can take its root.
     let material = keyless_ca::CaMaterial::load_or_create(&d("trusted")).expect("CA");
@@ -328,11 +327,7 @@ fn a_ca_reaches_a_tls_ct_log_only_with_ca_bundle() {
     let _trusting = start_ca(base + 2, "trusted", &["--ca-bundle", s(&ca_bundle)]);
     let _not = start_ca(base + 3, "untrusted", &[]);
 
-    let token = |who: &str| {
-        let o = run(keyless().args(["dev-token", "--subject", who, "--data-dir", s(&dir)]));
-        assert!(o.status.success(), "{}", text(&o));
-        String::from_utf8(o.stdout).unwrap().trim().to_string()
-    };
+    let token = |who: &str| dev_token(&dir, who);
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     let (status, body) = issue(base + 2, &token("tls@example.com"), &key, "tls@example.com");
     assert_eq!(status, 201, "{body}");

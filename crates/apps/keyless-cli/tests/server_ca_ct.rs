@@ -46,14 +46,7 @@ fn server_ca_ct_log_origin_and_witness() {
     // with its CT key; the CA loads them.
     let material = keyless_ca::CaMaterial::load_or_create(&dir.join("ca")).expect("CA");
     let ct_public_pem = material.ct_key.public_key().to_pem();
-    let pems = material.chain_pem();
-    let der = |pem: &str| {
-        keyless_x509::Certificate::from_pem(pem)
-            .unwrap()
-            .der()
-            .to_vec()
-    };
-    let (intermediate, root) = (der(&pems[0]), der(&pems[1]));
+    let (intermediate, root) = ca_chain_der(&material);
     let issuer = "https://oidc.example.test";
     std::fs::write(
         dir.join("issuers.json"),

@@ -37,16 +37,9 @@ fn ct_log_alone(name: &str, extra: &[&str]) {
     // A CA's root and intermediate: the intermediate is a certificate
     // (not a precertificate) that chains to the root.
     let material = keyless_ca::CaMaterial::load_or_create(&dir.join("ca")).expect("CA");
-    let pems = material.chain_pem();
     let roots = dir.join("roots.pem");
-    std::fs::write(&roots, &pems[1]).unwrap();
-    let der = |pem: &str| {
-        keyless_x509::Certificate::from_pem(pem)
-            .unwrap()
-            .der()
-            .to_vec()
-    };
-    let (intermediate, root) = (der(&pems[0]), der(&pems[1]));
+    std::fs::write(&roots, &material.chain_pem()[1]).unwrap();
+    let (intermediate, root) = ca_chain_der(&material);
     let port = free_base_port();
     let base = format!("http://127.0.0.1:{port}");
     let ct_dir = dir.join("ct");

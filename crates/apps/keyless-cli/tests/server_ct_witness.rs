@@ -32,17 +32,10 @@ struct CtLog {
 impl CtLog {
     fn new(dir: &Path) -> Self {
         let material = keyless_ca::CaMaterial::load_or_create(&dir.join("ca")).expect("CA");
-        let pems = material.chain_pem();
         let roots = dir.join("roots.pem");
-        std::fs::write(&roots, &pems[1]).unwrap();
-        let der = |pem: &str| {
-            keyless_x509::Certificate::from_pem(pem)
-                .unwrap()
-                .der()
-                .to_vec()
-        };
-        let chain =
-            serde_json::json!({ "chain": [B64.encode(der(&pems[0])), B64.encode(der(&pems[1]))] });
+        std::fs::write(&roots, &material.chain_pem()[1]).unwrap();
+        let (intermediate, root) = ca_chain_der(&material);
+        let chain = serde_json::json!({ "chain": [B64.encode(intermediate), B64.encode(root)] });
         let ct_dir = dir.join("ct");
         let port = free_base_port();
         let mut ct = start_ct(&ct_dir, &roots, port, &["--origin", ORIGIN]);

@@ -273,6 +273,20 @@ pub fn start_ct(dir: &Path, roots: &Path, port: u16, extra: &[&str]) -> Child {
     )
 }
 
+/// A CA's chain as DER, (intermediate, root): the intermediate is a
+/// certificate (not a precertificate) that chains to the root, which is
+/// what a CT log's `add-chain` takes.
+pub fn ca_chain_der(material: &keyless_ca::CaMaterial) -> (Vec<u8>, Vec<u8>) {
+    let pems = material.chain_pem();
+    let der = |pem: &str| {
+        keyless_x509::Certificate::from_pem(pem)
+            .expect("the CA's certificate")
+            .der()
+            .to_vec()
+    };
+    (der(&pems[0]), der(&pems[1]))
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run command")
 }
