@@ -7,8 +7,8 @@
 /// Why a capped read stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
-    /// The answer says, or turned out, to be larger than `limit` bytes.
-    /// Nothing past the limit was kept.
+    /// The answer said it was, or turned out to be, larger than `limit`
+    /// bytes. Nothing past the limit was kept.
     #[error("the answer is larger than {limit} bytes")]
     TooLarge { limit: u64 },
     /// The connection failed while the body was read.
