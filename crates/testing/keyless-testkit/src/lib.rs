@@ -9,6 +9,8 @@
 //! - [`referrers_registry`]: an in-process stand-in for registries with the
 //!   OCI 1.1 referrers API, which the real registry lacks.
 //! - [`pg`]: a throwaway PostgreSQL cluster on a loopback port.
+//! - [`backend`]: a test log's home on either storage driver, and
+//!   [`both_backends!`] to run one test on both.
 //! - [`minted`]: an in-process CA and transparency log minting real bundles.
 //! - [`cosign_images`]: cosign-format signature layers and bundles from it.
 //! - [`conformance`]: the sigstore-conformance cases with their verdicts.
@@ -17,6 +19,7 @@
 //! - [`tsa_pki`]: a throw-away TSA PKI (root, intermediate, two signing
 //!   leaves) and token builders for its leaves.
 
+pub mod backend;
 pub mod conformance;
 pub mod cosign_images;
 pub mod imports;

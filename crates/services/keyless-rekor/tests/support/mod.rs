@@ -2,9 +2,11 @@
 //! builders, and a trusted root listing the log.
 #![allow(dead_code)]
 
-pub use keyless_testkit::pg;
+pub use keyless_testkit::backend::{Backend, Store};
+// Each test binary uses only some of these.
+#[allow(unused_imports)]
+pub use keyless_testkit::{both_backends, pg};
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -14,30 +16,16 @@ use keyless_log::{Log, LogConfig, LogKeyType};
 use keyless_rekor::RekorConfig;
 use serde_json::{json, Value};
 
-/// Which storage backend a test runs against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Files,
-    Postgres,
+/// What the log's tests need of a [`Store`] beyond where it is.
+pub trait StoreExt {
+    /// A log configuration on this store.
+    fn config(&self, origin: impl Into<String>) -> LogConfig;
+    /// The server binary's storage arguments.
+    fn args(&self) -> Vec<String>;
 }
 
-/// Where a test log lives: a directory (the key, and with files the log)
-/// and, for PostgreSQL, a throwaway cluster that outlives log restarts.
-pub struct Store {
-    pub dir: tempfile::TempDir,
-    pub pg: Option<Arc<pg::PgCluster>>,
-}
-
-impl Store {
-    /// Blocking for PostgreSQL (initdb + start).
-    pub fn new(backend: Backend) -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            pg: (backend == Backend::Postgres).then(|| Arc::new(pg::PgCluster::start())),
-        }
-    }
-
-    pub fn config(&self, origin: impl Into<String>) -> LogConfig {
+impl StoreExt for Store {
+    fn config(&self, origin: impl Into<String>) -> LogConfig {
         let config = LogConfig::new(self.dir.path(), origin);
         match &self.pg {
             Some(pg) => config.with_postgres(pg.url()),
@@ -45,8 +33,7 @@ impl Store {
         }
     }
 
-    /// The server binary's storage arguments.
-    pub fn args(&self) -> Vec<String> {
+    fn args(&self) -> Vec<String> {
         let mut a = vec![
             "--data-dir".to_string(),
             self.dir.path().to_str().unwrap().to_string(),
@@ -56,30 +43,6 @@ impl Store {
         }
         a
     }
-}
-
-/// Generate `files::NAME` and `postgres::NAME` tests calling the async
-/// `NAME(Backend)`, so every storage-dependent test runs on both backends.
-#[macro_export]
-macro_rules! both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod files {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::support::Backend::Files).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::support::Backend::Postgres).await
-                }
-            )*
-        }
-    };
 }
 
 pub struct Server {
