@@ -210,3 +210,89 @@ fn server_ct_reaches_a_tls_witness_only_with_ca_bundle() {
     witness.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--witness-policy FILE`, the C2SP tlog-policy verifiers are given: its
+/// witnesses with a URL are asked as with --witness; one without a URL is
+/// named in a warning and not asked; a policy with no URL at all stops the
+/// log at start.
+#[test]
+fn server_ct_asks_the_witnesses_of_a_policy_file() {
+    use keyless_crypto::{KeyAlgorithm, SigningKey};
+    let dir = temp_dir("server-ct-witness-policy");
+    let log = CtLog::new(&dir);
+    let witness = WitnessProcess::start(
+        &dir,
+        &log.witness_config("witness.test/asked"),
+        free_base_port(),
+    );
+    let key = SigningKey::generate(KeyAlgorithm::Ed25519).unwrap();
+    let unreachable = keyless_witness::Cosigner::new("witness.test/no-url", key)
+        .unwrap()
+        .vkey();
+    let policy = dir.join("policy.txt");
+    std::fs::write(
+        &policy,
+        format!(
+            "witness asked {} {}\nwitness nourl {unreachable}\ngroup any-one any asked nourl\nquorum any-one\n",
+            witness.vkey, witness.url
+        ),
+    )
+    .unwrap();
+    let ct_cmd = |policy: &Path, stderr: &Path| {
+        let mut cmd = keyless();
+        cmd.args(["server", "ct", "--data-dir"])
+            .arg(&log.dir)
+            .args(["--addr", &format!("127.0.0.1:{}", log.port), "--roots"])
+            .arg(&log.roots)
+            .args(["--origin", ORIGIN, "--witness-policy"])
+            .arg(policy)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(stderr).unwrap());
+        cmd
+    };
+    let checkpoint = format!("{}/ct/checkpoint", log.base());
+    let stderr = dir.join("ct.stderr");
+    let mut ct = spawn_until_ok(
+        &mut ct_cmd(&policy, &stderr),
+        &checkpoint,
+        "keyless server ct",
+    );
+    log.add_chain();
+    let note = wait_cosigned(&checkpoint, &witness.vkey, 1);
+    assert_eq!(note.body().lines().nth(1), Some("1"), "{}", note.body());
+    let warnings = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        warnings.contains("nourl") && warnings.contains("no URL"),
+        "{warnings}"
+    );
+    ct.kill().unwrap();
+    ct.wait().unwrap();
+
+    // Nobody to ask: refused at start, not a log that gathers nothing.
+    std::fs::write(
+        &policy,
+        format!("witness nourl {unreachable}\nquorum nourl\n"),
+    )
+    .unwrap();
+    let mut ct = ct_cmd(&policy, &stderr).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = ct.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = ct.kill();
+            panic!("the log started with a policy naming no witness URL");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let text = std::fs::read_to_string(&stderr).unwrap();
+    assert!(
+        text.contains("none of the policy's witnesses has a URL"),
+        "{text}"
+    );
+    witness.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}

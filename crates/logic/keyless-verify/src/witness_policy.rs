@@ -80,6 +80,10 @@ pub struct PolicyWitness {
     /// The name in the policy file (not the vkey's name).
     pub name: String,
     pub key: CosignatureVerifier,
+    /// The vkey as the policy writes it.
+    pub vkey: String,
+    /// Its submission prefix, where the policy gives one: a log asks the
+    /// witness there (`keyless server log --witness-policy`).
     pub url: Option<String>,
 }
 
@@ -173,6 +177,7 @@ impl WitnessPolicy {
                     policy.witnesses.push(PolicyWitness {
                         name: name.to_string(),
                         key,
+                        vkey: vkey.to_string(),
                         url: rest.first().map(|u| u.to_string()),
                     });
                 }

@@ -277,7 +277,7 @@ impl Service {
                 }
                 let mut config = keyless_rekor::RekorConfig::new(config);
                 config.limits.max_body = usize::try_from(*max_body).context("--max-body")?;
-                config.witnesses = witness.witnesses.clone();
+                config.witnesses = witness.endpoints()?;
                 let (log, app) = keyless_rekor::open_app(config).await?;
                 let ready = log_readiness(log.clone());
                 spawn_log_gauges(log.clone());
@@ -312,7 +312,7 @@ impl Service {
                     config.ct_remote = Some(keyless_ca::RemoteCtLog::from_pem_file(url, key)?);
                 }
                 config.ct.origin = ct_origin.clone();
-                config.ct_witnesses = witness.witnesses.clone();
+                config.ct_witnesses = witness.endpoints()?;
                 let public_url = config
                     .public_url
                     .clone()

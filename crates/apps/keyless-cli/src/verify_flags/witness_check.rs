@@ -40,11 +40,7 @@ const RETRY_EVERY: Duration = Duration::from_millis(250);
 /// config's `witnessPolicy`, else none (cosignatures are then ignored).
 pub fn load(flag: Option<&Path>, trust_config: Option<&PathBuf>) -> Result<Option<WitnessPolicy>> {
     if let Some(path) = flag {
-        let text = read_capped(path, MAX_POLICY_SIZE as u64)
-            .with_context(|| format!("reading witness policy {}", path.display()))?;
-        let policy = WitnessPolicy::parse(&text, &path.display().to_string())
-            .with_context(|| format!("witness policy {}", path.display()))?;
-        return Ok(Some(policy));
+        return read_policy(path).map(Some);
     }
     let Some(path) = trust_config else {
         return Ok(None);
@@ -61,6 +57,14 @@ pub fn load(flag: Option<&Path>, trust_config: Option<&PathBuf>) -> Result<Optio
         )),
         Some(_) => anyhow::bail!("{source} is not a string (a C2SP tlog-policy text)"),
     }
+}
+
+/// The C2SP tlog-policy file at `path` (capped at [`MAX_POLICY_SIZE`]).
+pub fn read_policy(path: &Path) -> Result<WitnessPolicy> {
+    let text = read_capped(path, MAX_POLICY_SIZE as u64)
+        .with_context(|| format!("reading witness policy {}", path.display()))?;
+    WitnessPolicy::parse(&text, &path.display().to_string())
+        .with_context(|| format!("witness policy {}", path.display()))
 }
 
 fn read_capped(path: &Path, max: u64) -> Result<String> {

@@ -131,7 +131,7 @@ impl CtArgs {
         })
         .await?
         .context("opening the CT log")?;
-        log.witness(self.witness.witnesses.clone())
+        log.witness(self.witness.endpoints()?)
             .context("starting the witnessing")?;
         let log = Arc::new(log);
         tracing::info!(
