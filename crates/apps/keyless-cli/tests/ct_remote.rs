@@ -52,6 +52,29 @@ fn start_oidc(dir: &Path, port: u16) -> Service {
     oidc
 }
 
+/// `keyless server ca` on `port` with its keys in `data`, trusting the
+/// issuer [`start_oidc`] wrote to `dir`, with `extra` flags.
+fn start_ca(dir: &Path, port: u16, data: &Path, extra: &[&str]) -> Service {
+    let issuers = dir.join("issuers.json");
+    let mut args = vec!["ca", "--data-dir", s(data), "--issuers", s(&issuers)];
+    args.extend(extra);
+    Service::start(port, &args)
+}
+
+/// A replica of the CA whose keys are in `from`: the same keys and
+/// certificates, in its own data directory `to`.
+fn replicate_ca(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in [
+        "root.crt.pem",
+        "root.key.pem",
+        "intermediate.crt.pem",
+        "intermediate.key.pem",
+    ] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+}
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -111,58 +134,35 @@ fn ca_replicas_share_one_remote_ct_log_and_fail_closed() {
     let d = |n: &str| dir.join(n);
     let base = free_base_port();
     let _oidc = start_oidc(&dir, base);
-    let ca_args = |data: &Path| {
-        vec![
-            "ca".to_string(),
-            "--data-dir".into(),
-            s(data).into(),
-            "--issuers".into(),
-            s(&d("issuers.json")).into(),
-            "--intermediate-key-algorithm".into(),
-            "p256".into(),
-        ]
-    };
-    let start_ca = |port: u16, data: &Path, extra: &[&str]| {
-        let mut args = ca_args(data);
-        args.extend(extra.iter().map(|a| a.to_string()));
-        Service::start(port, &args.iter().map(String::as_str).collect::<Vec<_>>())
-    };
-    let ca1 = start_ca(base + 1, &d("ca1"), &[]);
+    // A P-256 intermediate: faster issuance, the replicas copy it.
+    let p256 = ["--intermediate-key-algorithm", "p256"];
+    let ca1 = start_ca(&dir, base + 1, &d("ca1"), &p256);
     // The replicas: the same CA keys and certificates, their own data dirs.
     for replica in ["ca2", "ca3"] {
-        std::fs::create_dir_all(d(replica)).unwrap();
-        for f in [
-            "root.crt.pem",
-            "root.key.pem",
-            "intermediate.crt.pem",
-            "intermediate.key.pem",
-        ] {
-            std::fs::copy(d("ca1").join(f), d(replica).join(f)).unwrap();
-        }
+        replicate_ca(&d("ca1"), &d(replica));
     }
     let log_key = listed_ct_key(base + 1);
     std::fs::write(d("ct.pub"), log_key.to_pem()).unwrap();
     let wrong = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
     std::fs::write(d("wrong.pub"), wrong.public_key().to_pem()).unwrap();
     let remote = format!("http://127.0.0.1:{}/ct/v1/add-pre-chain", base + 1);
+    let ct_pub = d("ct.pub");
+    let wrong_pub = d("wrong.pub");
     let _ca2 = start_ca(
+        &dir,
         base + 2,
         &d("ca2"),
-        &[
-            "--ct-log-url",
-            &remote,
-            "--ct-log-public-key",
-            s(&d("ct.pub")),
-        ],
+        &["--ct-log-url", &remote, "--ct-log-public-key", s(&ct_pub)],
     );
     let _ca3 = start_ca(
+        &dir,
         base + 3,
         &d("ca3"),
         &[
             "--ct-log-url",
             &remote,
             "--ct-log-public-key",
-            s(&d("wrong.pub")),
+            s(&wrong_pub),
         ],
     );
     // CA 2 tells clients which CT log its SCTs come from.
@@ -261,71 +261,49 @@ fn a_ca_reaches_a_tls_ct_log_only_with_ca_bundle() {
     // The CA's keys first, so the CT log can take its root.
     let material = keyless_ca::CaMaterial::load_or_create(&d("trusted")).expect("CA");
     std::fs::write(d("roots.pem"), &material.chain_pem()[1]).unwrap();
-    for replica in ["trusted", "untrusted"] {
-        std::fs::create_dir_all(d(replica)).unwrap();
-    }
-    for f in std::fs::read_dir(d("trusted")).unwrap() {
-        let f = f.unwrap().path();
-        std::fs::copy(&f, d("untrusted").join(f.file_name().unwrap())).unwrap();
-    }
+    replicate_ca(&d("trusted"), &d("untrusted"));
 
     let (ca_pem, chain, key) = throwaway_pki();
     std::fs::write(d("ca.pem"), ca_pem).unwrap();
     std::fs::write(d("tls.pem"), chain).unwrap();
     std::fs::write(d("tls.key"), key).unwrap();
     let ct_port = base + 1;
-    let mut ct = keyless()
-        .args(["server", "ct", "--data-dir", s(&d("ct"))])
-        .args(["--addr", &format!("127.0.0.1:{ct_port}")])
-        .args(["--roots", s(&d("roots.pem"))])
-        .args([
-            "--tls-cert",
-            s(&d("tls.pem")),
-            "--tls-key",
-            s(&d("tls.key")),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start keyless server ct");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", ct_port)).is_err()
-        || !d("ct").join("ctlog.pub.pem").exists()
-    {
-        if let Ok(Some(status)) = ct.try_wait() {
-            panic!("keyless server ct exited ({status})");
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the CT log did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    // Ready once it takes connections (over TLS, which the plain-HTTP
+    // readiness check cannot see) and has written its key.
+    let _ct = Service(spawn_until(
+        keyless()
+            .args(["server", "ct", "--data-dir", s(&d("ct"))])
+            .args(["--addr", &format!("127.0.0.1:{ct_port}")])
+            .args(["--roots", s(&d("roots.pem"))])
+            .args([
+                "--tls-cert",
+                s(&d("tls.pem")),
+                "--tls-key",
+                s(&d("tls.key")),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+        "keyless server ct over TLS",
+        || {
+            std::net::TcpStream::connect(("127.0.0.1", ct_port)).is_ok()
+                && d("ct").join("ctlog.pub.pem").exists()
+        },
+    ));
     let log_pem = std::fs::read_to_string(d("ct").join("ctlog.pub.pem")).unwrap();
     let log_key = PublicKey::from_pem(&log_pem).unwrap();
     let remote = format!("https://127.0.0.1:{ct_port}/ct/v1/add-pre-chain");
     let log_key_path = d("ct").join("ctlog.pub.pem");
-    let issuers = d("issuers.json");
-    let start_ca = |port: u16, data: &str, extra: &[&str]| {
-        let data = dir.join(data);
-        let mut args = vec![
-            "ca",
-            "--data-dir",
-            s(&data),
-            "--issuers",
-            s(&issuers),
-            "--ct-log-url",
-            &remote,
-            "--ct-log-public-key",
-            s(&log_key_path),
-        ];
-        args.extend(extra);
-        Service::start(port, &args)
-    };
+    let remote_flags = [
+        "--ct-log-url",
+        &remote,
+        "--ct-log-public-key",
+        s(&log_key_path),
+    ];
     let ca_bundle = d("ca.pem");
-    let _trusting = start_ca(base + 2, "trusted", &["--ca-bundle", s(&ca_bundle)]);
-    let _not = start_ca(base + 3, "untrusted", &[]);
+    let trusting = [&remote_flags[..], &["--ca-bundle", s(&ca_bundle)]].concat();
+    let _trusting = start_ca(&dir, base + 2, &d("trusted"), &trusting);
+    let _not = start_ca(&dir, base + 3, &d("untrusted"), &remote_flags);
 
     let token = |who: &str| dev_token(&dir, who);
     let key = SigningKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
@@ -342,7 +320,5 @@ fn a_ca_reaches_a_tls_ct_log_only_with_ca_bundle() {
     assert_eq!(status, 500, "{body}");
     assert!(!body.contains("BEGIN CERTIFICATE"), "{body}");
     assert!(body.contains("CT log unavailable"), "{body}");
-    let _ = ct.kill();
-    let _ = ct.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -129,16 +129,9 @@ fn post(port: u16, path: &str, body: &[u8]) -> Vec<u8> {
     req
 }
 
-/// Waits (up to a minute) for `child` to exit.
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "did not stop after SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+/// Waits (up to a minute) for `child` to exit after a signal.
+fn wait_stopped(child: &mut Child) -> std::process::ExitStatus {
+    wait_exit(child, Duration::from_secs(60), "the server after SIGTERM")
 }
 
 #[test]
@@ -172,7 +165,7 @@ fn sigterm_under_load_exits_0_and_keeps_every_acknowledged_entry() {
         .expect("kill");
     assert!(signalled.success());
     let sent_at_signal = next.load(Ordering::Relaxed);
-    let status = wait_exit(&mut child);
+    let status = wait_stopped(&mut child);
     for c in clients {
         c.join().expect("client thread");
     }
@@ -327,7 +320,7 @@ fn sigterm_under_load_lets_the_ca_finish_its_issuances() {
         .status()
         .expect("kill");
     assert!(signalled.success());
-    let status = wait_exit(&mut ca);
+    let status = wait_stopped(&mut ca);
     let outcomes: Vec<Outcome> = clients
         .into_iter()
         .flat_map(|c| c.join().expect("client thread"))
@@ -396,7 +389,7 @@ fn dev_stack_stops_gracefully_on_sigterm_and_sigint() {
             .status()
             .expect("kill");
         assert!(signalled.success());
-        let status = wait_exit(&mut child);
+        let status = wait_stopped(&mut child);
         let text = std::fs::read_to_string(&stderr).unwrap_or_default();
         assert_eq!(status.code(), Some(0), "{signal}: {status:?}\n{text}");
         assert_eq!(

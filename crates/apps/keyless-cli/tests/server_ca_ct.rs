@@ -10,7 +10,7 @@ mod support;
 
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use support::*;
@@ -99,17 +99,11 @@ fn server_ca_ct_log_origin_and_witness() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("keyless server ca");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("keyless server ca --ct-origin <another> kept running");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(
+        &mut child,
+        Duration::from_secs(30),
+        "keyless server ca --ct-origin <another>",
+    );
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(!status.success(), "{stderr}");

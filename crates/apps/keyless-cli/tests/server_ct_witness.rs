@@ -59,6 +59,22 @@ impl CtLog {
         })
     }
 
+    /// `keyless server ct` for this log with `extra` flags, logging
+    /// warnings to the file `stderr`.
+    fn command(&self, extra: &[&std::ffi::OsStr], stderr: &Path) -> std::process::Command {
+        let mut cmd = keyless();
+        cmd.args(["server", "ct", "--data-dir"])
+            .arg(&self.dir)
+            .args(["--addr", &format!("127.0.0.1:{}", self.port), "--roots"])
+            .arg(&self.roots)
+            .args(["--origin", ORIGIN])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(stderr).unwrap());
+        cmd
+    }
+
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
@@ -150,15 +166,7 @@ fn server_ct_reaches_a_tls_witness_only_with_ca_bundle() {
     // Without the bundle the witness's certificate is not trusted.
     let stderr = dir.join("ct.stderr");
     let mut ct = spawn_until_ok(
-        keyless()
-            .args(["server", "ct", "--data-dir"])
-            .arg(&log.dir)
-            .args(["--addr", &format!("127.0.0.1:{}", log.port), "--roots"])
-            .arg(&log.roots)
-            .args(["--origin", ORIGIN, "--witness", &flag])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap()),
+        &mut log.command(&["--witness".as_ref(), flag.as_ref()], &stderr),
         &checkpoint,
         "keyless server ct",
     );
@@ -239,17 +247,7 @@ fn server_ct_asks_the_witnesses_of_a_policy_file() {
     )
     .unwrap();
     let ct_cmd = |policy: &Path, stderr: &Path| {
-        let mut cmd = keyless();
-        cmd.args(["server", "ct", "--data-dir"])
-            .arg(&log.dir)
-            .args(["--addr", &format!("127.0.0.1:{}", log.port), "--roots"])
-            .arg(&log.roots)
-            .args(["--origin", ORIGIN, "--witness-policy"])
-            .arg(policy)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(stderr).unwrap());
-        cmd
+        log.command(&["--witness-policy".as_ref(), policy.as_ref()], stderr)
     };
     let checkpoint = format!("{}/ct/checkpoint", log.base());
     let stderr = dir.join("ct.stderr");
@@ -276,17 +274,11 @@ fn server_ct_asks_the_witnesses_of_a_policy_file() {
     )
     .unwrap();
     let mut ct = ct_cmd(&policy, &stderr).spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = ct.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = ct.kill();
-            panic!("the log started with a policy naming no witness URL");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_exit(
+        &mut ct,
+        Duration::from_secs(30),
+        "keyless server ct with a policy naming no witness URL",
+    );
     assert!(!status.success());
     let text = std::fs::read_to_string(&stderr).unwrap();
     assert!(

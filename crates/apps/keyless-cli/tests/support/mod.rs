@@ -228,16 +228,41 @@ pub fn http_ok(url: &str) -> bool {
 /// process `what` is serving.
 /// A process that exits first fails the test at once, with its status.
 pub fn spawn_until_ok(cmd: &mut Command, url: &str, what: &str) -> Child {
+    spawn_until(cmd, &format!("{what} (until {url} answers)"), || {
+        http_ok(url)
+    })
+}
+
+/// Start `cmd` and wait (up to 60 s) until `ready()` holds. A process
+/// that exits first fails the test at once, with its status.
+pub fn spawn_until(cmd: &mut Command, what: &str, ready: impl Fn() -> bool) -> Child {
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !http_ok(url) {
+    while !ready() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited ({status}) before it answered {url}");
+            panic!("{what} exited ({status}) before it was ready");
         }
         assert!(Instant::now() < deadline, "{what} did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
     child
+}
+
+/// Wait up to `within` for `child` to exit; past that it is killed and
+/// the test fails, naming `what`.
+pub fn wait_exit(child: &mut Child, within: Duration, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// `keyless server ARGS --listen 127.0.0.1:PORT` (output discarded) once
